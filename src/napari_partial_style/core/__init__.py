@@ -1,0 +1,1 @@
+"""Pure computation: numpy and torch only, no napari, Qt or magicgui (a test enforces it)."""

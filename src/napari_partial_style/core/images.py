@@ -1,0 +1,143 @@
+"""Validation and conversion of inputs: every stage works on RGB float32 H×W×3 in [0, 1].
+
+The source pixels are kept as they were (`native`) so that compositing can copy the pixels it
+does not change bit for bit, and write the result back in the source's bit depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.image_files import read_image_file
+
+MIN_SIDE = 32
+SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """An input image: `rgb` for computation, `native` and `alpha` for a lossless round trip."""
+
+    rgb: np.ndarray
+    native: np.ndarray
+    alpha: np.ndarray | None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.native.dtype
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+
+def as_source_image(array: np.ndarray, name: str = "image") -> SourceImage:
+    """Check an array and split it into RGB and alpha; grayscale becomes three equal channels."""
+    array = np.asarray(array)
+    if array.dtype == np.bool_ or array.dtype.type not in SUPPORTED_DTYPES:
+        raise InputError(
+            f"{name}: dtype {array.dtype} is not an image type; give uint8, uint16 or float "
+            "values in [0, 1]."
+        )
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:
+        native, alpha = np.repeat(array[..., None], 3, axis=2), None
+    elif array.ndim == 3 and array.shape[2] == 2:
+        native, alpha = np.repeat(array[..., :1], 3, axis=2), array[..., 1]
+    elif array.ndim == 3 and array.shape[2] in (3, 4):
+        native = array[..., :3]
+        alpha = array[..., 3] if array.shape[2] == 4 else None
+    else:
+        raise InputError(
+            f"{name}: shape {array.shape} is not an image; give H×W (grayscale), H×W×3 (RGB) "
+            "or H×W×4 (RGBA). For a stack, pick one 2D slice."
+        )
+    if min(native.shape[:2]) < MIN_SIDE:
+        raise InputError(
+            f"{name}: {native.shape[1]}×{native.shape[0]} px is too small; both sides need at "
+            f"least {MIN_SIDE} px."
+        )
+    if native.dtype.kind == "f":
+        finite = np.isfinite(native)
+        if not finite.all():
+            raise InputError(f"{name}: contains NaN or infinite values; replace them first.")
+        lo, hi = float(native.min()), float(native.max())
+        if lo < 0.0 or hi > 1.0:
+            raise InputError(
+                f"{name}: float values span [{lo:g}, {hi:g}] but must lie in [0, 1]; "
+                "divide by 255 (8-bit data) or 65535 (16-bit data) first."
+            )
+    return SourceImage(rgb=to_float_rgb(native), native=np.ascontiguousarray(native), alpha=alpha)
+
+
+def read_source_image(path: str | Path, name: str = "image") -> SourceImage:
+    """Read a file and validate it, naming the file in any error."""
+    return as_source_image(read_image_file(path), name=f"{name} ({path})")
+
+
+def to_float_rgb(native: np.ndarray) -> np.ndarray:
+    """Native pixels to float32 in [0, 1]."""
+    if native.dtype == np.uint8:
+        return native.astype(np.float32) / 255.0
+    if native.dtype == np.uint16:
+        return native.astype(np.float32) / 65535.0
+    return native.astype(np.float32)
+
+
+def from_float_rgb(rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float pixels in [0, 1] back to `dtype`, rounded and clipped."""
+    rgb = np.clip(rgb, 0.0, 1.0)
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return np.round(rgb * 255.0).astype(np.uint8)
+    if dtype == np.uint16:
+        return np.round(rgb * 65535.0).astype(np.uint16)
+    return rgb.astype(dtype)
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1] as 8-bit, for previews and the bundle's 8-bit files."""
+    return from_float_rgb(rgb, np.uint8)
+
+
+def working_shape(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """The (H, W) with the given long side and the same aspect ratio."""
+    h, w = shape
+    scale = long_side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def resize_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize float RGB with antialiasing when shrinking."""
+    if rgb.shape[:2] == tuple(shape):
+        return rgb.astype(np.float32, copy=False)
+    from skimage.transform import resize
+
+    shrinking = shape[0] < rgb.shape[0] or shape[1] < rgb.shape[1]
+    out = resize(rgb, (*shape, rgb.shape[2]), order=1, anti_aliasing=shrinking, preserve_range=True)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def target_mask(labels: np.ndarray, shape: tuple[int, int], name: str = "labels",
+                values: tuple[int, ...] | None = None) -> np.ndarray:
+    """A boolean target mask from a label image: nonzero pixels, or those equal to `values`."""
+    labels = np.asarray(labels)
+    if labels.ndim == 3 and labels.shape[2] in (3, 4):
+        labels = labels[..., :3].max(axis=2)
+    if labels.ndim != 2:
+        raise InputError(f"{name}: shape {labels.shape} is not a 2D label image.")
+    if labels.shape != tuple(shape):
+        raise InputError(
+            f"{name}: shape {labels.shape[1]}×{labels.shape[0]} differs from the content image's "
+            f"{shape[1]}×{shape[0]}; give a mask of the same size."
+        )
+    mask = labels != 0 if values is None else np.isin(labels, values)
+    if not mask.any():
+        which = "nonzero" if values is None else f"with value {', '.join(map(str, values))}"
+        raise InputError(f"{name}: no pixel is {which}, so there is no target region; paint one.")
+    return mask

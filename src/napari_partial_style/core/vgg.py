@@ -1,0 +1,122 @@
+"""VGG bodies with named taps, truncated after the last layer a job needs.
+
+Layers are named as in the papers (conv3_1, relu3_1, pool3, ...). Module indices match
+torchvision's `features` Sequential, so its checkpoints load unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from napari_partial_style.core.errors import WeightsError
+
+BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+WIDTHS = (64, 128, 256, 512, 512)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def layer_names(arch: str) -> list[str]:
+    """Names of the modules of the VGG `features` Sequential, in order."""
+    names = []
+    for block, convs in enumerate(BLOCKS[arch], start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return names
+
+
+def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
+    """The VGG `features` stack up to and including the layer named `last`."""
+    names = layer_names(arch)
+    if last not in names:
+        raise ValueError(f"{arch} has no layer {last!r}")
+    layers: list[nn.Module] = []
+    channels = 3
+    for name in names[: names.index(last) + 1]:
+        if name.startswith("conv"):
+            width = WIDTHS[int(name[4]) - 1]
+            layers.append(nn.Conv2d(channels, width, kernel_size=3, padding=1))
+            channels = width
+        elif name.startswith("relu"):
+            layers.append(relu())
+        else:
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
+
+
+def load_checkpoint(path: Path, what: str) -> dict[str, torch.Tensor]:
+    """A state dict from a trusted-format file, with a clear error for anything else."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path} cannot be loaded as {what} ({exc}); delete it and download it again.") from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} is not a state dict of {what}; delete it and download it again.")
+    return state
+
+
+def load_body_weights(body: nn.Sequential, state: dict[str, torch.Tensor], path: Path, what: str) -> None:
+    """Copy torchvision's `features.N.*` tensors into a (possibly truncated) body."""
+    wanted = {f"features.{key}": key for key in body.state_dict()}
+    missing = [k for k in wanted if k not in state]
+    if missing:
+        raise WeightsError(f"{path} is not {what}: it lacks {missing[0]}; delete it and download it again.")
+    try:
+        body.load_state_dict({wanted[k]: state[k] for k in wanted})
+    except RuntimeError as exc:
+        raise WeightsError(f"{path} does not fit {what} ({exc}); delete it and download it again.") from exc
+
+
+class Normalize(nn.Module):
+    """RGB in [0, 1] to the ImageNet mean/std normalisation torchvision's VGGs were trained on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class TappedVGG(nn.Module):
+    """A truncated VGG body whose forward returns the activations of the tapped layers by name."""
+
+    def __init__(self, arch: str, taps: Sequence[str]) -> None:
+        super().__init__()
+        names = layer_names(arch)
+        self.taps = tuple(taps)
+        last = max(self.taps, key=names.index)
+        self.normalize = Normalize()
+        self.body = build_body(arch, last)
+        self.names = names[: len(self.body)]
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = {}
+        x = self.normalize(x)
+        for name, layer in zip(self.names, self.body):
+            x = layer(x)
+            if name in self.taps:
+                out[name] = x
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_tapped_vgg(arch: str, path: str, mtime: float, taps: tuple[str, ...], device: str) -> TappedVGG:
+    model = TappedVGG(arch, taps)
+    what = f"torchvision's {arch.upper()} weights"
+    load_body_weights(model.body, load_checkpoint(Path(path), what), Path(path), what)
+    model.eval().requires_grad_(False)
+    return model.to(torch.device(device))
+
+
+def tapped_vgg(arch: str, path: Path, taps: Sequence[str], device: torch.device) -> TappedVGG:
+    """A tapped VGG with pretrained weights, loaded once per process (napari runs many jobs)."""
+    path = Path(path).resolve()
+    return _cached_tapped_vgg(arch, str(path), path.stat().st_mtime, tuple(taps), str(device))

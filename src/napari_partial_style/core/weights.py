@@ -1,0 +1,159 @@
+"""Where pretrained weights come from; the only module that downloads.
+
+Lookup order for each file: an explicit path; the folder in NAPARI_PARTIAL_STYLE_WEIGHTS; torch's
+hub cache (`torch.hub.get_dir()/checkpoints`, torchvision's own file names); then a download into
+the hub cache. Offline (NAPARI_PARTIAL_STYLE_OFFLINE=1, or no network) a missing file fails fast
+with one message naming the file, the URL and the folder to put it in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from napari_partial_style.core.errors import WeightsError
+
+WEIGHTS_ENV = "NAPARI_PARTIAL_STYLE_WEIGHTS"
+OFFLINE_ENV = "NAPARI_PARTIAL_STYLE_OFFLINE"
+CONNECT_TIMEOUT_S = 10.0
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One pretrained file under torchvision's name; the name carries the sha256 prefix."""
+
+    key: str
+    filename: str
+    url: str
+    purpose: str
+
+    @property
+    def sha256_prefix(self) -> str:
+        return self.filename.rsplit("-", 1)[1].split(".")[0]
+
+
+VGG19 = WeightFile(
+    key="vgg19",
+    filename="vgg19-dcbb9e9d.pth",
+    url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+    purpose="style transfer (torchvision VGG19_Weights.IMAGENET1K_V1)",
+)
+VGG16 = WeightFile(
+    key="vgg16",
+    filename="vgg16-397923af.pth",
+    url="https://download.pytorch.org/models/vgg16-397923af.pth",
+    purpose="classifier and saliency (torchvision VGG16_Weights.IMAGENET1K_V1)",
+)
+KNOWN = {w.key: w for w in (VGG19, VGG16)}
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def hub_folder() -> Path:
+    """torch's hub cache for checkpoints, where torchvision itself looks and downloads."""
+    import torch
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def search_folders() -> list[Path]:
+    """Folders searched, in order, for a file not given by explicit path."""
+    folders = []
+    if os.environ.get(WEIGHTS_ENV):
+        folders.append(Path(os.environ[WEIGHTS_ENV]).expanduser())
+    folders.append(hub_folder())
+    return folders
+
+
+def offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def locate(weight: WeightFile, explicit: str | Path | None = None) -> Path | None:
+    """The local file for `weight`, or None; an explicit path must exist."""
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise WeightsError(f"weights file {path} does not exist; check the path given for {weight.key}.")
+        return path
+    for folder in search_folders():
+        candidate = folder / weight.filename
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def missing_message(missing: Iterable[WeightFile], reason: str) -> str:
+    lines = [f"pretrained weights are missing and cannot be downloaded ({reason})."]
+    for weight in missing:
+        lines.append(f"  {weight.filename}  ({weight.purpose})  from {weight.url}")
+    lines.append(
+        f"Download them on a machine with internet and put them in {hub_folder()} "
+        f"(or in the folder named by {WEIGHTS_ENV})."
+    )
+    return "\n".join(lines)
+
+
+def ensure(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None = None,
+           progress: ProgressCallback | None = None) -> dict[str, Path]:
+    """Find every file a job needs before any work starts; download the missing ones."""
+    explicit = explicit or {}
+    weights = list(dict.fromkeys(weights))
+    found = {w.key: locate(w, explicit.get(w.key)) for w in weights}
+    missing = [w for w in weights if found[w.key] is None]
+    if missing and offline():
+        raise WeightsError(missing_message(missing, f"{OFFLINE_ENV} is set"))
+    for weight in missing:
+        found[weight.key] = download(weight, progress=progress, others=missing)
+    return {key: path for key, path in found.items() if path is not None}
+
+
+def download(weight: WeightFile, progress: ProgressCallback | None = None,
+             others: list[WeightFile] | None = None) -> Path:
+    """Download into the hub folder via a temporary file; check the sha256 prefix."""
+    folder = hub_folder()
+    target = folder / weight.filename
+    try:
+        response = urllib.request.urlopen(weight.url, timeout=CONNECT_TIMEOUT_S)
+    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WeightsError(missing_message(others or [weight], f"no connection: {reason}")) from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    total = int(response.headers.get("Content-Length") or 0)
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{weight.filename}.", suffix=".part")
+    try:
+        with response, os.fdopen(fd, "wb") as out:
+            done = 0
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(weight.filename, done, total)
+        if not digest.hexdigest().startswith(weight.sha256_prefix):
+            raise WeightsError(
+                f"{weight.filename} downloaded from {weight.url} is corrupt (sha256 does not start "
+                f"with {weight.sha256_prefix}); run the command again."
+            )
+        os.replace(tmp_name, target)
+    except (OSError, socket.timeout) as exc:
+        raise WeightsError(f"download of {weight.url} failed ({exc}); run the command again.") from exc
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return target
+
+
+def report(explicit: dict[str, str | Path] | None = None) -> list[tuple[WeightFile, Path | None]]:
+    """Each known weight file and where it was found (None if missing)."""
+    explicit = explicit or {}
+    return [(w, locate(w, explicit.get(w.key))) for w in KNOWN.values()]

@@ -1,0 +1,36 @@
+"""Shared fixtures: random-weight checkpoints under torchvision's file names, never a download."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_partial_style.core import weights
+
+
+@pytest.fixture(scope="session")
+def torch_home(tmp_path_factory):
+    """A TORCH_HOME whose hub cache holds random-weight VGG checkpoints (real loading path, no download)."""
+    import torch
+    import torchvision
+
+    home = tmp_path_factory.mktemp("torch_home")
+    folder = home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.vgg19(weights=None).state_dict(), folder / weights.VGG19.filename)
+    return home
+
+
+@pytest.fixture
+def hub(torch_home, monkeypatch):
+    """Point torch and the package at the random-weight hub; downloads are switched off."""
+    monkeypatch.setenv("TORCH_HOME", str(torch_home))
+    monkeypatch.setenv(weights.OFFLINE_ENV, "1")
+    monkeypatch.delenv(weights.WEIGHTS_ENV, raising=False)
+    return torch_home
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

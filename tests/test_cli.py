@@ -1,0 +1,132 @@
+"""The command line end to end, with random-weight checkpoints (no download, no accuracy claim)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from napari_partial_style.cli import main
+from napari_partial_style.core.bundle import read_bundle
+from napari_partial_style.core.image_files import read_image_file, write_image_file
+from synthetic import two_tone
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    content = two_tone((48, 64))
+    labels = np.zeros((48, 64), np.uint8)
+    labels[12:36, 16:40] = 1
+    paths = {"content": tmp_path / "content.png", "style": tmp_path / "style.png", "labels": tmp_path / "mask.png"}
+    write_image_file(paths["content"], content)
+    write_image_file(paths["style"], two_tone((40, 40), rng=np.random.default_rng(7))[:, ::-1])
+    write_image_file(paths["labels"], labels)
+    return paths
+
+
+def run_args(inputs, out, *extra):
+    return ["run", str(inputs["content"]), str(inputs["style"]), "--labels", str(inputs["labels"]),
+            "--out", str(out), "--steps", "3", "--size", "48", "--device", "cpu", *extra]
+
+
+def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
+    out = tmp_path / "job.pstyle"
+    env = {**os.environ, "TORCH_HOME": str(hub)}
+    proc = subprocess.run([sys.executable, "-m", "napari_partial_style", *run_args(inputs, out, "--feather", "4")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "about" in proc.stderr and "3/3" in proc.stderr
+    bundle = read_bundle(out)
+    content = read_image_file(inputs["content"])
+    assert bundle.composite.shape == content.shape and bundle.composite.dtype == np.uint8
+    assert bundle.stylized.shape == content.shape
+    far = np.ones((48, 64), bool)
+    far[6:42, 10:46] = False
+    assert np.array_equal(bundle.composite[far], content[far])
+    assert not np.array_equal(bundle.composite[20:28, 24:32], content[20:28, 24:32])
+    manifest = bundle.manifest
+    assert manifest["device"] == "cpu" and manifest["size"] == 48
+    assert manifest["parameters"]["style"]["steps"] == 3 and manifest["parameters"]["feather"] == 4.0
+    assert set(manifest["timings_s"]) == {"weights", "style", "composite"}
+    assert manifest["targets"] == ["target"]
+    assert bundle.preview.shape[2] == 3
+
+
+def test_demo_end_to_end(hub, tmp_path, capsys):
+    out = tmp_path / "demo.pstyle"
+    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    bundle = read_bundle(out)
+    assert bundle.composite.shape == (400, 600, 3)
+    assert bundle.labels.sum() > 10_000
+    assert json.loads((out / "manifest.json").read_text())["inputs"]["content"] == "skimage.data.coffee"
+
+
+def test_demo_offline_without_weights_says_what_to_download(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("NAPARI_PARTIAL_STYLE_OFFLINE", "1")
+    assert main(["demo", "--out", str(tmp_path / "d.pstyle")]) == 2
+    err = capsys.readouterr().err
+    assert "vgg19-dcbb9e9d.pth" in err and "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "d.pstyle").exists()
+
+
+def bad(inputs, tmp_path, **change):
+    paths = {**inputs, **change}
+    return run_args(paths, tmp_path / "out.pstyle")
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("not_an_image", "cannot be read"),
+        ("missing_file", "no such file"),
+        ("mask_shape", "differs"),
+        ("empty_mask", "no pixel"),
+        ("tiny", "too small"),
+        ("bad_device", "device"),
+        ("corrupt_weights", "cannot be loaded"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(case, words, hub, inputs, tmp_path, capsys):
+    args = run_args(inputs, tmp_path / "out.pstyle")
+    if case == "not_an_image":
+        (tmp_path / "notes.png").write_text("hello")
+        args[1] = str(tmp_path / "notes.png")
+    elif case == "missing_file":
+        args[2] = str(tmp_path / "nope.jpg")
+    elif case == "mask_shape":
+        write_image_file(inputs["labels"], np.ones((40, 64), np.uint8))
+    elif case == "empty_mask":
+        write_image_file(inputs["labels"], np.zeros((48, 64), np.uint8))
+    elif case == "tiny":
+        write_image_file(inputs["style"], np.zeros((16, 16, 3), np.uint8))
+    elif case == "bad_device":
+        args[args.index("cpu")] = "tpu"
+    elif case == "corrupt_weights":
+        (tmp_path / "broken.pth").write_text("garbage")
+        args += ["--vgg19", str(tmp_path / "broken.pth")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not (tmp_path / "out.pstyle").exists()
+    assert not any(p.name.startswith(".out.pstyle") for p in tmp_path.iterdir())
+
+
+def test_existing_output_needs_overwrite(hub, inputs, tmp_path, capsys):
+    out = tmp_path / "out.pstyle"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    assert main(run_args(inputs, out)) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "manifest.json").read_text() == "{}"
+
+
+def test_weights_command_lists_files_and_state(hub, capsys):
+    assert main(["weights"]) == 0
+    out = capsys.readouterr().out
+    assert "vgg19-dcbb9e9d.pth" in out and "found:" in out
+    assert "vgg16-397923af.pth" in out and "missing" in out and "https://download.pytorch.org/models/vgg16-397923af.pth" in out

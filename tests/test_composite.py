@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from napari_partial_style.core.composite import composite, feather_alpha
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import as_source_image
+from synthetic import two_tone
+
+
+def square_mask(shape=(48, 64)):
+    mask = np.zeros(shape, bool)
+    mask[10:30, 20:44] = True
+    return mask
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("rgba", [False, True])
+@pytest.mark.parametrize("feather", [0.0, 6.0])
+def test_outside_pixels_are_bit_identical(dtype, rgba, feather, rng):
+    native = two_tone(dtype=dtype)
+    if rgba:
+        alpha_channel = np.full(native.shape[:2], np.iinfo(dtype).max // 3 if dtype != np.float32 else 0.3, dtype)
+        native = np.dstack([native, alpha_channel])
+    source = as_source_image(native)
+    stylized = rng.random((*source.shape, 3)).astype(np.float32)
+    mask = square_mask()
+    alpha = feather_alpha(mask, feather)
+    out = composite(source, stylized, alpha)
+    assert out.dtype == native.dtype and out.shape == native.shape
+    outside = alpha == 0
+    assert outside.sum() > 0.5 * outside.size
+    assert np.array_equal(out[outside], native[outside])
+    if rgba:
+        assert np.array_equal(out[..., 3], native[..., 3])
+    inside = alpha == 1
+    assert inside.any()
+    assert np.abs(out[..., :3][inside].astype(np.float64) - native[..., :3][inside]).max() > 0
+
+
+def test_hard_mask_pastes_the_stylized_pixels():
+    source = as_source_image(two_tone())
+    stylized = np.full((*source.shape, 3), 0.25, np.float32)
+    out = composite(source, stylized, feather_alpha(square_mask()))
+    assert np.all(out[square_mask()] == 64)
+
+
+def test_feather_band_is_a_ramp_of_the_given_width():
+    mask = np.zeros((40, 80), bool)
+    mask[:, 40:] = True
+    alpha = feather_alpha(mask, 8.0)
+    row = alpha[20]
+    assert np.all(np.diff(row) >= 0)
+    assert row[30] == 0 and row[50] == 1
+    assert 0 < row[38] < row[41] < 1
+    assert np.count_nonzero((row > 0) & (row < 1)) <= 9
+    assert np.array_equal(feather_alpha(mask, 0), mask.astype(np.float32))
+
+
+def test_bad_composite_inputs():
+    source = as_source_image(two_tone())
+    with pytest.raises(InputError, match="feather"):
+        feather_alpha(square_mask(), -1)
+    with pytest.raises(InputError, match="match"):
+        composite(source, np.zeros((10, 10, 3), np.float32), np.zeros(source.shape, np.float32))

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+import torch
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.progress import drain
+from napari_partial_style.core.style import (
+    CONTENT_LAYER,
+    STYLE_LAYERS,
+    STYLE_TAPS,
+    StyleObjective,
+    StyleParams,
+    gram,
+    make_closure,
+    make_optimizer,
+    stylize,
+    to_tensor,
+    total_variation,
+)
+from napari_partial_style.core.vgg import TappedVGG, layer_names
+
+from synthetic import two_tone
+
+
+def test_gram_by_hand():
+    f = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 1, 2)  # C=2, H=1, W=2
+    expected = torch.tensor([[1 + 4, 3 + 8], [3 + 8, 9 + 16]]) / 2
+    assert torch.allclose(gram(f)[0], expected)
+
+
+def test_total_variation_by_hand():
+    img = torch.tensor([[0.0, 1.0], [3.0, 3.0]]).reshape(1, 1, 2, 2)
+    assert total_variation(img).item() == pytest.approx(1 + 0 + 3 + 2)
+
+
+def fake_net(x):
+    """Features that are simple functions of the image, so losses can be computed by hand."""
+    return {name: x * (i + 1) for i, name in enumerate((*STYLE_LAYERS, CONTENT_LAYER))}
+
+
+def test_losses_by_hand():
+    content = torch.zeros(1, 3, 2, 2)
+    style = torch.ones(1, 3, 2, 2)
+    params = StyleParams(content_weight=2.0, style_weight=9.0, tv_weight=0.5)
+    objective = StyleObjective(fake_net, content, style, params)
+    image = torch.full((1, 3, 2, 2), 0.5)
+    parts = objective.parts(image)
+    # content: features of relu4_2 are 6·x, target 0 → 2 · mean((3)^2)
+    assert parts["content"].item() == pytest.approx(2.0 * 9.0)
+    # style layer i: G = (k·0.5)² for all entries vs target k²: mean((k²/4 − k²)²) = (3k²/4)², weight 9/N² with N = 3
+    expected = sum(9.0 / 9 * (0.75 * k * k) ** 2 for k in range(1, 6))
+    assert parts["style"].item() == pytest.approx(expected)
+    assert parts["tv"].item() == 0.0
+
+
+def tiny_net():
+    torch.manual_seed(0)
+    return TappedVGG("vgg19", STYLE_TAPS).eval().requires_grad_(False)
+
+
+def test_truncated_after_last_tap():
+    net = tiny_net()
+    assert net.names[-1] == "relu5_1"
+    assert len(net.body) == layer_names("vgg19").index("relu5_1") + 1
+
+
+def test_total_loss_falls_and_progress_is_reported():
+    content = two_tone((40, 40)).astype(np.float32) / 255
+    style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
+    gen = stylize(tiny_net(), content, style, StyleParams(steps=12, preview_every=5), torch.device("cpu"))
+    events = []
+    result = drain(gen, events.append)
+    totals = [e.values["total"] for e in events]
+    assert [e.step for e in events] == list(range(1, 13))
+    assert totals[-1] < 0.5 * totals[0]
+    assert [e.step for e in events if e.preview is not None] == [5, 10, 12]
+    assert result.shape == content.shape and result.dtype == np.float32
+    assert 0 <= result.min() and result.max() <= 1
+    assert not np.allclose(result, content)
+
+
+def test_stepping_one_evaluation_at_a_time_equals_one_long_call():
+    net = tiny_net()
+    content = to_tensor(two_tone((36, 36)).astype(np.float32) / 255, torch.device("cpu"))
+    style = to_tensor(np.random.default_rng(4).random((36, 36, 3)).astype(np.float32), torch.device("cpu"))
+    params = StyleParams(steps=8)
+    images = []
+    for max_iter, calls in ((1, params.steps), (params.steps, 1)):
+        objective = StyleObjective(net, content, style, params)
+        image = content.clone().requires_grad_(True)
+        optimizer = make_optimizer(image, params.history_size, max_iter=max_iter)
+        record: dict[str, float] = {}
+        closure = make_closure(objective, image, optimizer, record)
+        evaluations = 0
+
+        def counting():
+            nonlocal evaluations
+            evaluations += 1
+            return closure()
+
+        for _ in range(calls):
+            optimizer.step(counting)
+        assert evaluations == params.steps
+        images.append(image.detach())
+    assert torch.allclose(images[0], images[1], rtol=0, atol=1e-6)
+    assert not torch.allclose(images[0], content)
+
+
+def test_stylize_stops_between_steps():
+    content = two_tone((36, 36)).astype(np.float32) / 255
+    gen = stylize(tiny_net(), content, content, StyleParams(steps=100), torch.device("cpu"))
+    assert next(gen).step == 1
+    gen.close()  # what Cancel does: no further evaluation happens
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+@pytest.mark.parametrize("kwargs", [{"steps": 0}, {"style_weight": -1.0}, {"init": "blank"}])
+def test_bad_style_params(kwargs):
+    with pytest.raises(InputError):
+        StyleParams(**kwargs)

@@ -1,0 +1,80 @@
+import hashlib
+import urllib.error
+
+import pytest
+
+from napari_partial_style.core import weights
+from napari_partial_style.core.errors import WeightsError
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(weights.WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv(weights.OFFLINE_ENV, raising=False)
+    return tmp_path
+
+
+def put(folder, weight=weights.VGG19, text="x"):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / weight.filename
+    path.write_text(text)
+    return path
+
+
+def test_lookup_order(clean_env, monkeypatch):
+    hub_file = put(weights.hub_folder())
+    assert weights.locate(weights.VGG19) == hub_file
+    env_file = put(clean_env / "mine")
+    monkeypatch.setenv(weights.WEIGHTS_ENV, str(clean_env / "mine"))
+    assert weights.locate(weights.VGG19) == env_file
+    explicit = put(clean_env / "explicit")
+    assert weights.locate(weights.VGG19, explicit) == explicit
+    with pytest.raises(WeightsError, match="does not exist"):
+        weights.locate(weights.VGG19, clean_env / "nope.pth")
+
+
+def test_offline_message_names_file_url_and_folder(clean_env, monkeypatch):
+    monkeypatch.setenv(weights.OFFLINE_ENV, "1")
+    with pytest.raises(WeightsError) as err:
+        weights.ensure([weights.VGG19, weights.VGG16])
+    text = str(err.value)
+    for needle in (weights.VGG19.filename, weights.VGG19.url, weights.VGG16.filename, str(weights.hub_folder())):
+        assert needle in text
+
+
+def test_no_network_fails_fast_with_the_same_message(clean_env, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(weights.urllib.request, "urlopen", no_network)
+    with pytest.raises(WeightsError, match="no connection") as err:
+        weights.ensure([weights.VGG19])
+    assert weights.VGG19.url in str(err.value)
+
+
+def fake_weight(tmp_path, payload: bytes, prefix: str | None = None) -> weights.WeightFile:
+    source = tmp_path / "served.bin"
+    source.write_bytes(payload)
+    prefix = prefix or hashlib.sha256(payload).hexdigest()[:8]
+    return weights.WeightFile("fake", f"fake-{prefix}.pth", source.as_uri(), "a test")
+
+
+def test_download_checks_hash_and_lands_in_hub(clean_env):
+    weight = fake_weight(clean_env, b"weights!" * 1000)
+    seen = []
+    path = weights.ensure([weight], progress=lambda name, done, total: seen.append(done))["fake"]
+    assert path == weights.hub_folder() / weight.filename and path.read_bytes() == b"weights!" * 1000
+    assert seen and seen[-1] == 8000
+
+
+def test_corrupt_download_leaves_nothing(clean_env):
+    weight = fake_weight(clean_env, b"tampered", prefix="00000000")
+    with pytest.raises(WeightsError, match="corrupt"):
+        weights.download(weight)
+    assert list(weights.hub_folder().iterdir()) == []
+
+
+def test_local_files_are_trusted_without_hashing(clean_env):
+    put(weights.hub_folder(), text="not really weights")
+    assert weights.ensure([weights.VGG19])["vgg19"].read_text() == "not really weights"
