@@ -19,7 +19,21 @@ def torch_home(tmp_path_factory):
     folder.mkdir(parents=True)
     torch.manual_seed(0)
     torch.save(torchvision.models.vgg19(weights=None).state_dict(), folder / weights.VGG19.filename)
+    torch.save(torchvision.models.vgg16(weights=None).state_dict(), folder / weights.VGG16.filename)
     return home
+
+
+@pytest.fixture(scope="session")
+def material_checkpoint(tmp_path_factory):
+    """A random-weight classifier checkpoint in the format `train` writes, with three materials."""
+    import torch
+
+    from napari_partial_style.core.classifier import FCNClassifier, save_checkpoint
+
+    torch.manual_seed(1)
+    path = tmp_path_factory.mktemp("classifier") / "materials.pt"
+    save_checkpoint(FCNClassifier(["leather", "metal", "wood"]), path)
+    return path
 
 
 @pytest.fixture

@@ -49,19 +49,70 @@ def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
     manifest = bundle.manifest
     assert manifest["device"] == "cpu" and manifest["size"] == 48
     assert manifest["parameters"]["style"]["steps"] == 3 and manifest["parameters"]["feather"] == 4.0
-    assert set(manifest["timings_s"]) == {"weights", "style", "composite"}
-    assert manifest["targets"] == ["target"]
+    assert set(manifest["timings_s"]) == {"weights", "load classifier", "style", "composite", "score"}
+    assert manifest["targets"] == ["target"] and len(manifest["classifier_classes"]) == 1000
     assert bundle.preview.shape[2] == 3
+    scores = bundle.scores
+    assert 0 <= scores["pixel_accuracy"] <= 1 and 0 <= scores["mean_iu"] <= 1
+    assert scores["expected_class"] in manifest["classifier_classes"]
+    assert scores["class_set"][0] == scores["expected_class"]
+    assert manifest["scores"]["mean_iu"] == scores["mean_iu"]
 
 
-def test_demo_end_to_end(hub, tmp_path, capsys):
+def test_demo_with_bundled_labels(hub, tmp_path, capsys):
     out = tmp_path / "demo.pstyle"
-    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--quiet"]) == 0
+    assert main(["demo", "--labels", "--out", str(out), "--size", "64", "--steps", "2", "--no-score", "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     bundle = read_bundle(out)
     assert bundle.composite.shape == (400, 600, 3)
     assert bundle.labels.sum() > 10_000
-    assert json.loads((out / "manifest.json").read_text())["inputs"]["content"] == "skimage.data.coffee"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["content"] == "skimage.data.coffee" and manifest["classifier_classes"] is None
+    assert bundle.scores is None
+
+
+def test_demo_segments_the_cup_automatically(hub, tmp_path):
+    out = tmp_path / "demo.pstyle"
+    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--no-score", "--crf", "none", "--quiet"]) == 0
+    bundle = read_bundle(out)
+    assert bundle.manifest["targets"] == ["cup"]
+    assert bundle.saliency.shape == (1, 400, 600) and bundle.labels.shape == (400, 600)
+    assert bundle.crf_probabilities.shape == (2, 400, 600)
+    changed = np.any(bundle.composite != bundle.content, axis=2)
+    assert changed.any() and not changed[bundle.labels == 0].any()
+
+
+def test_segment_end_to_end(hub, tmp_path):
+    from napari_partial_style import samples
+
+    image = tmp_path / "coffee.png"
+    write_image_file(image, samples.coffee()[::4, ::4])
+    out = tmp_path / "seg.pstyle"
+    assert main(["segment", str(image), "--out", str(out), "--target", "cup", "espresso",
+                 "--size", "96", "--device", "cpu", "--quiet"]) == 0
+    bundle = read_bundle(out)
+    assert bundle.manifest["targets"] == ["cup", "espresso"]
+    assert bundle.saliency.shape == (2, 100, 150) and bundle.saliency.dtype == np.float32
+    assert 0 < bundle.saliency.min() and bundle.saliency.max() <= 1
+    assert bundle.labels.dtype == np.uint8 and bundle.labels.max() <= 2
+    assert bundle.crf_probabilities.shape == (3, 100, 150)
+    assert np.allclose(bundle.crf_probabilities.sum(axis=0), 1, atol=1e-3)
+    assert bundle.composite is None and bundle.stylized is None
+    assert set(bundle.manifest["class_scores"]) == {"cup", "espresso"}
+
+
+def test_run_without_labels_with_a_material_checkpoint(hub, material_checkpoint, inputs, tmp_path):
+    out = tmp_path / "mat.pstyle"
+    args = ["run", str(inputs["content"]), str(inputs["style"]), "--out", str(out), "--classifier",
+            str(material_checkpoint), "--target", "leather", "--expect", "metal", "--crf", "none",
+            "--steps", "2", "--size", "48", "--device", "cpu", "--quiet"]
+    assert main(args) == 0
+    bundle = read_bundle(out)
+    manifest = bundle.manifest
+    assert manifest["classifier_classes"] == ["leather", "metal", "wood"] and manifest["targets"] == ["leather"]
+    assert bundle.scores["expected_class"] == "metal" and bundle.scores["class_set"] == ["metal", "leather"]
+    changed = np.any(bundle.composite != bundle.content, axis=2)
+    assert not changed[bundle.labels == 0].any()
 
 
 def test_demo_offline_without_weights_says_what_to_download(tmp_path, monkeypatch, capsys):
@@ -89,6 +140,9 @@ def bad(inputs, tmp_path, **change):
         ("tiny", "too small"),
         ("bad_device", "device"),
         ("corrupt_weights", "cannot be loaded"),
+        ("unknown_class", "Close matches: cup"),
+        ("no_class_above_threshold", "top scorers"),
+        ("checkpoint_format", "is not a napari-partial-style classifier checkpoint"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(case, words, hub, inputs, tmp_path, capsys):
@@ -109,6 +163,19 @@ def test_bad_input_exits_2_with_one_clear_line(case, words, hub, inputs, tmp_pat
     elif case == "corrupt_weights":
         (tmp_path / "broken.pth").write_text("garbage")
         args += ["--vgg19", str(tmp_path / "broken.pth")]
+    elif case == "unknown_class":
+        args.remove("--labels")
+        args.remove(str(inputs["labels"]))
+        args += ["--target", "cupp"]
+    elif case == "no_class_above_threshold":
+        args.remove("--labels")
+        args.remove(str(inputs["labels"]))
+        args += ["--threshold", "0.99"]
+    elif case == "checkpoint_format":
+        import torch
+
+        torch.save({"format": "something else", "state_dict": {}}, tmp_path / "other.pt")
+        args += ["--classifier", str(tmp_path / "other.pt")]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
@@ -125,8 +192,12 @@ def test_existing_output_needs_overwrite(hub, inputs, tmp_path, capsys):
     assert (out / "manifest.json").read_text() == "{}"
 
 
-def test_weights_command_lists_files_and_state(hub, capsys):
+def test_weights_command_lists_files_and_state(hub, tmp_path, monkeypatch, capsys):
     assert main(["weights"]) == 0
     out = capsys.readouterr().out
-    assert "vgg19-dcbb9e9d.pth" in out and "found:" in out
-    assert "vgg16-397923af.pth" in out and "missing" in out and "https://download.pytorch.org/models/vgg16-397923af.pth" in out
+    assert out.count("found: " + str(hub)) == 2
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    assert main(["weights"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("missing") == 2
+    assert "curl -L -o" in out and "https://download.pytorch.org/models/vgg16-397923af.pth" in out

@@ -1,4 +1,4 @@
-"""The `napari-partial-style` command: run, demo, weights.
+"""The `napari-partial-style` command: run, segment, demo, weights.
 
 Bad input ends with one line naming the problem and the fix, exit status 2, nothing written.
 """
@@ -15,50 +15,86 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-def add_style_options(parser: argparse.ArgumentParser) -> None:
-    from napari_partial_style.core.style import DEFAULT_STYLE_WEIGHT, INITS
-
+def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="working long side in px (default: 256 on CPU, 384 on MPS, 512 on CUDA)")
-    parser.add_argument("--steps", type=int, default=300, help="L-BFGS loss evaluations (default: 300)")
-    parser.add_argument("--style-size", type=int, help="long side the style image is scaled to; smaller gives a coarser texture (default: --size)")
-    parser.add_argument("--content-weight", type=float, default=1.0, help="content loss weight (default: 1)")
-    parser.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT, help=f"style loss weight (default: {DEFAULT_STYLE_WEIGHT:.3g})")
-    parser.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight, smooths the result (default: 0)")
-    parser.add_argument("--init", choices=INITS, default="content", help="start from the content image or from noise (default: content)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--feather", type=float, default=0.0, help="width in px of a soft edge around the region (default: 0, hard mask)")
-    parser.add_argument("--vgg19", metavar="PATH", help="VGG19 weights file (default: looked up, see `weights`)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors and the bundle's path")
 
 
+def add_segment_options(parser: argparse.ArgumentParser) -> None:
+    from napari_partial_style.core.crf import CRFParams, METHODS
+
+    crf = CRFParams()
+    group = parser.add_argument_group("segmentation")
+    group.add_argument("--classifier", default="imagenet", metavar="imagenet|PATH", help="ImageNet VGG16 classes, or a checkpoint made by `train` (default: imagenet)")
+    group.add_argument("--target", nargs="+", default=(), metavar="CLASS", help="target classes by name or index (default: every class above --threshold)")
+    group.add_argument("--threshold", type=float, help="class score above which a class is a target (default: 0.5 for checkpoints, 0.2 for imagenet)")
+    group.add_argument("--subtract", nargs="+", default=(), metavar="CLASS", help="classes whose saliency is subtracted from the targets' (default: the best-scoring others, up to 4 classes)")
+    group.add_argument("--crf", choices=METHODS, default=crf.method, help="dense CRF, or none: argmax of the maps and the background (default: pydensecrf)")
+    group.add_argument("--bg-alpha", type=float, default=crf.background_alpha, help=f"background channel (1 - max saliency)^alpha (default: {crf.background_alpha:g})")
+    group.add_argument("--crf-iterations", type=int, default=crf.iterations, help=f"mean-field iterations (default: {crf.iterations})")
+    group.add_argument("--crf-gaussian", type=float, nargs=2, default=(crf.gaussian_sxy, crf.gaussian_compat), metavar=("SXY", "COMPAT"), help="smoothness kernel (default: 3 3)")
+    group.add_argument("--crf-bilateral", type=float, nargs=3, default=(crf.bilateral_sxy, crf.bilateral_srgb, crf.bilateral_compat), metavar=("SXY", "SRGB", "COMPAT"), help="appearance kernel (default: 80 13 10)")
+    group.add_argument("--vgg16", metavar="PATH", help="VGG16 weights file for the imagenet classifier (default: looked up, see `weights`)")
+
+
+def add_style_options(parser: argparse.ArgumentParser) -> None:
+    from napari_partial_style.core.style import DEFAULT_STYLE_WEIGHT, INITS
+
+    group = parser.add_argument_group("style transfer and compositing")
+    group.add_argument("--steps", type=int, default=300, help="L-BFGS loss evaluations (default: 300)")
+    group.add_argument("--style-size", type=int, help="long side the style image is scaled to; smaller gives a coarser texture (default: --size)")
+    group.add_argument("--content-weight", type=float, default=1.0, help="content loss weight (default: 1)")
+    group.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT, help=f"style loss weight (default: {DEFAULT_STYLE_WEIGHT:.3g})")
+    group.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight, smooths the result (default: 0)")
+    group.add_argument("--init", choices=INITS, default="content", help="start from the content image or from noise (default: content)")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    group.add_argument("--feather", type=float, default=0.0, help="width in px of a soft edge around the region (default: 0, hard mask)")
+    group.add_argument("--vgg19", metavar="PATH", help="VGG19 weights file (default: looked up, see `weights`)")
+    group.add_argument("--expect", metavar="CLASS", help="class the region should have after the change (default: the classifier's top class on the style image)")
+    group.add_argument("--no-score", action="store_true", help="skip segmenting the composite again to score it")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="napari-partial-style",
-        description="Change the style or material of part of an image.",
-    )
+    parser = argparse.ArgumentParser(prog="napari-partial-style", description="Change the style or material of part of an image.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="stylize the labelled region of an image", description="Stylize the target region of CONTENT with STYLE and write a result bundle.")
+    run = sub.add_parser("run", help="stylize the target region of an image",
+                         description="Segment CONTENT (or take --labels), stylize the target region with STYLE, score it, and write a result bundle.")
     run.add_argument("content", help="content image (PNG, JPEG, TIFF)")
     run.add_argument("style", help="style image (PNG, JPEG, TIFF)")
-    run.add_argument("--labels", required=True, metavar="MASK", help="label image of the content's size; nonzero pixels are the target")
+    run.add_argument("--labels", metavar="MASK", help="label image of the content's size; nonzero pixels are the target (default: segment automatically)")
     run.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
+    add_common_options(run)
+    add_segment_options(run)
     add_style_options(run)
 
-    demo = sub.add_parser("demo", help="the main job on the bundled sample", description="Turn the cup in scikit-image's coffee photo to stone.")
+    segment = sub.add_parser("segment", help="saliency maps and CRF labels only", description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.")
+    segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
+    segment.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
+    add_common_options(segment)
+    add_segment_options(segment)
+
+    demo = sub.add_parser("demo", help="the main job on the bundled sample",
+                          description="Find the cup in scikit-image's coffee photo with the ImageNet classifier and turn it to stone.")
     demo.add_argument("--out", default="demo.pstyle", metavar="DIR.pstyle", help="result bundle folder (default: demo.pstyle)")
+    demo.add_argument("--labels", action="store_true", help="use the bundled cup labels instead of segmenting")
+    add_common_options(demo)
+    add_segment_options(demo)
     add_style_options(demo)
+    demo.set_defaults(target=["cup"], subtract=["dining table", "plate", "wooden spoon"])
 
     weights = sub.add_parser("weights", help="where pretrained weights are looked for and which are present")
     weights.add_argument("--vgg19", metavar="PATH", help="an explicit VGG19 weights file to check")
+    weights.add_argument("--vgg16", metavar="PATH", help="an explicit VGG16 weights file to check")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    commands = {"run": cmd_run, "segment": cmd_segment, "demo": cmd_demo, "weights": cmd_weights}
     try:
-        return {"run": cmd_run, "demo": cmd_demo, "weights": cmd_weights}[args.command](args)
+        return commands[args.command](args)
     except PartialStyleError as exc:
         print(f"napari-partial-style: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -68,14 +104,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def job_params(args: argparse.Namespace):
+    from napari_partial_style.core.crf import CRFParams
     from napari_partial_style.core.pipeline import JobParams
+    from napari_partial_style.core.saliency import SaliencyParams
+    from napari_partial_style.core.segmentation import SegmentParams
     from napari_partial_style.core.style import StyleParams
 
-    style = StyleParams(
-        steps=args.steps, content_weight=args.content_weight, style_weight=args.style_weight,
-        tv_weight=args.tv_weight, init=args.init, seed=args.seed,
-    )
-    return JobParams(size=args.size, style_size=args.style_size, device=args.device, feather=args.feather, style=style)
+    crf = CRFParams(method=args.crf, background_alpha=args.bg_alpha, gaussian_sxy=args.crf_gaussian[0],
+                    gaussian_compat=args.crf_gaussian[1], bilateral_sxy=args.crf_bilateral[0],
+                    bilateral_srgb=args.crf_bilateral[1], bilateral_compat=args.crf_bilateral[2],
+                    iterations=args.crf_iterations)
+    saliency = SaliencyParams(threshold=args.threshold, targets=tuple(args.target), subtract=tuple(args.subtract))
+    segment = SegmentParams(classifier=args.classifier, saliency=saliency, crf=crf)
+    if not hasattr(args, "steps"):
+        return JobParams(size=args.size, device=args.device, segment=segment)
+    style = StyleParams(steps=args.steps, content_weight=args.content_weight, style_weight=args.style_weight,
+                        tv_weight=args.tv_weight, init=args.init, seed=args.seed)
+    return JobParams(size=args.size, style_size=args.style_size, device=args.device, feather=args.feather,
+                     style=style, segment=segment, expect=args.expect, score=not args.no_score)
+
+
+def explicit_weights(args: argparse.Namespace) -> dict[str, str]:
+    return {key: getattr(args, key) for key in ("vgg19", "vgg16") if getattr(args, key, None)}
 
 
 def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, str]) -> Path:
@@ -83,22 +133,28 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     from napari_partial_style._terminal import ProgressPrinter
     from napari_partial_style.core.bundle import check_target, write_bundle
     from napari_partial_style.core.device import get_device
-    from napari_partial_style.core.images import target_mask
     from napari_partial_style.core.pipeline import run_job, to_bundle, working_size
     from napari_partial_style.core.progress import drain
 
     out = check_target(args.out, args.overwrite)
-    mask = target_mask(labels, content.shape, name=f"labels ({inputs.get('labels', 'mask')})")
     params = job_params(args)
     printer = ProgressPrinter(quiet=args.quiet)
     device = get_device(params.device)
     size = working_size(params, device, content)
     chosen = "given" if args.size else f"default for {device.type}"
-    printer.info(f"device {device}, working size {size} px ({chosen}), {params.style.steps} steps")
-    explicit = {"vgg19": args.vgg19} if args.vgg19 else None
-    result = drain(run_job(content, style, mask, params, explicit, printer.download, inputs), printer)
+    steps = f", {params.style.steps} steps" if style is not None else ""
+    printer.info(f"device {device}, working size {size} px ({chosen}){steps}")
+    job = run_job(content, style, params, labels, explicit_weights(args), printer.download, inputs)
+    result = drain(job, printer)
     path = write_bundle(to_bundle(result), out, overwrite=args.overwrite)
-    printer.info(f"wrote {path}  (preview: {path / 'preview.png'})")
+    if result.segmentation is not None:
+        printer.info("targets: " + ", ".join(f"{k} ({v:.3f})" for k, v in result.segmentation.class_scores().items()))
+    if result.scores is not None:
+        s = result.scores
+        printer.info(f"score: the region now reads as {s['expected_class']!r}: pixel accuracy {s['pixel_accuracy']:.3f}, "
+                     f"mean IU {s['mean_iu']:.3f}")
+    preview = f"  (preview: {path / 'preview.png'})" if result.composite is not None else ""
+    printer.info(f"wrote {path}{preview}")
     printer.info(f"open it in napari:  napari {path}")
     if args.quiet:
         print(path)
@@ -111,8 +167,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     content = read_source_image(args.content, "content")
     style = read_source_image(args.style, "style")
-    labels = read_image_file(args.labels)
-    execute(args, content, style, labels, {"content": args.content, "style": args.style, "labels": args.labels})
+    labels = None if args.labels is None else read_image_file(args.labels)
+    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {})}
+    execute(args, content, style, labels, inputs)
+    return 0
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from napari_partial_style.core.images import read_source_image
+
+    execute(args, read_source_image(args.image, "image"), None, None, {"content": args.image})
     return 0
 
 
@@ -122,23 +186,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     content = as_source_image(samples.coffee(), "coffee sample")
     style = as_source_image(samples.stone(), "stone sample")
-    inputs = {"content": "skimage.data.coffee", "style": samples.STONE_SOURCE, "labels": samples.CUP_LABELS_FILE}
-    execute(args, content, style, samples.coffee_cup_labels(), inputs)
+    inputs = {"content": "skimage.data.coffee", "style": samples.STONE_SOURCE}
+    labels = None
+    if args.labels:
+        labels = samples.coffee_cup_labels()
+        inputs["labels"] = samples.CUP_LABELS_FILE
+    execute(args, content, style, labels, inputs)
     return 0
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
     from napari_partial_style.core import weights
 
+    folders = weights.search_folders()
     print("Weights are looked for in this order:")
-    print("  1. an explicit path option (--vgg19 PATH)")
-    folder = f" = {weights.search_folders()[0]}" if len(weights.search_folders()) > 1 else " (not set)"
-    print(f"  2. the folder in ${weights.WEIGHTS_ENV}{folder}")
+    print("  1. an explicit path option (--vgg19 PATH, --vgg16 PATH)")
+    print(f"  2. the folder in ${weights.WEIGHTS_ENV}" + (f" = {folders[0]}" if len(folders) > 1 else " (not set)"))
     print(f"  3. torch's hub cache: {weights.hub_folder()}")
-    print(f"  4. a download from the URL below into the hub cache ({'off: ' + weights.OFFLINE_ENV + ' is set' if weights.offline() else 'on'})")
-    for weight, path in weights.report({"vgg19": args.vgg19} if args.vgg19 else None):
-        state = f"found: {path}" if path else "missing"
-        print(f"\n{weight.filename}  ({weight.purpose})\n  {state}")
+    state = f"off: {weights.OFFLINE_ENV} is set" if weights.offline() else "on"
+    print(f"  4. a download from the URL below into the hub cache ({state})")
+    for weight, path in weights.report(explicit_weights(args)):
+        print(f"\n{weight.filename}  ({weight.purpose})\n  " + (f"found: {path}" if path else "missing"))
         if path is None:
             print(f"  get it: curl -L -o {weights.hub_folder() / weight.filename} {weight.url}")
     return 0

@@ -1,14 +1,15 @@
 """One job end to end, as a generator of progress events, plus a sync wrapper.
 
-Each stage is also a function of its own: re-compositing after a label edit calls `composite`
-without re-running style transfer.
+Each stage is also a function of its own (`segment_stage`, `stylize_stage`, `composite`,
+`score_stage`): re-compositing after a label edit calls `composite` without re-running style transfer.
 """
 
 from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 from napari_partial_style import __version__
 from napari_partial_style.core import weights as weights_mod
 from napari_partial_style.core.bundle import Bundle
+from napari_partial_style.core.classifier import load_classifier, required_weights
 from napari_partial_style.core.composite import composite, feather_alpha
 from napari_partial_style.core.device import default_size, get_device
 from napari_partial_style.core.errors import InputError
@@ -26,11 +28,17 @@ from napari_partial_style.core.images import (
     SourceImage,
     from_float_rgb,
     resize_rgb,
+    target_mask,
+    to_float_rgb,
     to_uint8,
     working_shape,
 )
 from napari_partial_style.core.progress import Progress, StageGenerator, drain
+from napari_partial_style.core.scoring import expected_id, score_stage
+from napari_partial_style.core.segmentation import SegmentParams, Segmentation, segment_stage
 from napari_partial_style.core.style import STYLE_TAPS, StyleParams, stylize
+
+USER_TARGET = "target"
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ class JobParams:
     device: str = "auto"
     feather: float = 0.0
     style: StyleParams = field(default_factory=StyleParams)
+    segment: SegmentParams = field(default_factory=SegmentParams)
+    expect: str | None = None
+    score: bool = True
 
     def __post_init__(self) -> None:
         for name in ("size", "style_size"):
@@ -55,20 +66,28 @@ class JobResult:
     """What a job made, at the content's resolution and bit depth, plus its record."""
 
     content: SourceImage
-    style: SourceImage
-    mask: np.ndarray
-    alpha: np.ndarray
-    stylized: np.ndarray
-    composite: np.ndarray
     record: dict[str, Any]
+    mask: np.ndarray
+    style: SourceImage | None = None
+    alpha: np.ndarray | None = None
+    stylized: np.ndarray | None = None
+    composite: np.ndarray | None = None
+    segmentation: Segmentation | None = None
+    scores: dict[str, Any] | None = None
+    rescored_labels: np.ndarray | None = None
 
 
-@dataclass
 class Stopwatch:
-    timings: dict[str, float] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
 
-    def add(self, stage: str, start: float) -> None:
-        self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 3)
+    @contextmanager
+    def time(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 3)
 
 
 def working_size(params: JobParams, device, content: SourceImage) -> int:
@@ -90,17 +109,25 @@ def stylize_stage(content: SourceImage, style: SourceImage, params: JobParams, d
     return resize_rgb(stylized, content.shape)
 
 
-def record_of(params: JobParams, device, size: int, targets: list[str], timings: dict[str, float],
-              inputs: dict[str, str]) -> dict[str, Any]:
+def needed_weights(params: JobParams, segment: bool, style: bool) -> list[weights_mod.WeightFile]:
+    """Every pretrained file the job will load, so all are checked before any work starts."""
+    needed = [weights_mod.VGG19] if style else []
+    if segment or (style and params.score):
+        needed += required_weights(params.segment.classifier)
+    return needed
+
+
+def record_of(params: JobParams, device, size: int, timings: dict[str, float], inputs: dict[str, str],
+              targets: list[str], classes: list[str] | None) -> dict[str, Any]:
     """The manifest's account of a job: enough to run it again."""
     import torch
 
     return {
-        "parameters": {**asdict(params), "size": size, "device": params.device},
+        "parameters": {**asdict(params), "size": size},
         "device": str(device),
         "size": size,
         "targets": targets,
-        "classifier_classes": None,
+        "classifier_classes": classes,
         "inputs": inputs,
         "timings_s": timings,
         "versions": {"napari-partial-style": __version__, "torch": torch.__version__,
@@ -108,32 +135,57 @@ def record_of(params: JobParams, device, size: int, targets: list[str], timings:
     }
 
 
-def run_job(content: SourceImage, style: SourceImage, mask: np.ndarray, params: JobParams,
+def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, labels: np.ndarray | None = None,
             weight_paths: dict[str, str | Path] | None = None,
             on_download: Callable[[str, int, int], None] | None = None,
             inputs: dict[str, str] | None = None) -> StageGenerator[JobResult]:
-    """Stylize, then composite by `mask` (boolean, content-sized)."""
-    if mask.shape != content.shape or not mask.any():
-        raise InputError("the target mask must be non-empty and of the content image's size.")
+    """Segment (unless `labels` are given), stylize with `style` (unless None), composite, score."""
     clock = Stopwatch()
     device = get_device(params.device)
     size = working_size(params, device, content)
-    start = time.perf_counter()
-    found = weights_mod.ensure([weights_mod.VGG19], weight_paths, progress=on_download)
-    clock.add("weights", start)
-
-    start = time.perf_counter()
-    stylized = yield from stylize_stage(content, style, params, device, found["vgg19"], size)
-    clock.add("style", start)
-
-    start = time.perf_counter()
-    yield Progress("composite", 0, 1)
-    alpha = feather_alpha(mask, params.feather)
-    result = composite(content, stylized, alpha)
-    clock.add("composite", start)
-    yield Progress("composite", 1, 1)
-    record = record_of(params, device, size, ["target"], clock.timings, inputs or {})
-    return JobResult(content, style, mask, alpha, from_float_rgb(stylized, content.dtype), result, record)
+    labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
+    mask = None if labels is None else target_mask(labels, content.shape, name=labels_name)
+    with clock.time("weights"):
+        found = weights_mod.ensure(needed_weights(params, labels is None, style is not None), weight_paths, on_download)
+    model = segmentation = None
+    targets, target_ids = [USER_TARGET], []
+    if labels is None or (style is not None and params.score):
+        with clock.time("load classifier"):
+            model = load_classifier(params.segment.classifier, device, found)
+    if labels is None:
+        with clock.time("segment"):
+            segmentation = yield from segment_stage(model, content.rgb, params.segment, size, device)
+        targets, target_ids = segmentation.targets, segmentation.target_ids
+        mask = segmentation.labels > 0
+        if not mask.any():
+            raise InputError(
+                f"the CRF labelled no pixel as {', '.join(targets)}: the background won everywhere. "
+                "Lower the background alpha (--bg-alpha), or paint the region and pass --labels."
+            )
+    result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
+    if style is not None:
+        with clock.time("style"):
+            stylized = yield from stylize_stage(content, style, params, device, found["vgg19"], size)
+        with clock.time("composite"):
+            yield Progress("composite", 0, 1)
+            result.alpha = feather_alpha(mask, params.feather)
+            result.composite = composite(content, stylized, result.alpha)
+            result.stylized = from_float_rgb(stylized, content.dtype)
+            yield Progress("composite", 1, 1)
+        result.style = style
+        if params.score:
+            with clock.time("score"):
+                expected = expected_id(model, params.expect, style.rgb, size, device)
+                result.scores, result.rescored_labels = yield from score_stage(
+                    model, to_float_rgb(result.composite[..., :3]), mask, expected, target_ids,
+                    params.segment, size, device)
+    classes = model.classes if model is not None else None
+    result.record = record_of(params, device, size, clock.timings, inputs or {}, targets, classes)
+    if segmentation is not None:
+        result.record["class_scores"] = segmentation.class_scores()
+    if result.scores is not None:
+        result.record["scores"] = result.scores
+    return result
 
 
 def run_job_sync(*args: Any, on_progress: Callable[[Progress], None] | None = None, **kwargs: Any) -> JobResult:
@@ -143,8 +195,6 @@ def run_job_sync(*args: Any, on_progress: Callable[[Progress], None] | None = No
 
 def preview_strip(result: JobResult, height: int = 384) -> np.ndarray:
     """content | stylized | composite side by side, 8-bit, for a quick look."""
-    from napari_partial_style.core.images import to_float_rgb
-
     h, w = result.content.shape
     shape = (height, max(1, round(w * height / h)))
     panels = [result.content.rgb, to_float_rgb(result.stylized), to_float_rgb(result.composite[..., :3])]
@@ -154,16 +204,20 @@ def preview_strip(result: JobResult, height: int = 384) -> np.ndarray:
 
 
 def to_bundle(result: JobResult) -> Bundle:
-    """The bundle of a finished job: what the CLI writes and the napari reader opens."""
+    """The bundle of a job: what the CLI writes and the napari reader opens."""
     content = result.content.native
     if result.content.alpha is not None:
         content = np.dstack([content, result.content.alpha])
+    seg = result.segmentation
     return Bundle(
         manifest=result.record,
         content=content,
-        style=result.style.native,
+        style=None if result.style is None else result.style.native,
         stylized=result.stylized,
         composite=result.composite,
-        preview=preview_strip(result),
-        labels=result.mask.astype(np.uint8),
+        preview=None if result.composite is None else preview_strip(result),
+        labels=seg.labels if seg is not None else result.mask.astype(np.uint8),
+        saliency=None if seg is None else seg.maps,
+        crf_probabilities=None if seg is None else seg.probabilities,
+        scores=result.scores,
     )

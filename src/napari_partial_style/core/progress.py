@@ -35,3 +35,13 @@ def drain(gen: Generator[Progress, None, T], on_progress: Any = None) -> T:
             return stop.value
         if on_progress is not None:
             on_progress(event)
+
+
+def relabel(gen: Generator[Progress, None, T], prefix: str) -> Generator[Progress, None, T]:
+    """The same events with `prefix` before each stage name (a stage run again for scoring)."""
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(f"{prefix} {event.stage}", event.step, event.total, event.message, event.values, event.preview)

@@ -1,0 +1,126 @@
+"""Style-transfer step time, as ratios measured side by side in one run.
+
+- overhead = seconds per L-BFGS step of `core.style.stylize` / seconds of one forward+backward of the
+  truncated VGG19 (the floor is 1.0: a step needs one evaluation);
+- speed-up = seconds per step of a plain reference loop (untruncated VGG19 `features`, Gatys' layers
+  tapped by forward hooks, same loss and optimiser) / seconds per step of ours.
+
+Weights are random: time does not depend on their values. Usage:
+    python bench/bench_style_step.py [--size 256] [--steps 10] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+import torchvision
+
+from napari_partial_style.core.device import get_device
+from napari_partial_style.core.style import (
+    STYLE_TAPS,
+    StyleObjective,
+    StyleParams,
+    make_closure,
+    make_optimizer,
+    stylize,
+    to_tensor,
+)
+from napari_partial_style.core.vgg import Normalize, TappedVGG, layer_names
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+class HookedFullVGG(torch.nn.Module):
+    """The plain way: all of torchvision's VGG19 `features`, taps collected by forward hooks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.normalize = Normalize()
+        self.features = torchvision.models.vgg19(weights=None).features
+        for module in self.features:
+            if isinstance(module, torch.nn.ReLU):
+                module.inplace = False
+        self.out: dict[str, torch.Tensor] = {}
+        for name, module in zip(layer_names("vgg19"), self.features):
+            if name in STYLE_TAPS:
+                module.register_forward_hook(lambda m, i, o, name=name: self.out.__setitem__(name, o))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.out = {}
+        self.features(self.normalize(x))
+        return dict(self.out)
+
+
+def step_time(net, content, style, steps, device) -> float:
+    params = StyleParams(steps=steps)
+    objective = StyleObjective(net, content, style, params)
+    image = content.clone().requires_grad_(True)
+    optimizer = make_optimizer(image, params.history_size)
+    closure = make_closure(objective, image, optimizer, {})
+    return timed(lambda: optimizer.step(closure), device, steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = get_device(args.device)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    content_np = rng.random((args.size, args.size, 3)).astype(np.float32)
+    style_np = rng.random((args.size, args.size, 3)).astype(np.float32)
+    content, style = to_tensor(content_np, device), to_tensor(style_np, device)
+
+    ours = TappedVGG("vgg19", STYLE_TAPS).to(device).eval().requires_grad_(False)
+    plain = HookedFullVGG().to(device).eval().requires_grad_(False)
+
+    x = content.clone().requires_grad_(True)
+
+    def forward_backward():
+        x.grad = None
+        sum(t.sum() for t in ours(x).values()).backward()
+
+    fb = timed(forward_backward, device, args.steps)
+    ours_step = step_time(ours, content, style, args.steps, device)
+    plain_step = step_time(plain, content, style, args.steps, device)
+
+    gen = stylize(ours, content_np, style_np, StyleParams(steps=args.steps + 1), device)
+    next(gen)
+    start = time.perf_counter()
+    for _ in gen:
+        pass
+    sync(device)
+    generator_step = (time.perf_counter() - start) / args.steps
+
+    print(f"device {device}, {args.size}x{args.size} px, {args.steps} steps, torch {torch.__version__}")
+    print(f"forward+backward, truncated VGG19     {fb * 1000:8.1f} ms")
+    print(f"L-BFGS step, ours (objective loop)     {ours_step * 1000:8.1f} ms")
+    print(f"L-BFGS step, ours (stylize generator)  {generator_step * 1000:8.1f} ms")
+    print(f"L-BFGS step, plain full VGG19 + hooks  {plain_step * 1000:8.1f} ms")
+    print(f"overhead ratio (generator step / fwd+bwd, floor 1.0): {generator_step / fb:.2f}")
+    print(f"speed-up vs plain reference loop (plain / ours):      {plain_step / generator_step:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The FCN multi-label classifier: VGG16 body, fc6/fc7/fc8 as convolutions, global max pooling.
+
+fc6 is a 7×7 convolution without padding so torchvision's fully connected weights map onto it
+exactly; it therefore needs inputs of at least 224 px, and each fc8 position classifies one
+224 px window. Two sources: `imagenet` (VGG16's own 1000 classes; score = the maximum over
+positions of the per-position softmax) and checkpoints written by `train` (sigmoid scores).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from napari_partial_style.core import weights as weights_mod
+from napari_partial_style.core.errors import WeightsError
+from napari_partial_style.core.guided_relu import SwitchableReLU
+from napari_partial_style.core.vgg import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Normalize,
+    build_body,
+    layer_names,
+    load_body_weights,
+    load_checkpoint,
+)
+
+IMAGENET = "imagenet"
+ARCHITECTURE = "vgg16-fcn"
+CHECKPOINT_FORMAT = "napari-partial-style classifier"
+CHECKPOINT_VERSION = 1
+MIN_INPUT = 224
+# DCSM differentiates with respect to the inputs of conv3_1 ... conv5_3 (method-spec A.3).
+DCSM_TAPS = ("pool2", "relu3_1", "relu3_2", "pool3", "relu4_1", "relu4_2", "pool4", "relu5_1", "relu5_2")
+
+
+class FCNClassifier(nn.Module):
+    """VGG16 FCN whose `forward_taps` returns the fc8 logit map and the nine DCSM tap tensors."""
+
+    def __init__(self, classes: Sequence[str], score_kind: str = "sigmoid",
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
+        super().__init__()
+        if score_kind not in ("sigmoid", "softmax"):
+            raise ValueError(f"score_kind must be sigmoid or softmax, not {score_kind!r}")
+        self.classes = list(classes)
+        self.score_kind = score_kind
+        self.mean, self.std = list(mean), list(std)
+        self.normalize = Normalize(mean, std)
+        self.body = build_body("vgg16", "pool5", relu=SwitchableReLU)
+        self.names = layer_names("vgg16")
+        self.head = nn.Sequential(OrderedDict(
+            fc6=nn.Conv2d(512, 4096, kernel_size=7), relu6=SwitchableReLU(),
+            fc7=nn.Conv2d(4096, 4096, kernel_size=1), relu7=SwitchableReLU(),
+            fc8=nn.Conv2d(4096, len(self.classes), kernel_size=1),
+        ))
+
+    def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        taps = []
+        x = self.normalize(x)
+        for name, layer in zip(self.names, self.body):
+            x = layer(x)
+            if name in DCSM_TAPS:
+                taps.append(x)
+        return self.head(x), taps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_taps(x)[0]
+
+    def scores(self, logits: torch.Tensor) -> torch.Tensor:
+        return class_scores(logits, self.score_kind)
+
+
+def class_scores(logits: torch.Tensor, score_kind: str) -> torch.Tensor:
+    """(B, C) class scores from a (B, C, h, w) logit map, by the classifier's kind."""
+    if score_kind == "softmax":
+        return torch.softmax(logits, dim=1).amax(dim=(2, 3))
+    return torch.sigmoid(logits.amax(dim=(2, 3)))
+
+
+def imagenet_classes() -> list[str]:
+    """The 1000 class names from torchvision's weight metadata (no download needed)."""
+    from torchvision.models import VGG16_Weights
+
+    return list(VGG16_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def load_imagenet_classifier(path: Path) -> FCNClassifier:
+    """torchvision's VGG16 with its fully connected layers reshaped into convolutions."""
+    what = "torchvision's VGG16 weights"
+    state = load_checkpoint(path, what)
+    model = FCNClassifier(imagenet_classes(), score_kind="softmax")
+    load_body_weights(model.body, state, path, what)
+    shapes = {"fc6": (4096, 512, 7, 7), "fc7": (4096, 4096, 1, 1), "fc8": (1000, 4096, 1, 1)}
+    head = {}
+    for layer, index in (("fc6", 0), ("fc7", 3), ("fc8", 6)):
+        try:
+            head[f"{layer}.weight"] = state[f"classifier.{index}.weight"].reshape(shapes[layer])
+            head[f"{layer}.bias"] = state[f"classifier.{index}.bias"]
+        except (KeyError, RuntimeError) as exc:
+            raise WeightsError(f"{path} is not {what} (classifier.{index}: {exc}); delete it and download it again.") from exc
+    model.head.load_state_dict(head)
+    return model
+
+
+def save_checkpoint(model: FCNClassifier, path: str | Path, extra: dict[str, Any] | None = None) -> None:
+    """Write a classifier checkpoint: plain types and tensors only, so `weights_only` loads it."""
+    torch.save({
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "architecture": ARCHITECTURE,
+        "classes": list(model.classes),
+        "score": model.score_kind,
+        "normalization": {"mean": list(model.mean), "std": list(model.std)},
+        "state_dict": model.state_dict(),
+        **(extra or {}),
+    }, path)
+
+
+def load_checkpoint_classifier(path: Path) -> FCNClassifier:
+    """A checkpoint written by `train` (or `save_checkpoint`), checked for format and version."""
+    state = load_checkpoint(path, "a classifier checkpoint")
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
+    if state.get("version") != CHECKPOINT_VERSION or state.get("architecture") != ARCHITECTURE:
+        raise WeightsError(
+            f"{path} is checkpoint version {state.get('version')} ({state.get('architecture')}); this version reads "
+            f"{CHECKPOINT_VERSION} ({ARCHITECTURE}). Update napari-partial-style or retrain."
+        )
+    norm = state.get("normalization", {})
+    model = FCNClassifier(state["classes"], state.get("score", "sigmoid"), norm.get("mean", IMAGENET_MEAN),
+                          norm.get("std", IMAGENET_STD))
+    try:
+        model.load_state_dict(state["state_dict"])
+    except (KeyError, RuntimeError) as exc:
+        raise WeightsError(f"{path} does not fit the {ARCHITECTURE} classifier ({exc}).") from exc
+    return model
+
+
+def required_weights(source: str) -> list[weights_mod.WeightFile]:
+    """Pretrained files a classifier source needs (a checkpoint is self-contained)."""
+    return [weights_mod.VGG16] if source == IMAGENET else []
+
+
+@functools.lru_cache(maxsize=2)
+def _cached(source: str, path: str, mtime: float, device: str) -> FCNClassifier:
+    loader: Callable[[Path], FCNClassifier] = load_imagenet_classifier if source == IMAGENET else load_checkpoint_classifier
+    model = loader(Path(path))
+    model.eval().requires_grad_(False)
+    return model.to(torch.device(device))
+
+
+def load_classifier(source: str, device: torch.device, found: dict[str, Path]) -> FCNClassifier:
+    """The classifier for `source` ("imagenet" or a checkpoint path), loaded once per process."""
+    if source == IMAGENET:
+        path = found[weights_mod.VGG16.key]
+    else:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise WeightsError(f"classifier checkpoint {path} does not exist; give `imagenet` or a file made by `train`.")
+    path = path.resolve()
+    return _cached(source if source == IMAGENET else "checkpoint", str(path), path.stat().st_mtime, str(device))

@@ -1,0 +1,172 @@
+"""DCSM: Distinct Class-specific Saliency Maps (Shimoda & Yanai 2016), as method-spec A.3.
+
+Per scale, guided backprop of the summed fc8 map of each class in K to the nine inputs of
+conv3_1 ... conv5_3; |·| and a max over channels; bilinear upsampling to the canvas; for each
+target, the other classes' maps subtracted pairwise with tanh(3·) normalisation; summed over
+scales, layers and pairs; cropped to the image and normalised to (0, 1] with tanh(3·)/tanh(3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.guided_relu import guided
+from napari_partial_style.core.progress import Progress, StageGenerator
+from napari_partial_style.core.style import to_tensor
+from napari_partial_style.core.targets import select_targets, subtraction_set
+
+SCALES = (0.8, 1.0, 1.2)
+MIN_CANVAS = 288  # 0.8 · 288 ≥ 224, the smallest input the unpadded fc6 accepts
+TANH_GAIN = 3.0
+DEFAULT_THRESHOLD = {"sigmoid": 0.5, "softmax": 0.2}
+# Per-class gradients batched (is_grads_batched) or looped: whichever bench/bench_dcsm.py measured faster.
+BATCHED_DEFAULT = {"cpu": False, "cuda": True, "mps": False}
+
+
+class TappedClassifier(Protocol):
+    """What DCSM needs of a network: the fc8 logit map and the tapped feature tensors."""
+
+    classes: list[str]
+    score_kind: str
+
+    def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]: ...
+
+    def scores(self, logits: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class SaliencyParams:
+    """Target choice and the DCSM settings; `threshold` None means the classifier's default."""
+
+    threshold: float | None = None
+    targets: tuple[str | int, ...] = ()
+    subtract: tuple[str | int, ...] = ()
+    scales: tuple[float, ...] = SCALES
+    min_canvas: int = MIN_CANVAS
+    batched: bool | None = None
+
+
+@dataclass
+class SaliencyResult:
+    maps: np.ndarray          # (T, h, w) float32 in (0, 1], one per target, at the input's size
+    targets: list[int]        # class indices of the maps
+    subtracted: list[int]     # the set K (targets first)
+    scores: np.ndarray        # (scales, classes)
+    classes: list[str]
+
+    @property
+    def target_names(self) -> list[str]:
+        return [self.classes[i] for i in self.targets]
+
+
+def default_threshold(model: TappedClassifier) -> float:
+    return DEFAULT_THRESHOLD[model.score_kind]
+
+
+def canvas(rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The image centred on a size×size black canvas, and its top-left corner."""
+    h, w = rgb.shape[:2]
+    top, left = (size - h) // 2, (size - w) // 2
+    out = np.zeros((size, size, 3), np.float32)
+    out[top:top + h, left:left + w] = rgb
+    return out, (top, left)
+
+
+def scaled(canvas_t: torch.Tensor, scale: float) -> torch.Tensor:
+    side = round(scale * canvas_t.shape[-1])
+    if side == canvas_t.shape[-1]:
+        return canvas_t
+    return F.interpolate(canvas_t, size=(side, side), mode="bilinear", align_corners=False,
+                         antialias=side < canvas_t.shape[-1]).clamp(0, 1)
+
+
+def scores_per_scale(model: TappedClassifier, canvas_t: torch.Tensor, scales: Sequence[float]) -> np.ndarray:
+    """(scales, classes) scores, without building any graph."""
+    with torch.no_grad():
+        return np.stack([model.scores(model.forward_taps(scaled(canvas_t, s))[0])[0].cpu().numpy() for s in scales])
+
+
+def tap_gradients(logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int],
+                  batched: bool) -> list[torch.Tensor]:
+    """∂(Σ_xy fc8_k)/∂tap for each k in `classes`: one (K, C_l, h_l, w_l) tensor per tap."""
+    if batched:
+        seeds = torch.zeros((len(classes), *logits.shape), device=logits.device, dtype=logits.dtype)
+        for row, k in enumerate(classes):
+            seeds[row, :, k] = 1.0
+        grads = torch.autograd.grad(logits, taps, grad_outputs=seeds, is_grads_batched=True)
+        return [g[:, 0] for g in grads]
+    per_class = [
+        torch.autograd.grad(logits[:, k].sum(), taps, retain_graph=True) for k in classes
+    ]
+    return [torch.cat([per_class[i][layer] for i in range(len(classes))]) for layer in range(len(taps))]
+
+
+def distinct_maps(grads: list[torch.Tensor], size: int, mapped: Sequence[int]) -> torch.Tensor:
+    """Σ over layers and other classes of relu⁺(tanh(3·N(U_c − U_c'))), for the K rows in `mapped`.
+
+    A pair whose difference is nowhere positive is skipped (the original code would flip its sign).
+    """
+    k = grads[0].shape[0]
+    total = torch.zeros((len(mapped), size, size), device=grads[0].device)
+    others = ~torch.eye(k, dtype=torch.bool, device=total.device)[list(mapped)]
+    for g in grads:
+        reduced = g.abs().amax(dim=1, keepdim=True)
+        up = F.interpolate(reduced, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
+        diff = up[list(mapped), None] - up[None]                     # (mapped, K, size, size)
+        peak = diff.amax(dim=(2, 3))
+        valid = others & (peak > 0)
+        norm = torch.tanh(TANH_GAIN * diff / peak.clamp(min=1e-30)[..., None, None]).clamp(min=1e-20)
+        total += (norm * valid[..., None, None]).sum(dim=1)
+    return total
+
+
+def finish(accumulated: np.ndarray) -> np.ndarray:
+    """A / max A, then tanh(3·)/tanh(3), floored at 1e-20: the final DCSM normalisation."""
+    scaled_map = accumulated / accumulated.max()
+    return np.maximum(np.tanh(TANH_GAIN * scaled_map) / math.tanh(TANH_GAIN), 1e-20).astype(np.float32)
+
+
+def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams,
+         device: torch.device) -> StageGenerator[SaliencyResult]:
+    """Saliency maps of the target classes for `rgb` (h×w×3 in [0, 1], the working size)."""
+    h, w = rgb.shape[:2]
+    side = max(h, w, params.min_canvas)
+    board, (top, left) = canvas(rgb, side)
+    board_t = to_tensor(board, device)
+    batched = BATCHED_DEFAULT.get(device.type, False) if params.batched is None else params.batched
+    total = len(params.scales) + 1
+    yield Progress("saliency", 0, total, message="scoring classes")
+    scores = scores_per_scale(model, board_t, params.scales)
+    threshold = default_threshold(model) if params.threshold is None else params.threshold
+    targets = select_targets(scores, model.classes, threshold, params.targets)
+    k_set = subtraction_set(targets, scores, model.classes, params.subtract)
+    yield Progress("saliency", 1, total, message=f"targets: {', '.join(model.classes[t] for t in targets)}")
+    accumulated = torch.zeros((len(targets), side, side), device=device)
+    for step, scale in enumerate(params.scales, start=2):
+        mapped = [row for row, t in enumerate(targets) if params.targets or scores[step - 2, t] > threshold]
+        if mapped:
+            with guided(model):
+                x = scaled(board_t, scale).requires_grad_(True)
+                logits, taps = model.forward_taps(x)
+                grads = tap_gradients(logits, taps, k_set, batched)
+            accumulated[mapped] += distinct_maps(grads, side, mapped)
+            del logits, taps, grads
+        yield Progress("saliency", step, total, message=f"scale {scale:g}")
+    crop = accumulated[:, top:top + h, left:left + w].cpu().numpy()
+    maps = []
+    for row, target in enumerate(targets):
+        if not crop[row].max() > 0:
+            raise InputError(
+                f"the saliency map of {model.classes[target]!r} is all zero: the classifier finds no evidence "
+                "that sets it apart from the other classes. Pick another target, or change --subtract."
+            )
+        maps.append(finish(crop[row]))
+    return SaliencyResult(np.stack(maps), targets, k_set, scores, list(model.classes))

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from napari_partial_style.core.crf import CRFParams, class_probabilities, crf_stage, unaries
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
+from napari_partial_style.core.progress import drain
+
+
+def noisy_two_regions(seed=0):
+    """Dark left, bright right; a saliency map that is right about the bright half only on average."""
+    rng = np.random.default_rng(seed)
+    h, w = 48, 64
+    truth = np.zeros((h, w), np.int64)
+    truth[:, w // 2:] = 1
+    img = np.where(truth[..., None] == 1, 200, 40) + rng.normal(0, 8, (h, w, 3))
+    saliency = np.clip(0.5 + 0.25 * (2 * truth - 1) + rng.normal(0, 0.3, (h, w)), 1e-3, 1)
+    return np.clip(img, 0, 255).astype(np.uint8), saliency[None].astype(np.float32), truth
+
+
+def accuracy(labels, truth):
+    return float((labels == truth).mean())
+
+
+def test_crf_recovers_regions_better_than_the_unaries_argmax():
+    img, maps, truth = noisy_two_regions()
+    params = CRFParams(background_alpha=1.0)
+    plain, _ = drain(crf_stage(img, maps, CRFParams(method="none", background_alpha=1.0)))
+    events = []
+    labels, marginals = drain(crf_stage(img, maps, params), events.append)
+    assert accuracy(plain, truth) < 0.85
+    assert accuracy(labels, truth) > 0.97
+    assert [e.step for e in events] == list(range(1, params.iterations + 1))
+    assert marginals.shape == (2, *truth.shape)
+    assert np.allclose(marginals.sum(axis=0), 1, atol=1e-4)
+
+
+def test_background_channel_and_unaries():
+    maps = np.array([[[0.2, 1.0]], [[0.6, 0.0]]], np.float32)  # two classes, 1×2 image
+    probs = class_probabilities(maps, background_alpha=2.0)
+    assert np.allclose(probs[0], [(1 - 0.6) ** 2, 0.0])
+    u = unaries(probs)
+    assert u.shape == (3, 2) and u.dtype == np.float32 and u.flags.c_contiguous
+    assert u[0, 1] == pytest.approx(-np.log(1e-5), rel=1e-5)
+
+
+def test_bad_crf_input():
+    img, maps, _ = noisy_two_regions()
+    with pytest.raises(InputError, match="8-bit"):
+        drain(crf_stage(img.astype(np.float32), maps, CRFParams()))
+    with pytest.raises(InputError, match="unknown"):
+        CRFParams(method="magic")
+
+
+def test_metrics_on_known_confusion_matrices():
+    truth = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    pred = np.array([0, 0, 1, 1, 1, 1, 0, 2])
+    hist = confusion(truth, pred, 3)
+    assert hist.tolist() == [[2, 1, 0], [1, 3, 1], [0, 0, 0]]
+    assert pixel_accuracy(hist) == pytest.approx(5 / 8)
+    iu = iu_per_class(hist)
+    assert iu[0] == pytest.approx(2 / (3 + 3 - 2)) and iu[1] == pytest.approx(3 / (5 + 4 - 3))
+    assert iu[2] == 0
+    assert mean_iu(hist, [0, 1]) == pytest.approx((0.5 + 0.5) / 2)
+    perfect = confusion(truth, truth, 2)
+    assert pixel_accuracy(perfect) == 1.0 and mean_iu(perfect) == 1.0

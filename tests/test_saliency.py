@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+import torch
+
+from napari_partial_style.core.classifier import FCNClassifier
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.guided_relu import GuidedReLUFunction, SwitchableReLU, guided
+from napari_partial_style.core.progress import drain
+from napari_partial_style.core.saliency import SaliencyParams, canvas, dcsm, tap_gradients
+from napari_partial_style.core.targets import resolve_class, subtraction_set
+from tiny_classifier import TinyTapped
+
+CPU = torch.device("cpu")
+
+
+def red_blue(h=64, w=96):
+    img = np.zeros((h, w, 3), np.float32)
+    img[:, : w // 3, 0] = 1.0          # red on the left third
+    img[:, 2 * w // 3 :, 2] = 1.0      # blue on the right third
+    img[:, w // 3 : 2 * w // 3] = 0.5  # grey in the middle
+    return img
+
+
+def test_guided_relu_backward_rule():
+    x = torch.tensor([-1.0, 2.0, 3.0, 0.5], requires_grad=True)
+    GuidedReLUFunction.apply(x).backward(torch.tensor([1.0, -1.0, 2.0, 0.0]))
+    assert x.grad.tolist() == [0.0, 0.0, 2.0, 0.0]
+    relu = SwitchableReLU()
+    y = torch.tensor([-1.0, 2.0], requires_grad=True)
+    relu(y).backward(torch.tensor([1.0, -3.0]))
+    assert y.grad.tolist() == [0.0, -3.0]  # plain ReLU outside `guided`
+    with guided(relu):
+        y.grad = None
+        relu(y).backward(torch.tensor([1.0, -3.0]))
+    assert y.grad.tolist() == [0.0, 0.0]
+
+
+def test_dcsm_finds_each_class_where_its_evidence_is():
+    img = red_blue()
+    result = drain(dcsm(TinyTapped(), img, SaliencyParams(), CPU))
+    assert result.target_names == ["red thing", "blue thing"]
+    assert result.subtracted[:2] == [0, 1] and len(result.subtracted) == 4
+    red, blue = result.maps
+    assert red.shape == img.shape[:2] and red.dtype == np.float32
+    assert 0 < red.min() and red.max() == pytest.approx(1.0)
+    left, right = slice(0, 28), slice(68, 96)
+    assert np.unravel_index(red.argmax(), red.shape)[1] < 32
+    assert red[:, left].mean() > 0.8 and red[:, right].mean() < 0.05
+    assert blue[:, right].mean() > 0.8 and blue[:, left].mean() < 0.05
+
+
+def test_named_target_below_threshold_still_gets_a_map():
+    img = red_blue()
+    img[:, : 32, 0] = 0.3  # weak red: its score (about 0.82) falls under the threshold
+    params = SaliencyParams(threshold=0.9, targets=("red thing",), subtract=("blue thing",))
+    result = drain(dcsm(TinyTapped(), img, params, CPU))
+    assert result.scores[:, 0].max() < 0.9
+    assert result.target_names == ["red thing"] and result.subtracted == [0, 1]
+    assert result.maps[0][:, :28].mean() > result.maps[0][:, 68:].mean() + 0.5
+
+
+def test_all_zero_map_is_a_clear_error():
+    img = np.full((64, 64, 3), 0.5, np.float32)  # grey: no evidence for red
+    with pytest.raises(InputError, match="all zero"):
+        drain(dcsm(TinyTapped(), img, SaliencyParams(targets=("red thing",)), CPU))
+
+
+def test_no_class_above_threshold_names_top_scorers():
+    img = np.full((64, 64, 3), 0.5, np.float32)
+    with pytest.raises(InputError, match=r"no class scores above the threshold 0.5; top scorers: .*thing \d\.\d{3}"):
+        drain(dcsm(TinyTapped(), img, SaliencyParams(), CPU))
+
+
+def test_unknown_class_lists_close_matches():
+    with pytest.raises(InputError, match="Close matches: red thing"):
+        resolve_class("red thin", TinyTapped.classes)
+    with pytest.raises(InputError, match="out of range"):
+        resolve_class("7", TinyTapped.classes)
+    assert resolve_class("BLUE THING", TinyTapped.classes) == 1 and resolve_class(2, TinyTapped.classes) == 2
+
+
+def test_subtraction_set_padding_and_override():
+    scores = np.array([[0.9, 0.1, 0.8, 0.7, 0.2]])
+    classes = list("abcde")
+    assert subtraction_set([0], scores, classes) == [0, 2, 3, 4]
+    assert subtraction_set([0], scores, classes, subtract=("b",)) == [0, 1]
+
+
+@pytest.mark.parametrize("model_factory", [TinyTapped, lambda: FCNClassifier(["a", "b", "c"]).eval().requires_grad_(False)])
+def test_batched_gradients_equal_looped(model_factory):
+    torch.manual_seed(0)
+    model = model_factory()
+    board, _ = canvas(red_blue(), 230 if isinstance(model, FCNClassifier) else 96)
+    x = torch.from_numpy(board.transpose(2, 0, 1))[None].requires_grad_(True)
+    with guided(model):
+        logits, taps = model.forward_taps(x)
+        looped = tap_gradients(logits, taps, [0, 1, 2], batched=False)
+        batched = tap_gradients(logits, taps, [0, 1, 2], batched=True)
+    assert any(g.abs().sum() > 0 for g in looped)
+    for a, b in zip(looped, batched):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_canvas_centres_the_image():
+    board, (top, left) = canvas(np.ones((40, 60, 3), np.float32), 100)
+    assert (top, left) == (30, 20)
+    assert board[top:top + 40, left:left + 60].min() == 1 and board.sum() == 40 * 60 * 3
