@@ -89,7 +89,7 @@ def test_stepping_one_evaluation_at_a_time_equals_one_long_call():
         objective = StyleObjective(net, content, style, params)
         image = content.clone().requires_grad_(True)
         optimizer = make_optimizer(image, params.history_size, max_iter=max_iter)
-        record: dict[str, float] = {}
+        record: dict[str, torch.Tensor] = {}
         closure = make_closure(objective, image, optimizer, record)
         evaluations = 0
 

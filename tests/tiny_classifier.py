@@ -15,7 +15,8 @@ class TinyTapped(nn.Module):
     classes = ["red thing", "blue thing", "green thing", "dark thing"]
     score_kind = "sigmoid"
 
-    def __init__(self) -> None:
+    def __init__(self, pool: int = 2) -> None:
+        """`pool` is the max-pooling window: larger windows route gradients to fewer pixels."""
         super().__init__()
         self.conv1 = nn.Conv2d(3, 4, 1)
         self.conv2 = nn.Conv2d(4, 4, 1)
@@ -29,7 +30,7 @@ class TinyTapped(nn.Module):
             self.fc8.weight.copy_((4 * torch.eye(4) - 1).view(4, 4, 1, 1))
             self.fc8.bias.zero_()
         self.relu1, self.relu2 = SwitchableReLU(), SwitchableReLU()
-        self.pool = nn.MaxPool2d(2)
+        self.pool = nn.MaxPool2d(pool)
         self.requires_grad_(False)
 
     def forward_taps(self, x):

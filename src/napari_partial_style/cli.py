@@ -32,7 +32,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threshold", type=float, help="class score above which a class is a target (default: 0.5 for checkpoints, 0.2 for imagenet)")
     group.add_argument("--subtract", nargs="+", default=(), metavar="CLASS", help="classes whose saliency is subtracted from the targets' (default: the best-scoring others, up to 4 classes)")
     group.add_argument("--crf", choices=METHODS, default=crf.method, help="dense CRF, or none: argmax of the maps and the background (default: pydensecrf)")
-    group.add_argument("--bg-alpha", type=float, default=crf.background_alpha, help=f"background channel (1 - max saliency)^alpha (default: {crf.background_alpha:g})")
+    group.add_argument("--bg-alpha", type=float, default=crf.background_alpha, help=f"exponent of the background channel (1 - max saliency)^alpha; larger labels more as target (default: {crf.background_alpha:g})")
     group.add_argument("--crf-iterations", type=int, default=crf.iterations, help=f"mean-field iterations (default: {crf.iterations})")
     group.add_argument("--crf-gaussian", type=float, nargs=2, default=(crf.gaussian_sxy, crf.gaussian_compat), metavar=("SXY", "COMPAT"), help="smoothness kernel (default: 3 3)")
     group.add_argument("--crf-bilateral", type=float, nargs=3, default=(crf.bilateral_sxy, crf.bilateral_srgb, crf.bilateral_compat), metavar=("SXY", "SRGB", "COMPAT"), help="appearance kernel (default: 80 13 10)")

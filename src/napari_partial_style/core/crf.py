@@ -1,8 +1,8 @@
 """Dense CRF (Krähenbühl & Koltun 2011, via pydensecrf) over the saliency maps plus a background.
 
-Unaries are −log of [ (1 − max_c M_c)^α, M_1, ..., M_K ]. The paper's α is 1; with DCSM maps that
-average about 0.5 over an object (gradients routed through max pooling are sparse), α = 1 lets
-the background win whole objects, so α is exposed and its default measured (docs/segmentation.md).
+Unaries are −log of [ (1 − max_c M_c)^α, M_1, ..., M_K ]. The paper's α is 1; PSA-style code
+uses 4–32, since a larger α shrinks the background channel where maps are weak. The default, 1,
+was measured with bench/bench_crf.py on a classifier whose evidence is known (docs/segmentation.md).
 pydensecrf holds the GIL for a whole inference call, so inference is stepped one mean-field
 iteration at a time and yields in between.
 """
@@ -25,7 +25,7 @@ class CRFParams:
     """PSA's settings by default (method-spec B.2); sxy values are in working-size pixels."""
 
     method: str = "pydensecrf"
-    background_alpha: float = 4.0
+    background_alpha: float = 1.0
     gaussian_sxy: float = 3.0
     gaussian_compat: float = 3.0
     bilateral_sxy: float = 80.0

@@ -160,7 +160,7 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
         if not mask.any():
             raise InputError(
                 f"the CRF labelled no pixel as {', '.join(targets)}: the background won everywhere. "
-                "Lower the background alpha (--bg-alpha), or paint the region and pass --labels."
+                "Raise the background exponent (--bg-alpha 4 or 8), or paint the region and pass --labels."
             )
     result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
     if style is not None:

@@ -101,8 +101,9 @@ def make_optimizer(image: torch.Tensor, history_size: int, max_iter: int = 1) ->
 
 
 def make_closure(objective: StyleObjective, image: torch.Tensor, optimizer: torch.optim.Optimizer,
-                 record: dict[str, float]) -> Callable[[], torch.Tensor]:
-    """One loss evaluation with gradient; the loss parts of the latest call go into `record`."""
+                 record: dict[str, torch.Tensor]) -> Callable[[], torch.Tensor]:
+    """One loss evaluation with gradient; the loss parts of the latest call go into `record`
+    as detached tensors, so the closure itself never waits for the GPU."""
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
@@ -110,11 +111,17 @@ def make_closure(objective: StyleObjective, image: torch.Tensor, optimizer: torc
         total = sum(parts.values())
         total.backward()
         record.clear()
-        record.update({name: float(value.detach()) for name, value in parts.items()})
-        record["total"] = float(total.detach())
+        record.update({name: value.detach() for name, value in parts.items()})
+        record["total"] = total.detach()
         return total
 
     return closure
+
+
+def as_floats(record: dict[str, torch.Tensor]) -> dict[str, float]:
+    """The recorded loss parts as floats, read from the device in one transfer."""
+    values = torch.stack(list(record.values())).tolist()
+    return dict(zip(record, values))
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -146,12 +153,12 @@ def stylize(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.
     objective = StyleObjective(net, content_t, to_tensor(style, device), params)
     image = initial_image(content_t, params).requires_grad_(True)
     optimizer = make_optimizer(image, params.history_size)
-    record: dict[str, float] = {}
+    record: dict[str, torch.Tensor] = {}
     closure = make_closure(objective, image, optimizer, record)
     for step in range(1, params.steps + 1):
         optimizer.step(closure)
         preview = None
         if params.preview_every and (step % params.preview_every == 0 or step == params.steps):
             preview = to_array(image)
-        yield Progress("style", step, params.steps, values=dict(record), preview=preview)
+        yield Progress("style", step, params.steps, values=as_floats(record), preview=preview)
     return to_array(image)
