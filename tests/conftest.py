@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+# torchvision imports Triton, whose bundled LLVM segfaults when loaded after Mesa's llvmpipe
+# (the OpenGL of napari's viewer under Xvfb). The package itself never imports torchvision at run
+# time; the fixtures below do, to build random-weight checkpoints, so import it before any viewer.
+import torchvision  # noqa: F401
 
 from napari_partial_style.core import weights
 
@@ -12,7 +16,6 @@ from napari_partial_style.core import weights
 def torch_home(tmp_path_factory):
     """A TORCH_HOME whose hub cache holds random-weight VGG checkpoints (real loading path, no download)."""
     import torch
-    import torchvision
 
     home = tmp_path_factory.mktemp("torch_home")
     folder = home / "hub" / "checkpoints"

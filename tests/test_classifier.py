@@ -35,6 +35,14 @@ def test_imagenet_fcn_equals_torchvision_vgg16_on_a_224_window(hub):
     assert torch.allclose(scores, torch.softmax(expected, dim=1), atol=1e-5)
 
 
+def test_shipped_imagenet_names_equal_torchvisions():
+    from torchvision.models import VGG16_Weights
+
+    from napari_partial_style.core.classifier import imagenet_classes
+
+    assert imagenet_classes() == list(VGG16_Weights.IMAGENET1K_V1.meta["categories"])
+
+
 def test_checkpoint_round_trip_and_version_check(tmp_path):
     torch.manual_seed(0)
     model = FCNClassifier(["glass", "wood"], mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)).eval()

@@ -5,6 +5,7 @@ import pytest
 
 from napari_partial_style.core import weights
 from napari_partial_style.core.errors import WeightsError
+from napari_partial_style.core.progress import drain
 
 
 @pytest.fixture
@@ -61,17 +62,18 @@ def fake_weight(tmp_path, payload: bytes, prefix: str | None = None) -> weights.
 
 
 def test_download_checks_hash_and_lands_in_hub(clean_env):
-    weight = fake_weight(clean_env, b"weights!" * 1000)
-    seen = []
-    path = weights.ensure([weight], progress=lambda name, done, total: seen.append(done))["fake"]
-    assert path == weights.hub_folder() / weight.filename and path.read_bytes() == b"weights!" * 1000
-    assert seen and seen[-1] == 8000
+    weight = fake_weight(clean_env, b"w" * 4 * 2**20)
+    events = []
+    path = drain(weights.ensure_steps([weight]), events.append)["fake"]
+    assert path == weights.hub_folder() / weight.filename and path.read_bytes() == b"w" * 4 * 2**20
+    assert [e.step for e in events] == [1, 2, 3, 4] and events[-1].total == 4
+    assert events[0].stage == "download" and weight.filename in events[0].message
 
 
 def test_corrupt_download_leaves_nothing(clean_env):
     weight = fake_weight(clean_env, b"tampered", prefix="00000000")
     with pytest.raises(WeightsError, match="corrupt"):
-        weights.download(weight)
+        drain(weights.download(weight))
     assert list(weights.hub_folder().iterdir()) == []
 
 

@@ -38,15 +38,6 @@ class ProgressPrinter:
             self.info(f"style: about {_duration(estimate)} for {event.total} steps (measured on the first step)")
         self._bar(event.stage, event.step, event.total, _values(event), now - self.stage_start)
 
-    def download(self, filename: str, done: int, total: int) -> None:
-        if self.quiet:
-            return
-        if self.stage != filename:
-            self._end_line()
-            self.stage, self.stage_start = filename, time.perf_counter()
-        mb = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB" if total else f"{done / 1e6:.0f} MB"
-        self._bar(f"download {filename}", done, total or done, mb, time.perf_counter() - self.stage_start)
-
     def _bar(self, label: str, step: int, total: int, extra: str, elapsed: float) -> None:
         filled = int(WIDTH * step / total) if total else WIDTH
         line = f"\r{label:<10} [{'#' * filled}{'.' * (WIDTH - filled)}] {step}/{total} {_duration(elapsed)} {extra}"

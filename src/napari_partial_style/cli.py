@@ -144,7 +144,7 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     chosen = "given" if args.size else f"default for {device.type}"
     steps = f", {params.style.steps} steps" if style is not None else ""
     printer.info(f"device {device}, working size {size} px ({chosen}){steps}")
-    job = run_job(content, style, params, labels, explicit_weights(args), printer.download, inputs)
+    job = run_job(content, style, params, labels, explicit_weights(args), inputs)
     result = drain(job, printer)
     path = write_bundle(to_bundle(result), out, overwrite=args.overwrite)
     if result.segmentation is not None:

@@ -82,11 +82,15 @@ def class_scores(logits: torch.Tensor, score_kind: str) -> torch.Tensor:
     return torch.sigmoid(logits.amax(dim=(2, 3)))
 
 
+@functools.lru_cache(maxsize=1)
 def imagenet_classes() -> list[str]:
-    """The 1000 class names from torchvision's weight metadata (no download needed)."""
-    from torchvision.models import VGG16_Weights
+    """The 1000 class names of torchvision's VGG16_Weights.IMAGENET1K_V1 metadata, as a copy
+    shipped with the package (a test checks it equals torchvision's). Importing torchvision here
+    would import Triton, whose LLVM crashes a process where Mesa's llvmpipe (napari under Xvfb,
+    or on Mesa drivers) is already loaded."""
+    from importlib.resources import files
 
-    return list(VGG16_Weights.IMAGENET1K_V1.meta["categories"])
+    return (files("napari_partial_style.core") / "imagenet_classes.txt").read_text().splitlines()
 
 
 def load_imagenet_classifier(path: Path) -> FCNClassifier:
@@ -164,3 +168,14 @@ def load_classifier(source: str, device: torch.device, found: dict[str, Path]) -
             raise WeightsError(f"classifier checkpoint {path} does not exist; give `imagenet` or a file made by `train`.")
     path = path.resolve()
     return _cached(source if source == IMAGENET else "checkpoint", str(path), path.stat().st_mtime, str(device))
+
+
+def read_class_names(path: str | Path) -> list[str]:
+    """A checkpoint's class names, without reading its tensors into memory."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:
+        raise WeightsError(f"{path} cannot be read as a classifier checkpoint ({exc}).") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
+    return list(state["classes"])

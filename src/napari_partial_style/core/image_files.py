@@ -48,7 +48,7 @@ def _read_with_pillow(path: Path) -> np.ndarray:
             img = ImageOps.exif_transpose(img)
             if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
                 img = img.convert("RGBA" if "transparency" in img.info or img.mode == "PA" else "RGB")
-            return np.asarray(img)
+            return np.array(img)  # a writable copy: napari paints into labels read from a bundle
     except UnidentifiedImageError as exc:
         raise InputError(
             f"{path}: cannot be read as an image (no format Pillow knows); give a PNG, JPEG or TIFF file."

@@ -137,7 +137,6 @@ def record_of(params: JobParams, device, size: int, timings: dict[str, float], i
 
 def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, labels: np.ndarray | None = None,
             weight_paths: dict[str, str | Path] | None = None,
-            on_download: Callable[[str, int, int], None] | None = None,
             inputs: dict[str, str] | None = None) -> StageGenerator[JobResult]:
     """Segment (unless `labels` are given), stylize with `style` (unless None), composite, score."""
     clock = Stopwatch()
@@ -146,7 +145,7 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
     labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
     mask = None if labels is None else target_mask(labels, content.shape, name=labels_name)
     with clock.time("weights"):
-        found = weights_mod.ensure(needed_weights(params, labels is None, style is not None), weight_paths, on_download)
+        found = yield from weights_mod.ensure_steps(needed_weights(params, labels is None, style is not None), weight_paths)
     model = segmentation = None
     targets, target_ids = [USER_TARGET], []
     if labels is None or (style is not None and params.score):

@@ -45,18 +45,22 @@ def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.stack([resize_rgb(plane[..., None], shape)[..., 0] for plane in stack])
 
 
-def segment_stage(model: TappedClassifier, rgb: np.ndarray, params: SegmentParams, size: int,
-                  device) -> StageGenerator[Segmentation]:
-    """Segment `rgb` (full resolution, float) at the working size; results back at full size.
-
-    Labels at full size are the argmax of the upsampled marginals, so edges stay smooth.
-    """
-    work = resize_rgb(rgb, working_shape(rgb.shape[:2], size))
-    saliency = yield from dcsm(model, work, params.saliency, device)
-    _, marginals = yield from crf_stage(to_uint8(work), saliency.maps, params.crf)
-    shape = rgb.shape[:2]
+def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams,
+                     shape: tuple[int, int]) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
+    """CRF at the working size; labels at `shape` are the argmax of the upsampled marginals,
+    so edges stay smooth. Also what "re-run CRF only" calls on saliency already computed."""
+    _, marginals = yield from crf_stage(to_uint8(work_rgb), work_maps, crf)
     probabilities = resize_stack(marginals, shape)
     labels = probabilities.argmax(axis=0)
-    labels = labels.astype(np.uint8 if labels.max(initial=0) <= 255 else np.uint16)
+    return labels.astype(np.uint8 if labels.max(initial=0) <= 255 else np.uint16), probabilities
+
+
+def segment_stage(model: TappedClassifier, rgb: np.ndarray, params: SegmentParams, size: int,
+                  device) -> StageGenerator[Segmentation]:
+    """Segment `rgb` (full resolution, float) at the working size; results back at full size."""
+    work = resize_rgb(rgb, working_shape(rgb.shape[:2], size))
+    saliency = yield from dcsm(model, work, params.saliency, device)
+    shape = rgb.shape[:2]
+    labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape)
     return Segmentation(resize_stack(saliency.maps, shape), labels, probabilities, saliency.target_names,
                         saliency.targets, saliency.scores, saliency.classes)

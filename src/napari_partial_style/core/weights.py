@@ -14,11 +14,12 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from napari_partial_style.core.errors import WeightsError
+from napari_partial_style.core.progress import Progress, StageGenerator, drain
 
 WEIGHTS_ENV = "NAPARI_PARTIAL_STYLE_WEIGHTS"
 OFFLINE_ENV = "NAPARI_PARTIAL_STYLE_OFFLINE"
@@ -53,8 +54,6 @@ VGG16 = WeightFile(
     purpose="classifier and saliency (torchvision VGG16_Weights.IMAGENET1K_V1)",
 )
 KNOWN = {w.key: w for w in (VGG19, VGG16)}
-
-ProgressCallback = Callable[[str, int, int], None]
 
 
 def hub_folder() -> Path:
@@ -102,9 +101,10 @@ def missing_message(missing: Iterable[WeightFile], reason: str) -> str:
     return "\n".join(lines)
 
 
-def ensure(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None = None,
-           progress: ProgressCallback | None = None) -> dict[str, Path]:
-    """Find every file a job needs before any work starts; download the missing ones."""
+def ensure_steps(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None = None,
+                 ) -> StageGenerator[dict[str, Path]]:
+    """Find every file a job needs before any work starts; download the missing ones,
+    yielding ("download", MB done, MB total) events."""
     explicit = explicit or {}
     weights = list(dict.fromkeys(weights))
     found = {w.key: locate(w, explicit.get(w.key)) for w in weights}
@@ -112,12 +112,16 @@ def ensure(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None
     if missing and offline():
         raise WeightsError(missing_message(missing, f"{OFFLINE_ENV} is set"))
     for weight in missing:
-        found[weight.key] = download(weight, progress=progress, others=missing)
+        found[weight.key] = yield from download(weight, others=missing)
     return {key: path for key, path in found.items() if path is not None}
 
 
-def download(weight: WeightFile, progress: ProgressCallback | None = None,
-             others: list[WeightFile] | None = None) -> Path:
+def ensure(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None = None) -> dict[str, Path]:
+    """`ensure_steps` without progress."""
+    return drain(ensure_steps(weights, explicit))
+
+
+def download(weight: WeightFile, others: list[WeightFile] | None = None) -> StageGenerator[Path]:
     """Download into the hub folder via a temporary file; check the sha256 prefix."""
     folder = hub_folder()
     target = folder / weight.filename
@@ -127,7 +131,7 @@ def download(weight: WeightFile, progress: ProgressCallback | None = None,
         reason = getattr(exc, "reason", exc)
         raise WeightsError(missing_message(others or [weight], f"no connection: {reason}")) from exc
     folder.mkdir(parents=True, exist_ok=True)
-    total = int(response.headers.get("Content-Length") or 0)
+    total_mb = int(response.headers.get("Content-Length") or 0) // CHUNK
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{weight.filename}.", suffix=".part")
     try:
@@ -137,8 +141,7 @@ def download(weight: WeightFile, progress: ProgressCallback | None = None,
                 out.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
-                if progress is not None:
-                    progress(weight.filename, done, total)
+                yield Progress("download", done // CHUNK, max(total_mb, done // CHUNK), message=f"{weight.filename} (MB)")
         if not digest.hexdigest().startswith(weight.sha256_prefix):
             raise WeightsError(
                 f"{weight.filename} downloaded from {weight.url} is corrupt (sha256 does not start "

@@ -1,7 +1,8 @@
 """Bundled samples: scikit-image's coffee photo, labels of its cup, and a stone texture.
 
-The coffee photo (Rachel Michetti, Pikolo Espresso Bar) and the gravel texture (CC0Textures
-"Gravel04") ship with scikit-image under CC0. The cup labels were drawn by eye with
+The coffee photo (Rachel Michetti, Pikolo Espresso Bar) and the textures ship with scikit-image
+under CC0: gravel (CC0Textures "Gravel04"), brick (CC0Textures "Bricks25"), grass (DeviantArt
+linolafett "Grass 01"). The cup labels were drawn by eye with
 scripts/make_cup_labels.py and are ours (BSD-3-Clause, like the code).
 """
 
@@ -35,3 +36,17 @@ def stone() -> np.ndarray:
     from skimage import data
 
     return data.gravel()
+
+
+def brick() -> np.ndarray:
+    """A brick-wall texture, 512×512 grayscale uint8."""
+    from skimage import data
+
+    return data.brick()
+
+
+def grass() -> np.ndarray:
+    """A grass texture, 512×512 grayscale uint8."""
+    from skimage import data
+
+    return data.grass()

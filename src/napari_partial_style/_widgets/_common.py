@@ -1,0 +1,61 @@
+"""Parameter widgets and helpers shared by the three dock widgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from magicgui.widgets import ComboBox, SpinBox
+
+from napari_partial_style._settings import default_device, weights_folder
+
+
+def layer_choices(viewer, kind: str):
+    """A `choices` callable listing the viewer's layers of one kind (image, labels)."""
+
+    def choices(_widget=None):
+        return [(layer.name, layer) for layer in viewer.layers if layer._type_string == kind]
+
+    return choices
+
+
+def watch_layers(viewer, *widgets) -> None:
+    """Refresh layer drop-downs when layers come, go or are renamed."""
+
+    def refresh(_event=None):
+        for widget in widgets:
+            widget.reset_choices()
+
+    viewer.layers.events.inserted.connect(refresh)
+    viewer.layers.events.removed.connect(refresh)
+    viewer.layers.events.moved.connect(refresh)
+
+
+def device_box() -> ComboBox:
+    """Only the devices this machine has, best first; the default comes from the plugin settings."""
+    from napari_partial_style.core.device import available_devices
+
+    devices = ["auto", *available_devices()]
+    preferred = default_device()
+    box = ComboBox(label="device", choices=devices, value=preferred if preferred in devices else "auto",
+                   tooltip="auto picks the first: CUDA, then Apple MPS, then the CPU")
+    return box
+
+
+def size_box(value: int = 0) -> SpinBox:
+    return SpinBox(label="working size", value=value, min=0, max=4096, step=32,
+                   tooltip="long side in px the heavy stages run at; 0: 256 on CPU, 384 on MPS, 512 on CUDA")
+
+
+def explicit_weights(keys: list[str]) -> dict[str, Path]:
+    """Weight files found in the settings' weights folder, passed as explicit paths."""
+    from napari_partial_style.core import weights
+
+    folder = weights_folder()
+    if folder is None:
+        return {}
+    found = {}
+    for key in keys:
+        candidate = folder / weights.KNOWN[key].filename
+        if candidate.is_file():
+            found[key] = candidate
+    return found

@@ -1,0 +1,108 @@
+"""One job at a time per widget: a core generator in a napari thread worker.
+
+The worker's events drive a napari progress bar per stage; the Run button turns into Cancel while
+it runs; the bar closes and the button comes back on every ending (result, error, cancel), which
+stardist-napari#23 is the counterexample of. Errors become notifications, never dialogs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+from magicgui.widgets import Label, PushButton
+
+from napari_partial_style.core.progress import Progress
+
+CANCEL = "Cancel"
+
+
+class JobRunner:
+    def __init__(self, button: PushButton, status: Label, name: str) -> None:
+        self.button = button
+        self.status = status
+        self.name = name
+        self.run_text = button.text
+        self.worker = None
+        self.bar = None
+        self.stage: str | None = None
+        self.cancelled = False
+        self.last_error: BaseException | None = None
+        self.computed_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self, job: Callable[[], Generator[Progress, None, Any]],
+              on_result: Callable[[Any], None],
+              on_event: Callable[[Progress], None] | None = None) -> None:
+        """Run `job()` (a core generator) in a thread; `on_result` gets its return value."""
+        from napari.qt.threading import create_worker
+
+        if self.running:
+            return
+        self.cancelled, self.last_error, self.computed_at = False, None, None
+
+        def drive():
+            result = yield from job()
+            self.computed_at = time.perf_counter()  # before the results become layers
+            return result
+
+        worker = create_worker(drive, _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(lambda event: self._on_event(event, on_event))
+        worker.returned.connect(on_result)
+        worker.errored.connect(self.report_error)
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        self.button.text = CANCEL
+        self.status.value = f"{self.name}: starting"
+        worker.start()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.cancelled = True
+            self.status.value = f"{self.name}: cancelling"
+            self.worker.quit()
+
+    def _on_event(self, event: Progress, on_event: Callable[[Progress], None] | None) -> None:
+        from napari.utils import progress
+
+        if event.stage != self.stage:
+            self._close_bar()
+            self.stage = event.stage
+            self.bar = progress(total=event.total, desc=f"{self.name}: {event.stage}")
+        if self.bar is not None:
+            self.bar.total = event.total
+            self.bar.n = event.step
+            self.bar.refresh()
+        detail = event.message or " ".join(f"{k} {v:.3g}" for k, v in event.values.items())
+        self.status.value = f"{self.name}: {event.stage} {event.step}/{event.total} {detail}".rstrip()
+        if on_event is not None:
+            on_event(event)
+
+    def report_error(self, exc: BaseException) -> None:
+        from napari.utils.notifications import show_error
+
+        from napari_partial_style.core.errors import PartialStyleError
+
+        self.last_error = exc
+        text = str(exc) if isinstance(exc, PartialStyleError) else f"{exc.__class__.__name__}: {exc}"
+        self.status.value = f"{self.name} failed: {text.splitlines()[0]}"
+        show_error(f"{self.name} failed: {text}")
+
+    def _on_finished(self) -> None:
+        self._close_bar()
+        self.worker = None
+        self.stage = None
+        self.button.text = self.run_text
+        if self.cancelled:
+            self.status.value = f"{self.name}: cancelled; layers were left as they were"
+        elif self.last_error is None and not self.status.value.startswith(f"{self.name}: done"):
+            self.status.value = f"{self.name}: done"
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -1,0 +1,72 @@
+"""Layers in and out: the current 2D slice of an input, outputs named by the DESIGN.md contract."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+META_KEY = "partial_style"
+CREATE_ONLY = {"rgb"}
+
+
+def current_slice(viewer, layer) -> tuple[np.ndarray, bool]:
+    """The 2D (RGB or grayscale) image of `layer` at the viewer's current position, and whether
+    that was a slice of a larger stack."""
+    data = np.asarray(layer.data)
+    spatial = 3 if getattr(layer, "rgb", False) else 2
+    if data.ndim <= spatial:
+        return data, False
+    leading = data.ndim - spatial
+    step = viewer.dims.current_step[-data.ndim:][:leading] if viewer is not None else (0,) * leading
+    index = tuple(min(int(s), n - 1) for s, n in zip(step, data.shape[:leading]))
+    return np.asarray(data[index]), True
+
+
+def geometry(layer) -> dict[str, Any]:
+    """Scale and translate of the image plane, so outputs sit on top of their input."""
+    return {"scale": tuple(layer.scale[-2:]), "translate": tuple(layer.translate[-2:])}
+
+
+def checksum(array: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).hexdigest()
+
+
+def was_painted(layer) -> bool:
+    """True when a Labels layer's data is no longer what the plugin wrote into it."""
+    written = layer.metadata.get(META_KEY, {}).get("written_checksum")
+    return written is None or written != checksum(np.asarray(layer.data))
+
+
+def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None = None, **kwargs: Any):
+    """Update the image layer called `name` in place, or add it; returns the layer."""
+    meta = {META_KEY: metadata or {}}
+    if name in viewer.layers and viewer.layers[name]._type_string == "image":
+        layer = viewer.layers[name]
+        layer.data = data
+        layer.metadata.update(meta)
+        for key, value in kwargs.items():
+            if key not in CREATE_ONLY:
+                setattr(layer, key, value)
+        return layer
+    return viewer.add_image(data, name=name, metadata=meta, **geometry(like), **kwargs)
+
+
+def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
+               metadata: dict | None = None) -> tuple[Any, bool]:
+    """Write labels into the first of `name`, `name [2]`, ... that the user has not painted,
+    or into a new layer after them. Returns the layer and whether it is not `name` itself."""
+    meta = {META_KEY: {**(metadata or {}), "written_checksum": checksum(labels)}}
+    features = {"class": ["background", *classes]}
+    candidate, n = name, 2
+    while candidate in viewer.layers:
+        layer = viewer.layers[candidate]
+        if layer._type_string == "labels" and not was_painted(layer):
+            layer.data = labels
+            layer.metadata.update(meta)
+            layer.features = features
+            return layer, candidate != name
+        candidate, n = f"{name} [{n}]", n + 1
+    layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=0.5, **geometry(like))
+    return layer, candidate != name

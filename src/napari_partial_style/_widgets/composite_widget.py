@@ -1,0 +1,191 @@
+"""Composite & score: paste the stylized target region into the content, then check the result.
+
+Compositing is cheap and runs on the spot (and on every label edit when auto-update is on), so
+correcting the labels never re-runs style transfer. Scoring re-segments the composite in a worker.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, PushButton
+
+from napari_partial_style._widgets._common import device_box, explicit_weights, layer_choices, size_box, watch_layers
+from napari_partial_style._widgets._jobs import JobRunner
+from napari_partial_style._widgets._layers import current_slice, put_image
+
+IMAGENET = "imagenet"
+CHECKPOINT = "checkpoint file"
+AUTO_DELAY_MS = 150
+
+
+class CompositeWidget(Container):
+    def __init__(self, viewer: "napari.viewer.Viewer") -> None:  # noqa: F821
+        self.viewer = viewer
+        self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
+        self.stylized = ComboBox(label="stylized", choices=layer_choices(viewer, "image"))
+        self.labels_layer = ComboBox(label="labels", choices=layer_choices(viewer, "labels"))
+        self.values = LineEdit(label="target labels", value="all", tooltip="label values to change: 'all' (every nonzero label) or e.g. '1, 3'")
+        self.feather = FloatSpinBox(label="feather (px)", value=0.0, min=0.0, max=200.0, step=1.0,
+                                    tooltip="width of a soft edge centred on the region's edge; 0: hard mask")
+        self.auto = CheckBox(text="re-composite when the labels change", value=False)
+        self.composite_button = PushButton(text="Composite")
+        self.source = ComboBox(label="classifier", choices=[IMAGENET, CHECKPOINT], value=IMAGENET)
+        self.checkpoint = FileEdit(label="checkpoint", mode="r", filter="*.pt *.pth", visible=False)
+        self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True,
+                              tooltip="the style image: its top class is the expected class unless one is named")
+        self.expect = LineEdit(label="expected class", tooltip="class the region should read as now (default: the style's top class)")
+        self.size = size_box()
+        self.device = device_box()
+        self.score_button = PushButton(text="Score")
+        self.scores = Label(value="")
+        self.status = Label(value="")
+        super().__init__(widgets=[
+            self.content, self.stylized, self.labels_layer, self.values, self.feather, self.auto, self.composite_button,
+            self.source, self.checkpoint, self.style, self.expect, self.size, self.device, self.score_button,
+            self.scores, self.status,
+        ])
+        self.runner = JobRunner(self.score_button, self.status, "Score")
+        self.composite_button.clicked.connect(self.recomposite)
+        self.score_button.clicked.connect(self._score_clicked)
+        self.source.changed.connect(lambda: setattr(self.checkpoint, "visible", self.source.value == CHECKPOINT))
+        self.labels_layer.changed.connect(self._watch_labels)
+        self.auto.changed.connect(self._watch_labels)
+        watch_layers(viewer, self.content, self.stylized, self.labels_layer, self.style)
+        self._watched = None
+        self._timer = None
+        self._watch_labels()
+
+    # compositing -----------------------------------------------------------------------------
+    def target_values(self) -> tuple[int, ...] | None:
+        from napari_partial_style.core.errors import InputError
+
+        text = (self.values.value or "").strip().lower()
+        if text in ("", "all"):
+            return None
+        try:
+            return tuple(int(v) for v in text.replace(",", " ").split())
+        except ValueError as exc:
+            raise InputError(f"target labels {self.values.value!r}: give 'all' or label numbers like '1, 3'.") from exc
+
+    def _arrays(self):
+        from napari_partial_style.core.errors import InputError
+        from napari_partial_style.core.images import as_source_image, target_mask, to_float_rgb
+
+        content, stylized, labels = self.content.value, self.stylized.value, self.labels_layer.value
+        if content is None or stylized is None or labels is None:
+            raise InputError("choose the content, stylized and labels layers (run Segment and Stylize first, or paint labels).")
+        source = as_source_image(current_slice(self.viewer, content)[0], name=content.name)
+        styl = np.asarray(current_slice(self.viewer, stylized)[0])
+        if styl.shape[:2] != source.shape:
+            raise InputError(f"{stylized.name} is {styl.shape[1]}×{styl.shape[0]} but {content.name} is "
+                             f"{source.shape[1]}×{source.shape[0]}; stylize this content first.")
+        styl_rgb = as_source_image(styl, name=stylized.name).rgb
+        mask = target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, name=labels.name,
+                           values=self.target_values())
+        return content, source, styl_rgb, mask
+
+    def recomposite(self) -> None:
+        """Composite now, on the main thread (a few milliseconds): errors go to a notification."""
+        from napari_partial_style.core.composite import composite, feather_alpha
+
+        try:
+            layer, source, stylized, mask = self._arrays()
+            result = composite(source, stylized, feather_alpha(mask, self.feather.value))
+        except Exception as exc:
+            self.runner.report_error(exc)
+            return
+        meta = {"labels_layer": self.labels_layer.value.name, "feather": self.feather.value, "target_labels": self.values.value}
+        put_image(self.viewer, f"{layer.name} composite", result, layer, meta, rgb=result.ndim == 3)
+        self.status.value = f"Composite: {int(mask.sum())} px changed region"
+
+    def _watch_labels(self) -> None:
+        if self._watched is not None:
+            self._watched.events.paint.disconnect(self._schedule)
+            self._watched.events.data.disconnect(self._schedule)
+            self._watched = None
+        layer = self.labels_layer.value
+        if self.auto.value and layer is not None:
+            layer.events.paint.connect(self._schedule)
+            layer.events.data.connect(self._schedule)
+            self._watched = layer
+
+    def _schedule(self, _event=None) -> None:
+        """Coalesce a brush stroke's many paint events into one re-composite."""
+        from qtpy.QtCore import QTimer
+
+        if self._timer is None:
+            self._timer = QTimer()
+            self._timer.setSingleShot(True)
+            self._timer.timeout.connect(self.recomposite)
+        self._timer.start(AUTO_DELAY_MS)
+
+    # scoring ---------------------------------------------------------------------------------
+    def _score_clicked(self) -> None:
+        if self.runner.running:
+            self.runner.cancel()
+            return
+        try:
+            layer, source, _, mask = self._arrays()
+            name = f"{layer.name} composite"
+            if name not in self.viewer.layers:
+                from napari_partial_style.core.errors import InputError
+
+                raise InputError("composite first: there is no composite layer to score.")
+            composite_rgb = np.asarray(self.viewer.layers[name].data)[..., :3]
+            classifier = self._classifier()
+            style_rgb = None
+            if self.style.value is not None:
+                from napari_partial_style.core.images import as_source_image
+
+                style_rgb = as_source_image(current_slice(self.viewer, self.style.value)[0], name=self.style.value.name).rgb
+            expect = (self.expect.value or "").strip() or None
+            if expect is None and style_rgb is None:
+                from napari_partial_style.core.errors import InputError
+
+                raise InputError("name the expected class, or choose the style layer so its top class is used.")
+            original = list(self.labels_layer.value.metadata.get("partial_style", {}).get("targets", []))
+        except Exception as exc:
+            self.runner.report_error(exc)
+            return
+        device_name, size_value = self.device.value, self.size.value
+
+        def job():
+            from napari_partial_style.core import weights
+            from napari_partial_style.core.classifier import load_classifier, required_weights
+            from napari_partial_style.core.device import default_size, get_device
+            from napari_partial_style.core.images import as_source_image
+            from napari_partial_style.core.progress import Progress
+            from napari_partial_style.core.scoring import expected_id, score_stage
+            from napari_partial_style.core.segmentation import SegmentParams
+            from napari_partial_style.core.targets import resolve_class
+
+            device = get_device(device_name)
+            size = min(size_value or default_size(device), max(source.shape))
+            found = yield from weights.ensure_steps(required_weights(classifier), explicit_weights(["vgg16"]))
+            yield Progress("load", 0, 1, message="loading the classifier")
+            model = load_classifier(classifier, device, found)
+            yield Progress("load", 1, 1)
+            expected = expected_id(model, expect, style_rgb, size, device)
+            targets = [resolve_class(t, model.classes) for t in original if t in model.classes]
+            rgb = as_source_image(composite_rgb).rgb
+            scores, _ = yield from score_stage(model, rgb, mask, expected, targets, SegmentParams(classifier=classifier),
+                                               size, device)
+            return scores
+
+        self.runner.start(job, self._show_scores)
+
+    def _classifier(self) -> str:
+        if self.source.value == IMAGENET:
+            return IMAGENET
+        if not self.checkpoint.value or not self.checkpoint.value.is_file():
+            from napari_partial_style.core.errors import InputError
+
+            raise InputError("choose a classifier checkpoint file, or the ImageNet classifier.")
+        return str(self.checkpoint.value)
+
+    def _show_scores(self, scores: dict) -> None:
+        self.scores.value = (f"reads as {scores['expected_class']!r}: pixel accuracy {scores['pixel_accuracy']:.3f}, "
+                             f"mean IU {scores['mean_iu']:.3f}")
+        layer = self.viewer.layers[f"{self.content.value.name} composite"]
+        layer.metadata.setdefault("partial_style", {})["scores"] = scores
+        self.status.value = "Score: done"

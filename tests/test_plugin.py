@@ -1,0 +1,279 @@
+"""The napari plugin, headless under Xvfb: layers, workers, cancel, errors, reader and writer."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+napari = pytest.importorskip("napari")
+
+from napari_partial_style._widgets import CompositeWidget, SegmentWidget, StylizeWidget  # noqa: E402
+from synthetic import two_tone  # noqa: E402
+
+PLUGIN = "napari-partial-style"
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """Messages the widgets sent to napari's error notifications."""
+    import napari.utils.notifications as notifications
+
+    seen: list[str] = []
+    monkeypatch.setattr(notifications, "show_error", lambda message: seen.append(message))
+    return seen
+
+
+@pytest.fixture
+def infos(monkeypatch):
+    import napari.utils.notifications as notifications
+
+    seen: list[str] = []
+    monkeypatch.setattr(notifications, "show_info", lambda message: seen.append(message))
+    return seen
+
+
+def wait_done(qtbot, runner):
+    qtbot.waitUntil(lambda: not runner.running, timeout=TIMEOUT_MS)
+
+
+def test_manifest_is_valid_and_complete():
+    import subprocess
+    import sys
+
+    from npe2 import PluginManifest
+
+    check = subprocess.run([sys.executable, "-m", "npe2", "validate", "--imports", PLUGIN], capture_output=True, text=True)
+    assert check.returncode == 0 and "valid" in check.stdout, check.stdout + check.stderr
+
+    manifest = PluginManifest.from_distribution(PLUGIN)
+    manifest.validate_imports()
+    contributions = manifest.contributions
+    assert {w.display_name for w in contributions.widgets} == {"Segment", "Stylize", "Composite & score"}
+    assert contributions.readers[0].filename_patterns == ["*.pstyle"]
+    assert contributions.writers[0].filename_extensions == [".pstyle"]
+    assert {s.key for s in contributions.sample_data} >= {"coffee", "coffee_labels", "stone"}
+
+
+def test_sample_data_opens(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "coffee_labels")
+    assert viewer.layers["coffee"].data.shape == (400, 600, 3)
+    labels = viewer.layers["coffee labels"]
+    assert labels.data.dtype == np.uint8 and labels.data.max() == 1
+    viewer.open_sample(PLUGIN, "stone")
+    assert viewer.layers["stone"].data.shape == (512, 512)
+
+
+def small_scene(viewer):
+    img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True, scale=(2.0, 2.0), translate=(5, 7))
+    style = viewer.add_image(two_tone((48, 48), rng=np.random.default_rng(5))[::-1], name="style", rgb=True)
+    return img, style
+
+
+def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtbot, hub, infos):
+    viewer = make_napari_viewer()
+    img, _ = small_scene(viewer)
+    widget = SegmentWidget(viewer)
+    widget.image.value = img
+    widget.above.value = False
+    widget.search.value = "cup"
+    widget.targets.value = ["cup"]
+    widget.size.value = 64
+    widget.crf_method.value = "none"
+    widget.run.clicked()
+    assert widget.run.text == "Cancel"
+    wait_done(qtbot, widget.runner)
+    assert widget.run.text == "Segment" and widget.runner.last_error is None, widget.status.value
+    saliency = viewer.layers["img saliency [cup]"]
+    assert saliency.data.shape == (64, 96) and saliency.data.dtype == np.float32
+    assert tuple(saliency.scale) == (2.0, 2.0) and tuple(saliency.translate) == (5.0, 7.0)
+    labels = viewer.layers["img labels"]
+    assert labels.data.shape == (64, 96) and labels.data.dtype == np.uint8
+    assert list(labels.features["class"]) == ["background", "cup"]
+    assert labels.metadata["partial_style"]["targets"] == ["cup"]
+
+    labels.data_setitem((np.array([3]), np.array([4])), 1)  # the user paints a pixel
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert "img labels [2]" in viewer.layers and viewer.layers["img labels"].data[3, 4] == 1
+    assert any("was painted" in message for message in infos)
+
+    widget.crf_method.value = "pydensecrf"
+    widget.crf_only.clicked()
+    wait_done(qtbot, widget.crf_runner)
+    assert widget.crf_runner.last_error is None, widget.status.value
+    assert viewer.layers["img labels [2]"].metadata["partial_style"]["crf"]["method"] == "pydensecrf"
+
+
+def composite_scene(viewer):
+    content = two_tone((48, 64))
+    stylized = np.full_like(content, 200)
+    viewer.add_image(content, name="img", rgb=True)
+    viewer.add_image(stylized, name="img stylized", rgb=True)
+    labels = np.zeros((48, 64), np.uint8)
+    labels[10:20, 10:20] = 1
+    viewer.add_labels(labels, name="img labels")
+    widget = CompositeWidget(viewer)
+    widget.content.value = viewer.layers["img"]
+    widget.stylized.value = viewer.layers["img stylized"]
+    widget.labels_layer.value = viewer.layers["img labels"]
+    return widget, content
+
+
+def test_painting_labels_then_recompositing_changes_exactly_those_pixels(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget, content = composite_scene(viewer)
+    widget.composite_button.clicked()
+    before = viewer.layers["img composite"].data.copy()
+    assert np.array_equal(before[:10], content[:10]) and np.all(before[10:20, 10:20] == 200)
+
+    widget.auto.value = True
+    painted = (np.arange(30, 35).repeat(5), np.tile(np.arange(40, 45), 5))
+    viewer.layers["img labels"].data_setitem(painted, 1)
+    qtbot.waitUntil(lambda: not np.array_equal(viewer.layers["img composite"].data, before), timeout=5000)
+    after = viewer.layers["img composite"].data
+    changed = np.any(after != before, axis=2)
+    expected = np.zeros_like(changed)
+    expected[painted] = True
+    assert np.array_equal(changed, expected)
+
+
+def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    widget = StylizeWidget(viewer)
+    widget.content.value, widget.style.value = img, style
+    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 6, 2
+    updates = []
+    viewer.layers.events.inserted.connect(
+        lambda e: e.value.events.data.connect(lambda _: updates.append(widget.runner.running)))
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert widget.runner.last_error is None, widget.status.value
+    result = viewer.layers["img stylized"]
+    assert result.data.shape == (64, 96, 3) and result.data.dtype == np.uint8 and result.rgb
+    assert updates.count(True) >= 2  # previews at steps 4 and 6 arrived while the job ran
+    assert "estimated" in widget.estimate.value
+
+
+def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    widget = StylizeWidget(viewer)
+    widget.content.value, widget.style.value = img, style
+    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 5000, 0
+    widget.run.clicked()
+    qtbot.waitUntil(lambda: "style" in widget.status.value, timeout=TIMEOUT_MS)
+    start = time.perf_counter()
+    widget.run.clicked()  # the button is Cancel now
+    wait_done(qtbot, widget.runner)
+    assert time.perf_counter() - start < 2.0
+    assert "img stylized" not in viewer.layers and widget.run.text == "Stylize"
+    assert "cancelled" in widget.status.value
+
+
+def test_errors_become_notifications_and_the_widget_still_works(make_napari_viewer, qtbot, hub, errors,
+                                                                 tmp_path, monkeypatch):
+    viewer = make_napari_viewer()
+    img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True)
+    widget = StylizeWidget(viewer)
+    widget.content.value = img
+    widget.style.value = None
+    widget.run.clicked()
+    assert errors and "style layer" in errors[-1] and widget.run.text == "Stylize"
+
+    viewer.add_image(two_tone((48, 48)), name="style", rgb=True)
+    widget.style.value = viewer.layers["style"]
+    widget.size.value, widget.steps.value = 48, 2
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert "vgg19-dcbb9e9d.pth" in errors[-1] and "download.pytorch.org" in errors[-1]
+    assert widget.run.text == "Stylize"
+
+    monkeypatch.setenv("TORCH_HOME", str(hub))
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert widget.runner.last_error is None and "img stylized" in viewer.layers
+
+    composite, _ = composite_scene(make_napari_viewer())
+    composite.labels_layer.value.data = np.zeros((48, 64), np.uint8)
+    composite.composite_button.clicked()
+    assert "no pixel" in errors[-1]
+
+
+def test_reader_writer_round_trip_with_painted_labels(make_napari_viewer, tmp_path, rng):
+    from napari_partial_style._writer import write_bundle_layers
+    from napari_partial_style.core.bundle import Bundle, read_bundle, write_bundle
+
+    content = two_tone((48, 64))
+    labels = np.zeros((48, 64), np.uint8)
+    labels[5:15, 5:15] = 1
+    source = write_bundle(Bundle(manifest={"targets": ["cup"]}, content=content, stylized=content[::-1].copy(),
+                                 composite=content, labels=labels,
+                                 saliency=rng.random((1, 48, 64)).astype(np.float32)), tmp_path / "job.pstyle")
+    viewer = make_napari_viewer()
+    viewer.open(str(source), plugin=PLUGIN)
+    names = [layer.name for layer in viewer.layers]
+    assert names == ["job content", "job saliency [cup]", "job stylized", "job composite", "job labels"]
+    viewer.layers["job labels"].data_setitem((np.array([40]), np.array([60])), 1)
+    data = [layer.as_layer_data_tuple() for layer in viewer.layers]
+    written = write_bundle_layers(str(tmp_path / "edited.pstyle"), data)
+    back = read_bundle(written[0])
+    assert back.labels[40, 60] == 1 and back.labels.sum() == labels.sum() + 1
+    assert np.array_equal(back.content, content) and back.manifest["targets"] == ["cup"]
+    assert back.saliency.shape == (1, 48, 64)
+
+
+def test_reader_ignores_other_paths_and_names_a_damaged_file(tmp_path):
+    from napari_partial_style._reader import get_reader
+    from napari_partial_style.core.errors import BundleError
+
+    assert get_reader(str(tmp_path / "photo.png")) is None
+    assert get_reader([str(tmp_path / "a.pstyle"), str(tmp_path / "b.pstyle")]) is None
+    broken = tmp_path / "broken.pstyle"
+    broken.mkdir()
+    reader = get_reader(str(broken))
+    with pytest.raises(BundleError, match="manifest.json"):
+        reader(str(broken))
+
+
+def event_loop_gaps(qtbot, runner, start):
+    """Largest gap between ticks of a 10 ms timer from the click until the job's computation ended
+    (adding the result layers afterwards is napari's own cost, 0.1-0.7 s on software OpenGL)."""
+    from qtpy.QtCore import QTimer
+
+    ticks = [time.perf_counter()]
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    start()
+    wait_done(qtbot, runner)
+    timer.stop()
+    ticks = [t for t in ticks if t <= runner.computed_at] + [runner.computed_at]
+    return float(np.diff(ticks).max())
+
+
+def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    segment = SegmentWidget(viewer)
+    segment.image.value = img
+    segment.above.value = False
+    segment.targets.choices = ["cup"]
+    segment.targets.value = ["cup"]
+    segment.size.value = 64
+    stylize = StylizeWidget(viewer)
+    stylize.content.value, stylize.style.value = img, style
+    stylize.size.value, stylize.steps.value, stylize.preview_every.value = 48, 10, 5
+    viewer.add_image(np.zeros((64, 96, 3), np.uint8), name="img stylized", rgb=True)  # previews update it in place
+    gaps = {
+        "segment": event_loop_gaps(qtbot, segment.runner, segment.run.clicked),
+        "crf": event_loop_gaps(qtbot, segment.crf_runner, segment.crf_only.clicked),
+        "stylize": event_loop_gaps(qtbot, stylize.runner, stylize.run.clicked),
+    }
+    assert segment.runner.last_error is None and stylize.runner.last_error is None
+    assert all(gap < 0.2 for gap in gaps.values()), gaps
