@@ -81,6 +81,9 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     widget.above.value = False
     widget.search.value = "cup"
     widget.targets.value = ["cup"]
+    viewer.add_image(np.zeros((40, 40)), name="another")
+    widget.reset_choices()  # what napari does to docked widgets when layers change
+    assert "cup" in widget.targets.choices and widget.targets.value == ["cup"]
     widget.size.value = 64
     widget.crf_method.value = "none"
     widget.run.clicked()
@@ -263,7 +266,7 @@ def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub
     segment = SegmentWidget(viewer)
     segment.image.value = img
     segment.above.value = False
-    segment.targets.choices = ["cup"]
+    segment.search.value = "cup"
     segment.targets.value = ["cup"]
     segment.size.value = 64
     stylize = StylizeWidget(viewer)

@@ -48,12 +48,29 @@ class CompositeWidget(Container):
         self.composite_button.clicked.connect(self.recomposite)
         self.score_button.clicked.connect(self._score_clicked)
         self.source.changed.connect(lambda: setattr(self.checkpoint, "visible", self.source.value == CHECKPOINT))
+        self.content.changed.connect(self._pick_companions)
+        viewer.layers.events.inserted.connect(self._pick_companions)
         self.labels_layer.changed.connect(self._watch_labels)
         self.auto.changed.connect(self._watch_labels)
         watch_layers(viewer, self.content, self.stylized, self.labels_layer, self.style)
         self._watched = None
         self._timer = None
         self._watch_labels()
+
+    def _pick_companions(self, _event=None) -> None:
+        """Select `<content> stylized` and the newest `<content> labels` when they exist."""
+        content = self.content.value
+        if content is None:
+            return
+        self.stylized.reset_choices()
+        self.labels_layer.reset_choices()
+        layers = self.viewer.layers
+        stylized = f"{content.name} stylized"
+        if stylized in layers:
+            self.stylized.value = layers[stylized]
+        labels = [lyr for lyr in layers if lyr._type_string == "labels" and lyr.name.startswith(f"{content.name} labels")]
+        if labels:
+            self.labels_layer.value = labels[-1]
 
     # compositing -----------------------------------------------------------------------------
     def target_values(self) -> tuple[int, ...] | None:

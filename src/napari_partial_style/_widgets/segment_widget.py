@@ -40,7 +40,8 @@ class SegmentWidget(Container):
         self.threshold = FloatSpinBox(label="threshold", value=0.0, min=0.0, max=1.0, step=0.05,
                                       tooltip="0: the classifier's default (0.5 for checkpoints, 0.2 for ImageNet)")
         self.search = LineEdit(label="find class", tooltip="type to filter the class list", visible=False)
-        self.targets = Select(label="target classes", choices=[], visible=False)
+        self._listed: list[str] = []
+        self.targets = Select(label="target classes", choices=lambda _widget: self._listed, visible=False)
         self.subtract = LineEdit(label="subtract", tooltip="classes, comma-separated, subtracted from the targets' saliency (default: best-scoring others)")
         self.size = size_box()
         self.device = device_box()
@@ -98,7 +99,10 @@ class SegmentWidget(Container):
         text = (self.search.value or "").strip().lower()
         chosen = list(self.targets.value)
         matches = [c for c in self._classes if text in c.lower()][:MAX_LISTED]
-        self.targets.choices = list(dict.fromkeys([*chosen, *matches]))
+        # Choices come from a callable: napari calls reset_choices() on docked widgets whenever
+        # layers change, which would empty a list given once.
+        self._listed = list(dict.fromkeys([*chosen, *matches]))
+        self.targets.reset_choices()
         self.targets.value = chosen
 
     # parameters -------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""Screenshots of the napari workflow for docs/napari.md, taken headless (run under xvfb-run).
+
+    xvfb-run -a python scripts/screenshots.py [--steps 40] [--size 256]
+
+With real pretrained weights in torch's hub cache it shows real results. Without them, pass
+--random-weights: it writes random-weight checkpoints into a temporary TORCH_HOME, so the
+pictures show the interface only (the saliency, labels and stylized images are then meaningless),
+and the docs say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import torchvision  # noqa: F401  (Triton's LLVM must load before Mesa's; see core/classifier.py)
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+def random_weights() -> None:
+    import torch
+
+    from napari_partial_style.core import weights
+
+    os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="pstyle-shots-")
+    folder = weights.hub_folder()
+    folder.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.vgg19().state_dict(), folder / weights.VGG19.filename)
+    torch.save(torchvision.models.vgg16().state_dict(), folder / weights.VGG16.filename)
+
+
+def wait(app, runner) -> None:
+    import time
+
+    while runner.running:
+        app.processEvents()
+        time.sleep(0.02)
+    app.processEvents()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--random-weights", action="store_true")
+    args = parser.parse_args()
+    if args.random_weights:
+        random_weights()
+
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_partial_style._widgets import CompositeWidget, SegmentWidget, StylizeWidget
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1500, 950)
+    app = QApplication.instance()
+    viewer.open_sample("napari-partial-style", "coffee")
+    viewer.open_sample("napari-partial-style", "stone")
+    viewer.layers["stone"].visible = False
+    segment, stylize, composite = SegmentWidget(viewer), StylizeWidget(viewer), CompositeWidget(viewer)
+    docks = [viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
+             for widget, name in ((segment, "Segment"), (stylize, "Stylize"), (composite, "Composite & score"))]
+    docks[0].raise_()
+
+    segment.image.value = viewer.layers["coffee"]
+    segment.above.value = False
+    segment.search.value = "cup"
+    segment.targets.value = ["cup"]
+    segment.subtract.value = "dining table, plate, wooden spoon"
+    segment.size.value = args.size
+    segment.run.clicked()
+    wait(app, segment.runner)
+    docks[0].raise_()
+    app.processEvents()
+    viewer.screenshot(str(OUT / "1-segment.png"), canvas_only=False)
+
+    docks[1].raise_()
+    stylize.content.value, stylize.style.value = viewer.layers["coffee"], viewer.layers["stone"]
+    stylize.size.value, stylize.steps.value = args.size, args.steps
+    stylize.run.clicked()
+    wait(app, stylize.runner)
+    docks[1].raise_()
+    app.processEvents()
+    viewer.screenshot(str(OUT / "2-stylize.png"), canvas_only=False)
+
+    docks[2].raise_()
+    composite.content.value = viewer.layers["coffee"]
+    composite.style.value = viewer.layers["stone"]
+    composite.composite_button.clicked()
+    for name in ("coffee stylized", *[n.name for n in viewer.layers if "saliency" in n.name]):
+        viewer.layers[name].visible = False
+    viewer.layers["coffee labels"].visible = False
+    docks[2].raise_()
+    app.processEvents()
+    viewer.screenshot(str(OUT / "3-composite.png"), canvas_only=False)
+    print("\n".join(str(p) for p in sorted(OUT.glob("*.png"))))
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
