@@ -19,6 +19,7 @@ def test_core_imports_no_gui_modules():
 
 
 def test_package_import_does_not_import_torch():
-    code = "import sys, napari_partial_style, napari_partial_style._reader; print('torch' in sys.modules)"
+    code = ("import sys, napari_partial_style, napari_partial_style._reader, napari_partial_style._writer, "
+            "napari_partial_style._sample_data, napari_partial_style._widgets; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

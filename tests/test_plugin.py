@@ -280,3 +280,29 @@ def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub
     }
     assert segment.runner.last_error is None and stylize.runner.last_error is None
     assert all(gap < 0.2 for gap in gaps.values()), gaps
+
+
+def test_stacks_are_worked_on_at_the_current_slice(make_napari_viewer):
+    from napari_partial_style._widgets._layers import current_slice
+
+    viewer = make_napari_viewer()
+    stack = np.stack([np.full((40, 50), i, np.uint8) for i in range(4)])
+    layer = viewer.add_image(stack, name="stack")
+    viewer.dims.set_current_step(0, 2)
+    plane, sliced = current_slice(viewer, layer)
+    assert sliced and plane.shape == (40, 50) and np.all(plane == 2)
+    rgb = viewer.add_image(np.zeros((40, 50, 3), np.uint8), name="rgb", rgb=True)
+    assert current_slice(viewer, rgb)[0].shape == (40, 50, 3) and not current_slice(viewer, rgb)[1]
+
+
+def test_device_default_comes_from_the_plugin_settings(make_napari_viewer):
+    from napari.settings import get_plugin_settings
+
+    settings = get_plugin_settings(PLUGIN).general
+    before = settings.device
+    settings.device = "cpu"
+    try:
+        widget = StylizeWidget(make_napari_viewer())
+        assert widget.device.value == "cpu" and "cpu" in widget.device.choices
+    finally:
+        settings.device = before
