@@ -306,3 +306,12 @@ def test_device_default_comes_from_the_plugin_settings(make_napari_viewer):
         assert widget.device.value == "cpu" and "cpu" in widget.device.choices
     finally:
         settings.device = before
+
+
+def test_segment_widget_reads_a_trained_checkpoints_classes(make_napari_viewer, material_checkpoint):
+    widget = SegmentWidget(make_napari_viewer())
+    widget.source.value = "checkpoint file"
+    widget.checkpoint.value = material_checkpoint
+    widget.above.value = False
+    assert list(widget.targets.choices) == ["leather", "metal", "wood"]
+    assert widget.classifier_source() == str(material_checkpoint)

@@ -3,7 +3,7 @@ import urllib.error
 
 import pytest
 
-from napari_partial_style.core import weights
+from napari_partial_style.core import download, weights
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.progress import drain
 
@@ -48,7 +48,7 @@ def test_no_network_fails_fast_with_the_same_message(clean_env, monkeypatch):
     def no_network(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(weights.urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(download.urllib.request, "urlopen", no_network)
     with pytest.raises(WeightsError, match="no connection") as err:
         weights.ensure([weights.VGG19])
     assert weights.VGG19.url in str(err.value)

@@ -84,6 +84,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_style_options(demo)
     demo.set_defaults(target=["cup"], subtract=["dining table", "plate", "wooden spoon"])
 
+    train = sub.add_parser("train", help="train the material classifier from image-level labels",
+                           description="Fine-tune the VGG16 FCN on DATA (a folder of class folders such as FMD's, or a CSV with path,labels) and write a checkpoint usable with --classifier.")
+    train.add_argument("data", help="folder of class folders (FMD: the folder holding image/), or a .csv with columns path,labels")
+    train.add_argument("--out", required=True, metavar="CKPT", help="checkpoint to write (the best epoch); a .csv log and a .resume.pt state go beside it")
+    train.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
+    train.add_argument("--size", type=int, default=448, help="letterboxed training size in px, at least 224 (default: 448)")
+    train.add_argument("--batch-size", type=int, help="images per step (default: as many as half the free memory holds, 1 to 32)")
+    train.add_argument("--lr", type=float, default=1e-3, help="learning rate; fc8 gets 10 times it (default: 1e-3)")
+    train.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet's VGG16")
+    train.add_argument("--no-augment", action="store_true", help="no flips or scale jitter")
+    train.add_argument("--val-fraction", type=float, default=0.2, help="share of each class held out for validation (default: 0.2)")
+    train.add_argument("--classes", metavar="A,B,...", help="class list and order (default: every label found, sorted)")
+    train.add_argument("--resume", action="store_true", help="continue the interrupted run of --out")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    train.add_argument("--seed", type=int, default=0, help="random seed for the split, order and augmentation (default: 0)")
+    train.add_argument("--vgg16", metavar="PATH", help="VGG16 weights file (default: looked up, see `weights`)")
+    train.add_argument("--quiet", action="store_true", help="print nothing but errors and the checkpoint's path")
+
+    datasets = sub.add_parser("datasets", help="download a dataset")
+    datasets.add_argument("name", choices=["fmd"], help="fmd: the Flickr Material Database (10 materials, 100 images each)")
+    datasets.add_argument("--dest", required=True, metavar="DIR", help="folder to put it in (as DIR/FMD)")
+
     weights = sub.add_parser("weights", help="where pretrained weights are looked for and which are present")
     weights.add_argument("--vgg19", metavar="PATH", help="an explicit VGG19 weights file to check")
     weights.add_argument("--vgg16", metavar="PATH", help="an explicit VGG16 weights file to check")
@@ -92,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": cmd_run, "segment": cmd_segment, "demo": cmd_demo, "weights": cmd_weights}
+    commands = {"run": cmd_run, "segment": cmd_segment, "demo": cmd_demo, "train": cmd_train,
+                "datasets": cmd_datasets, "weights": cmd_weights}
     try:
         return commands[args.command](args)
     except PartialStyleError as exc:
@@ -192,6 +215,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
         labels = samples.coffee_cup_labels()
         inputs["labels"] = samples.CUP_LABELS_FILE
     execute(args, content, style, labels, inputs)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from napari_partial_style._terminal import ProgressPrinter
+    from napari_partial_style.core import weights
+    from napari_partial_style.core.datasets import load_dataset
+    from napari_partial_style.core.device import get_device
+    from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.training import Trainer, TrainParams
+
+    params = TrainParams(epochs=args.epochs, size=args.size, batch_size=args.batch_size, lr=args.lr,
+                         pretrained=not args.no_pretrained, augment=not args.no_augment,
+                         val_fraction=args.val_fraction, seed=args.seed)
+    printer = ProgressPrinter(quiet=args.quiet)
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    dataset = load_dataset(args.data, classes)
+    for path, problem in dataset.skipped:
+        printer.info(f"skipped {path}: {problem}")
+    device = get_device(args.device)
+    vgg16 = None
+    if params.pretrained and not args.resume:
+        vgg16 = drain(weights.ensure_steps([weights.VGG16], explicit_weights(args)), printer)["vgg16"]
+    trainer = Trainer(dataset, params, Path(args.out), device, vgg16, resume=args.resume)
+    printer.info(f"{len(dataset)} images, {len(dataset.classes)} classes ({', '.join(dataset.classes)}); "
+                 f"{len(trainer.train_idx)} train / {len(trainer.val_idx)} validation; batch {trainer.batch_size} "
+                 f"on {device}; from epoch {trainer.epoch + 1} of {params.epochs}")
+    try:
+        summary = drain(trainer.run(), printer)
+    except KeyboardInterrupt:
+        path = trainer.save_resume()
+        print(f"\nnapari-partial-style: interrupted; state saved in {path}; continue with --resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if dataset.skipped:
+        printer.info(f"{len(dataset.skipped)} unreadable image(s) were skipped (listed above).")
+    printer.info(f"best checkpoint: {summary['checkpoint']} (log: {summary['log']})")
+    printer.info(f"use it:  napari-partial-style run CONTENT STYLE --classifier {summary['checkpoint']} --out RESULT.pstyle")
+    if args.quiet:
+        print(summary["checkpoint"])
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from napari_partial_style._terminal import ProgressPrinter
+    from napari_partial_style.core.datasets import fmd_steps
+    from napari_partial_style.core.progress import drain
+
+    path = drain(fmd_steps(args.dest), ProgressPrinter())
+    print(f"FMD is in {path}; train with:  napari-partial-style train {path} --out fmd.pt")
     return 0
 
 

@@ -93,21 +93,30 @@ def imagenet_classes() -> list[str]:
     return (files("napari_partial_style.core") / "imagenet_classes.txt").read_text().splitlines()
 
 
-def load_imagenet_classifier(path: Path) -> FCNClassifier:
-    """torchvision's VGG16 with its fully connected layers reshaped into convolutions."""
+FC_SHAPES = {"fc6": (4096, 512, 7, 7), "fc7": (4096, 4096, 1, 1), "fc8": (1000, 4096, 1, 1)}
+FC_INDEX = {"fc6": 0, "fc7": 3, "fc8": 6}
+
+
+def copy_imagenet_weights(model: FCNClassifier, path: Path, head_layers: Sequence[str]) -> None:
+    """torchvision's VGG16 body and its fully connected `head_layers` reshaped into convolutions."""
     what = "torchvision's VGG16 weights"
     state = load_checkpoint(path, what)
-    model = FCNClassifier(imagenet_classes(), score_kind="softmax")
     load_body_weights(model.body, state, path, what)
-    shapes = {"fc6": (4096, 512, 7, 7), "fc7": (4096, 4096, 1, 1), "fc8": (1000, 4096, 1, 1)}
     head = {}
-    for layer, index in (("fc6", 0), ("fc7", 3), ("fc8", 6)):
+    for layer in head_layers:
+        index = FC_INDEX[layer]
         try:
-            head[f"{layer}.weight"] = state[f"classifier.{index}.weight"].reshape(shapes[layer])
+            head[f"{layer}.weight"] = state[f"classifier.{index}.weight"].reshape(FC_SHAPES[layer])
             head[f"{layer}.bias"] = state[f"classifier.{index}.bias"]
         except (KeyError, RuntimeError) as exc:
             raise WeightsError(f"{path} is not {what} (classifier.{index}: {exc}); delete it and download it again.") from exc
-    model.head.load_state_dict(head)
+    model.head.load_state_dict(head, strict=False)
+
+
+def load_imagenet_classifier(path: Path) -> FCNClassifier:
+    """torchvision's VGG16 with its fully connected layers reshaped into convolutions."""
+    model = FCNClassifier(imagenet_classes(), score_kind="softmax")
+    copy_imagenet_weights(model, path, ("fc6", "fc7", "fc8"))
     return model
 
 

@@ -8,23 +8,16 @@ with one message naming the file, the URL and the folder to put it in.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
-import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from napari_partial_style.core.download import OFFLINE_ENV, NoConnection, fetch, offline
 from napari_partial_style.core.errors import WeightsError
-from napari_partial_style.core.progress import Progress, StageGenerator, drain
+from napari_partial_style.core.progress import StageGenerator, drain
 
 WEIGHTS_ENV = "NAPARI_PARTIAL_STYLE_WEIGHTS"
-OFFLINE_ENV = "NAPARI_PARTIAL_STYLE_OFFLINE"
-CONNECT_TIMEOUT_S = 10.0
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -70,10 +63,6 @@ def search_folders() -> list[Path]:
         folders.append(Path(os.environ[WEIGHTS_ENV]).expanduser())
     folders.append(hub_folder())
     return folders
-
-
-def offline() -> bool:
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def locate(weight: WeightFile, explicit: str | Path | None = None) -> Path | None:
@@ -122,38 +111,19 @@ def ensure(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None
 
 
 def download(weight: WeightFile, others: list[WeightFile] | None = None) -> StageGenerator[Path]:
-    """Download into the hub folder via a temporary file; check the sha256 prefix."""
-    folder = hub_folder()
-    target = folder / weight.filename
+    """Download into the hub folder; the sha256 prefix in torchvision's file name is checked."""
+    def corrupt() -> WeightsError:
+        return WeightsError(
+            f"{weight.filename} downloaded from {weight.url} is corrupt (sha256 does not start "
+            f"with {weight.sha256_prefix}); run the command again."
+        )
+
     try:
-        response = urllib.request.urlopen(weight.url, timeout=CONNECT_TIMEOUT_S)
-    except (urllib.error.URLError, socket.timeout, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise WeightsError(missing_message(others or [weight], f"no connection: {reason}")) from exc
-    folder.mkdir(parents=True, exist_ok=True)
-    total_mb = int(response.headers.get("Content-Length") or 0) // CHUNK
-    digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{weight.filename}.", suffix=".part")
-    try:
-        with response, os.fdopen(fd, "wb") as out:
-            done = 0
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                yield Progress("download", done // CHUNK, max(total_mb, done // CHUNK), message=f"{weight.filename} (MB)")
-        if not digest.hexdigest().startswith(weight.sha256_prefix):
-            raise WeightsError(
-                f"{weight.filename} downloaded from {weight.url} is corrupt (sha256 does not start "
-                f"with {weight.sha256_prefix}); run the command again."
-            )
-        os.replace(tmp_name, target)
-    except (OSError, socket.timeout) as exc:
+        return (yield from fetch(weight.url, hub_folder() / weight.filename, weight.sha256_prefix, corrupt))
+    except NoConnection as exc:
+        raise WeightsError(missing_message(others or [weight], f"no connection: {exc}")) from exc
+    except OSError as exc:
         raise WeightsError(f"download of {weight.url} failed ({exc}); run the command again.") from exc
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    return target
 
 
 def report(explicit: dict[str, str | Path] | None = None) -> list[tuple[WeightFile, Path | None]]:

@@ -1,0 +1,295 @@
+"""Training the FCN classifier from image-level labels only (the paper's weak supervision).
+
+VGG16 FCN from ImageNet weights (fc6/fc7 reshaped from the fully connected layers, a new fc8) or
+from scratch; BCE-with-logits on the globally max-pooled fc8 map; SGD with momentum 0.9, weight
+decay 5e-4 and ×10 learning rate on fc8; horizontal flips and scale jitter; letterboxed square
+inputs. Each epoch is validated on a stratified, seeded split; the best epoch (validation mAP) is
+the checkpoint, every epoch is a row of a CSV log, and a resumable state is saved after each epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_partial_style.core.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
+from napari_partial_style.core.datasets import Dataset
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.image_files import read_image_file
+from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
+from napari_partial_style.core.progress import Progress, StageGenerator
+from napari_partial_style.core.vgg import IMAGENET_MEAN
+
+MIN_SIZE = 224
+RESUME_FORMAT = "napari-partial-style training state"
+# Training memory per image for VGG16 at 224 px (activations and their gradients), scaled by area;
+# plus weights, gradients and momentum of the 134 M parameters. Estimates, used to pick a batch size.
+BYTES_PER_IMAGE_224 = 0.15e9
+MODEL_BYTES = 3 * 4 * 134e6
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int = 30
+    size: int = 448
+    batch_size: int | None = None
+    lr: float = 1e-3
+    pretrained: bool = True
+    augment: bool = True
+    val_fraction: float = 0.2
+    seed: int = 0
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    head_lr_factor: float = 10.0
+    scale_jitter: tuple[float, float] = (0.8, 1.2)
+
+    def __post_init__(self) -> None:
+        if self.size < MIN_SIZE:
+            raise InputError(f"--size must be at least {MIN_SIZE} px (fc6 sees 224 px windows), not {self.size}.")
+        if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
+            raise InputError("epochs and batch size must be at least 1.")
+        if not 0 <= self.val_fraction < 1:
+            raise InputError(f"the validation fraction must be in [0, 1), not {self.val_fraction}.")
+
+
+def stratified_split(targets: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation indices; each class (by first label) keeps its share in both."""
+    rng = np.random.default_rng(seed)
+    primary = targets.argmax(axis=1)
+    train, val = [], []
+    for c in np.unique(primary):
+        members = rng.permutation(np.flatnonzero(primary == c))
+        n_val = int(round(len(members) * val_fraction))
+        if val_fraction > 0 and len(members) >= 2:
+            n_val = min(max(n_val, 1), len(members) - 1)
+        val += members[:n_val].tolist()
+        train += members[n_val:].tolist()
+    return np.sort(train), np.sort(val)
+
+
+def auto_batch_size(size: int, device: torch.device) -> int:
+    """The largest batch that fits half the free memory by the estimate above, 1 to 32."""
+    if device.type == "cuda":
+        free = torch.cuda.mem_get_info(device)[0]
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    per_image = BYTES_PER_IMAGE_224 * (size / MIN_SIZE) ** 2
+    return int(np.clip((0.5 * free - MODEL_BYTES) // per_image, 1, 32))
+
+
+def new_classifier(classes: list[str], vgg16_path: Path | None) -> FCNClassifier:
+    """The FCN with ImageNet body, fc6 and fc7 (if a path is given) and a freshly initialised fc8.
+
+    From scratch, convolutions get He initialisation (as torchvision initialises VGG): PyTorch's
+    default keeps the signal too weak through 15 layers without normalisation to learn quickly."""
+    model = FCNClassifier(classes, score_kind="sigmoid")
+    if vgg16_path is not None:
+        copy_imagenet_weights(model, vgg16_path, ("fc6", "fc7"))
+    else:
+        for conv in [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]:
+            torch.nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+            torch.nn.init.zeros_(conv.bias)
+    torch.nn.init.normal_(model.head.fc8.weight, std=0.01)
+    torch.nn.init.zeros_(model.head.fc8.bias)
+    return model
+
+
+def make_optimizer(model: FCNClassifier, params: TrainParams) -> torch.optim.SGD:
+    head = list(model.head.fc8.parameters())
+    head_ids = {id(p) for p in head}
+    body = [p for p in model.parameters() if id(p) not in head_ids]
+    return torch.optim.SGD([
+        {"params": body, "lr": params.lr},
+        {"params": head, "lr": params.lr * params.head_lr_factor},
+    ], lr=params.lr, momentum=params.momentum, weight_decay=params.weight_decay)
+
+
+def letterbox(rgb: np.ndarray, size: int, scale: float = 1.0, flip: bool = False,
+              rng: np.random.Generator | None = None) -> np.ndarray:
+    """The image with its long side at scale·size, flipped if asked, on a size×size canvas of the
+    ImageNet mean colour (zero after normalisation); a larger image is cropped at random."""
+    long_side = max(1, round(size * scale))
+    img = resize_rgb(rgb, working_shape(rgb.shape[:2], long_side))
+    if flip:
+        img = img[:, ::-1]
+    h, w = img.shape[:2]
+    rng = rng or np.random.default_rng(0)
+    top = int(rng.integers(0, h - size + 1)) if h > size else 0
+    left = int(rng.integers(0, w - size + 1)) if w > size else 0
+    img = img[top:top + size, left:left + size]
+    canvas = np.empty((size, size, 3), np.float32)
+    canvas[:] = IMAGENET_MEAN
+    oy, ox = (size - img.shape[0]) // 2, (size - img.shape[1]) // 2
+    canvas[oy:oy + img.shape[0], ox:ox + img.shape[1]] = img
+    return canvas
+
+
+def loss_of(model: FCNClassifier, batch: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """BCE-with-logits on the globally max-pooled fc8 map."""
+    return F.binary_cross_entropy_with_logits(model(batch).amax(dim=(2, 3)), targets)
+
+
+def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
+    order = np.argsort(-scores)
+    hits = positives[order].astype(bool)
+    if not hits.any():
+        return float("nan")
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision[hits].mean())
+
+
+def evaluate(scores: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Accuracy (top class for single-label rows, all thresholds right for multi-label) and mAP."""
+    single = targets.sum(axis=1) == 1
+    correct = np.where(single, scores.argmax(axis=1) == targets.argmax(axis=1),
+                       np.all((scores > 0.5) == (targets > 0.5), axis=1))
+    aps = [average_precision(scores[:, c], targets[:, c]) for c in range(targets.shape[1])]
+    return {"accuracy": float(correct.mean()), "map": float(np.nanmean(aps)) if not np.all(np.isnan(aps)) else float("nan")}
+
+
+class Trainer:
+    """Holds everything a run needs, so it can be saved at any step and resumed."""
+
+    def __init__(self, dataset: Dataset, params: TrainParams, out: Path, device: torch.device,
+                 vgg16_path: Path | None = None, resume: bool = False) -> None:
+        self.dataset, self.params, self.out, self.device = dataset, params, Path(out), device
+        self.log_path = self.out.with_suffix(".csv")
+        self.resume_path = self.out.with_suffix(".resume.pt")
+        self.batch_size = params.batch_size or auto_batch_size(params.size, device)
+        self.images: dict[int, np.ndarray] = {}
+        self.epoch = 0
+        self.best = -1.0
+        if resume:
+            self._load_resume()
+        else:
+            torch.manual_seed(params.seed)
+            self.model = new_classifier(dataset.classes, vgg16_path if params.pretrained else None).to(device)
+            self.optimizer = make_optimizer(self.model, params)
+            self.train_idx, self.val_idx = stratified_split(dataset.targets, params.val_fraction, params.seed)
+        self.rng = np.random.default_rng(params.seed + self.epoch)
+
+    def _load_resume(self) -> None:
+        if not self.resume_path.is_file():
+            raise InputError(f"nothing to resume: {self.resume_path} does not exist; start without --resume.")
+        state = torch.load(self.resume_path, map_location="cpu", weights_only=True)
+        if state.get("format") != RESUME_FORMAT or state["classes"] != self.dataset.classes:
+            raise InputError(f"{self.resume_path} belongs to another run (classes {state.get('classes')}); "
+                             "start without --resume or use the same data.")
+        self.model = FCNClassifier(state["classes"], "sigmoid").to(self.device)
+        self.model.load_state_dict(state["model"])
+        self.optimizer = make_optimizer(self.model, self.params)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.best = int(state["epoch"]), float(state["best"])
+        self.train_idx, self.val_idx = state["train_idx"].numpy(), state["val_idx"].numpy()
+
+    def save_resume(self) -> Path:
+        """The whole state (after `self.epoch` complete epochs), written atomically."""
+        state = {
+            "format": RESUME_FORMAT, "classes": self.dataset.classes, "epoch": self.epoch, "best": self.best,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "train_idx": torch.from_numpy(np.asarray(self.train_idx)), "val_idx": torch.from_numpy(np.asarray(self.val_idx)),
+        }
+        tmp = self.resume_path.with_name(self.resume_path.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.resume_path)
+        return self.resume_path
+
+    def image(self, index: int) -> np.ndarray:
+        if index not in self.images:
+            rgb = as_source_image(read_image_file(self.dataset.paths[index])).rgb
+            # decoded once, kept at a bit over the training size as 8-bit to bound memory
+            long_side = round(self.params.size * self.params.scale_jitter[1])
+            if max(rgb.shape[:2]) > long_side:
+                rgb = resize_rgb(rgb, working_shape(rgb.shape[:2], long_side))
+            self.images[index] = np.round(rgb * 255).astype(np.uint8)
+        return self.images[index].astype(np.float32) / 255.0
+
+    def batch(self, indices: np.ndarray, augment: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        lo, hi = self.params.scale_jitter
+        arrays = [
+            letterbox(self.image(i), self.params.size, scale=float(self.rng.uniform(lo, hi)) if augment else 1.0,
+                      flip=bool(augment and self.rng.random() < 0.5), rng=self.rng)
+            for i in indices
+        ]
+        x = torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy()).to(self.device)
+        y = torch.from_numpy(self.dataset.targets[indices]).to(self.device)
+        return x, y
+
+    def step(self, indices: np.ndarray, augment: bool) -> float:
+        """One SGD step on the images at `indices`; returns the loss before the step."""
+        self.model.train()
+        x, y = self.batch(indices, augment)
+        self.optimizer.zero_grad()
+        loss = loss_of(self.model, x, y)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def validate(self) -> dict[str, float]:
+        if len(self.val_idx) == 0:
+            return {"val_loss": float("nan"), "accuracy": float("nan"), "map": float("nan")}
+        self.model.eval()
+        scores, losses = [], []
+        with torch.no_grad():
+            for start in range(0, len(self.val_idx), self.batch_size):
+                x, y = self.batch(self.val_idx[start:start + self.batch_size], augment=False)
+                logits = self.model(x).amax(dim=(2, 3))
+                losses.append(float(F.binary_cross_entropy_with_logits(logits, y, reduction="sum")))
+                scores.append(torch.sigmoid(logits).cpu().numpy())
+        metrics = evaluate(np.concatenate(scores), self.dataset.targets[self.val_idx])
+        return {"val_loss": sum(losses) / (len(self.val_idx) * len(self.dataset.classes)), **metrics}
+
+    def run(self) -> StageGenerator[dict[str, Any]]:
+        """Epochs from the saved one to `params.epochs`; yields a progress event per batch."""
+        p = self.params
+        n_batches = max(1, int(np.ceil(len(self.train_idx) / self.batch_size)))
+        while self.epoch < p.epochs:
+            started = time.perf_counter()
+            order = self.rng.permutation(self.train_idx)
+            losses = []
+            stage = f"epoch {self.epoch + 1}/{p.epochs}"
+            for b in range(n_batches):
+                losses.append(self.step(order[b * self.batch_size:(b + 1) * self.batch_size], p.augment))
+                yield Progress(stage, b + 1, n_batches, values={"loss": float(np.mean(losses))})
+            metrics = self.validate()
+            self.epoch += 1
+            row = {"epoch": self.epoch, "train_loss": float(np.mean(losses)), **metrics,
+                   "seconds": round(time.perf_counter() - started, 2)}
+            self._log(row)
+            score = metrics["map"] if not np.isnan(metrics["map"]) else -row["train_loss"]
+            if score > self.best:
+                self.best = score
+                self._save_best(row)
+            self.save_resume()
+            yield Progress(stage, n_batches, n_batches, message=_describe(row))
+        return {"checkpoint": str(self.out), "log": str(self.log_path), "epochs": self.epoch, "best": self.best}
+
+    def _log(self, row: dict[str, Any]) -> None:
+        new = not self.log_path.exists() or self.epoch == 1
+        with open(self.log_path, "w" if new else "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def _save_best(self, row: dict[str, Any]) -> None:
+        tmp = self.out.with_name(self.out.name + ".tmp")
+        extra = {"training": {**{k: v for k, v in asdict(self.params).items() if k != "scale_jitter"},
+                              "batch_size": self.batch_size, "epoch": row["epoch"],
+                              "val_accuracy": row["accuracy"], "val_map": row["map"],
+                              "train_images": len(self.train_idx), "val_images": len(self.val_idx)}}
+        save_checkpoint(self.model, tmp, extra)
+        os.replace(tmp, self.out)
+
+
+def _describe(row: dict[str, Any]) -> str:
+    return (f"train loss {row['train_loss']:.4f}, val loss {row['val_loss']:.4f}, "
+            f"val accuracy {row['accuracy']:.3f}, val mAP {row['map']:.3f}")

@@ -1,0 +1,136 @@
+"""Training from image-level labels: tiny, CPU, honest (overfitting checks, not accuracy claims)."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from napari_partial_style.cli import main
+from napari_partial_style.core.classifier import load_checkpoint_classifier
+from napari_partial_style.core.datasets import load_dataset
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.image_files import write_image_file
+from napari_partial_style.core.training import (
+    Trainer,
+    TrainParams,
+    average_precision,
+    evaluate,
+    letterbox,
+    stratified_split,
+)
+
+TEXTURES = {"brick": data.brick, "grass": data.grass, "stone": data.gravel}
+
+
+@pytest.fixture
+def texture_folder(tmp_path):
+    """Three classes of four 96 px crops of scikit-image's textures, FMD-style (image/<class>/)."""
+    root = tmp_path / "textures"
+    for name, texture in TEXTURES.items():
+        folder = root / "image" / name
+        folder.mkdir(parents=True)
+        img = texture()
+        for i in range(4):
+            write_image_file(folder / f"{name}{i}.png", img[i * 100:i * 100 + 96, 50:146])
+    return root
+
+
+def test_folder_dataset_and_split(texture_folder):
+    dataset = load_dataset(texture_folder)
+    assert dataset.classes == ["brick", "grass", "stone"] and len(dataset) == 12
+    assert dataset.targets.sum(axis=0).tolist() == [4, 4, 4]
+    train, val = stratified_split(dataset.targets, 0.25, seed=0)
+    assert len(train) == 9 and len(val) == 3
+    assert sorted(dataset.targets[val].argmax(axis=1).tolist()) == [0, 1, 2]
+    assert np.array_equal(stratified_split(dataset.targets, 0.25, seed=0)[1], val)
+
+
+def test_csv_dataset_with_several_labels(texture_folder):
+    rows = [("image/brick/brick0.png", "brick"), ("image/grass/grass0.png", "grass;stone")]
+    with open(texture_folder / "labels.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "labels"])
+        writer.writerows(rows)
+    dataset = load_dataset(texture_folder / "labels.csv")
+    assert dataset.classes == ["brick", "grass", "stone"]
+    assert dataset.targets.tolist() == [[1, 0, 0], [0, 1, 1]]
+    with pytest.raises(InputError, match="'grass' is not in the class list"):
+        load_dataset(texture_folder / "labels.csv", classes=["brick", "stone"])
+
+
+def test_bad_data_gets_clear_messages(texture_folder):
+    (texture_folder / "image" / "metal").mkdir()
+    with pytest.raises(InputError, match="class folder .*metal holds no image"):
+        load_dataset(texture_folder)
+    (texture_folder / "image" / "metal").rmdir()
+    (texture_folder / "image" / "brick" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    dataset = load_dataset(texture_folder)
+    assert len(dataset) == 12 and len(dataset.skipped) == 1 and dataset.skipped[0][0].name == "broken.png"
+    with pytest.raises(InputError, match="neither a folder"):
+        load_dataset(texture_folder / "nothing.txt")
+
+
+def test_letterbox_keeps_aspect_on_a_mean_coloured_canvas():
+    img = np.ones((50, 100, 3), np.float32)
+    out = letterbox(img, 224)
+    assert out.shape == (224, 224, 3)
+    assert np.allclose(out[0, 0], (0.485, 0.456, 0.406)) and np.all(out[112, 5] == 1)
+    assert np.allclose(out[112 - 57, 5], (0.485, 0.456, 0.406))  # rows above the 112-row image
+
+
+def test_metrics_by_hand():
+    assert average_precision(np.array([0.9, 0.8, 0.7]), np.array([1, 0, 1])) == pytest.approx((1 + 2 / 3) / 2)
+    scores = np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.2]])
+    targets = np.array([[1, 0], [0, 1], [0, 1]], np.float32)
+    result = evaluate(scores, targets)
+    assert result["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_loss_on_a_fixed_batch_falls_from_scratch(texture_folder):
+    dataset = load_dataset(texture_folder)
+    params = TrainParams(epochs=1, size=224, batch_size=3, lr=1e-2, pretrained=False, augment=False, val_fraction=0)
+    trainer = Trainer(dataset, params, texture_folder / "m.pt", torch.device("cpu"))
+    batch = np.array([0, 4, 8])  # one image of each class
+    losses = [trainer.step(batch, augment=False) for _ in range(10)]
+    # Predicting only the label frequencies (1/3 each) gives a BCE of 0.6365: going below it means
+    # the network tells the three images apart.
+    prior = -(np.log(1 / 3) / 3 + 2 / 3 * np.log(2 / 3))
+    assert losses[0] > prior and losses[-1] < prior - 0.02, losses
+
+
+def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path, hub, capsys):
+    out = tmp_path / "textures.pt"
+    common = [str(texture_folder), "--out", str(out), "--size", "224", "--batch-size", "3", "--device", "cpu",
+              "--val-fraction", "0.25", "--no-augment"]
+    assert main(["train", *common, "--epochs", "1", "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    model = load_checkpoint_classifier(out)
+    assert model.classes == ["brick", "grass", "stone"] and model.score_kind == "sigmoid"
+    first = torch.load(out, weights_only=True)["training"]
+    assert first["epoch"] == 1 and first["train_images"] == 9 and first["val_images"] == 3
+    assert main(["train", *common, "--epochs", "2", "--resume", "--quiet"]) == 0
+    state = torch.load(out.with_suffix(".resume.pt"), weights_only=True)
+    assert state["epoch"] == 2
+    with open(out.with_suffix(".csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert {"train_loss", "val_loss", "accuracy", "map", "seconds"} <= set(rows[0])
+
+    image = tmp_path / "brick.png"
+    write_image_file(image, data.brick()[:96, :128])
+    bundle = tmp_path / "seg.pstyle"
+    args = ["segment", str(image), "--out", str(bundle), "--classifier", str(out), "--target", "brick",
+            "--size", "96", "--device", "cpu", "--crf", "none", "--quiet"]
+    assert main(args) == 0
+    from napari_partial_style.core.bundle import read_bundle
+
+    back = read_bundle(bundle)
+    assert back.manifest["classifier_classes"] == ["brick", "grass", "stone"] and back.manifest["targets"] == ["brick"]
+
+
+def test_resume_without_a_saved_run_says_so(texture_folder, tmp_path, capsys):
+    assert main(["train", str(texture_folder), "--out", str(tmp_path / "none.pt"), "--resume", "--size", "224",
+                 "--batch-size", "2", "--device", "cpu"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
