@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# One prepared GPU session: style-step ratios, DCSM batched vs looped, the demo end to end.
-# Random weights (no internet there); results go to $OUT.
+# One prepared GPU session: style-step ratios, DCSM batched vs looped, training throughput, the demo
+# end to end. Random weights (no internet there); results go to $OUT. Pass stage names to run a subset.
 set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1 TORCH_HOME=/tmp/torch_home NAPARI_PARTIAL_STYLE_OFFLINE=1
 OUT=${OUT:-/tmp/out}
+STAGES=${*:-style dcsm training demo}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$OUT/gpu.txt"
 python3 bench/make_random_weights.py
-python3 bench/bench_style_step.py --device cuda --size 256 --steps 20 | tee "$OUT/style_step_256.txt"
-python3 bench/bench_style_step.py --device cuda --size 512 --steps 20 | tee "$OUT/style_step_512.txt"
-python3 bench/bench_dcsm.py --device cuda --repeats 5 | tee "$OUT/dcsm.txt"
-/usr/bin/time -v python3 -m napari_partial_style demo --device cuda --crf none --out /tmp/demo.pstyle 2>&1 | tr '\r' '\n' | grep -vE '^\s*$' | tail -40 | tee "$OUT/demo.txt"
+for stage in $STAGES; do
+  case $stage in
+    style)
+      python3 bench/bench_style_step.py --device cuda --size 256 --steps 20 | tee "$OUT/style_step_256.txt"
+      python3 bench/bench_style_step.py --device cuda --size 512 --steps 20 | tee "$OUT/style_step_512.txt" ;;
+    dcsm) python3 bench/bench_dcsm.py --device cuda --repeats 5 | tee "$OUT/dcsm.txt" ;;
+    training) python3 bench/bench_training.py --device cuda --size 448 --batch-size 16 --steps 5 | tee "$OUT/training.txt" ;;
+    demo)
+      /usr/bin/time -v python3 -m napari_partial_style demo --device cuda --crf none --out /tmp/demo.pstyle 2>&1 \
+        | tr '\r' '\n' | grep -vE '^\s*$' | tail -40 | tee "$OUT/demo.txt" ;;
+  esac
+done
