@@ -101,17 +101,20 @@ def main() -> None:
         x.grad = None
         sum(t.sum() for t in ours(x).values()).backward()
 
-    fb = timed(forward_backward, device, args.steps)
-    ours_step = step_time(ours, content, style, args.steps, device)
-    plain_step = step_time(plain, content, style, args.steps, device)
-
-    gen = stylize(ours, content_np, style_np, StyleParams(steps=args.steps + 1), device)
-    next(gen)
-    start = time.perf_counter()
-    for _ in gen:
-        pass
-    sync(device)
-    generator_step = (time.perf_counter() - start) / args.steps
+    # Measured in alternating rounds, so GPU clock ramps and thermal drift hit every variant alike.
+    rounds: dict[str, list[float]] = {"fb": [], "ours": [], "plain": [], "generator": []}
+    for _ in range(3):
+        rounds["fb"].append(timed(forward_backward, device, args.steps))
+        rounds["ours"].append(step_time(ours, content, style, args.steps, device))
+        rounds["plain"].append(step_time(plain, content, style, args.steps, device))
+        gen = stylize(ours, content_np, style_np, StyleParams(steps=args.steps + 1), device)
+        next(gen)
+        start = time.perf_counter()
+        for _ in gen:
+            pass
+        sync(device)
+        rounds["generator"].append((time.perf_counter() - start) / args.steps)
+    fb, ours_step, plain_step, generator_step = (statistics.median(rounds[k]) for k in ("fb", "ours", "plain", "generator"))
 
     print(f"device {device}, {args.size}x{args.size} px, {args.steps} steps, torch {torch.__version__}")
     print(f"forward+backward, truncated VGG19     {fb * 1000:8.1f} ms")
