@@ -156,14 +156,15 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     from napari_partial_style._terminal import ProgressPrinter
     from napari_partial_style.core.bundle import check_target, write_bundle
     from napari_partial_style.core.device import get_device
-    from napari_partial_style.core.pipeline import run_job, to_bundle, working_size
+    from napari_partial_style.core.device import working_size
+    from napari_partial_style.core.pipeline import run_job, to_bundle
     from napari_partial_style.core.progress import drain
 
     out = check_target(args.out, args.overwrite)
     params = job_params(args)
     printer = ProgressPrinter(quiet=args.quiet)
     device = get_device(params.device)
-    size = working_size(params, device, content)
+    size = working_size(params.size, device, content.shape)
     chosen = "given" if args.size else f"default for {device.type}"
     steps = f", {params.style.steps} steps" if style is not None else ""
     printer.info(f"device {device}, working size {size} px ({chosen}){steps}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from magicgui.widgets import ComboBox, SpinBox
+from magicgui.widgets import ComboBox, FileEdit, SpinBox
 
 from napari_partial_style._settings import default_device, weights_folder
 
@@ -39,6 +39,30 @@ def device_box() -> ComboBox:
     box = ComboBox(label="device", choices=devices, value=preferred if preferred in devices else "auto",
                    tooltip="auto picks the first: CUDA, then Apple MPS, then the CPU")
     return box
+
+
+IMAGENET = "imagenet"
+CHECKPOINT = "checkpoint file"
+
+
+def classifier_boxes() -> tuple[ComboBox, FileEdit]:
+    """The classifier choice: ImageNet, or a checkpoint file (shown only when chosen)."""
+    source = ComboBox(label="classifier", choices=[IMAGENET, CHECKPOINT], value=IMAGENET,
+                      tooltip="ImageNet VGG16 (1000 object classes) or a material checkpoint made by `train`")
+    checkpoint = FileEdit(label="checkpoint", mode="r", filter="*.pt *.pth", visible=False)
+    source.changed.connect(lambda: setattr(checkpoint, "visible", source.value == CHECKPOINT))
+    return source, checkpoint
+
+
+def classifier_source(source: ComboBox, checkpoint: FileEdit) -> str:
+    """"imagenet" or the checkpoint's path, with a clear error when no file is chosen."""
+    if source.value == IMAGENET:
+        return IMAGENET
+    if not checkpoint.value or not checkpoint.value.is_file():
+        from napari_partial_style.core.errors import InputError
+
+        raise InputError("choose a classifier checkpoint file, or the ImageNet classifier.")
+    return str(checkpoint.value)
 
 
 def size_box(value: int = 0) -> SpinBox:

@@ -7,14 +7,20 @@ correcting the labels never re-runs style transfer. Scoring re-segments the comp
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, LineEdit, PushButton
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, PushButton
 
-from napari_partial_style._widgets._common import device_box, explicit_weights, layer_choices, size_box, watch_layers
+from napari_partial_style._widgets._common import (
+    classifier_boxes,
+    classifier_source,
+    device_box,
+    explicit_weights,
+    layer_choices,
+    size_box,
+    watch_layers,
+)
 from napari_partial_style._widgets._jobs import JobRunner
 from napari_partial_style._widgets._layers import current_slice, put_image
 
-IMAGENET = "imagenet"
-CHECKPOINT = "checkpoint file"
 AUTO_DELAY_MS = 150
 
 
@@ -29,8 +35,7 @@ class CompositeWidget(Container):
                                     tooltip="width of a soft edge centred on the region's edge; 0: hard mask")
         self.auto = CheckBox(text="re-composite when the labels change", value=False)
         self.composite_button = PushButton(text="Composite")
-        self.source = ComboBox(label="classifier", choices=[IMAGENET, CHECKPOINT], value=IMAGENET)
-        self.checkpoint = FileEdit(label="checkpoint", mode="r", filter="*.pt *.pth", visible=False)
+        self.source, self.checkpoint = classifier_boxes()
         self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True,
                               tooltip="the style image: its top class is the expected class unless one is named")
         self.expect = LineEdit(label="expected class", tooltip="class the region should read as now (default: the style's top class)")
@@ -47,7 +52,6 @@ class CompositeWidget(Container):
         self.runner = JobRunner(self.score_button, self.status, "Score")
         self.composite_button.clicked.connect(self.recomposite)
         self.score_button.clicked.connect(self._score_clicked)
-        self.source.changed.connect(lambda: setattr(self.checkpoint, "visible", self.source.value == CHECKPOINT))
         self.content.changed.connect(self._pick_companions)
         viewer.layers.events.inserted.connect(self._pick_companions)
         self.labels_layer.changed.connect(self._watch_labels)
@@ -86,7 +90,7 @@ class CompositeWidget(Container):
 
     def _arrays(self):
         from napari_partial_style.core.errors import InputError
-        from napari_partial_style.core.images import as_source_image, target_mask, to_float_rgb
+        from napari_partial_style.core.images import as_source_image, target_mask
 
         content, stylized, labels = self.content.value, self.stylized.value, self.labels_layer.value
         if content is None or stylized is None or labels is None:
@@ -149,7 +153,7 @@ class CompositeWidget(Container):
 
                 raise InputError("composite first: there is no composite layer to score.")
             composite_rgb = np.asarray(self.viewer.layers[name].data)[..., :3]
-            classifier = self._classifier()
+            classifier = classifier_source(self.source, self.checkpoint)
             style_rgb = None
             if self.style.value is not None:
                 from napari_partial_style.core.images import as_source_image
@@ -167,21 +171,16 @@ class CompositeWidget(Container):
         device_name, size_value = self.device.value, self.size.value
 
         def job():
-            from napari_partial_style.core import weights
-            from napari_partial_style.core.classifier import load_classifier, required_weights
-            from napari_partial_style.core.device import default_size, get_device
+            from napari_partial_style.core.classifier import classifier_steps
+            from napari_partial_style.core.device import get_device, working_size
             from napari_partial_style.core.images import as_source_image
-            from napari_partial_style.core.progress import Progress
             from napari_partial_style.core.scoring import expected_id, score_stage
             from napari_partial_style.core.segmentation import SegmentParams
             from napari_partial_style.core.targets import resolve_class
 
             device = get_device(device_name)
-            size = min(size_value or default_size(device), max(source.shape))
-            found = yield from weights.ensure_steps(required_weights(classifier), explicit_weights(["vgg16"]))
-            yield Progress("load", 0, 1, message="loading the classifier")
-            model = load_classifier(classifier, device, found)
-            yield Progress("load", 1, 1)
+            size = working_size(size_value, device, source.shape)
+            model = yield from classifier_steps(classifier, device, explicit_weights(["vgg16"]))
             expected = expected_id(model, expect, style_rgb, size, device)
             targets = [resolve_class(t, model.classes) for t in original if t in model.classes]
             rgb = as_source_image(composite_rgb).rgb
@@ -190,15 +189,6 @@ class CompositeWidget(Container):
             return scores
 
         self.runner.start(job, self._show_scores)
-
-    def _classifier(self) -> str:
-        if self.source.value == IMAGENET:
-            return IMAGENET
-        if not self.checkpoint.value or not self.checkpoint.value.is_file():
-            from napari_partial_style.core.errors import InputError
-
-            raise InputError("choose a classifier checkpoint file, or the ImageNet classifier.")
-        return str(self.checkpoint.value)
 
     def _show_scores(self, scores: dict) -> None:
         self.scores.value = (f"reads as {scores['expected_class']!r}: pixel accuracy {scores['pixel_accuracy']:.3f}, "

@@ -7,7 +7,6 @@ from magicgui.widgets import (
     CheckBox,
     ComboBox,
     Container,
-    FileEdit,
     FloatSpinBox,
     Label,
     LineEdit,
@@ -16,13 +15,20 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from napari_partial_style._widgets._common import device_box, explicit_weights, layer_choices, size_box, watch_layers
+from napari_partial_style._widgets._common import (
+    IMAGENET,
+    classifier_boxes,
+    classifier_source,
+    device_box,
+    explicit_weights,
+    layer_choices,
+    size_box,
+    watch_layers,
+)
 from napari_partial_style._widgets._jobs import JobRunner
 from napari_partial_style._widgets._layers import current_slice, put_image, put_labels
 from napari_partial_style._widgets._stable_colors import class_colormap
 
-IMAGENET = "imagenet"
-CHECKPOINT = "checkpoint file"
 MAX_LISTED = 200
 
 
@@ -33,9 +39,7 @@ class SegmentWidget(Container):
         crf = CRFParams()
         self.viewer = viewer
         self.image = ComboBox(label="image", choices=layer_choices(viewer, "image"))
-        self.source = ComboBox(label="classifier", choices=[IMAGENET, CHECKPOINT], value=IMAGENET,
-                               tooltip="ImageNet VGG16 (1000 object classes) or a material checkpoint made by `train`")
-        self.checkpoint = FileEdit(label="checkpoint", mode="r", filter="*.pt *.pth", visible=False)
+        self.source, self.checkpoint = classifier_boxes()
         self.above = CheckBox(text="targets: every class above the threshold", value=True)
         self.threshold = FloatSpinBox(label="threshold", value=0.0, min=0.0, max=1.0, step=0.05,
                                       tooltip="0: the classifier's default (0.5 for checkpoints, 0.2 for ImageNet)")
@@ -70,7 +74,6 @@ class SegmentWidget(Container):
 
     # class list -------------------------------------------------------------------------------
     def _source_changed(self) -> None:
-        self.checkpoint.visible = self.source.value == CHECKPOINT
         self._load_classes()
 
     def _mode_changed(self) -> None:
@@ -107,13 +110,7 @@ class SegmentWidget(Container):
 
     # parameters -------------------------------------------------------------------------------
     def classifier_source(self) -> str:
-        if self.source.value == IMAGENET:
-            return IMAGENET
-        if not self.checkpoint.value or not self.checkpoint.value.is_file():
-            from napari_partial_style.core.errors import InputError
-
-            raise InputError("choose a classifier checkpoint file, or the ImageNet classifier.")
-        return str(self.checkpoint.value)
+        return classifier_source(self.source, self.checkpoint)
 
     def segment_params(self):
         from napari_partial_style.core.crf import CRFParams
@@ -158,18 +155,13 @@ class SegmentWidget(Container):
         device_name, size_value = self.device.value, self.size.value
 
         def job():
-            from napari_partial_style.core import weights
-            from napari_partial_style.core.classifier import load_classifier, required_weights
-            from napari_partial_style.core.device import default_size, get_device
-            from napari_partial_style.core.progress import Progress
+            from napari_partial_style.core.classifier import classifier_steps
+            from napari_partial_style.core.device import get_device, working_size
             from napari_partial_style.core.segmentation import segment_stage
 
             device = get_device(device_name)
-            size = min(size_value or default_size(device), max(source.shape))
-            found = yield from weights.ensure_steps(required_weights(params.classifier), explicit_weights(["vgg16"]))
-            yield Progress("load", 0, 1, message="loading the classifier")
-            model = load_classifier(params.classifier, device, found)
-            yield Progress("load", 1, 1)
+            size = working_size(size_value, device, source.shape)
+            model = yield from classifier_steps(params.classifier, device, explicit_weights(["vgg16"]))
             seg = yield from segment_stage(model, source.rgb, params, size, device)
             return seg, size, str(device)
 
@@ -221,11 +213,11 @@ class SegmentWidget(Container):
         device_name, size_value = self.device.value, self.size.value
 
         def job():
-            from napari_partial_style.core.device import default_size, get_device
+            from napari_partial_style.core.device import get_device, working_size
             from napari_partial_style.core.images import resize_rgb, working_shape
             from napari_partial_style.core.segmentation import labels_from_maps, resize_stack
 
-            size = min(size_value or default_size(get_device(device_name)), max(source.shape))
+            size = working_size(size_value, get_device(device_name), source.shape)
             shape = working_shape(source.shape, size)
             result = yield from labels_from_maps(resize_rgb(source.rgb, shape), resize_stack(maps, shape),
                                                  params.crf, source.shape)

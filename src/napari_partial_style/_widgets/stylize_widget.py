@@ -82,11 +82,11 @@ class StylizeWidget(Container):
 
         def job():
             from napari_partial_style.core import weights
-            from napari_partial_style.core.device import get_device
-            from napari_partial_style.core.pipeline import stylize_stage, working_size
+            from napari_partial_style.core.device import get_device, working_size
+            from napari_partial_style.core.pipeline import stylize_stage
 
             device = get_device(params.device)
-            size = working_size(params, device, content)
+            size = working_size(params.size, device, content.shape)
             found = yield from weights.ensure_steps([weights.VGG19], explicit_weights(["vgg19"]))
             stylized = yield from stylize_stage(content, style, params, device, found["vgg19"], size)
             return stylized, size, str(device)

@@ -20,6 +20,7 @@ from torch import nn
 from napari_partial_style.core import weights as weights_mod
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.guided_relu import SwitchableReLU
+from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.vgg import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -177,6 +178,16 @@ def load_classifier(source: str, device: torch.device, found: dict[str, Path]) -
             raise WeightsError(f"classifier checkpoint {path} does not exist; give `imagenet` or a file made by `train`.")
     path = path.resolve()
     return _cached(source if source == IMAGENET else "checkpoint", str(path), path.stat().st_mtime, str(device))
+
+
+def classifier_steps(source: str, device: torch.device,
+                     explicit: dict[str, str | Path] | None = None) -> StageGenerator[FCNClassifier]:
+    """Weights found (or downloaded, with progress), then the classifier loaded, as events."""
+    found = yield from weights_mod.ensure_steps(required_weights(source), explicit)
+    yield Progress("load", 0, 1, message="loading the classifier")
+    model = load_classifier(source, device, found)
+    yield Progress("load", 1, 1)
+    return model
 
 
 def read_class_names(path: str | Path) -> list[str]:

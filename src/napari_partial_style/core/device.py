@@ -41,3 +41,8 @@ def get_device(spec: str = "auto"):
 def default_size(device) -> int:
     """The working long side chosen for a device when the user gives none."""
     return DEFAULT_SIZE.get(device.type, DEFAULT_SIZE["cpu"])
+
+
+def working_size(requested: int | None, device, shape: tuple[int, int]) -> int:
+    """The working long side: the one asked for, else the device's default; never above the image's."""
+    return min(requested or default_size(device), max(shape))

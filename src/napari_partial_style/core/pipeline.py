@@ -21,7 +21,7 @@ from napari_partial_style.core import weights as weights_mod
 from napari_partial_style.core.bundle import Bundle
 from napari_partial_style.core.classifier import load_classifier, required_weights
 from napari_partial_style.core.composite import composite, feather_alpha
-from napari_partial_style.core.device import default_size, get_device
+from napari_partial_style.core.device import get_device, working_size
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import (
     MIN_SIDE,
@@ -90,11 +90,6 @@ class Stopwatch:
             self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 3)
 
 
-def working_size(params: JobParams, device, content: SourceImage) -> int:
-    """The working long side: the user's, else the device's default; never above the image's."""
-    return min(params.size or default_size(device), max(content.shape))
-
-
 def stylize_stage(content: SourceImage, style: SourceImage, params: JobParams, device, vgg_path: Path,
                   size: int) -> StageGenerator[np.ndarray]:
     """Style transfer at the working size; the result comes back at the content's resolution."""
@@ -141,7 +136,7 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
     """Segment (unless `labels` are given), stylize with `style` (unless None), composite, score."""
     clock = Stopwatch()
     device = get_device(params.device)
-    size = working_size(params, device, content)
+    size = working_size(params.size, device, content.shape)
     labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
     mask = None if labels is None else target_mask(labels, content.shape, name=labels_name)
     with clock.time("weights"):
