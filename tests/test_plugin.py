@@ -68,7 +68,9 @@ def test_sample_data_opens(make_napari_viewer):
 
 
 def small_scene(viewer):
-    img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True, scale=(2.0, 2.0), translate=(5, 7))
+    affine = np.array([[1.0, 0.2, 3.0], [0.0, 1.0, -2.0], [0.0, 0.0, 1.0]])
+    img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True, scale=(2.0, 2.0), translate=(5, 7),
+                           rotate=30, affine=affine)
     style = viewer.add_image(two_tone((48, 48), rng=np.random.default_rng(5))[::-1], name="style", rgb=True)
     return img, style
 
@@ -93,6 +95,7 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     saliency = viewer.layers["img saliency [cup]"]
     assert saliency.data.shape == (64, 96) and saliency.data.dtype == np.float32
     assert tuple(saliency.scale) == (2.0, 2.0) and tuple(saliency.translate) == (5.0, 7.0)
+    assert np.allclose(saliency.rotate, img.rotate) and np.allclose(saliency.affine.affine_matrix, img.affine.affine_matrix)
     labels = viewer.layers["img labels"]
     assert labels.data.shape == (64, 96) and labels.data.dtype == np.uint8
     assert list(labels.features["class"]) == ["background", "cup"]

@@ -134,3 +134,34 @@ def test_resume_without_a_saved_run_says_so(texture_folder, tmp_path, capsys):
     assert main(["train", str(texture_folder), "--out", str(tmp_path / "none.pt"), "--resume", "--size", "224",
                  "--batch-size", "2", "--device", "cpu"]) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_fmd_download_checks_and_unpacks(tmp_path, monkeypatch):
+    import zipfile
+
+    from napari_partial_style.core import datasets
+    from napari_partial_style.core.progress import drain
+
+    archive = tmp_path / "served" / "FMD.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in datasets.FMD_CLASSES:
+            zf.writestr(f"image/{name}/{name}_moderate_001_new.jpg", b"jpeg")
+            zf.writestr(f"mask/{name}/{name}_moderate_001_new.jpg", b"jpeg")
+    monkeypatch.delenv("NAPARI_PARTIAL_STYLE_OFFLINE", raising=False)
+    monkeypatch.setattr(datasets, "FMD_URL", archive.as_uri())
+    root = drain(datasets.fmd_steps(tmp_path / "data"))
+    assert root == tmp_path / "data" / "FMD"
+    assert sorted(p.name for p in (root / "image").iterdir()) == list(datasets.FMD_CLASSES)
+    assert (root / "mask" / "wood").is_dir()
+    assert drain(datasets.fmd_steps(tmp_path / "data")) == root  # already there: checked, not fetched
+
+
+def test_fmd_offline_says_what_to_download(tmp_path, monkeypatch):
+    from napari_partial_style.core import datasets
+    from napari_partial_style.core.progress import drain
+
+    monkeypatch.setenv("NAPARI_PARTIAL_STYLE_OFFLINE", "1")
+    with pytest.raises(InputError, match=r"FMD\.zip.*FMD/image"):
+        drain(datasets.fmd_steps(tmp_path / "data"))
+    assert not (tmp_path / "data").exists()

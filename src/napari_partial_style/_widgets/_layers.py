@@ -25,8 +25,13 @@ def current_slice(viewer, layer) -> tuple[np.ndarray, bool]:
 
 
 def geometry(layer) -> dict[str, Any]:
-    """Scale and translate of the image plane, so outputs sit on top of their input."""
-    return {"scale": tuple(layer.scale[-2:]), "translate": tuple(layer.translate[-2:])}
+    """Scale, translate, rotation and affine of the image plane, so outputs sit on their input."""
+    return {
+        "scale": tuple(layer.scale[-2:]),
+        "translate": tuple(layer.translate[-2:]),
+        "rotate": np.asarray(layer.rotate)[-2:, -2:],
+        "affine": np.asarray(layer.affine.affine_matrix)[-3:, -3:],
+    }
 
 
 def checksum(array: np.ndarray) -> str:

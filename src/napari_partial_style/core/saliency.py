@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.guided_relu import guided
-from napari_partial_style.core.progress import Progress, StageGenerator
+from napari_partial_style.core.progress import Progress, StageGenerator, drain
 from napari_partial_style.core.style import to_tensor
 from napari_partial_style.core.targets import select_targets, subtraction_set
 
@@ -94,19 +94,30 @@ def scores_per_scale(model: TappedClassifier, canvas_t: torch.Tensor, scales: Se
         return np.stack([model.scores(model.forward_taps(scaled(canvas_t, s))[0])[0].cpu().numpy() for s in scales])
 
 
-def tap_gradients(logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int],
-                  batched: bool) -> list[torch.Tensor]:
-    """∂(Σ_xy fc8_k)/∂tap for each k in `classes`: one (K, C_l, h_l, w_l) tensor per tap."""
+def tap_gradient_steps(logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int], batched: bool,
+                       label: str = "") -> StageGenerator[list[torch.Tensor]]:
+    """∂(Σ_xy fc8_k)/∂tap for each k in `classes`: one (K, C_l, h_l, w_l) tensor per tap.
+
+    Looped, it yields after each class's backward pass, so a job can stop between two of them.
+    """
     if batched:
         seeds = torch.zeros((len(classes), *logits.shape), device=logits.device, dtype=logits.dtype)
         for row, k in enumerate(classes):
             seeds[row, :, k] = 1.0
         grads = torch.autograd.grad(logits, taps, grad_outputs=seeds, is_grads_batched=True)
+        yield Progress("saliency", len(classes), len(classes), message=label)
         return [g[:, 0] for g in grads]
-    per_class = [
-        torch.autograd.grad(logits[:, k].sum(), taps, retain_graph=True) for k in classes
-    ]
+    per_class = []
+    for done, k in enumerate(classes, start=1):
+        per_class.append(torch.autograd.grad(logits[:, k].sum(), taps, retain_graph=True))
+        yield Progress("saliency", done, len(classes), message=label)
     return [torch.cat([per_class[i][layer] for i in range(len(classes))]) for layer in range(len(taps))]
+
+
+def tap_gradients(logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int],
+                  batched: bool) -> list[torch.Tensor]:
+    """`tap_gradient_steps` run to its end."""
+    return drain(tap_gradient_steps(logits, taps, classes, batched))
 
 
 def distinct_maps(grads: list[torch.Tensor], size: int, mapped: Sequence[int]) -> torch.Tensor:
@@ -142,24 +153,23 @@ def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams,
     board, (top, left) = canvas(rgb, side)
     board_t = to_tensor(board, device)
     batched = BATCHED_DEFAULT.get(device.type, False) if params.batched is None else params.batched
-    total = len(params.scales) + 1
-    yield Progress("saliency", 0, total, message="scoring classes")
+    yield Progress("saliency", 0, 1, message="scoring classes")
     scores = scores_per_scale(model, board_t, params.scales)
     threshold = default_threshold(model) if params.threshold is None else params.threshold
     targets = select_targets(scores, model.classes, threshold, params.targets)
     k_set = subtraction_set(targets, scores, model.classes, params.subtract)
-    yield Progress("saliency", 1, total, message=f"targets: {', '.join(model.classes[t] for t in targets)}")
+    yield Progress("saliency", 1, 1, message=f"targets: {', '.join(model.classes[t] for t in targets)}")
     accumulated = torch.zeros((len(targets), side, side), device=device)
-    for step, scale in enumerate(params.scales, start=2):
-        mapped = [row for row, t in enumerate(targets) if params.targets or scores[step - 2, t] > threshold]
-        if mapped:
-            with guided(model):
-                x = scaled(board_t, scale).requires_grad_(True)
-                logits, taps = model.forward_taps(x)
-                grads = tap_gradients(logits, taps, k_set, batched)
-            accumulated[mapped] += distinct_maps(grads, side, mapped)
-            del logits, taps, grads
-        yield Progress("saliency", step, total, message=f"scale {scale:g}")
+    for index, scale in enumerate(params.scales):
+        mapped = [row for row, t in enumerate(targets) if params.targets or scores[index, t] > threshold]
+        if not mapped:
+            continue
+        with guided(model):
+            x = scaled(board_t, scale).requires_grad_(True)
+            logits, taps = model.forward_taps(x)
+            grads = yield from tap_gradient_steps(logits, taps, k_set, batched, label=f"scale {scale:g}")
+        accumulated[mapped] += distinct_maps(grads, side, mapped)
+        del logits, taps, grads
     crop = accumulated[:, top:top + h, left:left + w].cpu().numpy()
     maps = []
     for row, target in enumerate(targets):
