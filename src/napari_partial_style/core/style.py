@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.lbfgs import DeviceLBFGS
 from napari_partial_style.core.progress import Progress, StageGenerator
 
 CONTENT_LAYER = "relu4_2"
@@ -92,15 +93,13 @@ class StyleObjective:
         return parts
 
 
-def make_optimizer(image: torch.Tensor, history_size: int, max_iter: int = 1) -> torch.optim.LBFGS:
-    """L-BFGS as the references use it: lr 1, no line search, early-stopping tolerances off."""
-    return torch.optim.LBFGS(
-        [image], lr=1.0, max_iter=max_iter, tolerance_grad=-1.0,
-        tolerance_change=-1.0, history_size=history_size,
-    )
+def make_optimizer(image: torch.Tensor, history_size: int) -> DeviceLBFGS:
+    """L-BFGS as the references use it (lr 1, no line search, no early stopping), one loss
+    evaluation per step, with its memory on the device (core/lbfgs.py)."""
+    return DeviceLBFGS(image, history_size=history_size)
 
 
-def make_closure(objective: StyleObjective, image: torch.Tensor, optimizer: torch.optim.Optimizer,
+def make_closure(objective: StyleObjective, image: torch.Tensor, optimizer: DeviceLBFGS | torch.optim.Optimizer,
                  record: dict[str, torch.Tensor]) -> Callable[[], torch.Tensor]:
     """One loss evaluation with gradient; the loss parts of the latest call go into `record`
     as detached tensors, so the closure itself never waits for the GPU."""
@@ -145,8 +144,9 @@ def stylize(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.
             style: np.ndarray, params: StyleParams, device: torch.device) -> StageGenerator[np.ndarray]:
     """Stylize `content` (H×W×3 in [0, 1]) with `style`, one L-BFGS evaluation per step.
 
-    Stepping with max_iter=1 visits the same points as one long L-BFGS call (a test checks it),
-    so the loop can yield progress and previews, and stop between any two steps.
+    Each step is one iteration of the same L-BFGS as one long `torch.optim.LBFGS` call (a test
+    checks the two follow the same path), so the loop can yield progress and previews, and stop
+    between any two steps.
     """
     torch.manual_seed(params.seed)
     content_t = to_tensor(content, device)
