@@ -101,7 +101,10 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
         ours.step(closure)
     moved = (reference.detach() - content).abs().max()
     assert moved > 0.05
-    assert (image.detach() - reference.detach()).abs().max() < 1e-3 * moved
+    difference = (image.detach() - reference.detach()).abs()
+    # Float32 rounding differs between the two-loop and the compact form; a wrong formula would
+    # put whole images apart by the size of a step, not a few pixels by a fraction of a percent.
+    assert difference.max() < 5e-3 * moved and difference.mean() < 1e-4 * moved
 
 
 def test_stylize_stops_between_steps():
