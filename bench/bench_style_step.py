@@ -6,7 +6,7 @@
   tapped by forward hooks, same loss and optimiser) / seconds per step of ours.
 
 Weights are random: time does not depend on their values. Usage:
-    python bench/bench_style_step.py [--size 256] [--steps 10] [--device cpu]
+    python bench/bench_style_step.py [--size 256] [--steps 10] [--warmup 100] [--device cpu]
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(fn, device, repeats: int) -> float:
-    fn()
+def timed(fn, device, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
     times = []
     for _ in range(repeats):
         sync(device)
@@ -76,13 +77,13 @@ def torch_lbfgs(image: torch.Tensor, history_size: int) -> torch.optim.LBFGS:
                              history_size=history_size)
 
 
-def step_time(net, content, style, steps, device, optimizer_factory=make_optimizer) -> float:
+def step_time(net, content, style, steps, device, optimizer_factory=make_optimizer, warmup: int = 1) -> float:
     params = StyleParams(steps=steps)
     objective = StyleObjective(net, content, style, params)
     image = content.clone().requires_grad_(True)
     optimizer = optimizer_factory(image, params.history_size)
     closure = make_closure(objective, image, optimizer, {})
-    return timed(lambda: optimizer.step(closure), device, steps)
+    return timed(lambda: optimizer.step(closure), device, steps, warmup)
 
 
 def main() -> None:
@@ -90,6 +91,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--warmup", type=int, default=100,
+                        help="steps before timing: 100 fills L-BFGS's history, the steady state of a real run")
     args = parser.parse_args()
     device = get_device(args.device)
     torch.manual_seed(0)
@@ -111,11 +114,12 @@ def main() -> None:
     rounds: dict[str, list[float]] = {"fb": [], "ours": [], "torch_lbfgs": [], "plain": [], "generator": []}
     for _ in range(3):
         rounds["fb"].append(timed(forward_backward, device, args.steps))
-        rounds["ours"].append(step_time(ours, content, style, args.steps, device))
-        rounds["torch_lbfgs"].append(step_time(ours, content, style, args.steps, device, torch_lbfgs))
-        rounds["plain"].append(step_time(plain, content, style, args.steps, device, torch_lbfgs))
-        gen = stylize(ours, content_np, style_np, StyleParams(steps=args.steps + 1), device)
-        next(gen)
+        rounds["ours"].append(step_time(ours, content, style, args.steps, device, make_optimizer, args.warmup))
+        rounds["torch_lbfgs"].append(step_time(ours, content, style, args.steps, device, torch_lbfgs, args.warmup))
+        rounds["plain"].append(step_time(plain, content, style, args.steps, device, torch_lbfgs, args.warmup))
+        gen = stylize(ours, content_np, style_np, StyleParams(steps=args.warmup + args.steps), device)
+        for _ in range(args.warmup):
+            next(gen)
         start = time.perf_counter()
         for _ in gen:
             pass
@@ -124,7 +128,7 @@ def main() -> None:
     fb, ours_step, torch_step, plain_step, generator_step = (
         statistics.median(rounds[k]) for k in ("fb", "ours", "torch_lbfgs", "plain", "generator"))
 
-    print(f"device {device}, {args.size}x{args.size} px, {args.steps} steps, torch {torch.__version__}")
+    print(f"device {device}, {args.size}x{args.size} px, {args.steps} steps after {args.warmup}, torch {torch.__version__}")
     print(f"forward+backward, truncated VGG19     {fb * 1000:8.1f} ms")
     print(f"L-BFGS step, ours (objective loop)     {ours_step * 1000:8.1f} ms")
     print(f"step, truncated VGG19 + torch LBFGS    {torch_step * 1000:8.1f} ms")

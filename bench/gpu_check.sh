@@ -11,8 +11,8 @@ python3 bench/make_random_weights.py
 for stage in $STAGES; do
   case $stage in
     style)
-      python3 bench/bench_style_step.py --device cuda --size 256 --steps 20 | tee "$OUT/style_step_256.txt"
-      python3 bench/bench_style_step.py --device cuda --size 512 --steps 20 | tee "$OUT/style_step_512.txt" ;;
+      python3 bench/bench_style_step.py --device cuda --size 256 --steps 20 --warmup 100 | tee "$OUT/style_step_256.txt"
+      python3 bench/bench_style_step.py --device cuda --size 512 --steps 20 --warmup 100 | tee "$OUT/style_step_512.txt" ;;
     dcsm) python3 bench/bench_dcsm.py --device cuda --repeats 5 | tee "$OUT/dcsm.txt" ;;
     training) python3 bench/bench_training.py --device cuda --size 448 --batch-size 16 --steps 5 | tee "$OUT/training.txt" ;;
     demo)
