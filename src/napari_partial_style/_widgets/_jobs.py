@@ -60,6 +60,19 @@ class JobRunner:
         self.status.value = f"{self.name}: starting"
         worker.start()
 
+    def toggle(self, prepare: Callable[[], tuple]) -> None:
+        """The Run/Cancel button: cancel the running job, or call `prepare()` for
+        (job, on_result[, on_event]) and start it; bad input becomes a notification."""
+        if self.running:
+            self.cancel()
+            return
+        try:
+            job, *callbacks = prepare()
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        self.start(job, *callbacks)
+
     def cancel(self) -> None:
         if self.worker is not None:
             self.cancelled = True

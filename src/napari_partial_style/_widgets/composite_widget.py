@@ -51,7 +51,7 @@ class CompositeWidget(Container):
         ])
         self.runner = JobRunner(self.score_button, self.status, "Score")
         self.composite_button.clicked.connect(self.recomposite)
-        self.score_button.clicked.connect(self._score_clicked)
+        self.score_button.clicked.connect(lambda: self.runner.toggle(self._score_job))
         self.content.changed.connect(self._pick_companions)
         viewer.layers.events.inserted.connect(self._pick_companions)
         self.labels_layer.changed.connect(self._watch_labels)
@@ -141,33 +141,27 @@ class CompositeWidget(Container):
         self._timer.start(AUTO_DELAY_MS)
 
     # scoring ---------------------------------------------------------------------------------
-    def _score_clicked(self) -> None:
-        if self.runner.running:
-            self.runner.cancel()
-            return
-        try:
-            layer, source, _, mask = self._arrays()
-            name = f"{layer.name} composite"
-            if name not in self.viewer.layers:
-                from napari_partial_style.core.errors import InputError
+    def _score_job(self):
+        """The job the Score button starts, and what shows its result; bad input raises here."""
+        layer, source, _, mask = self._arrays()
+        name = f"{layer.name} composite"
+        if name not in self.viewer.layers:
+            from napari_partial_style.core.errors import InputError
 
-                raise InputError("composite first: there is no composite layer to score.")
-            composite_rgb = np.asarray(self.viewer.layers[name].data)[..., :3]
-            classifier = classifier_source(self.source, self.checkpoint)
-            style_rgb = None
-            if self.style.value is not None:
-                from napari_partial_style.core.images import as_source_image
+            raise InputError("composite first: there is no composite layer to score.")
+        composite_rgb = np.asarray(self.viewer.layers[name].data)[..., :3]
+        classifier = classifier_source(self.source, self.checkpoint)
+        style_rgb = None
+        if self.style.value is not None:
+            from napari_partial_style.core.images import as_source_image
 
-                style_rgb = as_source_image(current_slice(self.viewer, self.style.value)[0], name=self.style.value.name).rgb
-            expect = (self.expect.value or "").strip() or None
-            if expect is None and style_rgb is None:
-                from napari_partial_style.core.errors import InputError
+            style_rgb = as_source_image(current_slice(self.viewer, self.style.value)[0], name=self.style.value.name).rgb
+        expect = (self.expect.value or "").strip() or None
+        if expect is None and style_rgb is None:
+            from napari_partial_style.core.errors import InputError
 
-                raise InputError("name the expected class, or choose the style layer so its top class is used.")
-            original = list(self.labels_layer.value.metadata.get("partial_style", {}).get("targets", []))
-        except Exception as exc:
-            self.runner.report_error(exc)
-            return
+            raise InputError("name the expected class, or choose the style layer so its top class is used.")
+        original = list(self.labels_layer.value.metadata.get("partial_style", {}).get("targets", []))
         device_name, size_value = self.device.value, self.size.value
 
         def job():
@@ -188,7 +182,7 @@ class CompositeWidget(Container):
                                                size, device)
             return scores
 
-        self.runner.start(job, self._show_scores)
+        return (job, self._show_scores)
 
     def _show_scores(self, scores: dict) -> None:
         self.scores.value = (f"reads as {scores['expected_class']!r}: pixel accuracy {scores['pixel_accuracy']:.3f}, "

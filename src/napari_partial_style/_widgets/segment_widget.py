@@ -68,8 +68,8 @@ class SegmentWidget(Container):
         self.checkpoint.changed.connect(self._load_classes)
         self.above.changed.connect(self._mode_changed)
         self.search.changed.connect(self._filter)
-        self.run.clicked.connect(self._run_clicked)
-        self.crf_only.clicked.connect(self._crf_clicked)
+        self.run.clicked.connect(lambda: self.runner.toggle(self._segment_job))
+        self.crf_only.clicked.connect(lambda: self.crf_runner.toggle(self._crf_job))
         watch_layers(viewer, self.image)
 
     # class list -------------------------------------------------------------------------------
@@ -142,16 +142,10 @@ class SegmentWidget(Container):
         return layer, as_source_image(data, name=layer.name)
 
     # running ----------------------------------------------------------------------------------
-    def _run_clicked(self) -> None:
-        if self.runner.running:
-            self.runner.cancel()
-            return
-        try:
-            layer, source = self._input()
-            params = self.segment_params()
-        except Exception as exc:
-            self.runner.report_error(exc)
-            return
+    def _segment_job(self):
+        """The job the Run button starts, and what shows its result; bad input raises here."""
+        layer, source = self._input()
+        params = self.segment_params()
         device_name, size_value = self.device.value, self.size.value
 
         def job():
@@ -165,7 +159,7 @@ class SegmentWidget(Container):
             seg = yield from segment_stage(model, source.rgb, params, size, device)
             return seg, size, str(device)
 
-        self.runner.start(job, lambda result: self._show(layer, params, *result))
+        return (job, lambda result: self._show(layer, params, *result))
 
     def _show(self, layer, params, seg, size, device) -> None:
         from dataclasses import asdict
@@ -193,21 +187,15 @@ class SegmentWidget(Container):
         prefix = f"{layer.name} saliency ["
         return [lyr for lyr in self.viewer.layers if lyr.name.startswith(prefix) and lyr.name.endswith("]")]
 
-    def _crf_clicked(self) -> None:
-        if self.crf_runner.running:
-            self.crf_runner.cancel()
-            return
-        try:
-            layer, source = self._input()
-            maps_layers = self._saliency_layers(layer)
-            if not maps_layers:
-                from napari_partial_style.core.errors import InputError
+    def _crf_job(self):
+        """The job "Re-run CRF only" starts, and what shows its result; bad input raises here."""
+        layer, source = self._input()
+        maps_layers = self._saliency_layers(layer)
+        if not maps_layers:
+            from napari_partial_style.core.errors import InputError
 
-                raise InputError(f"no '{layer.name} saliency [...]' layers yet; run Segment first.")
-            params = self.segment_params()
-        except Exception as exc:
-            self.crf_runner.report_error(exc)
-            return
+            raise InputError(f"no '{layer.name} saliency [...]' layers yet; run Segment first.")
+        params = self.segment_params()
         targets = [lyr.name[len(layer.name) + len(" saliency ["):-1] for lyr in maps_layers]
         maps = np.stack([np.asarray(lyr.data, dtype=np.float32) for lyr in maps_layers])
         device_name, size_value = self.device.value, self.size.value
@@ -229,5 +217,5 @@ class SegmentWidget(Container):
             self._put_labels(layer, result[0], targets, {"crf": asdict(params.crf), "targets": targets})
             self.status.value = "CRF: done"
 
-        self.crf_runner.start(job, show)
+        return (job, show)
 

@@ -37,7 +37,7 @@ class StylizeWidget(Container):
             self.content_weight, self.tv_weight, self.device, self.preview_every, self.run, self.estimate, self.status,
         ])
         self.runner = JobRunner(self.run, self.status, "Stylize")
-        self.run.clicked.connect(self._run_clicked)
+        self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         watch_layers(viewer, self.content, self.style)
         self._style_started = 0.0
 
@@ -68,16 +68,10 @@ class StylizeWidget(Container):
         return (content, as_source_image(content_data, name=content.name),
                 as_source_image(current_slice(self.viewer, style)[0], name=style.name))
 
-    def _run_clicked(self) -> None:
-        if self.runner.running:
-            self.runner.cancel()
-            return
-        try:
-            layer, content, style = self._inputs()
-            params = self.params()
-        except Exception as exc:
-            self.runner.report_error(exc)
-            return
+    def _stylize_job(self):
+        """The job the Run button starts, and what shows its result; bad input raises here."""
+        layer, content, style = self._inputs()
+        params = self.params()
         self.estimate.value = ""
 
         def job():
@@ -91,8 +85,8 @@ class StylizeWidget(Container):
             stylized = yield from stylize_stage(content, style, params, device, found["vgg19"], size)
             return stylized, size, str(device)
 
-        self.runner.start(job, lambda result: self._show(layer, content, params, *result),
-                          on_event=lambda event: self._on_event(layer, content, event))
+        return (job, lambda result: self._show(layer, content, params, *result),
+                lambda event: self._on_event(layer, content, event))
 
     def _on_event(self, layer, content, event) -> None:
         from napari_partial_style.core.images import from_float_rgb, resize_rgb
