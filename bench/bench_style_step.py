@@ -117,8 +117,8 @@ def main() -> None:
         rounds["ours"].append(step_time(ours, content, style, args.steps, device, make_optimizer, args.warmup))
         rounds["torch_lbfgs"].append(step_time(ours, content, style, args.steps, device, torch_lbfgs, args.warmup))
         rounds["plain"].append(step_time(plain, content, style, args.steps, device, torch_lbfgs, args.warmup))
-        gen = stylize(ours, content_np, style_np, StyleParams(steps=args.warmup + args.steps), device)
-        for _ in range(args.warmup):
+        gen = stylize(ours, content_np, style_np, StyleParams(steps=max(1, args.warmup) + args.steps), device)
+        for _ in range(max(1, args.warmup)):  # the first step also computes the targets
             next(gen)
         start = time.perf_counter()
         for _ in gen:

@@ -57,37 +57,40 @@ class DeviceLBFGS:
 
     def _remember(self, s: torch.Tensor, y: torch.Tensor, ys: torch.Tensor) -> None:
         if self.S is None:
-            self.S = torch.zeros((self.m, self.n), device=s.device, dtype=s.dtype)
-            self.Y = torch.zeros_like(self.S)
+            self.S = torch.empty((self.m, self.n), device=s.device, dtype=s.dtype)
+            self.Y = torch.empty_like(self.S)
             self.SY = torch.zeros((self.m, self.m), device=s.device, dtype=torch.float64)
             self.YY = torch.zeros_like(self.SY)
         slot = self.order.pop(0) if len(self.order) == self.m else len(self.order)
         self.order.append(slot)
+        rows = len(self.order)  # slots 0..rows-1 are in use, before and after the ring wraps
         self.S[slot] = s
         self.Y[slot] = y
-        self.SY[slot, :] = (self.Y @ s).double()
-        self.SY[:, slot] = (self.S @ y).double()
-        yy = (self.Y @ y).double()
-        self.YY[slot, :] = yy
-        self.YY[:, slot] = yy
+        self.SY[slot, :rows] = (self.Y[:rows] @ s).double()
+        self.SY[:rows, slot] = (self.S[:rows] @ y).double()
+        yy = (self.Y[:rows] @ y).double()
+        self.YY[slot, :rows] = yy
+        self.YY[:rows, slot] = yy
         self.gamma = ys / y.dot(y)
 
     def _inverse_hessian_times(self, g: torch.Tensor) -> torch.Tensor:
         """H g with H = γI + [S γY] M [Sᵀ; γYᵀ], pairs in chronological order."""
         if not self.order:
             return g
+        rows = len(self.order)
+        S, Y = self.S[:rows], self.Y[:rows]
         index = torch.tensor(self.order, device=g.device)
         gamma = self.gamma.double()
-        a = (self.S @ g).double()[index]
-        b = gamma * (self.Y @ g).double()[index]
+        a = (S @ g).double()[index]
+        b = gamma * (Y @ g).double()[index]
         sy = self.SY[index][:, index]
         r = torch.triu(sy)
         middle = torch.diag(torch.diagonal(sy)) + gamma * self.YY[index][:, index]
         r_inv_a = torch.linalg.solve_triangular(r, a[:, None], upper=True)
         p = torch.linalg.solve_triangular(r.T, middle @ r_inv_a - b[:, None], upper=False)[:, 0]
         q = -r_inv_a[:, 0]
-        weights_s = torch.zeros(self.m, device=g.device, dtype=torch.float64)
+        weights_s = torch.zeros(rows, device=g.device, dtype=torch.float64)
         weights_y = torch.zeros_like(weights_s)
         weights_s[index] = p
         weights_y[index] = gamma * q
-        return self.gamma * g + weights_s.to(g.dtype) @ self.S + weights_y.to(g.dtype) @ self.Y
+        return self.gamma * g + weights_s.to(g.dtype) @ S + weights_y.to(g.dtype) @ Y
