@@ -34,10 +34,11 @@ def run_args(inputs, out, *extra):
 def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
     out = tmp_path / "job.pstyle"
     env = {**os.environ, "TORCH_HOME": str(hub)}
-    proc = subprocess.run([sys.executable, "-m", "napari_partial_style", *run_args(inputs, out, "--feather", "4")],
+    proc = subprocess.run([sys.executable, "-m", "napari_partial_style",
+                           *run_args(inputs, out, "--feather", "4", "--steps", "8")],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "about" in proc.stderr and "3/3" in proc.stderr
+    assert "style: about" in proc.stderr and "8/8" in proc.stderr
     bundle = read_bundle(out)
     content = read_image_file(inputs["content"])
     assert bundle.composite.shape == content.shape and bundle.composite.dtype == np.uint8
@@ -48,7 +49,7 @@ def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
     assert not np.array_equal(bundle.composite[20:28, 24:32], content[20:28, 24:32])
     manifest = bundle.manifest
     assert manifest["device"] == "cpu" and manifest["size"] == 48
-    assert manifest["parameters"]["style"]["steps"] == 3 and manifest["parameters"]["feather"] == 4.0
+    assert manifest["parameters"]["style"]["steps"] == 8 and manifest["parameters"]["feather"] == 4.0
     assert set(manifest["timings_s"]) == {"weights", "load classifier", "style", "composite", "score"}
     assert manifest["targets"] == ["target"] and len(manifest["classifier_classes"]) == 1000
     assert bundle.preview.shape[2] == 3
@@ -125,27 +126,49 @@ def test_demo_offline_without_weights_says_what_to_download(tmp_path, monkeypatc
     assert not (tmp_path / "d.pstyle").exists()
 
 
-def bad(inputs, tmp_path, **change):
-    paths = {**inputs, **change}
-    return run_args(paths, tmp_path / "out.pstyle")
+def png_claiming(path, width, height):
+    """A tiny PNG whose header claims width×height (valid CRC): only a header check can refuse it
+    without trying to decode 20000² pixels."""
+    import zlib
+
+    write_image_file(path, np.zeros((40, 40, 3), np.uint8))
+    data = bytearray(path.read_bytes())
+    ihdr = data[12:29]  # b"IHDR" + 13 bytes
+    ihdr[4:8], ihdr[8:12] = width.to_bytes(4, "big"), height.to_bytes(4, "big")
+    data[12:29] = ihdr
+    data[29:33] = zlib.crc32(bytes(ihdr)).to_bytes(4, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def fail_if_called(*args, **kwargs):
+    raise AssertionError("the style transfer ran before a bad option was reported")
 
 
 @pytest.mark.parametrize(
     ("case", "words"),
     [
-        ("not_an_image", "cannot be read"),
+        ("not_an_image", "cannot be read as an image: it is a text file"),
         ("missing_file", "no such file"),
         ("mask_shape", "differs"),
         ("empty_mask", "no pixel"),
         ("tiny", "too small"),
         ("bad_device", "device"),
-        ("corrupt_weights", "cannot be loaded"),
+        ("corrupt_weights", "is a text file, not torchvision's VGG19 weights"),
+        ("folder_as_input", "is a folder, not an image file"),
+        ("two_channel_tiff", "2 values that are not marked as gray and alpha"),
+        ("animated_gif", "animated or multi-page GIF with 3 frames"),
+        ("text_as_classifier", "is a text file, not a classifier checkpoint"),
+        ("folder_as_classifier", "is a folder, not a classifier checkpoint"),
+        ("huge_png_header", "above the limit of 100 Mpx"),
+        ("over_max_pixels", "--max-pixels 3072"),
+        ("unknown_expect", "'unicornz' is not one of the classifier's 1000 classes"),
         ("unknown_class", "Close matches: cup"),
         ("no_class_above_threshold", "top scorers"),
         ("checkpoint_format", "is not a napari-partial-style classifier checkpoint"),
     ],
 )
-def test_bad_input_exits_2_with_one_clear_line(case, words, hub, inputs, tmp_path, capsys):
+def test_bad_input_exits_2_with_one_clear_line(case, words, hub, inputs, tmp_path, capsys, monkeypatch):
     args = run_args(inputs, tmp_path / "out.pstyle")
     if case == "not_an_image":
         (tmp_path / "notes.png").write_text("hello")
@@ -171,6 +194,31 @@ def test_bad_input_exits_2_with_one_clear_line(case, words, hub, inputs, tmp_pat
         args.remove("--labels")
         args.remove(str(inputs["labels"]))
         args += ["--threshold", "0.99"]
+    elif case == "folder_as_input":
+        args[1] = str(tmp_path)
+    elif case == "two_channel_tiff":
+        import tifffile
+
+        tifffile.imwrite(tmp_path / "two.tif", np.zeros((48, 64, 2), np.uint8))
+        args[1] = str(tmp_path / "two.tif")
+    elif case == "animated_gif":
+        from PIL import Image
+
+        frames = [Image.new("RGB", (64, 48), (i * 80, 0, 0)) for i in range(3)]
+        frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+        args[2] = str(tmp_path / "anim.gif")
+    elif case == "text_as_classifier":
+        (tmp_path / "notes.txt").write_text("not weights")
+        args += ["--classifier", str(tmp_path / "notes.txt")]
+    elif case == "folder_as_classifier":
+        args += ["--classifier", str(tmp_path)]
+    elif case == "huge_png_header":
+        args[1] = str(png_claiming(tmp_path / "huge.png", 20000, 20000))
+    elif case == "over_max_pixels":
+        args += ["--max-pixels", "1000"]
+    elif case == "unknown_expect":
+        monkeypatch.setattr("napari_partial_style.core.pipeline.stylize_stage", fail_if_called)
+        args += ["--expect", "unicornz"]
     elif case == "checkpoint_format":
         import torch
 

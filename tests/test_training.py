@@ -165,3 +165,102 @@ def test_fmd_offline_says_what_to_download(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"FMD\.zip.*FMD/image"):
         drain(datasets.fmd_steps(tmp_path / "data"))
     assert not (tmp_path / "data").exists()
+
+
+def write_csv(path, rows, encoding="utf-8"):
+    with open(path, "w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "labels"])
+        writer.writerows(rows)
+    return path
+
+
+def test_csv_from_excel_with_a_bom_and_duplicate_rows(texture_folder):
+    rows = [("image/brick/brick0.png", "brick"), ("image/grass/grass0.png", "grass"),
+            ("image/brick/brick0.png", "brick"), ("image/grass/grass1.png", "grass")]
+    dataset = load_dataset(write_csv(texture_folder / "excel.csv", rows, encoding="utf-8-sig"))
+    assert dataset.classes == ["brick", "grass"] and len(dataset) == 3
+    train, val = stratified_split(dataset.targets, 0.5, seed=0)
+    assert not set(np.asarray(dataset.paths)[train]) & set(np.asarray(dataset.paths)[val])
+
+
+def test_csv_that_is_not_utf8_says_so(texture_folder):
+    path = write_csv(texture_folder / "latin.csv", [("image/brick/brické.png", "brick")], encoding="latin-1")
+    with pytest.raises(InputError, match="not UTF-8 text .*CSV UTF-8"):
+        load_dataset(path)
+
+
+def test_one_class_or_a_class_without_readable_images_is_refused(texture_folder):
+    path = write_csv(texture_folder / "one.csv", [("image/brick/brick0.png", "brick")])
+    with pytest.raises(InputError, match="only one class"):
+        load_dataset(path)
+    for image in (texture_folder / "image" / "stone").iterdir():
+        image.write_text("not an image")
+    with pytest.raises(InputError, match="class 'stone' has no readable image .4 unreadable"):
+        load_dataset(texture_folder)
+
+
+def train_args(texture_folder, out, *extra):
+    return ["train", str(texture_folder), "--out", str(out), "--size", "224", "--device", "cpu",
+            "--val-fraction", "0.25", "--no-augment", "--no-pretrained", "--quiet", *extra]
+
+
+def test_train_refuses_to_replace_a_run_and_checks_the_output_first(texture_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("napari_partial_style.core.datasets.load_dataset", pytest.fail)  # no work before the checks
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"earlier run")
+    assert main(train_args(texture_folder, out, "--epochs", "1")) == 2
+    assert "--overwrite" in capsys.readouterr().err and out.read_bytes() == b"earlier run"
+    out.unlink()
+    out.with_suffix(".csv").write_text("epoch\n1\n")
+    assert main(train_args(texture_folder, out, "--epochs", "1")) == 2
+    assert "model.csv exists" in capsys.readouterr().err
+    assert main(train_args(texture_folder, tmp_path / "nodir" / "x.pt", "--epochs", "1")) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err
+
+
+def test_resume_after_a_kill_while_saving_keeps_one_row_per_epoch_and_the_batch_size(
+        texture_folder, tmp_path, monkeypatch, capsys):
+    from napari_partial_style.core import training
+
+    out = tmp_path / "model.pt"
+    monkeypatch.setattr(training, "auto_batch_size", lambda size, device: 4)
+    assert main(train_args(texture_folder, out, "--epochs", "1")) == 0
+    with open(out.with_suffix(".csv"), "a", newline="") as fh:  # epoch 2 logged, then killed before its state
+        fh.write("2,0.5,0.5,0.5,0.5,1.0\n")
+    monkeypatch.setattr(training, "auto_batch_size", lambda size, device: 3)  # less memory free now
+    assert main(train_args(texture_folder, out, "--epochs", "2", "--resume")) == 0
+    with open(out.with_suffix(".csv")) as fh:
+        assert [row["epoch"] for row in csv.DictReader(fh)] == ["1", "2"]
+    assert torch.load(out.with_suffix(".resume.pt"), weights_only=True)["batch_size"] == 4
+    assert torch.load(out, weights_only=True)["training"]["batch_size"] == 4
+
+
+SIGTERM_TRAIN = """
+import sys
+from napari_partial_style.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_saves_a_resumable_state(texture_folder, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "model.pt"
+    args = ["train", str(texture_folder), "--out", str(out), "--size", "224", "--device", "cpu", "--batch-size", "2",
+            "--no-pretrained", "--epochs", "50"]
+    child = subprocess.Popen([sys.executable, "-c", SIGTERM_TRAIN, *args], stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    seen = ""
+    while "epoch 1/50" not in seen:
+        char = child.stderr.read(1)
+        assert char, seen
+        seen += char
+    child.send_signal(signal.SIGTERM)
+    rest = child.stderr.read()
+    assert child.wait(timeout=60) == 143
+    assert "state saved in" in rest and "--resume" in rest
+    assert torch.load(out.with_suffix(".resume.pt"), weights_only=True)["format"].endswith("training state")

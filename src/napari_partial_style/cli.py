@@ -6,6 +6,8 @@ Bad input ends with one line naming the problem and the fix, exit status 2, noth
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
 from pathlib import Path
 
@@ -13,13 +15,52 @@ from napari_partial_style.core.errors import PartialStyleError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what cluster schedulers and `kill` send), handled like Ctrl-C: clean up, save, exit."""
+
+
+def _on_sigterm(_signum, _frame) -> None:
+    raise Terminated()
+
+
+def interrupted_status(exc: KeyboardInterrupt) -> int:
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a float that is a real number (nan and inf would give a black result)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", type=int, help="working long side in px (default: 256 on CPU, 384 on MPS, 512 on CUDA)")
+    from napari_partial_style.core.image_files import DEFAULT_MAX_PIXELS
+
+    parser.add_argument("--size", type=positive_int, help="working long side in px (default: 256 on CPU, 384 on MPS, 512 on CUDA)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors and the bundle's path")
+    parser.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                        help=f"refuse input images with more pixels, read from the file's header before decoding "
+                             f"(default: {DEFAULT_MAX_PIXELS:.0e})")
 
 
 def add_segment_options(parser: argparse.ArgumentParser) -> None:
@@ -28,14 +69,14 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     crf = CRFParams()
     group = parser.add_argument_group("segmentation")
     group.add_argument("--classifier", default="imagenet", metavar="imagenet|PATH", help="ImageNet VGG16 classes, or a checkpoint made by `train` (default: imagenet)")
-    group.add_argument("--target", nargs="+", default=(), metavar="CLASS", help="target classes by name or index (default: every class above --threshold)")
-    group.add_argument("--threshold", type=float, help="class score above which a class is a target (default: 0.5 for checkpoints, 0.2 for imagenet)")
-    group.add_argument("--subtract", nargs="+", default=(), metavar="CLASS", help="classes whose saliency is subtracted from the targets' (default: the best-scoring others, up to 4 classes)")
+    group.add_argument("--target", nargs="+", action="extend", default=[], metavar="CLASS", help="target classes by name or index (default: every class above --threshold)")
+    group.add_argument("--threshold", type=finite_float, help="class score above which a class is a target (default: 0.5 for checkpoints, 0.2 for imagenet)")
+    group.add_argument("--subtract", nargs="+", action="extend", default=[], metavar="CLASS", help="classes whose saliency is subtracted from the targets' (default: the best-scoring others, up to 4 classes)")
     group.add_argument("--crf", choices=METHODS, default=crf.method, help="dense CRF, or none: argmax of the maps and the background (default: pydensecrf)")
-    group.add_argument("--bg-alpha", type=float, default=crf.background_alpha, help=f"exponent of the background channel (1 - max saliency)^alpha; larger labels more as target (default: {crf.background_alpha:g})")
-    group.add_argument("--crf-iterations", type=int, default=crf.iterations, help=f"mean-field iterations (default: {crf.iterations})")
-    group.add_argument("--crf-gaussian", type=float, nargs=2, default=(crf.gaussian_sxy, crf.gaussian_compat), metavar=("SXY", "COMPAT"), help="smoothness kernel (default: 3 3)")
-    group.add_argument("--crf-bilateral", type=float, nargs=3, default=(crf.bilateral_sxy, crf.bilateral_srgb, crf.bilateral_compat), metavar=("SXY", "SRGB", "COMPAT"), help="appearance kernel (default: 80 13 10)")
+    group.add_argument("--bg-alpha", type=finite_float, default=crf.background_alpha, help=f"exponent of the background channel (1 - max saliency)^alpha; larger labels more as target (default: {crf.background_alpha:g})")
+    group.add_argument("--crf-iterations", type=positive_int, default=crf.iterations, help=f"mean-field iterations (default: {crf.iterations})")
+    group.add_argument("--crf-gaussian", type=finite_float, nargs=2, default=(crf.gaussian_sxy, crf.gaussian_compat), metavar=("SXY", "COMPAT"), help="smoothness kernel (default: 3 3)")
+    group.add_argument("--crf-bilateral", type=finite_float, nargs=3, default=(crf.bilateral_sxy, crf.bilateral_srgb, crf.bilateral_compat), metavar=("SXY", "SRGB", "COMPAT"), help="appearance kernel (default: 80 13 10)")
     group.add_argument("--vgg16", metavar="PATH", help="VGG16 weights file for the imagenet classifier (default: looked up, see `weights`)")
 
 
@@ -43,14 +84,14 @@ def add_style_options(parser: argparse.ArgumentParser) -> None:
     from napari_partial_style.core.style import DEFAULT_STYLE_WEIGHT, INITS
 
     group = parser.add_argument_group("style transfer and compositing")
-    group.add_argument("--steps", type=int, default=300, help="L-BFGS loss evaluations (default: 300)")
-    group.add_argument("--style-size", type=int, help="long side the style image is scaled to; smaller gives a coarser texture (default: --size)")
-    group.add_argument("--content-weight", type=float, default=1.0, help="content loss weight (default: 1)")
-    group.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT, help=f"style loss weight (default: {DEFAULT_STYLE_WEIGHT:.3g})")
-    group.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight, smooths the result (default: 0)")
+    group.add_argument("--steps", type=positive_int, default=300, help="L-BFGS loss evaluations (default: 300)")
+    group.add_argument("--style-size", type=positive_int, help="long side the style image is scaled to; smaller gives a coarser texture (default: --size)")
+    group.add_argument("--content-weight", type=finite_float, default=1.0, help="content loss weight (default: 1)")
+    group.add_argument("--style-weight", type=finite_float, default=DEFAULT_STYLE_WEIGHT, help=f"style loss weight (default: {DEFAULT_STYLE_WEIGHT:.3g})")
+    group.add_argument("--tv-weight", type=finite_float, default=0.0, help="total-variation weight, smooths the result (default: 0)")
     group.add_argument("--init", choices=INITS, default="content", help="start from the content image or from noise (default: content)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    group.add_argument("--feather", type=float, default=0.0, help="width in px of a soft edge around the region (default: 0, hard mask)")
+    group.add_argument("--feather", type=finite_float, default=0.0, help="width in px of a soft edge around the region (default: 0, hard mask)")
     group.add_argument("--vgg19", metavar="PATH", help="VGG19 weights file (default: looked up, see `weights`)")
     group.add_argument("--expect", metavar="CLASS", help="class the region should have after the change (default: the classifier's top class on the style image)")
     group.add_argument("--no-score", action="store_true", help="skip segmenting the composite again to score it")
@@ -88,15 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Fine-tune the VGG16 FCN on DATA (a folder of class folders such as FMD's, or a CSV with path,labels) and write a checkpoint usable with --classifier.")
     train.add_argument("data", help="folder of class folders (FMD: the folder holding image/), or a .csv with columns path,labels")
     train.add_argument("--out", required=True, metavar="CKPT", help="checkpoint to write (the best epoch); a .csv log and a .resume.pt state go beside it")
-    train.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
-    train.add_argument("--size", type=int, default=448, help="letterboxed training size in px, at least 224 (default: 448)")
-    train.add_argument("--batch-size", type=int, help="images per step (default: as many as half the free memory holds, 1 to 32)")
-    train.add_argument("--lr", type=float, default=1e-3, help="learning rate; fc8 gets 10 times it (default: 1e-3)")
+    train.add_argument("--epochs", type=positive_int, default=30, help="epochs (default: 30)")
+    train.add_argument("--size", type=positive_int, default=448, help="letterboxed training size in px, at least 224 (default: 448)")
+    train.add_argument("--batch-size", type=positive_int, help="images per step (default: as many as half the free memory holds, 1 to 32)")
+    train.add_argument("--lr", type=finite_float, default=1e-3, help="learning rate; fc8 gets 10 times it (default: 1e-3)")
     train.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet's VGG16")
     train.add_argument("--no-augment", action="store_true", help="no flips or scale jitter")
-    train.add_argument("--val-fraction", type=float, default=0.2, help="share of each class held out for validation (default: 0.2)")
+    train.add_argument("--val-fraction", type=finite_float, default=0.2, help="share of each class held out for validation (default: 0.2)")
     train.add_argument("--classes", metavar="A,B,...", help="class list and order (default: every label found, sorted)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run of --out")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint, its log and its resume state")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     train.add_argument("--seed", type=int, default=0, help="random seed for the split, order and augmentation (default: 0)")
     train.add_argument("--vgg16", metavar="PATH", help="VGG16 weights file (default: looked up, see `weights`)")
@@ -113,17 +155,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from napari_partial_style._terminal import ProgressPrinter
+
     args = build_parser().parse_args(argv)
     commands = {"run": cmd_run, "segment": cmd_segment, "demo": cmd_demo, "train": cmd_train,
                 "datasets": cmd_datasets, "weights": cmd_weights}
+    args.printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return commands[args.command](args)
     except PartialStyleError as exc:
+        args.printer.end_line()
         print(f"napari-partial-style: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("\nnapari-partial-style: interrupted; nothing was written.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        args.printer.end_line()
+        print("napari-partial-style: interrupted; nothing was written.", file=sys.stderr)
+        return interrupted_status(exc)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def job_params(args: argparse.Namespace):
@@ -137,7 +187,8 @@ def job_params(args: argparse.Namespace):
                     gaussian_compat=args.crf_gaussian[1], bilateral_sxy=args.crf_bilateral[0],
                     bilateral_srgb=args.crf_bilateral[1], bilateral_compat=args.crf_bilateral[2],
                     iterations=args.crf_iterations)
-    saliency = SaliencyParams(threshold=args.threshold, targets=tuple(args.target), subtract=tuple(args.subtract))
+    saliency = SaliencyParams(threshold=args.threshold, targets=tuple(dict.fromkeys(args.target)),
+                              subtract=tuple(dict.fromkeys(args.subtract)))
     segment = SegmentParams(classifier=args.classifier, saliency=saliency, crf=crf)
     if not hasattr(args, "steps"):
         return JobParams(size=args.size, device=args.device, segment=segment)
@@ -153,7 +204,6 @@ def explicit_weights(args: argparse.Namespace) -> dict[str, str]:
 
 def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, str]) -> Path:
     """Check everything, run the job with progress bars, write the bundle; return its path."""
-    from napari_partial_style._terminal import ProgressPrinter
     from napari_partial_style.core.bundle import check_target, write_bundle
     from napari_partial_style.core.device import get_device
     from napari_partial_style.core.device import working_size
@@ -162,7 +212,7 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
 
     out = check_target(args.out, args.overwrite)
     params = job_params(args)
-    printer = ProgressPrinter(quiet=args.quiet)
+    printer = args.printer
     device = get_device(params.device)
     size = working_size(params.size, device, content.shape)
     chosen = "given" if args.size else f"default for {device.type}"
@@ -189,9 +239,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from napari_partial_style.core.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
 
-    content = read_source_image(args.content, "content")
-    style = read_source_image(args.style, "style")
-    labels = None if args.labels is None else read_image_file(args.labels)
+    content = read_source_image(args.content, "content", args.max_pixels)
+    style = read_source_image(args.style, "style", args.max_pixels)
+    labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
     inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {})}
     execute(args, content, style, labels, inputs)
     return 0
@@ -200,7 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_segment(args: argparse.Namespace) -> int:
     from napari_partial_style.core.images import read_source_image
 
-    execute(args, read_source_image(args.image, "image"), None, None, {"content": args.image})
+    execute(args, read_source_image(args.image, "image", args.max_pixels), None, None, {"content": args.image})
     return 0
 
 
@@ -220,35 +270,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from napari_partial_style._terminal import ProgressPrinter
     from napari_partial_style.core import weights
     from napari_partial_style.core.datasets import load_dataset
     from napari_partial_style.core.device import get_device
     from napari_partial_style.core.progress import drain
-    from napari_partial_style.core.training import Trainer, TrainParams
+    from napari_partial_style.core.training import Trainer, TrainParams, check_outputs
 
     params = TrainParams(epochs=args.epochs, size=args.size, batch_size=args.batch_size, lr=args.lr,
                          pretrained=not args.no_pretrained, augment=not args.no_augment,
                          val_fraction=args.val_fraction, seed=args.seed)
-    printer = ProgressPrinter(quiet=args.quiet)
+    out = check_outputs(Path(args.out), resume=args.resume, overwrite=args.overwrite)
+    printer = args.printer
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     dataset = load_dataset(args.data, classes)
-    for path, problem in dataset.skipped:
-        printer.info(f"skipped {path}: {problem}")
+    for _, problem in dataset.skipped:
+        printer.info(f"skipped {problem}")
     device = get_device(args.device)
     vgg16 = None
     if params.pretrained and not args.resume:
         vgg16 = drain(weights.ensure_steps([weights.VGG16], explicit_weights(args)), printer)["vgg16"]
-    trainer = Trainer(dataset, params, Path(args.out), device, vgg16, resume=args.resume)
+    trainer = Trainer(dataset, params, out, device, vgg16, resume=args.resume)
     printer.info(f"{len(dataset)} images, {len(dataset.classes)} classes ({', '.join(dataset.classes)}); "
                  f"{len(trainer.train_idx)} train / {len(trainer.val_idx)} validation; batch {trainer.batch_size} "
                  f"on {device}; from epoch {trainer.epoch + 1} of {params.epochs}")
     try:
         summary = drain(trainer.run(), printer)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         path = trainer.save_resume()
-        print(f"\nnapari-partial-style: interrupted; state saved in {path}; continue with --resume.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        printer.end_line()
+        print(f"napari-partial-style: interrupted; state saved in {path}; continue with --resume.", file=sys.stderr)
+        return interrupted_status(exc)
     if dataset.skipped:
         printer.info(f"{len(dataset.skipped)} unreadable image(s) were skipped (listed above).")
     printer.info(f"best checkpoint: {summary['checkpoint']} (log: {summary['log']})")
@@ -259,11 +310,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from napari_partial_style._terminal import ProgressPrinter
     from napari_partial_style.core.datasets import fmd_steps
     from napari_partial_style.core.progress import drain
 
-    path = drain(fmd_steps(args.dest), ProgressPrinter())
+    path = drain(fmd_steps(args.dest), args.printer)
     print(f"FMD is in {path}; train with:  napari-partial-style train {path} --out fmd.pt")
     return 0
 

@@ -32,6 +32,7 @@ from napari_partial_style.core.vgg import (
 )
 
 IMAGENET = "imagenet"
+MAKE_ONE = "give `imagenet` or a checkpoint made by `napari-partial-style train`"
 ARCHITECTURE = "vgg16-fcn"
 CHECKPOINT_FORMAT = "napari-partial-style classifier"
 CHECKPOINT_VERSION = 1
@@ -137,7 +138,7 @@ def save_checkpoint(model: FCNClassifier, path: str | Path, extra: dict[str, Any
 
 def load_checkpoint_classifier(path: Path) -> FCNClassifier:
     """A checkpoint written by `train` (or `save_checkpoint`), checked for format and version."""
-    state = load_checkpoint(path, "a classifier checkpoint")
+    state = load_checkpoint(path, "a classifier checkpoint", fix=MAKE_ONE)
     if state.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
     if state.get("version") != CHECKPOINT_VERSION or state.get("architecture") != ARCHITECTURE:
@@ -174,8 +175,8 @@ def load_classifier(source: str, device: torch.device, found: dict[str, Path]) -
         path = found[weights_mod.VGG16.key]
     else:
         path = Path(source).expanduser()
-        if not path.is_file():
-            raise WeightsError(f"classifier checkpoint {path} does not exist; give `imagenet` or a file made by `train`.")
+        if not path.exists():
+            raise WeightsError(f"classifier checkpoint {path} does not exist; {MAKE_ONE}.")
     path = path.resolve()
     return _cached(source if source == IMAGENET else "checkpoint", str(path), path.stat().st_mtime, str(device))
 
@@ -192,10 +193,16 @@ def classifier_steps(source: str, device: torch.device,
 
 def read_class_names(path: str | Path) -> list[str]:
     """A checkpoint's class names, without reading its tensors into memory."""
+    from napari_partial_style.core.image_files import describe_file
+
+    path = Path(path)
+    kind = "a folder" if path.is_dir() else describe_file(path)
+    if kind != "a zip archive":
+        raise WeightsError(f"{path} is {kind}, not a classifier checkpoint; {MAKE_ONE}.")
     try:
-        state = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:
-        raise WeightsError(f"{path} cannot be read as a classifier checkpoint ({exc}).") from exc
+        raise WeightsError(f"{path} cannot be read as a classifier checkpoint ({exc}); {MAKE_ONE}.") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
     return list(state["classes"])

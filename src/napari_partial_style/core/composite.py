@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.errors import InputError, require_finite
 from napari_partial_style.core.images import SourceImage, from_float_rgb, to_float_rgb
 
 
 def feather_alpha(mask: np.ndarray, feather: float = 0.0) -> np.ndarray:
     """Alpha from a boolean mask: hard (the paper's) when feather is 0, else a smooth ramp
     `feather` px wide centred on the mask's edge; alpha is exactly 0 beyond the band."""
+    require_finite(feather=feather)
     if feather < 0:
         raise InputError(f"feather must be 0 or more pixels, not {feather}.")
     mask = np.asarray(mask, dtype=bool)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_partial_style.core.errors import InputError, PartialStyleError
+from napari_partial_style.core.errors import InputError, PartialStyleError, require_finite
 from napari_partial_style.core.progress import Progress, StageGenerator
 
 METHODS = ("pydensecrf", "none")
@@ -34,6 +34,9 @@ class CRFParams:
     iterations: int = 10
 
     def __post_init__(self) -> None:
+        require_finite(background_alpha=self.background_alpha, gaussian_sxy=self.gaussian_sxy,
+                       gaussian_compat=self.gaussian_compat, bilateral_sxy=self.bilateral_sxy,
+                       bilateral_srgb=self.bilateral_srgb, bilateral_compat=self.bilateral_compat)
         if self.method not in METHODS:
             raise InputError(f"CRF method {self.method!r} is unknown; use {' or '.join(METHODS)}.")
         if self.background_alpha <= 0 or self.iterations < 1:

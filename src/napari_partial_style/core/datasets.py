@@ -8,6 +8,7 @@ DATA/mask/<class>/ (kept for evaluation, not used by training). A CSV dataset ha
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import tempfile
 import zipfile
@@ -59,7 +60,7 @@ def load_dataset(data: str | Path, classes: list[str] | None = None) -> Dataset:
         raise InputError(f"{path}: label {label!r} is not in the class list ({', '.join(classes)}); "
                          f"{len(unknown)} label(s) like this in all.")
     paths, targets, skipped = [], [], []
-    for path, labels in rows:
+    for path, labels in _merge_duplicates(rows).items():
         problem = _unreadable(path)
         if problem:
             skipped.append((path, problem))
@@ -68,7 +69,29 @@ def load_dataset(data: str | Path, classes: list[str] | None = None) -> Dataset:
         targets.append([1.0 if c in labels else 0.0 for c in classes])
     if not paths:
         raise InputError(f"{data}: no readable image.")
-    return Dataset(list(classes), paths, np.asarray(targets, np.float32), skipped)
+    targets_array = np.asarray(targets, np.float32)
+    _check_classes(data, list(classes), targets_array, len(skipped))
+    return Dataset(list(classes), paths, targets_array, skipped)
+
+
+def _merge_duplicates(rows: list[tuple[Path, set[str]]]) -> dict[Path, set[str]]:
+    """One entry per image: a file listed twice would otherwise land in training and validation."""
+    merged: dict[Path, set[str]] = {}
+    for path, labels in rows:
+        merged.setdefault(path.resolve(), set()).update(labels)
+    return merged
+
+
+def _check_classes(data: Path, classes: list[str], targets: np.ndarray, n_skipped: int) -> None:
+    """A classifier needs two classes or more, each with images: one class alone is always right."""
+    if len(classes) < 2:
+        raise InputError(f"{data}: only one class ({', '.join(classes) or 'none'}); a classifier needs at least two "
+                         "classes to tell apart.")
+    empty = [c for c, n in zip(classes, targets.sum(axis=0)) if n == 0]
+    if empty:
+        why = f" ({n_skipped} unreadable image(s) were skipped)" if n_skipped else ""
+        raise InputError(f"{data}: class {empty[0]!r} has no readable image{why}; add images or leave the class out "
+                         f"({len(empty)} class(es) like this).")
 
 
 def _folder_rows(root: Path) -> list[tuple[Path, set[str]]]:
@@ -85,7 +108,12 @@ def _folder_rows(root: Path) -> list[tuple[Path, set[str]]]:
 
 
 def _csv_rows(path: Path) -> list[tuple[Path, set[str]]]:
-    with open(path, newline="") as fh:
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: Excel starts its UTF-8 CSVs with a BOM
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
+                         "save it as \"CSV UTF-8\".") from exc
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or not {"path", "labels"} <= set(reader.fieldnames):
             raise InputError(f"{path}: the CSV needs a header with the columns path,labels.")
@@ -101,6 +129,7 @@ def _csv_rows(path: Path) -> list[tuple[Path, set[str]]]:
 
 
 def _unreadable(path: Path) -> str | None:
+    """Why an image cannot be used (the message names the file), or None."""
     try:
         as_source_image(read_image_file(path), name=str(path))
     except InputError as exc:

@@ -1,5 +1,7 @@
 """Errors a user can act on: the message names the problem and the fix, no traceback needed."""
 
+import math
+
 
 class PartialStyleError(Exception):
     """Base of every error whose message is meant for the user as it stands."""
@@ -13,9 +15,20 @@ class WeightsError(PartialStyleError):
     """Pretrained weights are missing and cannot be downloaded, or a weight file is unusable."""
 
 
-class BundleError(PartialStyleError):
+class OutputError(PartialStyleError):
+    """An output cannot be written (disk full, read-only folder); nothing was left half written."""
+
+
+class BundleError(OutputError):
     """A result bundle cannot be written where asked, or an existing one is damaged."""
 
 
 class Cancelled(PartialStyleError):
     """The user stopped a running job."""
+
+
+def require_finite(**values: float | None) -> None:
+    """Reject NaN and infinities by name: they would run to the end and give a black image."""
+    for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"{name.replace('_', ' ')} must be a finite number, not {value}.")

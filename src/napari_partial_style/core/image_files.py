@@ -14,25 +14,35 @@ from napari_partial_style.core.errors import InputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+# Larger inputs are refused before decoding (a 100 Mpx RGB image is 300 MB as 8-bit); the CLI's
+# --max-pixels raises the limit.
+DEFAULT_MAX_PIXELS = 100_000_000
 
 
-def read_image_file(path: str | Path) -> np.ndarray:
-    """Read an image file as an array in its own dtype, EXIF orientation applied."""
+def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file as an array in its own dtype, EXIF orientation applied.
+
+    The pixel count is read from the header first: a file above `max_pixels` is refused before
+    any pixel is decoded, so a huge or hostile file costs no memory.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not an image file; give a PNG, JPEG or TIFF file.")
     if not path.is_file():
         raise InputError(f"{path}: no such file; check the path.")
     with open(path, "rb") as fh:
         head = fh.read(32)
     try:
         if head.startswith(TIFF_SIGNATURES):
-            import tifffile
-
-            return np.asarray(tifffile.imread(path))
-        if head.startswith(PNG_SIGNATURE) and head[24] == 16:
+            return _read_tiff(path, max_pixels)
+        if head.startswith(PNG_SIGNATURE) and len(head) > 24 and head[24] == 16:
+            _check_pixels(path, int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), max_pixels)
             return _read_png16(path)
-        return _read_with_pillow(path)
+        return _read_with_pillow(path, max_pixels)
     except InputError:
         raise
+    except MemoryError as exc:
+        raise InputError(f"{path}: not enough memory to decode it; free memory or give a smaller image.") from exc
     except Exception as exc:  # every reader has its own exception types
         raise InputError(
             f"{path}: cannot be read as an image ({exc.__class__.__name__}: {exc}); "
@@ -40,19 +50,83 @@ def read_image_file(path: str | Path) -> np.ndarray:
         ) from exc
 
 
-def _read_with_pillow(path: Path) -> np.ndarray:
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise InputError(
+            f"{path}: {width}×{height} px ({width * height / 1e6:.0f} Mpx) is above the limit of "
+            f"{max_pixels / 1e6:.0f} Mpx; downscale it first, or raise the limit with --max-pixels "
+            f"{width * height} if the machine has the memory (about 30 bytes per pixel)."
+        )
+
+
+def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        samples = dict(zip(series.axes, series.shape)).get("S", 1)
+        planes = [n for axis, n in zip(series.axes, series.shape) if axis != "S"]
+        height, width = (planes[-2], planes[-1]) if len(planes) >= 2 else (1, planes[0] if planes else 1)
+        _check_pixels(path, width, height * int(np.prod(planes[:-2], dtype=np.int64)), max_pixels)
+        array = np.asarray(series.asarray())
+        extras = tuple(int(e) for e in (getattr(series.pages[0], "extrasamples", None) or ()))
+    if array.ndim == 3 and array.shape[-1] == 2 and not (samples == 2 and extras in ((1,), (2,))):
+        raise InputError(
+            f"{path}: a TIFF whose last axis has 2 values that are not marked as gray and alpha; "
+            "save one channel as a grayscale image (or three as RGB) first."
+        )
+    return array
+
+
+def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
+    import warnings
+
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check would say "decompression bomb"; ours names the limit and the flag.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                img_file = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+        with img_file as img:
+            _check_pixels(path, *img.size, max_pixels)
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
+                raise InputError(
+                    f"{path}: an animated or multi-page {img.format} with {frames} frames; save the frame you "
+                    "want as a PNG first."
+                )
             img = ImageOps.exif_transpose(img)
             if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
                 img = img.convert("RGBA" if "transparency" in img.info or img.mode == "PA" else "RGB")
             return np.array(img)  # a writable copy: napari paints into labels read from a bundle
     except UnidentifiedImageError as exc:
         raise InputError(
-            f"{path}: cannot be read as an image (no format Pillow knows); give a PNG, JPEG or TIFF file."
+            f"{path}: cannot be read as an image: it is {describe_file(path)}; give a PNG, JPEG or TIFF file."
         ) from exc
+
+
+def describe_file(path: Path) -> str:
+    """What a file looks like from its first bytes, for messages about the wrong kind of file."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if not head:
+        return "an empty file"
+    kinds = {PNG_SIGNATURE: "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"PK\x03\x04": "a zip archive",
+             b"%PDF": "a PDF document", b"GIF8": "a GIF image", b"\x80\x02": "a Python pickle"}
+    kinds.update({sig: "a TIFF image" for sig in TIFF_SIGNATURES})
+    for signature, kind in kinds.items():
+        if head.startswith(signature):
+            return kind
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a binary file"
+    return "a text file"
 
 
 def _read_png16(path: Path) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.image_files import read_image_file
+from napari_partial_style.core.image_files import DEFAULT_MAX_PIXELS, read_image_file
 
 MIN_SIDE = 32
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)
@@ -75,9 +75,9 @@ def as_source_image(array: np.ndarray, name: str = "image") -> SourceImage:
     return SourceImage(rgb=to_float_rgb(native), native=np.ascontiguousarray(native), alpha=alpha)
 
 
-def read_source_image(path: str | Path, name: str = "image") -> SourceImage:
+def read_source_image(path: str | Path, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> SourceImage:
     """Read a file and validate it, naming the file in any error."""
-    return as_source_image(read_image_file(path), name=f"{name} ({path})")
+    return as_source_image(read_image_file(path, max_pixels), name=f"{name} ({path})")
 
 
 def to_float_rgb(native: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from napari_partial_style.core.bundle import Bundle
 from napari_partial_style.core.classifier import load_classifier, required_weights
 from napari_partial_style.core.composite import composite, feather_alpha
 from napari_partial_style.core.device import get_device, working_size
-from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.errors import InputError, require_finite
 from napari_partial_style.core.images import (
     MIN_SIDE,
     SourceImage,
@@ -55,6 +55,7 @@ class JobParams:
     score: bool = True
 
     def __post_init__(self) -> None:
+        require_finite(feather=self.feather)
         for name in ("size", "style_size"):
             value = getattr(self, name)
             if value is not None and value < MIN_SIDE:
@@ -143,9 +144,12 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
         found = yield from weights_mod.ensure_steps(needed_weights(params, labels is None, style is not None), weight_paths)
     model = segmentation = None
     targets, target_ids = [USER_TARGET], []
+    expected = None
     if labels is None or (style is not None and params.score):
         with clock.time("load classifier"):
             model = load_classifier(params.segment.classifier, device, found)
+        if style is not None and params.score:  # an unknown --expect fails now, not after the style transfer
+            expected = expected_id(model, params.expect, style.rgb, size, device)
     if labels is None:
         with clock.time("segment"):
             segmentation = yield from segment_stage(model, content.rgb, params.segment, size, device)
@@ -169,7 +173,6 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
         result.style = style
         if params.score:
             with clock.time("score"):
-                expected = expected_id(model, params.expect, style.rgb, size, device)
                 result.scores, result.rescored_labels = yield from score_stage(
                     model, to_float_rgb(result.composite[..., :3]), mask, expected, target_ids,
                     params.segment, size, device)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.errors import InputError, require_finite
 from napari_partial_style.core.guided_relu import guided
 from napari_partial_style.core.progress import Progress, StageGenerator, drain
 from napari_partial_style.core.style import to_tensor
@@ -52,6 +52,9 @@ class SaliencyParams:
     scales: tuple[float, ...] = SCALES
     min_canvas: int = MIN_CANVAS
     batched: bool | None = None
+
+    def __post_init__(self) -> None:
+        require_finite(threshold=self.threshold)
 
 
 @dataclass

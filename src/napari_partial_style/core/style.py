@@ -11,13 +11,14 @@ on torchvision's weights (docs/style-weights.md says how to tune them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.errors import InputError, require_finite
 from napari_partial_style.core.lbfgs import DeviceLBFGS
 from napari_partial_style.core.progress import Progress, StageGenerator
 
@@ -45,6 +46,7 @@ class StyleParams:
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise InputError(f"steps must be at least 1, not {self.steps}.")
+        require_finite(content_weight=self.content_weight, style_weight=self.style_weight, tv_weight=self.tv_weight)
         if min(self.content_weight, self.style_weight, self.tv_weight) < 0:
             raise InputError("content, style and TV weights must not be negative.")
         if self.init not in INITS:
@@ -157,8 +159,14 @@ def stylize(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.
     closure = make_closure(objective, image, optimizer, record)
     for step in range(1, params.steps + 1):
         optimizer.step(closure)
+        values = as_floats(record)
+        if not math.isfinite(values["total"]):
+            raise InputError(
+                f"the style loss became {values['total']} at step {step} (content {values['content']:.3g}, "
+                f"style {values['style']:.3g}); lower --style-weight or --content-weight, or try --init noise."
+            )
         preview = None
         if params.preview_every and (step % params.preview_every == 0 or step == params.steps):
             preview = to_array(image)
-        yield Progress("style", step, params.steps, values=as_floats(record), preview=preview)
+        yield Progress("style", step, params.steps, values=values, preview=preview)
     return to_array(image)

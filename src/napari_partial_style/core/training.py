@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from napari_partial_style.core.atomic import atomic_file
 from napari_partial_style.core.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
 from napari_partial_style.core.datasets import Dataset
 from napari_partial_style.core.errors import InputError
@@ -58,6 +59,33 @@ class TrainParams:
             raise InputError("epochs and batch size must be at least 1.")
         if not 0 <= self.val_fraction < 1:
             raise InputError(f"the validation fraction must be in [0, 1), not {self.val_fraction}.")
+
+
+def output_paths(out: Path) -> tuple[Path, Path, Path]:
+    """The checkpoint, its CSV log and its resume state."""
+    return out, out.with_suffix(".csv"), out.with_suffix(".resume.pt")
+
+
+def check_outputs(out: Path, resume: bool = False, overwrite: bool = False) -> Path:
+    """Refuse, before any work, an output that cannot be written or would replace a run's files."""
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a checkpoint file name such as {out / 'classifier.pt'}.")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"folder {parent} does not exist; create it first.")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"folder {parent} is not writable; choose another output folder.")
+    checkpoint, log, state = output_paths(out)
+    if resume:
+        if not state.is_file():
+            raise InputError(f"nothing to resume: {state} does not exist; start without --resume.")
+        return out
+    existing = [p for p in (checkpoint, log, state) if p.exists()]
+    if existing and not overwrite:
+        raise InputError(f"{existing[0]} exists (from an earlier run); continue it with --resume, replace it with "
+                         "--overwrite, or choose another --out.")
+    return out
 
 
 def stratified_split(targets: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -161,14 +189,14 @@ class Trainer:
     def __init__(self, dataset: Dataset, params: TrainParams, out: Path, device: torch.device,
                  vgg16_path: Path | None = None, resume: bool = False) -> None:
         self.dataset, self.params, self.out, self.device = dataset, params, Path(out), device
-        self.log_path = self.out.with_suffix(".csv")
-        self.resume_path = self.out.with_suffix(".resume.pt")
+        _, self.log_path, self.resume_path = output_paths(self.out)
         self.batch_size = params.batch_size or auto_batch_size(params.size, device)
         self.images: dict[int, np.ndarray] = {}
         self.epoch = 0
         self.best = -1.0
         if resume:
             self._load_resume()
+            self._trim_log()
         else:
             torch.manual_seed(params.seed)
             self.model = new_classifier(dataset.classes, vgg16_path if params.pretrained else None).to(device)
@@ -188,19 +216,32 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, self.params)
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.best = int(state["epoch"]), float(state["best"])
+        # the batch size is part of the run: an automatic one may differ now that memory differs
+        self.batch_size = int(state.get("batch_size", self.batch_size)) if self.params.batch_size is None else self.batch_size
         self.train_idx, self.val_idx = state["train_idx"].numpy(), state["val_idx"].numpy()
 
     def save_resume(self) -> Path:
         """The whole state (after `self.epoch` complete epochs), written atomically."""
         state = {
             "format": RESUME_FORMAT, "classes": self.dataset.classes, "epoch": self.epoch, "best": self.best,
+            "batch_size": self.batch_size,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "train_idx": torch.from_numpy(np.asarray(self.train_idx)), "val_idx": torch.from_numpy(np.asarray(self.val_idx)),
         }
-        tmp = self.resume_path.with_name(self.resume_path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.resume_path)
+        with atomic_file(self.resume_path) as tmp:
+            torch.save(state, tmp)
         return self.resume_path
+
+    def _trim_log(self) -> None:
+        """Keep only the log rows of the epochs the resume state holds: a run killed between
+        logging an epoch and saving its state would otherwise log that epoch twice."""
+        if not self.log_path.is_file():
+            return
+        with open(self.log_path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        kept = [row for row in rows if row.get("epoch", "").isdigit() and int(row["epoch"]) <= self.epoch]
+        if len(kept) != len(rows):
+            self._write_log(kept)
 
     def image(self, index: int) -> np.ndarray:
         if index not in self.images:
@@ -273,21 +314,26 @@ class Trainer:
         return {"checkpoint": str(self.out), "log": str(self.log_path), "epochs": self.epoch, "best": self.best}
 
     def _log(self, row: dict[str, Any]) -> None:
-        new = not self.log_path.exists() or self.epoch == 1
-        with open(self.log_path, "w" if new else "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        rows = []
+        if self.log_path.is_file() and self.epoch > 1:
+            with open(self.log_path, newline="") as fh:
+                rows = list(csv.DictReader(fh))
+        self._write_log([*rows, row])
+
+    def _write_log(self, rows: list[dict[str, Any]]) -> None:
+        """The whole log, rewritten atomically (a few hundred rows at most)."""
+        with atomic_file(self.log_path) as tmp, open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["epoch"])
+            writer.writeheader()
+            writer.writerows(rows)
 
     def _save_best(self, row: dict[str, Any]) -> None:
-        tmp = self.out.with_name(self.out.name + ".tmp")
         extra = {"training": {**{k: v for k, v in asdict(self.params).items() if k != "scale_jitter"},
                               "batch_size": self.batch_size, "epoch": row["epoch"],
                               "val_accuracy": row["accuracy"], "val_map": row["map"],
                               "train_images": len(self.train_idx), "val_images": len(self.val_idx)}}
-        save_checkpoint(self.model, tmp, extra)
-        os.replace(tmp, self.out)
+        with atomic_file(self.out) as tmp:
+            save_checkpoint(self.model, tmp, extra)
 
 
 def _describe(row: dict[str, Any]) -> str:

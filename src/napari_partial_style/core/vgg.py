@@ -50,14 +50,26 @@ def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU) ->
     return nn.Sequential(*layers)
 
 
-def load_checkpoint(path: Path, what: str) -> dict[str, torch.Tensor]:
-    """A state dict from a trusted-format file, with a clear error for anything else."""
+REDOWNLOAD = "delete it and download it again"
+
+
+def load_checkpoint(path: Path, what: str, fix: str = REDOWNLOAD) -> dict[str, torch.Tensor]:
+    """A state dict from a trusted-format file, with a clear error for anything else: a folder,
+    a text file or an image given where a checkpoint belongs is named as what it is."""
+    from napari_partial_style.core.image_files import describe_file
+
+    path = Path(path)
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder, not {what}; {fix}.")
+    kind = describe_file(path)
+    if kind not in ("a zip archive", "a Python pickle", "a binary file"):
+        raise WeightsError(f"{path} is {kind}, not {what} (a PyTorch file); {fix}.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path} cannot be loaded as {what} ({exc}); delete it and download it again.") from exc
+        raise WeightsError(f"{path} cannot be loaded as {what} ({exc}); {fix}.") from exc
     if not isinstance(state, dict):
-        raise WeightsError(f"{path} is not a state dict of {what}; delete it and download it again.")
+        raise WeightsError(f"{path} is not a state dict of {what}; {fix}.")
     return state
 
 

@@ -1,0 +1,119 @@
+"""Writes that never leave half a result: build beside the target, then rename it in.
+
+Temporary names carry the writer's process id (`.NAME.tmp-PID-XXXX`, `.NAME.old-PID-XXXX`), so a
+later write to the same target can tell the leftovers of a killed process from a live writer's:
+the dead one's temporaries are removed, and a bundle hidden as `.old-*` by a process killed between
+its two renames is put back when the target is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from napari_partial_style.core.errors import OutputError
+
+
+def _sibling(path: Path, kind: str) -> Path:
+    return path.parent / f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _siblings(path: Path, kind: str) -> list[Path]:
+    return sorted(path.parent.glob(f".{path.name}.{kind}-*"), key=lambda p: p.stat().st_mtime)
+
+
+def _writer_alive(leftover: Path) -> bool:
+    """Whether the process named in a temporary's name still runs (this one counts as alive:
+    another of its threads may be writing)."""
+    try:
+        pid = int(leftover.name.rsplit("-", 2)[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def recover(path: Path, is_complete=lambda p: True) -> None:
+    """Undo what a killed writer left: put back a hidden old copy if the target is missing,
+    and remove dead writers' temporaries and old copies. Best effort: a read-only folder is left as it is."""
+    try:
+        _recover(path, is_complete)
+    except OSError:
+        pass
+
+
+def _recover(path: Path, is_complete) -> None:
+    if not path.parent.is_dir():
+        return
+    dead_old = [p for p in _siblings(path, "old") if not _writer_alive(p)]
+    if not path.exists() and not path.is_symlink():
+        complete = [p for p in dead_old if is_complete(p)]
+        if complete:
+            os.replace(complete[-1], path)
+            dead_old.remove(complete[-1])
+    for leftover in dead_old + [p for p in _siblings(path, "tmp") if not _writer_alive(p)]:
+        _remove(leftover)
+
+
+def disk_error(path: Path, exc: OSError) -> OutputError:
+    """One line for a write that the file system refused (disk full, read-only, quota)."""
+    reason = exc.strerror or str(exc)
+    return OutputError(f"cannot write {path}: {reason}; nothing was written. Free some space or choose another folder.")
+
+
+@contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Yield an empty folder to fill; on success it replaces `path` in two renames (the old
+    folder is hidden first and deleted last). The folder follows the umask, like `mkdir`."""
+    tmp = _sibling(path, "tmp")
+    try:
+        os.mkdir(tmp, 0o777)
+        yield tmp
+        old = None
+        if path.exists():
+            old = _sibling(path, "old")
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)
+            raise
+        if old is not None:
+            _remove(old)
+    except OSError as exc:
+        raise disk_error(path, exc) from exc
+    finally:
+        if tmp.exists():
+            _remove(tmp)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` to write; it becomes `path` only when complete."""
+    tmp = _sibling(path, "tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise disk_error(path, exc) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
