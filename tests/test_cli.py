@@ -249,3 +249,57 @@ def test_weights_command_lists_files_and_state(hub, tmp_path, monkeypatch, capsy
     out = capsys.readouterr().out
     assert out.count("missing") == 2
     assert "curl -L -o" in out and "https://download.pytorch.org/models/vgg16-397923af.pth" in out
+
+
+@pytest.mark.parametrize("option", ["--style-weight", "--content-weight", "--tv-weight", "--feather", "--bg-alpha",
+                                    "--threshold"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_refused_before_any_work(option, value, inputs, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(run_args(inputs, tmp_path / "out.pstyle", f"{option}={value}"))
+    assert stop.value.code == 2
+    assert f"{option}: must be a finite number, not {value}" in capsys.readouterr().err
+
+
+def test_non_finite_parameters_are_refused_by_the_library_too():
+    from napari_partial_style.core.crf import CRFParams
+    from napari_partial_style.core.errors import InputError
+    from napari_partial_style.core.pipeline import JobParams
+    from napari_partial_style.core.style import StyleParams
+
+    for make in (lambda: StyleParams(style_weight=float("nan")), lambda: CRFParams(background_alpha=float("inf")),
+                 lambda: JobParams(feather=float("nan"))):
+        with pytest.raises(InputError, match="must be a finite number"):
+            make()
+
+
+def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own(hub, inputs, tmp_path, capsys):
+    assert main(run_args(inputs, tmp_path / "out.pstyle", "--content-weight", "3e38", "--no-score")) == 2
+    err = capsys.readouterr().err
+    assert "\nnapari-partial-style: error: the style loss became nan at step 3" in err
+    assert "lower --style-weight" in err and not (tmp_path / "out.pstyle").exists()
+
+
+def test_repeated_class_flags_accumulate():
+    from napari_partial_style.cli import build_parser
+
+    args = build_parser().parse_args(["segment", "a.png", "--out", "a.pstyle", "--target", "cup", "--target", "plate",
+                                      "spoon", "--subtract", "table", "--subtract", "bowl"])
+    assert args.target == ["cup", "plate", "spoon"] and args.subtract == ["table", "bowl"]
+
+
+def test_the_estimate_waits_for_a_few_steps(monkeypatch):
+    import io
+
+    from napari_partial_style import _terminal
+    from napari_partial_style.core.progress import Progress
+
+    clock = iter([0.0, 2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6])  # a slow first step, then 0.1 s a step
+    monkeypatch.setattr(_terminal.time, "perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    printer = _terminal.ProgressPrinter(stream=stream)
+    for step in range(1, 8):
+        printer(Progress("style", step, 100))
+        if step < 6:
+            assert "about" not in stream.getvalue()
+    assert "style: about 9.9s for 100 steps (0.1 s a step over steps 2-6)" in stream.getvalue()

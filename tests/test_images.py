@@ -107,3 +107,23 @@ def test_target_mask_checks_shape_and_emptiness():
 def test_working_shape_keeps_aspect():
     assert working_shape((400, 600), 300) == (200, 300)
     assert working_shape((600, 400), 300) == (300, 200)
+
+
+def test_tiff_and_16_bit_png_pixel_counts_are_checked_before_decoding(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "big.tif", np.zeros((100, 120, 3), np.uint8), photometric="rgb")
+    write_image_file(tmp_path / "big16.png", np.zeros((100, 120, 3), np.uint16))
+    for name in ("big.tif", "big16.png"):
+        with pytest.raises(InputError, match="120×100 px .* above the limit .* --max-pixels 12000"):
+            read_image_file(tmp_path / name, max_pixels=11_999)
+        assert read_image_file(tmp_path / name, max_pixels=12_000).shape == (100, 120, 3)
+
+
+def test_gray_and_alpha_tiff_is_still_read(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "la.tif", np.zeros((40, 50, 2), np.uint8), photometric="minisblack",
+                     extrasamples=["unassalpha"])
+    src = as_source_image(read_image_file(tmp_path / "la.tif"))
+    assert src.alpha is not None and src.native.shape == (40, 50, 3)
