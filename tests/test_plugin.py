@@ -39,6 +39,25 @@ def wait_done(qtbot, runner):
     qtbot.waitUntil(lambda: not runner.running, timeout=TIMEOUT_MS)
 
 
+WIDGETS = {"Segment": SegmentWidget, "Stylize": StylizeWidget, "Composite & score": CompositeWidget}
+
+
+def dock(viewer, name):
+    """Open a widget the way Plugins › Partial Style Transfer › NAME does."""
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+    assert isinstance(widget, WIDGETS[name])
+    return widget
+
+
+@pytest.mark.parametrize("name", list(WIDGETS))
+def test_every_widget_opens_from_the_plugins_menu(make_napari_viewer, name):
+    viewer = make_napari_viewer()
+    viewer.add_image(two_tone((48, 64)), name="img", rgb=True)
+    widget = dock(viewer, name)
+    first = widget.image if name == "Segment" else widget.content
+    assert first.value is not None and first.value.name == "img"
+
+
 def test_manifest_is_valid_and_complete():
     import subprocess
     import sys
@@ -78,7 +97,7 @@ def small_scene(viewer):
 def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtbot, hub, infos):
     viewer = make_napari_viewer()
     img, _ = small_scene(viewer)
-    widget = SegmentWidget(viewer)
+    widget = dock(viewer, "Segment")
     widget.image.value = img
     widget.above.value = False
     widget.search.value = "cup"
@@ -111,7 +130,7 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     widget.crf_only.clicked()
     wait_done(qtbot, widget.crf_runner)
     assert widget.crf_runner.last_error is None, widget.status.value
-    assert viewer.layers["img labels [2]"].metadata["partial_style"]["crf"]["method"] == "pydensecrf"
+    assert viewer.layers["img labels [2]"].metadata["partial_style"]["parameters"]["crf"]["method"] == "pydensecrf"
 
 
 def composite_scene(viewer):
@@ -122,7 +141,7 @@ def composite_scene(viewer):
     labels = np.zeros((48, 64), np.uint8)
     labels[10:20, 10:20] = 1
     viewer.add_labels(labels, name="img labels")
-    widget = CompositeWidget(viewer)
+    widget = dock(viewer, "Composite & score")
     widget.content.value = viewer.layers["img"]
     widget.stylized.value = viewer.layers["img stylized"]
     widget.labels_layer.value = viewer.layers["img labels"]
@@ -150,25 +169,27 @@ def test_painting_labels_then_recompositing_changes_exactly_those_pixels(make_na
 def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
-    widget = StylizeWidget(viewer)
+    widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
-    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 6, 2
+    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 8, 2
     updates = []
     viewer.layers.events.inserted.connect(
         lambda e: e.value.events.data.connect(lambda _: updates.append(widget.runner.running)))
+    estimates, on_event = [], widget._on_event
+    widget._on_event = lambda *args: (on_event(*args), estimates.append(widget.estimate.value))
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
     assert widget.runner.last_error is None, widget.status.value
     result = viewer.layers["img stylized"]
     assert result.data.shape == (64, 96, 3) and result.data.dtype == np.uint8 and result.rgb
     assert updates.count(True) >= 2  # previews at steps 4 and 6 arrived while the job ran
-    assert "estimated" in widget.estimate.value
+    assert any(e.startswith("estimated") for e in estimates) and widget.estimate.value == ""  # gone at the end
 
 
 def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
-    widget = StylizeWidget(viewer)
+    widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
     widget.size.value, widget.steps.value, widget.preview_every.value = 48, 5000, 0
     widget.run.clicked()
@@ -185,7 +206,7 @@ def test_errors_become_notifications_and_the_widget_still_works(make_napari_view
                                                                  tmp_path, monkeypatch):
     viewer = make_napari_viewer()
     img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True)
-    widget = StylizeWidget(viewer)
+    widget = dock(viewer, "Stylize")
     widget.content.value = img
     widget.style.value = None
     widget.run.clicked()
@@ -266,13 +287,13 @@ def event_loop_gaps(qtbot, runner, start):
 def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
-    segment = SegmentWidget(viewer)
+    segment = dock(viewer, "Segment")
     segment.image.value = img
     segment.above.value = False
     segment.search.value = "cup"
     segment.targets.value = ["cup"]
     segment.size.value = 64
-    stylize = StylizeWidget(viewer)
+    stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = img, style
     stylize.size.value, stylize.steps.value, stylize.preview_every.value = 48, 10, 5
     viewer.add_image(np.zeros((64, 96, 3), np.uint8), name="img stylized", rgb=True)  # previews update it in place
@@ -305,16 +326,144 @@ def test_device_default_comes_from_the_plugin_settings(make_napari_viewer):
     before = settings.device
     settings.device = "cpu"
     try:
-        widget = StylizeWidget(make_napari_viewer())
+        widget = dock(make_napari_viewer(), "Stylize")
         assert widget.device.value == "cpu" and "cpu" in widget.device.choices
     finally:
         settings.device = before
 
 
 def test_segment_widget_reads_a_trained_checkpoints_classes(make_napari_viewer, material_checkpoint):
-    widget = SegmentWidget(make_napari_viewer())
+    widget = dock(make_napari_viewer(), "Segment")
     widget.source.value = "checkpoint file"
     widget.checkpoint.value = material_checkpoint
     widget.above.value = False
     assert list(widget.targets.choices) == ["leather", "metal", "wood"]
     assert widget.classifier_source() == str(material_checkpoint)
+
+
+def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, hub):
+    from qtpy.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    before = pool.maxThreadCount()
+    pool.setMaxThreadCount(2)  # a 2-core machine
+    try:
+        viewer = make_napari_viewer()
+        img, style = small_scene(viewer)
+        segment = dock(viewer, "Segment")
+        segment.image.value = img
+        segment.above.value = False
+        segment.search.value = "cup"
+        segment.targets.value = ["cup"]
+        segment.size.value = 64
+        stylize = dock(viewer, "Stylize")
+        stylize.content.value, stylize.style.value = img, style
+        stylize.size.value, stylize.steps.value, stylize.preview_every.value = 48, 30, 5
+        segment.run.clicked()
+        stylize.run.clicked()
+        busy = []
+        qtbot.waitUntil(lambda: busy.append(pool.activeThreadCount()) or not (segment.runner.running
+                                                                               or stylize.runner.running),
+                        timeout=TIMEOUT_MS)
+        assert max(busy) == 0  # Qt's own image work on the main thread can always run
+        assert segment.runner.last_error is None and stylize.runner.last_error is None
+        assert "img labels" in viewer.layers and viewer.layers["img stylized"].data.shape == (64, 96, 3)
+    finally:
+        pool.setMaxThreadCount(before)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_cancel_removes_previews_or_restores_the_layer_they_replaced(make_napari_viewer, qtbot, hub, existing):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    earlier = np.full((64, 96, 3), 7, np.uint8)
+    if existing:
+        viewer.add_image(earlier, name="img stylized", rgb=True, metadata={"partial_style": {"mine": 1}})
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value = img, style
+    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 5000, 1
+    widget.run.clicked()
+    qtbot.waitUntil(lambda: "estimated" in widget.estimate.value, timeout=TIMEOUT_MS)
+    assert not np.array_equal(viewer.layers["img stylized"].data, earlier)  # a preview is showing
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert widget.estimate.value == ""
+    if existing:
+        assert np.array_equal(viewer.layers["img stylized"].data, earlier)
+        assert viewer.layers["img stylized"].metadata["partial_style"] == {"mine": 1}
+    else:
+        assert "img stylized" not in viewer.layers
+
+
+def job_layers(viewer, qtbot):
+    """Segment, stylize, composite and score through the widgets, as a user would."""
+    img, style = small_scene(viewer)
+    segment = dock(viewer, "Segment")
+    segment.image.value = img
+    segment.above.value = False
+    segment.search.value = "cup"
+    segment.targets.value = ["cup"]
+    segment.size.value, segment.crf_method.value = 64, "none"
+    segment.run.clicked()
+    wait_done(qtbot, segment.runner)
+    stylize = dock(viewer, "Stylize")
+    stylize.content.value, stylize.style.value = img, style
+    stylize.size.value, stylize.steps.value = 48, 2
+    stylize.run.clicked()
+    wait_done(qtbot, stylize.runner)
+    composite = dock(viewer, "Composite & score")
+    composite.content.value = img
+    composite.labels_layer.value = viewer.layers["img labels"]
+    composite.composite_button.clicked()
+    composite.style.value, composite.size.value = style, 64
+    composite.score_button.clicked()
+    wait_done(qtbot, composite.runner)
+    for runner in (segment.runner, stylize.runner, composite.runner):
+        assert runner.last_error is None, runner.status.value
+    return img
+
+
+def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qtbot, hub, tmp_path):
+    from napari_partial_style.core.bundle import read_bundle
+
+    viewer = make_napari_viewer()
+    job_layers(viewer, qtbot)
+    viewer.layers["img labels"].data_setitem((np.array([1]), np.array([1])), 1)  # painted after the job
+    viewer.add_labels(np.zeros((64, 96), np.uint8), name="img labels [2]")
+    viewer.add_points([[3, 4]], name="clicks")
+    viewer.layers.select_all()
+    written = viewer.layers.save(str(tmp_path / "job.pstyle"), selected=True, plugin=PLUGIN)
+    bundle = read_bundle(written[0])
+    manifest = bundle.manifest
+    assert manifest["targets"] == ["cup"] and manifest["parameters"]["score"] is True
+    assert manifest["parameters"]["segment"]["saliency"]["targets"] == ["cup"]
+    assert manifest["parameters"]["style"]["steps"] == 2 and manifest["scores"] == bundle.scores
+    assert 0 <= bundle.scores["mean_iu"] <= 1 and len(manifest["classifier_classes"]) == 1000
+    assert bundle.labels.max() == 0  # the newest of the job's labels layers: `img labels [2]`
+    assert bundle.stylized.shape == bundle.composite.shape == (64, 96, 3) and bundle.saliency.shape == (1, 64, 96)
+
+
+def test_writer_errors_reach_the_user(make_napari_viewer, tmp_path):
+    from napari_partial_style.core.errors import BundleError
+
+    viewer = make_napari_viewer()
+    viewer.add_labels(np.zeros((48, 64), np.uint8), name="img labels")
+    viewer.layers.select_all()
+    with pytest.raises(BundleError, match="select the content image layer too"):
+        viewer.layers.save(str(tmp_path / "x.pstyle"), selected=True, plugin=PLUGIN)
+    assert not (tmp_path / "x.pstyle").exists()
+
+
+def test_napari_opens_bundles_with_our_reader_once_the_plugin_ran(make_napari_viewer, tmp_path):
+    from napari.settings import get_settings
+
+    from napari_partial_style.core.bundle import Bundle, write_bundle
+
+    path = write_bundle(Bundle(manifest={"targets": ["cup"]}, content=two_tone((48, 64)),
+                               labels=np.ones((48, 64), np.uint8)), tmp_path / "job.pstyle")
+    viewer = make_napari_viewer()
+    assert "*.pstyle/" not in get_settings().plugins.extension2reader
+    dock(viewer, "Segment")
+    assert get_settings().plugins.extension2reader["*.pstyle/"] == PLUGIN
+    viewer.open(str(path), plugin=None)  # what File › Open, drag and drop and `napari job.pstyle` do
+    assert [layer.name for layer in viewer.layers] == ["job content", "job labels"]

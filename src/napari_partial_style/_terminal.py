@@ -6,12 +6,9 @@ import sys
 import time
 from typing import TextIO
 
-from napari_partial_style.core.progress import Progress
+from napari_partial_style.core.progress import Estimator, Progress
 
 WIDTH = 28
-# The estimate waits for a few steps (or a second): the first step also warms caches and allocators.
-ESTIMATE_AFTER_STEPS = 5
-ESTIMATE_AFTER_S = 1.0
 
 
 class ProgressPrinter:
@@ -23,8 +20,7 @@ class ProgressPrinter:
         self.stage: str | None = None
         self.stage_start = time.perf_counter()
         self.open_line = False
-        self.first_step_at: float | None = None
-        self.estimated = False
+        self.estimator = Estimator()
 
     def info(self, text: str) -> None:
         if not self.quiet:
@@ -38,9 +34,12 @@ class ProgressPrinter:
         if event.stage != self.stage:
             self.end_line()
             self.stage, self.stage_start = event.stage, now
-            self.first_step_at, self.estimated = None, False
-        if event.stage == "style":
-            self._estimate(event, now)
+            self.estimator = Estimator()
+            self.estimator.started = now
+        if event.stage == "style" and (estimate := self.estimator.update(event, now)):
+            total, per_step = estimate
+            self.info(f"style: about {_duration(total)} for {event.total} steps "
+                      f"({per_step:.2g} s a step over steps 2-{event.step})")
         self._bar(event.stage, event.step, event.total, _values(event), now - self.stage_start)
 
     def _bar(self, label: str, step: int, total: int, extra: str, elapsed: float) -> None:
@@ -51,21 +50,6 @@ class ProgressPrinter:
         self.open_line = True
         if step >= total:
             self.end_line()
-
-    def _estimate(self, event: Progress, now: float) -> None:
-        """Once, from the rate of the steps after the first: 'about 4m10s for 300 steps'."""
-        if event.step == 1:
-            self.first_step_at = now
-            return
-        if self.estimated or self.first_step_at is None or event.step >= event.total:
-            return
-        measured = now - self.first_step_at
-        if event.step - 1 >= ESTIMATE_AFTER_STEPS or measured >= ESTIMATE_AFTER_S:
-            per_step = measured / (event.step - 1)
-            remaining = per_step * (event.total - event.step)
-            self.estimated = True
-            self.info(f"style: about {_duration(now - self.stage_start + remaining)} for {event.total} steps "
-                      f"({per_step:.2g} s a step over steps 2-{event.step})")
 
     def end_line(self) -> None:
         """Finish a progress bar's line, so that what comes next starts on a line of its own."""

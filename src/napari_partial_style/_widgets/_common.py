@@ -6,20 +6,30 @@ from pathlib import Path
 
 from magicgui.widgets import ComboBox, FileEdit, SpinBox
 
-from napari_partial_style._settings import default_device, weights_folder
+from napari_partial_style._settings import default_device, prefer_our_reader, weights_folder
+
+
+def layer_kind(kind: str) -> type:
+    """napari's layer class for "image" or "labels" (public API, unlike `layer._type_string`)."""
+    from napari.layers import Image, Labels
+
+    return {"image": Image, "labels": Labels}[kind]
 
 
 def layer_choices(viewer, kind: str):
     """A `choices` callable listing the viewer's layers of one kind (image, labels)."""
+    cls = layer_kind(kind)
 
     def choices(_widget=None):
-        return [(layer.name, layer) for layer in viewer.layers if layer._type_string == kind]
+        return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, cls)]
 
     return choices
 
 
 def watch_layers(viewer, *widgets) -> None:
-    """Refresh layer drop-downs when layers come, go or are renamed."""
+    """Refresh layer drop-downs when layers come, go or are renamed (every widget calls this
+    once, so it is also where the plugin makes napari open bundles with its reader)."""
+    prefer_our_reader()
 
     def refresh(_event=None):
         for widget in widgets:

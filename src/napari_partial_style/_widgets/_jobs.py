@@ -3,6 +3,11 @@
 The worker's events drive a napari progress bar per stage; the Run button turns into Cancel while
 it runs; the bar closes and the button comes back on every ending (result, error, cancel), which
 stardist-napari#23 is the counterexample of. Errors become notifications, never dialogs.
+
+Workers run in a thread pool of our own, not Qt's global one: Qt 6 splits image conversions and
+scaling on the main thread into tasks for the global pool and waits for them while the main thread
+holds the GIL. With two jobs filling a global pool of two threads (a 2-core machine), those tasks
+never ran and napari froze for good.
 """
 
 from __future__ import annotations
@@ -16,6 +21,19 @@ from magicgui.widgets import Label, PushButton
 from napari_partial_style.core.progress import Progress
 
 CANCEL = "Cancel"
+MAX_PARALLEL_JOBS = 4
+_pool = None
+
+
+def job_pool():
+    """The plugin's own QThreadPool (see the module docstring)."""
+    global _pool
+    if _pool is None:
+        from qtpy.QtCore import QThreadPool
+
+        _pool = QThreadPool()
+        _pool.setMaxThreadCount(MAX_PARALLEL_JOBS)
+    return _pool
 
 
 class JobRunner:
@@ -30,6 +48,8 @@ class JobRunner:
         self.cancelled = False
         self.last_error: BaseException | None = None
         self.computed_at: float | None = None
+        self.on_abort: Callable[[], None] | None = None
+        self.finished_with_result = False
 
     @property
     def running(self) -> bool:
@@ -37,13 +57,16 @@ class JobRunner:
 
     def start(self, job: Callable[[], Generator[Progress, None, Any]],
               on_result: Callable[[Any], None],
-              on_event: Callable[[Progress], None] | None = None) -> None:
-        """Run `job()` (a core generator) in a thread; `on_result` gets its return value."""
+              on_event: Callable[[Progress], None] | None = None,
+              on_abort: Callable[[], None] | None = None) -> None:
+        """Run `job()` (a core generator) in a thread; `on_result` gets its return value, and
+        `on_abort` is called when it ends without one (cancelled or failed), to undo previews."""
         from napari.qt.threading import create_worker
 
         if self.running:
             return
         self.cancelled, self.last_error, self.computed_at = False, None, None
+        self.on_abort, self.finished_with_result = on_abort, False
 
         def drive():
             result = yield from job()
@@ -52,17 +75,17 @@ class JobRunner:
 
         worker = create_worker(drive, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(lambda event: self._on_event(event, on_event))
-        worker.returned.connect(on_result)
+        worker.returned.connect(lambda result: self._on_result(result, on_result))
         worker.errored.connect(self.report_error)
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self.button.text = CANCEL
         self.status.value = f"{self.name}: starting"
-        worker.start()
+        job_pool().start(worker)  # the worker stays referenced by self.worker until it finishes
 
     def toggle(self, prepare: Callable[[], tuple]) -> None:
         """The Run/Cancel button: cancel the running job, or call `prepare()` for
-        (job, on_result[, on_event]) and start it; bad input becomes a notification."""
+        (job, on_result[, on_event[, on_abort]]) and start it; bad input becomes a notification."""
         if self.running:
             self.cancel()
             return
@@ -105,7 +128,16 @@ class JobRunner:
         self.status.value = f"{self.name} failed: {text.splitlines()[0]}"
         show_error(f"{self.name} failed: {text}")
 
+    def _on_result(self, result: Any, on_result: Callable[[Any], None]) -> None:
+        self.finished_with_result = True
+        try:
+            on_result(result)
+        except Exception as exc:  # showing the result failed (e.g. the input layer was deleted meanwhile)
+            self.report_error(exc)
+
     def _on_finished(self) -> None:
+        if not self.finished_with_result and self.on_abort is not None:
+            self.on_abort()
         self._close_bar()
         self.worker = None
         self.stage = None

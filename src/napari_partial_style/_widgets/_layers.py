@@ -47,7 +47,9 @@ def was_painted(layer) -> bool:
 def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None = None, **kwargs: Any):
     """Update the image layer called `name` in place, or add it; returns the layer."""
     meta = {META_KEY: metadata or {}}
-    if name in viewer.layers and viewer.layers[name]._type_string == "image":
+    from napari.layers import Image
+
+    if name in viewer.layers and isinstance(viewer.layers[name], Image):
         layer = viewer.layers[name]
         layer.data = data
         layer.metadata.update(meta)
@@ -62,12 +64,14 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
                metadata: dict | None = None) -> tuple[Any, bool]:
     """Write labels into the first of `name`, `name [2]`, ... that the user has not painted,
     or into a new layer after them. Returns the layer and whether it is not `name` itself."""
+    from napari.layers import Labels
+
     meta = {META_KEY: {**(metadata or {}), "written_checksum": checksum(labels)}}
     features = {"class": ["background", *classes]}
     candidate, n = name, 2
     while candidate in viewer.layers:
         layer = viewer.layers[candidate]
-        if layer._type_string == "labels" and not was_painted(layer):
+        if isinstance(layer, Labels) and not was_painted(layer):
             layer.data = labels
             layer.metadata.update(meta)
             layer.features = features

@@ -6,6 +6,7 @@ correcting the labels never re-runs style transfer. Scoring re-segments the comp
 
 from __future__ import annotations
 
+import napari
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, PushButton
 
@@ -15,6 +16,7 @@ from napari_partial_style._widgets._common import (
     device_box,
     explicit_weights,
     layer_choices,
+    layer_kind,
     size_box,
     watch_layers,
 )
@@ -25,7 +27,7 @@ AUTO_DELAY_MS = 150
 
 
 class CompositeWidget(Container):
-    def __init__(self, viewer: "napari.viewer.Viewer") -> None:  # noqa: F821
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self.viewer = viewer
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
         self.stylized = ComboBox(label="stylized", choices=layer_choices(viewer, "image"))
@@ -72,7 +74,7 @@ class CompositeWidget(Container):
         stylized = f"{content.name} stylized"
         if stylized in layers:
             self.stylized.value = layers[stylized]
-        labels = [lyr for lyr in layers if lyr._type_string == "labels" and lyr.name.startswith(f"{content.name} labels")]
+        labels = [lyr for lyr in layers if isinstance(lyr, layer_kind("labels")) and lyr.name.startswith(f"{content.name} labels")]
         if labels:
             self.labels_layer.value = labels[-1]
 
@@ -115,7 +117,7 @@ class CompositeWidget(Container):
         except Exception as exc:
             self.runner.report_error(exc)
             return
-        meta = {"labels_layer": self.labels_layer.value.name, "feather": self.feather.value, "target_labels": self.values.value}
+        meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "feather": self.feather.value, "target_labels": self.values.value}
         put_image(self.viewer, f"{layer.name} composite", result, layer, meta, rgb=result.ndim == 3)
         self.status.value = f"Composite: {int(mask.sum())} px changed region"
 

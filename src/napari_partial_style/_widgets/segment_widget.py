@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import napari
 import numpy as np
 from magicgui.widgets import (
     CheckBox,
@@ -33,7 +34,7 @@ MAX_LISTED = 200
 
 
 class SegmentWidget(Container):
-    def __init__(self, viewer: "napari.viewer.Viewer") -> None:  # noqa: F821
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
         from napari_partial_style.core.crf import CRFParams, METHODS
 
         crf = CRFParams()
@@ -164,7 +165,8 @@ class SegmentWidget(Container):
     def _show(self, layer, params, seg, size, device) -> None:
         from dataclasses import asdict
 
-        meta = {"parameters": asdict(params), "size": size, "device": device, "targets": seg.targets,
+        meta = {"stage": "segment", "parameters": asdict(params), "size": size, "device": device,
+                "targets": seg.targets, "classifier_classes": seg.classes,
                 "class_scores": seg.class_scores()}
         strongest = max(range(len(seg.targets)), key=lambda i: seg.maps[i].mean())
         for i, target in enumerate(seg.targets):
@@ -214,7 +216,8 @@ class SegmentWidget(Container):
         def show(result) -> None:
             from dataclasses import asdict
 
-            self._put_labels(layer, result[0], targets, {"crf": asdict(params.crf), "targets": targets})
+            self._put_labels(layer, result[0], targets, {"stage": "segment", "parameters": asdict(params),
+                                                          "targets": targets, "crf_only": True})
             self.status.value = "CRF: done"
 
         return (job, show)

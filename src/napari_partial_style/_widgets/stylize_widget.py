@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 
+import napari
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, SpinBox
 
 from napari_partial_style._widgets._common import device_box, explicit_weights, layer_choices, size_box, watch_layers
 from napari_partial_style._widgets._jobs import JobRunner
 from napari_partial_style._widgets._layers import current_slice, put_image
+from napari_partial_style.core.progress import Estimator
 
 
 class StylizeWidget(Container):
-    def __init__(self, viewer: "napari.viewer.Viewer") -> None:  # noqa: F821
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
         from napari_partial_style.core.style import DEFAULT_STYLE_WEIGHT
 
         self.viewer = viewer
@@ -39,7 +41,7 @@ class StylizeWidget(Container):
         self.runner = JobRunner(self.run, self.status, "Stylize")
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         watch_layers(viewer, self.content, self.style)
-        self._style_started = 0.0
+        self._estimator = Estimator()
 
     def params(self):
         from napari_partial_style.core.pipeline import JobParams
@@ -85,17 +87,31 @@ class StylizeWidget(Container):
             stylized = yield from stylize_stage(content, style, params, device, found["vgg19"], size)
             return stylized, size, str(device)
 
+        name = f"{layer.name} stylized"
+        before = self.viewer.layers[name] if name in self.viewer.layers else None
+        kept = None if before is None else (before.data, dict(before.metadata))
+
+        def undo_previews() -> None:
+            """A cancelled or failed run leaves no half-stylized preview for Composite to pick."""
+            self.estimate.value = ""
+            if name not in self.viewer.layers:
+                return
+            if kept is None:
+                self.viewer.layers.remove(name)
+            else:
+                self.viewer.layers[name].data, self.viewer.layers[name].metadata = kept
+
         return (job, lambda result: self._show(layer, content, params, *result),
-                lambda event: self._on_event(layer, content, event))
+                lambda event: self._on_event(layer, content, event), undo_previews)
 
     def _on_event(self, layer, content, event) -> None:
         from napari_partial_style.core.images import from_float_rgb, resize_rgb
 
         if event.stage == "load" and event.step == event.total:
-            self._style_started = time.perf_counter()
-        if event.stage == "style" and event.step == 1 and event.total > 1:
-            seconds = (time.perf_counter() - self._style_started) * event.total
-            self.estimate.value = f"estimated {seconds:.0f} s for {event.total} steps"
+            self._estimator = Estimator()
+            self._estimator.started = time.perf_counter()
+        if event.stage == "style" and (estimate := self._estimator.update(event, time.perf_counter())):
+            self.estimate.value = f"estimated {estimate[0]:.0f} s for {event.total} steps"
         if event.preview is not None:
             preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
             put_image(self.viewer, f"{layer.name} stylized", preview, layer, {"preview_step": event.step}, rgb=True)
@@ -105,7 +121,8 @@ class StylizeWidget(Container):
 
         from napari_partial_style.core.images import from_float_rgb
 
-        meta = {"parameters": asdict(params), "size": size, "device": device, "style_layer": self.style.value.name
+        meta = {"stage": "stylize", "parameters": asdict(params), "size": size, "device": device, "style_layer": self.style.value.name
                 if self.style.value is not None else None}
         put_image(self.viewer, f"{layer.name} stylized", from_float_rgb(stylized, content.dtype), layer, meta, rgb=True)
+        self.estimate.value = ""
         self.status.value = f"Stylize: done ({size} px on {device})"

@@ -45,3 +45,29 @@ def relabel(gen: Generator[Progress, None, T], prefix: str) -> Generator[Progres
         except StopIteration as stop:
             return stop.value
         yield Progress(f"{prefix} {event.stage}", event.step, event.total, event.message, event.values, event.preview)
+
+
+class Estimator:
+    """The time a stage will take, once, from the rate of its steps after the first (the first
+    also warms caches and allocators): after `after_steps` steps or `after_s` seconds."""
+
+    def __init__(self, after_steps: int = 5, after_s: float = 1.0) -> None:
+        self.after_steps, self.after_s = after_steps, after_s
+        self.started: float | None = None
+        self.first_step_at: float | None = None
+        self.done = False
+
+    def update(self, event: Progress, now: float) -> tuple[float, float] | None:
+        """(seconds in all, seconds a step) the first time they can be told, else None."""
+        if event.step <= 1:
+            self.started = self.started if self.started is not None else now
+            self.first_step_at, self.done = now, False
+            return None
+        if self.done or self.first_step_at is None or event.step >= event.total:
+            return None
+        measured = now - self.first_step_at
+        if event.step - 1 < self.after_steps and measured < self.after_s:
+            return None
+        self.done = True
+        per_step = measured / (event.step - 1)
+        return now - self.started + per_step * (event.total - event.step), per_step
