@@ -64,3 +64,41 @@ def test_metrics_on_known_confusion_matrices():
     assert mean_iu(hist, [0, 1]) == pytest.approx((0.5 + 0.5) / 2)
     perfect = confusion(truth, truth, 2)
     assert pixel_accuracy(perfect) == 1.0 and mean_iu(perfect) == 1.0
+
+
+def peaky_scene(h=48, w=96):
+    """Two objects on grey: the left one's map is strong; the right one's is peaky (1.0 on a
+    quarter of its pixels, 0.25 elsewhere: mean 0.44 inside, peak 1), as DCSM maps often are."""
+    yy, xx = np.mgrid[:h, :w]
+    left = ((yy - h / 2) / (h / 3)) ** 2 + ((xx - w / 4) / (w / 6)) ** 2 < 1
+    right = ((yy - h / 2) / (h / 3)) ** 2 + ((xx - 3 * w / 4) / (w / 6)) ** 2 < 1
+    img = np.full((h, w, 3), 110, np.uint8)
+    img[left] = (200, 40, 40)
+    img[right] = (40, 170, 40)
+    spots = (yy % 4 < 2) & (xx % 4 < 2)
+    strong = np.where(left, 0.9, 0.03)
+    weak = np.where(right, np.where(spots, 1.0, 0.25), 0.03)
+    return img, np.stack([strong, weak]).astype(np.float32), left + 2 * right
+
+
+def test_calibration_keeps_a_peaky_second_target():
+    img, maps, truth = peaky_scene()
+    found = {}
+    for calibration in ("none", "otsu"):
+        labels, _ = drain(crf_stage(img, maps, CRFParams(calibration=calibration)))
+        found[calibration] = float((labels[truth == 2] == 2).mean())
+        assert (labels[truth == 1] == 1).mean() > 0.95
+    assert found["none"] < 0.5 < 0.95 < found["otsu"], found  # uncalibrated, the background wins most of it
+
+
+def test_calibration_moves_each_maps_otsu_threshold_to_one_half():
+    from skimage.filters import threshold_otsu
+
+    from napari_partial_style.core.crf import calibrate
+
+    _, maps, _ = peaky_scene()
+    out = calibrate(maps)
+    for before, after in zip(maps, out):
+        assert np.array_equal(after > 0.5, before > threshold_otsu(before))
+        assert np.array_equal(np.argsort(before.ravel(), kind="stable"), np.argsort(after.ravel(), kind="stable"))
+    assert calibrate(maps, "none") is maps

@@ -64,7 +64,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_segment_options(parser: argparse.ArgumentParser) -> None:
-    from napari_partial_style.core.crf import CRFParams, METHODS
+    from napari_partial_style.core.crf import CALIBRATIONS, CRFParams, METHODS
 
     crf = CRFParams()
     group = parser.add_argument_group("segmentation")
@@ -73,6 +73,9 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threshold", type=finite_float, help="class score above which a class is a target (default: 0.5 for checkpoints, 0.2 for imagenet)")
     group.add_argument("--subtract", nargs="+", action="extend", default=[], metavar="CLASS", help="classes whose saliency is subtracted from the targets' (default: the best-scoring others, up to 4 classes)")
     group.add_argument("--crf", choices=METHODS, default=crf.method, help="dense CRF, or none: argmax of the maps and the background (default: pydensecrf)")
+    group.add_argument("--calibrate", choices=CALIBRATIONS, default=crf.calibration,
+                       help="otsu: raise each saliency map to the power that puts its Otsu threshold at 0.5, so peaky "
+                            f"or weaker targets are kept; none: the maps as they are (default: {crf.calibration})")
     group.add_argument("--bg-alpha", type=finite_float, default=crf.background_alpha, help=f"exponent of the background channel (1 - max saliency)^alpha; larger labels more as target (default: {crf.background_alpha:g})")
     group.add_argument("--crf-iterations", type=positive_int, default=crf.iterations, help=f"mean-field iterations (default: {crf.iterations})")
     group.add_argument("--crf-gaussian", type=finite_float, nargs=2, default=(crf.gaussian_sxy, crf.gaussian_compat), metavar=("SXY", "COMPAT"), help="smoothness kernel (default: 3 3)")
@@ -183,7 +186,8 @@ def job_params(args: argparse.Namespace):
     from napari_partial_style.core.segmentation import SegmentParams
     from napari_partial_style.core.style import StyleParams
 
-    crf = CRFParams(method=args.crf, background_alpha=args.bg_alpha, gaussian_sxy=args.crf_gaussian[0],
+    crf = CRFParams(method=args.crf, calibration=args.calibrate, background_alpha=args.bg_alpha,
+                    gaussian_sxy=args.crf_gaussian[0],
                     gaussian_compat=args.crf_gaussian[1], bilateral_sxy=args.crf_bilateral[0],
                     bilateral_srgb=args.crf_bilateral[1], bilateral_compat=args.crf_bilateral[2],
                     iterations=args.crf_iterations)

@@ -35,7 +35,7 @@ MAX_LISTED = 200
 
 class SegmentWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        from napari_partial_style.core.crf import CRFParams, METHODS
+        from napari_partial_style.core.crf import CALIBRATIONS, CRFParams, METHODS
 
         crf = CRFParams()
         self.viewer = viewer
@@ -51,6 +51,8 @@ class SegmentWidget(Container):
         self.size = size_box()
         self.device = device_box()
         self.crf_method = ComboBox(label="CRF", choices=list(METHODS), value=crf.method)
+        self.calibration = ComboBox(label="map calibration", choices=list(CALIBRATIONS), value=crf.calibration,
+                                    tooltip="otsu: each map's Otsu threshold becomes 0.5, so peaky or weaker targets are kept")
         self.alpha = FloatSpinBox(label="background α", value=crf.background_alpha, min=0.1, max=64.0, step=0.5,
                                   tooltip="background = (1 − max saliency)^α; larger labels more as target")
         self.iterations = SpinBox(label="CRF iterations", value=crf.iterations, min=1, max=50)
@@ -59,8 +61,8 @@ class SegmentWidget(Container):
         self.status = Label(value="")
         super().__init__(widgets=[
             self.image, self.source, self.checkpoint, self.above, self.threshold, self.search, self.targets,
-            self.subtract, self.size, self.device, self.crf_method, self.alpha, self.iterations, self.run,
-            self.crf_only, self.status,
+            self.subtract, self.size, self.device, self.crf_method, self.calibration, self.alpha, self.iterations,
+            self.run, self.crf_only, self.status,
         ])
         self.runner = JobRunner(self.run, self.status, "Segment")
         self.crf_runner = JobRunner(self.crf_only, self.status, "CRF")
@@ -125,7 +127,8 @@ class SegmentWidget(Container):
             raise InputError("pick at least one target class, or tick 'every class above the threshold'.")
         subtract = tuple(s.strip() for s in (self.subtract.value or "").split(",") if s.strip())
         saliency = SaliencyParams(threshold=self.threshold.value or None, targets=targets, subtract=subtract)
-        crf = CRFParams(method=self.crf_method.value, background_alpha=self.alpha.value, iterations=self.iterations.value)
+        crf = CRFParams(method=self.crf_method.value, calibration=self.calibration.value,
+                        background_alpha=self.alpha.value, iterations=self.iterations.value)
         return SegmentParams(classifier=self.classifier_source(), saliency=saliency, crf=crf)
 
     def _input(self):

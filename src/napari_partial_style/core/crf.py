@@ -1,8 +1,13 @@
 """Dense CRF (Krähenbühl & Koltun 2011, via pydensecrf) over the saliency maps plus a background.
 
-Unaries are −log of [ (1 − max_c M_c)^α, M_1, ..., M_K ]. The paper's α is 1; PSA-style code
-uses 4–32, since a larger α shrinks the background channel where maps are weak. The default, 1,
-was measured with bench/bench_crf.py on a classifier whose evidence is known (docs/segmentation.md).
+Unaries are −log of [ (1 − max_c M'_c)^α, M'_1, ..., M'_K ]. The paper's α is 1; PSA-style code
+uses 4–32, since a larger α shrinks the background channel where maps are weak. One fixed α fails
+one of two cases: a map whose evidence is peaky (mean 0.4 inside the object, peak 1) loses the
+object to the background at α = 1, while α ≥ 4 spills coarse maps over the whole image. So each
+map is calibrated first (`calibration="otsu"`): M' = M^γ with γ chosen so that the map's own Otsu
+threshold becomes 0.5, where target and background (at α = 1) meet. Each target is judged by its
+own evidence, so a weaker second target is not swallowed by a stronger first one. Measured with
+bench/bench_crf.py on cases whose evidence is known (docs/segmentation.md).
 pydensecrf holds the GIL for a whole inference call, so inference is stepped one mean-field
 iteration at a time and yields in between.
 """
@@ -17,7 +22,10 @@ from napari_partial_style.core.errors import InputError, PartialStyleError, requ
 from napari_partial_style.core.progress import Progress, StageGenerator
 
 METHODS = ("pydensecrf", "none")
+CALIBRATIONS = ("otsu", "none")
 UNARY_CLIP = 1e-5
+# Otsu thresholds are kept inside this range: a map with almost no contrast must not become all target.
+THRESHOLD_RANGE = (0.05, 0.95)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class CRFParams:
     """PSA's settings by default (method-spec B.2); sxy values are in working-size pixels."""
 
     method: str = "pydensecrf"
+    calibration: str = "otsu"
     background_alpha: float = 1.0
     gaussian_sxy: float = 3.0
     gaussian_compat: float = 3.0
@@ -39,8 +48,23 @@ class CRFParams:
                        bilateral_srgb=self.bilateral_srgb, bilateral_compat=self.bilateral_compat)
         if self.method not in METHODS:
             raise InputError(f"CRF method {self.method!r} is unknown; use {' or '.join(METHODS)}.")
+        if self.calibration not in CALIBRATIONS:
+            raise InputError(f"calibration {self.calibration!r} is unknown; use {' or '.join(CALIBRATIONS)}.")
         if self.background_alpha <= 0 or self.iterations < 1:
             raise InputError("the background alpha must be positive and the CRF iterations at least 1.")
+
+
+def calibrate(maps: np.ndarray, calibration: str = "otsu") -> np.ndarray:
+    """Each map raised to the power that moves its Otsu threshold to 0.5 (or unchanged for "none")."""
+    if calibration == "none":
+        return maps
+    from skimage.filters import threshold_otsu
+
+    out = np.empty_like(maps, dtype=np.float32)
+    for k, m in enumerate(maps):
+        t = float(np.clip(threshold_otsu(m), *THRESHOLD_RANGE)) if np.ptp(m) > 0 else 0.5
+        out[k] = np.power(m, np.log(0.5) / np.log(t))
+    return out
 
 
 def class_probabilities(maps: np.ndarray, background_alpha: float) -> np.ndarray:
@@ -70,7 +94,7 @@ def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams) -> StageGen
     """Labels (h, w; 0 = background, k = the k-th map) and marginals (K+1, h, w) for an 8-bit image."""
     if rgb8.dtype != np.uint8 or rgb8.shape[:2] != maps.shape[1:]:
         raise InputError("the CRF needs the 8-bit RGB image at the maps' size.")
-    probabilities = class_probabilities(maps, params.background_alpha)
+    probabilities = class_probabilities(calibrate(maps, params.calibration), params.background_alpha)
     n, (h, w) = probabilities.shape[0], maps.shape[1:]
     if params.method == "none":
         q = probabilities / probabilities.sum(axis=0, keepdims=True)

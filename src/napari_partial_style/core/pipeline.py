@@ -158,7 +158,8 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
         if not mask.any():
             raise InputError(
                 f"the CRF labelled no pixel as {', '.join(targets)}: the background won everywhere. "
-                "Raise the background exponent (--bg-alpha 4 or 8), or paint the region and pass --labels."
+                "Raise the background exponent (--bg-alpha 2 or 4), keep --calibrate otsu, or paint the region "
+                "and pass --labels."
             )
     result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
     if style is not None:
