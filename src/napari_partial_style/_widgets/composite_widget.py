@@ -102,7 +102,7 @@ class CompositeWidget(Container):
         if styl.shape[:2] != source.shape:
             raise InputError(f"{stylized.name} is {styl.shape[1]}×{styl.shape[0]} but {content.name} is "
                              f"{source.shape[1]}×{source.shape[0]}; stylize this content first.")
-        styl_rgb = as_source_image(styl, name=stylized.name).rgb
+        styl_rgb = as_source_image(styl, name=stylized.name).native
         mask = target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, name=labels.name,
                            values=self.target_values())
         return content, source, styl_rgb, mask
@@ -145,21 +145,21 @@ class CompositeWidget(Container):
     # scoring ---------------------------------------------------------------------------------
     def _score_job(self):
         """The job the Score button starts, and what shows its result; bad input raises here."""
+        from napari_partial_style.core.images import as_source_image
+
         layer, source, _, mask = self._arrays()
         name = f"{layer.name} composite"
         if name not in self.viewer.layers:
             from napari_partial_style.core.errors import InputError
 
             raise InputError("composite first: there is no composite layer to score.")
-        composite_rgb = np.asarray(self.viewer.layers[name].data)[..., :3]
+        composite = as_source_image(np.asarray(self.viewer.layers[name].data), name=name)
         classifier = classifier_source(self.source, self.checkpoint)
-        style_rgb = None
+        style = None
         if self.style.value is not None:
-            from napari_partial_style.core.images import as_source_image
-
-            style_rgb = as_source_image(current_slice(self.viewer, self.style.value)[0], name=self.style.value.name).rgb
+            style = as_source_image(current_slice(self.viewer, self.style.value)[0], name=self.style.value.name)
         expect = (self.expect.value or "").strip() or None
-        if expect is None and style_rgb is None:
+        if expect is None and style is None:
             from napari_partial_style.core.errors import InputError
 
             raise InputError("name the expected class, or choose the style layer so its top class is used.")
@@ -169,7 +169,6 @@ class CompositeWidget(Container):
         def job():
             from napari_partial_style.core.classifier import classifier_steps
             from napari_partial_style.core.device import get_device, working_size
-            from napari_partial_style.core.images import as_source_image
             from napari_partial_style.core.scoring import expected_id, score_stage
             from napari_partial_style.core.segmentation import SegmentParams
             from napari_partial_style.core.targets import resolve_class
@@ -177,10 +176,9 @@ class CompositeWidget(Container):
             device = get_device(device_name)
             size = working_size(size_value, device, source.shape)
             model = yield from classifier_steps(classifier, device, explicit_weights(["vgg16"]))
-            expected = expected_id(model, expect, style_rgb, size, device)
+            expected = expected_id(model, expect, style, size, device)
             targets = [resolve_class(t, model.classes) for t in original if t in model.classes]
-            rgb = as_source_image(composite_rgb).rgb
-            scores, _ = yield from score_stage(model, rgb, mask, expected, targets, SegmentParams(classifier=classifier),
+            scores, _ = yield from score_stage(model, composite, mask, expected, targets, SegmentParams(classifier=classifier),
                                                size, device)
             return scores
 

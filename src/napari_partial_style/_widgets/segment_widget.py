@@ -160,7 +160,7 @@ class SegmentWidget(Container):
             device = get_device(device_name)
             size = working_size(size_value, device, source.shape)
             model = yield from classifier_steps(params.classifier, device, explicit_weights(["vgg16"]))
-            seg = yield from segment_stage(model, source.rgb, params, size, device)
+            seg = yield from segment_stage(model, source, params, size, device)
             return seg, size, str(device)
 
         return (job, lambda result: self._show(layer, params, *result))
@@ -207,12 +207,12 @@ class SegmentWidget(Container):
 
         def job():
             from napari_partial_style.core.device import get_device, working_size
-            from napari_partial_style.core.images import resize_rgb, working_shape
+            from napari_partial_style.core.images import working_shape
             from napari_partial_style.core.segmentation import labels_from_maps, resize_stack
 
             size = working_size(size_value, get_device(device_name), source.shape)
             shape = working_shape(source.shape, size)
-            result = yield from labels_from_maps(resize_rgb(source.rgb, shape), resize_stack(maps, shape),
+            result = yield from labels_from_maps(source.resized(shape), resize_stack(maps, shape),
                                                  params.crf, source.shape)
             return result
 

@@ -29,7 +29,10 @@ def feather_alpha(mask: np.ndarray, feather: float = 0.0) -> np.ndarray:
 
 
 def composite(source: SourceImage, stylized: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """alpha·stylized + (1 − alpha)·source, in the source's dtype, with its alpha channel put back."""
+    """alpha·stylized + (1 − alpha)·source, in the source's dtype, with its alpha channel put back.
+
+    `stylized` is H×W×3 in any image dtype (float in [0, 1], uint8, uint16); only the pixels whose
+    alpha is above 0 are converted, so memory follows the region."""
     if stylized.shape[:2] != source.shape or alpha.shape != source.shape:
         raise InputError(
             f"stylized {stylized.shape[:2]} and alpha {alpha.shape} must match the content {source.shape}."
@@ -37,7 +40,7 @@ def composite(source: SourceImage, stylized: np.ndarray, alpha: np.ndarray) -> n
     out = source.native.copy()
     band = alpha > 0
     a = alpha[band][:, None]
-    blended = a * stylized[band] + (1.0 - a) * to_float_rgb(source.native[band])
+    blended = a * to_float_rgb(stylized[band][:, :3]) + (1.0 - a) * to_float_rgb(source.native[band])
     out[band] = from_float_rgb(blended, source.dtype)
     if source.alpha is not None:
         out = np.dstack([out, source.alpha])

@@ -6,6 +6,7 @@ does not change bit for bit, and write the result back in the source's bit depth
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,13 @@ SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)
 
 @dataclass(frozen=True)
 class SourceImage:
-    """An input image: `rgb` for computation, `native` and `alpha` for a lossless round trip."""
+    """An input image: `native` and `alpha` as given, for a lossless round trip.
 
-    rgb: np.ndarray
+    No full-resolution float copy is kept: the stages work at the working size (`resized`), so a
+    large photo costs one copy of itself plus what the working size needs. `rgb` (the whole image as
+    float) is computed on first use, for callers that really want it.
+    """
+
     native: np.ndarray
     alpha: np.ndarray | None
 
@@ -32,7 +37,15 @@ class SourceImage:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.rgb.shape[0], self.rgb.shape[1]
+        return self.native.shape[0], self.native.shape[1]
+
+    @functools.cached_property
+    def rgb(self) -> np.ndarray:
+        return to_float_rgb(self.native)
+
+    def resized(self, shape: tuple[int, int]) -> np.ndarray:
+        """Float RGB in [0, 1] at `shape`, resized channel by channel from the native pixels."""
+        return resize_native(self.native, shape)
 
 
 def as_source_image(array: np.ndarray, name: str = "image") -> SourceImage:
@@ -72,7 +85,7 @@ def as_source_image(array: np.ndarray, name: str = "image") -> SourceImage:
                 f"{name}: float values span [{lo:g}, {hi:g}] but must lie in [0, 1]; "
                 "divide by 255 (8-bit data) or 65535 (16-bit data) first."
             )
-    return SourceImage(rgb=to_float_rgb(native), native=np.ascontiguousarray(native), alpha=alpha)
+    return SourceImage(native=np.ascontiguousarray(native), alpha=alpha)
 
 
 def read_source_image(path: str | Path, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> SourceImage:
@@ -81,12 +94,13 @@ def read_source_image(path: str | Path, name: str = "image", max_pixels: int = D
 
 
 def to_float_rgb(native: np.ndarray) -> np.ndarray:
-    """Native pixels to float32 in [0, 1]."""
+    """Native pixels to float32 in [0, 1] (one new array: the scaling is done in place)."""
+    out = native.astype(np.float32)
     if native.dtype == np.uint8:
-        return native.astype(np.float32) / 255.0
-    if native.dtype == np.uint16:
-        return native.astype(np.float32) / 65535.0
-    return native.astype(np.float32)
+        out /= 255.0
+    elif native.dtype == np.uint16:
+        out /= 65535.0
+    return out
 
 
 def from_float_rgb(rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -112,15 +126,45 @@ def working_shape(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
+def resize_plane(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """One float plane resized bilinearly (antialiased when shrinking: Pillow's filters widen with
+    the scale), in float32 with no float64 copy: memory stays one plane at each size."""
+    if plane.shape == tuple(shape):
+        return plane.astype(np.float32, copy=False)
+    from PIL import Image
+
+    image = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F")
+    return np.asarray(image.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
 def resize_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resize float RGB with antialiasing when shrinking."""
+    """Resize float channels (H×W×C) to `shape`, clipped to [0, 1]."""
     if rgb.shape[:2] == tuple(shape):
         return rgb.astype(np.float32, copy=False)
-    from skimage.transform import resize
+    out = np.empty((*shape, rgb.shape[2]), np.float32)
+    for c in range(rgb.shape[2]):
+        out[..., c] = resize_plane(rgb[..., c], shape)
+    return np.clip(out, 0.0, 1.0, out=out)
 
-    shrinking = shape[0] < rgb.shape[0] or shape[1] < rgb.shape[1]
-    out = resize(rgb, (*shape, rgb.shape[2]), order=1, anti_aliasing=shrinking, preserve_range=True)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+def resize_native(native: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Native RGB pixels (any supported dtype) to float RGB in [0, 1] at `shape`, one channel at a
+    time, so a large image never exists as a whole in float."""
+    if native.shape[:2] == tuple(shape):
+        return to_float_rgb(native[..., :3])
+    out = np.empty((*shape, 3), np.float32)
+    for c in range(3):
+        out[..., c] = resize_plane(to_float_rgb(native[..., c]), shape)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def upsample_to_native(rgb: np.ndarray, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """Float RGB (working size) to `shape` in `dtype`, channel by channel: the full-resolution
+    result is built in its own dtype without a full float copy."""
+    out = np.empty((*shape, 3), dtype)
+    for c in range(3):
+        out[..., c] = from_float_rgb(resize_plane(rgb[..., c], shape), dtype)
+    return out
 
 
 def target_mask(labels: np.ndarray, shape: tuple[int, int], name: str = "labels",

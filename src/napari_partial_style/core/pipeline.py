@@ -26,11 +26,11 @@ from napari_partial_style.core.errors import InputError, require_finite
 from napari_partial_style.core.images import (
     MIN_SIDE,
     SourceImage,
-    from_float_rgb,
-    resize_rgb,
+    as_source_image,
+    resize_native,
     target_mask,
-    to_float_rgb,
     to_uint8,
+    upsample_to_native,
     working_shape,
 )
 from napari_partial_style.core.progress import Progress, StageGenerator, drain
@@ -93,16 +93,17 @@ class Stopwatch:
 
 def stylize_stage(content: SourceImage, style: SourceImage, params: JobParams, device, vgg_path: Path,
                   size: int) -> StageGenerator[np.ndarray]:
-    """Style transfer at the working size; the result comes back at the content's resolution."""
+    """Style transfer at the working size; the result comes back at the content's resolution and
+    in its dtype (built channel by channel: no full-resolution float copy)."""
     from napari_partial_style.core.vgg import tapped_vgg
 
     yield Progress("load", 0, 1, message="loading VGG19")
     net = tapped_vgg("vgg19", vgg_path, STYLE_TAPS, device)
     yield Progress("load", 1, 1, message="VGG19 loaded")
-    work = resize_rgb(content.rgb, working_shape(content.shape, size))
-    style_rgb = resize_rgb(style.rgb, working_shape(style.shape, params.style_size or size))
+    work = content.resized(working_shape(content.shape, size))
+    style_rgb = style.resized(working_shape(style.shape, params.style_size or size))
     stylized = yield from stylize(net, work, style_rgb, params.style, device)
-    return resize_rgb(stylized, content.shape)
+    return upsample_to_native(stylized, content.shape, content.dtype)
 
 
 def needed_weights(params: JobParams, segment: bool, style: bool) -> list[weights_mod.WeightFile]:
@@ -149,10 +150,10 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
         with clock.time("load classifier"):
             model = load_classifier(params.segment.classifier, device, found)
         if style is not None and params.score:  # an unknown --expect fails now, not after the style transfer
-            expected = expected_id(model, params.expect, style.rgb, size, device)
+            expected = expected_id(model, params.expect, style, size, device)
     if labels is None:
         with clock.time("segment"):
-            segmentation = yield from segment_stage(model, content.rgb, params.segment, size, device)
+            segmentation = yield from segment_stage(model, content, params.segment, size, device)
         targets, target_ids = segmentation.targets, segmentation.target_ids
         mask = segmentation.labels > 0
         if not mask.any():
@@ -169,13 +170,13 @@ def run_job(content: SourceImage, style: SourceImage | None, params: JobParams, 
             yield Progress("composite", 0, 1)
             result.alpha = feather_alpha(mask, params.feather)
             result.composite = composite(content, stylized, result.alpha)
-            result.stylized = from_float_rgb(stylized, content.dtype)
+            result.stylized = stylized
             yield Progress("composite", 1, 1)
         result.style = style
         if params.score:
             with clock.time("score"):
                 result.scores, result.rescored_labels = yield from score_stage(
-                    model, to_float_rgb(result.composite[..., :3]), mask, expected, target_ids,
+                    model, as_source_image(result.composite), mask, expected, target_ids,
                     params.segment, size, device)
     classes = model.classes if model is not None else None
     result.record = record_of(params, device, size, clock.timings, inputs or {}, targets, classes)
@@ -195,9 +196,8 @@ def preview_strip(result: JobResult, height: int = 384) -> np.ndarray:
     """content | stylized | composite side by side, 8-bit, for a quick look."""
     h, w = result.content.shape
     shape = (height, max(1, round(w * height / h)))
-    panels = [result.content.rgb, to_float_rgb(result.stylized), to_float_rgb(result.composite[..., :3])]
     gap = np.ones((shape[0], 8, 3), np.float32)
-    strip = [resize_rgb(p, shape) for p in panels]
+    strip = [resize_native(native, shape) for native in (result.content.native, result.stylized, result.composite)]
     return to_uint8(np.concatenate([strip[0], gap, strip[1], gap, strip[2]], axis=1))
 
 

@@ -15,7 +15,7 @@ import torch
 from napari_partial_style.core.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 from napari_partial_style.core.progress import StageGenerator, relabel
 from napari_partial_style.core.saliency import MIN_CANVAS, TappedClassifier, canvas
-from napari_partial_style.core.images import resize_rgb, working_shape
+from napari_partial_style.core.images import SourceImage, working_shape
 from napari_partial_style.core.segmentation import SegmentParams, segment_stage
 from napari_partial_style.core.style import to_tensor
 from napari_partial_style.core.targets import resolve_class
@@ -23,29 +23,32 @@ from napari_partial_style.core.targets import resolve_class
 BACKGROUND, EXPECTED, OTHER = 0, 1, 2
 
 
-def top_class(model: TappedClassifier, rgb: np.ndarray, size: int, device) -> int:
+def top_class(model: TappedClassifier, image: SourceImage, size: int, device) -> int:
     """The classifier's best class for a whole image (the style image's material by default)."""
-    work = resize_rgb(rgb, working_shape(rgb.shape[:2], size))
+    work = image.resized(working_shape(image.shape, size))
     board, _ = canvas(work, max(*work.shape[:2], MIN_CANVAS))
     with torch.no_grad():
         scores = model.scores(model.forward_taps(to_tensor(board, device))[0])[0]
     return int(scores.argmax())
 
 
-def expected_id(model: TappedClassifier, expect: str | int | None, style_rgb: np.ndarray, size: int, device) -> int:
-    return top_class(model, style_rgb, size, device) if expect is None else resolve_class(expect, model.classes)
+def expected_id(model: TappedClassifier, expect: str | int | None, style: SourceImage | None, size: int,
+                device) -> int:
+    return top_class(model, style, size, device) if expect is None else resolve_class(expect, model.classes)
 
 
-def score_stage(model: TappedClassifier, composite_rgb: np.ndarray, mask: np.ndarray, expected: int,
+def score_stage(model: TappedClassifier, composite: SourceImage, mask: np.ndarray, expected: int,
                 original_targets: list[int], params: SegmentParams, size: int,
                 device) -> StageGenerator[tuple[dict, np.ndarray]]:
     """Scores (pixel accuracy, mean IU over background and the expected class) and the composite's
     labels (0 = background, 1 = expected class, k = the other forced classes)."""
     forced = list(dict.fromkeys([expected, *original_targets]))
     forced_params = replace(params, saliency=replace(params.saliency, targets=tuple(forced)))
-    seg = yield from relabel(segment_stage(model, composite_rgb, forced_params, size, device), "score")
-    predicted = np.where(seg.labels == 0, BACKGROUND, np.where(seg.labels == 1, EXPECTED, OTHER))
-    hist = confusion(mask.astype(np.int64), predicted.astype(np.int64), 3)
+    seg = yield from relabel(segment_stage(model, composite, forced_params, size, device), "score")
+    predicted = np.full(seg.labels.shape, OTHER, np.uint8)
+    predicted[seg.labels == 0] = BACKGROUND
+    predicted[seg.labels == 1] = EXPECTED
+    hist = confusion(mask, predicted, 3)
     iu = iu_per_class(hist)
     scores = {
         "expected_class": model.classes[expected],

@@ -8,9 +8,12 @@ import numpy as np
 
 from napari_partial_style.core.classifier import IMAGENET
 from napari_partial_style.core.crf import CRFParams, crf_stage
-from napari_partial_style.core.images import resize_rgb, to_uint8, working_shape
+from napari_partial_style.core.images import SourceImage, resize_plane, to_uint8, working_shape
 from napari_partial_style.core.progress import StageGenerator
 from napari_partial_style.core.saliency import SaliencyParams, TappedClassifier, dcsm
+
+
+CHUNK_PIXELS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,10 @@ def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Resize each (h, w) plane of a float stack bilinearly."""
     if stack.shape[1:] == tuple(shape):
         return stack
-    return np.stack([resize_rgb(plane[..., None], shape)[..., 0] for plane in stack])
+    out = np.empty((stack.shape[0], *shape), np.float32)
+    for k, plane in enumerate(stack):
+        out[k] = resize_plane(plane, shape)
+    return out
 
 
 def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams,
@@ -51,16 +57,19 @@ def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams
     so edges stay smooth. Also what "re-run CRF only" calls on saliency already computed."""
     _, marginals = yield from crf_stage(to_uint8(work_rgb), work_maps, crf)
     probabilities = resize_stack(marginals, shape)
-    labels = probabilities.argmax(axis=0)
-    return labels.astype(np.uint8 if labels.max(initial=0) <= 255 else np.uint16), probabilities
+    labels = np.empty(shape, np.uint8 if len(probabilities) <= 256 else np.uint16)
+    rows = max(1, CHUNK_PIXELS // shape[1])
+    for top in range(0, shape[0], rows):  # argmax in strips: no full-size int64 index array
+        labels[top:top + rows] = probabilities[:, top:top + rows].argmax(axis=0)
+    return labels, probabilities
 
 
-def segment_stage(model: TappedClassifier, rgb: np.ndarray, params: SegmentParams, size: int,
+def segment_stage(model: TappedClassifier, image: SourceImage, params: SegmentParams, size: int,
                   device) -> StageGenerator[Segmentation]:
-    """Segment `rgb` (full resolution, float) at the working size; results back at full size."""
-    work = resize_rgb(rgb, working_shape(rgb.shape[:2], size))
+    """Segment `image` at the working size; maps, labels and marginals come back at its size."""
+    work = image.resized(working_shape(image.shape, size))
     saliency = yield from dcsm(model, work, params.saliency, device)
-    shape = rgb.shape[:2]
+    shape = image.shape
     labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape)
     return Segmentation(resize_stack(saliency.maps, shape), labels, probabilities, saliency.target_names,
                         saliency.targets, saliency.scores, saliency.classes)

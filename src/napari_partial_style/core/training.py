@@ -245,11 +245,10 @@ class Trainer:
 
     def image(self, index: int) -> np.ndarray:
         if index not in self.images:
-            rgb = as_source_image(read_image_file(self.dataset.paths[index])).rgb
+            source = as_source_image(read_image_file(self.dataset.paths[index]))
             # decoded once, kept at a bit over the training size as 8-bit to bound memory
             long_side = round(self.params.size * self.params.scale_jitter[1])
-            if max(rgb.shape[:2]) > long_side:
-                rgb = resize_rgb(rgb, working_shape(rgb.shape[:2], long_side))
+            rgb = source.resized(working_shape(source.shape, min(long_side, max(source.shape))))
             self.images[index] = np.round(rgb * 255).astype(np.uint8)
         return self.images[index].astype(np.float32) / 255.0
 
