@@ -120,10 +120,11 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     assert list(labels.features["class"]) == ["background", "cup"]
     assert labels.metadata["partial_style"]["targets"] == ["cup"]
 
-    labels.data_setitem((np.array([3]), np.array([4])), 1)  # the user paints a pixel
+    painted = 0 if labels.data[3, 4] else 1
+    labels.data_setitem((np.array([3]), np.array([4])), painted)  # the user paints a pixel
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
-    assert "img labels [2]" in viewer.layers and viewer.layers["img labels"].data[3, 4] == 1
+    assert "img labels [2]" in viewer.layers and viewer.layers["img labels"].data[3, 4] == painted
     assert any("was painted" in message for message in infos)
 
     widget.crf_method.value = "pydensecrf"

@@ -53,9 +53,9 @@ def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> n
 def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise InputError(
-            f"{path}: {width}×{height} px ({width * height / 1e6:.0f} Mpx) is above the limit of "
-            f"{max_pixels / 1e6:.0f} Mpx; downscale it first, or raise the limit with --max-pixels "
-            f"{width * height} if the machine has the memory (about 30 bytes per pixel)."
+            f"{path}: {width}×{height} px ({width * height / 1e6:.3g} Mpx) is above the limit of "
+            f"{max_pixels / 1e6:.3g} Mpx; downscale it first, or raise the limit with --max-pixels "
+            f"{width * height} if the machine has the memory (about 15 bytes per pixel besides the models)."
         )
 
 
