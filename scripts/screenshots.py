@@ -42,6 +42,15 @@ def wait(app, runner) -> None:
     app.processEvents()
 
 
+def shoot(app, viewer, name: str) -> None:
+    """Let the canvas take its final size (docks change it) before the picture, or the photo is squeezed."""
+    for _ in range(5):
+        app.processEvents()
+    viewer.reset_view()
+    app.processEvents()
+    viewer.screenshot(str(OUT / name), canvas_only=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=40)
@@ -54,8 +63,6 @@ def main() -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from napari_partial_style._widgets import CompositeWidget, SegmentWidget, StylizeWidget
-
     OUT.mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1500, 950)
@@ -63,9 +70,10 @@ def main() -> None:
     viewer.open_sample("napari-partial-style", "coffee")
     viewer.open_sample("napari-partial-style", "stone")
     viewer.layers["stone"].visible = False
-    segment, stylize, composite = SegmentWidget(viewer), StylizeWidget(viewer), CompositeWidget(viewer)
-    docks = [viewer.window.add_dock_widget(widget, name=name, area="right", tabify=True)
-             for widget, name in ((segment, "Segment"), (stylize, "Stylize"), (composite, "Composite & score"))]
+    opened = [viewer.window.add_plugin_dock_widget("napari-partial-style", name, tabify=True)
+              for name in ("Segment", "Stylize", "Composite & score")]  # as the Plugins menu opens them
+    docks = [dock for dock, _ in opened]
+    segment, stylize, composite = (widget for _, widget in opened)
     docks[0].raise_()
 
     segment.image.value = viewer.layers["coffee"]
@@ -77,8 +85,7 @@ def main() -> None:
     segment.run.clicked()
     wait(app, segment.runner)
     docks[0].raise_()
-    app.processEvents()
-    viewer.screenshot(str(OUT / "1-segment.png"), canvas_only=False)
+    shoot(app, viewer, "1-segment.png")
 
     docks[1].raise_()
     stylize.content.value, stylize.style.value = viewer.layers["coffee"], viewer.layers["stone"]
@@ -86,8 +93,7 @@ def main() -> None:
     stylize.run.clicked()
     wait(app, stylize.runner)
     docks[1].raise_()
-    app.processEvents()
-    viewer.screenshot(str(OUT / "2-stylize.png"), canvas_only=False)
+    shoot(app, viewer, "2-stylize.png")
 
     docks[2].raise_()
     composite.content.value = viewer.layers["coffee"]
@@ -97,8 +103,7 @@ def main() -> None:
         viewer.layers[name].visible = False
     viewer.layers["coffee labels"].visible = False
     docks[2].raise_()
-    app.processEvents()
-    viewer.screenshot(str(OUT / "3-composite.png"), canvas_only=False)
+    shoot(app, viewer, "3-composite.png")
     print("\n".join(str(p) for p in sorted(OUT.glob("*.png"))))
     viewer.close()
 

@@ -86,6 +86,17 @@ def test_sample_data_opens(make_napari_viewer):
     assert viewer.layers["stone"].data.shape == (512, 512)
 
 
+def segment_for_cup(viewer, img, size=64):
+    """The Segment widget, opened from the menu, set to find a cup in `img`."""
+    segment = dock(viewer, "Segment")
+    segment.image.value = img
+    segment.above.value = False
+    segment.search.value = "cup"
+    segment.targets.value = ["cup"]
+    segment.size.value = size
+    return segment
+
+
 def small_scene(viewer):
     affine = np.array([[1.0, 0.2, 3.0], [0.0, 1.0, -2.0], [0.0, 0.0, 1.0]])
     img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True, scale=(2.0, 2.0), translate=(5, 7),
@@ -288,12 +299,7 @@ def event_loop_gaps(qtbot, runner, start):
 def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
-    segment = dock(viewer, "Segment")
-    segment.image.value = img
-    segment.above.value = False
-    segment.search.value = "cup"
-    segment.targets.value = ["cup"]
-    segment.size.value = 64
+    segment = segment_for_cup(viewer, img)
     stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = img, style
     stylize.size.value, stylize.steps.value, stylize.preview_every.value = 48, 10, 5
@@ -351,12 +357,7 @@ def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, 
     try:
         viewer = make_napari_viewer()
         img, style = small_scene(viewer)
-        segment = dock(viewer, "Segment")
-        segment.image.value = img
-        segment.above.value = False
-        segment.search.value = "cup"
-        segment.targets.value = ["cup"]
-        segment.size.value = 64
+        segment = segment_for_cup(viewer, img)
         stylize = dock(viewer, "Stylize")
         stylize.content.value, stylize.style.value = img, style
         stylize.size.value, stylize.steps.value, stylize.preview_every.value = 48, 30, 5
@@ -399,12 +400,8 @@ def test_cancel_removes_previews_or_restores_the_layer_they_replaced(make_napari
 def job_layers(viewer, qtbot):
     """Segment, stylize, composite and score through the widgets, as a user would."""
     img, style = small_scene(viewer)
-    segment = dock(viewer, "Segment")
-    segment.image.value = img
-    segment.above.value = False
-    segment.search.value = "cup"
-    segment.targets.value = ["cup"]
-    segment.size.value, segment.crf_method.value = 64, "none"
+    segment = segment_for_cup(viewer, img)
+    segment.crf_method.value = "none"
     segment.run.clicked()
     wait_done(qtbot, segment.runner)
     stylize = dock(viewer, "Stylize")

@@ -264,3 +264,11 @@ def test_sigterm_saves_a_resumable_state(texture_folder, tmp_path):
     assert child.wait(timeout=60) == 143
     assert "state saved in" in rest and "--resume" in rest
     assert torch.load(out.with_suffix(".resume.pt"), weights_only=True)["format"].endswith("training state")
+
+
+def test_skipped_images_are_named_once(texture_folder, tmp_path, capsys):
+    broken = texture_folder / "image" / "brick" / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    assert main(["train", str(texture_folder), "--out", str(tmp_path / "m.pt"), "--device", "tpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count(str(broken)) == 1 and "skipped " + str(broken) in err

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from napari_partial_style.core.errors import OutputError
+from napari_partial_style.core.errors import InputError, OutputError
 
 
 def _sibling(path: Path, kind: str) -> Path:
@@ -71,6 +71,15 @@ def _recover(path: Path, is_complete) -> None:
             dead_old.remove(complete[-1])
     for leftover in dead_old + [p for p in _siblings(path, "tmp") if not _writer_alive(p)]:
         _remove(leftover)
+
+
+def check_parent(path: Path) -> None:
+    """The folder an output goes in must exist and be writable: checked before any work."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"folder {parent} does not exist; create it first.")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"folder {parent} is not writable; choose another output folder.")
 
 
 def disk_error(path: Path, exc: OSError) -> OutputError:

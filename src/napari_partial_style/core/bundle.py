@@ -10,14 +10,13 @@ manifest's shape, file names (plain names inside the bundle only) and every arra
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from napari_partial_style.core.atomic import atomic_folder, recover
+from napari_partial_style.core.atomic import atomic_folder, check_parent, recover
 from napari_partial_style.core.errors import BundleError, InputError
 from napari_partial_style.core.image_files import image_suffix, read_image_file, write_image_file
 
@@ -58,11 +57,7 @@ def check_target(path: str | Path, overwrite: bool = False) -> Path:
             raise InputError(f"output {path} exists; choose another name or pass --overwrite.")
         if not (path / MANIFEST).is_file():
             raise InputError(f"{path} exists and is not a result bundle; it is left alone, choose another name.")
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"folder {parent} does not exist; create it first.")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"folder {parent} is not writable; choose another output folder.")
+    check_parent(path)
     return path
 
 

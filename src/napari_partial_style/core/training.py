@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_partial_style.core.atomic import atomic_file
+from napari_partial_style.core.atomic import atomic_file, check_parent
 from napari_partial_style.core.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
 from napari_partial_style.core.datasets import Dataset
 from napari_partial_style.core.errors import InputError
@@ -71,11 +71,7 @@ def check_outputs(out: Path, resume: bool = False, overwrite: bool = False) -> P
     out = Path(out)
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a checkpoint file name such as {out / 'classifier.pt'}.")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"folder {parent} does not exist; create it first.")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"folder {parent} is not writable; choose another output folder.")
+    check_parent(out)
     checkpoint, log, state = output_paths(out)
     if resume:
         if not state.is_file():
