@@ -1,6 +1,10 @@
-"""Dense CRF: seconds vs image size, and the background settings measured where evidence is known.
+"""Dense CRF: torch against pydensecrf (seconds, agreement), and the background settings where
+evidence is known.
 
-1. Seconds of 10 mean-field iterations (stepped, as the pipeline runs them) at several sizes.
+1. Seconds of 10 mean-field iterations (stepped, as the pipeline runs them, lattice set-up included)
+   at several sizes, torch and pydensecrf alternating in one run (and torch on CUDA when there is one).
+   Label agreement and the largest marginal difference between the two on the cases below and on the
+   bundled coffee photo.
 2. Labels against the truth (mean IU over background and every target), averaged over seeds, for
    each map calibration (none, otsu) and background exponent α, on a suite of known-evidence cases:
    - coarse N: the hand-built classifier of tests/tiny_classifier.py (red pixels are its class 0)
@@ -11,7 +15,7 @@
      its peak is 1 (what the paper's (1 − max M)^α at α = 1 loses entirely).
    - two targets: a strong target and a peaky weaker one (mean 0.3 inside) side by side.
    - two classes (tiny classifier): a red and a green ellipse, both targets, DCSM maps of both.
-Usage: python bench/bench_crf.py [--sizes 128 256 512 1024] [--seeds 5]
+Usage: python bench/bench_crf.py [--sizes 256 512 1024 2048] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -38,13 +42,53 @@ ALPHAS = (1, 2, 4, 8)
 H, W = 96, 128
 
 
-def crf_seconds(size: int) -> float:
+def crf_seconds(size: int, method: str, device: str = "cpu") -> float:
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
     maps = rng.random((2, size, size)).astype(np.float32)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     start = time.perf_counter()
-    drain(crf_stage(img, maps, CRFParams()))
+    drain(crf_stage(img, maps, CRFParams(method=method), device))
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     return time.perf_counter() - start
+
+
+def speed_table(sizes: list[int], rounds: int = 2) -> None:
+    """Best of `rounds` alternating runs per size and method."""
+    devices = [("torch", "cpu"), ("pydensecrf", "cpu")]
+    if torch.cuda.is_available():
+        devices.append(("torch", "cuda"))
+        crf_seconds(64, "torch", "cuda")  # CUDA context and kernels, once
+    print("| size | " + " | ".join(f"{m} {d} (s)" for m, d in devices) + " | torch/pydensecrf on the CPU |")
+    print("|---|" + "---|" * (len(devices) + 1))
+    for size in sizes:
+        best = {key: min(crf_seconds(size, *key) for _ in range(rounds)) for key in devices}
+        ratio = best[("torch", "cpu")] / best[("pydensecrf", "cpu")]
+        print(f"| {size}² | " + " | ".join(f"{best[key]:.3f}" for key in devices) + f" | {ratio:.2f} |")
+
+
+def agreement_table(seeds: int) -> None:
+    """torch vs pydensecrf on the known-evidence cases (default settings) and the coffee photo."""
+    from napari_partial_style import samples
+    from napari_partial_style.core.images import resize_rgb, working_shape
+
+    print("| case | label agreement | largest marginal difference |")
+    print("|---|---|---|")
+    coffee = resize_rgb(samples.coffee().astype(np.float32) / 255, working_shape((400, 600), 256))
+    rng = np.random.default_rng(0)
+    coffee_maps = gaussian_filter(rng.random((2, *coffee.shape[:2])), 8).astype(np.float32)
+    inputs = {name: [case(name, seed)[:2] for seed in range(seeds)] for name in CASES}
+    inputs["coffee photo, smooth random maps"] = [(coffee, coffee_maps / coffee_maps.max())]
+    for name, pairs in inputs.items():
+        agree, worst = [], 0.0
+        for img, maps in pairs:
+            ours, q1 = drain(crf_stage(to_uint8(img), maps, CRFParams(method="torch")))
+            ref, q2 = drain(crf_stage(to_uint8(img), maps, CRFParams(method="pydensecrf")))
+            agree.append(float((ours == ref).mean()))
+            worst = max(worst, float(np.abs(q1 - q2).max()))
+        print(f"| {name} | {np.mean(agree):.4f} | {worst:.1e} |")
 
 
 def ellipse(cy: float, cx: float, ry: float, rx: float) -> np.ndarray:
@@ -107,7 +151,7 @@ def suite(seeds: int) -> dict[tuple[str, str, str, int], float]:
         for seed in range(seeds):
             img, maps, truth = case(name, seed)
             n = maps.shape[0] + 1
-            for method in ("pydensecrf", "none"):
+            for method in ("torch", "none"):
                 for calibration in CALIBRATIONS:
                     for alpha in ALPHAS:
                         params = CRFParams(method=method, calibration=calibration, background_alpha=alpha)
@@ -119,16 +163,15 @@ def suite(seeds: int) -> dict[tuple[str, str, str, int], float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
-    print("dense CRF, 2 labels, 10 iterations, stepped")
-    print(f"{'size':>6} {'seconds':>8} {'s per Mpx':>10}")
-    for size in args.sizes:
-        s = crf_seconds(size)
-        print(f"{size:>6} {s:>8.3f} {s / (size * size / 1e6):>10.2f}")
+    print("dense CRF, 2 labels, 10 iterations, stepped, lattice set-up included")
+    speed_table(args.sizes)
+    print("\ntorch CRF against pydensecrf, same unaries and image")
+    agreement_table(args.seeds)
     results = suite(args.seeds)
-    for method in ("pydensecrf", "none"):
+    for method in ("torch", "none"):
         print(f"\nmean IU against the truth, {method}, {args.seeds} seeds")
         print("| calibration | α | " + " | ".join(CASES) + " | worst |")
         print("|---|---|" + "---|" * (len(CASES) + 1))

@@ -66,7 +66,8 @@ def test_missing_crf_extra_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pydensecrf.densecrf", None)
     maps = np.full((1, 40, 40), 0.5, np.float32)
     img = np.zeros((40, 40, 3), np.uint8)
-    with pytest.raises(PartialStyleError, match=r"napari-partial-style\[crf\].*`none`"):
-        drain(crf_stage(img, maps, CRFParams()))
-    labels, _ = drain(crf_stage(img, maps, CRFParams(method="none")))
-    assert labels.shape == (40, 40)
+    with pytest.raises(PartialStyleError, match=r"napari-partial-style\[crf\].*`torch` \(the default\)"):
+        drain(crf_stage(img, maps, CRFParams(method="pydensecrf")))
+    for method in ("torch", "none"):  # what the default install has
+        labels, _ = drain(crf_stage(img, maps, CRFParams(method=method)))
+        assert labels.shape == (40, 40)

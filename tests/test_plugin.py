@@ -138,11 +138,11 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     assert "img labels [2]" in viewer.layers and viewer.layers["img labels"].data[3, 4] == painted
     assert any("was painted" in message for message in infos)
 
-    widget.crf_method.value = "pydensecrf"
+    widget.crf_method.value = "torch"
     widget.crf_only.clicked()
     wait_done(qtbot, widget.crf_runner)
     assert widget.crf_runner.last_error is None, widget.status.value
-    assert viewer.layers["img labels [2]"].metadata["partial_style"]["parameters"]["crf"]["method"] == "pydensecrf"
+    assert viewer.layers["img labels [2]"].metadata["partial_style"]["parameters"]["crf"]["method"] == "torch"
 
 
 def composite_scene(viewer):

@@ -72,7 +72,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--target", nargs="+", action="extend", default=[], metavar="CLASS", help="target classes by name or index (default: every class above --threshold)")
     group.add_argument("--threshold", type=finite_float, help="class score above which a class is a target (default: 0.5 for checkpoints, 0.2 for imagenet)")
     group.add_argument("--subtract", nargs="+", action="extend", default=[], metavar="CLASS", help="classes whose saliency is subtracted from the targets' (default: the best-scoring others, up to 4 classes)")
-    group.add_argument("--crf", choices=METHODS, default=crf.method, help="dense CRF, or none: argmax of the maps and the background (default: pydensecrf)")
+    group.add_argument("--crf", choices=METHODS, default=crf.method, help="dense CRF: torch (built in, runs on --device), pydensecrf (the `crf` extra, the reference implementation; the two agree), or none: the argmax of the maps and the background (default: torch)")
     group.add_argument("--calibrate", choices=CALIBRATIONS, default=crf.calibration,
                        help="otsu: raise each saliency map to the power that puts its Otsu threshold at 0.5, so peaky "
                             f"or weaker targets are kept; none: the maps as they are (default: {crf.calibration})")

@@ -210,10 +210,11 @@ class SegmentWidget(Container):
             from napari_partial_style.core.images import working_shape
             from napari_partial_style.core.segmentation import labels_from_maps, resize_stack
 
-            size = working_size(size_value, get_device(device_name), source.shape)
+            device = get_device(device_name)
+            size = working_size(size_value, device, source.shape)
             shape = working_shape(source.shape, size)
             result = yield from labels_from_maps(source.resized(shape), resize_stack(maps, shape),
-                                                 params.crf, source.shape)
+                                                 params.crf, source.shape, device)
             return result
 
         def show(result) -> None:

@@ -1,4 +1,8 @@
-"""Dense CRF (Krähenbühl & Koltun 2011, via pydensecrf) over the saliency maps plus a background.
+"""Dense CRF (Krähenbühl & Koltun 2011) over the saliency maps plus a background.
+
+Two implementations of the same model: `torch` (core/crf_torch.py, the default: installs with
+the package, runs on the job's device, releases the GIL) and `pydensecrf` (the `crf` extra, kept as
+the reference: the two agree to float precision, tests/test_crf_torch.py). `none` takes the argmax.
 
 Unaries are −log of [ (1 − max_c M'_c)^α, M'_1, ..., M'_K ]. The paper's α is 1; PSA-style code
 uses 4–32, since a larger α shrinks the background channel where maps are weak. One fixed α fails
@@ -8,8 +12,8 @@ map is calibrated first (`calibration="otsu"`): M' = M^γ with γ chosen so that
 threshold becomes 0.5, where target and background (at α = 1) meet. Each target is judged by its
 own evidence, so a weaker second target is not swallowed by a stronger first one. Measured with
 bench/bench_crf.py on cases whose evidence is known (docs/segmentation.md).
-pydensecrf holds the GIL for a whole inference call, so inference is stepped one mean-field
-iteration at a time and yields in between.
+Inference is stepped one mean-field iteration at a time and yields in between (pydensecrf holds
+the GIL for each call, so stepping also keeps napari responsive).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 from napari_partial_style.core.errors import InputError, PartialStyleError, require_finite
 from napari_partial_style.core.progress import Progress, StageGenerator
 
-METHODS = ("pydensecrf", "none")
+METHODS = ("torch", "pydensecrf", "none")
 CALIBRATIONS = ("otsu", "none")
 UNARY_CLIP = 1e-5
 # Otsu thresholds are kept inside this range: a map with almost no contrast must not become all target.
@@ -32,7 +36,7 @@ THRESHOLD_RANGE = (0.05, 0.95)
 class CRFParams:
     """PSA's settings by default (method-spec B.2); sxy values are in working-size pixels."""
 
-    method: str = "pydensecrf"
+    method: str = "torch"
     calibration: str = "otsu"
     background_alpha: float = 1.0
     gaussian_sxy: float = 3.0
@@ -84,14 +88,16 @@ def import_pydensecrf():
         import pydensecrf.densecrf as dcrf
     except ImportError as exc:
         raise PartialStyleError(
-            "the dense CRF needs the `crf` extra: pip install \"napari-partial-style[crf]\" "
-            "(pydensecrf2; a C++ compiler and Python ≤ 3.12). Or choose the CRF method `none`."
+            "the pydensecrf CRF needs the `crf` extra: pip install \"napari-partial-style[crf]\" "
+            "(pydensecrf2; a C++ compiler and Python ≤ 3.12). Or choose the CRF method `torch` (the default)."
         ) from exc
     return dcrf
 
 
-def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
-    """Labels (h, w; 0 = background, k = the k-th map) and marginals (K+1, h, w) for an 8-bit image."""
+def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
+              device=None) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
+    """Labels (h, w; 0 = background, k = the k-th map) and marginals (K+1, h, w) for an 8-bit image;
+    the torch CRF runs on `device` (the CPU when None)."""
     if rgb8.dtype != np.uint8 or rgb8.shape[:2] != maps.shape[1:]:
         raise InputError("the CRF needs the 8-bit RGB image at the maps' size.")
     probabilities = class_probabilities(calibrate(maps, params.calibration), params.background_alpha)
@@ -100,15 +106,38 @@ def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams) -> StageGen
         q = probabilities / probabilities.sum(axis=0, keepdims=True)
         yield Progress("crf", 1, 1, message="argmax (no CRF)")
         return q.argmax(axis=0).astype(np.int32), q
-    dcrf = import_pydensecrf()
-    model = dcrf.DenseCRF2D(w, h, n)
-    model.setUnaryEnergy(unaries(probabilities))
-    model.addPairwiseGaussian(sxy=params.gaussian_sxy, compat=params.gaussian_compat)
-    model.addPairwiseBilateral(sxy=params.bilateral_sxy, srgb=params.bilateral_srgb,
-                               rgbim=np.ascontiguousarray(rgb8[..., :3]), compat=params.bilateral_compat)
-    q, tmp1, tmp2 = model.startInference()
+    gaussian = (params.gaussian_sxy, params.gaussian_compat)
+    bilateral = (params.bilateral_sxy, params.bilateral_srgb, params.bilateral_compat)
+    model = (_torch_model if params.method == "torch" else _pydensecrf_model)(rgb8, unaries(probabilities),
+                                                                             gaussian, bilateral, device)
     for step in range(1, params.iterations + 1):
-        model.stepInference(q, tmp1, tmp2)
+        model.step()
         yield Progress("crf", step, params.iterations)
-    marginals = np.array(q, dtype=np.float32).reshape(n, h, w)
+    marginals = model.marginals().reshape(n, h, w)
     return marginals.argmax(axis=0).astype(np.int32), marginals
+
+
+def _torch_model(rgb8, unary, gaussian, bilateral, device):
+    from napari_partial_style.core.crf_torch import DenseCRF
+
+    return DenseCRF(rgb8, unary, gaussian, bilateral, device or "cpu")
+
+
+class _pydensecrf_model:
+    """pydensecrf behind the same step()/marginals() as the torch CRF."""
+
+    def __init__(self, rgb8, unary, gaussian, bilateral, _device) -> None:
+        dcrf = import_pydensecrf()
+        n, (h, w) = unary.shape[0], rgb8.shape[:2]
+        self.model = dcrf.DenseCRF2D(w, h, n)
+        self.model.setUnaryEnergy(unary)
+        self.model.addPairwiseGaussian(sxy=gaussian[0], compat=gaussian[1])
+        self.model.addPairwiseBilateral(sxy=bilateral[0], srgb=bilateral[1], rgbim=np.ascontiguousarray(rgb8[..., :3]),
+                                        compat=bilateral[2])
+        self.q, self.tmp1, self.tmp2 = self.model.startInference()
+
+    def step(self) -> None:
+        self.model.stepInference(self.q, self.tmp1, self.tmp2)
+
+    def marginals(self) -> np.ndarray:
+        return np.array(self.q, dtype=np.float32)

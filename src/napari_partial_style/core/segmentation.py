@@ -51,11 +51,11 @@ def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams,
-                     shape: tuple[int, int]) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
+def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams, shape: tuple[int, int],
+                     device=None) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
     """CRF at the working size; labels at `shape` are the argmax of the upsampled marginals,
     so edges stay smooth. Also what "re-run CRF only" calls on saliency already computed."""
-    _, marginals = yield from crf_stage(to_uint8(work_rgb), work_maps, crf)
+    _, marginals = yield from crf_stage(to_uint8(work_rgb), work_maps, crf, device)
     probabilities = resize_stack(marginals, shape)
     labels = np.empty(shape, np.uint8 if len(probabilities) <= 256 else np.uint16)
     rows = max(1, CHUNK_PIXELS // shape[1])
@@ -70,6 +70,6 @@ def segment_stage(model: TappedClassifier, image: SourceImage, params: SegmentPa
     work = image.resized(working_shape(image.shape, size))
     saliency = yield from dcsm(model, work, params.saliency, device)
     shape = image.shape
-    labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape)
+    labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape, device)
     return Segmentation(resize_stack(saliency.maps, shape), labels, probabilities, saliency.target_names,
                         saliency.targets, saliency.scores, saliency.classes)
