@@ -10,6 +10,7 @@ responsive), and is stepped one iteration at a time so a job can stop between tw
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -27,33 +28,32 @@ class Lattice:
         n, d = features.shape
         self.d = d
         device = features.device
-        f = features.double()
+        f = features.float()
         inv_std = math.sqrt(2.0 / 3.0) * (d + 1)
-        scale = inv_std / torch.sqrt(torch.arange(1, d + 1, device=device, dtype=torch.float64)
-                                     * torch.arange(2, d + 2, device=device, dtype=torch.float64))
+        scale = inv_std / torch.sqrt(torch.arange(1, d + 1, device=device, dtype=torch.float32)
+                                     * torch.arange(2, d + 2, device=device, dtype=torch.float32))
         cf = f * scale
         suffix = torch.flip(torch.cumsum(torch.flip(cf, [1]), 1), [1])           # Σ_{t ≥ j} cf_t
-        elevated = torch.empty((n, d + 1), dtype=torch.float64, device=device)
+        elevated = torch.empty((n, d + 1), dtype=torch.float32, device=device)
         elevated[:, 0] = suffix[:, 0]
-        j = torch.arange(1, d + 1, device=device, dtype=torch.float64)
-        elevated[:, 1:] = torch.cat([suffix[:, 1:], torch.zeros((n, 1), dtype=torch.float64, device=device)], 1) \
+        j = torch.arange(1, d + 1, device=device, dtype=torch.float32)
+        elevated[:, 1:] = torch.cat([suffix[:, 1:], torch.zeros((n, 1), dtype=torch.float32, device=device)], 1) \
             - j * cf
         # the closest remainder-0 point, by rounding each coordinate to a multiple of d + 1
         v = elevated / (d + 1)
         up, down = torch.ceil(v) * (d + 1), torch.floor(v) * (d + 1)
         rem0 = torch.where(up - elevated < elevated - down, up, down)
         total = torch.round(rem0.sum(1) / (d + 1)).long()
-        # rank: the position of each coordinate's remainder in sorted order (ties as pydensecrf breaks them)
-        diff = elevated - rem0
-        less = diff[:, :, None] < diff[:, None, :]                                # [k, i, j]: diff_i < diff_j
-        after = torch.triu(torch.ones((d + 1, d + 1), dtype=torch.bool, device=device), 1)
-        rank = (less & after).sum(2) + (~less.transpose(1, 2) & after.T).sum(2)
+        # rank: each coordinate's place when the remainders are sorted from the largest; of two equal
+        # ones the earlier comes first, as in pydensecrf's pairwise count
+        order = torch.argsort(rem0 - elevated, dim=1, stable=True)
+        rank = torch.empty_like(order).scatter_(1, order, torch.arange(d + 1, device=device).expand(n, -1))
         rank = rank + total[:, None]
         low, high = rank < 0, rank > d
         rank = torch.where(low, rank + d + 1, torch.where(high, rank - d - 1, rank))
         rem0 = torch.where(low, rem0 + d + 1, torch.where(high, rem0 - d - 1, rem0))
         # barycentric weights of the d + 1 vertices of the enclosing simplex
-        bary = torch.zeros((n, d + 2), dtype=torch.float64, device=device)
+        bary = torch.zeros((n, d + 2), dtype=torch.float32, device=device)
         w = (elevated - rem0) / (d + 1)
         bary.scatter_add_(1, d - rank, w)
         bary.scatter_add_(1, d - rank + 1, -w)
@@ -68,7 +68,7 @@ class Lattice:
 
     def _index(self, keys: torch.Tensor, n: int) -> None:
         """Pack keys into int64 codes (mixed radix with room for the blur's neighbours), find the
-        distinct lattice points, and each point's two neighbours along each of the d + 1 axes."""
+        distinct lattice points, and build splat, blur and slice as sparse matrices."""
         d = self.d
         lo = keys.min(0).values - (d + 1)
         span = keys.max(0).values + (d + 1) - lo + 1
@@ -77,34 +77,51 @@ class Lattice:
                              "or srgb, or lower the working size.")
         radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long,
                                                                                      device=keys.device)])
-        codes = ((keys - lo) * radix).sum(1)
-        self.codes, inverse = torch.unique(codes, return_inverse=True)           # sorted
-        self.offsets = inverse.reshape(n, d + 1)
-        self.flat_offsets = inverse
-        self.size = len(self.codes)
-        self.neighbours = []
-        for axis in range(d + 1):
-            step = -radix.sum()                                                  # every coordinate − 1 ...
-            if axis < d:
-                step = step + (d + 1) * radix[axis]                             # ... but this one + d
-            self.neighbours.append((self._find(self.codes + step), self._find(self.codes - step)))
-
-    def _find(self, codes: torch.Tensor) -> torch.Tensor:
-        """Index of each code among the lattice's points, or `size` (a zero row) when absent."""
-        at = torch.searchsorted(self.codes, codes).clamp(max=self.size - 1)
-        return torch.where(self.codes[at] == codes, at, torch.full_like(at, self.size))
+        codes, offsets = torch.unique(((keys - lo) * radix).sum(1), return_inverse=True)  # sorted codes
+        m, device = len(codes), keys.device
+        per_pixel = torch.full((n,), d + 1, dtype=torch.long, device=device)
+        pixels = torch.arange(n, device=device).repeat_interleave(d + 1)
+        order = torch.argsort(offsets, stable=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+            self.slice = _csr(per_pixel, offsets, self.slice_weights.reshape(-1), (n, m))
+            self.splat = _csr(torch.bincount(offsets, minlength=m), pixels[order], self.weights.reshape(-1)[order],
+                              (m, n))
+            self.blur = []
+            points = torch.arange(m, device=device)
+            for axis in range(d + 1):                        # [1/2, 1, 1/2] along each lattice axis
+                step = -radix.sum()                          # every coordinate − 1 ...
+                if axis < d:
+                    step = step + (d + 1) * radix[axis]     # ... but this one + d
+                ahead = _find(codes, codes + step)
+                behind = torch.full_like(ahead, -1)
+                behind[ahead[ahead >= 0]] = points[ahead >= 0]  # b is ahead of a: a is behind b
+                cols = torch.stack([points, ahead, behind], 1)
+                present = cols >= 0
+                values = torch.tensor([1.0, 0.5, 0.5], device=device).expand(m, 3)
+                self.blur.append(_csr(present.sum(1), cols[present], values[present], (m, m)))
+        self.size = m
 
     def filter(self, values: torch.Tensor) -> torch.Tensor:
         """Σ_j k(f_i, f_j) values_j for every point i, approximately, with k a unit Gaussian; (N, C)."""
-        c = values.shape[1]
-        grid = values.new_zeros((self.size + 1, c))      # the last row stands for absent neighbours
-        grid.index_add_(0, self.flat_offsets, (self.weights[:, :, None] * values[:, None, :]).reshape(-1, c))
-        spare = values.new_zeros((self.size + 1, c))
-        for ahead, behind in self.neighbours:             # [1/2, 1, 1/2] along each lattice axis
-            torch.add(grid[ahead], grid[behind], out=spare[:-1])
-            spare[:-1].mul_(0.5).add_(grid[:-1])
-            grid, spare = spare, grid
-        return torch.einsum("nk,nkc->nc", self.slice_weights, grid[self.offsets])
+        grid = self.splat @ values
+        for blur in self.blur:
+            grid = blur @ grid
+        return self.slice @ grid
+
+
+def _find(codes: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Index of each query among the sorted `codes`, or −1 when absent."""
+    at = torch.searchsorted(codes, queries).clamp(max=len(codes) - 1)
+    return torch.where(codes[at] == queries, at, torch.full_like(at, -1))
+
+
+def _csr(counts: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """A CSR matrix from its entries in row order (`counts` per row): no sorting needed, and its
+    products with dense matrices run in parallel on the CPU and on a GPU."""
+    crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=cols.device)
+    torch.cumsum(counts, 0, out=crow[1:])
+    return torch.sparse_csr_tensor(crow, cols, values.float(), shape)
 
 
 class Kernel:
