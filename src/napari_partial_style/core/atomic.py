@@ -1,6 +1,6 @@
 """Writes that never leave half a result: build beside the target, then rename it in.
 
-Temporary names carry the writer's process id (`.NAME.tmp-PID-XXXX`, `.NAME.old-PID-XXXX`), so a
+Temporary names carry the writer's process id (`.NAME.tmp-PID-RANDOM`, `.NAME.old-PID-RANDOM`), so a
 later write to the same target can tell the leftovers of a killed process from a live writer's:
 the dead one's temporaries are removed, and a bundle hidden as `.old-*` by a process killed between
 its two renames is put back when the target is missing.

@@ -28,19 +28,22 @@ class Lattice:
         n, d = features.shape
         self.d = d
         device = features.device
-        f = features.float()
-        inv_std = math.sqrt(2.0 / 3.0) * (d + 1)
-        scale = inv_std / torch.sqrt(torch.arange(1, d + 1, device=device, dtype=torch.float32)
-                                     * torch.arange(2, d + 2, device=device, dtype=torch.float32))
+        # float32 throughout, with pydensecrf's operations in its order: which simplex a pixel falls
+        # in is a rounding decision, and flat image areas put many pixels right on its edges
+        f32 = torch.float32
+        f = features.to(f32)
+        inv_std = float(np.float32(math.sqrt(2.0 / 3.0) * (d + 1)))
+        scale = torch.tensor([np.float32(1.0 / math.sqrt((i + 2) * (i + 1)) * inv_std) for i in range(d)],
+                             dtype=f32, device=device)
+        down_factor = float(np.float32(1.0 / (d + 1)))
         cf = f * scale
         suffix = torch.flip(torch.cumsum(torch.flip(cf, [1]), 1), [1])           # Σ_{t ≥ j} cf_t
-        elevated = torch.empty((n, d + 1), dtype=torch.float32, device=device)
+        elevated = torch.empty((n, d + 1), dtype=f32, device=device)
         elevated[:, 0] = suffix[:, 0]
-        j = torch.arange(1, d + 1, device=device, dtype=torch.float32)
-        elevated[:, 1:] = torch.cat([suffix[:, 1:], torch.zeros((n, 1), dtype=torch.float32, device=device)], 1) \
-            - j * cf
+        j = torch.arange(1, d + 1, device=device, dtype=f32)
+        elevated[:, 1:] = torch.cat([suffix[:, 1:], torch.zeros((n, 1), dtype=f32, device=device)], 1) - j * cf
         # the closest remainder-0 point, by rounding each coordinate to a multiple of d + 1
-        v = elevated / (d + 1)
+        v = elevated * down_factor
         up, down = torch.ceil(v) * (d + 1), torch.floor(v) * (d + 1)
         rem0 = torch.where(up - elevated < elevated - down, up, down)
         total = torch.round(rem0.sum(1) / (d + 1)).long()
@@ -52,12 +55,13 @@ class Lattice:
         low, high = rank < 0, rank > d
         rank = torch.where(low, rank + d + 1, torch.where(high, rank - d - 1, rank))
         rem0 = torch.where(low, rem0 + d + 1, torch.where(high, rem0 - d - 1, rem0))
-        # barycentric weights of the d + 1 vertices of the enclosing simplex
-        bary = torch.zeros((n, d + 2), dtype=torch.float32, device=device)
-        w = (elevated - rem0) / (d + 1)
-        bary.scatter_add_(1, d - rank, w)
-        bary.scatter_add_(1, d - rank + 1, -w)
-        bary[:, 0] += 1.0 + bary[:, d + 1]
+        # barycentric weights of the d + 1 vertices of the enclosing simplex, summed in pydensecrf's order
+        bary = torch.zeros((n, d + 2), dtype=f32, device=device)
+        w = (elevated - rem0) * down_factor
+        for i in range(d + 1):
+            bary.scatter_add_(1, d - rank[:, i:i + 1], w[:, i:i + 1])
+            bary.scatter_add_(1, d - rank[:, i:i + 1] + 1, -w[:, i:i + 1])
+        bary[:, 0] = (bary[:, 0].double() + (1.0 + bary[:, d + 1].double())).to(f32)
         self.weights = bary[:, : d + 1].float()                                    # (N, d+1)
         self.slice_weights = self.weights / (1.0 + 2.0 ** (-d))  # pydensecrf's constant α folded in
         # the vertices' keys: rem0 plus the canonical simplex's offsets, first d coordinates
