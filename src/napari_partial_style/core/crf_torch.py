@@ -85,7 +85,7 @@ class Lattice:
         m, device = len(codes), keys.device
         per_pixel = torch.full((n,), d + 1, dtype=torch.long, device=device)
         pixels = torch.arange(n, device=device).repeat_interleave(d + 1)
-        order = torch.argsort(offsets, stable=True)
+        order = torch.argsort(offsets)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
             self.slice = _csr(per_pixel, offsets, self.slice_weights.reshape(-1), (n, m))
@@ -93,17 +93,20 @@ class Lattice:
                               (m, n))
             self.blur = []
             points = torch.arange(m, device=device)
+            three = torch.full((m,), 3, dtype=torch.long, device=device)
             for axis in range(d + 1):                        # [1/2, 1, 1/2] along each lattice axis
                 step = -radix.sum()                          # every coordinate − 1 ...
                 if axis < d:
                     step = step + (d + 1) * radix[axis]     # ... but this one + d
-                ahead = _find(codes, codes + step)
-                behind = torch.full_like(ahead, -1)
-                behind[ahead[ahead >= 0]] = points[ahead >= 0]  # b is ahead of a: a is behind b
-                cols = torch.stack([points, ahead, behind], 1)
-                present = cols >= 0
-                values = torch.tensor([1.0, 0.5, 0.5], device=device).expand(m, 3)
-                self.blur.append(_csr(present.sum(1), cols[present], values[present], (m, m)))
+                ahead = _find(codes, codes + step)           # −1 where there is no such point
+                found = ahead >= 0
+                behind = torch.full((m + 1,), -1, dtype=torch.long, device=device)
+                behind.scatter_(0, torch.where(found, ahead, m), points)  # b ahead of a: a behind b
+                behind = behind[:m]
+                # three entries a row; an absent neighbour is column 0 with weight 0 (no masking: fast)
+                cols = torch.stack([points, ahead.clamp(min=0), behind.clamp(min=0)], 1).reshape(-1)
+                values = torch.stack([torch.ones(m, device=device), 0.5 * found, 0.5 * (behind >= 0)], 1)
+                self.blur.append(_csr(three, cols, values.reshape(-1), (m, m)))
         self.size = m
 
     def filter(self, values: torch.Tensor) -> torch.Tensor:
