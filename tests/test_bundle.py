@@ -201,3 +201,14 @@ def test_labels_that_do_not_lie_on_the_content_are_refused(tmp_path, rng, labels
     write_image_file(path / "labels.png", labels)
     with pytest.raises(BundleError, match=re.escape(words)):
         read_bundle(path)
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
+    from napari_partial_style.core.atomic import atomic_file
+
+    target = tmp_path / "model.pt"
+    dead = tmp_path / f".model.pt.tmp-{DEAD_PID}-abcd"
+    dead.write_bytes(b"half a checkpoint")
+    with atomic_file(target) as tmp:
+        tmp.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole" and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]

@@ -117,7 +117,9 @@ def atomic_folder(path: Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path` to write; it becomes `path` only when complete."""
+    """Yield a temporary path beside `path` to write; it becomes `path` only when complete
+    (a killed writer's temporary for the same file is removed first)."""
+    recover(path)
     tmp = _sibling(path, "tmp")
     try:
         yield tmp
