@@ -105,3 +105,22 @@ def test_crf_stage_torch_and_pydensecrf_give_the_same_labels():
     assert np.array_equal(torch_labels, ref_labels) and np.abs(torch_q - ref_q).max() < 1e-4
     probabilities = class_probabilities(calibrate(maps), 1.0)
     assert torch_q.shape == probabilities.shape
+
+
+def test_the_default_install_segments_end_to_end_without_pydensecrf(hub, tmp_path, monkeypatch):
+    import sys
+
+    from napari_partial_style.cli import main
+    from napari_partial_style.core.bundle import read_bundle
+    from napari_partial_style.core.image_files import write_image_file
+    from synthetic import two_tone
+
+    monkeypatch.setitem(sys.modules, "pydensecrf", None)  # as if the `crf` extra were not installed
+    monkeypatch.setitem(sys.modules, "pydensecrf.densecrf", None)
+    write_image_file(tmp_path / "img.png", two_tone((64, 96)))
+    out = tmp_path / "seg.pstyle"
+    assert main(["segment", str(tmp_path / "img.png"), "--out", str(out), "--target", "cup", "--size", "64",
+                 "--device", "cpu", "--quiet"]) == 0
+    bundle = read_bundle(out)
+    assert bundle.manifest["parameters"]["segment"]["crf"]["method"] == "torch"
+    assert bundle.labels.shape == (64, 96) and bundle.crf_probabilities.shape == (2, 64, 96)

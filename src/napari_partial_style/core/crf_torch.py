@@ -81,11 +81,16 @@ class Lattice:
                              "or srgb, or lower the working size.")
         radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long,
                                                                                      device=keys.device)])
-        codes, offsets = torch.unique(((keys - lo) * radix).sum(1), return_inverse=True)  # sorted codes
+        # one sort gives the distinct points (sorted codes), each vertex's point, and the splat's row order
+        all_codes, order = torch.sort(((keys - lo) * radix).sum(1))
+        first = torch.ones_like(all_codes, dtype=torch.bool)
+        first[1:] = all_codes[1:] != all_codes[:-1]
+        codes = all_codes[first]
         m, device = len(codes), keys.device
+        offsets = torch.empty_like(order)
+        offsets[order] = torch.cumsum(first, 0) - 1
         per_pixel = torch.full((n,), d + 1, dtype=torch.long, device=device)
         pixels = torch.arange(n, device=device).repeat_interleave(d + 1)
-        order = torch.argsort(offsets)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
             self.slice = _csr(per_pixel, offsets, self.slice_weights.reshape(-1), (n, m))
