@@ -64,29 +64,31 @@ class Lattice:
         bary[:, 0] = (bary[:, 0].double() + (1.0 + bary[:, d + 1].double())).to(f32)
         self.weights = bary[:, : d + 1].float()                                    # (N, d+1)
         self.slice_weights = self.weights / (1.0 + 2.0 ** (-d))  # pydensecrf's constant α folded in
-        # the vertices' keys: rem0 plus the canonical simplex's offsets, first d coordinates
+        self._index(rem0[:, :d].long(), rank[:, :d], n)
+
+    def _index(self, rem0: torch.Tensor, rank: torch.Tensor, n: int) -> None:
+        """Pack each vertex's key (rem0 plus the canonical simplex's offset for its rank, first d
+        coordinates) into one int64 code, mixed radix with room for the blur's neighbours, without
+        building the keys themselves; find the distinct lattice points; build splat, blur and slice
+        as sparse matrices."""
+        d, device = self.d, rem0.device
         r = torch.arange(d + 1, device=device)
         canonical = torch.where(r[None, :] <= d - r[:, None], r[:, None], r[:, None] - (d + 1))  # [remainder, rank]
-        keys = rem0[:, None, :d].long() + canonical[:, rank[:, :d]].permute(1, 0, 2)         # (N, d+1, d)
-        self._index(keys.reshape(-1, d), n)
-
-    def _index(self, keys: torch.Tensor, n: int) -> None:
-        """Pack keys into int64 codes (mixed radix with room for the blur's neighbours), find the
-        distinct lattice points, and build splat, blur and slice as sparse matrices."""
-        d = self.d
-        lo = keys.min(0).values - (d + 1)
-        span = keys.max(0).values + (d + 1) - lo + 1
+        lo = rem0.min(0).values - d - (d + 1)            # canonical offsets lie in [−d, d]
+        span = rem0.max(0).values + d + (d + 1) - lo + 1
         if float(np.prod(span.double().cpu().numpy())) >= MAX_CODE:
             raise InputError("the CRF's features span too wide a range for the lattice; raise the kernels' sxy "
                              "or srgb, or lower the working size.")
-        radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long,
-                                                                                     device=keys.device)])
+        radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long, device=device)])
+        codes = ((rem0 - lo) * radix).sum(1, keepdim=True).expand(n, d + 1).clone()   # (N, d+1): one per vertex
+        for i in range(d):
+            codes += canonical[:, rank[:, i]].T * radix[i]
         # one sort gives the distinct points (sorted codes), each vertex's point, and the splat's row order
-        all_codes, order = torch.sort(((keys - lo) * radix).sum(1))
+        all_codes, order = torch.sort(codes.reshape(-1))
         first = torch.ones_like(all_codes, dtype=torch.bool)
         first[1:] = all_codes[1:] != all_codes[:-1]
         codes = all_codes[first]
-        m, device = len(codes), keys.device
+        m = len(codes)
         offsets = torch.empty_like(order)
         offsets[order] = torch.cumsum(first, 0) - 1
         per_pixel = torch.full((n,), d + 1, dtype=torch.long, device=device)
