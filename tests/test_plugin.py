@@ -465,3 +465,19 @@ def test_napari_opens_bundles_with_our_reader_once_the_plugin_ran(make_napari_vi
     assert get_settings().plugins.extension2reader["*.pstyle/"] == PLUGIN
     viewer.open(str(path), plugin=None)  # what File › Open, drag and drop and `napari job.pstyle` do
     assert [layer.name for layer in viewer.layers] == ["job content", "job labels"]
+
+
+def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, errors):
+    viewer = make_napari_viewer()
+    viewer.add_image(two_tone((48, 64)), name="img", rgb=True)
+    labels = np.zeros((48, 64), np.uint8)
+    labels[5:20, 5:20] = 1
+    viewer.add_labels(labels, name="img labels")
+    widget = dock(viewer, "Composite & score")
+    widget.content.value = viewer.layers["img"]
+    assert widget.stylized.value is None  # before: the content itself, the first image layer
+    widget.stylized.value = viewer.layers["img"]
+    widget.composite_button.clicked()
+    assert "its own stylized image" in errors[-1] and "img composite" not in viewer.layers
+    viewer.add_image(two_tone((48, 64))[::-1].copy(), name="img stylized", rgb=True)
+    assert widget.stylized.value.name == "img stylized"

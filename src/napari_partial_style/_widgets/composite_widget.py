@@ -30,7 +30,8 @@ class CompositeWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self.viewer = viewer
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
-        self.stylized = ComboBox(label="stylized", choices=layer_choices(viewer, "image"))
+        self.stylized = ComboBox(label="stylized", choices=layer_choices(viewer, "image"), nullable=True, value=None,
+                                 tooltip="the image Stylize made (`<content> stylized`), picked by name when it exists")
         self.labels_layer = ComboBox(label="labels", choices=layer_choices(viewer, "labels"))
         self.values = LineEdit(label="target labels", value="all", tooltip="label values to change: 'all' (every nonzero label) or e.g. '1, 3'")
         self.feather = FloatSpinBox(label="feather (px)", value=0.0, min=0.0, max=200.0, step=1.0,
@@ -74,6 +75,8 @@ class CompositeWidget(Container):
         stylized = f"{content.name} stylized"
         if stylized in layers:
             self.stylized.value = layers[stylized]
+        elif self.stylized.value is content:  # never the content as its own stylized image
+            self.stylized.value = None
         labels = [lyr for lyr in layers if isinstance(lyr, layer_kind("labels")) and lyr.name.startswith(f"{content.name} labels")]
         if labels:
             self.labels_layer.value = labels[-1]
@@ -97,6 +100,9 @@ class CompositeWidget(Container):
         content, stylized, labels = self.content.value, self.stylized.value, self.labels_layer.value
         if content is None or stylized is None or labels is None:
             raise InputError("choose the content, stylized and labels layers (run Segment and Stylize first, or paint labels).")
+        if stylized is content:
+            raise InputError(f"{content.name} is chosen as its own stylized image; choose the layer Stylize made "
+                             f"('{content.name} stylized').")
         source = as_source_image(current_slice(self.viewer, content)[0], name=content.name)
         styl = np.asarray(current_slice(self.viewer, stylized)[0])
         if styl.shape[:2] != source.shape:
