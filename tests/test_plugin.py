@@ -481,3 +481,5 @@ def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, erro
     assert "its own stylized image" in errors[-1] and "img composite" not in viewer.layers
     viewer.add_image(two_tone((48, 64))[::-1].copy(), name="img stylized", rgb=True)
     assert widget.stylized.value.name == "img stylized"
+    again = dock(viewer, "Composite & score")  # docked after the layers exist
+    assert again.stylized.value.name == "img stylized" and again.labels_layer.value.name == "img labels"

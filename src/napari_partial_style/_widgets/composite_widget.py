@@ -63,6 +63,7 @@ class CompositeWidget(Container):
         self._watched = None
         self._timer = None
         self._watch_labels()
+        self._pick_companions()  # the layers already open when the widget is docked
 
     def _pick_companions(self, _event=None) -> None:
         """Select `<content> stylized` and the newest `<content> labels` when they exist."""
