@@ -118,9 +118,14 @@ def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
 
 
 def _torch_model(rgb8, unary, gaussian, bilateral, device):
+    """The torch CRF on CUDA when the job runs there, else on the CPU (Apple's MPS has no sparse
+    CSR products)."""
+    import torch
+
     from napari_partial_style.core.crf_torch import DenseCRF
 
-    return DenseCRF(rgb8, unary, gaussian, bilateral, device or "cpu")
+    on_cuda = device is not None and torch.device(device).type == "cuda"
+    return DenseCRF(rgb8, unary, gaussian, bilateral, device if on_cuda else "cpu")
 
 
 class _pydensecrf_model:
