@@ -29,11 +29,11 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from napari_partial_style.core.crf import CALIBRATIONS, CRFParams, crf_stage
+from napari_partial_style.core.segment.crf import CALIBRATIONS, CRFParams, crf_stage
 from napari_partial_style.core.images import to_uint8
-from napari_partial_style.core.metrics import confusion, mean_iu
+from napari_partial_style.core.segment.metrics import confusion, mean_iu
 from napari_partial_style.core.progress import drain
-from napari_partial_style.core.saliency import SaliencyParams, dcsm
+from napari_partial_style.core.segment.saliency import SaliencyParams, dcsm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from tiny_classifier import TinyTapped  # noqa: E402

@@ -14,10 +14,10 @@ import time
 
 import torch
 
-from napari_partial_style.core.classifier import FCNClassifier
+from napari_partial_style.core.segment.classifier import FCNClassifier
 from napari_partial_style.core.device import get_device
-from napari_partial_style.core.guided_relu import guided
-from napari_partial_style.core.saliency import tap_gradients
+from napari_partial_style.core.segment.guided_relu import guided
+from napari_partial_style.core.segment.saliency import tap_gradients
 
 
 def sync(device: torch.device) -> None:

@@ -20,7 +20,7 @@ import torch
 import torchvision
 
 from napari_partial_style.core.device import get_device
-from napari_partial_style.core.style import (
+from napari_partial_style.core.style.gatys import (
     STYLE_TAPS,
     StyleObjective,
     StyleParams,

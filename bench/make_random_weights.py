@@ -10,7 +10,7 @@ import sys
 import torch
 import torchvision
 
-from napari_partial_style.core import weights
+from napari_partial_style.core.io import weights
 
 if not os.environ.get("TORCH_HOME"):
     sys.exit("set TORCH_HOME to a scratch folder first: random weights must never land in the real hub cache, "

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import torchvision  # noqa: F401  (Triton's LLVM must load before Mesa's; see core/classifier.py)
+import torchvision  # noqa: F401  (Triton's LLVM must load before Mesa's; see core/segment/classifier.py)
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
 
@@ -23,7 +23,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "images"
 def random_weights() -> None:
     import torch
 
-    from napari_partial_style.core import weights
+    from napari_partial_style.core.io import weights
 
     os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="pstyle-shots-")
     folder = weights.hub_folder()

@@ -9,7 +9,7 @@ import pytest
 # time; the fixtures below do, to build random-weight checkpoints, so import it before any viewer.
 import torchvision  # noqa: F401
 
-from napari_partial_style.core import weights
+from napari_partial_style.core.io import weights
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def material_checkpoint(tmp_path_factory):
     """A random-weight classifier checkpoint in the format `train` writes, with three materials."""
     import torch
 
-    from napari_partial_style.core.classifier import FCNClassifier, save_checkpoint
+    from napari_partial_style.core.segment.classifier import FCNClassifier, save_checkpoint
 
     torch.manual_seed(1)
     path = tmp_path_factory.mktemp("classifier") / "materials.pt"

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pytest
 
-from napari_partial_style.core import bundle as bundle_mod
-from napari_partial_style.core.bundle import Bundle, check_target, read_bundle, write_bundle
-from napari_partial_style.core.image_files import write_image_file
+from napari_partial_style.core.io import bundle as bundle_mod
+from napari_partial_style.core.io.bundle import Bundle, check_target, read_bundle, write_bundle
+from napari_partial_style.core.io.image_files import write_image_file
 from napari_partial_style.core.errors import BundleError, InputError, OutputError
 from synthetic import two_tone
 
@@ -131,8 +131,8 @@ def test_a_bundle_hidden_by_a_writer_killed_between_its_renames_comes_back(tmp_p
 KILLED_WRITER = """
 import os, sys, time
 import numpy as np
-from napari_partial_style.core import atomic
-from napari_partial_style.core.bundle import Bundle, write_bundle
+from napari_partial_style.core.io import atomic
+from napari_partial_style.core.io.bundle import Bundle, write_bundle
 real = os.replace
 def slow_replace(src, dst):
     real(src, dst)
@@ -204,7 +204,7 @@ def test_labels_that_do_not_lie_on_the_content_are_refused(tmp_path, rng, labels
 
 
 def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
-    from napari_partial_style.core.atomic import atomic_file
+    from napari_partial_style.core.io.atomic import atomic_file
 
     target = tmp_path / "model.pt"
     dead = tmp_path / f".model.pt.tmp-{DEAD_PID}-abcd"

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from napari_partial_style.core import weights
-from napari_partial_style.core.classifier import (
+from napari_partial_style.core.io import weights
+from napari_partial_style.core.segment.classifier import (
     FCNClassifier,
     load_checkpoint_classifier,
     load_imagenet_classifier,
     save_checkpoint,
 )
-from napari_partial_style.core.crf import CRFParams, crf_stage
+from napari_partial_style.core.segment.crf import CRFParams, crf_stage
 from napari_partial_style.core.errors import PartialStyleError, WeightsError
 from napari_partial_style.core.progress import drain
 
@@ -38,7 +38,7 @@ def test_imagenet_fcn_equals_torchvision_vgg16_on_a_224_window(hub):
 def test_shipped_imagenet_names_equal_torchvisions():
     from torchvision.models import VGG16_Weights
 
-    from napari_partial_style.core.classifier import imagenet_classes
+    from napari_partial_style.core.segment.classifier import imagenet_classes
 
     assert imagenet_classes() == list(VGG16_Weights.IMAGENET1K_V1.meta["categories"])
 

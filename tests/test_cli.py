@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from napari_partial_style.cli import main
-from napari_partial_style.core.bundle import read_bundle
-from napari_partial_style.core.image_files import read_image_file, write_image_file
+from napari_partial_style.core.io.bundle import read_bundle
+from napari_partial_style.core.io.image_files import read_image_file, write_image_file
 from synthetic import two_tone
 
 
@@ -262,10 +262,10 @@ def test_non_finite_numbers_are_refused_before_any_work(option, value, inputs, t
 
 
 def test_non_finite_parameters_are_refused_by_the_library_too():
-    from napari_partial_style.core.crf import CRFParams
+    from napari_partial_style.core.segment.crf import CRFParams
     from napari_partial_style.core.errors import InputError
     from napari_partial_style.core.pipeline import JobParams
-    from napari_partial_style.core.style import StyleParams
+    from napari_partial_style.core.style.gatys import StyleParams
 
     for make in (lambda: StyleParams(style_weight=float("nan")), lambda: CRFParams(background_alpha=float("inf")),
                  lambda: JobParams(feather=float("nan"))):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from napari_partial_style.core.crf import CRFParams, class_probabilities, crf_stage, unaries
+from napari_partial_style.core.segment.crf import CRFParams, class_probabilities, crf_stage, unaries
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
+from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 from napari_partial_style.core.progress import drain
 
 
@@ -94,7 +94,7 @@ def test_calibration_keeps_a_peaky_second_target():
 def test_calibration_moves_each_maps_otsu_threshold_to_one_half():
     from skimage.filters import threshold_otsu
 
-    from napari_partial_style.core.crf import calibrate
+    from napari_partial_style.core.segment.crf import calibrate
 
     _, maps, _ = peaky_scene()
     out = calibrate(maps)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from napari_partial_style.core.crf import CRFParams, calibrate, class_probabilities, crf_stage, unaries
-from napari_partial_style.core.crf_torch import DenseCRF, pixel_features
+from napari_partial_style.core.segment.crf import CRFParams, calibrate, class_probabilities, crf_stage, unaries
+from napari_partial_style.core.segment.crf_torch import DenseCRF, pixel_features
 from napari_partial_style.core.progress import drain
 
 
@@ -111,8 +111,8 @@ def test_the_default_install_segments_end_to_end_without_pydensecrf(hub, tmp_pat
     import sys
 
     from napari_partial_style.cli import main
-    from napari_partial_style.core.bundle import read_bundle
-    from napari_partial_style.core.image_files import write_image_file
+    from napari_partial_style.core.io.bundle import read_bundle
+    from napari_partial_style.core.io.image_files import write_image_file
     from synthetic import two_tone
 
     monkeypatch.setitem(sys.modules, "pydensecrf", None)  # as if the `crf` extra were not installed

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.image_files import read_image_file, write_image_file
+from napari_partial_style.core.io.image_files import read_image_file, write_image_file
 from napari_partial_style.core.images import (
     as_source_image,
     from_float_rgb,

@@ -6,7 +6,7 @@ import numpy as np
 
 from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.pipeline import JobParams, run_job_sync
-from napari_partial_style.core.style import StyleParams
+from napari_partial_style.core.style.gatys import StyleParams
 
 
 def test_a_6_megapixel_job_allocates_under_30_bytes_per_pixel(hub):

@@ -9,7 +9,7 @@ import pytest
 
 napari = pytest.importorskip("napari")
 
-from napari_partial_style._widgets import CompositeWidget, SegmentWidget, StylizeWidget  # noqa: E402
+from napari_partial_style._napari import CompositeWidget, SegmentWidget, StylizeWidget  # noqa: E402
 from synthetic import two_tone  # noqa: E402
 
 PLUGIN = "napari-partial-style"
@@ -245,8 +245,8 @@ def test_errors_become_notifications_and_the_widget_still_works(make_napari_view
 
 
 def test_reader_writer_round_trip_with_painted_labels(make_napari_viewer, tmp_path, rng):
-    from napari_partial_style._writer import write_bundle_layers
-    from napari_partial_style.core.bundle import Bundle, read_bundle, write_bundle
+    from napari_partial_style._napari.writer import write_bundle_layers
+    from napari_partial_style.core.io.bundle import Bundle, read_bundle, write_bundle
 
     content = two_tone((48, 64))
     labels = np.zeros((48, 64), np.uint8)
@@ -268,7 +268,7 @@ def test_reader_writer_round_trip_with_painted_labels(make_napari_viewer, tmp_pa
 
 
 def test_reader_ignores_other_paths_and_names_a_damaged_file(tmp_path):
-    from napari_partial_style._reader import get_reader
+    from napari_partial_style._napari.reader import get_reader
     from napari_partial_style.core.errors import BundleError
 
     assert get_reader(str(tmp_path / "photo.png")) is None
@@ -314,7 +314,7 @@ def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub
 
 
 def test_stacks_are_worked_on_at_the_current_slice(make_napari_viewer):
-    from napari_partial_style._widgets._layers import current_slice
+    from napari_partial_style._napari.layers import current_slice
 
     viewer = make_napari_viewer()
     stack = np.stack([np.full((40, 50), i, np.uint8) for i in range(4)])
@@ -422,7 +422,7 @@ def job_layers(viewer, qtbot):
 
 
 def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qtbot, hub, tmp_path):
-    from napari_partial_style.core.bundle import read_bundle
+    from napari_partial_style.core.io.bundle import read_bundle
 
     viewer = make_napari_viewer()
     job_layers(viewer, qtbot)
@@ -455,7 +455,7 @@ def test_writer_errors_reach_the_user(make_napari_viewer, tmp_path):
 def test_napari_opens_bundles_with_our_reader_once_the_plugin_ran(make_napari_viewer, tmp_path):
     from napari.settings import get_settings
 
-    from napari_partial_style.core.bundle import Bundle, write_bundle
+    from napari_partial_style.core.io.bundle import Bundle, write_bundle
 
     path = write_bundle(Bundle(manifest={"targets": ["cup"]}, content=two_tone((48, 64)),
                                labels=np.ones((48, 64), np.uint8)), tmp_path / "job.pstyle")

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from napari_partial_style.core.classifier import FCNClassifier
+from napari_partial_style.core.segment.classifier import FCNClassifier
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.guided_relu import GuidedReLUFunction, SwitchableReLU, guided
+from napari_partial_style.core.segment.guided_relu import GuidedReLUFunction, SwitchableReLU, guided
 from napari_partial_style.core.progress import drain
-from napari_partial_style.core.saliency import SaliencyParams, canvas, dcsm, tap_gradients
-from napari_partial_style.core.targets import resolve_class, subtraction_set
+from napari_partial_style.core.segment.saliency import SaliencyParams, canvas, dcsm, tap_gradients
+from napari_partial_style.core.segment.targets import resolve_class, subtraction_set
 from tiny_classifier import TinyTapped
 
 CPU = torch.device("cpu")

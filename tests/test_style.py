@@ -4,7 +4,7 @@ import torch
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.progress import drain
-from napari_partial_style.core.style import (
+from napari_partial_style.core.style.gatys import (
     CONTENT_LAYER,
     STYLE_LAYERS,
     STYLE_TAPS,

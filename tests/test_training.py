@@ -8,11 +8,11 @@ import torch
 from skimage import data
 
 from napari_partial_style.cli import main
-from napari_partial_style.core.classifier import load_checkpoint_classifier
-from napari_partial_style.core.datasets import load_dataset
+from napari_partial_style.core.segment.classifier import load_checkpoint_classifier
+from napari_partial_style.core.train.datasets import load_dataset
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.image_files import write_image_file
-from napari_partial_style.core.training import (
+from napari_partial_style.core.io.image_files import write_image_file
+from napari_partial_style.core.train.training import (
     Trainer,
     TrainParams,
     average_precision,
@@ -124,7 +124,7 @@ def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path
     args = ["segment", str(image), "--out", str(bundle), "--classifier", str(out), "--target", "brick",
             "--size", "96", "--device", "cpu", "--crf", "none", "--quiet"]
     assert main(args) == 0
-    from napari_partial_style.core.bundle import read_bundle
+    from napari_partial_style.core.io.bundle import read_bundle
 
     back = read_bundle(bundle)
     assert back.manifest["classifier_classes"] == ["brick", "grass", "stone"] and back.manifest["targets"] == ["brick"]
@@ -139,7 +139,7 @@ def test_resume_without_a_saved_run_says_so(texture_folder, tmp_path, capsys):
 def test_fmd_download_checks_and_unpacks(tmp_path, monkeypatch):
     import zipfile
 
-    from napari_partial_style.core import datasets
+    from napari_partial_style.core.train import datasets
     from napari_partial_style.core.progress import drain
 
     archive = tmp_path / "served" / "FMD.zip"
@@ -158,7 +158,7 @@ def test_fmd_download_checks_and_unpacks(tmp_path, monkeypatch):
 
 
 def test_fmd_offline_says_what_to_download(tmp_path, monkeypatch):
-    from napari_partial_style.core import datasets
+    from napari_partial_style.core.train import datasets
     from napari_partial_style.core.progress import drain
 
     monkeypatch.setenv("NAPARI_PARTIAL_STYLE_OFFLINE", "1")
@@ -206,7 +206,7 @@ def train_args(texture_folder, out, *extra):
 
 
 def test_train_refuses_to_replace_a_run_and_checks_the_output_first(texture_folder, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("napari_partial_style.core.datasets.load_dataset", pytest.fail)  # no work before the checks
+    monkeypatch.setattr("napari_partial_style.core.train.datasets.load_dataset", pytest.fail)  # no work before the checks
     out = tmp_path / "model.pt"
     out.write_bytes(b"earlier run")
     assert main(train_args(texture_folder, out, "--epochs", "1")) == 2
@@ -221,7 +221,7 @@ def test_train_refuses_to_replace_a_run_and_checks_the_output_first(texture_fold
 
 def test_resume_after_a_kill_while_saving_keeps_one_row_per_epoch_and_the_batch_size(
         texture_folder, tmp_path, monkeypatch, capsys):
-    from napari_partial_style.core import training
+    from napari_partial_style.core.train import training
 
     out = tmp_path / "model.pt"
     monkeypatch.setattr(training, "auto_batch_size", lambda size, device: 4)

@@ -3,7 +3,7 @@ import urllib.error
 
 import pytest
 
-from napari_partial_style.core import download, weights
+from napari_partial_style.core.io import download, weights
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.progress import drain
 

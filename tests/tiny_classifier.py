@@ -7,8 +7,8 @@ with W3 = 4·I − 1, so each class's logit rises with its own colour and falls 
 import torch
 from torch import nn
 
-from napari_partial_style.core.classifier import class_scores
-from napari_partial_style.core.guided_relu import SwitchableReLU
+from napari_partial_style.core.segment.classifier import class_scores
+from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 
 
 class TinyTapped(nn.Module):

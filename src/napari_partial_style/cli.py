@@ -52,7 +52,7 @@ def positive_int(text: str) -> int:
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    from napari_partial_style.core.image_files import DEFAULT_MAX_PIXELS
+    from napari_partial_style.core.io.image_files import DEFAULT_MAX_PIXELS
 
     parser.add_argument("--size", type=positive_int, help="working long side in px (default: 256 on CPU, 384 on MPS, 512 on CUDA)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
@@ -64,7 +64,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_segment_options(parser: argparse.ArgumentParser) -> None:
-    from napari_partial_style.core.crf import CALIBRATIONS, CRFParams, METHODS
+    from napari_partial_style.core.segment.crf import CALIBRATIONS, CRFParams, METHODS
 
     crf = CRFParams()
     group = parser.add_argument_group("segmentation")
@@ -84,7 +84,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_style_options(parser: argparse.ArgumentParser) -> None:
-    from napari_partial_style.core.style import DEFAULT_STYLE_WEIGHT, INITS
+    from napari_partial_style.core.style.gatys import DEFAULT_STYLE_WEIGHT, INITS
 
     group = parser.add_argument_group("style transfer and compositing")
     group.add_argument("--steps", type=positive_int, default=300, help="L-BFGS loss evaluations (default: 300)")
@@ -180,11 +180,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def job_params(args: argparse.Namespace):
-    from napari_partial_style.core.crf import CRFParams
+    from napari_partial_style.core.segment.crf import CRFParams
     from napari_partial_style.core.pipeline import JobParams
-    from napari_partial_style.core.saliency import SaliencyParams
-    from napari_partial_style.core.segmentation import SegmentParams
-    from napari_partial_style.core.style import StyleParams
+    from napari_partial_style.core.segment.saliency import SaliencyParams
+    from napari_partial_style.core.segment.segmentation import SegmentParams
+    from napari_partial_style.core.style.gatys import StyleParams
 
     crf = CRFParams(method=args.crf, calibration=args.calibrate, background_alpha=args.bg_alpha,
                     gaussian_sxy=args.crf_gaussian[0],
@@ -208,7 +208,7 @@ def explicit_weights(args: argparse.Namespace) -> dict[str, str]:
 
 def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, str]) -> Path:
     """Check everything, run the job with progress bars, write the bundle; return its path."""
-    from napari_partial_style.core.bundle import check_target, write_bundle
+    from napari_partial_style.core.io.bundle import check_target, write_bundle
     from napari_partial_style.core.device import get_device
     from napari_partial_style.core.device import working_size
     from napari_partial_style.core.pipeline import run_job, to_bundle
@@ -240,7 +240,7 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from napari_partial_style.core.image_files import read_image_file
+    from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
 
     content = read_source_image(args.content, "content", args.max_pixels)
@@ -274,11 +274,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from napari_partial_style.core import weights
-    from napari_partial_style.core.datasets import load_dataset
+    from napari_partial_style.core.io import weights
+    from napari_partial_style.core.train.datasets import load_dataset
     from napari_partial_style.core.device import get_device
     from napari_partial_style.core.progress import drain
-    from napari_partial_style.core.training import Trainer, TrainParams, check_outputs
+    from napari_partial_style.core.train.training import Trainer, TrainParams, check_outputs
 
     params = TrainParams(epochs=args.epochs, size=args.size, batch_size=args.batch_size, lr=args.lr,
                          pretrained=not args.no_pretrained, augment=not args.no_augment,
@@ -314,7 +314,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from napari_partial_style.core.datasets import fmd_steps
+    from napari_partial_style.core.train.datasets import fmd_steps
     from napari_partial_style.core.progress import drain
 
     path = drain(fmd_steps(args.dest), args.printer)
@@ -323,7 +323,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    from napari_partial_style.core import weights
+    from napari_partial_style.core.io import weights
 
     folders = weights.search_folders()
     print("Weights are looked for in this order:")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.image_files import DEFAULT_MAX_PIXELS, read_image_file
+from napari_partial_style.core.io.image_files import DEFAULT_MAX_PIXELS, read_image_file
 
 MIN_SIDE = 32
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style import __version__
-from napari_partial_style.core import weights as weights_mod
-from napari_partial_style.core.bundle import Bundle
-from napari_partial_style.core.classifier import load_classifier, required_weights
+from napari_partial_style.core.io import weights as weights_mod
+from napari_partial_style.core.io.bundle import Bundle
+from napari_partial_style.core.segment.classifier import load_classifier, required_weights
 from napari_partial_style.core.composite import composite, feather_alpha
 from napari_partial_style.core.device import get_device, working_size
 from napari_partial_style.core.errors import InputError, require_finite
@@ -34,9 +34,9 @@ from napari_partial_style.core.images import (
     working_shape,
 )
 from napari_partial_style.core.progress import Progress, StageGenerator, drain
-from napari_partial_style.core.scoring import expected_id, score_stage
-from napari_partial_style.core.segmentation import SegmentParams, Segmentation, segment_stage
-from napari_partial_style.core.style import STYLE_TAPS, StyleParams, stylize
+from napari_partial_style.core.segment.scoring import expected_id, score_stage
+from napari_partial_style.core.segment.segmentation import SegmentParams, Segmentation, segment_stage
+from napari_partial_style.core.style.gatys import STYLE_TAPS, StyleParams, stylize
 
 USER_TARGET = "target"
 

@@ -56,7 +56,7 @@ REDOWNLOAD = "delete it and download it again"
 def load_checkpoint(path: Path, what: str, fix: str = REDOWNLOAD) -> dict[str, torch.Tensor]:
     """A state dict from a trusted-format file, with a clear error for anything else: a folder,
     a text file or an image given where a checkpoint belongs is named as what it is."""
-    from napari_partial_style.core.image_files import describe_file
+    from napari_partial_style.core.io.image_files import describe_file
 
     path = Path(path)
     if path.is_dir():

@@ -22,8 +22,8 @@ def get_reader(path: str | list[str]):
 
 def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
     """Layers of a bundle, named `<bundle> content`, `<bundle> labels`, ... (DESIGN.md)."""
-    from napari_partial_style._settings import prefer_our_reader
-    from napari_partial_style.core.bundle import read_bundle
+    from napari_partial_style._napari.settings import prefer_our_reader
+    from napari_partial_style.core.io.bundle import read_bundle
 
     prefer_our_reader()
     path = Path(path[0] if isinstance(path, list) else path)

@@ -20,11 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_partial_style.core.atomic import atomic_file, check_parent
-from napari_partial_style.core.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
-from napari_partial_style.core.datasets import Dataset
+from napari_partial_style.core.io.atomic import atomic_file, check_parent
+from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
+from napari_partial_style.core.train.datasets import Dataset
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.image_files import read_image_file
+from napari_partial_style.core.io.image_files import read_image_file
 from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.vgg import IMAGENET_MEAN

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from magicgui.widgets import ComboBox, FileEdit, SpinBox
 
-from napari_partial_style._settings import default_device, prefer_our_reader, weights_folder
+from napari_partial_style._napari.settings import default_device, prefer_our_reader, weights_folder
 
 
 def layer_kind(kind: str) -> type:
@@ -82,7 +82,7 @@ def size_box(value: int = 0) -> SpinBox:
 
 def explicit_weights(keys: list[str]) -> dict[str, Path]:
     """Weight files found in the settings' weights folder, passed as explicit paths."""
-    from napari_partial_style.core import weights
+    from napari_partial_style.core.io import weights
 
     folder = weights_folder()
     if folder is None:

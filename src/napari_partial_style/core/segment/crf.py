@@ -1,6 +1,6 @@
 """Dense CRF (Krähenbühl & Koltun 2011) over the saliency maps plus a background.
 
-Two implementations of the same model: `torch` (core/crf_torch.py, the default: installs with
+Two implementations of the same model: `torch` (core/segment/crf_torch.py, the default: installs with
 the package, runs on the job's device, releases the GIL) and `pydensecrf` (the `crf` extra, kept as
 the reference: the two agree to float precision, tests/test_crf_torch.py). `none` takes the argmax.
 
@@ -122,7 +122,7 @@ def _torch_model(rgb8, unary, gaussian, bilateral, device):
     CSR products)."""
     import torch
 
-    from napari_partial_style.core.crf_torch import DenseCRF
+    from napari_partial_style.core.segment.crf_torch import DenseCRF
 
     on_cuda = device is not None and torch.device(device).type == "cuda"
     return DenseCRF(rgb8, unary, gaussian, bilateral, device if on_cuda else "cpu")

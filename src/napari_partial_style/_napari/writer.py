@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_partial_style._settings import prefer_our_reader
+from napari_partial_style._napari.settings import prefer_our_reader
 
 LayerData = tuple[Any, dict, str]
 ROLES = ("stylized", "composite", "style")
@@ -22,7 +22,7 @@ BUNDLE_CONTENT = " content"  # the reader names a bundle's content `<bundle> con
 
 def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
     """Write the job whose content is among `layer_data` as a bundle at `path`."""
-    from napari_partial_style.core.bundle import Bundle, check_target, write_bundle
+    from napari_partial_style.core.io.bundle import Bundle, check_target, write_bundle
     from napari_partial_style.core.errors import BundleError, InputError
 
     prefer_our_reader()

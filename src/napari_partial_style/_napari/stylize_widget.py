@@ -7,15 +7,15 @@ import time
 import napari
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, SpinBox
 
-from napari_partial_style._widgets._common import device_box, explicit_weights, layer_choices, size_box, watch_layers
-from napari_partial_style._widgets._jobs import JobRunner
-from napari_partial_style._widgets._layers import current_slice, put_image
+from napari_partial_style._napari.common import device_box, explicit_weights, layer_choices, size_box, watch_layers
+from napari_partial_style._napari.jobs import JobRunner
+from napari_partial_style._napari.layers import current_slice, put_image
 from napari_partial_style.core.progress import Estimator
 
 
 class StylizeWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        from napari_partial_style.core.style import DEFAULT_STYLE_WEIGHT
+        from napari_partial_style.core.style.gatys import DEFAULT_STYLE_WEIGHT
 
         self.viewer = viewer
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
@@ -45,7 +45,7 @@ class StylizeWidget(Container):
 
     def params(self):
         from napari_partial_style.core.pipeline import JobParams
-        from napari_partial_style.core.style import StyleParams
+        from napari_partial_style.core.style.gatys import StyleParams
 
         style = StyleParams(steps=self.steps.value, content_weight=self.content_weight.value,
                             style_weight=self.style_weight.value, tv_weight=self.tv_weight.value,
@@ -77,7 +77,7 @@ class StylizeWidget(Container):
         self.estimate.value = ""
 
         def job():
-            from napari_partial_style.core import weights
+            from napari_partial_style.core.io import weights
             from napari_partial_style.core.device import get_device, working_size
             from napari_partial_style.core.pipeline import stylize_stage
 

@@ -10,7 +10,7 @@ import napari
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, PushButton
 
-from napari_partial_style._widgets._common import (
+from napari_partial_style._napari.common import (
     classifier_boxes,
     classifier_source,
     device_box,
@@ -20,8 +20,8 @@ from napari_partial_style._widgets._common import (
     size_box,
     watch_layers,
 )
-from napari_partial_style._widgets._jobs import JobRunner
-from napari_partial_style._widgets._layers import current_slice, put_image
+from napari_partial_style._napari.jobs import JobRunner
+from napari_partial_style._napari.layers import current_slice, put_image
 
 AUTO_DELAY_MS = 150
 
@@ -174,11 +174,11 @@ class CompositeWidget(Container):
         device_name, size_value = self.device.value, self.size.value
 
         def job():
-            from napari_partial_style.core.classifier import classifier_steps
+            from napari_partial_style.core.segment.classifier import classifier_steps
             from napari_partial_style.core.device import get_device, working_size
-            from napari_partial_style.core.scoring import expected_id, score_stage
-            from napari_partial_style.core.segmentation import SegmentParams
-            from napari_partial_style.core.targets import resolve_class
+            from napari_partial_style.core.segment.scoring import expected_id, score_stage
+            from napari_partial_style.core.segment.segmentation import SegmentParams
+            from napari_partial_style.core.segment.targets import resolve_class
 
             device = get_device(device_name)
             size = working_size(size_value, device, source.shape)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from napari_partial_style.core.download import OFFLINE_ENV, NoConnection, fetch, offline
+from napari_partial_style.core.io.download import OFFLINE_ENV, NoConnection, fetch, offline
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.progress import StageGenerator, drain
 

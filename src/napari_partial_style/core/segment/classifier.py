@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from napari_partial_style.core import weights as weights_mod
+from napari_partial_style.core.io import weights as weights_mod
 from napari_partial_style.core.errors import WeightsError
-from napari_partial_style.core.guided_relu import SwitchableReLU
+from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.vgg import (
     IMAGENET_MEAN,
@@ -92,7 +92,7 @@ def imagenet_classes() -> list[str]:
     or on Mesa drivers) is already loaded."""
     from importlib.resources import files
 
-    return (files("napari_partial_style.core") / "imagenet_classes.txt").read_text().splitlines()
+    return (files("napari_partial_style.core.segment") / "imagenet_classes.txt").read_text().splitlines()
 
 
 FC_SHAPES = {"fc6": (4096, 512, 7, 7), "fc7": (4096, 4096, 1, 1), "fc8": (1000, 4096, 1, 1)}
@@ -193,7 +193,7 @@ def classifier_steps(source: str, device: torch.device,
 
 def read_class_names(path: str | Path) -> list[str]:
     """A checkpoint's class names, without reading its tensors into memory."""
-    from napari_partial_style.core.image_files import describe_file
+    from napari_partial_style.core.io.image_files import describe_file
 
     path = Path(path)
     kind = "a folder" if path.is_dir() else describe_file(path)

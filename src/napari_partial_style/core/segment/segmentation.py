@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from napari_partial_style.core.classifier import IMAGENET
-from napari_partial_style.core.crf import CRFParams, crf_stage
+from napari_partial_style.core.segment.classifier import IMAGENET
+from napari_partial_style.core.segment.crf import CRFParams, crf_stage
 from napari_partial_style.core.images import SourceImage, resize_plane, to_uint8, working_shape
 from napari_partial_style.core.progress import StageGenerator
-from napari_partial_style.core.saliency import SaliencyParams, TappedClassifier, dcsm
+from napari_partial_style.core.segment.saliency import SaliencyParams, TappedClassifier, dcsm
 
 
 CHUNK_PIXELS = 1 << 20

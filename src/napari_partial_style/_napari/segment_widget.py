@@ -16,7 +16,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from napari_partial_style._widgets._common import (
+from napari_partial_style._napari.common import (
     IMAGENET,
     classifier_boxes,
     classifier_source,
@@ -26,16 +26,16 @@ from napari_partial_style._widgets._common import (
     size_box,
     watch_layers,
 )
-from napari_partial_style._widgets._jobs import JobRunner
-from napari_partial_style._widgets._layers import current_slice, put_image, put_labels
-from napari_partial_style._widgets._stable_colors import class_colormap
+from napari_partial_style._napari.jobs import JobRunner
+from napari_partial_style._napari.layers import current_slice, put_image, put_labels
+from napari_partial_style._napari.stable_colors import class_colormap
 
 MAX_LISTED = 200
 
 
 class SegmentWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        from napari_partial_style.core.crf import CALIBRATIONS, CRFParams, METHODS
+        from napari_partial_style.core.segment.crf import CALIBRATIONS, CRFParams, METHODS
 
         crf = CRFParams()
         self.viewer = viewer
@@ -87,7 +87,7 @@ class SegmentWidget(Container):
             self._load_classes()
 
     def _load_classes(self) -> None:
-        from napari_partial_style.core.classifier import imagenet_classes, read_class_names
+        from napari_partial_style.core.segment.classifier import imagenet_classes, read_class_names
 
         try:
             if self.source.value == IMAGENET:
@@ -116,9 +116,9 @@ class SegmentWidget(Container):
         return classifier_source(self.source, self.checkpoint)
 
     def segment_params(self):
-        from napari_partial_style.core.crf import CRFParams
-        from napari_partial_style.core.saliency import SaliencyParams
-        from napari_partial_style.core.segmentation import SegmentParams
+        from napari_partial_style.core.segment.crf import CRFParams
+        from napari_partial_style.core.segment.saliency import SaliencyParams
+        from napari_partial_style.core.segment.segmentation import SegmentParams
 
         targets = () if self.above.value else tuple(self.targets.value)
         if not self.above.value and not targets:
@@ -153,9 +153,9 @@ class SegmentWidget(Container):
         device_name, size_value = self.device.value, self.size.value
 
         def job():
-            from napari_partial_style.core.classifier import classifier_steps
+            from napari_partial_style.core.segment.classifier import classifier_steps
             from napari_partial_style.core.device import get_device, working_size
-            from napari_partial_style.core.segmentation import segment_stage
+            from napari_partial_style.core.segment.segmentation import segment_stage
 
             device = get_device(device_name)
             size = working_size(size_value, device, source.shape)
@@ -208,7 +208,7 @@ class SegmentWidget(Container):
         def job():
             from napari_partial_style.core.device import get_device, working_size
             from napari_partial_style.core.images import working_shape
-            from napari_partial_style.core.segmentation import labels_from_maps, resize_stack
+            from napari_partial_style.core.segment.segmentation import labels_from_maps, resize_stack
 
             device = get_device(device_name)
             size = working_size(size_value, device, source.shape)

@@ -2,7 +2,7 @@
 
 Writes go to a temporary folder beside the target; an existing bundle is moved aside, the new
 one renamed in, and only then is the old one deleted, so a failed or interrupted write never
-leaves a half bundle and never damages the bundle that was there (core/atomic.py; what a killed
+leaves a half bundle and never damages the bundle that was there (core/io/atomic.py; what a killed
 writer left is cleaned up by the next write or read). Reading trusts nothing in the folder: the
 manifest's shape, file names (plain names inside the bundle only) and every array's shape are checked.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from napari_partial_style.core.atomic import atomic_folder, check_parent, recover
+from napari_partial_style.core.io.atomic import atomic_folder, check_parent, recover
 from napari_partial_style.core.errors import BundleError, InputError
-from napari_partial_style.core.image_files import image_suffix, read_image_file, write_image_file
+from napari_partial_style.core.io.image_files import image_suffix, read_image_file, write_image_file
 
 FORMAT = "napari-partial-style bundle"
 VERSION = 1

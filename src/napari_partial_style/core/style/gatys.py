@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from napari_partial_style.core.errors import InputError, require_finite
-from napari_partial_style.core.lbfgs import DeviceLBFGS
+from napari_partial_style.core.style.lbfgs import DeviceLBFGS
 from napari_partial_style.core.progress import Progress, StageGenerator
 
 CONTENT_LAYER = "relu4_2"
@@ -97,7 +97,7 @@ class StyleObjective:
 
 def make_optimizer(image: torch.Tensor, history_size: int) -> DeviceLBFGS:
     """L-BFGS as the references use it (lr 1, no line search, no early stopping), one loss
-    evaluation per step, with its memory on the device (core/lbfgs.py)."""
+    evaluation per step, with its memory on the device (core/style/lbfgs.py)."""
     return DeviceLBFGS(image, history_size=history_size)
 
 

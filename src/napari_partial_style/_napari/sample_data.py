@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from napari_partial_style import samples
-from napari_partial_style._settings import prefer_our_reader
+from napari_partial_style._napari.settings import prefer_our_reader
 
 
 def _image(data, name: str):

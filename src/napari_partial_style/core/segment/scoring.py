@@ -12,13 +12,13 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from napari_partial_style.core.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
+from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 from napari_partial_style.core.progress import StageGenerator, relabel
-from napari_partial_style.core.saliency import MIN_CANVAS, TappedClassifier, canvas
+from napari_partial_style.core.segment.saliency import MIN_CANVAS, TappedClassifier, canvas
 from napari_partial_style.core.images import SourceImage, working_shape
-from napari_partial_style.core.segmentation import SegmentParams, segment_stage
-from napari_partial_style.core.style import to_tensor
-from napari_partial_style.core.targets import resolve_class
+from napari_partial_style.core.segment.segmentation import SegmentParams, segment_stage
+from napari_partial_style.core.style.gatys import to_tensor
+from napari_partial_style.core.segment.targets import resolve_class
 
 BACKGROUND, EXPECTED, OTHER = 0, 1, 2
 

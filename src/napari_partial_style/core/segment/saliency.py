@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from napari_partial_style.core.errors import InputError, require_finite
-from napari_partial_style.core.guided_relu import guided
+from napari_partial_style.core.segment.guided_relu import guided
 from napari_partial_style.core.progress import Progress, StageGenerator, drain
-from napari_partial_style.core.style import to_tensor
-from napari_partial_style.core.targets import select_targets, subtraction_set
+from napari_partial_style.core.style.gatys import to_tensor
+from napari_partial_style.core.segment.targets import select_targets, subtraction_set
 
 SCALES = (0.8, 1.0, 1.2)
 MIN_CANVAS = 288  # 0.8 · 288 ≥ 224, the smallest input the unpadded fc6 accepts

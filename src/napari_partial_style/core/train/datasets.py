@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_partial_style.core.download import OFFLINE_ENV, NoConnection, fetch, offline
+from napari_partial_style.core.io.download import OFFLINE_ENV, NoConnection, fetch, offline
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.image_files import read_image_file
+from napari_partial_style.core.io.image_files import read_image_file
 from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.progress import Progress, StageGenerator
 

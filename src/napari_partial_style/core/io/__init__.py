@@ -1,0 +1,1 @@
+"""Files: images, bundles, pretrained weights and atomic writes."""

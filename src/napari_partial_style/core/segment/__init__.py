@@ -1,0 +1,1 @@
+"""Weakly supervised segmentation: classifier, DCSM saliency, dense CRF, scoring."""

@@ -1,0 +1,1 @@
+"""Neural style transfer: style objectives and the L-BFGS transfer loop."""

@@ -1,0 +1,1 @@
+"""Training the material classifier from image-level labels."""
