@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from napari_partial_style.core.segment.crf import CALIBRATIONS, CRFParams, crf_stage
+from napari_partial_style.core.params import CALIBRATIONS, CRFParams
+from napari_partial_style.core.segment.crf import crf_stage
 from napari_partial_style.core.images import to_uint8
 from napari_partial_style.core.segment.metrics import confusion, mean_iu
 from napari_partial_style.core.progress import drain

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from napari_partial_style.core.io import weights
+from napari_partial_style.core.segment.sources import imagenet
 from napari_partial_style.core.segment.classifier import (
     FCNClassifier,
     load_checkpoint_classifier,
-    load_imagenet_classifier,
     save_checkpoint,
 )
 from napari_partial_style.core.segment.crf import CRFParams, crf_stage
@@ -20,7 +20,7 @@ def test_imagenet_fcn_equals_torchvision_vgg16_on_a_224_window(hub):
     import torchvision
 
     path = weights.hub_folder() / weights.VGG16.filename
-    fcn = load_imagenet_classifier(path).eval()
+    fcn = imagenet.load({"vgg16": path}).eval()
     reference = torchvision.models.vgg16()
     reference.load_state_dict(torch.load(path, weights_only=True))
     reference.eval()
@@ -38,9 +38,7 @@ def test_imagenet_fcn_equals_torchvision_vgg16_on_a_224_window(hub):
 def test_shipped_imagenet_names_equal_torchvisions():
     from torchvision.models import VGG16_Weights
 
-    from napari_partial_style.core.segment.classifier import imagenet_classes
-
-    assert imagenet_classes() == list(VGG16_Weights.IMAGENET1K_V1.meta["categories"])
+    assert imagenet.classes() == list(VGG16_Weights.IMAGENET1K_V1.meta["categories"])
 
 
 def test_checkpoint_round_trip_and_version_check(tmp_path):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
 import pytest
 
 from napari_partial_style.cli import main
@@ -49,7 +50,7 @@ def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
     assert not np.array_equal(bundle.composite[20:28, 24:32], content[20:28, 24:32])
     manifest = bundle.manifest
     assert manifest["device"] == "cpu" and manifest["size"] == 48
-    assert manifest["parameters"]["style"]["steps"] == 8 and manifest["parameters"]["feather"] == 4.0
+    assert manifest["parameters"]["style"]["steps"] == 8 and manifest["parameters"]["composite"]["feather"] == 4.0
     assert set(manifest["timings_s"]) == {"weights", "load classifier", "style", "composite", "score"}
     assert manifest["targets"] == ["target"] and len(manifest["classifier_classes"]) == 1000
     assert bundle.preview.shape[2] == 3
@@ -217,7 +218,7 @@ def test_bad_input_exits_2_with_one_clear_line(case, words, hub, inputs, tmp_pat
     elif case == "over_max_pixels":
         args += ["--max-pixels", "1000"]
     elif case == "unknown_expect":
-        monkeypatch.setattr("napari_partial_style.core.pipeline.stylize_stage", fail_if_called)
+        monkeypatch.setattr("napari_partial_style.api.Session.style_network", fail_if_called)
         args += ["--expect", "unicornz"]
     elif case == "checkpoint_format":
         import torch
@@ -262,22 +263,36 @@ def test_non_finite_numbers_are_refused_before_any_work(option, value, inputs, t
 
 
 def test_non_finite_parameters_are_refused_by_the_library_too():
-    from napari_partial_style.core.segment.crf import CRFParams
     from napari_partial_style.core.errors import InputError
-    from napari_partial_style.core.pipeline import JobParams
-    from napari_partial_style.core.style.gatys import StyleParams
+    from napari_partial_style.core.params import CompositeParams, CRFParams, StyleParams
 
     for make in (lambda: StyleParams(style_weight=float("nan")), lambda: CRFParams(background_alpha=float("inf")),
-                 lambda: JobParams(feather=float("nan"))):
+                 lambda: CompositeParams(feather=float("nan")), lambda: CRFParams(gaussian=(3.0, float("nan")))):
         with pytest.raises(InputError, match="must be a finite number"):
             make()
 
 
-def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own(hub, inputs, tmp_path, capsys):
-    assert main(run_args(inputs, tmp_path / "out.pstyle", "--content-weight", "3e38", "--no-score")) == 2
-    err = capsys.readouterr().err
-    assert "\nnapari-partial-style: error: the style loss became nan at step 3" in err
-    assert "lower --style-weight" in err and not (tmp_path / "out.pstyle").exists()
+def test_out_of_range_options_are_refused_with_their_flag_and_bounds(inputs, tmp_path, capsys):
+    assert main(run_args(inputs, tmp_path / "out.pstyle", "--content-weight", "3e38")) == 2
+    assert "error: content-weight must be at most 1e+12, not 3e+38." in capsys.readouterr().err
+    assert not (tmp_path / "out.pstyle").exists()
+
+
+def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own():
+    """Features that overflow float32 make the loss non-finite during the run: the loop stops
+    with a message naming the step and the fix, not NaNs carried to the end."""
+    from napari_partial_style.core.errors import InputError
+    from napari_partial_style.core.params import StyleParams
+    from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.style.objectives.gatys import TAPS
+    from napari_partial_style.core.style.transfer import stylize
+
+    def exploding(x):
+        return {name: x * 1e30 for name in TAPS}
+
+    rgb = np.random.default_rng(0).random((8, 8, 3), dtype=np.float32)
+    with pytest.raises(InputError, match="the style loss became (nan|inf) at step 1.*lower --style-weight"):
+        drain(stylize(exploding, rgb, rgb[::-1].copy(), StyleParams(steps=3), torch.device("cpu")))
 
 
 def test_repeated_class_flags_accumulate():
@@ -285,7 +300,8 @@ def test_repeated_class_flags_accumulate():
 
     args = build_parser().parse_args(["segment", "a.png", "--out", "a.pstyle", "--target", "cup", "--target", "plate",
                                       "spoon", "--subtract", "table", "--subtract", "bowl"])
-    assert args.target == ["cup", "plate", "spoon"] and args.subtract == ["table", "bowl"]
+    assert args.segment__saliency__targets == ["cup", "plate", "spoon"]
+    assert args.segment__saliency__subtract == ["table", "bowl"]
 
 
 def test_the_estimate_waits_for_a_few_steps(monkeypatch):

@@ -5,8 +5,8 @@ import tracemalloc
 import numpy as np
 
 from napari_partial_style.core.images import as_source_image
-from napari_partial_style.core.pipeline import JobParams, run_job_sync
-from napari_partial_style.core.style.gatys import StyleParams
+from napari_partial_style.api import run
+from napari_partial_style.core.params import JobParams, ScoreParams, SessionParams, StyleParams
 
 
 def test_a_6_megapixel_job_allocates_under_30_bytes_per_pixel(hub):
@@ -19,10 +19,11 @@ def test_a_6_megapixel_job_allocates_under_30_bytes_per_pixel(hub):
     style = as_source_image(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8))
     labels = np.zeros((h, w), np.uint8)
     labels[500:1500, 1000:2000] = 1
-    params = JobParams(size=64, device="cpu", style=StyleParams(steps=1), score=False)
+    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1),
+                       score=ScoreParams(enabled=False))
     tracemalloc.start()
     try:
-        result = run_job_sync(content, style, params, labels)
+        result = run(content, style, params, labels).result()
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -6,7 +6,9 @@ from napari_partial_style.core.segment.classifier import FCNClassifier
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.segment.guided_relu import GuidedReLUFunction, SwitchableReLU, guided
 from napari_partial_style.core.progress import drain
-from napari_partial_style.core.segment.saliency import SaliencyParams, canvas, dcsm, tap_gradients
+from napari_partial_style.core.params import SaliencyParams
+from napari_partial_style.core.segment.canvas import canvas
+from napari_partial_style.core.segment.saliency import dcsm, tap_gradients
 from napari_partial_style.core.segment.targets import resolve_class, subtraction_set
 from tiny_classifier import TinyTapped
 
@@ -90,7 +92,7 @@ def test_subtraction_set_padding_and_override():
 def test_batched_gradients_equal_looped(model_factory):
     torch.manual_seed(0)
     model = model_factory()
-    board, _ = canvas(red_blue(), 230 if isinstance(model, FCNClassifier) else 96)
+    board, _ = canvas(red_blue(), 230 if isinstance(model, FCNClassifier) else 96, model.mean)
     x = torch.from_numpy(board.transpose(2, 0, 1))[None].requires_grad_(True)
     with guided(model):
         logits, taps = model.forward_taps(x)
@@ -102,6 +104,7 @@ def test_batched_gradients_equal_looped(model_factory):
 
 
 def test_canvas_centres_the_image():
-    board, (top, left) = canvas(np.ones((40, 60, 3), np.float32), 100)
+    board, (top, left) = canvas(np.ones((40, 60, 3), np.float32), 100, (0.25, 0.5, 0.75))
     assert (top, left) == (30, 20)
-    assert board[top:top + 40, left:left + 60].min() == 1 and board.sum() == 40 * 60 * 3
+    assert board[top:top + 40, left:left + 60].min() == 1
+    assert np.array_equal(board[0, 0], np.float32([0.25, 0.5, 0.75])) and np.array_equal(board[-1, -1], board[0, 0])

@@ -4,19 +4,17 @@ import torch
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.progress import drain
-from napari_partial_style.core.style.gatys import (
+from napari_partial_style.core.params import StyleParams
+from napari_partial_style.core.style.objectives.gatys import (
     CONTENT_LAYER,
     STYLE_LAYERS,
-    STYLE_TAPS,
-    StyleObjective,
-    StyleParams,
+    TAPS as STYLE_TAPS,
+    GatysObjective as StyleObjective,
     gram,
-    make_closure,
-    make_optimizer,
-    stylize,
-    to_tensor,
     total_variation,
 )
+from napari_partial_style.core.style.transfer import make_closure, make_optimizer, stylize
+from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.vgg import TappedVGG, layer_names
 
 from synthetic import two_tone
@@ -67,7 +65,7 @@ def test_truncated_after_last_tap():
 def test_total_loss_falls_and_progress_is_reported():
     content = two_tone((40, 40)).astype(np.float32) / 255
     style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
-    gen = stylize(tiny_net(), content, style, StyleParams(steps=12, preview_every=5), torch.device("cpu"))
+    gen = stylize(tiny_net(), content, style, StyleParams(steps=12), torch.device("cpu"), preview_every=5)
     events = []
     result = drain(gen, events.append)
     totals = [e.values["total"] for e in events]

@@ -80,6 +80,31 @@ def test_letterbox_keeps_aspect_on_a_mean_coloured_canvas():
     assert np.allclose(out[112 - 57, 5], (0.485, 0.456, 0.406))  # rows above the 112-row image
 
 
+def test_training_and_segmentation_pad_with_the_same_colour(monkeypatch):
+    """A checkpoint sees at inference the padding it was trained with (both: the model's mean)."""
+    import torch
+
+    from napari_partial_style.core.params import SaliencyParams
+    from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.segment import saliency
+    from napari_partial_style.core.segment.classifier import FCNClassifier
+
+    class Seen(Exception):
+        pass
+
+    def spy(_model, board_t, _scales):
+        raise Seen(board_t[0].permute(1, 2, 0).numpy())
+
+    monkeypatch.setattr(saliency, "scores_per_scale", spy)
+    img = np.full((60, 120, 3), 0.9, np.float32)
+    with pytest.raises(Seen) as seen:
+        drain(saliency.dcsm(FCNClassifier(["a", "b"]), img, SaliencyParams(), torch.device("cpu")))
+    inference = seen.value.args[0]
+    trained = letterbox(img, 224)
+    assert inference.shape == (288, 288, 3) and np.allclose(inference[0, 0], trained[0, 0])
+    assert np.allclose(trained[0, 0], (0.485, 0.456, 0.406))
+
+
 def test_metrics_by_hand():
     assert average_precision(np.array([0.9, 0.8, 0.7]), np.array([1, 0, 1])) == pytest.approx((1 + 2 / 3) / 2)
     scores = np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.2]])

@@ -14,6 +14,7 @@ from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 class TinyTapped(nn.Module):
     classes = ["red thing", "blue thing", "green thing", "dark thing"]
     score_kind = "sigmoid"
+    mean = (0.0, 0.0, 0.0)  # inputs are not normalised: black is its neutral colour
 
     def __init__(self, pool: int = 2) -> None:
         """`pool` is the max-pooling window: larger windows route gradients to fewer pixels."""

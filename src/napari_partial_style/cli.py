@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from napari_partial_style.cli_options import finite_float
 from napari_partial_style.core.errors import PartialStyleError
 
 EXIT_BAD_INPUT = 2
@@ -30,17 +31,6 @@ def interrupted_status(exc: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
-def finite_float(text: str) -> float:
-    """argparse type: a float that is a real number (nan and inf would give a black result)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
-    return value
-
-
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -51,53 +41,32 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
+def add_io_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the command itself, not of the job (files, output, printing)."""
     from napari_partial_style.core.io.image_files import DEFAULT_MAX_PIXELS
 
-    parser.add_argument("--size", type=positive_int, help="working long side in px (default: 256 on CPU, 384 on MPS, 512 on CUDA)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors and the bundle's path")
-    parser.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
-                        help=f"refuse input images with more pixels, read from the file's header before decoding "
-                             f"(default: {DEFAULT_MAX_PIXELS:.0e})")
-
-
-def add_segment_options(parser: argparse.ArgumentParser) -> None:
-    from napari_partial_style.core.segment.crf import CALIBRATIONS, CRFParams, METHODS
-
-    crf = CRFParams()
-    group = parser.add_argument_group("segmentation")
-    group.add_argument("--classifier", default="imagenet", metavar="imagenet|PATH", help="ImageNet VGG16 classes, or a checkpoint made by `train` (default: imagenet)")
-    group.add_argument("--target", nargs="+", action="extend", default=[], metavar="CLASS", help="target classes by name or index (default: every class above --threshold)")
-    group.add_argument("--threshold", type=finite_float, help="class score above which a class is a target (default: 0.5 for checkpoints, 0.2 for imagenet)")
-    group.add_argument("--subtract", nargs="+", action="extend", default=[], metavar="CLASS", help="classes whose saliency is subtracted from the targets' (default: the best-scoring others, up to 4 classes)")
-    group.add_argument("--crf", choices=METHODS, default=crf.method, help="dense CRF: torch (built in, runs on --device), pydensecrf (the `crf` extra, the reference implementation; the two agree), or none: the argmax of the maps and the background (default: torch)")
-    group.add_argument("--calibrate", choices=CALIBRATIONS, default=crf.calibration,
-                       help="otsu: raise each saliency map to the power that puts its Otsu threshold at 0.5, so peaky "
-                            f"or weaker targets are kept; none: the maps as they are (default: {crf.calibration})")
-    group.add_argument("--bg-alpha", type=finite_float, default=crf.background_alpha, help=f"exponent of the background channel (1 - max saliency)^alpha; larger labels more as target (default: {crf.background_alpha:g})")
-    group.add_argument("--crf-iterations", type=positive_int, default=crf.iterations, help=f"mean-field iterations (default: {crf.iterations})")
-    group.add_argument("--crf-gaussian", type=finite_float, nargs=2, default=(crf.gaussian_sxy, crf.gaussian_compat), metavar=("SXY", "COMPAT"), help="smoothness kernel (default: 3 3)")
-    group.add_argument("--crf-bilateral", type=finite_float, nargs=3, default=(crf.bilateral_sxy, crf.bilateral_srgb, crf.bilateral_compat), metavar=("SXY", "SRGB", "COMPAT"), help="appearance kernel (default: 80 13 10)")
+    group = parser.add_argument_group("files and output")
+    group.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    group.add_argument("--quiet", action="store_true", help="print nothing but errors and the bundle's path")
+    group.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                       help=f"refuse input images with more pixels, read from the file's header before decoding "
+                            f"(default: {DEFAULT_MAX_PIXELS:.0e})")
     group.add_argument("--vgg16", metavar="PATH", help="VGG16 weights file for the imagenet classifier (default: looked up, see `weights`)")
-
-
-def add_style_options(parser: argparse.ArgumentParser) -> None:
-    from napari_partial_style.core.style.gatys import DEFAULT_STYLE_WEIGHT, INITS
-
-    group = parser.add_argument_group("style transfer and compositing")
-    group.add_argument("--steps", type=positive_int, default=300, help="L-BFGS loss evaluations (default: 300)")
-    group.add_argument("--style-size", type=positive_int, help="long side the style image is scaled to; smaller gives a coarser texture (default: --size)")
-    group.add_argument("--content-weight", type=finite_float, default=1.0, help="content loss weight (default: 1)")
-    group.add_argument("--style-weight", type=finite_float, default=DEFAULT_STYLE_WEIGHT, help=f"style loss weight (default: {DEFAULT_STYLE_WEIGHT:.3g})")
-    group.add_argument("--tv-weight", type=finite_float, default=0.0, help="total-variation weight, smooths the result (default: 0)")
-    group.add_argument("--init", choices=INITS, default="content", help="start from the content image or from noise (default: content)")
-    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    group.add_argument("--feather", type=finite_float, default=0.0, help="width in px of a soft edge around the region (default: 0, hard mask)")
     group.add_argument("--vgg19", metavar="PATH", help="VGG19 weights file (default: looked up, see `weights`)")
-    group.add_argument("--expect", metavar="CLASS", help="class the region should have after the change (default: the classifier's top class on the style image)")
-    group.add_argument("--no-score", action="store_true", help="skip segmenting the composite again to score it")
+
+
+def add_job_options(parser: argparse.ArgumentParser, parts: tuple[str, ...]) -> None:
+    from napari_partial_style.cli_options import add_tree
+    from napari_partial_style.core.params import JobParams
+
+    add_io_options(parser)
+    add_tree(parser, JobParams, parts)
+
+
+ALL_PARTS = ("session", "segment", "style", "composite", "score")
+SEGMENT_PARTS = ("session", "segment")
+DEMO_DEFAULTS = {("segment", "saliency", "targets"): ("cup",),
+                 ("segment", "saliency", "subtract"): ("dining table", "plate", "wooden spoon")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,24 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("style", help="style image (PNG, JPEG, TIFF)")
     run.add_argument("--labels", metavar="MASK", help="label image of the content's size; nonzero pixels are the target (default: segment automatically)")
     run.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
-    add_common_options(run)
-    add_segment_options(run)
-    add_style_options(run)
+    add_job_options(run, ALL_PARTS)
 
     segment = sub.add_parser("segment", help="saliency maps and CRF labels only", description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.")
     segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
     segment.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
-    add_common_options(segment)
-    add_segment_options(segment)
+    add_job_options(segment, SEGMENT_PARTS)
 
     demo = sub.add_parser("demo", help="the main job on the bundled sample",
                           description="Find the cup in scikit-image's coffee photo with the ImageNet classifier and turn it to stone.")
     demo.add_argument("--out", default="demo.pstyle", metavar="DIR.pstyle", help="result bundle folder (default: demo.pstyle)")
     demo.add_argument("--labels", action="store_true", help="use the bundled cup labels instead of segmenting")
-    add_common_options(demo)
-    add_segment_options(demo)
-    add_style_options(demo)
-    demo.set_defaults(target=["cup"], subtract=["dining table", "plate", "wooden spoon"])
+    add_job_options(demo, ALL_PARTS)
 
     train = sub.add_parser("train", help="train the material classifier from image-level labels",
                            description="Fine-tune the VGG16 FCN on DATA (a folder of class folders such as FMD's, or a CSV with path,labels) and write a checkpoint usable with --classifier.")
@@ -179,52 +142,33 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def job_params(args: argparse.Namespace):
-    from napari_partial_style.core.segment.crf import CRFParams
-    from napari_partial_style.core.pipeline import JobParams
-    from napari_partial_style.core.segment.saliency import SaliencyParams
-    from napari_partial_style.core.segment.segmentation import SegmentParams
-    from napari_partial_style.core.style.gatys import StyleParams
+def job_params(args: argparse.Namespace, overrides: dict | None = None):
+    from napari_partial_style.cli_options import params_from
+    from napari_partial_style.core.params import JobParams
 
-    crf = CRFParams(method=args.crf, calibration=args.calibrate, background_alpha=args.bg_alpha,
-                    gaussian_sxy=args.crf_gaussian[0],
-                    gaussian_compat=args.crf_gaussian[1], bilateral_sxy=args.crf_bilateral[0],
-                    bilateral_srgb=args.crf_bilateral[1], bilateral_compat=args.crf_bilateral[2],
-                    iterations=args.crf_iterations)
-    saliency = SaliencyParams(threshold=args.threshold, targets=tuple(dict.fromkeys(args.target)),
-                              subtract=tuple(dict.fromkeys(args.subtract)))
-    segment = SegmentParams(classifier=args.classifier, saliency=saliency, crf=crf)
-    if not hasattr(args, "steps"):
-        return JobParams(size=args.size, device=args.device, segment=segment)
-    style = StyleParams(steps=args.steps, content_weight=args.content_weight, style_weight=args.style_weight,
-                        tv_weight=args.tv_weight, init=args.init, seed=args.seed)
-    return JobParams(size=args.size, style_size=args.style_size, device=args.device, feather=args.feather,
-                     style=style, segment=segment, expect=args.expect, score=not args.no_score)
+    return params_from(args, JobParams, overrides)
 
 
 def explicit_weights(args: argparse.Namespace) -> dict[str, str]:
     return {key: getattr(args, key) for key in ("vgg19", "vgg16") if getattr(args, key, None)}
 
 
-def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, str]) -> Path:
+def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, str], overrides: dict | None = None) -> Path:
     """Check everything, run the job with progress bars, write the bundle; return its path."""
-    from napari_partial_style.core.io.bundle import check_target, write_bundle
-    from napari_partial_style.core.device import get_device
-    from napari_partial_style.core.device import working_size
-    from napari_partial_style.core.pipeline import run_job, to_bundle
-    from napari_partial_style.core.progress import drain
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.io.bundle import check_target
+    from napari_partial_style.core.job import save
 
     out = check_target(args.out, args.overwrite)
-    params = job_params(args)
+    params = job_params(args, overrides)
     printer = args.printer
-    device = get_device(params.device)
-    size = working_size(params.size, device, content.shape)
-    chosen = "given" if args.size else f"default for {device.type}"
+    session = Session(params.session, weights=explicit_weights(args))
+    size = session.size_for(content.shape)
+    chosen = "given" if params.session.size else f"default for {session.device.type}"
     steps = f", {params.style.steps} steps" if style is not None else ""
-    printer.info(f"device {device}, working size {size} px ({chosen}){steps}")
-    job = run_job(content, style, params, labels, explicit_weights(args), inputs)
-    result = drain(job, printer)
-    path = write_bundle(to_bundle(result), out, overwrite=args.overwrite)
+    printer.info(f"device {session.device}, working size {size} px ({chosen}){steps}")
+    result = session.run(content, style, params, labels, inputs).result(printer)
+    path = save(result, out, overwrite=args.overwrite)
     if result.segmentation is not None:
         printer.info("targets: " + ", ".join(f"{k} ({v:.3f})" for k, v in result.segmentation.class_scores().items()))
     if result.scores is not None:
@@ -269,7 +213,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.labels:
         labels = samples.coffee_cup_labels()
         inputs["labels"] = samples.CUP_LABELS_FILE
-    execute(args, content, style, labels, inputs)
+    execute(args, content, style, labels, inputs, DEMO_DEFAULTS)
     return 0
 
 

@@ -6,7 +6,6 @@ torchvision's `features` Sequential, so its checkpoints load unchanged.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import torch
 from torch import nn
 
 from napari_partial_style.core.errors import WeightsError
+from napari_partial_style.core.model_cache import cached_model
 
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 WIDTHS = (64, 128, 256, 512, 512)
@@ -85,6 +85,17 @@ def load_body_weights(body: nn.Sequential, state: dict[str, torch.Tensor], path:
         raise WeightsError(f"{path} does not fit {what} ({exc}); delete it and download it again.") from exc
 
 
+def tapped_forward(body: nn.Sequential, names: Sequence[str], x: torch.Tensor,
+                   taps: Sequence[str]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Run `body` (modules named `names`); the last output and the outputs of the `taps` by name."""
+    out = {}
+    for name, layer in zip(names, body):
+        x = layer(x)
+        if name in taps:
+            out[name] = x
+    return x, out
+
+
 class Normalize(nn.Module):
     """RGB in [0, 1] to the ImageNet mean/std normalisation torchvision's VGGs were trained on."""
 
@@ -110,25 +121,16 @@ class TappedVGG(nn.Module):
         self.names = names[: len(self.body)]
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = {}
-        x = self.normalize(x)
-        for name, layer in zip(self.names, self.body):
-            x = layer(x)
-            if name in self.taps:
-                out[name] = x
-        return out
+        return tapped_forward(self.body, self.names, self.normalize(x), self.taps)[1]
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_tapped_vgg(arch: str, path: str, mtime: float, taps: tuple[str, ...], device: str) -> TappedVGG:
+def load_tapped_vgg(path: Path, arch: str, taps: tuple[str, ...]) -> TappedVGG:
     model = TappedVGG(arch, taps)
     what = f"torchvision's {arch.upper()} weights"
-    load_body_weights(model.body, load_checkpoint(Path(path), what), Path(path), what)
-    model.eval().requires_grad_(False)
-    return model.to(torch.device(device))
+    load_body_weights(model.body, load_checkpoint(path, what), path, what)
+    return model
 
 
 def tapped_vgg(arch: str, path: Path, taps: Sequence[str], device: torch.device) -> TappedVGG:
     """A tapped VGG with pretrained weights, loaded once per process (napari runs many jobs)."""
-    path = Path(path).resolve()
-    return _cached_tapped_vgg(arch, str(path), path.stat().st_mtime, tuple(taps), str(device))
+    return cached_model(load_tapped_vgg, path, device, arch, tuple(taps))

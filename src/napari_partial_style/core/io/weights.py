@@ -9,7 +9,7 @@ with one message naming the file, the URL and the folder to put it in.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,23 +56,24 @@ def hub_folder() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def search_folders() -> list[Path]:
-    """Folders searched, in order, for a file not given by explicit path."""
-    folders = []
+def search_folders(extra: Sequence[str | Path] = ()) -> list[Path]:
+    """Folders searched, in order, for a file not given by explicit path: `extra` (such as the
+    napari settings' weights folder) first."""
+    folders = [Path(folder).expanduser() for folder in extra]
     if os.environ.get(WEIGHTS_ENV):
         folders.append(Path(os.environ[WEIGHTS_ENV]).expanduser())
     folders.append(hub_folder())
     return folders
 
 
-def locate(weight: WeightFile, explicit: str | Path | None = None) -> Path | None:
+def locate(weight: WeightFile, explicit: str | Path | None = None, folders: Sequence[str | Path] = ()) -> Path | None:
     """The local file for `weight`, or None; an explicit path must exist."""
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise WeightsError(f"weights file {path} does not exist; check the path given for {weight.key}.")
         return path
-    for folder in search_folders():
+    for folder in search_folders(folders):
         candidate = folder / weight.filename
         if candidate.is_file():
             return candidate
@@ -91,12 +92,12 @@ def missing_message(missing: Iterable[WeightFile], reason: str) -> str:
 
 
 def ensure_steps(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None = None,
-                 ) -> StageGenerator[dict[str, Path]]:
-    """Find every file a job needs before any work starts; download the missing ones,
-    yielding ("download", MB done, MB total) events."""
+                 folders: Sequence[str | Path] = ()) -> StageGenerator[dict[str, Path]]:
+    """Find every file a job needs before any work starts (explicit paths, then `folders`, then
+    the usual places); download the missing ones, yielding ("download", MB done, MB total) events."""
     explicit = explicit or {}
     weights = list(dict.fromkeys(weights))
-    found = {w.key: locate(w, explicit.get(w.key)) for w in weights}
+    found = {w.key: locate(w, explicit.get(w.key), folders) for w in weights}
     missing = [w for w in weights if found[w.key] is None]
     if missing and offline():
         raise WeightsError(missing_message(missing, f"{OFFLINE_ENV} is set"))

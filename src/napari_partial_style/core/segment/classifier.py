@@ -8,9 +8,8 @@ positions of the per-position softmax) and checkpoints written by `train` (sigmo
 
 from __future__ import annotations
 
-import functools
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ import torch
 from torch import nn
 
 from napari_partial_style.core.io import weights as weights_mod
+from napari_partial_style.core.model_cache import cached_model
+from napari_partial_style.core.segment import sources
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 from napari_partial_style.core.progress import Progress, StageGenerator
@@ -29,10 +30,10 @@ from napari_partial_style.core.vgg import (
     layer_names,
     load_body_weights,
     load_checkpoint,
+    tapped_forward,
 )
 
-IMAGENET = "imagenet"
-MAKE_ONE = "give `imagenet` or a checkpoint made by `napari-partial-style train`"
+MAKE_ONE = "give a named classifier (imagenet) or a checkpoint made by `napari-partial-style train`"
 ARCHITECTURE = "vgg16-fcn"
 CHECKPOINT_FORMAT = "napari-partial-style classifier"
 CHECKPOINT_VERSION = 1
@@ -62,13 +63,8 @@ class FCNClassifier(nn.Module):
         ))
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        taps = []
-        x = self.normalize(x)
-        for name, layer in zip(self.names, self.body):
-            x = layer(x)
-            if name in DCSM_TAPS:
-                taps.append(x)
-        return self.head(x), taps
+        x, taps = tapped_forward(self.body, self.names, self.normalize(x), DCSM_TAPS)
+        return self.head(x), list(taps.values())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_taps(x)[0]
@@ -82,17 +78,6 @@ def class_scores(logits: torch.Tensor, score_kind: str) -> torch.Tensor:
     if score_kind == "softmax":
         return torch.softmax(logits, dim=1).amax(dim=(2, 3))
     return torch.sigmoid(logits.amax(dim=(2, 3)))
-
-
-@functools.lru_cache(maxsize=1)
-def imagenet_classes() -> list[str]:
-    """The 1000 class names of torchvision's VGG16_Weights.IMAGENET1K_V1 metadata, as a copy
-    shipped with the package (a test checks it equals torchvision's). Importing torchvision here
-    would import Triton, whose LLVM crashes a process where Mesa's llvmpipe (napari under Xvfb,
-    or on Mesa drivers) is already loaded."""
-    from importlib.resources import files
-
-    return (files("napari_partial_style.core.segment") / "imagenet_classes.txt").read_text().splitlines()
 
 
 FC_SHAPES = {"fc6": (4096, 512, 7, 7), "fc7": (4096, 4096, 1, 1), "fc8": (1000, 4096, 1, 1)}
@@ -113,13 +98,6 @@ def copy_imagenet_weights(model: FCNClassifier, path: Path, head_layers: Sequenc
         except (KeyError, RuntimeError) as exc:
             raise WeightsError(f"{path} is not {what} (classifier.{index}: {exc}); delete it and download it again.") from exc
     model.head.load_state_dict(head, strict=False)
-
-
-def load_imagenet_classifier(path: Path) -> FCNClassifier:
-    """torchvision's VGG16 with its fully connected layers reshaped into convolutions."""
-    model = FCNClassifier(imagenet_classes(), score_kind="softmax")
-    copy_imagenet_weights(model, path, ("fc6", "fc7", "fc8"))
-    return model
 
 
 def save_checkpoint(model: FCNClassifier, path: str | Path, extra: dict[str, Any] | None = None) -> None:
@@ -158,37 +136,31 @@ def load_checkpoint_classifier(path: Path) -> FCNClassifier:
 
 def required_weights(source: str) -> list[weights_mod.WeightFile]:
     """Pretrained files a classifier source needs (a checkpoint is self-contained)."""
-    return [weights_mod.VGG16] if source == IMAGENET else []
+    named = sources.get(source)
+    return list(named.WEIGHTS) if named is not None else []
 
 
-@functools.lru_cache(maxsize=2)
-def _cached(source: str, path: str, mtime: float, device: str) -> FCNClassifier:
-    loader: Callable[[Path], FCNClassifier] = load_imagenet_classifier if source == IMAGENET else load_checkpoint_classifier
-    model = loader(Path(path))
-    model.eval().requires_grad_(False)
-    return model.to(torch.device(device))
+def _load_named(_path: Path, source: str, found: tuple[tuple[str, str], ...]) -> FCNClassifier:
+    return sources.get(source).load({key: Path(path) for key, path in found})
 
 
 def load_classifier(source: str, device: torch.device, found: dict[str, Path]) -> FCNClassifier:
-    """The classifier for `source` ("imagenet" or a checkpoint path), loaded once per process."""
-    if source == IMAGENET:
-        path = found[weights_mod.VGG16.key]
-    else:
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise WeightsError(f"classifier checkpoint {path} does not exist; {MAKE_ONE}.")
-    path = path.resolve()
-    return _cached(source if source == IMAGENET else "checkpoint", str(path), path.stat().st_mtime, str(device))
+    """The classifier for `source` (a named source such as "imagenet", or a checkpoint path),
+    loaded once per process."""
+    named = sources.get(source)
+    if named is not None:
+        files = tuple((w.key, str(found[w.key])) for w in named.WEIGHTS)
+        return cached_model(_load_named, found[named.WEIGHTS[0].key], device, source, files)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise WeightsError(f"classifier checkpoint {path} does not exist; {MAKE_ONE}.")
+    return cached_model(load_checkpoint_classifier, path, device)
 
 
-def classifier_steps(source: str, device: torch.device,
-                     explicit: dict[str, str | Path] | None = None) -> StageGenerator[FCNClassifier]:
-    """Weights found (or downloaded, with progress), then the classifier loaded, as events."""
-    found = yield from weights_mod.ensure_steps(required_weights(source), explicit)
-    yield Progress("load", 0, 1, message="loading the classifier")
-    model = load_classifier(source, device, found)
-    yield Progress("load", 1, 1)
-    return model
+def class_names(source: str) -> list[str]:
+    """The classes of a source, without loading its network."""
+    named = sources.get(source)
+    return named.classes() if named is not None else read_class_names(source)
 
 
 def read_class_names(path: str | Path) -> list[str]:

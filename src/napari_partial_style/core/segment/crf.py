@@ -18,44 +18,15 @@ the GIL for each call, so stepping also keeps napari responsive).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from napari_partial_style.core.errors import InputError, PartialStyleError, require_finite
+from napari_partial_style.core.errors import InputError, PartialStyleError
+from napari_partial_style.core.params import CRFParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 
-METHODS = ("torch", "pydensecrf", "none")
-CALIBRATIONS = ("otsu", "none")
 UNARY_CLIP = 1e-5
 # Otsu thresholds are kept inside this range: a map with almost no contrast must not become all target.
 THRESHOLD_RANGE = (0.05, 0.95)
-
-
-@dataclass(frozen=True)
-class CRFParams:
-    """PSA's settings by default (method-spec B.2); sxy values are in working-size pixels."""
-
-    method: str = "torch"
-    calibration: str = "otsu"
-    background_alpha: float = 1.0
-    gaussian_sxy: float = 3.0
-    gaussian_compat: float = 3.0
-    bilateral_sxy: float = 80.0
-    bilateral_srgb: float = 13.0
-    bilateral_compat: float = 10.0
-    iterations: int = 10
-
-    def __post_init__(self) -> None:
-        require_finite(background_alpha=self.background_alpha, gaussian_sxy=self.gaussian_sxy,
-                       gaussian_compat=self.gaussian_compat, bilateral_sxy=self.bilateral_sxy,
-                       bilateral_srgb=self.bilateral_srgb, bilateral_compat=self.bilateral_compat)
-        if self.method not in METHODS:
-            raise InputError(f"CRF method {self.method!r} is unknown; use {' or '.join(METHODS)}.")
-        if self.calibration not in CALIBRATIONS:
-            raise InputError(f"calibration {self.calibration!r} is unknown; use {' or '.join(CALIBRATIONS)}.")
-        if self.background_alpha <= 0 or self.iterations < 1:
-            raise InputError("the background alpha must be positive and the CRF iterations at least 1.")
 
 
 def calibrate(maps: np.ndarray, calibration: str = "otsu") -> np.ndarray:
@@ -106,10 +77,8 @@ def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
         q = probabilities / probabilities.sum(axis=0, keepdims=True)
         yield Progress("crf", 1, 1, message="argmax (no CRF)")
         return q.argmax(axis=0).astype(np.int32), q
-    gaussian = (params.gaussian_sxy, params.gaussian_compat)
-    bilateral = (params.bilateral_sxy, params.bilateral_srgb, params.bilateral_compat)
     model = (_torch_model if params.method == "torch" else _pydensecrf_model)(rgb8, unaries(probabilities),
-                                                                             gaussian, bilateral, device)
+                                                                             params.gaussian, params.bilateral, device)
     for step in range(1, params.iterations + 1):
         model.step()
         yield Progress("crf", step, params.iterations)

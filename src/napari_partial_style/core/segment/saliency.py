@@ -17,14 +17,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_partial_style.core.errors import InputError, require_finite
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.params import SaliencyParams
+from napari_partial_style.core.segment.canvas import canvas, min_canvas
 from napari_partial_style.core.segment.guided_relu import guided
 from napari_partial_style.core.progress import Progress, StageGenerator, drain
-from napari_partial_style.core.style.gatys import to_tensor
 from napari_partial_style.core.segment.targets import select_targets, subtraction_set
+from napari_partial_style.core.tensors import to_tensor
 
-SCALES = (0.8, 1.0, 1.2)
-MIN_CANVAS = 288  # 0.8 · 288 ≥ 224, the smallest input the unpadded fc6 accepts
 TANH_GAIN = 3.0
 DEFAULT_THRESHOLD = {"sigmoid": 0.5, "softmax": 0.2}
 # Per-class gradients batched (is_grads_batched) or looped: whichever bench/bench_dcsm.py measured faster.
@@ -36,25 +36,12 @@ class TappedClassifier(Protocol):
 
     classes: list[str]
     score_kind: str
+    mean: tuple[float, float, float]  # the colour its input normalisation maps to zero
+
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]: ...
 
     def scores(self, logits: torch.Tensor) -> torch.Tensor: ...
-
-
-@dataclass(frozen=True)
-class SaliencyParams:
-    """Target choice and the DCSM settings; `threshold` None means the classifier's default."""
-
-    threshold: float | None = None
-    targets: tuple[str | int, ...] = ()
-    subtract: tuple[str | int, ...] = ()
-    scales: tuple[float, ...] = SCALES
-    min_canvas: int = MIN_CANVAS
-    batched: bool | None = None
-
-    def __post_init__(self) -> None:
-        require_finite(threshold=self.threshold)
 
 
 @dataclass
@@ -72,15 +59,6 @@ class SaliencyResult:
 
 def default_threshold(model: TappedClassifier) -> float:
     return DEFAULT_THRESHOLD[model.score_kind]
-
-
-def canvas(rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """The image centred on a size×size black canvas, and its top-left corner."""
-    h, w = rgb.shape[:2]
-    top, left = (size - h) // 2, (size - w) // 2
-    out = np.zeros((size, size, 3), np.float32)
-    out[top:top + h, left:left + w] = rgb
-    return out, (top, left)
 
 
 def scaled(canvas_t: torch.Tensor, scale: float) -> torch.Tensor:
@@ -148,14 +126,15 @@ def finish(accumulated: np.ndarray) -> np.ndarray:
     return np.maximum(np.tanh(TANH_GAIN * scaled_map) / math.tanh(TANH_GAIN), 1e-20).astype(np.float32)
 
 
-def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams,
-         device: torch.device) -> StageGenerator[SaliencyResult]:
-    """Saliency maps of the target classes for `rgb` (h×w×3 in [0, 1], the working size)."""
+def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams, device: torch.device,
+         batched: bool | None = None) -> StageGenerator[SaliencyResult]:
+    """Saliency maps of the target classes for `rgb` (h×w×3 in [0, 1], the working size); per-class
+    gradients `batched` or looped (None: whichever is faster on the device)."""
     h, w = rgb.shape[:2]
-    side = max(h, w, params.min_canvas)
-    board, (top, left) = canvas(rgb, side)
+    side = max(h, w, min_canvas(params.scales))
+    board, (top, left) = canvas(rgb, side, model.mean)
     board_t = to_tensor(board, device)
-    batched = BATCHED_DEFAULT.get(device.type, False) if params.batched is None else params.batched
+    batched = BATCHED_DEFAULT.get(device.type, False) if batched is None else batched
     yield Progress("saliency", 0, 1, message="scoring classes")
     scores = scores_per_scale(model, board_t, params.scales)
     threshold = default_threshold(model) if params.threshold is None else params.threshold

@@ -14,10 +14,11 @@ import torch
 
 from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 from napari_partial_style.core.progress import StageGenerator, relabel
-from napari_partial_style.core.segment.saliency import MIN_CANVAS, TappedClassifier, canvas
+from napari_partial_style.core.segment.canvas import canvas, min_canvas
+from napari_partial_style.core.segment.saliency import TappedClassifier
 from napari_partial_style.core.images import SourceImage, working_shape
 from napari_partial_style.core.segment.segmentation import SegmentParams, segment_stage
-from napari_partial_style.core.style.gatys import to_tensor
+from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.segment.targets import resolve_class
 
 BACKGROUND, EXPECTED, OTHER = 0, 1, 2
@@ -26,7 +27,7 @@ BACKGROUND, EXPECTED, OTHER = 0, 1, 2
 def top_class(model: TappedClassifier, image: SourceImage, size: int, device) -> int:
     """The classifier's best class for a whole image (the style image's material by default)."""
     work = image.resized(working_shape(image.shape, size))
-    board, _ = canvas(work, max(*work.shape[:2], MIN_CANVAS))
+    board, _ = canvas(work, max(*work.shape[:2], min_canvas((1.0,))), model.mean)
     with torch.no_grad():
         scores = model.scores(model.forward_taps(to_tensor(board, device))[0])[0]
     return int(scores.argmax())

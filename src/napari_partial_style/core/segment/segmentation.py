@@ -2,41 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from napari_partial_style.core.segment.classifier import IMAGENET
-from napari_partial_style.core.segment.crf import CRFParams, crf_stage
+from napari_partial_style.core.params import CRFParams, SegmentParams
+from napari_partial_style.core.segment.crf import crf_stage
 from napari_partial_style.core.images import SourceImage, resize_plane, to_uint8, working_shape
 from napari_partial_style.core.progress import StageGenerator
-from napari_partial_style.core.segment.saliency import SaliencyParams, TappedClassifier, dcsm
+from napari_partial_style.core.segment.saliency import TappedClassifier, dcsm
 
 
 CHUNK_PIXELS = 1 << 20
 
 
-@dataclass(frozen=True)
-class SegmentParams:
-    classifier: str = IMAGENET
-    saliency: SaliencyParams = field(default_factory=SaliencyParams)
-    crf: CRFParams = field(default_factory=CRFParams)
-
-
 @dataclass
 class Segmentation:
-    """Maps, labels and marginals at the image's resolution; label k is `targets[k - 1]`."""
+    """Maps, labels and marginals at the image's resolution; label k is `targets[k - 1]`. A CRF
+    re-run on maps alone knows no class scores (`scores`, `target_ids` and `classes` empty)."""
 
     maps: np.ndarray
     labels: np.ndarray
     probabilities: np.ndarray
     targets: list[str]
     target_ids: list[int]
-    scores: np.ndarray
+    scores: np.ndarray | None
     classes: list[str]
 
     def class_scores(self) -> dict[str, float]:
         """The best score of each target over scales."""
+        if self.scores is None:
+            return {}
         best = self.scores.max(axis=0)
         return {self.classes[i]: round(float(best[i]), 4) for i in self.target_ids}
 

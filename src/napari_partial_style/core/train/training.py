@@ -27,6 +27,7 @@ from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.image_files import read_image_file
 from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
 from napari_partial_style.core.progress import Progress, StageGenerator
+from napari_partial_style.core.segment.canvas import canvas
 from napari_partial_style.core.vgg import IMAGENET_MEAN
 
 MIN_SIZE = 224
@@ -138,8 +139,9 @@ def make_optimizer(model: FCNClassifier, params: TrainParams) -> torch.optim.SGD
 
 def letterbox(rgb: np.ndarray, size: int, scale: float = 1.0, flip: bool = False,
               rng: np.random.Generator | None = None) -> np.ndarray:
-    """The image with its long side at scale·size, flipped if asked, on a size×size canvas of the
-    ImageNet mean colour (zero after normalisation); a larger image is cropped at random."""
+    """The image with its long side at scale·size, flipped if asked, on the classifier's canvas
+    (core/segment/canvas.py: the ImageNet mean every checkpoint normalises with); a larger image is
+    cropped at random."""
     long_side = max(1, round(size * scale))
     img = resize_rgb(rgb, working_shape(rgb.shape[:2], long_side))
     if flip:
@@ -148,12 +150,7 @@ def letterbox(rgb: np.ndarray, size: int, scale: float = 1.0, flip: bool = False
     rng = rng or np.random.default_rng(0)
     top = int(rng.integers(0, h - size + 1)) if h > size else 0
     left = int(rng.integers(0, w - size + 1)) if w > size else 0
-    img = img[top:top + size, left:left + size]
-    canvas = np.empty((size, size, 3), np.float32)
-    canvas[:] = IMAGENET_MEAN
-    oy, ox = (size - img.shape[0]) // 2, (size - img.shape[1]) // 2
-    canvas[oy:oy + img.shape[0], ox:ox + img.shape[1]] = img
-    return canvas
+    return canvas(img[top:top + size, left:left + size], size, IMAGENET_MEAN)[0]
 
 
 def loss_of(model: FCNClassifier, batch: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

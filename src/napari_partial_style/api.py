@@ -1,0 +1,291 @@
+"""The public Python API: the one way the CLI, the napari widgets and scripts reach the core.
+
+A `Session` holds what jobs share: the device, the working size rule, where pretrained weights are
+looked for, and the loaded networks (cached per process). Its stages, `segment`, `recrf`,
+`stylize`, `score` and `run` (all of them, in order), each return a `Stage`: iterate it for
+progress events (a worker or a progress bar does, and may stop between any two), or call
+`.result()` to run it to the end. `composite` is instant and returns its array directly.
+
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.params import JobParams
+
+    result = Session().run(content, style, JobParams()).result(print)
+    result.save("cup.pstyle")
+
+Images are numpy arrays (H×W, H×W×3 or H×W×4; uint8, uint16 or float in [0, 1]) or SourceImages;
+results come back at the content's resolution and in its dtype. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import SourceImage, as_source_image
+from napari_partial_style.core.job import USER_TARGET, JobResult, Stopwatch, record_of
+from napari_partial_style.core.params import (
+    CompositeParams,
+    CRFParams,
+    JobParams,
+    ScoreParams,
+    SegmentParams,
+    SessionParams,
+    StyleParams,
+)
+from napari_partial_style.core.progress import Progress, drain
+
+T = TypeVar("T")
+Image = np.ndarray | SourceImage
+
+__all__ = ["JobParams", "JobResult", "Session", "Stage", "run"]
+
+
+class Stage(Generic[T]):
+    """A stage not yet run: iterate it for `Progress` events (`yield from` gives its result), or
+    call `result()`. Stopping the iteration stops the work between two steps."""
+
+    def __init__(self, generator: Generator[Progress, None, T]) -> None:
+        self._generator = generator
+
+    def __iter__(self) -> Iterator[Progress]:
+        return self._generator
+
+    def result(self, on_progress: Callable[[Progress], Any] | None = None) -> T:
+        """Run to the end, passing each event to `on_progress`; the stage's result."""
+        return drain(self._generator, on_progress)
+
+
+def _stage(method: Callable[..., Generator[Progress, None, T]]) -> Callable[..., Stage[T]]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Stage[T]:
+        return Stage(method(*args, **kwargs))
+
+    return wrapper
+
+
+def _source(image: Image, name: str) -> SourceImage:
+    return image if isinstance(image, SourceImage) else as_source_image(image, name=name)
+
+
+class Session:
+    """Device, working size, weight lookup and loaded networks, shared by the jobs run through it.
+
+    `weights` maps a weight key ("vgg16", "vgg19") to an explicit file; `weights_folder` (napari's
+    setting) is searched before $NAPARI_PARTIAL_STYLE_WEIGHTS and torch's hub cache."""
+
+    def __init__(self, params: SessionParams | None = None, weights: dict[str, str | Path] | None = None,
+                 weights_folder: str | Path | None = None) -> None:
+        from napari_partial_style.core.device import get_device
+
+        self.params = params or SessionParams()
+        self.device = get_device(self.params.device)
+        self.weights = dict(weights or {})
+        self.folders = [Path(weights_folder)] if weights_folder else []
+
+    def size_for(self, shape: tuple[int, int]) -> int:
+        """The working long side for an image of `shape`: the session's, else the device's default."""
+        from napari_partial_style.core.device import working_size
+
+        return working_size(self.params.size, self.device, shape)
+
+    # networks --------------------------------------------------------------------------------
+    def find_weights(self, needed: Sequence[Any]) -> Generator[Progress, None, dict[str, Path]]:
+        """Every file in `needed` found, or downloaded with progress, before any work starts."""
+        from napari_partial_style.core.io import weights
+
+        return (yield from weights.ensure_steps(needed, self.weights, self.folders))
+
+    def classifier(self, source: str) -> Generator[Progress, None, Any]:
+        """The classifier of `source` ("imagenet" or a checkpoint path), loaded once."""
+        from napari_partial_style.core.segment.classifier import load_classifier, required_weights
+
+        found = yield from self.find_weights(required_weights(source))
+        yield Progress("load", 0, 1, message="loading the classifier")
+        model = load_classifier(source, self.device, found)
+        yield Progress("load", 1, 1, message="classifier loaded")
+        return model
+
+    def style_network(self, objective: str) -> Generator[Progress, None, Any]:
+        """VGG19 truncated after the last layer the style objective reads, loaded once."""
+        from napari_partial_style.core.io import weights
+        from napari_partial_style.core.style.objectives import get
+        from napari_partial_style.core.vgg import tapped_vgg
+
+        found = yield from self.find_weights([weights.VGG19])
+        yield Progress("load", 0, 1, message="loading VGG19")
+        net = tapped_vgg("vgg19", found[weights.VGG19.key], get(objective).TAPS, self.device)
+        yield Progress("load", 1, 1, message="VGG19 loaded")
+        return net
+
+    # stages ----------------------------------------------------------------------------------
+    @_stage
+    def segment(self, image: Image, params: SegmentParams | None = None):
+        """DCSM saliency maps and CRF labels of `image` (a Segmentation at its resolution)."""
+        from napari_partial_style.core.segment.segmentation import segment_stage
+
+        image = _source(image, "image")
+        params = params or SegmentParams()
+        model = yield from self.classifier(params.classifier)
+        return (yield from segment_stage(model, image, params, self.size_for(image.shape), self.device))
+
+    @_stage
+    def recrf(self, image: Image, maps: np.ndarray, targets: Sequence[str], crf: CRFParams | None = None):
+        """New labels from saliency maps already computed (T×H×W at the image's size), e.g. after
+        changing the CRF settings; no network runs."""
+        from napari_partial_style.core.images import working_shape
+        from napari_partial_style.core.segment.segmentation import Segmentation, labels_from_maps, resize_stack
+
+        image = _source(image, "image")
+        maps = np.asarray(maps, dtype=np.float32)
+        if maps.ndim != 3 or maps.shape[1:] != image.shape or len(maps) != len(targets):
+            raise InputError(f"give one saliency map per target at the image's size {image.shape}; "
+                             f"got {maps.shape} for {len(targets)} target(s).")
+        shape = working_shape(image.shape, self.size_for(image.shape))
+        labels, probabilities = yield from labels_from_maps(image.resized(shape), resize_stack(maps, shape),
+                                                            crf or CRFParams(), image.shape, self.device)
+        return Segmentation(maps, labels, probabilities, list(targets), [], None, [])
+
+    @_stage
+    def stylize(self, content: Image, style: Image, params: StyleParams | None = None,
+                mask: np.ndarray | None = None, preview_every: int = 0):
+        """Style transfer at the working size (style scaled to `params.style_size`); the result at
+        the content's resolution and dtype. `mask` goes to objectives that use one."""
+        from napari_partial_style.core.images import upsample_to_native, working_shape
+        from napari_partial_style.core.style.transfer import stylize
+
+        content, style = _source(content, "content"), _source(style, "style")
+        params = params or StyleParams()
+        size = self.size_for(content.shape)
+        net = yield from self.style_network(params.objective)
+        work = content.resized(working_shape(content.shape, size))
+        style_rgb = style.resized(working_shape(style.shape, params.style_size or size))
+        stylized = yield from stylize(net, work, style_rgb, params, self.device, mask, preview_every)
+        return upsample_to_native(stylized, content.shape, content.dtype)
+
+    def composite(self, content: Image, stylized: np.ndarray, mask: np.ndarray,
+                  params: CompositeParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The stylized region pasted into the content, and the alpha used; instant, so no Stage."""
+        from napari_partial_style.core.composite import composite, feather_alpha
+
+        content = _source(content, "content")
+        alpha = feather_alpha(mask, (params or CompositeParams()).feather)
+        return composite(content, np.asarray(stylized), alpha), alpha
+
+    def target_mask(self, labels: np.ndarray, shape: tuple[int, int], params: CompositeParams | None = None,
+                    name: str = "labels") -> np.ndarray:
+        """The region to change: the labels' nonzero pixels, or those in `params.label_values`."""
+        from napari_partial_style.core.images import target_mask
+
+        values = (params or CompositeParams()).label_values or None
+        return target_mask(labels, shape, name=name, values=values)
+
+    @_stage
+    def score(self, composite: Image, mask: np.ndarray, style: Image | None = None,
+              segment: SegmentParams | None = None, score: ScoreParams | None = None,
+              original_targets: Sequence[str] = ()):
+        """Segment the composite again with the settings that made the labels (`segment`) and score
+        whether `mask` now reads as the expected class (the style's top class unless named)."""
+        composite = _source(composite, "composite")
+        segment, score = segment or SegmentParams(), score or ScoreParams()
+        model, expected = yield from self._scorer(segment, score, style, composite.shape)
+        return (yield from self._score(model, expected, composite, mask, segment, original_targets))
+
+    def _scorer(self, segment: SegmentParams, score: ScoreParams, style: Image | None, shape: tuple[int, int]):
+        """The classifier and the expected class, resolved before any long work."""
+        from napari_partial_style.core.segment.scoring import expected_id
+
+        if score.expect is None and style is None:
+            raise InputError("name the expected class, or give the style image so its top class is used.")
+        model = yield from self.classifier(segment.classifier)
+        style = None if style is None else _source(style, "style")
+        return model, expected_id(model, score.expect, style, self.size_for(shape), self.device)
+
+    def _score(self, model, expected: int, composite: SourceImage, mask: np.ndarray, segment: SegmentParams,
+               original_targets: Sequence[str]):
+        from napari_partial_style.core.segment.scoring import score_stage
+        from napari_partial_style.core.segment.targets import resolve_class
+
+        targets = [resolve_class(t, model.classes) for t in original_targets if t in model.classes]
+        scores, labels = yield from score_stage(model, composite, mask, expected, targets, segment,
+                                                self.size_for(composite.shape), self.device)
+        return {**scores, "rescored_labels": labels}
+
+    @_stage
+    def run(self, content: Image, style: Image | None = None, params: JobParams | None = None,
+            labels: np.ndarray | None = None, inputs: dict[str, str] | None = None):
+        """The whole job: segment (unless `labels` are given), stylize with `style` (unless None),
+        composite, score. Every weight file is found before any work starts."""
+        from napari_partial_style.core.io import weights
+        from napari_partial_style.core.segment.classifier import required_weights
+
+        params = replace(params or JobParams(), session=self.params)  # the session's own settings are used
+        content = _source(content, "content")
+        style = None if style is None else _source(style, "style")
+        scoring = style is not None and params.score.enabled
+        clock = Stopwatch()
+        labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
+        mask = None if labels is None else self.target_mask(labels, content.shape, params.composite, labels_name)
+        needed = [weights.VGG19] if style is not None else []
+        if labels is None or scoring:
+            needed += required_weights(params.segment.classifier)
+        with clock.time("weights"):
+            yield from self.find_weights(needed)
+        model = expected = segmentation = None
+        if scoring:  # an unknown --expect fails now, not after the style transfer
+            with clock.time("load classifier"):
+                model, expected = yield from self._scorer(params.segment, params.score, style, content.shape)
+        targets = [USER_TARGET]
+        if labels is None:
+            with clock.time("segment"):
+                segmentation = yield from self.segment(content, params.segment)
+            targets = segmentation.targets
+            mask = self._segmented_mask(segmentation, params.composite)
+        result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
+        if style is not None:
+            with clock.time("style"):
+                result.stylized = yield from self.stylize(content, style, params.style)
+            with clock.time("composite"):
+                yield Progress("composite", 0, 1)
+                result.composite, result.alpha = self.composite(content, result.stylized, mask, params.composite)
+                yield Progress("composite", 1, 1)
+            result.style = style
+            if scoring:
+                with clock.time("score"):
+                    scores = yield from self._score(model, expected, _source(result.composite, "composite"), mask,
+                                                    params.segment, targets if labels is None else ())
+                result.rescored_labels = scores.pop("rescored_labels")
+                result.scores = scores
+        classes = segmentation.classes if segmentation is not None else (model.classes if model is not None else None)
+        result.record = record_of(params, self.device, self.size_for(content.shape), clock.timings, inputs or {},
+                                  targets, classes)
+        if segmentation is not None:
+            result.record["class_scores"] = segmentation.class_scores()
+        if result.scores is not None:
+            result.record["scores"] = result.scores
+        return result
+
+    @staticmethod
+    def _segmented_mask(segmentation, params: CompositeParams) -> np.ndarray:
+        values = params.label_values or range(1, len(segmentation.targets) + 1)
+        mask = np.isin(segmentation.labels, list(values))
+        if not mask.any():
+            raise InputError(
+                f"the CRF labelled no pixel as {', '.join(segmentation.targets)}: the background won everywhere. "
+                "Raise the background exponent (--bg-alpha 2 or 4), keep --calibrate otsu, or paint the region "
+                "and pass --labels."
+            )
+        return mask
+
+
+
+def run(content: Image, style: Image | None = None, params: JobParams | None = None, labels: np.ndarray | None = None,
+        **session: Any) -> Stage[JobResult]:
+    """`Session(params.session, **session).run(...)`: the whole job in one call."""
+    params = params or JobParams()
+    return Session(params.session, **session).run(content, style, params, labels)

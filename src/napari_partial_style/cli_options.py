@@ -1,0 +1,95 @@
+"""argparse options made from the parameter tree (core/params.py): one flag per option, with its
+default, bounds and help from the tree, so the CLI cannot drift from the widgets."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from napari_partial_style.core.options import Leaf, build, leaves
+
+GROUP_TITLES = {"session": "device and size", "segment": "segmentation", "style": "style transfer",
+                "composite": "compositing", "score": "scoring"}
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a float that is a real number (nan and inf would give a black result)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+    return value
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+TYPES = {int: whole_number, float: finite_float, str: str}
+
+
+def shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return " ".join(shown(v) for v in value)
+    return f"{value:.3g}" if isinstance(value, float) and value >= 1e4 else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def help_text(leaf: Leaf) -> str:
+    opt = leaf.option
+    bounds = ""
+    if opt.min is not None and opt.max is not None:
+        bounds = f"; {shown(opt.min)} to {shown(opt.max)}"
+    if leaf.default is None or leaf.default == ():
+        return opt.help + bounds
+    return f"{opt.help} (default: {shown(leaf.default)}{bounds})"
+
+
+def add_leaf(group: argparse._ArgumentGroup, leaf: Leaf) -> None:
+    opt = leaf.option
+    metavar = opt.metavar or leaf.flag.lstrip("-").upper().replace("-", "_")
+    kwargs: dict[str, Any] = {"dest": leaf.dest, "help": help_text(leaf)}
+    if leaf.base is bool:
+        kwargs.update(action=argparse.BooleanOptionalAction, default=leaf.default)
+    elif leaf.item is not None:
+        kwargs.update(type=TYPES[leaf.item], default=None, metavar=metavar)
+        if leaf.length is None:
+            kwargs.update(nargs="+", action="extend")
+        else:
+            kwargs.update(nargs=leaf.length)
+    else:
+        choices = opt.choice_list()
+        kwargs.update(type=TYPES[leaf.base], default=None, choices=choices, metavar=None if choices else metavar)
+    group.add_argument(leaf.flag, **kwargs)
+
+
+def add_tree(parser: argparse.ArgumentParser, cls: type, parts: tuple[str, ...]) -> None:
+    """The options of the subtrees `parts` of `cls`, one argument group each."""
+    for part in parts:
+        group = parser.add_argument_group(GROUP_TITLES.get(part, part))
+        for leaf in leaves(cls):
+            if leaf.path[0] == part:
+                add_leaf(group, leaf)
+
+
+def params_from(args: argparse.Namespace, cls: type, overrides: dict[tuple[str, ...], Any] | None = None) -> Any:
+    """The tree built from the parsed flags; `overrides` replace the defaults of flags not given."""
+    values = dict(overrides or {})
+    for leaf in leaves(cls):
+        value = getattr(args, leaf.dest, None)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = tuple(dict.fromkeys(value)) if leaf.length is None else tuple(value)
+        values[leaf.path] = value
+    return build(cls, values)
+
+
+def dests(parser: argparse.ArgumentParser) -> set[str]:
+    """Every destination a parser fills (for the test that the CLI covers the tree)."""
+    return {action.dest for action in parser._actions}

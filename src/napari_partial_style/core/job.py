@@ -1,0 +1,105 @@
+"""What a job made and how it is recorded: the result, its manifest record, its bundle.
+
+The stages themselves run through `napari_partial_style.api.Session`.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_partial_style import __version__
+from napari_partial_style.core.images import SourceImage, resize_native, to_uint8
+from napari_partial_style.core.io.bundle import Bundle, write_bundle
+from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.segment.segmentation import Segmentation
+
+USER_TARGET = "target"
+
+
+@dataclass
+class JobResult:
+    """What a job made, at the content's resolution and bit depth, plus its record."""
+
+    content: SourceImage
+    record: dict[str, Any]
+    mask: np.ndarray
+    style: SourceImage | None = None
+    alpha: np.ndarray | None = None
+    stylized: np.ndarray | None = None
+    composite: np.ndarray | None = None
+    segmentation: Segmentation | None = None
+    scores: dict[str, Any] | None = None
+    rescored_labels: np.ndarray | None = None
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def time(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 3)
+
+
+def record_of(params: JobParams, device, size: int, timings: dict[str, float], inputs: dict[str, str],
+              targets: list[str], classes: list[str] | None) -> dict[str, Any]:
+    """The manifest's account of a job: enough to run it again."""
+    import torch
+
+    return {
+        "parameters": asdict(params),
+        "device": str(device),
+        "size": size,
+        "targets": targets,
+        "classifier_classes": classes,
+        "inputs": inputs,
+        "timings_s": timings,
+        "versions": {"napari-partial-style": __version__, "torch": torch.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def preview_strip(result: JobResult, height: int = 384) -> np.ndarray:
+    """content | stylized | composite side by side, 8-bit, for a quick look."""
+    h, w = result.content.shape
+    shape = (height, max(1, round(w * height / h)))
+    gap = np.ones((shape[0], 8, 3), np.float32)
+    strip = [resize_native(native, shape) for native in (result.content.native, result.stylized, result.composite)]
+    return to_uint8(np.concatenate([strip[0], gap, strip[1], gap, strip[2]], axis=1))
+
+
+def to_bundle(result: JobResult) -> Bundle:
+    """The bundle of a job: what the CLI writes and the napari reader opens."""
+    content = result.content.native
+    if result.content.alpha is not None:
+        content = np.dstack([content, result.content.alpha])
+    seg = result.segmentation
+    return Bundle(
+        manifest=result.record,
+        content=content,
+        style=None if result.style is None else result.style.native,
+        stylized=result.stylized,
+        composite=result.composite,
+        preview=None if result.composite is None else preview_strip(result),
+        labels=seg.labels if seg is not None else result.mask.astype(np.uint8),
+        saliency=None if seg is None else seg.maps,
+        crf_probabilities=None if seg is None else seg.probabilities,
+        scores=result.scores,
+    )
+
+
+def save(result: JobResult, path: str | Path, overwrite: bool = False) -> Path:
+    """Write the job's bundle atomically (a killed write leaves the old bundle, never half of one)."""
+    return write_bundle(to_bundle(result), path, overwrite=overwrite)

@@ -1,0 +1,159 @@
+"""Every option of a job, declared once: the parameter tree.
+
+The CLI's flags, the napari widgets (basic fields first, the rest under "Advanced") and the
+bundle manifest's `parameters` are all made from these dataclasses (see core/options.py), so a
+new option is one field here. Sizes are long sides in pixels; CRF sxy values are in working-size
+pixels; weights are the loss multipliers of core/style/objectives/gatys.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.options import check, group, option
+
+MIN_SIDE = 32
+MAX_SIDE = 16384
+CRF_METHODS = ("torch", "pydensecrf", "none")
+CALIBRATIONS = ("otsu", "none")
+INITS = ("content", "noise")
+# Gatys' style weight 1e3 is in Caffe units (BGR, 0-255 inputs); torchvision's VGG19 sees inputs about
+# 255·0.226 times smaller, and style losses scale with that factor to the fourth power and content
+# losses to the second: 1e3 · (255·0.226)² ≈ 3.3e6 here (docs/style-weights.md).
+DEFAULT_STYLE_WEIGHT = 1e3 * (255.0 * 0.226) ** 2
+DEFAULT_SCALES = (0.8, 1.0, 1.2)
+
+
+def style_objectives() -> list[str]:
+    from napari_partial_style.core.style.objectives import names
+
+    return names()
+
+
+@dataclass(frozen=True)
+class SessionParams:
+    """Where and how large the heavy stages run."""
+
+    device: str = option("auto", "auto, cpu, cuda, cuda:N or mps; auto picks CUDA, then Apple MPS, then the CPU",
+                         widget="device")
+    size: int | None = option(None, "working long side in px the heavy stages run at "
+                                    "(default: 256 on CPU, 384 on MPS, 512 on CUDA; never above the image's)",
+                              min=MIN_SIDE, max=MAX_SIDE, step=32, none_text="auto", label="working size")
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
+class SaliencyParams:
+    """Which classes are targets, and the DCSM settings."""
+
+    targets: tuple[str, ...] = option((), "target classes by name or index (default: every class above the threshold)",
+                                      flag="--target", metavar="CLASS", widget="targets", label="target classes")
+    threshold: float | None = option(None, "class score above which a class is a target "
+                                           "(default: 0.5 for checkpoints, 0.2 for imagenet)",
+                                     min=0.0, max=1.0, step=0.05)
+    subtract: tuple[str, ...] = option((), "classes whose saliency is subtracted from the targets' "
+                                           "(default: the best-scoring others, up to 4 classes)", metavar="CLASS")
+    scales: tuple[float, ...] = option(DEFAULT_SCALES, "input scales whose saliency maps are summed",
+                                       min=0.25, max=4.0, metavar="SCALE", advanced=True)
+
+    def __post_init__(self) -> None:
+        check(self)
+        if not self.scales:
+            raise InputError("give at least one saliency scale.")
+
+
+@dataclass(frozen=True)
+class CRFParams:
+    """The dense CRF: PSA's settings by default (method-spec B.2)."""
+
+    method: str = option("torch", "torch (built in, runs on the device), pydensecrf (the `crf` extra, the "
+                                  "reference; the two agree) or none: the argmax of the maps and the background",
+                         choices=CRF_METHODS, flag="--crf", label="CRF")
+    calibration: str = option("otsu", "otsu: raise each saliency map to the power that puts its Otsu threshold at "
+                                      "0.5, so peaky or weaker targets are kept; none: the maps as they are",
+                              choices=CALIBRATIONS, flag="--calibrate", label="map calibration")
+    background_alpha: float = option(1.0, "exponent of the background channel (1 - max saliency)^alpha; larger "
+                                          "labels more as target", min=0.01, max=64.0, step=0.5,
+                                     flag="--bg-alpha", label="background α")
+    iterations: int = option(10, "mean-field iterations", min=1, max=200, flag="--crf-iterations",
+                             label="CRF iterations")
+    gaussian: tuple[float, float] = option((3.0, 3.0), "smoothness kernel: sxy (px) and compatibility",
+                                           min=0.0, max=1000.0, flag="--crf-gaussian", metavar=("SXY", "COMPAT"),
+                                           advanced=True, label="CRF smoothness")
+    bilateral: tuple[float, float, float] = option((80.0, 13.0, 10.0), "appearance kernel: sxy (px), srgb (grey "
+                                                                       "levels) and compatibility",
+                                                   min=0.0, max=1000.0, flag="--crf-bilateral",
+                                                   metavar=("SXY", "SRGB", "COMPAT"), advanced=True,
+                                                   label="CRF appearance")
+
+    def __post_init__(self) -> None:
+        check(self)
+        if self.gaussian[0] <= 0 or self.bilateral[0] <= 0 or self.bilateral[1] <= 0:
+            raise InputError("the CRF kernels' sxy and srgb must be positive.")
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    classifier: str = option("imagenet", "imagenet (VGG16's 1000 classes) or a checkpoint file made by `train`",
+                             metavar="imagenet|PATH", widget="classifier")
+    saliency: SaliencyParams = group(SaliencyParams)
+    crf: CRFParams = group(CRFParams)
+
+
+@dataclass(frozen=True)
+class StyleParams:
+    """One style transfer; `steps` counts loss evaluations (L-BFGS closure calls)."""
+
+    steps: int = option(300, "L-BFGS loss evaluations", min=1, max=100000)
+    style_size: int | None = option(None, "long side the style image is scaled to; smaller gives a coarser texture "
+                                          "(default: the working size)", min=MIN_SIDE, max=MAX_SIDE, step=32,
+                                    none_text="working size")
+    style_weight: float = option(DEFAULT_STYLE_WEIGHT, "style loss weight (see docs/style-weights.md)",
+                                 min=0.0, max=1e12, step=1e5)
+    content_weight: float = option(1.0, "content loss weight", min=0.0, max=1e12)
+    tv_weight: float = option(0.0, "total-variation weight; smooths the result", min=0.0, max=1e6, step=0.01,
+                              label="TV weight")
+    objective: str = option("gatys", "style loss: one module per objective in core/style/objectives/",
+                            choices=style_objectives, advanced=True, label="style objective")
+    init: str = option("content", "start from the content image or from noise", choices=INITS, advanced=True)
+    seed: int = option(0, "random seed (noise start)", min=0, max=2**31 - 1, advanced=True)
+    history_size: int = option(100, "L-BFGS memory: how many past steps shape each update", min=1, max=1000,
+                               flag="--lbfgs-history", advanced=True, label="L-BFGS history")
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
+class CompositeParams:
+    feather: float = option(0.0, "width in px of a soft edge centred on the region's edge (0: hard mask)",
+                            min=0.0, max=1000.0, step=1.0, label="feather (px)")
+    label_values: tuple[int, ...] = option((), "label values to change (default: every nonzero label)",
+                                           min=1, max=65535, flag="--label-values", metavar="N",
+                                           label="target labels")
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    enabled: bool = option(True, "segment the composite again and score whether the region now reads as the "
+                                 "expected class", flag="--score", label="score the composite")
+    expect: str | None = option(None, "class the region should have after the change "
+                                      "(default: the classifier's top class on the style image)",
+                                metavar="CLASS", label="expected class")
+
+
+@dataclass(frozen=True)
+class JobParams:
+    """The whole tree: what decides a job's result, recorded in the bundle's manifest."""
+
+    session: SessionParams = group(SessionParams)
+    segment: SegmentParams = group(SegmentParams)
+    style: StyleParams = group(StyleParams)
+    composite: CompositeParams = group(CompositeParams)
+    score: ScoreParams = group(ScoreParams)
