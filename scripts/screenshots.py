@@ -77,11 +77,11 @@ def main() -> None:
     docks[0].raise_()
 
     segment.image.value = viewer.layers["coffee"]
-    segment.above.value = False
-    segment.search.value = "cup"
-    segment.targets.value = ["cup"]
-    segment.subtract.value = "dining table, plate, wooden spoon"
-    segment.size.value = args.size
+    segment.picker.above.value = False
+    segment.picker.search.value = "cup"
+    segment.picker.targets.value = ["cup"]
+    segment.form["segment.saliency.subtract"].value = "dining table, plate, wooden spoon"
+    segment.form["session.size"].value = args.size
     segment.run.clicked()
     wait(app, segment.runner)
     docks[0].raise_()
@@ -89,7 +89,7 @@ def main() -> None:
 
     docks[1].raise_()
     stylize.content.value, stylize.style.value = viewer.layers["coffee"], viewer.layers["stone"]
-    stylize.size.value, stylize.steps.value = args.size, args.steps
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = args.size, args.steps
     stylize.run.clicked()
     wait(app, stylize.runner)
     docks[1].raise_()

@@ -90,10 +90,10 @@ def segment_for_cup(viewer, img, size=64):
     """The Segment widget, opened from the menu, set to find a cup in `img`."""
     segment = dock(viewer, "Segment")
     segment.image.value = img
-    segment.above.value = False
-    segment.search.value = "cup"
-    segment.targets.value = ["cup"]
-    segment.size.value = size
+    segment.picker.above.value = False
+    segment.picker.search.value = "cup"
+    segment.picker.targets.value = ["cup"]
+    segment.form["session.size"].value = size
     return segment
 
 
@@ -110,14 +110,14 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     img, _ = small_scene(viewer)
     widget = dock(viewer, "Segment")
     widget.image.value = img
-    widget.above.value = False
-    widget.search.value = "cup"
-    widget.targets.value = ["cup"]
+    widget.picker.above.value = False
+    widget.picker.search.value = "cup"
+    widget.picker.targets.value = ["cup"]
     viewer.add_image(np.zeros((40, 40)), name="another")
     widget.reset_choices()  # what napari does to docked widgets when layers change
-    assert "cup" in widget.targets.choices and widget.targets.value == ["cup"]
-    widget.size.value = 64
-    widget.crf_method.value = "none"
+    assert "cup" in widget.picker.targets.choices and widget.picker.targets.value == ["cup"]
+    widget.form["session.size"].value = 64
+    widget.form["segment.crf.method"].value = "none"
     widget.run.clicked()
     assert widget.run.text == "Cancel"
     wait_done(qtbot, widget.runner)
@@ -138,7 +138,7 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     assert "img labels [2]" in viewer.layers and viewer.layers["img labels"].data[3, 4] == painted
     assert any("was painted" in message for message in infos)
 
-    widget.crf_method.value = "torch"
+    widget.form["segment.crf.method"].value = "torch"
     widget.crf_only.clicked()
     wait_done(qtbot, widget.crf_runner)
     assert widget.crf_runner.last_error is None, widget.status.value
@@ -183,7 +183,7 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     img, style = small_scene(viewer)
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
-    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 8, 2
+    widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 8, 2
     updates = []
     viewer.layers.events.inserted.connect(
         lambda e: e.value.events.data.connect(lambda _: updates.append(widget.runner.running)))
@@ -203,7 +203,7 @@ def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, h
     img, style = small_scene(viewer)
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
-    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 5000, 0
+    widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 5000, 0
     widget.run.clicked()
     qtbot.waitUntil(lambda: "style" in widget.status.value, timeout=TIMEOUT_MS)
     start = time.perf_counter()
@@ -226,7 +226,7 @@ def test_errors_become_notifications_and_the_widget_still_works(make_napari_view
 
     viewer.add_image(two_tone((48, 48)), name="style", rgb=True)
     widget.style.value = viewer.layers["style"]
-    widget.size.value, widget.steps.value = 48, 2
+    widget.form["session.size"].value, widget.form["style.steps"].value = 48, 2
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
@@ -302,7 +302,7 @@ def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub
     segment = segment_for_cup(viewer, img)
     stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = img, style
-    stylize.size.value, stylize.steps.value, stylize.preview_every.value = 48, 10, 5
+    stylize.form["session.size"].value, stylize.form["style.steps"].value, stylize.preview_every.value = 48, 10, 5
     viewer.add_image(np.zeros((64, 96, 3), np.uint8), name="img stylized", rgb=True)  # previews update it in place
     gaps = {
         "segment": event_loop_gaps(qtbot, segment.runner, segment.run.clicked),
@@ -334,18 +334,21 @@ def test_device_default_comes_from_the_plugin_settings(make_napari_viewer):
     settings.device = "cpu"
     try:
         widget = dock(make_napari_viewer(), "Stylize")
-        assert widget.device.value == "cpu" and "cpu" in widget.device.choices
+        device = widget.form["session.device"]
+        assert device.value == "cpu" and "cpu" in device.choices
     finally:
         settings.device = before
 
 
 def test_segment_widget_reads_a_trained_checkpoints_classes(make_napari_viewer, material_checkpoint):
     widget = dock(make_napari_viewer(), "Segment")
-    widget.source.value = "checkpoint file"
-    widget.checkpoint.value = material_checkpoint
-    widget.above.value = False
-    assert list(widget.targets.choices) == ["leather", "metal", "wood"]
-    assert widget.classifier_source() == str(material_checkpoint)
+    widget.classifier.source.value = "checkpoint file"
+    widget.classifier.checkpoint.value = material_checkpoint
+    widget.picker.above.value = False
+    assert list(widget.picker.targets.choices) == ["leather", "metal", "wood"]
+    widget.picker.targets.value = ["metal"]
+    chosen = widget.params().segment
+    assert chosen.classifier == str(material_checkpoint) and chosen.saliency.targets == ("metal",)
 
 
 def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, hub):
@@ -360,7 +363,7 @@ def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, 
         segment = segment_for_cup(viewer, img)
         stylize = dock(viewer, "Stylize")
         stylize.content.value, stylize.style.value = img, style
-        stylize.size.value, stylize.steps.value, stylize.preview_every.value = 48, 30, 5
+        stylize.form["session.size"].value, stylize.form["style.steps"].value, stylize.preview_every.value = 48, 30, 5
         segment.run.clicked()
         stylize.run.clicked()
         busy = []
@@ -383,7 +386,7 @@ def test_cancel_removes_previews_or_restores_the_layer_they_replaced(make_napari
         viewer.add_image(earlier, name="img stylized", rgb=True, metadata={"partial_style": {"mine": 1}})
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
-    widget.size.value, widget.steps.value, widget.preview_every.value = 48, 5000, 1
+    widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 5000, 1
     widget.run.clicked()
     qtbot.waitUntil(lambda: "estimated" in widget.estimate.value, timeout=TIMEOUT_MS)
     assert not np.array_equal(viewer.layers["img stylized"].data, earlier)  # a preview is showing
@@ -401,19 +404,19 @@ def job_layers(viewer, qtbot):
     """Segment, stylize, composite and score through the widgets, as a user would."""
     img, style = small_scene(viewer)
     segment = segment_for_cup(viewer, img)
-    segment.crf_method.value = "none"
+    segment.form["segment.crf.method"].value = "none"
     segment.run.clicked()
     wait_done(qtbot, segment.runner)
     stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = img, style
-    stylize.size.value, stylize.steps.value = 48, 2
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = 48, 2
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
     composite = dock(viewer, "Composite & score")
     composite.content.value = img
     composite.labels_layer.value = viewer.layers["img labels"]
     composite.composite_button.clicked()
-    composite.style.value, composite.size.value = style, 64
+    composite.style.value, composite.score_form["session.size"].value = style, 64
     composite.score_button.clicked()
     wait_done(qtbot, composite.runner)
     for runner in (segment.runner, stylize.runner, composite.runner):
@@ -433,7 +436,7 @@ def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qt
     written = viewer.layers.save(str(tmp_path / "job.pstyle"), selected=True, plugin=PLUGIN)
     bundle = read_bundle(written[0])
     manifest = bundle.manifest
-    assert manifest["targets"] == ["cup"] and manifest["parameters"]["score"] is True
+    assert manifest["targets"] == ["cup"] and manifest["parameters"]["score"]["enabled"] is True
     assert manifest["parameters"]["segment"]["saliency"]["targets"] == ["cup"]
     assert manifest["parameters"]["style"]["steps"] == 2 and manifest["scores"] == bundle.scores
     assert 0 <= bundle.scores["mean_iu"] <= 1 and len(manifest["classifier_classes"]) == 1000

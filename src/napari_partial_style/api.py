@@ -168,7 +168,8 @@ class Session:
         stylized = yield from stylize(net, work, style_rgb, params, self.device, mask, preview_every)
         return upsample_to_native(stylized, content.shape, content.dtype)
 
-    def composite(self, content: Image, stylized: np.ndarray, mask: np.ndarray,
+    @staticmethod
+    def composite(content: Image, stylized: np.ndarray, mask: np.ndarray,
                   params: CompositeParams | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The stylized region pasted into the content, and the alpha used; instant, so no Stage."""
         from napari_partial_style.core.composite import composite, feather_alpha
@@ -177,7 +178,8 @@ class Session:
         alpha = feather_alpha(mask, (params or CompositeParams()).feather)
         return composite(content, np.asarray(stylized), alpha), alpha
 
-    def target_mask(self, labels: np.ndarray, shape: tuple[int, int], params: CompositeParams | None = None,
+    @staticmethod
+    def target_mask(labels: np.ndarray, shape: tuple[int, int], params: CompositeParams | None = None,
                     name: str = "labels") -> np.ndarray:
         """The region to change: the labels' nonzero pixels, or those in `params.label_values`."""
         from napari_partial_style.core.images import target_mask

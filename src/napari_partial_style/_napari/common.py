@@ -1,12 +1,17 @@
-"""Parameter widgets and helpers shared by the three dock widgets."""
+"""Pieces shared by the dock widgets: layer lists, the custom option widgets, the session."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-from magicgui.widgets import ComboBox, FileEdit, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, LineEdit, Select
 
 from napari_partial_style._napari.settings import default_device, prefer_our_reader, weights_folder
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.options import Leaf
+
+MAX_LISTED = 200
+CHECKPOINT = "checkpoint file"
 
 
 def layer_kind(kind: str) -> type:
@@ -40,56 +45,121 @@ def watch_layers(viewer, *widgets) -> None:
     viewer.layers.events.moved.connect(refresh)
 
 
-def device_box() -> ComboBox:
+def device_box(leaf: Leaf) -> ComboBox:
     """Only the devices this machine has, best first; the default comes from the plugin settings."""
+    from napari_partial_style._napari.forms import tooltip
     from napari_partial_style.core.device import available_devices
 
     devices = ["auto", *available_devices()]
     preferred = default_device()
-    box = ComboBox(label="device", choices=devices, value=preferred if preferred in devices else "auto",
-                   tooltip="auto picks the first: CUDA, then Apple MPS, then the CPU")
-    return box
+    return ComboBox(label=leaf.label, name=leaf.dest, choices=devices, tooltip=tooltip(leaf),
+                    value=preferred if preferred in devices else leaf.default)
 
 
-IMAGENET = "imagenet"
-CHECKPOINT = "checkpoint file"
+class ClassifierPicker(Container):
+    """A named classifier source, or a checkpoint file (its file box shown only when chosen)."""
+
+    def __init__(self, leaf: Leaf) -> None:
+        from napari_partial_style._napari.forms import tooltip
+        from napari_partial_style.core.segment.sources import names
+
+        self.source = ComboBox(choices=[*names(), CHECKPOINT], value=leaf.default, tooltip=tooltip(leaf))
+        self.checkpoint = FileEdit(mode="r", filter="*.pt *.pth", visible=False)
+        self.source.changed.connect(lambda: setattr(self.checkpoint, "visible", self.source.value == CHECKPOINT))
+        super().__init__(widgets=[self.source, self.checkpoint], label=leaf.label, name=leaf.dest, labels=False)
+        self.margins = (0, 0, 0, 0)
+
+    def get(self) -> str:
+        """The source's name or the checkpoint's path, with a clear error when no file is chosen."""
+        if self.source.value != CHECKPOINT:
+            return self.source.value
+        if not self.checkpoint.value or not self.checkpoint.value.is_file():
+            raise InputError("choose a classifier checkpoint file, or a named classifier such as imagenet.")
+        return str(self.checkpoint.value)
+
+    def set(self, value: str) -> None:
+        if value in self.source.choices:
+            self.source.value = value
+        else:
+            self.source.value = CHECKPOINT
+            self.checkpoint.value = value
+
+    def class_names(self) -> list[str]:
+        """The classes of the chosen source ([] while no checkpoint is chosen)."""
+        from napari_partial_style.core.segment.classifier import class_names
+
+        if self.source.value == CHECKPOINT and not (self.checkpoint.value and self.checkpoint.value.is_file()):
+            return []
+        return class_names(self.get())
 
 
-def classifier_boxes() -> tuple[ComboBox, FileEdit]:
-    """The classifier choice: ImageNet, or a checkpoint file (shown only when chosen)."""
-    source = ComboBox(label="classifier", choices=[IMAGENET, CHECKPOINT], value=IMAGENET,
-                      tooltip="ImageNet VGG16 (1000 object classes) or a material checkpoint made by `train`")
-    checkpoint = FileEdit(label="checkpoint", mode="r", filter="*.pt *.pth", visible=False)
-    source.changed.connect(lambda: setattr(checkpoint, "visible", source.value == CHECKPOINT))
-    return source, checkpoint
+class TargetPicker(Container):
+    """Every class above the threshold, or classes picked from a searchable list."""
+
+    def __init__(self, leaf: Leaf) -> None:
+        from napari_partial_style._napari.forms import tooltip
+
+        self.above = CheckBox(text="every class above the threshold", value=not leaf.default)
+        self.search = LineEdit(label="find class", tooltip="type to filter the class list", visible=False)
+        self._classes: list[str] = []
+        self._listed: list[str] = list(leaf.default)
+        # Choices come from a callable: napari calls reset_choices() on docked widgets whenever
+        # layers change, which would empty a list given once.
+        self.targets = Select(choices=lambda _widget: self._listed, visible=False, tooltip=tooltip(leaf))
+        super().__init__(widgets=[self.above, self.search, self.targets], label=leaf.label, name=leaf.dest)
+        self.margins = (0, 0, 0, 0)
+        self.search.changed.connect(self.filter)
+        self.above.changed.connect(self._mode_changed)
+
+    def _mode_changed(self) -> None:
+        self.search.visible = self.targets.visible = not self.above.value
+
+    def set_classes(self, classes: list[str]) -> None:
+        self._classes = list(classes)
+        self.filter()
+
+    def filter(self) -> None:
+        text = (self.search.value or "").strip().lower()
+        chosen = list(self.targets.value)
+        matches = [c for c in self._classes if text in c.lower()][:MAX_LISTED]
+        self._listed = list(dict.fromkeys([*chosen, *matches]))
+        self.targets.reset_choices()
+        self.targets.value = chosen
+
+    def get(self) -> tuple[str, ...]:
+        if self.above.value:
+            return ()
+        if not self.targets.value:
+            raise InputError("pick at least one target class, or tick 'every class above the threshold'.")
+        return tuple(self.targets.value)
+
+    def set(self, value: tuple[str, ...]) -> None:
+        self.above.value = not value
+        self._listed = list(dict.fromkeys([*value, *self._listed]))
+        self.targets.reset_choices()
+        self.targets.value = list(value)
 
 
-def classifier_source(source: ComboBox, checkpoint: FileEdit) -> str:
-    """"imagenet" or the checkpoint's path, with a clear error when no file is chosen."""
-    if source.value == IMAGENET:
-        return IMAGENET
-    if not checkpoint.value or not checkpoint.value.is_file():
-        from napari_partial_style.core.errors import InputError
-
-        raise InputError("choose a classifier checkpoint file, or the ImageNet classifier.")
-    return str(checkpoint.value)
+CUSTOM = {"device": device_box, "classifier": ClassifierPicker, "targets": TargetPicker}
 
 
-def size_box(value: int = 0) -> SpinBox:
-    return SpinBox(label="working size", value=value, min=0, max=4096, step=32,
-                   tooltip="long side in px the heavy stages run at; 0: 256 on CPU, 384 on MPS, 512 on CUDA")
+def session(params) -> Any:
+    """The API session for a job's session options, with the plugin settings' weights folder."""
+    from napari_partial_style.api import Session
+
+    return Session(params, weights_folder=weights_folder())
 
 
-def explicit_weights(keys: list[str]) -> dict[str, Path]:
-    """Weight files found in the settings' weights folder, passed as explicit paths."""
-    from napari_partial_style.core.io import weights
+def source_image(viewer, layer, what: str) -> Any:
+    """The layer's current 2D slice as a SourceImage (with a note when it is a slice of a stack)."""
+    from napari_partial_style._napari.layers import current_slice
+    from napari_partial_style.core.images import as_source_image
 
-    folder = weights_folder()
-    if folder is None:
-        return {}
-    found = {}
-    for key in keys:
-        candidate = folder / weights.KNOWN[key].filename
-        if candidate.is_file():
-            found[key] = candidate
-    return found
+    if layer is None:
+        raise InputError(f"open or choose {what} first.")
+    data, sliced = current_slice(viewer, layer)
+    if sliced:
+        from napari.utils.notifications import show_info
+
+        show_info(f"{layer.name} is a stack: using the current 2D slice.")
+    return as_source_image(data, name=layer.name)

@@ -1,29 +1,43 @@
 """Composite & score: paste the stylized target region into the content, then check the result.
 
 Compositing is cheap and runs on the spot (and on every label edit when auto-update is on), so
-correcting the labels never re-runs style transfer. Scoring re-segments the composite in a worker.
+correcting the labels never re-runs style transfer. Scoring re-segments the composite in a worker,
+with the segmentation settings recorded on the labels layer (those that made it), so napari and the
+CLI score the same inputs alike; painted-from-scratch labels are scored with the defaults.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import napari
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, PushButton
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 
-from napari_partial_style._napari.common import (
-    classifier_boxes,
-    classifier_source,
-    device_box,
-    explicit_weights,
-    layer_choices,
-    layer_kind,
-    size_box,
-    watch_layers,
-)
+from napari_partial_style._napari import layer_names as names
+from napari_partial_style._napari.common import CUSTOM, layer_choices, layer_kind, session, source_image, watch_layers
+from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobRunner
-from napari_partial_style._napari.layers import current_slice, put_image
+from napari_partial_style._napari.layers import META_KEY, current_slice, put_image
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.params import JobParams, SegmentParams
 
 AUTO_DELAY_MS = 150
+COMPOSITE_PARTS = (("composite",),)
+SCORE_PARTS = (("segment", "classifier"), ("score",), ("session",))
+# napari scores with the Score button, so the CLI's --score/--no-score has no widget.
+NOT_IN_NAPARI = (("score", "enabled"),)
+
+
+def recorded_segment_params(labels_layer) -> SegmentParams:
+    """The segmentation settings that made a labels layer: from the Segment widget's metadata or a
+    reopened bundle's manifest; the defaults for labels painted from scratch."""
+    from napari_partial_style.core.options import from_dict
+
+    meta = labels_layer.metadata.get(META_KEY, {})
+    if meta.get("stage") == "segment":
+        return from_dict(SegmentParams, meta.get("parameters", {}))
+    return from_dict(SegmentParams, meta.get("parameters", {}).get("segment", {}))
 
 
 class CompositeWidget(Container):
@@ -33,24 +47,18 @@ class CompositeWidget(Container):
         self.stylized = ComboBox(label="stylized", choices=layer_choices(viewer, "image"), nullable=True, value=None,
                                  tooltip="the image Stylize made (`<content> stylized`), picked by name when it exists")
         self.labels_layer = ComboBox(label="labels", choices=layer_choices(viewer, "labels"))
-        self.values = LineEdit(label="target labels", value="all", tooltip="label values to change: 'all' (every nonzero label) or e.g. '1, 3'")
-        self.feather = FloatSpinBox(label="feather (px)", value=0.0, min=0.0, max=200.0, step=1.0,
-                                    tooltip="width of a soft edge centred on the region's edge; 0: hard mask")
+        self.composite_form = ParamForm(JobParams, COMPOSITE_PARTS)
         self.auto = CheckBox(text="re-composite when the labels change", value=False)
         self.composite_button = PushButton(text="Composite")
-        self.source, self.checkpoint = classifier_boxes()
         self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True,
                               tooltip="the style image: its top class is the expected class unless one is named")
-        self.expect = LineEdit(label="expected class", tooltip="class the region should read as now (default: the style's top class)")
-        self.size = size_box()
-        self.device = device_box()
+        self.score_form = ParamForm(JobParams, SCORE_PARTS, CUSTOM, exclude=NOT_IN_NAPARI)
         self.score_button = PushButton(text="Score")
         self.scores = Label(value="")
         self.status = Label(value="")
         super().__init__(widgets=[
-            self.content, self.stylized, self.labels_layer, self.values, self.feather, self.auto, self.composite_button,
-            self.source, self.checkpoint, self.style, self.expect, self.size, self.device, self.score_button,
-            self.scores, self.status,
+            self.content, self.stylized, self.labels_layer, self.composite_form, self.auto, self.composite_button,
+            self.style, self.score_form, self.score_button, self.scores, self.status,
         ])
         self.runner = JobRunner(self.score_button, self.status, "Score")
         self.composite_button.clicked.connect(self.recomposite)
@@ -73,59 +81,48 @@ class CompositeWidget(Container):
         self.stylized.reset_choices()
         self.labels_layer.reset_choices()
         layers = self.viewer.layers
-        stylized = f"{content.name} stylized"
+        base = names.base_name(content.name)
+        stylized = names.role(base, names.STYLIZED)
         if stylized in layers:
             self.stylized.value = layers[stylized]
         elif self.stylized.value is content:  # never the content as its own stylized image
             self.stylized.value = None
-        labels = [lyr for lyr in layers if isinstance(lyr, layer_kind("labels")) and lyr.name.startswith(f"{content.name} labels")]
+        labels = [lyr for lyr in layers if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
         if labels:
             self.labels_layer.value = labels[-1]
 
     # compositing -----------------------------------------------------------------------------
-    def target_values(self) -> tuple[int, ...] | None:
-        from napari_partial_style.core.errors import InputError
-
-        text = (self.values.value or "").strip().lower()
-        if text in ("", "all"):
-            return None
-        try:
-            return tuple(int(v) for v in text.replace(",", " ").split())
-        except ValueError as exc:
-            raise InputError(f"target labels {self.values.value!r}: give 'all' or label numbers like '1, 3'.") from exc
-
     def _arrays(self):
-        from napari_partial_style.core.errors import InputError
-        from napari_partial_style.core.images import as_source_image, target_mask
+        from napari_partial_style.api import Session
 
         content, stylized, labels = self.content.value, self.stylized.value, self.labels_layer.value
         if content is None or stylized is None or labels is None:
             raise InputError("choose the content, stylized and labels layers (run Segment and Stylize first, or paint labels).")
         if stylized is content:
             raise InputError(f"{content.name} is chosen as its own stylized image; choose the layer Stylize made "
-                             f"('{content.name} stylized').")
-        source = as_source_image(current_slice(self.viewer, content)[0], name=content.name)
-        styl = np.asarray(current_slice(self.viewer, stylized)[0])
-        if styl.shape[:2] != source.shape:
+                             f"('{names.role(content.name, names.STYLIZED)}').")
+        source = source_image(self.viewer, content, "a content layer")
+        styl = source_image(self.viewer, stylized, "the stylized layer")
+        if styl.shape != source.shape:
             raise InputError(f"{stylized.name} is {styl.shape[1]}×{styl.shape[0]} but {content.name} is "
                              f"{source.shape[1]}×{source.shape[0]}; stylize this content first.")
-        styl_rgb = as_source_image(styl, name=stylized.name).native
-        mask = target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, name=labels.name,
-                           values=self.target_values())
-        return content, source, styl_rgb, mask
+        params = self.composite_form.params().composite
+        mask = Session.target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, params, labels.name)
+        return content, source, styl.native, mask, params
 
     def recomposite(self) -> None:
         """Composite now, on the main thread (a few milliseconds): errors go to a notification."""
-        from napari_partial_style.core.composite import composite, feather_alpha
+        from napari_partial_style.api import Session
 
         try:
-            layer, source, stylized, mask = self._arrays()
-            result = composite(source, stylized, feather_alpha(mask, self.feather.value))
+            layer, source, stylized, mask, params = self._arrays()
+            result, _ = Session.composite(source, stylized, mask, params)
         except Exception as exc:
             self.runner.report_error(exc)
             return
-        meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "feather": self.feather.value, "target_labels": self.values.value}
-        put_image(self.viewer, f"{layer.name} composite", result, layer, meta, rgb=result.ndim == 3)
+        meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "parameters": asdict(params)}
+        put_image(self.viewer, names.role(names.base_name(layer.name), names.COMPOSITE), result, layer, meta,
+                  rgb=result.ndim == 3)
         self.status.value = f"Composite: {int(mask.sum())} px changed region"
 
     def _watch_labels(self) -> None:
@@ -152,48 +149,31 @@ class CompositeWidget(Container):
     # scoring ---------------------------------------------------------------------------------
     def _score_job(self):
         """The job the Score button starts, and what shows its result; bad input raises here."""
-        from napari_partial_style.core.images import as_source_image
+        from dataclasses import replace
 
-        layer, source, _, mask = self._arrays()
-        name = f"{layer.name} composite"
+        layer, _, _, mask, _ = self._arrays()
+        name = names.role(names.base_name(layer.name), names.COMPOSITE)
         if name not in self.viewer.layers:
-            from napari_partial_style.core.errors import InputError
-
             raise InputError("composite first: there is no composite layer to score.")
-        composite = as_source_image(np.asarray(self.viewer.layers[name].data), name=name)
-        classifier = classifier_source(self.source, self.checkpoint)
-        style = None
-        if self.style.value is not None:
-            style = as_source_image(current_slice(self.viewer, self.style.value)[0], name=self.style.value.name)
-        expect = (self.expect.value or "").strip() or None
-        if expect is None and style is None:
-            from napari_partial_style.core.errors import InputError
-
+        composite = source_image(self.viewer, self.viewer.layers[name], "the composite layer")
+        chosen = self.score_form.params()
+        style = None if self.style.value is None else source_image(self.viewer, self.style.value, "the style layer")
+        if chosen.score.expect is None and style is None:
             raise InputError("name the expected class, or choose the style layer so its top class is used.")
-        original = list(self.labels_layer.value.metadata.get("partial_style", {}).get("targets", []))
-        device_name, size_value = self.device.value, self.size.value
+        labels_layer = self.labels_layer.value
+        segment = replace(recorded_segment_params(labels_layer), classifier=chosen.segment.classifier)
+        original = list(labels_layer.metadata.get(META_KEY, {}).get("targets", []))
+        job_session = session(chosen.session)
 
         def job():
-            from napari_partial_style.core.segment.classifier import classifier_steps
-            from napari_partial_style.core.device import get_device, working_size
-            from napari_partial_style.core.segment.scoring import expected_id, score_stage
-            from napari_partial_style.core.segment.segmentation import SegmentParams
-            from napari_partial_style.core.segment.targets import resolve_class
-
-            device = get_device(device_name)
-            size = working_size(size_value, device, source.shape)
-            model = yield from classifier_steps(classifier, device, explicit_weights(["vgg16"]))
-            expected = expected_id(model, expect, style, size, device)
-            targets = [resolve_class(t, model.classes) for t in original if t in model.classes]
-            scores, _ = yield from score_stage(model, composite, mask, expected, targets, SegmentParams(classifier=classifier),
-                                               size, device)
+            scores = yield from job_session.score(composite, mask, style, segment, chosen.score, original)
+            scores.pop("rescored_labels")
             return scores
 
-        return (job, self._show_scores)
+        return (job, lambda scores: self._show_scores(name, scores))
 
-    def _show_scores(self, scores: dict) -> None:
+    def _show_scores(self, name: str, scores: dict) -> None:
         self.scores.value = (f"reads as {scores['expected_class']!r}: pixel accuracy {scores['pixel_accuracy']:.3f}, "
                              f"mean IU {scores['mean_iu']:.3f}")
-        layer = self.viewer.layers[f"{self.content.value.name} composite"]
-        layer.metadata.setdefault("partial_style", {})["scores"] = scores
+        self.viewer.layers[name].metadata.setdefault(META_KEY, {})["scores"] = scores
         self.status.value = "Score: done"

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from napari_partial_style._napari.layer_names import numbered
+
 META_KEY = "partial_style"
 CREATE_ONLY = {"rgb"}
 
@@ -76,6 +78,6 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
             layer.metadata.update(meta)
             layer.features = features
             return layer, candidate != name
-        candidate, n = f"{name} [{n}]", n + 1
+        candidate, n = numbered(name, n), n + 1
     layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=0.5, **geometry(like))
     return layer, candidate != name

@@ -22,6 +22,7 @@ def get_reader(path: str | list[str]):
 
 def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
     """Layers of a bundle, named `<bundle> content`, `<bundle> labels`, ... (DESIGN.md)."""
+    from napari_partial_style._napari import layer_names as names
     from napari_partial_style._napari.settings import prefer_our_reader
     from napari_partial_style.core.io.bundle import read_bundle
 
@@ -30,23 +31,24 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
     bundle = read_bundle(path)
     name = path.stem
     meta = {"partial_style": bundle.manifest, "bundle": str(path)}
-    layers: list[LayerData] = [(bundle.content, {"name": f"{name} content", "metadata": meta}, "image")]
+    layers: list[LayerData] = [(bundle.content, {"name": names.role(name, names.CONTENT), "metadata": meta}, "image")]
     if bundle.style is not None:
-        layers.append((bundle.style, {"name": f"{name} style", "visible": False, "metadata": meta}, "image"))
+        layers.append((bundle.style, {"name": names.role(name, names.STYLE), "visible": False, "metadata": meta}, "image"))
     targets = bundle.manifest.get("targets") or []
     if bundle.saliency is not None:
         for i, target in enumerate(targets[: len(bundle.saliency)]):
             layers.append((bundle.saliency[i], {
-                "name": f"{name} saliency [{target}]", "colormap": "inferno", "contrast_limits": (0.0, 1.0),
+                "name": names.saliency(name, target), "colormap": "inferno", "contrast_limits": (0.0, 1.0),
                 "blending": "additive", "visible": False, "metadata": meta,
             }, "image"))
-    for key in ("stylized", "composite"):
+    for key in (names.STYLIZED, names.COMPOSITE):
         array = getattr(bundle, key)
         if array is not None:
-            layers.append((array, {"name": f"{name} {key}", "metadata": meta, "visible": key == "composite"}, "image"))
+            layers.append((array, {"name": names.role(name, key), "metadata": meta, "visible": key == names.COMPOSITE},
+                           "image"))
     if bundle.labels is not None:
         features = {"class": ["background", *targets]}
         layers.append((bundle.labels, {
-            "name": f"{name} labels", "opacity": 0.4, "features": features, "metadata": meta,
+            "name": names.role(name, names.LABELS), "opacity": 0.4, "features": features, "metadata": meta,
         }, "labels"))
     return layers

@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.settings import prefer_our_reader
 
 LayerData = tuple[Any, dict, str]
-ROLES = ("stylized", "composite", "style")
-BUNDLE_CONTENT = " content"  # the reader names a bundle's content `<bundle> content`
 
 
 def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
@@ -39,11 +38,6 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
         raise BundleError(str(exc)) from exc
 
 
-def base_name(content_name: str) -> str:
-    """The prefix of a job's layer names: a reopened bundle's `job content` has layers `job ...`."""
-    return content_name[: -len(BUNDLE_CONTENT)] if content_name.endswith(BUNDLE_CONTENT) else content_name
-
-
 def _meta(layer_meta: dict) -> dict:
     return (layer_meta.get("metadata") or {}).get("partial_style") or {}
 
@@ -58,28 +52,26 @@ class JobLayers:
         labels = [(data, meta) for data, meta, kind in layer_data if kind == "labels"]
         content = self._content_name(images, labels)
         if content is None:
-            names = ", ".join(images) or "none"
-            raise InputError(f"select the content image layer too (image layers selected: {names}); a bundle "
+            selected = ", ".join(images) or "none"
+            raise InputError(f"select the content image layer too (image layers selected: {selected}); a bundle "
                              "needs the image the job started from.")
-        base = base_name(content)
+        base = names.base_name(content)
         self.content = np.asarray(images[content][0])
         self.metas = {"content": _meta(images[content][1])}
         self.images: dict[str, np.ndarray] = {}
-        for role in ROLES:
-            if f"{base} {role}" in images:
-                data, meta = images[f"{base} {role}"]
+        for role in names.ROLES:
+            if names.role(base, role) in images:
+                data, meta = images[names.role(base, role)]
                 self.images[role] = np.asarray(data)
                 self.metas[role] = _meta(meta)
-        prefix = f"{base} saliency ["
-        saliency = [(name[len(prefix):-1], data, meta) for name, (data, meta) in images.items()
-                    if name.startswith(prefix) and name.endswith("]")]
+        saliency = [(names.saliency_target(base, name), data, meta) for name, (data, meta) in images.items()
+                    if names.saliency_target(base, name) is not None]
         self.targets = [target for target, _, _ in saliency]
         self.saliency = np.stack([np.asarray(d, dtype=np.float32) for _, d, _ in saliency]) if saliency else None
         if saliency:
             self.metas.setdefault("segment", _meta(saliency[0][2]))
         self.labels = None
-        ours = [(d, m) for d, m in labels if m.get("name", "") == f"{base} labels"
-                or m.get("name", "").startswith(f"{base} labels [")]
+        ours = [(d, m) for d, m in labels if names.is_labels(base, m.get("name", ""))]
         chosen = ours[-1] if ours else (labels[0] if len(labels) == 1 else None)  # the newest of the job's
         if chosen is not None:
             self.labels = np.asarray(chosen[0])
@@ -93,12 +85,11 @@ class JobLayers:
     def _content_name(images: dict[str, tuple], labels: list[tuple]) -> str | None:
         """The image layer the others are named after; with several candidates, the one with most
         of the job's layers selected beside it."""
-        derived = (" stylized", " composite", " style", " saliency [")
-        candidates = [name for name in images if not any(d in name for d in derived)]
+        candidates = [name for name in images if not names.is_derived(name)]
         others = list(images) + [meta.get("name", "") for _, meta in labels]
 
         def followers(name: str) -> int:
-            base = base_name(name)
+            base = names.base_name(name)
             return sum(other != name and other.startswith(base + " ") for other in others)
 
         return max(candidates, key=followers) if candidates else None
@@ -116,12 +107,11 @@ class JobLayers:
                              if k in segment})
         stylized = self.metas.get("stylized", {})
         if stylized.get("stage") == "stylize":
-            parameters.update({k: v for k, v in stylized["parameters"].items()
-                               if k in ("style", "size", "style_size", "device")})
+            parameters.update(stylized["parameters"])
         composite = self.metas.get("composite", {})
         if composite.get("stage") == "composite":
-            parameters["feather"] = composite["feather"]
-        parameters["score"] = self.scores is not None
+            parameters["composite"] = composite["parameters"]
+        parameters["score"] = {**parameters.get("score", {}), "enabled": self.scores is not None}
         manifest.update(parameters=parameters, targets=self.targets or manifest.get("targets") or ["target"],
                         written_by="napari writer")
         if self.scores is not None:

@@ -169,3 +169,19 @@ def _check_value(leaf: Leaf, value: Any) -> None:
         raise InputError(f"{name} must be at least {opt.min:g}, not {value:g}.")
     if opt.max is not None and value > opt.max:
         raise InputError(f"{name} must be at most {opt.max:g}, not {value:g}.")
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """An instance of `cls` from its `asdict` form (a manifest's record): lists become tuples,
+    keys the tree does not know are ignored, missing ones keep their defaults."""
+    values = {}
+    for leaf in leaves(cls):
+        node: Any = data
+        for key in leaf.path:
+            node = node.get(key, _MISSING) if isinstance(node, dict) else _MISSING
+        if node is not _MISSING:
+            values[leaf.path] = tuple(node) if isinstance(node, list) else node
+    return build(cls, values)
+
+
+_MISSING = object()

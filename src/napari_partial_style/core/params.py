@@ -55,7 +55,8 @@ class SaliencyParams:
                                            "(default: 0.5 for checkpoints, 0.2 for imagenet)",
                                      min=0.0, max=1.0, step=0.05)
     subtract: tuple[str, ...] = option((), "classes whose saliency is subtracted from the targets' "
-                                           "(default: the best-scoring others, up to 4 classes)", metavar="CLASS")
+                                           "(default: the best-scoring others, up to 4 classes)", metavar="CLASS",
+                                  none_text="the best-scoring others")
     scales: tuple[float, ...] = option(DEFAULT_SCALES, "input scales whose saliency maps are summed",
                                        min=0.25, max=4.0, metavar="SCALE", advanced=True)
 
@@ -133,7 +134,7 @@ class CompositeParams:
                             min=0.0, max=1000.0, step=1.0, label="feather (px)")
     label_values: tuple[int, ...] = option((), "label values to change (default: every nonzero label)",
                                            min=1, max=65535, flag="--label-values", metavar="N",
-                                           label="target labels")
+                                           label="target labels", none_text="every nonzero label")
 
     def __post_init__(self) -> None:
         check(self)
@@ -145,7 +146,7 @@ class ScoreParams:
                                  "expected class", flag="--score", label="score the composite")
     expect: str | None = option(None, "class the region should have after the change "
                                       "(default: the classifier's top class on the style image)",
-                                metavar="CLASS", label="expected class")
+                                metavar="CLASS", label="expected class", none_text="the style's top class")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,174 @@
+"""magicgui widgets made from the parameter tree (core/params.py): the same options, defaults,
+bounds and help as the CLI, basic options first and the rest in a collapsed "Advanced" section."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, PushButton, SpinBox, Widget
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.options import Leaf, build, leaves
+
+# Floats this large are typed as text in scientific notation: a spin box shows "3321216.90".
+TEXT_FLOAT_ABOVE = 1e5
+ADVANCED = "Advanced"
+
+
+def tooltip(leaf: Leaf) -> str:
+    from napari_partial_style.cli_options import help_text
+
+    return f"{help_text(leaf)}\n(command line: {leaf.flag})"
+
+
+class TextNumbers(LineEdit):
+    """Numbers as text: one float in scientific notation, or a list (space or comma separated);
+    an empty list shows what it means as a placeholder."""
+
+    def __init__(self, leaf: Leaf, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.leaf = leaf
+        self.native.setPlaceholderText(leaf.option.none_text)
+        self.set(leaf.default)
+
+    def set(self, value: Any) -> None:
+        from napari_partial_style.cli_options import shown
+
+        if value is None:
+            self.value = ""
+        elif self.leaf.item is not None:
+            self.value = ", ".join(shown(v) for v in value)
+        else:
+            self.value = f"{value:.6g}"
+
+    def get(self) -> Any:
+        text = (self.value or "").strip()
+        kind = self.leaf.item or self.leaf.base
+        items = [item for item in text.replace(",", " ").split() if item]
+        try:
+            numbers = tuple(kind(float(item)) if kind is int else kind(item) for item in items)
+        except ValueError:
+            raise InputError(f"{self.leaf.label}: {text!r} is not a number or a list of numbers.") from None
+        if self.leaf.item is not None:
+            return numbers
+        if len(numbers) != 1:
+            raise InputError(f"{self.leaf.label}: give one number, not {text!r}.")
+        return numbers[0]
+
+
+class TextList(LineEdit):
+    """Names, comma separated (class names may contain spaces); empty shows what it means."""
+
+    def __init__(self, leaf: Leaf, **kwargs: Any) -> None:
+        super().__init__(value=", ".join(leaf.default), **kwargs)
+        self.native.setPlaceholderText(leaf.option.none_text)
+
+    def get(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.strip() for s in (self.value or "").split(",") if s.strip()))
+
+    def set(self, value: Iterable[str]) -> None:
+        self.value = ", ".join(value)
+
+
+class OptionalText(LineEdit):
+    def __init__(self, leaf: Leaf, **kwargs: Any) -> None:
+        super().__init__(value=leaf.default or "", **kwargs)
+        self.native.setPlaceholderText(leaf.option.none_text)
+
+    def get(self) -> str | None:
+        return (self.value or "").strip() or None
+
+    def set(self, value: str | None) -> None:
+        self.value = value or ""
+
+
+def _spin(leaf: Leaf, kwargs: dict[str, Any]) -> Widget:
+    opt = leaf.option
+    cls = SpinBox if leaf.base is int else FloatSpinBox
+    low = 0 if leaf.optional else opt.min
+    box = cls(min=low, max=opt.max, step=opt.step or (1 if leaf.base is int else 0.1),
+              value=low if leaf.default is None else leaf.default, **kwargs)
+    if leaf.optional:
+        box.native.setSpecialValueText(opt.none_text)  # the minimum (0) reads "auto", "default", ...
+    return box
+
+
+def make_widget(leaf: Leaf, custom: dict[str, Callable[[Leaf], Widget]]) -> Widget:
+    """The widget of one option: a custom one by key, else one chosen by its type."""
+    kwargs = {"label": leaf.label, "tooltip": tooltip(leaf), "name": leaf.dest}
+    if leaf.option.widget in custom:
+        return custom[leaf.option.widget](leaf)
+    if leaf.base is bool:
+        return CheckBox(text=leaf.label, value=leaf.default, tooltip=kwargs["tooltip"], name=leaf.dest)
+    choices = leaf.option.choice_list()
+    if choices is not None:
+        return ComboBox(choices=choices, value=leaf.default, **kwargs)
+    if leaf.item is str:
+        return TextList(leaf, **kwargs)
+    if leaf.item is not None or (leaf.base is float and (leaf.option.max or 0) > TEXT_FLOAT_ABOVE):
+        return TextNumbers(leaf, **kwargs)
+    if leaf.base in (int, float):
+        return _spin(leaf, kwargs)
+    return OptionalText(leaf, **kwargs)
+
+
+def read(widget: Widget, leaf: Leaf) -> Any:
+    """The option's value from its widget (None where an optional spin box is at its minimum)."""
+    if hasattr(widget, "get"):
+        return widget.get()
+    value = widget.value
+    if leaf.optional and leaf.base in (int, float) and value == widget.min:
+        return None
+    return value
+
+
+def write(widget: Widget, leaf: Leaf, value: Any) -> None:
+    if hasattr(widget, "set"):
+        widget.set(value)
+    elif leaf.optional and leaf.base in (int, float) and value is None:
+        widget.value = widget.min
+    else:
+        widget.value = value
+
+
+class ParamForm(Container):
+    """The options of `root` under the paths in `parts` (("session",), ("segment", "crf"), ...).
+    `form["segment.crf.method"]` is the widget of one option; `params()` builds the tree."""
+
+    def __init__(self, root: type, parts: Iterable[tuple[str, ...]], custom: dict[str, Callable[[Leaf], Widget]] | None = None,
+                 exclude: Iterable[tuple[str, ...]] = ()) -> None:
+        parts, exclude = list(parts), set(exclude)
+        self.root = root
+        self.leaves = [leaf for leaf in leaves(root)
+                       if any(leaf.path[:len(p)] == p for p in parts) and leaf.path not in exclude]
+        self.fields = {".".join(leaf.path): make_widget(leaf, custom or {}) for leaf in self.leaves}
+        basic = [self.fields[".".join(leaf.path)] for leaf in self.leaves if not leaf.option.advanced]
+        advanced = [self.fields[".".join(leaf.path)] for leaf in self.leaves if leaf.option.advanced]
+        self.advanced = Container(widgets=advanced, visible=False)
+        self.toggle = PushButton(text=f"▸ {ADVANCED} ({len(advanced)})", visible=bool(advanced),
+                                 tooltip="settings most jobs leave at their defaults")
+        self.toggle.clicked.connect(self._toggle)
+        super().__init__(widgets=[*basic, self.toggle, self.advanced], labels=True)
+        self.margins = (0, 0, 0, 0)
+
+    def __getitem__(self, key: str) -> Widget:  # type: ignore[override]
+        return self.fields[key] if key in self.fields else super().__getitem__(key)
+
+    def _toggle(self) -> None:
+        self.advanced.visible = not self.advanced.visible
+        arrow = "▾" if self.advanced.visible else "▸"
+        self.toggle.text = f"{arrow} {ADVANCED} ({len(self.advanced)})"
+
+    def values(self) -> dict[tuple[str, ...], Any]:
+        return {leaf.path: read(self.fields[".".join(leaf.path)], leaf) for leaf in self.leaves}
+
+    def set_values(self, values: dict[tuple[str, ...], Any]) -> None:
+        for leaf in self.leaves:
+            if leaf.path in values:
+                write(self.fields[".".join(leaf.path)], leaf, values[leaf.path])
+
+    def params(self, fixed: dict[tuple[str, ...], Any] | None = None) -> Any:
+        """The whole tree: the form's values over the defaults (and `fixed` over both); bad values
+        raise InputError naming the option."""
+        return build(self.root, {**self.values(), **(fixed or {})})
