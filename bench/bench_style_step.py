@@ -20,15 +20,11 @@ import torch
 import torchvision
 
 from napari_partial_style.core.device import get_device
-from napari_partial_style.core.style.gatys import (
-    STYLE_TAPS,
-    StyleObjective,
-    StyleParams,
-    make_closure,
-    make_optimizer,
-    stylize,
-    to_tensor,
-)
+from napari_partial_style.core.params import StyleParams
+from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
+from napari_partial_style.core.style.objectives.gatys import GatysObjective as StyleObjective
+from napari_partial_style.core.style.transfer import make_closure, make_optimizer, stylize
+from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.vgg import Normalize, TappedVGG, layer_names
 
 

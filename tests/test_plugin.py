@@ -486,3 +486,32 @@ def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, erro
     assert widget.stylized.value.name == "img stylized"
     again = dock(viewer, "Composite & score")  # docked after the layers exist
     assert again.stylized.value.name == "img stylized" and again.labels_layer.value.name == "img labels"
+
+
+def test_the_widgets_offer_every_option_of_the_cli_with_the_same_defaults(make_napari_viewer):
+    from napari_partial_style._napari.composite_widget import NOT_IN_NAPARI
+    from napari_partial_style._napari.forms import read
+    from napari_partial_style.core.errors import InputError
+    from napari_partial_style.core.options import leaves
+    from napari_partial_style.core.params import JobParams
+
+    viewer = make_napari_viewer()
+    composite = dock(viewer, "Composite & score")
+    forms = [dock(viewer, "Segment").form, dock(viewer, "Stylize").form, composite.composite_form, composite.score_form]
+    shown = set()
+    for form in forms:
+        for leaf in form.leaves:
+            assert read(form.fields[".".join(leaf.path)]) == leaf.default, leaf.path
+            shown.add(leaf.path)
+        assert not form.advanced_open  # advanced settings start collapsed
+    assert shown | set(NOT_IN_NAPARI) == {leaf.path for leaf in leaves(JobParams)}
+    stylize = forms[1]
+    stylize.toggle.clicked()
+    assert stylize.advanced_open and stylize["style.history_size"].value == 100
+    stylize.toggle.clicked()
+    assert not stylize.advanced_open
+    stylize["style.style_weight"].value = "1e7"
+    assert stylize.params().style.style_weight == 1e7
+    stylize["style.style_weight"].value = "lots"
+    with pytest.raises(InputError, match="style weight: 'lots' is not a number"):
+        stylize.params()

@@ -157,7 +157,6 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     """Check everything, run the job with progress bars, write the bundle; return its path."""
     from napari_partial_style.api import Session
     from napari_partial_style.core.io.bundle import check_target
-    from napari_partial_style.core.job import save
 
     out = check_target(args.out, args.overwrite)
     params = job_params(args, overrides)
@@ -168,7 +167,7 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     steps = f", {params.style.steps} steps" if style is not None else ""
     printer.info(f"device {session.device}, working size {size} px ({chosen}){steps}")
     result = session.run(content, style, params, labels, inputs).result(printer)
-    path = save(result, out, overwrite=args.overwrite)
+    path = result.save(out, overwrite=args.overwrite)
     if result.segmentation is not None:
         printer.info("targets: " + ", ".join(f"{k} ({v:.3f})" for k, v in result.segmentation.class_scores().items()))
     if result.scores is not None:

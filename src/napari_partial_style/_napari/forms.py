@@ -24,7 +24,8 @@ def tooltip(leaf: Leaf) -> str:
 
 class TextNumbers(LineEdit):
     """Numbers as text: one float in scientific notation, or a list (space or comma separated);
-    an empty list shows what it means as a placeholder."""
+    an empty list shows what it means as a placeholder. A value shown rounded is kept exact until
+    the text is edited, so napari's defaults are the CLI's to the last bit."""
 
     def __init__(self, leaf: Leaf, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -41,9 +42,12 @@ class TextNumbers(LineEdit):
             self.value = ", ".join(shown(v) for v in value)
         else:
             self.value = f"{value:.6g}"
+        self._exact = (self.value, value)
 
     def get(self) -> Any:
         text = (self.value or "").strip()
+        if text == self._exact[0]:
+            return self._exact[1]
         kind = self.leaf.item or self.leaf.base
         items = [item for item in text.replace(",", " ").split() if item]
         try:
@@ -52,6 +56,8 @@ class TextNumbers(LineEdit):
             raise InputError(f"{self.leaf.label}: {text!r} is not a number or a list of numbers.") from None
         if self.leaf.item is not None:
             return numbers
+        if not numbers and self.leaf.optional:
+            return None
         if len(numbers) != 1:
             raise InputError(f"{self.leaf.label}: give one number, not {text!r}.")
         return numbers[0]
@@ -86,12 +92,7 @@ class OptionalText(LineEdit):
 def _spin(leaf: Leaf, kwargs: dict[str, Any]) -> Widget:
     opt = leaf.option
     cls = SpinBox if leaf.base is int else FloatSpinBox
-    low = 0 if leaf.optional else opt.min
-    box = cls(min=low, max=opt.max, step=opt.step or (1 if leaf.base is int else 0.1),
-              value=low if leaf.default is None else leaf.default, **kwargs)
-    if leaf.optional:
-        box.native.setSpecialValueText(opt.none_text)  # the minimum (0) reads "auto", "default", ...
-    return box
+    return cls(min=opt.min, max=opt.max, step=opt.step or (1 if leaf.base is int else 0.1), value=leaf.default, **kwargs)
 
 
 def make_widget(leaf: Leaf, custom: dict[str, Callable[[Leaf], Widget]]) -> Widget:
@@ -106,28 +107,21 @@ def make_widget(leaf: Leaf, custom: dict[str, Callable[[Leaf], Widget]]) -> Widg
         return ComboBox(choices=choices, value=leaf.default, **kwargs)
     if leaf.item is str:
         return TextList(leaf, **kwargs)
-    if leaf.item is not None or (leaf.base is float and (leaf.option.max or 0) > TEXT_FLOAT_ABOVE):
+    if leaf.item is not None or leaf.optional or (leaf.base is float and (leaf.option.max or 0) > TEXT_FLOAT_ABOVE):
         return TextNumbers(leaf, **kwargs)
     if leaf.base in (int, float):
         return _spin(leaf, kwargs)
     return OptionalText(leaf, **kwargs)
 
 
-def read(widget: Widget, leaf: Leaf) -> Any:
-    """The option's value from its widget (None where an optional spin box is at its minimum)."""
-    if hasattr(widget, "get"):
-        return widget.get()
-    value = widget.value
-    if leaf.optional and leaf.base in (int, float) and value == widget.min:
-        return None
-    return value
+def read(widget: Widget) -> Any:
+    """The option's value from its widget (text fields parse theirs, with errors naming the option)."""
+    return widget.get() if hasattr(widget, "get") else widget.value
 
 
-def write(widget: Widget, leaf: Leaf, value: Any) -> None:
+def write(widget: Widget, value: Any) -> None:
     if hasattr(widget, "set"):
         widget.set(value)
-    elif leaf.optional and leaf.base in (int, float) and value is None:
-        widget.value = widget.min
     else:
         widget.value = value
 
@@ -155,18 +149,23 @@ class ParamForm(Container):
     def __getitem__(self, key: str) -> Widget:  # type: ignore[override]
         return self.fields[key] if key in self.fields else super().__getitem__(key)
 
+    @property
+    def advanced_open(self) -> bool:
+        """Whether the Advanced section is expanded (`visible` reads False while the dock is hidden)."""
+        return not self.advanced.native.isHidden()
+
     def _toggle(self) -> None:
-        self.advanced.visible = not self.advanced.visible
-        arrow = "▾" if self.advanced.visible else "▸"
+        self.advanced.visible = not self.advanced_open
+        arrow = "▾" if self.advanced_open else "▸"
         self.toggle.text = f"{arrow} {ADVANCED} ({len(self.advanced)})"
 
     def values(self) -> dict[tuple[str, ...], Any]:
-        return {leaf.path: read(self.fields[".".join(leaf.path)], leaf) for leaf in self.leaves}
+        return {leaf.path: read(self.fields[".".join(leaf.path)]) for leaf in self.leaves}
 
     def set_values(self, values: dict[tuple[str, ...], Any]) -> None:
         for leaf in self.leaves:
             if leaf.path in values:
-                write(self.fields[".".join(leaf.path)], leaf, values[leaf.path])
+                write(self.fields[".".join(leaf.path)], values[leaf.path])
 
     def params(self, fixed: dict[tuple[str, ...], Any] | None = None) -> Any:
         """The whole tree: the form's values over the defaults (and `fixed` over both); bad values

@@ -39,6 +39,10 @@ class JobResult:
     scores: dict[str, Any] | None = None
     rescored_labels: np.ndarray | None = None
 
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the job's bundle atomically (a killed write leaves the old bundle, never half of one)."""
+        return write_bundle(to_bundle(self), path, overwrite=overwrite)
+
 
 class Stopwatch:
     def __init__(self) -> None:
@@ -99,7 +103,3 @@ def to_bundle(result: JobResult) -> Bundle:
         scores=result.scores,
     )
 
-
-def save(result: JobResult, path: str | Path, overwrite: bool = False) -> Path:
-    """Write the job's bundle atomically (a killed write leaves the old bundle, never half of one)."""
-    return write_bundle(to_bundle(result), path, overwrite=overwrite)

@@ -1,0 +1,103 @@
+"""The public API: what scripts and notebooks use, and what the CLI and the widgets go through."""
+
+import runpy
+import sys
+
+import numpy as np
+import pytest
+
+from napari_partial_style.api import Session, Stage, run
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.io.bundle import read_bundle
+from napari_partial_style.core.params import (
+    CompositeParams,
+    CRFParams,
+    JobParams,
+    SaliencyParams,
+    SegmentParams,
+    ScoreParams,
+    SessionParams,
+    StyleParams,
+)
+from napari_partial_style.core.progress import Progress
+
+from synthetic import two_tone
+
+CPU = SessionParams(device="cpu", size=48)
+
+
+def test_the_example_runs_the_whole_job_in_a_few_lines(hub, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "cup.pstyle"
+    monkeypatch.setattr(sys, "argv", ["example", "--size", "48", "--steps", "2", "--out", str(out)])
+    runpy.run_path("examples/change_part_of_an_image.py", run_name="__main__")
+    bundle = read_bundle(out)
+    assert bundle.composite.shape == (400, 600, 3) and bundle.manifest["targets"] == ["cup"]
+    assert bundle.manifest["parameters"]["style"]["steps"] == 2 and "mean IU" in capsys.readouterr().out
+
+
+def test_a_stage_is_a_generator_of_events_or_a_plain_call(hub):
+    content = two_tone((40, 56))
+    session = Session(CPU)
+    stage = session.segment(content, SegmentParams(saliency=SaliencyParams(targets=("cup",))))
+    assert isinstance(stage, Stage)
+    events = []
+
+    def driver():
+        return (yield from stage)  # how a napari worker drives it
+
+    gen = driver()
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        seg = stop.value
+    assert all(isinstance(e, Progress) for e in events) and {"load", "saliency", "crf"} <= {e.stage for e in events}
+    assert seg.labels.shape == (40, 56) and seg.maps.shape[1:] == (40, 56)
+    again = session.recrf(content, seg.maps, seg.targets, CRFParams(method="none")).result()
+    assert again.labels.shape == (40, 56) and again.targets == seg.targets
+
+
+def test_run_with_labels_composites_only_the_chosen_values_and_scores_them(hub):
+    content = two_tone((48, 64))
+    labels = np.zeros((48, 64), np.uint8)
+    labels[5:15, 5:15], labels[30:40, 30:40] = 1, 2
+    params = JobParams(session=CPU, style=StyleParams(steps=2), composite=CompositeParams(label_values=(2,)),
+                       score=ScoreParams(expect="cup"))
+    result = run(content, two_tone((32, 32))[::-1], params, labels).result()
+    assert np.array_equal(result.composite[5:15, 5:15], content[5:15, 5:15])  # label 1 left alone
+    assert result.mask.sum() == 100 and result.scores["expected_class"] == "cup"
+    assert result.record["parameters"]["composite"]["label_values"] == (2,)
+
+
+def test_the_sessions_settings_are_what_a_job_records(hub):
+    content = two_tone((48, 64))
+    labels = np.zeros((48, 64), np.uint8)
+    labels[5:15, 5:15] = 1
+    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1),
+                       score=ScoreParams(enabled=False))
+    result = Session(CPU).run(content, two_tone((32, 32)), params, labels).result()
+    assert result.record["size"] == 48 and result.record["parameters"]["session"]["size"] == 48
+
+
+def test_a_weights_folder_such_as_napari_settings_one_is_searched_first(hub, tmp_path):
+    import shutil
+
+    from napari_partial_style.core.io import weights
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shutil.copy(weights.hub_folder() / weights.VGG19.filename, folder / weights.VGG19.filename)
+    found = Session(CPU, weights_folder=folder).find_weights([weights.VGG19, weights.VGG16])
+    from napari_partial_style.core.progress import drain
+
+    paths = drain(found)
+    assert paths["vgg19"] == folder / weights.VGG19.filename and paths["vgg16"].parent == weights.hub_folder()
+
+
+def test_bad_input_is_named_before_any_work(hub):
+    with pytest.raises(InputError, match="one saliency map per target"):
+        Session(CPU).recrf(two_tone((40, 56)), np.zeros((2, 40, 56)), ["cup"]).result()
+    with pytest.raises(InputError, match="name the expected class, or give the style image"):
+        Session(CPU).score(two_tone((40, 56)), np.ones((40, 56), bool)).result()
+    with pytest.raises(InputError, match="device 'tpu' is unknown"):
+        Session(SessionParams(device="tpu"))

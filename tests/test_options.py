@@ -1,0 +1,86 @@
+"""The parameter tree is the one declaration of every option: the CLI is made from it, bounds and
+choices are checked in one place, and a manifest's record rebuilds the same parameters."""
+
+from dataclasses import asdict
+
+import pytest
+
+from napari_partial_style.cli import ALL_PARTS, build_parser
+from napari_partial_style.cli_options import dests
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.options import from_dict, leaves
+from napari_partial_style.core.params import CRFParams, JobParams, SaliencyParams, StyleParams
+
+
+def subparser(name):
+    parser = build_parser()
+    return next(a for a in parser._actions if a.dest == "command").choices[name]
+
+
+def test_every_option_of_the_tree_is_a_flag_of_run_and_demo():
+    assert ALL_PARTS == tuple(dict.fromkeys(leaf.path[0] for leaf in leaves(JobParams)))
+    for command in ("run", "demo"):
+        assert {leaf.dest for leaf in leaves(JobParams)} <= dests(subparser(command))
+
+
+def test_segment_takes_exactly_the_session_and_segmentation_options():
+    tree = {leaf.dest for leaf in leaves(JobParams)}
+    assert dests(subparser("segment")) & tree == {leaf.dest for leaf in leaves(JobParams)
+                                                  if leaf.path[0] in ("session", "segment")}
+
+
+def test_flags_parse_into_the_tree_and_unset_flags_keep_its_defaults():
+    from napari_partial_style.cli import job_params
+
+    args = build_parser().parse_args(["run", "c.png", "s.png", "--out", "o.pstyle", "--steps", "7", "--crf-gaussian",
+                                      "2", "2", "--scales", "1", "1", "--no-score", "--label-values", "2", "3"])
+    params = job_params(args)
+    assert params.style.steps == 7 and params.segment.crf.gaussian == (2.0, 2.0)
+    assert params.segment.saliency.scales == (1.0,) and params.score.enabled is False
+    assert params.composite.label_values == (2, 3)
+    untouched = JobParams()
+    assert params.segment.crf.bilateral == untouched.segment.crf.bilateral
+    assert params.style.style_weight == untouched.style.style_weight and params.session == untouched.session
+
+
+def test_demo_defaults_give_way_to_the_users_classes():
+    from napari_partial_style.cli import DEMO_DEFAULTS, job_params
+
+    args = build_parser().parse_args(["demo", "--target", "plate"])
+    params = job_params(args, DEMO_DEFAULTS)
+    assert params.segment.saliency.targets == ("plate",)
+    assert params.segment.saliency.subtract == ("dining table", "plate", "wooden spoon")
+
+
+def test_help_shows_each_options_default_and_every_option_has_help(capsys):
+    for leaf in leaves(JobParams):
+        assert leaf.option.help.strip(), leaf.path
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 300; 1 to 100000)" in text and "(default: 3.32e+06" in text
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: StyleParams(steps=0), "steps must be at least 1, not 0"),
+    (lambda: StyleParams(init="paint"), "init 'paint' is unknown; use content or noise"),
+    (lambda: StyleParams(objective="nope"), "objective 'nope' is unknown; use gatys"),
+    (lambda: CRFParams(method="magic"), "crf 'magic' is unknown"),
+    (lambda: CRFParams(gaussian=(3.0,)), "--crf-gaussian takes 2 values, not 1"),
+    (lambda: SaliencyParams(threshold=1.5), "threshold must be at most 1, not 1.5"),
+    (lambda: SaliencyParams(scales=()), "at least one saliency scale"),
+])
+def test_bounds_and_choices_are_checked_by_the_tree_itself(make, words):
+    with pytest.raises(InputError, match=words):
+        make()
+
+
+def test_a_manifests_record_rebuilds_the_same_parameters():
+    params = JobParams(style=StyleParams(steps=9, style_size=64), segment=from_dict(
+        type(JobParams().segment), {"classifier": "x.pt", "crf": {"gaussian": [2, 2]}}))
+    record = asdict(params)  # what the manifest stores (tuples become lists in JSON)
+    import json
+
+    assert from_dict(JobParams, json.loads(json.dumps(record))) == params
+    assert from_dict(JobParams, {"unknown": 1, "style": {"steps": 9, "style_size": 64},
+                                 "segment": {"classifier": "x.pt", "crf": {"gaussian": [2, 2]}}}) == params
