@@ -108,3 +108,20 @@ def test_canvas_centres_the_image():
     assert (top, left) == (30, 20)
     assert board[top:top + 40, left:left + 60].min() == 1
     assert np.array_equal(board[0, 0], np.float32([0.25, 0.5, 0.75])) and np.array_equal(board[-1, -1], board[0, 0])
+
+
+def test_a_job_leaving_guided_mode_leaves_it_on_for_another_still_inside():
+    """Two threads share one cached classifier: the first to finish must not switch guided
+    backprop off under the second (its maps would silently become plain gradients)."""
+    from napari_partial_style.core.segment.guided_relu import SwitchableReLU
+
+    model = TinyTapped()
+    relu = next(m for m in model.modules() if isinstance(m, SwitchableReLU))
+    with guided(model):
+        with guided(model):
+            pass
+        assert relu.guided_depth == 1  # the outer job is still guided
+        x = torch.tensor([-1.0, 2.0], requires_grad=True)
+        relu(x).backward(torch.tensor([1.0, -1.0]))
+        assert x.grad.tolist() == [0.0, 0.0]  # the guided rule: negative gradients are dropped
+    assert relu.guided_depth == 0

@@ -8,6 +8,7 @@ can push many seeds through it at once.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import torch
@@ -32,24 +33,32 @@ class GuidedReLUFunction(torch.autograd.Function):
 
 
 class SwitchableReLU(nn.Module):
-    """nn.ReLU in normal use; guided backprop while `guided` is set."""
+    """nn.ReLU in normal use; guided backprop while any `guided` context holds it. Both forwards
+    give the same values, so only the recorded backward rule depends on the mode."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.guided = False
+        self.guided_depth = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return GuidedReLUFunction.apply(x) if self.guided else torch.relu(x)
+        return GuidedReLUFunction.apply(x) if self.guided_depth > 0 else torch.relu(x)
+
+
+_depth_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def guided(model: nn.Module) -> Iterator[nn.Module]:
-    """Switch every SwitchableReLU of `model` to the guided rule for the duration."""
+    """Switch every SwitchableReLU of `model` to the guided rule for the duration. Counted, not
+    set: jobs in several threads share one cached model, and one job leaving its context must not
+    switch the rule off under another that is still computing its maps."""
     relus = [m for m in model.modules() if isinstance(m, SwitchableReLU)]
-    for relu in relus:
-        relu.guided = True
+    with _depth_lock:
+        for relu in relus:
+            relu.guided_depth += 1
     try:
         yield model
     finally:
-        for relu in relus:
-            relu.guided = False
+        with _depth_lock:
+            for relu in relus:
+                relu.guided_depth -= 1
