@@ -14,6 +14,7 @@ from pathlib import Path
 from napari_partial_style.cli_options import finite_float
 from napari_partial_style.core.errors import PartialStyleError
 
+EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -63,6 +64,13 @@ def add_job_options(parser: argparse.ArgumentParser, parts: tuple[str, ...]) -> 
     add_tree(parser, JobParams, parts)
 
 
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("batches (Dask)")
+    group.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                       help="jobs at once in this process (default: 1; each job already uses every core)")
+    group.add_argument("--scheduler", metavar="ADDRESS", help="run the jobs on a dask.distributed cluster, e.g. tcp://host:8786")
+
+
 ALL_PARTS = ("session", "segment", "style", "composite", "score")
 SEGMENT_PARTS = ("session", "segment")
 DEMO_DEFAULTS = {("segment", "saliency", "targets"): ("cup",),
@@ -72,13 +80,33 @@ DEMO_DEFAULTS = {("segment", "saliency", "targets"): ("cup",),
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="napari-partial-style", description="Change the style or material of part of an image.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="stylize the target region of an image",
-                         description="Segment CONTENT (or take --labels), stylize the target region with STYLE, score it, and write a result bundle.")
-    run.add_argument("content", help="content image (PNG, JPEG, TIFF)")
+    run = sub.add_parser("run", help="stylize the target region of an image (or of many)",
+                         description="Segment CONTENT (or take --labels), stylize the target region with STYLE, score it, and "
+                                     "write a result bundle. Several contents (files, folders, globs) make a batch: one bundle "
+                                     "each in --out DIR/bundles, resumable, on Dask.")
+    run.add_argument("content", nargs="+", metavar="CONTENT", help="content image(s) (PNG, JPEG, TIFF), folders or glob patterns")
     run.add_argument("style", help="style image (PNG, JPEG, TIFF)")
-    run.add_argument("--labels", metavar="MASK", help="label image of the content's size; nonzero pixels are the target (default: segment automatically)")
-    run.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
+    run.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target; for a batch, "
+                                                      "a folder of masks named like the contents (default: CONTENT_mask.* beside "
+                                                      "each content, else segment automatically)")
+    run.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write (a batch: a folder for all results)")
     add_job_options(run, ALL_PARTS)
+    add_batch_options(run)
+
+    evaluate = sub.add_parser("evaluate", help="the paper's evaluation: every content × style, re-segmented and scored",
+                              description="Stylize every content with every style image of a folder of class folders, "
+                                          "composite into the target region, re-segment with the classifier and score "
+                                          "against the style's class; write results.csv, Table 1, Figures 7-9 and "
+                                          "report.md to --out. Resumable.")
+    evaluate.add_argument("--contents", nargs="+", required=True, metavar="CONTENT",
+                          help="content images, folders or globs; each target mask is CONTENT_mask.* beside it or in "
+                               "FMD's mask/ folder (else the content is segmented)")
+    evaluate.add_argument("--styles", required=True, metavar="DIR", help="folder of class folders of style images (FMD: its image/)")
+    evaluate.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for the results and the report")
+    evaluate.add_argument("--per-class", type=positive_int, metavar="N", help="use the first N style images of each class (default: all)")
+    evaluate.add_argument("--no-bundles", action="store_true", help="keep only thumbnails, not each job's bundle")
+    add_job_options(evaluate, ("session", "segment", "style", "composite"))
+    add_batch_options(evaluate)
 
     segment = sub.add_parser("segment", help="saliency maps and CRF labels only", description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.")
     segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
@@ -124,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     from napari_partial_style._terminal import ProgressPrinter
 
     args = build_parser().parse_args(argv)
-    commands = {"run": cmd_run, "segment": cmd_segment, "demo": cmd_demo, "train": cmd_train,
+    commands = {"run": cmd_run, "segment": cmd_segment, "demo": cmd_demo, "evaluate": cmd_evaluate, "train": cmd_train,
                 "datasets": cmd_datasets, "weights": cmd_weights}
     args.printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -182,10 +210,44 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     return path
 
 
+def is_batch(contents: list[str]) -> bool:
+    return len(contents) > 1 or Path(contents[0]).is_dir() or any(ch in contents[0] for ch in "*?[")
+
+
+def run_batch(args: argparse.Namespace, steps) -> int:
+    """Drive a batch or an evaluation; exit status 1 when some jobs failed."""
+    from napari_partial_style.core.batch.runner import describe
+
+    from napari_partial_style.core.progress import drain
+
+    summary = drain(steps, args.printer)
+    for line in describe(summary):
+        args.printer.info(line)
+    if args.quiet:
+        print(summary.out)
+    return EXIT_SOME_FAILED if summary.failures else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from napari_partial_style.core.batch.runner import evaluate_steps
+
+    command = "napari-partial-style " + " ".join(sys.argv[1:])
+    return run_batch(args, evaluate_steps(args.contents, args.styles, job_params(args), args.out, args.per_class,
+                                          args.workers, args.scheduler, not args.no_bundles, args.max_pixels,
+                                          explicit_weights(args), command))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
 
+    if is_batch(args.content):
+        from napari_partial_style.core.batch.runner import batch_steps
+
+        return run_batch(args, batch_steps(args.content, args.style, job_params(args), args.out, args.labels,
+                                           args.workers, args.scheduler, args.overwrite, args.max_pixels,
+                                           explicit_weights(args)))
+    args.content = args.content[0]
     content = read_source_image(args.content, "content", args.max_pixels)
     style = read_source_image(args.style, "style", args.max_pixels)
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)

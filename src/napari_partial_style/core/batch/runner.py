@@ -1,0 +1,157 @@
+"""Batches and evaluations end to end, as generators of progress: find the jobs, skip the done
+ones, run the rest as Dask tasks, write each result as it arrives, then the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from napari_partial_style.core.batch.grid import Content, check_masks, find_contents, find_styles, grid
+from napari_partial_style.core.batch.jobs import Outcome, evaluate_pair, run_content
+from napari_partial_style.core.batch.ledger import Ledger, params_hash
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.io.atomic import atomic_file, check_parent
+from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.progress import Progress, StageGenerator
+
+RESULTS = "results.csv"
+
+
+@dataclass
+class Summary:
+    out: Path
+    total: int
+    skipped: int = 0
+    written: int = 0
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    report: list[Path] = field(default_factory=list)
+
+
+def classifier_identity(source: str) -> str:
+    """The classifier as part of the parameters hash: a retrained checkpoint makes old rows stale."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        stat = path.stat()
+        return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return source
+
+
+def prepare_folder(out: Path) -> Path:
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the results.")
+    check_parent(out)
+    out.mkdir(exist_ok=True)
+    return out
+
+
+def write_outcome(outcome: Outcome, out: Path, ledger: Ledger, summary: Summary, overwrite: bool = True) -> None:
+    """The bundle and thumbnails first, the CSV row last: a row means its files are complete."""
+    from PIL import Image
+
+    from napari_partial_style.core.io.bundle import write_bundle
+
+    if outcome.error is not None:
+        summary.failures.append(outcome.error)
+        return
+    row = dict(outcome.row)
+    row["bundle"] = ""
+    if outcome.bundle is not None:
+        (out / "bundles").mkdir(exist_ok=True)
+        row["bundle"] = write_bundle(outcome.bundle, out / "bundles" / f"{outcome.name}.pstyle", overwrite=overwrite)
+    for kind, image in outcome.thumbnails.items():
+        target = out / "thumbs" / f"{outcome.name}_{kind}.png"
+        target.parent.mkdir(exist_ok=True)
+        with atomic_file(target) as tmp:
+            Image.fromarray(image).save(tmp, format="PNG")
+    if not row["bundle"]:
+        row["bundle"] = f"{outcome.name}.pstyle"  # names the thumbnails even when bundles are not kept
+    ledger.add(row)
+    summary.written += 1
+
+
+def _drive(summary: Summary, out: Path, ledger: Ledger, fn, arguments: list[tuple], workers: int,
+           scheduler: str | None, overwrite: bool = True) -> StageGenerator[None]:
+    from napari_partial_style.core.batch.executor import client, run_tasks
+
+    total = len(arguments)
+    yield Progress("jobs", 0, total, message=f"{summary.skipped} already done" if summary.skipped else "")
+    if not arguments:
+        return
+    with client(workers, scheduler) as dask_client:
+        for done, outcome in enumerate(run_tasks(dask_client, fn, arguments), start=1):
+            if isinstance(outcome, Exception):
+                summary.failures.append(f"{outcome.__class__.__name__}: {outcome}")
+            else:
+                write_outcome(outcome, out, ledger, summary, overwrite)
+            yield Progress("jobs", done, total, message=f"{len(summary.failures)} failed" if summary.failures else "")
+
+
+def evaluate_steps(contents: list[str], styles: str, params: JobParams, out: str | Path, per_class: int | None = None,
+                   workers: int = 1, scheduler: str | None = None, keep_bundles: bool = True,
+                   max_pixels: int = 100_000_000, weights: dict[str, str] | None = None,
+                   command: str = "") -> StageGenerator[Summary]:
+    """Every (content, style) pair stylized, composited, re-segmented and scored against the
+    style's class; results.csv, Table 1, Figures 7–9 and report.md in `out`."""
+    from napari_partial_style.core.batch.report import write_report
+    from napari_partial_style.core.segment.classifier import class_names
+
+    found = find_contents(contents)
+    check_masks(found)
+    pairs = grid(found, find_styles(styles, per_class))
+    known = class_names(params.segment.classifier)
+    unknown = sorted({p.style.material for p in pairs} - set(known))
+    if unknown:
+        raise InputError(f"style class(es) {', '.join(unknown)} are not classes of the classifier "
+                         f"({', '.join(known[:12])}{', ...' if len(known) > 12 else ''}); name the style folders "
+                         "after its classes, or train it on them.")
+    out = prepare_folder(Path(out))
+    hash_ = params_hash(params, classifier_identity(params.segment.classifier))
+    ledger = Ledger(out / RESULTS)
+    summary = Summary(out, len(pairs), notes=list(ledger.problems))
+    todo = [p for p in pairs if not ledger.done(p.key, hash_)]
+    summary.skipped = len(pairs) - len(todo)
+    arguments = [(p, params, hash_, max_pixels, weights, keep_bundles) for p in todo]
+    yield from _drive(summary, out, ledger, evaluate_pair, arguments, workers, scheduler)
+    rows = [r for r in ledger.rows if r["params_hash"] == hash_]
+    summary.report = write_report(out, rows, params, summary.failures, command)
+    return summary
+
+
+def batch_steps(contents: list[str], style: str | Path, params: JobParams, out: str | Path,
+                labels_dir: str | None = None, workers: int = 1, scheduler: str | None = None,
+                overwrite: bool = False, max_pixels: int = 100_000_000,
+                weights: dict[str, str] | None = None) -> StageGenerator[Summary]:
+    """One bundle per content in `out` (`bundles/<stem>.pstyle`), all with the same style;
+    resumable like an evaluation (`results.csv`)."""
+    found: list[Content] = find_contents(contents, labels_dir)
+    check_masks(found)
+    stems = [c.path.stem for c in found]
+    clash = sorted({s for s in stems if stems.count(s) > 1})
+    if clash:
+        raise InputError(f"several contents are named {clash[0]}; their bundles would collide. Rename or run them apart.")
+    out = prepare_folder(Path(out))
+    hash_ = params_hash(params, classifier_identity(params.segment.classifier), str(Path(style).resolve()))
+    ledger = Ledger(out / RESULTS)
+    summary = Summary(out, len(found), notes=list(ledger.problems))
+    todo = [c for c in found if not ledger.done(str(c.path), hash_)]
+    summary.skipped = len(found) - len(todo)
+    arguments = [(c, Path(style), params, c.path.stem, str(c.path), hash_, max_pixels, weights) for c in todo]
+    existing = [c.path.stem for c in todo if (out / "bundles" / f"{c.path.stem}.pstyle").exists()]
+    if existing and not overwrite:
+        raise InputError(f"{out / 'bundles' / (existing[0] + '.pstyle')} exists from a run with other settings "
+                         f"({len(existing)} such bundle(s)); add --overwrite to replace them.")
+    yield from _drive(summary, out, ledger, run_content, arguments, workers, scheduler, overwrite=True)
+    return summary
+
+
+def describe(summary: Summary) -> list[str]:
+    """The closing lines a user reads."""
+    lines = [*summary.notes, f"{summary.written} job(s) written, {summary.skipped} already done, "
+             f"{len(summary.failures)} failed (of {summary.total}); results: {summary.out / RESULTS}"]
+    lines += [f"failed: {f}" for f in summary.failures]
+    if summary.report:
+        lines.append(f"report: {summary.out / 'report.md'}")
+    return lines
+

@@ -1,0 +1,140 @@
+"""Batches and the paper's evaluation: a tiny grid on the CPU, resumed, killed, on a LocalCluster."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from napari_partial_style.cli import main
+from napari_partial_style.core.io.bundle import read_bundle
+from napari_partial_style.core.io.image_files import write_image_file
+
+from synthetic import two_tone
+
+JOB = ["--size", "48", "--steps", "2", "--device", "cpu"]
+
+
+@pytest.fixture
+def grid_files(tmp_path):
+    contents = tmp_path / "contents"
+    contents.mkdir()
+    write_image_file(contents / "ball.png", two_tone((48, 64)))
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:30, 20:44] = 255
+    write_image_file(contents / "ball_mask.png", mask)
+    for cls, seed in (("metal", 3), ("wood", 4)):
+        (tmp_path / "styles" / cls).mkdir(parents=True)
+        write_image_file(tmp_path / "styles" / cls / f"{cls}1.png", two_tone((40, 40), rng=np.random.default_rng(seed)))
+    return tmp_path
+
+
+def evaluate(files, out, *extra, classifier):
+    return main(["evaluate", "--contents", str(files / "contents"), "--styles", str(files / "styles"),
+                 "--classifier", str(classifier), "--out", str(out), *JOB, *extra])
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_grid_writes_every_report_file_and_a_rerun_adds_nothing(hub, grid_files, material_checkpoint, capsys):
+    out = grid_files / "report"
+    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    results = rows(out / "results.csv")
+    assert len(results) == 2 and {r["style_class"] for r in results} == {"metal", "wood"}
+    assert {r["expected_class"] for r in results} == {"metal", "wood"}  # scored against the style's class
+    assert all(0 <= float(r["pixel_accuracy"]) <= 1 and r["mask"].endswith("ball_mask.png") for r in results)
+    table = rows(out / "table1.csv")
+    assert list(table[0]) == ["method", "style_class", "content", "n", "pixel_accuracy_mean", "pixel_accuracy_std",
+                              "mean_iu_mean", "mean_iu_std"]
+    assert {(t["style_class"], t["content"]) for t in table} == {(c, k) for c in ("metal", "wood") for k in ("ball.png", "all")}
+    from PIL import Image
+
+    for name in ("fig8_pixel_acc.png", "fig9_mean_iu.png", "fig7_grid.png"):
+        assert Image.open(out / name).size[0] > 100
+    assert Image.open(out / "fig7_grid.png").size[0] >= 2 * 64  # one column per style class
+    assert "| metal |" in (out / "table1.md").read_text() and "table1" not in (out / "report.md").read_text()[:10]
+    bundle = read_bundle(next((out / "bundles").glob("*metal*.pstyle")))
+    assert bundle.scores["expected_class"] == "metal" and bundle.composite.shape == (48, 64, 3)
+    before = (out / "results.csv").read_bytes()
+    capsys.readouterr()
+    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    assert (out / "results.csv").read_bytes() == before
+    assert "0 job(s) written, 2 already done" in capsys.readouterr().err
+
+
+def test_a_killed_run_redoes_only_the_row_it_cut_off(hub, grid_files, material_checkpoint, capsys):
+    out = grid_files / "report"
+    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    text = (out / "results.csv").read_text()
+    (out / "results.csv").write_text(text[: len(text) - 20])  # killed while writing the last row
+    capsys.readouterr()
+    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    err = capsys.readouterr().err
+    assert "the last row was cut off" in err and "1 job(s) written, 1 already done" in err
+    assert len(rows(out / "results.csv")) == 2
+
+
+def test_other_parameters_do_not_count_as_done(hub, grid_files, material_checkpoint, capsys):
+    out = grid_files / "report"
+    assert evaluate(grid_files, out, "--per-class", "1", classifier=material_checkpoint) == 0
+    capsys.readouterr()
+    assert evaluate(grid_files, out, "--feather", "2", classifier=material_checkpoint) == 0
+    assert "2 job(s) written, 0 already done" in capsys.readouterr().err
+    assert len(rows(out / "table1.csv")) == 4  # the report shows the latest settings only
+
+
+def test_a_local_cluster_gives_what_the_in_process_run_gives(hub, grid_files, material_checkpoint):
+    distributed = pytest.importorskip("distributed")
+    assert evaluate(grid_files, grid_files / "here", "--no-bundles", classifier=material_checkpoint) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert evaluate(grid_files, grid_files / "there", "--no-bundles", "--scheduler", cluster.scheduler_address,
+                        classifier=material_checkpoint) == 0
+    here = {r["key"]: r for r in rows(grid_files / "here" / "results.csv")}
+    there = {r["key"]: r for r in rows(grid_files / "there" / "results.csv")}
+    assert here.keys() == there.keys()
+    for key in here:
+        for metric in ("pixel_accuracy", "mean_iu"):
+            assert float(here[key][metric]) == pytest.approx(float(there[key][metric]), abs=1e-3)
+    assert not (grid_files / "there" / "bundles").exists() and (grid_files / "there" / "thumbs").is_dir()
+
+
+@pytest.mark.parametrize("case, words", [
+    ("no_class_folders", "has no class folders with images"),
+    ("mask_size", "give a mask of the content's size"),
+    ("unknown_class", "are not classes of the classifier"),
+])
+def test_bad_grids_give_one_line_and_exit_2(grid_files, material_checkpoint, case, words, capsys):
+    styles, classifier = grid_files / "styles", material_checkpoint
+    if case == "no_class_folders":
+        styles = grid_files / "flat"
+        styles.mkdir()
+        write_image_file(styles / "a.png", two_tone((40, 40)))
+    elif case == "mask_size":
+        write_image_file(grid_files / "contents" / "ball_mask.png", np.zeros((10, 10), np.uint8))
+    elif case == "unknown_class":
+        (styles / "wood").rename(styles / "plastic")
+    code = main(["evaluate", "--contents", str(grid_files / "contents"), "--styles", str(styles),
+                 "--classifier", str(classifier), "--out", str(grid_files / "r"), *JOB])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+    assert not (grid_files / "r").exists()
+
+
+def test_a_batch_writes_a_bundle_per_content_and_goes_on_past_a_bad_one(hub, grid_files, capsys):
+    contents = grid_files / "contents"
+    write_image_file(contents / "cup.png", two_tone((40, 56), rng=np.random.default_rng(9)))
+    (contents / "broken.png").write_text("not an image")
+    out = grid_files / "batch"
+    style = grid_files / "styles" / "metal" / "metal1.png"
+    code = main(["run", str(contents / "ball.png"), str(contents / "cup.png"), str(contents / "broken.png"), str(style),
+                 "--out", str(out), "--target", "cup", "--no-score", *JOB])
+    err = capsys.readouterr().err
+    assert code == 1 and "broken.png" in err and "2 job(s) written" in err
+    ball = read_bundle(out / "bundles" / "ball.pstyle")
+    assert ball.manifest["inputs"]["labels"].endswith("ball_mask.png") and ball.labels.max() == 1
+    assert read_bundle(out / "bundles" / "cup.pstyle").manifest["targets"] == ["cup"]  # segmented: no mask
+    (contents / "broken.png").unlink()
+    code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", *JOB])
+    assert code == 0 and "0 job(s) written, 2 already done" in capsys.readouterr().err
