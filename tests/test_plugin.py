@@ -517,3 +517,48 @@ def test_the_widgets_offer_every_option_of_the_cli_with_the_same_defaults(make_n
     stylize["style.style_weight"].value = "lots"
     with pytest.raises(InputError, match="style weight: 'lots' is not a number"):
         stylize.params()
+
+
+def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, hub):
+    """Segment, Stylize and Composite on all slices: each output keeps the stack's axes."""
+    from napari_partial_style._napari.common import shown
+
+    viewer = make_napari_viewer()
+    frames = np.stack([two_tone((40, 56), rng=np.random.default_rng(i)) for i in range(3)])
+    stack = viewer.add_image(frames, name="movie", rgb=True, scale=(1.0, 2.0, 2.0))
+    style = viewer.add_image(two_tone((32, 32), rng=np.random.default_rng(7)), name="style", rgb=True)
+    segment = segment_for_cup(viewer, stack, size=48)
+    assert shown(segment.slices)
+    segment.slices.value = "all slices"
+    segment.form["segment.crf.method"].value = "none"
+    segment.run.clicked()
+    wait_done(qtbot, segment.runner)
+    assert segment.runner.last_error is None, segment.status.value
+    labels = viewer.layers["movie labels"]
+    assert labels.data.shape == (3, 40, 56) and tuple(labels.scale) == (1.0, 2.0, 2.0)
+    assert viewer.layers["movie saliency [cup]"].data.shape == (3, 40, 56)
+
+    stylize = dock(viewer, "Stylize")
+    stylize.content.value, stylize.style.value = stack, style
+    stylize.slices.value = "all slices"
+    assert shown(stylize.chain)
+    stylize.chain.value = True
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = 32, 2
+    stages = []
+    on_event = stylize._on_event
+    stylize._on_event = lambda layer, content, event: (stages.append(event.stage), on_event(layer, content, event))
+    stylize.run.clicked()
+    wait_done(qtbot, stylize.runner)
+    assert stylize.runner.last_error is None, stylize.status.value
+    stylized = viewer.layers["movie stylized"]
+    assert stylized.data.shape == (3, 40, 56, 3) and stylized.data.dtype == np.uint8
+    assert {"slice 1/3 style", "slice 3/3 style"} <= set(stages)  # progress per slice
+
+    composite = dock(viewer, "Composite & score")
+    composite.content.value = stack
+    composite.slices.value = "all slices"
+    composite.composite_button.clicked()
+    result = viewer.layers["movie composite"].data
+    assert result.shape == (3, 40, 56, 3)
+    outside = labels.data == 0
+    assert np.array_equal(result[outside], frames[outside])  # pixels outside the labels are the original's

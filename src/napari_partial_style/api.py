@@ -153,9 +153,10 @@ class Session:
 
     @_stage
     def stylize(self, content: Image, style: Image, params: StyleParams | None = None,
-                mask: np.ndarray | None = None, preview_every: int = 0):
+                mask: np.ndarray | None = None, preview_every: int = 0, start: Image | None = None):
         """Style transfer at the working size (style scaled to `params.style_size`); the result at
-        the content's resolution and dtype. `mask` goes to objectives that use one."""
+        the content's resolution and dtype. `mask` goes to objectives that use one; `start` (e.g.
+        the previous frame's result) replaces the initial image, for temporal stability."""
         from napari_partial_style.core.images import upsample_to_native, working_shape
         from napari_partial_style.core.style.transfer import stylize
 
@@ -165,7 +166,8 @@ class Session:
         net = yield from self.style_network(params.objective)
         work = content.resized(working_shape(content.shape, size))
         style_rgb = style.resized(working_shape(style.shape, params.style_size or size))
-        stylized = yield from stylize(net, work, style_rgb, params, self.device, mask, preview_every)
+        first = None if start is None else _source(start, "start").resized(work.shape[:2])
+        stylized = yield from stylize(net, work, style_rgb, params, self.device, mask, preview_every, first)
         return upsample_to_native(stylized, content.shape, content.dtype)
 
     @staticmethod
@@ -180,12 +182,12 @@ class Session:
 
     @staticmethod
     def target_mask(labels: np.ndarray, shape: tuple[int, int], params: CompositeParams | None = None,
-                    name: str = "labels") -> np.ndarray:
+                    name: str = "labels", allow_empty: bool = False) -> np.ndarray:
         """The region to change: the labels' nonzero pixels, or those in `params.label_values`."""
         from napari_partial_style.core.images import target_mask
 
         values = (params or CompositeParams()).label_values or None
-        return target_mask(labels, shape, name=name, values=values)
+        return target_mask(labels, shape, name=name, values=values, allow_empty=allow_empty)
 
     @_stage
     def score(self, composite: Image, mask: np.ndarray, style: Image | None = None,

@@ -163,3 +163,44 @@ def source_image(viewer, layer, what: str) -> Any:
 
         show_info(f"{layer.name} is a stack: using the current 2D slice.")
     return as_source_image(data, name=layer.name)
+
+
+THIS_SLICE, ALL_SLICES = "this slice", "all slices"
+
+
+def slices_box() -> ComboBox:
+    """For a stack (3D or a time series): work on the slice shown, or on every slice, each slice's
+    outputs stacked into one layer with the input's axes. Shown only when the input is a stack."""
+    return ComboBox(label="slices", choices=[THIS_SLICE, ALL_SLICES], value=THIS_SLICE, visible=False,
+                    tooltip="the 2D slice shown, or every slice of the stack (outputs keep the stack's axes)")
+
+
+def shown(widget) -> bool:
+    """Whether a widget is set to be shown (magicgui's `visible` reads False while the dock is hidden)."""
+    return not widget.native.isHidden()
+
+
+def is_stack(layer) -> bool:
+    if layer is None:
+        return False
+    return layer.ndim > 2
+
+
+def stack_sources(layer) -> tuple[tuple[int, ...], list[Any]]:
+    """The stack's leading shape and each of its planes as a SourceImage."""
+    from napari_partial_style._napari.layers import planes
+    from napari_partial_style.core.images import as_source_image
+
+    leading, found = planes(layer)
+    return leading, [as_source_image(p, name=f"{layer.name} [{i}]") for i, p in enumerate(found)]
+
+
+def over_slices(sources: list[Any], stage_of) -> Any:
+    """Run `stage_of(i, source, results so far)` for each slice, its events named "slice i/n ...",
+    so each slice gets its own progress bar and Cancel stops between any two steps of any slice."""
+    from napari_partial_style.core.progress import relabel
+
+    results: list[Any] = []
+    for i, source in enumerate(sources):
+        results.append((yield from relabel(iter(stage_of(i, source, results)), f"slice {i + 1}/{len(sources)}")))
+    return results

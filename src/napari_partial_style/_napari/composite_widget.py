@@ -15,7 +15,18 @@ import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.common import CUSTOM, layer_choices, layer_kind, session, source_image, watch_layers
+from napari_partial_style._napari.common import (
+    ALL_SLICES,
+    CUSTOM,
+    is_stack,
+    layer_choices,
+    layer_kind,
+    session,
+    slices_box,
+    source_image,
+    stack_sources,
+    watch_layers,
+)
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobRunner
 from napari_partial_style._napari.layers import META_KEY, current_slice, put_image
@@ -47,6 +58,7 @@ class CompositeWidget(Container):
         self.stylized = ComboBox(label="stylized", choices=layer_choices(viewer, "image"), nullable=True, value=None,
                                  tooltip="the image Stylize made (`<content> stylized`), picked by name when it exists")
         self.labels_layer = ComboBox(label="labels", choices=layer_choices(viewer, "labels"))
+        self.slices = slices_box()
         self.composite_form = ParamForm(JobParams, COMPOSITE_PARTS)
         self.auto = CheckBox(text="re-composite when the labels change", value=False)
         self.composite_button = PushButton(text="Composite")
@@ -57,7 +69,8 @@ class CompositeWidget(Container):
         self.scores = Label(value="")
         self.status = Label(value="")
         super().__init__(widgets=[
-            self.content, self.stylized, self.labels_layer, self.composite_form, self.auto, self.composite_button,
+            self.content, self.stylized, self.labels_layer, self.slices, self.composite_form, self.auto,
+            self.composite_button,
             self.style, self.score_form, self.score_button, self.scores, self.status,
         ])
         self.runner = JobRunner(self.score_button, self.status, "Score")
@@ -76,6 +89,7 @@ class CompositeWidget(Container):
     def _pick_companions(self, _event=None) -> None:
         """Select `<content> stylized` and the newest `<content> labels` when they exist."""
         content = self.content.value
+        self.slices.visible = is_stack(content)
         if content is None:
             return
         self.stylized.reset_choices()
@@ -110,13 +124,37 @@ class CompositeWidget(Container):
         mask = Session.target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, params, labels.name)
         return content, source, styl.native, mask, params
 
+    def _stack_composite(self):
+        """Each slice composited with its own stylized slice and labels slice, stacked."""
+        from napari_partial_style._napari.layers import planes
+        from napari_partial_style.api import Session
+
+        content, stylized, labels = self.content.value, self.stylized.value, self.labels_layer.value
+        if stylized is None or labels is None:
+            raise InputError("choose the stylized and labels layers (run Segment and Stylize on all slices first).")
+        leading, sources = stack_sources(content)
+        styl = stack_sources(stylized)[1]
+        label_planes = planes(labels)[1] if labels.ndim > 2 else []
+        if len(styl) != len(sources) or len(label_planes) != len(sources):
+            raise InputError(f"{content.name} has {len(sources)} slices but {stylized.name} has {len(styl)} and "
+                             f"{labels.name} {len(label_planes)}; run Segment and Stylize on all slices first.")
+        params = self.composite_form.params().composite
+        results, masks = [], []
+        for source, stylized_plane, label_plane in zip(sources, styl, label_planes):
+            masks.append(Session.target_mask(label_plane, source.shape, params, labels.name, allow_empty=True))
+            results.append(Session.composite(source, stylized_plane.native, masks[-1], params)[0])
+        return content, np.stack(results).reshape(*leading, *results[0].shape), np.stack(masks), params
+
     def recomposite(self) -> None:
         """Composite now, on the main thread (a few milliseconds): errors go to a notification."""
         from napari_partial_style.api import Session
 
         try:
-            layer, source, stylized, mask, params = self._arrays()
-            result, _ = Session.composite(source, stylized, mask, params)
+            if is_stack(self.content.value) and self.slices.value == ALL_SLICES:
+                layer, result, mask, params = self._stack_composite()
+            else:
+                layer, source, stylized, mask, params = self._arrays()
+                result, _ = Session.composite(source, stylized, mask, params)
         except Exception as exc:
             self.runner.report_error(exc)
             return

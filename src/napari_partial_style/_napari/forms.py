@@ -152,7 +152,7 @@ class ParamForm(Container):
     @property
     def advanced_open(self) -> bool:
         """Whether the Advanced section is expanded (`visible` reads False while the dock is hidden)."""
-        return not self.advanced.native.isHidden()
+        return not self.advanced.native.isHidden()  # `visible` reads False while the dock is hidden
 
     def _toggle(self) -> None:
         self.advanced.visible = not self.advanced_open

@@ -26,13 +26,24 @@ def current_slice(viewer, layer) -> tuple[np.ndarray, bool]:
     return np.asarray(data[index]), True
 
 
-def geometry(layer) -> dict[str, Any]:
-    """Scale, translate, rotation and affine of the image plane, so outputs sit on their input."""
+def planes(layer) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    """Every 2D (RGB or grayscale) plane of a stack, in order, and the stack's leading shape."""
+    data = np.asarray(layer.data)
+    spatial = 3 if getattr(layer, "rgb", False) else 2
+    leading = data.shape[:max(0, data.ndim - spatial)]
+    flat = data.reshape(-1, *data.shape[len(leading):])
+    return leading, [flat[i] for i in range(len(flat))]
+
+
+def geometry(layer, ndim: int = 2) -> dict[str, Any]:
+    """Scale, translate, rotation and affine of the last `ndim` axes (the image plane, or the whole
+    stack), so outputs sit on their input."""
+    ndim = min(ndim, layer.ndim)
     return {
-        "scale": tuple(layer.scale[-2:]),
-        "translate": tuple(layer.translate[-2:]),
-        "rotate": np.asarray(layer.rotate)[-2:, -2:],
-        "affine": np.asarray(layer.affine.affine_matrix)[-3:, -3:],
+        "scale": tuple(layer.scale[-ndim:]),
+        "translate": tuple(layer.translate[-ndim:]),
+        "rotate": np.asarray(layer.rotate)[-ndim:, -ndim:],
+        "affine": np.asarray(layer.affine.affine_matrix)[-ndim - 1:, -ndim - 1:],
     }
 
 
@@ -47,10 +58,14 @@ def was_painted(layer) -> bool:
 
 
 def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None = None, **kwargs: Any):
-    """Update the image layer called `name` in place, or add it; returns the layer."""
+    """Update the image layer called `name` in place (the plugin's own output: replaced whole when a
+    stack result follows a single-slice one), or add it; returns the layer."""
     meta = {META_KEY: metadata or {}}
     from napari.layers import Image
 
+    spatial = data.ndim - (1 if kwargs.get("rgb") else 0)
+    if name in viewer.layers and isinstance(viewer.layers[name], Image) and viewer.layers[name].ndim != spatial:
+        viewer.layers.remove(name)
     if name in viewer.layers and isinstance(viewer.layers[name], Image):
         layer = viewer.layers[name]
         layer.data = data
@@ -59,7 +74,7 @@ def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None =
             if key not in CREATE_ONLY:
                 setattr(layer, key, value)
         return layer
-    return viewer.add_image(data, name=name, metadata=meta, **geometry(like), **kwargs)
+    return viewer.add_image(data, name=name, metadata=meta, **geometry(like, spatial), **kwargs)
 
 
 def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
@@ -73,11 +88,12 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
     candidate, n = name, 2
     while candidate in viewer.layers:
         layer = viewer.layers[candidate]
-        if isinstance(layer, Labels) and not was_painted(layer):
+        if isinstance(layer, Labels) and not was_painted(layer) and layer.ndim == labels.ndim:
             layer.data = labels
             layer.metadata.update(meta)
             layer.features = features
             return layer, candidate != name
         candidate, n = numbered(name, n), n + 1
-    layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=0.5, **geometry(like))
+    layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=0.5,
+                              **geometry(like, labels.ndim))
     return layer, candidate != name

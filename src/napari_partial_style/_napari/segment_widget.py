@@ -9,7 +9,18 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, PushButton
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.common import CUSTOM, layer_choices, session, source_image, watch_layers
+from napari_partial_style._napari.common import (
+    ALL_SLICES,
+    CUSTOM,
+    is_stack,
+    layer_choices,
+    over_slices,
+    session,
+    slices_box,
+    source_image,
+    stack_sources,
+    watch_layers,
+)
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobRunner
 from napari_partial_style._napari.layers import put_image, put_labels
@@ -24,6 +35,7 @@ class SegmentWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self.viewer = viewer
         self.image = ComboBox(label="image", choices=layer_choices(viewer, "image"))
+        self.slices = slices_box()
         self.form = ParamForm(JobParams, PARTS, CUSTOM)
         self.classifier = self.form["segment.classifier"]
         self.picker = self.form["segment.saliency.targets"]
@@ -31,7 +43,7 @@ class SegmentWidget(Container):
         self.run = PushButton(text="Segment")
         self.crf_only = PushButton(text="Re-run CRF only", tooltip="new labels from the saliency layers already computed")
         self.status = Label(value="")
-        super().__init__(widgets=[self.image, self.form, self.run, self.crf_only, self.status])
+        super().__init__(widgets=[self.image, self.slices, self.form, self.run, self.crf_only, self.status])
         self.runner = JobRunner(self.run, self.status, "Segment")
         self.crf_runner = JobRunner(self.crf_only, self.status, "CRF")
         self.classifier.changed.connect(self._load_classes)
@@ -39,6 +51,8 @@ class SegmentWidget(Container):
         self.run.clicked.connect(lambda: self.runner.toggle(self._segment_job))
         self.crf_only.clicked.connect(lambda: self.crf_runner.toggle(self._crf_job))
         watch_layers(viewer, self.image)
+        self.image.changed.connect(lambda: setattr(self.slices, "visible", is_stack(self.image.value)))
+        self.slices.visible = is_stack(self.image.value)
 
     def _mode_changed(self) -> None:
         picking = not self.picker.above.value
@@ -60,6 +74,8 @@ class SegmentWidget(Container):
     def _segment_job(self):
         """The job the Run button starts, and what shows its result; bad input raises here."""
         layer = self.image.value
+        if is_stack(layer) and self.slices.value == ALL_SLICES:
+            return self._stack_job(layer)
         source = source_image(self.viewer, layer, "an image layer")
         params = self.params()
         job_session = session(params.session)
@@ -67,6 +83,33 @@ class SegmentWidget(Container):
         def job():
             seg = yield from job_session.segment(source, params.segment)
             return seg, job_session.size_for(source.shape), str(job_session.device)
+
+        return (job, lambda result: self._show(layer, params, *result))
+
+    def _stack_job(self, layer):
+        """Every slice segmented for the targets the first slice found (one class list for the
+        stack), maps and labels stacked with the image's axes."""
+        from dataclasses import replace
+
+        from napari_partial_style.core.segment.segmentation import Segmentation
+
+        leading, sources = stack_sources(layer)
+        params = self.params()
+        job_session = session(params.session)
+
+        def stage_of(_i, source, done):
+            segment = params.segment
+            if done:
+                segment = replace(segment, saliency=replace(segment.saliency, targets=tuple(done[0].targets)))
+            return job_session.segment(source, segment)
+
+        def job():
+            segs = yield from over_slices(sources, stage_of)
+            first = segs[0]
+            maps = np.stack([s.maps for s in segs], axis=1).reshape(len(first.targets), *leading, *first.labels.shape)
+            labels = np.stack([s.labels for s in segs]).reshape(*leading, *first.labels.shape)
+            stacked = Segmentation(maps, labels, None, first.targets, first.target_ids, first.scores, first.classes)
+            return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
 
         return (job, lambda result: self._show(layer, params, *result))
 

@@ -6,10 +6,23 @@ import time
 from dataclasses import asdict
 
 import napari
-from magicgui.widgets import ComboBox, Container, Label, PushButton, SpinBox
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton, SpinBox
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.common import CUSTOM, layer_choices, session, source_image, watch_layers
+from napari_partial_style._napari.common import (
+    ALL_SLICES,
+    CUSTOM,
+    is_stack,
+    layer_choices,
+    over_slices,
+    session,
+    shown,
+    slices_box,
+    source_image,
+    stack_sources,
+    watch_layers,
+)
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobRunner
 from napari_partial_style._napari.layers import put_image
@@ -26,6 +39,9 @@ class StylizeWidget(Container):
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
         self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True, value=None,
                               tooltip="the image whose texture the content takes on (open one, e.g. File › Open Sample)")
+        self.slices = slices_box()
+        self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
+                              tooltip="for a time series: frames change smoothly instead of flickering")
         self.form = ParamForm(JobParams, PARTS, CUSTOM)
         self.preview_every = SpinBox(label="preview every", value=10, min=0, max=1000,
                                      tooltip="steps between previews in the stylized layer; 0: none (display only, "
@@ -33,12 +49,19 @@ class StylizeWidget(Container):
         self.estimate = Label(value="")
         self.run = PushButton(text="Stylize")
         self.status = Label(value="")
-        super().__init__(widgets=[self.content, self.style, self.form, self.preview_every, self.run, self.estimate,
-                                  self.status])
+        super().__init__(widgets=[self.content, self.style, self.slices, self.chain, self.form, self.preview_every,
+                                  self.run, self.estimate, self.status])
         self.runner = JobRunner(self.run, self.status, "Stylize")
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         watch_layers(viewer, self.content, self.style)
+        self.content.changed.connect(self._content_changed)
+        self.slices.changed.connect(self._content_changed)
+        self._content_changed()
         self._estimator = Estimator()
+
+    def _content_changed(self) -> None:
+        self.slices.visible = is_stack(self.content.value)
+        self.chain.visible = shown(self.slices) and self.slices.value == ALL_SLICES
 
     def params(self) -> JobParams:
         return self.form.params()
@@ -58,6 +81,8 @@ class StylizeWidget(Container):
         job_session = session(params.session)
         preview_every = self.preview_every.value
         self.estimate.value = ""
+        if is_stack(layer) and self.slices.value == ALL_SLICES:
+            return self._stack_job(layer, style, params, job_session)
 
         def job():
             stylized = yield from job_session.stylize(content, style, params.style, preview_every=preview_every)
@@ -80,13 +105,29 @@ class StylizeWidget(Container):
         return (job, lambda result: self._show(layer, content, params, *result),
                 lambda event: self._on_event(layer, content, event), undo_previews)
 
+    def _stack_job(self, layer, style, params: JobParams, job_session):
+        """Every slice stylized in turn (no previews), stacked with the content's axes."""
+        leading, sources = stack_sources(layer)
+        chain = self.chain.value
+
+        def stage_of(_i, source, done):
+            return job_session.stylize(source, style, params.style, start=done[-1] if chain and done else None)
+
+        def job():
+            done = yield from over_slices(sources, stage_of)
+            stacked = np.stack(done).reshape(*leading, *done[0].shape)
+            return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
+
+        return (job, lambda result: self._show(layer, sources[0], params, *result),
+                lambda event: self._on_event(layer, sources[0], event))
+
     def _on_event(self, layer, content, event) -> None:
         from napari_partial_style.core.images import from_float_rgb, resize_rgb
 
-        if event.stage == "load" and event.step == event.total:
+        if event.stage.endswith("load") and event.step == event.total:
             self._estimator = Estimator()
             self._estimator.started = time.perf_counter()
-        if event.stage == "style" and (estimate := self._estimator.update(event, time.perf_counter())):
+        if event.stage.endswith("style") and (estimate := self._estimator.update(event, time.perf_counter())):
             self.estimate.value = f"estimated {estimate[0]:.0f} s for {event.total} steps"
         if event.preview is not None:
             preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
@@ -100,3 +141,4 @@ class StylizeWidget(Container):
         put_image(self.viewer, names.role(layer.name, names.STYLIZED), stylized, layer, meta, rgb=True)
         self.estimate.value = ""
         self.status.value = f"Stylize: done ({size} px on {device})"
+

@@ -168,8 +168,9 @@ def upsample_to_native(rgb: np.ndarray, shape: tuple[int, int], dtype: np.dtype)
 
 
 def target_mask(labels: np.ndarray, shape: tuple[int, int], name: str = "labels",
-                values: tuple[int, ...] | None = None) -> np.ndarray:
-    """A boolean target mask from a label image: nonzero pixels, or those equal to `values`."""
+                values: tuple[int, ...] | None = None, allow_empty: bool = False) -> np.ndarray:
+    """A boolean target mask from a label image: nonzero pixels, or those equal to `values`
+    (empty is an error, except for a slice of a stack, which is then left as it is)."""
     labels = np.asarray(labels)
     if labels.ndim == 3 and labels.shape[2] in (3, 4):
         labels = labels[..., :3].max(axis=2)
@@ -181,7 +182,7 @@ def target_mask(labels: np.ndarray, shape: tuple[int, int], name: str = "labels"
             f"{shape[1]}×{shape[0]}; give a mask of the same size."
         )
     mask = labels != 0 if values is None else np.isin(labels, values)
-    if not mask.any():
+    if not mask.any() and not allow_empty:
         which = "nonzero" if values is None else f"with value {', '.join(map(str, values))}"
         raise InputError(f"{name}: no pixel is {which}, so there is no target region; paint one.")
     return mask

@@ -23,7 +23,7 @@ class Segmentation:
 
     maps: np.ndarray
     labels: np.ndarray
-    probabilities: np.ndarray
+    probabilities: np.ndarray | None  # None for the slices of a stack put together
     targets: list[str]
     target_ids: list[int]
     scores: np.ndarray | None

@@ -46,7 +46,9 @@ def as_floats(record: dict[str, torch.Tensor]) -> dict[str, float]:
     return dict(zip(record, values))
 
 
-def initial_image(content: torch.Tensor, params: StyleParams) -> torch.Tensor:
+def initial_image(content: torch.Tensor, params: StyleParams, start: torch.Tensor | None = None) -> torch.Tensor:
+    if start is not None:
+        return start.clone()
     if params.init == "noise":
         generator = torch.Generator(device="cpu").manual_seed(params.seed)
         return torch.rand(content.shape, generator=generator).to(content.device)
@@ -55,17 +57,19 @@ def initial_image(content: torch.Tensor, params: StyleParams) -> torch.Tensor:
 
 def stylize(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.ndarray, style: np.ndarray,
             params: StyleParams, device: torch.device, mask: np.ndarray | None = None,
-            preview_every: int = 0) -> StageGenerator[np.ndarray]:
+            preview_every: int = 0, start: np.ndarray | None = None) -> StageGenerator[np.ndarray]:
     """Stylize `content` (H×W×3 in [0, 1]) with `style` under `params.objective`.
 
     Each step is one iteration of the same L-BFGS as one long `torch.optim.LBFGS` call (a test
     checks the two follow the same path), so the loop can yield progress and, every
-    `preview_every` steps, a preview, and stop between any two steps.
+    `preview_every` steps, a preview, and stop between any two steps. `start` (the content's size)
+    replaces the initial image: the previous frame's result, for a stable time series.
     """
     torch.manual_seed(params.seed)
     content_t = to_tensor(content, device)
     objective = get(params.objective).make(net, content_t, to_tensor(style, device), params, mask)
-    image = initial_image(content_t, params).requires_grad_(True)
+    start_t = None if start is None else to_tensor(start, device)
+    image = initial_image(content_t, params, start_t).requires_grad_(True)
     optimizer = make_optimizer(image, params.history_size)
     record: dict[str, torch.Tensor] = {}
     closure = make_closure(objective, image, optimizer, record)
