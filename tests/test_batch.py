@@ -138,3 +138,45 @@ def test_a_batch_writes_a_bundle_per_content_and_goes_on_past_a_bad_one(hub, gri
     (contents / "broken.png").unlink()
     code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", *JOB])
     assert code == 0 and "0 job(s) written, 2 already done" in capsys.readouterr().err
+
+
+def test_without_the_batch_extra_the_message_names_it(grid_files, material_checkpoint, monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):
+        if name == "distributed":
+            raise ImportError("No module named 'distributed'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    assert evaluate(grid_files, grid_files / "r", classifier=material_checkpoint) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "napari-partial-style[batch]"' in err and "Traceback" not in err
+
+
+def test_sigterm_mid_grid_keeps_the_finished_jobs_and_a_rerun_goes_on(hub, grid_files, material_checkpoint):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = grid_files / "report"
+    command = [sys.executable, "-m", "napari_partial_style", "evaluate", "--contents", str(grid_files / "contents"),
+               "--styles", str(grid_files / "styles"), "--classifier", str(material_checkpoint), "--out", str(out),
+               *JOB, "--steps", "60"]
+    env = {**os.environ, "TORCH_HOME": str(hub)}
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "results.csv").exists() and len(rows(out / "results.csv")) >= 1:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143, err
+    assert "the jobs that finished are in" in err and len(rows(out / "results.csv")) == 1
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "1 job(s) written, 1 already done" in done.stderr

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
         args.printer.end_line()
-        print("napari-partial-style: interrupted; nothing was written.", file=sys.stderr)
+        print(f"napari-partial-style: interrupted; {getattr(args, 'on_interrupt', 'nothing was written.')}", file=sys.stderr)
         return interrupted_status(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -220,6 +220,8 @@ def run_batch(args: argparse.Namespace, steps) -> int:
 
     from napari_partial_style.core.progress import drain
 
+    args.on_interrupt = (f"the jobs that finished are in {Path(args.out) / 'results.csv'}; run the same command "
+                         "again to go on from there.")
     summary = drain(steps, args.printer)
     for line in describe(summary):
         args.printer.info(line)

@@ -70,7 +70,8 @@ def find_contents(items: list[str | Path], labels_dir: str | Path | None = None)
     each with its mask; masks named `<stem>_mask.*` are not contents."""
     labels = None if labels_dir is None else Path(labels_dir)
     if labels is not None and not labels.is_dir():
-        raise InputError(f"--labels {labels} is not a folder of masks named like the contents.")
+        raise InputError(f"--labels {labels} is not a folder; a batch (several contents, a folder or a pattern) "
+                         "takes a folder of masks named like the contents.")
     paths: list[Path] = []
     for item in items:
         path = Path(item)
