@@ -65,6 +65,9 @@ def test_all_zero_map_is_a_clear_error():
     img = np.full((64, 64, 3), 0.5, np.float32)  # grey: no evidence for red
     with pytest.raises(InputError, match="all zero"):
         drain(dcsm(TinyTapped(), img, SaliencyParams(targets=("red thing",)), CPU))
+    # scoring a composite asks for the expected class even where it has no evidence: no abort
+    empty = drain(dcsm(TinyTapped(), img, SaliencyParams(targets=("red thing",)), CPU, empty_ok=True))
+    assert empty.maps.shape == (1, 64, 64) and empty.maps.max() <= 1e-20
 
 
 def test_no_class_above_threshold_names_top_scorers():

@@ -127,9 +127,10 @@ def finish(accumulated: np.ndarray) -> np.ndarray:
 
 
 def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams, device: torch.device,
-         batched: bool | None = None) -> StageGenerator[SaliencyResult]:
+         batched: bool | None = None, empty_ok: bool = False) -> StageGenerator[SaliencyResult]:
     """Saliency maps of the target classes for `rgb` (h×w×3 in [0, 1], the working size); per-class
-    gradients `batched` or looped (None: whichever is faster on the device)."""
+    gradients `batched` or looped (None: whichever is faster on the device). A map with no evidence
+    at all is an error, unless `empty_ok` (scoring: that class then simply labels nothing)."""
     h, w = rgb.shape[:2]
     side = max(h, w, min_canvas(params.scales))
     board, (top, left) = canvas(rgb, side, model.mean)
@@ -155,6 +156,9 @@ def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams, devic
     crop = accumulated[:, top:top + h, left:left + w].cpu().numpy()
     maps = []
     for row, target in enumerate(targets):
+        if not crop[row].max() > 0 and empty_ok:
+            maps.append(np.full(crop[row].shape, 1e-20, np.float32))
+            continue
         if not crop[row].max() > 0:
             raise InputError(
                 f"the saliency map of {model.classes[target]!r} is all zero: the classifier finds no evidence "

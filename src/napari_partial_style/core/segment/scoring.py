@@ -45,7 +45,7 @@ def score_stage(model: TappedClassifier, composite: SourceImage, mask: np.ndarra
     labels (0 = background, 1 = expected class, k = the other forced classes)."""
     forced = list(dict.fromkeys([expected, *original_targets]))
     forced_params = replace(params, saliency=replace(params.saliency, targets=tuple(forced)))
-    seg = yield from relabel(segment_stage(model, composite, forced_params, size, device), "score")
+    seg = yield from relabel(segment_stage(model, composite, forced_params, size, device, empty_ok=True), "score")
     predicted = np.full(seg.labels.shape, OTHER, np.uint8)
     predicted[seg.labels == 0] = BACKGROUND
     predicted[seg.labels == 1] = EXPECTED

@@ -61,10 +61,11 @@ def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams
 
 
 def segment_stage(model: TappedClassifier, image: SourceImage, params: SegmentParams, size: int,
-                  device) -> StageGenerator[Segmentation]:
-    """Segment `image` at the working size; maps, labels and marginals come back at its size."""
+                  device, empty_ok: bool = False) -> StageGenerator[Segmentation]:
+    """Segment `image` at the working size; maps, labels and marginals come back at its size
+    (`empty_ok`: see `dcsm`)."""
     work = image.resized(working_shape(image.shape, size))
-    saliency = yield from dcsm(model, work, params.saliency, device)
+    saliency = yield from dcsm(model, work, params.saliency, device, empty_ok=empty_ok)
     shape = image.shape
     labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape, device)
     return Segmentation(resize_stack(saliency.maps, shape), labels, probabilities, saliency.target_names,
