@@ -126,14 +126,29 @@ def thumbnail_grid(rows: list[dict[str, str]], thumbs: Path) -> bytes | None:
                 [np.asarray(Image.open(p).convert("RGB")) for p in pictures], axis=0)
     if not tiles:
         return None
-    th = max(t.shape[0] for t in tiles.values())
-    tw = max(t.shape[1] for t in tiles.values())
-    gap = 6
-    board = np.full((len(contents) * (th + gap), len(classes) * (tw + gap), 3), 255, np.uint8)
-    for (r, c), tile in tiles.items():
-        board[r * (th + gap):r * (th + gap) + tile.shape[0], c * (tw + gap):c * (tw + gap) + tile.shape[1]] = tile
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2.2 * len(classes) + 0.6, 2.6 * len(contents) + 0.4), dpi=110)
+    axes = figure.subplots(len(contents), len(classes), squeeze=False)
+    for r, content in enumerate(contents):
+        for c, cls in enumerate(classes):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if (r, c) in tiles:
+                ax.imshow(tiles[(r, c)])
+            else:
+                ax.set_frame_on(False)
+            if r == 0:
+                ax.set_title(cls, fontsize=10)
+            if c == 0:
+                ax.set_ylabel(content, fontsize=8)
+    figure.tight_layout()
     out = io.BytesIO()
-    Image.fromarray(board).save(out, format="PNG")
+    figure.savefig(out, format="png")
     return out.getvalue()
 
 
