@@ -71,7 +71,7 @@ def main() -> None:
     viewer.open_sample("napari-partial-style", "stone")
     viewer.layers["stone"].visible = False
     opened = [viewer.window.add_plugin_dock_widget("napari-partial-style", name, tabify=True)
-              for name in ("Segment", "Stylize", "Composite & score")]  # as the Plugins menu opens them
+              for name in ("Segment", "Stylize", "Composite and score")]  # as the Plugins menu opens them
     docks = [dock for dock, _ in opened]
     segment, stylize, composite = (widget for _, widget in opened)
     docks[0].raise_()

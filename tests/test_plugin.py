@@ -39,7 +39,7 @@ def wait_done(qtbot, runner):
     qtbot.waitUntil(lambda: not runner.running, timeout=TIMEOUT_MS)
 
 
-WIDGETS = {"Segment": SegmentWidget, "Stylize": StylizeWidget, "Composite & score": CompositeWidget}
+WIDGETS = {"Segment": SegmentWidget, "Stylize": StylizeWidget, "Composite and score": CompositeWidget}
 
 
 def dock(viewer, name):
@@ -70,7 +70,7 @@ def test_manifest_is_valid_and_complete():
     manifest = PluginManifest.from_distribution(PLUGIN)
     manifest.validate_imports()
     contributions = manifest.contributions
-    assert {w.display_name for w in contributions.widgets} == {"Segment", "Stylize", "Composite & score"}
+    assert {w.display_name for w in contributions.widgets} == {"Segment", "Stylize", "Composite and score"}
     assert contributions.readers[0].filename_patterns == ["*.pstyle"]
     assert contributions.writers[0].filename_extensions == [".pstyle"]
     assert {s.key for s in contributions.sample_data} >= {"coffee", "coffee_labels", "stone"}
@@ -153,7 +153,7 @@ def composite_scene(viewer):
     labels = np.zeros((48, 64), np.uint8)
     labels[10:20, 10:20] = 1
     viewer.add_labels(labels, name="img labels")
-    widget = dock(viewer, "Composite & score")
+    widget = dock(viewer, "Composite and score")
     widget.content.value = viewer.layers["img"]
     widget.stylized.value = viewer.layers["img stylized"]
     widget.labels_layer.value = viewer.layers["img labels"]
@@ -414,7 +414,7 @@ def job_layers(viewer, qtbot):
     stylize.form["session.size"].value, stylize.form["style.steps"].value = 48, 2
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
-    composite = dock(viewer, "Composite & score")
+    composite = dock(viewer, "Composite and score")
     composite.content.value = img
     composite.labels_layer.value = viewer.layers["img labels"]
     composite.composite_button.clicked()
@@ -478,7 +478,7 @@ def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, erro
     labels = np.zeros((48, 64), np.uint8)
     labels[5:20, 5:20] = 1
     viewer.add_labels(labels, name="img labels")
-    widget = dock(viewer, "Composite & score")
+    widget = dock(viewer, "Composite and score")
     widget.content.value = viewer.layers["img"]
     assert widget.stylized.value is None  # before: the content itself, the first image layer
     widget.stylized.value = viewer.layers["img"]
@@ -486,7 +486,7 @@ def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, erro
     assert "its own stylized image" in errors[-1] and "img composite" not in viewer.layers
     viewer.add_image(two_tone((48, 64))[::-1].copy(), name="img stylized", rgb=True)
     assert widget.stylized.value.name == "img stylized"
-    again = dock(viewer, "Composite & score")  # docked after the layers exist
+    again = dock(viewer, "Composite and score")  # docked after the layers exist
     assert again.stylized.value.name == "img stylized" and again.labels_layer.value.name == "img labels"
 
 
@@ -498,7 +498,7 @@ def test_the_widgets_offer_every_option_of_the_cli_with_the_same_defaults(make_n
     from napari_partial_style.core.params import JobParams
 
     viewer = make_napari_viewer()
-    composite = dock(viewer, "Composite & score")
+    composite = dock(viewer, "Composite and score")
     forms = [dock(viewer, "Segment").form, dock(viewer, "Stylize").form, composite.composite_form, composite.score_form]
     shown = set()
     for form in forms:
@@ -554,7 +554,7 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     assert stylized.data.shape == (3, 40, 56, 3) and stylized.data.dtype == np.uint8
     assert {"slice 1/3 style", "slice 3/3 style"} <= set(stages)  # progress per slice
 
-    composite = dock(viewer, "Composite & score")
+    composite = dock(viewer, "Composite and score")
     composite.content.value = stack
     composite.slices.value = "all slices"
     composite.composite_button.clicked()
@@ -562,3 +562,38 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     assert result.shape == (3, 40, 56, 3)
     outside = labels.data == 0
     assert np.array_equal(result[outside], frames[outside])  # pixels outside the labels are the original's
+
+
+def test_defaults_follow_the_user_and_errors_keep_the_dock_narrow(make_napari_viewer, tmp_path, errors):
+    """The active layer is the content; a reopened bundle pairs its layers, keeps the job's class
+    colours and carries the style to Score; a long error wraps; Composite's errors say Composite."""
+    from napari_partial_style._napari.stable_colors import class_color
+    from napari_partial_style.core.io.bundle import Bundle, write_bundle
+
+    viewer = make_napari_viewer()
+    viewer.add_image(two_tone((32, 48)), name="marble", rgb=True)  # opened first: the style
+    photo = viewer.add_image(two_tone((48, 64)), name="photo", rgb=True)
+    viewer.layers.selection.active = photo
+    assert dock(viewer, "Segment").image.value is photo and dock(viewer, "Stylize").content.value is photo
+
+    labels = np.zeros((48, 64), np.uint8)
+    labels[5:20, 5:20] = 1
+    content = two_tone((48, 64))
+    write_bundle(Bundle(manifest={"targets": ["cup"]}, content=content, stylized=content[::-1].copy(),
+                        composite=content, labels=labels), tmp_path / "job.pstyle")
+    viewer.open(str(tmp_path / "job.pstyle"), plugin=PLUGIN)
+    reopened = viewer.layers["job labels"]
+    assert np.allclose(reopened.colormap.map(np.array([1]))[0], class_color("cup"))
+    viewer.layers["job stylized"].metadata["partial_style"] = {"style_layer": "marble"}
+    composite = dock(viewer, "Composite and score")
+    composite.content.value = viewer.layers["job content"]
+    assert composite.stylized.value is viewer.layers["job stylized"] and composite.labels_layer.value is reopened
+    assert composite.style.value is viewer.layers["marble"]  # the style Stylize used goes to Score
+
+    width = composite.native.sizeHint().width()
+    composite.runner.report_error(ValueError("a very long message " * 30), "Composite")
+    assert composite.status.native.wordWrap() and composite.native.sizeHint().width() <= width + 5
+    viewer.layers.remove("job stylized")
+    composite.stylized.value = None
+    composite.composite_button.clicked()
+    assert errors and errors[-1].startswith("Composite failed")

@@ -31,6 +31,14 @@ def layer_choices(viewer, kind: str):
     return choices
 
 
+def pick_active(viewer, box: ComboBox) -> None:
+    """Start on the layer the user has selected (napari's active layer), when it is an image."""
+    active = viewer.layers.selection.active
+    if isinstance(active, layer_kind("image")):
+        box.reset_choices()
+        box.value = active
+
+
 def watch_layers(viewer, *widgets) -> None:
     """Refresh layer drop-downs when layers come, go or are renamed (every widget calls this
     once, so it is also where the plugin makes napari open bundles with its reader)."""

@@ -99,6 +99,10 @@ class CompositeWidget(Container):
         stylized = names.role(base, names.STYLIZED)
         if stylized in layers:
             self.stylized.value = layers[stylized]
+            style_name = layers[stylized].metadata.get(META_KEY, {}).get("style_layer")
+            if self.style.value is None and style_name in layers:  # the style Stylize used, for Score
+                self.style.reset_choices()
+                self.style.value = layers[style_name]
         elif self.stylized.value is content:  # never the content as its own stylized image
             self.stylized.value = None
         labels = [lyr for lyr in layers if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
@@ -156,7 +160,7 @@ class CompositeWidget(Container):
                 layer, source, stylized, mask, params = self._arrays()
                 result, _ = Session.composite(source, stylized, mask, params)
         except Exception as exc:
-            self.runner.report_error(exc)
+            self.runner.report_error(exc, "Composite")
             return
         meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "parameters": asdict(params)}
         put_image(self.viewer, names.role(names.base_name(layer.name), names.COMPOSITE), result, layer, meta,

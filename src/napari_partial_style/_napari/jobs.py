@@ -40,6 +40,7 @@ class JobRunner:
     def __init__(self, button: PushButton, status: Label, name: str) -> None:
         self.button = button
         self.status = status
+        status.native.setWordWrap(True)  # a long error wraps instead of widening the dock
         self.name = name
         self.run_text = button.text
         self.worker = None
@@ -118,15 +119,18 @@ class JobRunner:
         if on_event is not None:
             on_event(event)
 
-    def report_error(self, exc: BaseException) -> None:
+    def report_error(self, exc: BaseException, action: str | None = None) -> None:
+        """One line in the status (wrapped, so the dock keeps its width) and a notification;
+        `action` names what failed when it is not this runner's job (e.g. Composite beside Score)."""
         from napari.utils.notifications import show_error
 
         from napari_partial_style.core.errors import PartialStyleError
 
         self.last_error = exc
         text = str(exc) if isinstance(exc, PartialStyleError) else f"{exc.__class__.__name__}: {exc}"
-        self.status.value = f"{self.name} failed: {text.splitlines()[0]}"
-        show_error(f"{self.name} failed: {text}")
+        name = action or self.name
+        self.status.value = f"{name} failed: {text.splitlines()[0]}"
+        show_error(f"{name} failed: {text}")
 
     def _on_result(self, result: Any, on_result: Callable[[Any], None]) -> None:
         self.finished_with_result = True

@@ -39,7 +39,7 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
         for i, target in enumerate(targets[: len(bundle.saliency)]):
             layers.append((bundle.saliency[i], {
                 "name": names.saliency(name, target), "colormap": "inferno", "contrast_limits": (0.0, 1.0),
-                "blending": "additive", "visible": False, "metadata": meta,
+                "blending": "translucent", "opacity": 0.6, "visible": False, "metadata": meta,
             }, "image"))
     for key in (names.STYLIZED, names.COMPOSITE):
         array = getattr(bundle, key)
@@ -47,8 +47,11 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
             layers.append((array, {"name": names.role(name, key), "metadata": meta, "visible": key == names.COMPOSITE},
                            "image"))
     if bundle.labels is not None:
+        from napari_partial_style._napari.stable_colors import class_colormap
+
         features = {"class": ["background", *targets]}
         layers.append((bundle.labels, {
-            "name": names.role(name, names.LABELS), "opacity": 0.4, "features": features, "metadata": meta,
+            "name": names.role(name, names.LABELS), "opacity": 0.5, "features": features, "metadata": meta,
+            "colormap": class_colormap(["background", *targets]),  # the colours the job showed
         }, "labels"))
     return layers

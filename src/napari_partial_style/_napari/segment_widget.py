@@ -15,6 +15,7 @@ from napari_partial_style._napari.common import (
     is_stack,
     layer_choices,
     over_slices,
+    pick_active,
     session,
     slices_box,
     source_image,
@@ -51,6 +52,7 @@ class SegmentWidget(Container):
         self.run.clicked.connect(lambda: self.runner.toggle(self._segment_job))
         self.crf_only.clicked.connect(lambda: self.crf_runner.toggle(self._crf_job))
         watch_layers(viewer, self.image)
+        pick_active(viewer, self.image)
         self.image.changed.connect(lambda: setattr(self.slices, "visible", is_stack(self.image.value)))
         self.slices.visible = is_stack(self.image.value)
 
@@ -116,10 +118,10 @@ class SegmentWidget(Container):
     def _show(self, layer, params: JobParams, seg, size, device) -> None:
         meta = {"stage": "segment", "parameters": asdict(params.segment), "size": size, "device": device,
                 "targets": seg.targets, "classifier_classes": seg.classes, "class_scores": seg.class_scores()}
-        strongest = max(range(len(seg.targets)), key=lambda i: seg.maps[i].mean())
         for i, target in enumerate(seg.targets):
             put_image(self.viewer, names.saliency(layer.name, target), seg.maps[i], layer, meta,
-                      colormap="inferno", contrast_limits=(0.0, 1.0), blending="additive", visible=i == strongest)
+                      colormap="inferno", contrast_limits=(0.0, 1.0), blending="translucent", opacity=0.6,
+                      visible=False)  # hidden: shown over the photo it hides the labels; tick it to look
         self._put_labels(layer, seg.labels, seg.targets, meta)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())
         self.status.value = f"Segment: done — {scores}"

@@ -16,6 +16,7 @@ from napari_partial_style._napari.common import (
     is_stack,
     layer_choices,
     over_slices,
+    pick_active,
     session,
     shown,
     slices_box,
@@ -54,6 +55,7 @@ class StylizeWidget(Container):
         self.runner = JobRunner(self.run, self.status, "Stylize")
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         watch_layers(viewer, self.content, self.style)
+        pick_active(viewer, self.content)
         self.content.changed.connect(self._content_changed)
         self.slices.changed.connect(self._content_changed)
         self._content_changed()
