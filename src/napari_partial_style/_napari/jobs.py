@@ -106,6 +106,9 @@ class JobRunner:
     def _on_event(self, event: Progress, on_event: Callable[[Progress], None] | None) -> None:
         from napari.utils import progress
 
+        if self.worker is None:  # a step Qt delivered after the job ended: a bar opened now would never close
+            return
+
         if event.stage != self.stage:
             self._close_bar()
             self.stage = event.stage
