@@ -1,6 +1,6 @@
 """Style-transfer step time, as ratios measured side by side in one run.
 
-- overhead = seconds per L-BFGS step of `core.style.stylize` / seconds of one forward+backward of the
+- overhead = seconds per L-BFGS step of `core.style.transfer.optimise` / seconds of one forward+backward of the
   truncated VGG19 (the floor is 1.0: a step needs one evaluation);
 - speed-up = seconds per step of a plain reference loop (untruncated VGG19 `features`, Gatys' layers
   tapped by forward hooks, same loss and optimiser) / seconds per step of ours.
@@ -23,7 +23,8 @@ from napari_partial_style.core.device import get_device
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
 from napari_partial_style.core.style.objectives.gatys import GatysObjective as StyleObjective
-from napari_partial_style.core.style.transfer import make_closure, make_optimizer, stylize
+from napari_partial_style.core.style.objectives import Target
+from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
 from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.vgg import Normalize, TappedVGG, layer_names
 
@@ -75,7 +76,7 @@ def torch_lbfgs(image: torch.Tensor, history_size: int) -> torch.optim.LBFGS:
 
 def step_time(net, content, style, steps, device, optimizer_factory=make_optimizer, warmup: int = 1) -> float:
     params = StyleParams(steps=steps)
-    objective = StyleObjective(net, content, style, params)
+    objective = StyleObjective(net, content, [Target(style)], params)
     image = content.clone().requires_grad_(True)
     optimizer = optimizer_factory(image, params.history_size)
     closure = make_closure(objective, image, optimizer, {})
@@ -113,7 +114,8 @@ def main() -> None:
         rounds["ours"].append(step_time(ours, content, style, args.steps, device, make_optimizer, args.warmup))
         rounds["torch_lbfgs"].append(step_time(ours, content, style, args.steps, device, torch_lbfgs, args.warmup))
         rounds["plain"].append(step_time(plain, content, style, args.steps, device, torch_lbfgs, args.warmup))
-        gen = stylize(ours, content_np, style_np, StyleParams(steps=max(1, args.warmup) + args.steps), device)
+        steps = max(1, args.warmup) + args.steps
+        gen = optimise(ours, content_np, [(style_np, None)], StyleParams(), device, steps)
         for _ in range(max(1, args.warmup)):  # the first step also computes the targets
             next(gen)
         start = time.perf_counter()

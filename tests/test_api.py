@@ -28,7 +28,7 @@ CPU = SessionParams(device="cpu", size=48)
 
 def test_the_example_runs_the_whole_job_in_a_few_lines(hub, tmp_path, monkeypatch, capsys):
     out = tmp_path / "cup.pstyle"
-    monkeypatch.setattr(sys, "argv", ["example", "--size", "48", "--steps", "2", "--out", str(out)])
+    monkeypatch.setattr(sys, "argv", ["example", "--size", "48", "--steps", "2", "--fine-steps", "1", "--out", str(out)])
     runpy.run_path("examples/change_part_of_an_image.py", run_name="__main__")
     bundle = read_bundle(out)
     assert bundle.composite.shape == (400, 600, 3) and bundle.manifest["targets"] == ["cup"]

@@ -36,7 +36,7 @@ def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
     out = tmp_path / "job.pstyle"
     env = {**os.environ, "TORCH_HOME": str(hub)}
     proc = subprocess.run([sys.executable, "-m", "napari_partial_style",
-                           *run_args(inputs, out, "--feather", "4", "--steps", "8")],
+                           *run_args(inputs, out, "--feather", "4", "--steps", "8", "--max-size", "48")],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "style: about" in proc.stderr and "8/8" in proc.stderr
@@ -63,7 +63,7 @@ def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
 
 def test_demo_with_bundled_labels(hub, tmp_path, capsys):
     out = tmp_path / "demo.pstyle"
-    assert main(["demo", "--labels", "--out", str(out), "--size", "64", "--steps", "2", "--no-score", "--quiet"]) == 0
+    assert main(["demo", "--labels", "--out", str(out), "--size", "64", "--steps", "2", "--fine-steps", "1", "--no-score", "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     bundle = read_bundle(out)
     assert bundle.composite.shape == (400, 600, 3)
@@ -75,7 +75,7 @@ def test_demo_with_bundled_labels(hub, tmp_path, capsys):
 
 def test_demo_segments_the_cup_automatically(hub, tmp_path):
     out = tmp_path / "demo.pstyle"
-    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--no-score", "--crf", "none", "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--fine-steps", "1", "--no-score", "--crf", "none", "--quiet"]) == 0
     bundle = read_bundle(out)
     assert bundle.manifest["targets"] == ["cup"]
     assert bundle.saliency.shape == (1, 400, 600) and bundle.labels.shape == (400, 600)
@@ -285,14 +285,14 @@ def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own():
     from napari_partial_style.core.params import StyleParams
     from napari_partial_style.core.progress import drain
     from napari_partial_style.core.style.objectives.gatys import TAPS
-    from napari_partial_style.core.style.transfer import stylize
+    from napari_partial_style.core.style.transfer import optimise
 
     def exploding(x):
         return {name: x * 1e30 for name in TAPS}
 
     rgb = np.random.default_rng(0).random((8, 8, 3), dtype=np.float32)
     with pytest.raises(InputError, match="the style loss became (nan|inf) at step 1.*lower --style-weight"):
-        drain(stylize(exploding, rgb, rgb[::-1].copy(), StyleParams(steps=3), torch.device("cpu")))
+        drain(optimise(exploding, rgb, [(rgb[::-1].copy(), None)], StyleParams(), torch.device("cpu"), 3))
 
 
 def test_repeated_class_flags_accumulate():

@@ -13,7 +13,8 @@ from napari_partial_style.core.style.objectives.gatys import (
     gram,
     total_variation,
 )
-from napari_partial_style.core.style.transfer import make_closure, make_optimizer, stylize
+from napari_partial_style.core.style.objectives import Target
+from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
 from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.vgg import TappedVGG, layer_names
 
@@ -40,7 +41,7 @@ def test_losses_by_hand():
     content = torch.zeros(1, 3, 2, 2)
     style = torch.ones(1, 3, 2, 2)
     params = StyleParams(content_weight=2.0, style_weight=9.0, tv_weight=0.5)
-    objective = StyleObjective(fake_net, content, style, params)
+    objective = StyleObjective(fake_net, content, [Target(style)], params)
     image = torch.full((1, 3, 2, 2), 0.5)
     parts = objective.parts(image)
     # content: features of relu4_2 are 6·x, target 0 → 2 · mean((3)^2)
@@ -65,7 +66,7 @@ def test_truncated_after_last_tap():
 def test_total_loss_falls_and_progress_is_reported():
     content = two_tone((40, 40)).astype(np.float32) / 255
     style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
-    gen = stylize(tiny_net(), content, style, StyleParams(steps=12), torch.device("cpu"), preview_every=5)
+    gen = optimise(tiny_net(), content, [(style, None)], StyleParams(), torch.device("cpu"), 12, preview_every=5)
     events = []
     result = drain(gen, events.append)
     totals = [e.values["total"] for e in events]
@@ -90,11 +91,11 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
     reference = content.clone().requires_grad_(True)
     lbfgs = torch.optim.LBFGS([reference], lr=1, max_iter=params.steps, tolerance_grad=-1,
                               tolerance_change=-1, history_size=history)
-    lbfgs.step(make_closure(StyleObjective(net, content, style, params), reference, lbfgs, {}))
+    lbfgs.step(make_closure(StyleObjective(net, content, [Target(style)], params), reference, lbfgs, {}))
 
     image = content.clone().requires_grad_(True)
     ours = make_optimizer(image, history)
-    closure = make_closure(StyleObjective(net, content, style, params), image, ours, {})
+    closure = make_closure(StyleObjective(net, content, [Target(style)], params), image, ours, {})
     for _ in range(params.steps):
         ours.step(closure)
     moved = (reference.detach() - content).abs().max()
@@ -107,7 +108,7 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
 
 def test_stylize_stops_between_steps():
     content = two_tone((36, 36)).astype(np.float32) / 255
-    gen = stylize(tiny_net(), content, content, StyleParams(steps=100), torch.device("cpu"))
+    gen = optimise(tiny_net(), content, [(content, None)], StyleParams(), torch.device("cpu"), 100)
     assert next(gen).step == 1
     gen.close()  # what Cancel does: no further evaluation happens
     with pytest.raises(StopIteration):

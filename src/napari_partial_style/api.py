@@ -19,7 +19,7 @@ results come back at the content's resolution and in its dtype. Nothing here imp
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -39,11 +39,12 @@ from napari_partial_style.core.params import (
     StyleParams,
 )
 from napari_partial_style.core.progress import Progress, drain
+from napari_partial_style.core.style.regions import StyleRegion
 
 T = TypeVar("T")
 Image = np.ndarray | SourceImage
 
-__all__ = ["JobParams", "JobResult", "Session", "Stage", "run"]
+__all__ = ["JobParams", "JobResult", "Session", "Stage", "StyleRegion", "run"]
 
 
 class Stage(Generic[T]):
@@ -152,23 +153,32 @@ class Session:
         return Segmentation(maps, labels, probabilities, list(targets), [], None, [])
 
     @_stage
-    def stylize(self, content: Image, style: Image, params: StyleParams | None = None,
+    def stylize(self, content: Image, style: Image | Sequence[StyleRegion], params: StyleParams | None = None,
                 mask: np.ndarray | None = None, preview_every: int = 0, start: Image | None = None):
-        """Style transfer at the working size (style scaled to `params.style_size`); the result at
-        the content's resolution and dtype. `mask` goes to objectives that use one; `start` (e.g.
-        the previous frame's result) replaces the initial image, for temporal stability."""
-        from napari_partial_style.core.images import upsample_to_native, working_shape
-        from napari_partial_style.core.style.transfer import stylize
+        """The content with its region (`mask`, at the content's size) in the style, at the content's
+        resolution and dtype (up to `params.max_size`). `style` is one image, or a list of
+        `StyleRegion`s, each a style and its own mask. With `params.method` "masked" the region is
+        required and pixels beyond the free band keep their values; "composite" stylizes the
+        whole frame (or the region's box with `crop`). `start` (e.g. the previous frame's result)
+        replaces the initial image, for temporal stability."""
+        return (yield from self._stylize(content, style, params, mask, preview_every, start)).image
 
-        content, style = _source(content, "content"), _source(style, "style")
+    def _stylize(self, content: Image, style: Image | Sequence[StyleRegion], params: StyleParams | None,
+                 mask: np.ndarray | None, preview_every: int = 0, start: Image | None = None):
+        from napari_partial_style.core.device import result_size
+        from napari_partial_style.core.style.pyramid import stylize_regions
+
+        content = _source(content, "content")
         params = params or StyleParams()
-        size = self.size_for(content.shape)
+        if isinstance(style, (np.ndarray, SourceImage)):
+            regions = [StyleRegion(_source(style, "style"), mask)]
+        else:
+            regions = [replace(r, style=_source(r.style, f"style {r.name}".strip())) for r in style]
         net = yield from self.style_network(params.objective)
-        work = content.resized(working_shape(content.shape, size))
-        style_rgb = style.resized(working_shape(style.shape, params.style_size or size))
-        first = None if start is None else _source(start, "start").resized(work.shape[:2])
-        stylized = yield from stylize(net, work, style_rgb, params, self.device, mask, preview_every, first)
-        return upsample_to_native(stylized, content.shape, content.dtype)
+        first = self.size_for(content.shape)
+        final = result_size(params.max_size, self.device, content.shape)
+        return (yield from stylize_regions(net, content, regions, params, self.device, min(first, final), final,
+                                           preview_every, None if start is None else _source(start, "start")))
 
     @staticmethod
     def composite(content: Image, stylized: np.ndarray, mask: np.ndarray,
@@ -221,58 +231,118 @@ class Session:
         return {**scores, "rescored_labels": labels}
 
     @_stage
-    def run(self, content: Image, style: Image | None = None, params: JobParams | None = None,
-            labels: np.ndarray | None = None, inputs: dict[str, str] | None = None):
-        """The whole job: segment (unless `labels` are given), stylize with `style` (unless None),
-        composite, score. Every weight file is found before any work starts."""
+    def run(self, content: Image, style: Image | Mapping[str | int, Image] | None = None,
+            params: JobParams | None = None, labels: np.ndarray | None = None, inputs: dict[str, str] | None = None):
+        """The whole job: segment (unless `labels` are given), stylize (unless `style` is None),
+        composite, score. `style` is one image for every target, or a mapping from a target class
+        (or a label value) to its own style. Every weight file is found before any work starts."""
         from napari_partial_style.core.io import weights
         from napari_partial_style.core.segment.classifier import required_weights
 
         params = replace(params or JobParams(), session=self.params)  # the session's own settings are used
         content = _source(content, "content")
-        style = None if style is None else _source(style, "style")
-        scoring = style is not None and params.score.enabled
+        styles = self._styles(style)
+        scoring = bool(styles) and params.score.enabled
         clock = Stopwatch()
         labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
         mask = None if labels is None else self.target_mask(labels, content.shape, params.composite, labels_name)
-        needed = [weights.VGG19] if style is not None else []
+        needed = [weights.VGG19] if styles else []
         if labels is None or scoring:
             needed += required_weights(params.segment.classifier)
         with clock.time("weights"):
             yield from self.find_weights(needed)
-        model = expected = segmentation = None
+        model = None
+        expected: list[int] = []
         if scoring:  # an unknown --expect fails now, not after the style transfer
             with clock.time("load classifier"):
-                model, expected = yield from self._scorer(params.segment, params.score, style, content.shape)
+                for _, image in styles:
+                    model, found = yield from self._scorer(params.segment, params.score, image, content.shape)
+                    expected.append(found)
         targets = [USER_TARGET]
+        segmentation = None
         if labels is None:
             with clock.time("segment"):
                 segmentation = yield from self.segment(content, params.segment)
             targets = segmentation.targets
+            labels = segmentation.labels
             mask = self._segmented_mask(segmentation, params.composite)
         result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
-        if style is not None:
+        if styles:
+            regions = self._regions(styles, labels, mask, targets if segmentation is not None else None)
+            result.mask = mask = np.any([r.mask for r in regions], axis=0)
             with clock.time("style"):
-                result.stylized = yield from self.stylize(content, style, params.style)
+                stylized = yield from self._stylize(content, regions, params.style, None)
+            result.stylized = stylized.image
             with clock.time("composite"):
                 yield Progress("composite", 0, 1)
                 result.composite, result.alpha = self.composite(content, result.stylized, mask, params.composite)
                 yield Progress("composite", 1, 1)
-            result.style = style
+            result.style = regions[0].style
             if scoring:
                 with clock.time("score"):
-                    scores = yield from self._score(model, expected, _source(result.composite, "composite"), mask,
-                                                    params.segment, targets if labels is None else ())
-                result.rescored_labels = scores.pop("rescored_labels")
-                result.scores = scores
+                    result.scores, result.rescored_labels = yield from self._score_regions(
+                        model, expected, _source(result.composite, "composite"), regions, params.segment,
+                        targets if segmentation is not None else ())
         classes = segmentation.classes if segmentation is not None else (model.classes if model is not None else None)
         result.record = record_of(params, self.device, self.size_for(content.shape), clock.timings, inputs or {},
                                   targets, classes)
+        if styles:
+            result.record["style"] = {"levels": stylized.levels, "boxes": [list(b) for b in stylized.boxes],
+                                      "regions": [r.name for r in regions]}
         if segmentation is not None:
             result.record["class_scores"] = segmentation.class_scores()
         if result.scores is not None:
             result.record["scores"] = result.scores
         return result
+
+    @staticmethod
+    def _styles(style: Image | Mapping[str | int, Image] | None) -> list[tuple[str, SourceImage]]:
+        """(region selector, style) pairs; "" selects every target."""
+        if style is None:
+            return []
+        if isinstance(style, Mapping):
+            if not style:
+                raise InputError("give at least one style.")
+            return [(str(key), _source(image, f"style for {key}")) for key, image in style.items()]
+        return [("", _source(style, "style"))]
+
+    @staticmethod
+    def _regions(styles: list[tuple[str, SourceImage]], labels: np.ndarray, mask: np.ndarray,
+                 targets: list[str] | None) -> list[StyleRegion]:
+        """Each style's region: every target for a single style, else the label value its selector
+        names (a target class of the segmentation, or a number)."""
+        from napari_partial_style.core.images import target_mask
+
+        if len(styles) == 1 and styles[0][0] == "":
+            return [StyleRegion(styles[0][1], mask, "all targets")]
+        regions = []
+        for selector, image in styles:
+            if selector.isdigit():
+                value = int(selector)
+            elif targets is not None and selector.lower() in (t.lower() for t in targets):
+                value = [t.lower() for t in targets].index(selector.lower()) + 1
+            else:
+                known = f"this job's targets are {', '.join(targets)}" if targets else "painted labels have no names"
+                raise InputError(f"style region {selector!r} is neither a label value nor a target class ({known}); "
+                                 "use CLASS=STYLE with a target class or N=STYLE with a label value.")
+            regions.append(StyleRegion(image, target_mask(labels, mask.shape, f"labels for {selector}", (value,)),
+                                       selector))
+        return regions
+
+    def _score_regions(self, model, expected: list[int], composite: SourceImage, regions: list[StyleRegion],
+                       segment: SegmentParams, original_targets: Sequence[str]):
+        """Each region scored against its style's class; with several, the means and each region's."""
+        each = []
+        for region, klass in zip(regions, expected):
+            each.append((yield from self._score(model, klass, composite, region.mask, segment, original_targets)))
+        rescored = each[0].pop("rescored_labels")
+        if len(each) == 1:
+            return each[0], rescored
+        for scores in each[1:]:
+            scores.pop("rescored_labels")
+        means = {key: round(float(np.mean([s[key] for s in each])), 4) for key in ("pixel_accuracy", "mean_iu")}
+        return {**means, "expected_class": ", ".join(s["expected_class"] for s in each),
+                "regions": {r.name: s for r, s in zip(regions, each)}}, rescored
 
     @staticmethod
     def _segmented_mask(segmentation, params: CompositeParams) -> np.ndarray:
@@ -285,7 +355,6 @@ class Session:
                 "and pass --labels."
             )
         return mask
-
 
 
 def run(content: Image, style: Image | None = None, params: JobParams | None = None, labels: np.ndarray | None = None,

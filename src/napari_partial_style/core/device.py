@@ -9,6 +9,9 @@ from napari_partial_style.core.errors import InputError
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 # Working long side per device kind: a CPU job should take minutes, not hours.
 DEFAULT_SIZE = {"cpu": 256, "mps": 384, "cuda": 512}
+# Largest result side per device kind when the user gives none: finer pyramid levels go up to the
+# content's own resolution, but no further than a size whose steps take seconds, not minutes.
+DEFAULT_RESULT_SIZE = {"cpu": 1024, "mps": 2048, "cuda": 4096}
 
 
 def available_devices() -> list[str]:
@@ -46,3 +49,8 @@ def default_size(device) -> int:
 def working_size(requested: int | None, device, shape: tuple[int, int]) -> int:
     """The working long side: the one asked for, else the device's default; never above the image's."""
     return min(requested or default_size(device), max(shape))
+
+
+def result_size(requested: int | None, device, shape: tuple[int, int]) -> int:
+    """The result's long side: the one asked for, else the device's cap; never above the image's."""
+    return min(requested or DEFAULT_RESULT_SIZE.get(device.type, DEFAULT_RESULT_SIZE["cpu"]), max(shape))

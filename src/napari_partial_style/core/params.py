@@ -18,6 +18,9 @@ MAX_SIDE = 16384
 CRF_METHODS = ("torch", "pydensecrf", "none")
 CALIBRATIONS = ("otsu", "none")
 INITS = ("content", "noise")
+METHODS = ("masked", "composite")
+OUTSIDES = ("self", "frozen")
+GUIDE_MODES = ("inside", "simple", "all")
 # Gatys' style weight 1e3 is in Caffe units (BGR, 0-255 inputs); torchvision's VGG19 sees inputs about
 # 255·0.226 times smaller, and style losses scale with that factor to the fourth power and content
 # losses to the second: 1e3 · (255·0.226)² ≈ 3.3e6 here (docs/style-weights.md).
@@ -108,7 +111,18 @@ class SegmentParams:
 class StyleParams:
     """One style transfer; `steps` counts loss evaluations (L-BFGS closure calls)."""
 
-    steps: int = option(300, "L-BFGS loss evaluations", min=1, max=100000)
+    method: str = option("masked", "masked: the region takes the style inside the optimisation (guided Gram matrices) "
+                                   "and the rest keeps its own statistics; composite: the paper's, the whole frame "
+                                   "stylized, then the region pasted", choices=METHODS)
+    steps: int = option(300, "L-BFGS loss evaluations at the working size", min=1, max=100000)
+    max_size: int | None = option(None, "long side of the result: finer pyramid levels follow the working size up to "
+                                        "it (default: the content's own, up to 1024 px on CPU, 2048 on MPS, 4096 on "
+                                        "CUDA)", min=MIN_SIDE, max=MAX_SIDE, step=32, none_text="full resolution",
+                                  label="result size")
+    fine_steps: int = option(60, "L-BFGS loss evaluations at each finer pyramid level (each starts from the level "
+                                 "below, so it needs fewer)", min=1, max=100000, label="steps per finer level")
+    crop: bool = option(True, "optimise only the region's bounding box plus a margin, so the cost follows the region",
+                        flag="--crop", label="crop to the region")
     style_size: int | None = option(None, "long side the style image is scaled to; smaller gives a coarser texture "
                                           "(default: the working size)", min=MIN_SIDE, max=MAX_SIDE, step=32,
                                     none_text="working size")
@@ -121,6 +135,17 @@ class StyleParams:
                             choices=style_objectives, advanced=True, label="style objective")
     init: str = option("content", "start from the content image or from noise", choices=INITS, advanced=True)
     seed: int = option(0, "random seed (noise start)", min=0, max=2**31 - 1, advanced=True)
+    outside: str = option("self", "masked: what the rest of the frame matches: its own statistics (self) or nothing "
+                                  "(frozen: only the region's pixels change)", choices=OUTSIDES, advanced=True)
+    band: float = option(16.0, "masked: pixels farther than this from the region (working-size px) keep exactly "
+                               "their values", min=0.0, max=1000.0, step=2.0, advanced=True, label="free band (px)")
+    guide: str = option("inside", "masked: how the region reaches deeper layers: neurons that see only the region "
+                                  "(inside), a resized mask (simple) or any neuron that sees it (all)",
+                        choices=GUIDE_MODES, advanced=True, label="guide mode")
+    guide_grow: int = option(0, "masked: grow (+) or shrink (-) each layer's guide by this many feature pixels",
+                             min=-8, max=8, advanced=True, label="guide grow")
+    crop_margin: float = option(32.0, "context kept around the region's box when cropping (working-size px)",
+                                min=0.0, max=4096.0, step=8.0, advanced=True, label="crop margin (px)")
     history_size: int = option(100, "L-BFGS memory: how many past steps shape each update", min=1, max=1000,
                                flag="--lbfgs-history", advanced=True, label="L-BFGS history")
 

@@ -1,9 +1,9 @@
-"""Neural style transfer as a generator: one L-BFGS loss evaluation per step, for any objective."""
+"""Neural style transfer at one size as a generator: one L-BFGS loss evaluation per step, for any objective."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -12,7 +12,7 @@ from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.style.lbfgs import DeviceLBFGS
-from napari_partial_style.core.style.objectives import StyleObjective, get
+from napari_partial_style.core.style.objectives import StyleObjective, Target, get
 from napari_partial_style.core.tensors import to_array, to_tensor
 
 
@@ -23,15 +23,18 @@ def make_optimizer(image: torch.Tensor, history_size: int) -> DeviceLBFGS:
 
 
 def make_closure(objective: StyleObjective, image: torch.Tensor, optimizer: DeviceLBFGS | torch.optim.Optimizer,
-                 record: dict[str, torch.Tensor]) -> Callable[[], torch.Tensor]:
+                 record: dict[str, torch.Tensor], free: torch.Tensor | None = None) -> Callable[[], torch.Tensor]:
     """One loss evaluation with gradient; the loss parts of the latest call go into `record`
-    as detached tensors, so the closure itself never waits for the GPU."""
+    as detached tensors, so the closure itself never waits for the GPU. Where `free` is 0 the
+    gradient is 0, so L-BFGS (whose steps are sums of gradients) never moves those pixels."""
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
         parts = objective.parts(image)
         total = sum(parts.values())
         total.backward()
+        if free is not None:
+            image.grad.mul_(free)
         record.clear()
         record.update({name: value.detach() for name, value in parts.items()})
         record["total"] = total.detach()
@@ -46,34 +49,50 @@ def as_floats(record: dict[str, torch.Tensor]) -> dict[str, float]:
     return dict(zip(record, values))
 
 
-def initial_image(content: torch.Tensor, params: StyleParams, start: torch.Tensor | None = None) -> torch.Tensor:
-    if start is not None:
-        return start.clone()
-    if params.init == "noise":
-        generator = torch.Generator(device="cpu").manual_seed(params.seed)
+def initial_image(content: torch.Tensor, init: str, seed: int) -> torch.Tensor:
+    if init == "noise":
+        generator = torch.Generator(device="cpu").manual_seed(seed)
         return torch.rand(content.shape, generator=generator).to(content.device)
     return content.clone()
 
 
-def stylize(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.ndarray, style: np.ndarray,
-            params: StyleParams, device: torch.device, mask: np.ndarray | None = None,
-            preview_every: int = 0, start: np.ndarray | None = None) -> StageGenerator[np.ndarray]:
-    """Stylize `content` (H×W×3 in [0, 1]) with `style` under `params.objective`.
+def _tensor(array: np.ndarray | None, device: torch.device) -> torch.Tensor | None:
+    """H×W (a guide) or H×W×3 (an image) float array as a 1×C×H×W tensor; None stays None."""
+    if array is None:
+        return None
+    return to_tensor(array[..., None] if array.ndim == 2 else array, device)
 
-    Each step is one iteration of the same L-BFGS as one long `torch.optim.LBFGS` call (a test
-    checks the two follow the same path), so the loop can yield progress and, every
-    `preview_every` steps, a preview, and stop between any two steps. `start` (the content's size)
-    replaces the initial image: the previous frame's result, for a stable time series.
+
+def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.ndarray,
+             targets: Sequence[tuple[np.ndarray, np.ndarray | None]], params: StyleParams, device: torch.device,
+             steps: int, start: np.ndarray | None = None, outside: np.ndarray | None = None,
+             free: np.ndarray | None = None, counter: tuple[int, int] | None = None, message: str = "",
+             preview_every: int = 0, framed: Callable[[np.ndarray], np.ndarray] | None = None,
+             ) -> StageGenerator[np.ndarray]:
+    """Stylize `content` (H×W×3 in [0, 1]) with each (style, guide) target under `params.objective`.
+
+    Guides, `outside` (the rest of the frame, which keeps its own statistics) and `free` (pixels
+    allowed to change) are H×W floats in [0, 1] at the content's size. Each step is one iteration
+    of the same L-BFGS as one long `torch.optim.LBFGS` call (a test checks the two follow the same
+    path), so the loop can yield progress, and every `preview_every` steps a preview (passed through
+    `framed`), and stop between any two steps. `counter` (steps done before, steps in all) numbers
+    the events when this is one level of several; `start` replaces the initial image.
     """
     torch.manual_seed(params.seed)
     content_t = to_tensor(content, device)
-    objective = get(params.objective).make(net, content_t, to_tensor(style, device), params, mask)
-    start_t = None if start is None else to_tensor(start, device)
-    image = initial_image(content_t, params, start_t).requires_grad_(True)
+    objective = get(params.objective).make(
+        net, content_t, [Target(to_tensor(style, device), _tensor(guide, device)) for style, guide in targets],
+        params, _tensor(outside, device))
+    image = to_tensor(start, device) if start is not None else initial_image(content_t, params.init, params.seed)
+    free_t = _tensor(free, device)
+    if free_t is not None:  # what may not change starts as the content, whatever the start
+        image = torch.where(free_t > 0, image, content_t)
+    image.requires_grad_(True)
     optimizer = make_optimizer(image, params.history_size)
     record: dict[str, torch.Tensor] = {}
-    closure = make_closure(objective, image, optimizer, record)
-    for step in range(1, params.steps + 1):
+    closure = make_closure(objective, image, optimizer, record, free_t)
+    done, total = counter or (0, steps)
+    for step in range(1, steps + 1):
         optimizer.step(closure)
         values = as_floats(record)
         if not math.isfinite(values["total"]):
@@ -82,7 +101,8 @@ def stylize(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.
                 f"style {values['style']:.3g}); lower --style-weight or --content-weight, or try --init noise."
             )
         preview = None
-        if preview_every and (step % preview_every == 0 or step == params.steps):
+        if preview_every and (step % preview_every == 0 or step == steps):
             preview = to_array(image)
-        yield Progress("style", step, params.steps, values=values, preview=preview)
+            preview = framed(preview) if framed is not None else preview
+        yield Progress("style", done + step, total, message=message, values=values, preview=preview)
     return to_array(image)

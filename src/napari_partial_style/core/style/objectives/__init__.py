@@ -1,15 +1,18 @@
 """Style objectives: one module per loss, found by name, so a new objective is one new file.
 
-A module here defines `TAPS` (the VGG19 layers it reads) and `make(net, content, style, params,
-mask)`, returning an object whose `parts(image)` gives the weighted loss terms as a dict of scalar
-tensors (their sum is minimised). `mask` (h×w, 1 where the content should take the style) is None
-for a whole-image objective. Listing the names imports nothing, so napari can offer them cheaply.
+A module here defines `TAPS` (the VGG19 layers it reads) and `make(net, content, targets, params,
+outside)`, returning an object whose `parts(image)` gives the weighted loss terms as a dict of scalar
+tensors (their sum is minimised). Each `Target` is a style image and the content region that should
+take it on (a soft 1×1×H×W guide, or None for the whole image); `outside`, when given, is the
+guide of the rest of the frame, which should keep its own statistics. Listing the names imports
+nothing, so napari can offer them cheaply.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +20,12 @@ from napari_partial_style.core.errors import InputError
 
 if TYPE_CHECKING:
     import torch
+
+
+@dataclass(frozen=True)
+class Target:
+    style: torch.Tensor
+    guide: torch.Tensor | None = None
 
 
 class StyleObjective(Protocol):

@@ -1,0 +1,30 @@
+"""What a style job is asked for and what it gives back; no torch here, so napari imports it cheaply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from napari_partial_style.core.images import SourceImage
+
+Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in content pixels
+
+
+@dataclass(frozen=True)
+class StyleRegion:
+    """A style and the part of the content that takes it on: an H×W mask at the content's size
+    (bool, or soft in [0, 1]), or None for the whole frame."""
+
+    style: SourceImage
+    mask: np.ndarray | None = None
+    name: str = ""
+
+
+@dataclass
+class Stylized:
+    """The stylized frame (content's size and dtype) and how it was made, for the manifest."""
+
+    image: np.ndarray
+    levels: list[int] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)
