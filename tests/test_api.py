@@ -101,3 +101,22 @@ def test_bad_input_is_named_before_any_work(hub):
         Session(CPU).score(two_tone((40, 56)), np.ones((40, 56), bool)).result()
     with pytest.raises(InputError, match="device 'tpu' is unknown"):
         Session(SessionParams(device="tpu"))
+
+
+def test_a_job_with_a_style_per_region_records_method_regions_levels_and_alpha(hub):
+    content = two_tone((48, 64))
+    labels = np.zeros((48, 64), np.uint8)
+    labels[5:20, 5:25], labels[28:44, 36:60] = 1, 2
+    params = JobParams(session=CPU, style=StyleParams(steps=2, fine_steps=1),
+                       composite=CompositeParams(feather=2, grow=1, edge_radius=2), score=ScoreParams(enabled=False))
+    styles = {"1": two_tone((32, 32))[::-1], "2": two_tone((40, 40)).transpose(1, 0, 2)}
+    result = run(content, styles, params, labels).result()
+    record = result.record
+    assert record["parameters"]["style"]["method"] == "masked" and record["style"]["regions"] == ["1", "2"]
+    assert record["style"]["levels"] == [48, 64]
+    assert record["composite"]["changed_outside_alpha"] == 0 and record["composite"]["seam_score"] > 0
+    assert record["parameters"]["composite"]["edge_radius"] == 2
+    assert np.array_equal(result.mask, labels > 0)
+    assert np.array_equal(result.composite[result.alpha == 0], content[result.alpha == 0])
+    with pytest.raises(InputError, match="'cup' is neither a label value nor a target class"):
+        run(content, {"cup": two_tone((32, 32))}, params, labels).result()

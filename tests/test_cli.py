@@ -319,3 +319,22 @@ def test_the_estimate_waits_for_a_few_steps(monkeypatch):
         if step < 6:
             assert "about" not in stream.getvalue()
     assert "style: about 9.9s for 100 steps (0.1 s a step over steps 2-6)" in stream.getvalue()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--style", "stone.jpg"], "--style 'stone.jpg' is not REGION=STYLE"),
+    ([], "give a content image and a style image"),
+])
+def test_region_styles_are_checked_before_any_work(inputs, tmp_path, capsys, extra, message):
+    out = tmp_path / "out.pstyle"
+    assert main(["run", str(inputs["content"]), *extra, "--out", str(out), "--device", "cpu"]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_a_style_per_region_from_the_command_line(hub, inputs, tmp_path):
+    out = tmp_path / "two.pstyle"
+    assert main(["run", str(inputs["content"]), "--style", f"1={inputs['style']}", "--labels", str(inputs["labels"]),
+                 "--out", str(out), "--steps", "2", "--size", "48", "--max-size", "48", "--device", "cpu",
+                 "--no-score", "--quiet"]) == 0
+    manifest = read_bundle(out).manifest
+    assert manifest["style"]["regions"] == ["1"] and manifest["inputs"]["style"] == f"1={inputs['style']}"

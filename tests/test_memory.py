@@ -19,7 +19,7 @@ def test_a_6_megapixel_job_allocates_under_30_bytes_per_pixel(hub):
     style = as_source_image(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8))
     labels = np.zeros((h, w), np.uint8)
     labels[500:1500, 1000:2000] = 1
-    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1),
+    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1, fine_steps=1, max_size=128),
                        score=ScoreParams(enabled=False))
     tracemalloc.start()
     try:

@@ -184,10 +184,13 @@ class Session:
     def composite(content: Image, stylized: np.ndarray, mask: np.ndarray,
                   params: CompositeParams | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The stylized region pasted into the content, and the alpha used; instant, so no Stage."""
-        from napari_partial_style.core.composite import composite, feather_alpha
+        from napari_partial_style.core.composite import composite, edge_aware, feather_alpha
 
         content = _source(content, "content")
-        alpha = feather_alpha(mask, (params or CompositeParams()).feather)
+        params = params or CompositeParams()
+        alpha = feather_alpha(mask, params.feather, params.grow)
+        if params.edge_radius:
+            alpha = edge_aware(alpha, content.rgb.mean(axis=2), params.edge_radius)
         return composite(content, np.asarray(stylized), alpha), alpha
 
     @staticmethod
@@ -269,7 +272,7 @@ class Session:
         result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
         if styles:
             regions = self._regions(styles, labels, mask, targets if segmentation is not None else None)
-            result.mask = mask = np.any([r.mask for r in regions], axis=0)
+            result.mask = mask = regions[0].mask if len(regions) == 1 else np.logical_or.reduce([r.mask for r in regions])
             with clock.time("style"):
                 stylized = yield from self._stylize(content, regions, params.style, None)
             result.stylized = stylized.image
@@ -287,8 +290,15 @@ class Session:
         result.record = record_of(params, self.device, self.size_for(content.shape), clock.timings, inputs or {},
                                   targets, classes)
         if styles:
+            from napari_partial_style.core.composite import changed_outside, seam_score
+
             result.record["style"] = {"levels": stylized.levels, "boxes": [list(b) for b in stylized.boxes],
                                       "regions": [r.name for r in regions]}
+            result.record["composite"] = {
+                "seam_score": round(seam_score(result.composite, mask), 4),
+                "seam_score_original": round(seam_score(content.native, mask), 4),
+                "changed_outside_alpha": changed_outside(content.native, result.composite, result.alpha),
+            }
         if segmentation is not None:
             result.record["class_scores"] = segmentation.class_scores()
         if result.scores is not None:

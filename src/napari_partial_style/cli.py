@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from napari_partial_style.cli_options import finite_float
-from napari_partial_style.core.errors import PartialStyleError
+from napari_partial_style.core.errors import InputError, PartialStyleError
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -84,8 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Segment CONTENT (or take --labels), stylize the target region with STYLE, score it, and "
                                      "write a result bundle. Several contents (files, folders, globs) make a batch: one bundle "
                                      "each in --out DIR/bundles, resumable, on Dask.")
-    run.add_argument("content", nargs="+", metavar="CONTENT", help="content image(s) (PNG, JPEG, TIFF), folders or glob patterns")
-    run.add_argument("style", help="style image (PNG, JPEG, TIFF)")
+    run.add_argument("content", nargs="+", metavar="CONTENT... STYLE",
+                     help="content image(s) (PNG, JPEG, TIFF), folders or glob patterns, then the style image; "
+                          "with --style, every positional is a content")
+    run.add_argument("--style", dest="region_styles", action="append", default=[], metavar="REGION=STYLE",
+                     help="a style for one region: a target class or a label value, '=', an image; repeat for "
+                          "several regions in one job (replaces the positional STYLE)")
     run.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target; for a batch, "
                                                       "a folder of masks named like the contents (default: CONTENT_mask.* beside "
                                                       "each content, else segment automatically)")
@@ -239,21 +243,47 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                           explicit_weights(args), command))
 
 
+def split_styles(args: argparse.Namespace) -> None:
+    """The positional STYLE (the last positional) unless --style REGION=STYLE is given."""
+    pairs = []
+    for value in args.region_styles:
+        region, sep, path = value.partition("=")
+        if not sep or not region or not path:
+            raise InputError(f"--style {value!r} is not REGION=STYLE; e.g. --style cup=stone.jpg or --style 2=wood.jpg.")
+        pairs.append((region, path))
+    args.region_styles = pairs
+    if pairs:
+        args.style = None
+        return
+    if len(args.content) < 2:
+        raise InputError("give a content image and a style image (or --style REGION=STYLE).")
+    args.content, args.style = args.content[:-1], args.content[-1]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
 
+    split_styles(args)
     if is_batch(args.content):
         from napari_partial_style.core.batch.runner import batch_steps
+
+        if args.region_styles:
+            raise InputError("--style REGION=STYLE is for one content at a time; a batch takes one positional STYLE.")
 
         return run_batch(args, batch_steps(args.content, args.style, job_params(args), args.out, args.labels,
                                            args.workers, args.scheduler, args.overwrite, args.max_pixels,
                                            explicit_weights(args)))
     args.content = args.content[0]
     content = read_source_image(args.content, "content", args.max_pixels)
-    style = read_source_image(args.style, "style", args.max_pixels)
+    if args.region_styles:
+        style = {region: read_source_image(path, f"style for {region}", args.max_pixels)
+                 for region, path in args.region_styles}
+        named = ", ".join(f"{region}={path}" for region, path in args.region_styles)
+    else:
+        style, named = read_source_image(args.style, "style", args.max_pixels), args.style
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
-    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {})}
+    inputs = {"content": args.content, "style": named, **({"labels": args.labels} if args.labels else {})}
     execute(args, content, style, labels, inputs)
     return 0
 

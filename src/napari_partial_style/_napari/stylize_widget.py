@@ -15,6 +15,7 @@ from napari_partial_style._napari.common import (
     CUSTOM,
     is_stack,
     layer_choices,
+    layer_kind,
     over_slices,
     pick_active,
     session,
@@ -26,12 +27,18 @@ from napari_partial_style._napari.common import (
 )
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobRunner
-from napari_partial_style._napari.layers import put_image
+from napari_partial_style._napari.layers import current_slice, put_image
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.progress import Estimator
 
 PARTS = (("session",), ("style",))
+
+
+def _as_is(source):
+    """A stage with no steps whose result is the slice unchanged."""
+    yield from ()
+    return source.native.copy()
 
 
 class StylizeWidget(Container):
@@ -40,6 +47,10 @@ class StylizeWidget(Container):
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
         self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True, value=None,
                               tooltip="the image whose texture the content takes on (open one, e.g. File › Open Sample)")
+        self.labels_layer = ComboBox(label="region", choices=layer_choices(viewer, "labels"), nullable=True, value=None,
+                                     tooltip="the labels whose nonzero pixels take the style (`<content> labels`, "
+                                             "picked by name); method masked needs one, composite stylizes the "
+                                             "whole frame without")
         self.slices = slices_box()
         self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
                               tooltip="for a time series: frames change smoothly instead of flickering")
@@ -50,18 +61,41 @@ class StylizeWidget(Container):
         self.estimate = Label(value="")
         self.run = PushButton(text="Stylize")
         self.status = Label(value="")
-        super().__init__(widgets=[self.content, self.style, self.slices, self.chain, self.form, self.preview_every,
+        super().__init__(widgets=[self.content, self.style, self.labels_layer, self.slices, self.chain, self.form, self.preview_every,
                                   self.run, self.estimate, self.status])
         self.runner = JobRunner(self.run, self.status, "Stylize")
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
-        watch_layers(viewer, self.content, self.style)
+        watch_layers(viewer, self.content, self.style, self.labels_layer)
         pick_active(viewer, self.content)
         self.content.changed.connect(self._content_changed)
+        viewer.layers.events.inserted.connect(self._pick_labels)
         self.slices.changed.connect(self._content_changed)
         self._content_changed()
         self._estimator = Estimator()
 
+    def _pick_labels(self, _event=None) -> None:
+        """The newest `<content> labels`, when there is one."""
+        content = self.content.value
+        if content is None:
+            return
+        self.labels_layer.reset_choices()
+        base = names.base_name(content.name)
+        found = [lyr for lyr in self.viewer.layers if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
+        if found:
+            self.labels_layer.value = found[-1]
+
+    def _mask(self, shape, params: JobParams, plane=None):
+        """The region from the labels layer (this slice's plane), or None: the whole frame."""
+        from napari_partial_style.api import Session
+
+        labels = self.labels_layer.value
+        if labels is None:
+            return None
+        data = np.asarray(current_slice(self.viewer, labels)[0] if plane is None else plane)
+        return Session.target_mask(data, shape, params.composite, labels.name, allow_empty=plane is not None)
+
     def _content_changed(self) -> None:
+        self._pick_labels()
         self.slices.visible = is_stack(self.content.value)
         self.chain.visible = shown(self.slices) and self.slices.value == ALL_SLICES
 
@@ -86,8 +120,10 @@ class StylizeWidget(Container):
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer, style, params, job_session)
 
+        mask = self._mask(content.shape, params)
+
         def job():
-            stylized = yield from job_session.stylize(content, style, params.style, preview_every=preview_every)
+            stylized = yield from job_session.stylize(content, style, params.style, mask, preview_every=preview_every)
             return stylized, job_session.size_for(content.shape), str(job_session.device)
 
         name = names.role(layer.name, names.STYLIZED)
@@ -109,11 +145,23 @@ class StylizeWidget(Container):
 
     def _stack_job(self, layer, style, params: JobParams, job_session):
         """Every slice stylized in turn (no previews), stacked with the content's axes."""
+        from napari_partial_style._napari.layers import planes
+
         leading, sources = stack_sources(layer)
         chain = self.chain.value
+        labels = self.labels_layer.value
+        label_planes = [None] * len(sources) if labels is None else planes(labels)[1]
+        if len(label_planes) != len(sources):
+            raise InputError(f"{layer.name} has {len(sources)} slices but {labels.name} has {len(label_planes)}; "
+                             "choose labels with one plane per slice (Segment all slices).")
+        masks = [None if plane is None else self._mask(source.shape, params, plane)
+                 for source, plane in zip(sources, label_planes)]
 
-        def stage_of(_i, source, done):
-            return job_session.stylize(source, style, params.style, start=done[-1] if chain and done else None)
+        def stage_of(i, source, done):
+            if masks[i] is not None and not masks[i].any():  # nothing to change on this slice
+                return _as_is(source)
+            return job_session.stylize(source, style, params.style, masks[i],
+                                       start=done[-1] if chain and done else None)
 
         def job():
             done = yield from over_slices(sources, stage_of)

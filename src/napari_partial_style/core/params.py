@@ -157,6 +157,10 @@ class StyleParams:
 class CompositeParams:
     feather: float = option(0.0, "width in px of a soft edge centred on the region's edge (0: hard mask)",
                             min=0.0, max=1000.0, step=1.0, label="feather (px)")
+    grow: float = option(0.0, "grow (+) or shrink (-) the region by this many px before feathering", min=-1000.0,
+                         max=1000.0, step=1.0, label="grow (px)")
+    edge_radius: int = option(0, "snap the alpha to the original's edges with a guided filter of this radius in px "
+                                 "(0: off; 4-16 is typical)", min=0, max=256, advanced=True, label="edge-aware radius")
     label_values: tuple[int, ...] = option((), "label values to change (default: every nonzero label)",
                                            min=1, max=65535, flag="--label-values", metavar="N",
                                            label="target labels", none_text="every nonzero label")

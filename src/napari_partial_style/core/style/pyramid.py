@@ -101,7 +101,7 @@ def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[Style
     if masked and any(r.mask is None for r in regions):
         raise InputError("--method masked needs the region to change: segment first or give --labels "
                          "(or use --method composite to stylize the whole frame).")
-    masks = [None if r.mask is None else np.asarray(r.mask, dtype=np.float32) for r in regions]
+    masks = [None if r.mask is None else np.asarray(r.mask) for r in regions]
     if any(m is not None and not (m > 0).any() for m in masks):
         raise InputError("a style's region is empty: no pixel of the labels has its value.")
     groups = [list(range(len(regions)))] if masked else [[i] for i in range(len(regions))]
@@ -110,13 +110,13 @@ def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[Style
     out = content.native.copy()
     result = Stylized(out, plan.levels)
     for group in groups:
-        box, crop = yield from _stylize_group(net, content, [regions[i] for i in group], [masks[i] for i in group],
-                                              params, device, plan, preview_every, start, out)
+        box, crop, free = yield from _stylize_group(net, content, [regions[i] for i in group],
+                                                    [masks[i] for i in group], params, device, plan, preview_every,
+                                                    start, out)
         y0, y1, x0, x1 = box
         keep = np.ones(crop.shape[:2], bool) if owner is None else np.isin(owner[y0:y1, x0:x1], group)
-        if masked:
-            union = np.max([m[y0:y1, x0:x1] for m in (masks[i] for i in group)], axis=0)
-            keep &= within(union, _band(params) * max(content.shape) / plan.levels[0])
+        if free is not None:  # the last level's free pixels, at the content's size
+            keep &= resize_plane(free, crop.shape[:2]) > 0.5
         out[y0:y1, x0:x1][keep] = crop[keep]
         result.boxes.append(box)
     return result
@@ -130,11 +130,12 @@ def _band(params: StyleParams) -> float:
 def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks: list[np.ndarray | None],
                    params: StyleParams, device, plan: _Plan, preview_every: int, start: SourceImage | None,
                    frame: np.ndarray):
-    """One optimisation over the levels; the box and its stylized pixels at the content's size."""
+    """One optimisation over the levels: the box, its stylized pixels at the content's size, and
+    the last level's free pixels (None: all of the box)."""
     masked = params.method == "masked"
     native_long = max(content.shape)
     per_px = native_long / plan.levels[0]  # content px per working-size px
-    union = None if masks[0] is None else np.max(masks, axis=0)
+    union = None if masks[0] is None else masks[0] > 0 if len(masks) == 1 else np.logical_or.reduce([m > 0 for m in masks])
     pad = (_band(params) + params.crop_margin) * per_px if params.crop else math.inf
     box = crop_box(union, content.shape, pad, math.ceil(VGG_MIN_SIDE * per_px)) if params.crop else \
         (0, content.shape[0], 0, content.shape[1])
@@ -145,7 +146,8 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
         shape = (max(1, round((y1 - y0) * scale)), max(1, round((x1 - x0) * scale)))
         work = resize_native(content.native[y0:y1, x0:x1], shape)
         style_long = round((params.style_size or plan.levels[0]) * size / plan.levels[0])
-        guides = [None if m is None or not masked else np.clip(resize_plane(m[y0:y1, x0:x1], shape), 0, 1)
+        guides = [None if m is None or not masked else
+                  np.clip(resize_plane(m[y0:y1, x0:x1].astype(np.float32), shape), 0, 1)
                   for m in masks]
         outside = free = None
         if masked:
@@ -167,7 +169,7 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
             result = yield from optimise(net, work, targets, params, device, steps, begin, outside, free,
                                          (plan.done, plan.total), message, preview_every, framed)
         plan.done += steps
-    return box, upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype)
+    return box, upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype), free
 
 
 def _framer(frame: np.ndarray, box: Box, size: int, dtype) -> Callable[[np.ndarray], np.ndarray]:

@@ -1,0 +1,142 @@
+"""Region-guided style transfer: the free band, crop, several regions, levels, guides, memory."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import distance_transform_edt
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import as_source_image
+from napari_partial_style.core.params import StyleParams
+from napari_partial_style.core.progress import drain
+from napari_partial_style.core.style import pyramid
+from napari_partial_style.core.style.guides import layer_guides
+from napari_partial_style.core.style.objectives.gatys import STYLE_LAYERS, TAPS, gram
+from napari_partial_style.core.style.pyramid import StyleRegion, crop_box, level_sizes, stylize_regions
+from napari_partial_style.core.vgg import TappedVGG
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return TappedVGG("vgg19", TAPS).eval().requires_grad_(False)
+
+
+def image(shape, seed):
+    return (np.random.default_rng(seed).random((*shape, 3)) * 255).astype(np.uint8)
+
+
+def stripes(shape, period, seed):
+    """A style with an unmistakable texture: stripes of one colour pair."""
+    colours = np.random.default_rng(seed).random((2, 3))
+    y = np.arange(shape[0])[:, None] // period % 2
+    return as_source_image((colours[np.broadcast_to(y, shape)] * 255).astype(np.uint8))
+
+
+def run(net, content, regions, first, final, **params):
+    return drain(stylize_regions(net, as_source_image(content), regions, StyleParams(**params), CPU, first, final))
+
+
+def test_masked_changes_the_region_and_nothing_beyond_the_free_band(net):
+    content = image((96, 128), 0)
+    mask = np.zeros((96, 128), bool)
+    mask[30:60, 40:80] = True
+    result = run(net, content, [StyleRegion(stripes((48, 48), 4, 1), mask)], 64, 64, steps=6, band=8, crop=False)
+    changed = (result.image != content).any(axis=2)
+    assert changed[mask].mean() > 0.9
+    band_px = 8 * 128 / 64  # the band drawn at the last level: within a level pixel or two
+    assert distance_transform_edt(~mask)[changed].max() <= band_px + 2 * 128 / 64
+    assert result.image.dtype == np.uint8 and result.image.shape == content.shape
+
+
+def test_frozen_changes_only_the_region(net):
+    content = image((64, 64), 2)
+    mask = np.zeros((64, 64), bool)
+    mask[16:48, 16:48] = True
+    result = run(net, content, [StyleRegion(stripes((48, 48), 4, 1), mask)], 64, 64, steps=4, outside="frozen")
+    assert not (result.image != content).any(axis=2)[~mask].any()
+
+
+def test_a_crop_gives_the_uncropped_result_at_a_fraction_of_the_frame(net):
+    content = image((160, 160), 3)
+    mask = np.zeros((160, 160), bool)
+    mask[64:96, 64:96] = True
+    regions = [StyleRegion(stripes((48, 48), 4, 1), mask)]
+    full = run(net, content, regions, 160, 160, steps=5, band=4, crop=False)
+    cropped = run(net, content, regions, 160, 160, steps=5, band=4, crop=True, crop_margin=40)
+    y0, y1, x0, x1 = cropped.boxes[0]
+    assert (y1 - y0) * (x1 - x0) < 0.6 * 160 * 160
+    difference = np.abs(full.image.astype(int) - cropped.image.astype(int))
+    moved = np.abs(full.image.astype(int) - content.astype(int))[mask].mean()
+    assert moved > 3 and difference[mask].mean() < 0.15 * moved
+
+
+def test_two_regions_each_take_their_own_style(net):
+    content = image((64, 128), 7)
+    left, right = np.zeros((64, 128), bool), np.zeros((64, 128), bool)
+    left[8:56, 8:56], right[8:56, 72:120] = True, True
+    coarse, fine = stripes((64, 64), 8, 4), stripes((64, 64), 2, 5)
+    result = run(net, content, [StyleRegion(coarse, left, "a"), StyleRegion(fine, right, "b")], 128, 128, steps=20,
+                 style_weight=1e10)
+
+    def distance(rgb, style):
+        x = torch.from_numpy(rgb.astype(np.float32) / 255).permute(2, 0, 1)[None]
+        s = torch.from_numpy(style.native.astype(np.float32) / 255).permute(2, 0, 1)[None]
+        return float(sum(((gram(net(x)[n]) - gram(net(s)[n])) ** 2).mean() for n in STYLE_LAYERS[:3]))
+
+    for window, own, other in ((np.s_[16:48, 16:48], coarse, fine), (np.s_[16:48, 80:112], fine, coarse)):
+        before, after = content[window], result.image[window]
+        assert distance(after, own) < 0.85 * distance(before, own)
+        assert distance(after, own) / distance(after, other) < 0.85 * distance(before, own) / distance(before, other)
+
+
+def test_levels_end_at_the_result_size_and_keep_shape_and_dtype(net):
+    assert level_sizes(256, 600) == [256, 600]
+    assert level_sizes(256, 4096) == [256, 512, 1024, 2048, 4096]
+    assert level_sizes(256, 280) == [256]
+    content = (np.random.default_rng(6).random((100, 150, 3)) * 65535).astype(np.uint16)
+    mask = np.zeros((100, 150), bool)
+    mask[20:80, 30:120] = True
+    events = []
+    result = drain(stylize_regions(net, as_source_image(content), [StyleRegion(stripes((40, 40), 4, 1), mask)],
+                                   StyleParams(steps=3, fine_steps=2), CPU, 48, 150), events.append)
+    assert result.levels == [48, 96, 150]
+    assert result.image.shape == content.shape and result.image.dtype == np.uint16
+    assert [e.step for e in events] == list(range(1, 8)) and events[-1].total == 7
+    assert events[-1].message == "level 3/3 at 150 px"
+
+
+def test_a_tiny_region_never_gives_an_empty_guide(net):
+    guide = torch.zeros(1, 1, 64, 64)
+    guide[..., 30:33, 30:33] = 1.0
+    for mode in ("inside", "simple", "all"):
+        guides = layer_guides(net.body, net.names, guide, STYLE_LAYERS, mode, grow=-2)
+        assert all(bool((g > 0).any()) for g in guides.values())
+    with pytest.raises(InputError, match="region is empty"):
+        layer_guides(net.body, net.names, torch.zeros(1, 1, 64, 64), STYLE_LAYERS)
+
+
+def test_crop_box_grows_to_the_minimum_and_stays_in_the_frame():
+    mask = np.zeros((100, 200), bool)
+    mask[0:2, 195:200] = True
+    assert crop_box(mask, (100, 200), 3, 40) == (0, 40, 160, 200)
+
+
+def test_masked_without_a_region_says_what_to_do(net):
+    with pytest.raises(InputError, match="needs the region"):
+        run(net, image((64, 64), 1), [StyleRegion(stripes((32, 32), 4, 1))], 64, 64, steps=1)
+
+
+def test_running_out_of_memory_says_what_to_lower(net, monkeypatch):
+    def failing(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 123456789 bytes.")
+        yield
+
+    monkeypatch.setattr(pyramid, "optimise", failing)
+    mask = np.ones((64, 64), bool)
+    with pytest.raises(InputError, match=r"cpu ran out of memory stylizing at 64 px .*lower --size") as caught:
+        run(net, image((64, 64), 1), [StyleRegion(stripes((32, 32), 4, 1), mask)], 64, 64, steps=1)
+    assert "alloc_cpu" not in str(caught.value)
