@@ -124,9 +124,13 @@ def test_crop_box_grows_to_the_minimum_and_stays_in_the_frame():
     assert crop_box(mask, (100, 200), 3, 40) == (0, 40, 160, 200)
 
 
-def test_masked_without_a_region_says_what_to_do(net):
-    with pytest.raises(InputError, match="needs the region"):
-        run(net, image((64, 64), 1), [StyleRegion(stripes((32, 32), 4, 1))], 64, 64, steps=1)
+def test_without_a_region_both_methods_stylize_the_whole_frame(net):
+    content, style = image((64, 64), 1), stripes((32, 32), 4, 1)
+    masked = run(net, content, [StyleRegion(style)], 64, 64, steps=3)
+    composite = run(net, content, [StyleRegion(style)], 64, 64, steps=3, method="composite")
+    assert np.array_equal(masked.image, composite.image) and masked.boxes == [(0, 64, 0, 64)]
+    with pytest.raises(InputError, match="each needs its region"):
+        run(net, content, [StyleRegion(style), StyleRegion(style, np.ones((64, 64), bool))], 64, 64, steps=1)
 
 
 def test_running_out_of_memory_says_what_to_lower(net, monkeypatch):

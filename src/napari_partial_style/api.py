@@ -157,9 +157,9 @@ class Session:
                 mask: np.ndarray | None = None, preview_every: int = 0, start: Image | None = None):
         """The content with its region (`mask`, at the content's size) in the style, at the content's
         resolution and dtype (up to `params.max_size`). `style` is one image, or a list of
-        `StyleRegion`s, each a style and its own mask. With `params.method` "masked" the region is
-        required and pixels beyond the free band keep their values; "composite" stylizes the
-        whole frame (or the region's box with `crop`). `start` (e.g. the previous frame's result)
+        `StyleRegion`s, each a style and its own mask. With `params.method` "masked" pixels
+        beyond the region's free band keep their values; "composite" stylizes the region's box
+        (`crop`) or the whole frame. No mask: the whole frame, either way. `start` (e.g. the previous frame's result)
         replaces the initial image, for temporal stability."""
         return (yield from self._stylize(content, style, params, mask, preview_every, start)).image
 

@@ -49,8 +49,7 @@ class StylizeWidget(Container):
                               tooltip="the image whose texture the content takes on (open one, e.g. File › Open Sample)")
         self.labels_layer = ComboBox(label="region", choices=layer_choices(viewer, "labels"), nullable=True, value=None,
                                      tooltip="the labels whose nonzero pixels take the style (`<content> labels`, "
-                                             "picked by name); method masked needs one, composite stylizes the "
-                                             "whole frame without")
+                                             "picked by name); empty: the whole frame")
         self.slices = slices_box()
         self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
                               tooltip="for a time series: frames change smoothly instead of flickering")

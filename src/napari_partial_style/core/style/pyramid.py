@@ -94,13 +94,13 @@ def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[Style
                     start: SourceImage | None = None) -> StageGenerator[Stylized]:
     """The content with each region stylized by its style, at `final` px (long side) through
     the levels from `first`; with `masked` all regions are optimised together, with `composite`
-    one after another, each over its own box."""
+    one after another, each over its own box. One style with no mask stylizes the whole frame
+    (for `masked` too: a region that is the whole frame is the plain loss)."""
     if not regions:
         raise InputError("give at least one style.")
-    masked = params.method == "masked"
-    if masked and any(r.mask is None for r in regions):
-        raise InputError("--method masked needs the region to change: segment first or give --labels "
-                         "(or use --method composite to stylize the whole frame).")
+    if len(regions) > 1 and any(r.mask is None for r in regions):
+        raise InputError("with several styles, each needs its region (a target class or a label value).")
+    masked = params.method == "masked" and regions[0].mask is not None  # no region: the whole frame is it
     masks = [None if r.mask is None else np.asarray(r.mask) for r in regions]
     if any(m is not None and not (m > 0).any() for m in masks):
         raise InputError("a style's region is empty: no pixel of the labels has its value.")
@@ -132,7 +132,7 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
                    frame: np.ndarray):
     """One optimisation over the levels: the box, its stylized pixels at the content's size, and
     the last level's free pixels (None: all of the box)."""
-    masked = params.method == "masked"
+    masked = params.method == "masked" and masks[0] is not None
     native_long = max(content.shape)
     per_px = native_long / plan.levels[0]  # content px per working-size px
     union = None if masks[0] is None else masks[0] > 0 if len(masks) == 1 else np.logical_or.reduce([m > 0 for m in masks])
