@@ -11,7 +11,9 @@ and the docs say so.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,7 +27,9 @@ def random_weights() -> None:
 
     from napari_partial_style.core.io import weights
 
-    os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="pstyle-shots-")
+    home = tempfile.mkdtemp(prefix="pstyle-shots-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)  # 1.1 GB of random weights
+    os.environ["TORCH_HOME"] = home
     folder = weights.hub_folder()
     folder.mkdir(parents=True)
     torch.manual_seed(0)
