@@ -1,6 +1,7 @@
 """The public API: what scripts and notebooks use, and what the CLI and the widgets go through."""
 
 import runpy
+from dataclasses import replace
 import sys
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from napari_partial_style.api import Session, Stage, run
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.io.bundle import read_bundle
 from napari_partial_style.core.params import (
     CompositeParams,
@@ -120,3 +122,26 @@ def test_a_job_with_a_style_per_region_records_method_regions_levels_and_alpha(h
     assert np.array_equal(result.composite[result.alpha == 0], content[result.alpha == 0])
     with pytest.raises(InputError, match="'cup' is neither a label value nor a target class"):
         run(content, {"cup": two_tone((32, 32))}, params, labels).result()
+
+
+def test_a_crf_soft_edge_softens_the_segmented_edge_and_needs_a_segmentation(hub):
+    content = two_tone((48, 64))
+    params = JobParams(session=CPU, segment=SegmentParams(saliency=SaliencyParams(targets=("cup",))),
+                       style=StyleParams(steps=1, fine_steps=1), score=ScoreParams(enabled=False))
+    soft = replace(params, composite=CompositeParams(crf_edge=4))
+    hard_result, soft_result = run(content, two_tone((32, 32)), params).result(), run(content, two_tone((32, 32)), soft).result()
+    assert set(np.unique(hard_result.alpha)) <= {0.0, 1.0}
+    edge = (soft_result.alpha > 0) & (soft_result.alpha < 1)
+    assert edge.any() and np.array_equal(soft_result.mask, hard_result.mask)
+    assert soft_result.record["parameters"]["composite"]["crf_edge"] == 4
+    assert soft_result.record["composite"]["changed_outside_alpha"] == 0
+    seg = soft_result.segmentation
+    regions = Session._regions([("", as_source_image(two_tone((32, 32))))], seg.labels, soft_result.mask, seg.targets)
+    guide = Session._guides(regions, seg, soft)[0].mask  # masked's style guide takes the soft edge too
+    assert ((guide > 0) & (guide < 1)).any() and np.array_equal(guide >= 0.5, soft_result.mask)
+    as_composite = replace(soft, style=StyleParams(method="composite"))
+    assert Session._guides(regions, seg, as_composite)[0].mask is soft_result.mask
+    with pytest.raises(InputError, match="needs the CRF's probabilities"):
+        run(content, two_tone((32, 32)), soft, labels=hard_result.mask.astype(np.uint8)).result()
+    with pytest.raises(InputError, match="needs the CRF's probabilities"):
+        Session.composite(content, content, hard_result.mask, soft.composite)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from napari_partial_style.core.composite import composite, feather_alpha
+from napari_partial_style.core.composite import composite, crf_edge_alpha, feather_alpha
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import as_source_image
 from synthetic import two_tone
@@ -62,3 +62,21 @@ def test_bad_composite_inputs():
         feather_alpha(square_mask(), -1)
     with pytest.raises(InputError, match="match"):
         composite(source, np.zeros((10, 10, 3), np.float32), np.zeros(source.shape, np.float32))
+
+
+def test_a_crf_soft_edge_follows_the_probability_near_the_edge_and_keeps_the_labels_edge():
+    mask = square_mask()
+    probability = np.linspace(0, 1, mask.size, dtype=np.float32).reshape(mask.shape)
+    hard = feather_alpha(mask)
+    alpha = crf_edge_alpha(hard, mask, probability, width=3)
+    from scipy.ndimage import distance_transform_edt
+
+    distance = np.where(mask, distance_transform_edt(mask), distance_transform_edt(~mask))
+    far, near = distance > 3, distance <= 3
+    assert np.array_equal(alpha[far], hard[far])
+    assert np.all(alpha[mask] >= 0.5) and np.all(alpha[~mask] <= 0.5)
+    unsure = near & ~mask & (probability > 0.01) & (probability < 0.5)
+    assert unsure.any() and np.allclose(alpha[unsure], probability[unsure])
+    assert 0 < alpha[near & ~mask].max() <= 0.5 and np.array_equal(crf_edge_alpha(hard, mask, probability, 0), hard)
+    with pytest.raises(InputError, match="must match the region"):
+        crf_edge_alpha(hard, mask, probability[:-1], 3)

@@ -446,6 +446,28 @@ def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qt
     assert bundle.stylized.shape == bundle.composite.shape == (64, 96, 3) and bundle.saliency.shape == (1, 64, 96)
 
 
+def test_the_crf_soft_edge_uses_the_labels_probabilities_also_after_a_bundle_round_trip(make_napari_viewer, qtbot,
+                                                                                         hub, tmp_path):
+    viewer = make_napari_viewer()
+    job_layers(viewer, qtbot)
+    probabilities = viewer.layers["img labels"].metadata["crf_probabilities"]
+    assert probabilities.shape == (2, 64, 96)
+    viewer.layers["img stylized"].data = np.zeros((64, 96, 3), np.uint8)  # black, so alpha shows in the composite
+    composite = dock(viewer, "Composite and score")
+    composite.composite_form["composite.crf_edge"].value = 3
+    composite.composite_button.clicked()
+    content, mask = viewer.layers["img"].data, viewer.layers["img labels"].data > 0
+    alpha = 1 - viewer.layers["img composite"].data.astype(float).sum(2) / np.maximum(content.astype(float).sum(2), 1)
+    assert ((alpha > 0.05) & (alpha < 0.95)).any(), "no soft edge"
+    assert np.all(alpha[mask] > 0.45) and np.all(alpha[~mask] < 0.55)
+    job = [viewer.layers[n] for n in ("img", "img labels", "img stylized", "img composite")]
+    viewer.layers.selection = set(job)
+    written = viewer.layers.save(str(tmp_path / "job.pstyle"), selected=True, plugin=PLUGIN)
+    reopened = make_napari_viewer()
+    reopened.open(written[0], plugin=PLUGIN)
+    assert np.allclose(reopened.layers["job labels"].metadata["crf_probabilities"], probabilities)
+
+
 def test_writer_errors_reach_the_user(make_napari_viewer, tmp_path):
     from napari_partial_style.core.errors import BundleError
 

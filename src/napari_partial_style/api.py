@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -45,6 +45,13 @@ T = TypeVar("T")
 Image = np.ndarray | SourceImage
 
 __all__ = ["JobParams", "JobResult", "Session", "Stage", "StyleRegion", "run"]
+
+
+@dataclass(frozen=True)
+class _Region(StyleRegion):
+    """A job's style region with the label values it covers (for the CRF's probability of it)."""
+
+    values: tuple[int, ...] = ()
 
 
 class Stage(Generic[T]):
@@ -181,14 +188,20 @@ class Session:
                                            preview_every, None if start is None else _source(start, "start")))
 
     @staticmethod
-    def composite(content: Image, stylized: np.ndarray, mask: np.ndarray,
-                  params: CompositeParams | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The stylized region pasted into the content, and the alpha used; instant, so no Stage."""
-        from napari_partial_style.core.composite import composite, edge_aware, feather_alpha
+    def composite(content: Image, stylized: np.ndarray, mask: np.ndarray, params: CompositeParams | None = None,
+                  probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The stylized region pasted into the content, and the alpha used; instant, so no Stage.
+        `probability` is the CRF's probability of the region, which `crf_edge` needs."""
+        from napari_partial_style.core.composite import composite, crf_edge_alpha, edge_aware, feather_alpha
 
         content = _source(content, "content")
         params = params or CompositeParams()
         alpha = feather_alpha(mask, params.feather, params.grow)
+        if params.crf_edge:
+            if probability is None:
+                raise InputError(f"a CRF soft edge ({params.crf_edge:g} px) needs the CRF's probabilities, and these "
+                                 "labels have none (painted or loaded): set the CRF soft edge to 0, or segment.")
+            alpha = crf_edge_alpha(alpha, mask, probability, params.crf_edge)
         if params.edge_radius:
             alpha = edge_aware(alpha, content.rgb.mean(axis=2), params.edge_radius)
         return composite(content, np.asarray(stylized), alpha), alpha
@@ -270,15 +283,24 @@ class Session:
             labels = segmentation.labels
             mask = self._segmented_mask(segmentation, params.composite)
         result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
+        if params.composite.crf_edge and segmentation is None:
+            raise InputError(f"a CRF soft edge ({params.composite.crf_edge:g} px) needs the CRF's probabilities, which "
+                             "a job with --labels has none of: drop --crf-edge or --labels.")
         if styles:
-            regions = self._regions(styles, labels, mask, targets if segmentation is not None else None)
-            result.mask = mask = regions[0].mask if len(regions) == 1 else np.logical_or.reduce([r.mask for r in regions])
+            regions = self._regions(styles, labels, mask, targets if segmentation is not None else None,
+                                    params.composite.label_values)
+            result.mask = mask = np.logical_or.reduce([r.mask for r in regions])
+            probability = None
+            if params.composite.crf_edge:
+                probability = segmentation.probabilities[sorted({v for r in regions for v in r.values})].sum(axis=0)
             with clock.time("style"):
-                stylized = yield from self._stylize(content, regions, params.style, None)
+                stylized = yield from self._stylize(content, self._guides(regions, segmentation, params), params.style,
+                                                    None)
             result.stylized = stylized.image
             with clock.time("composite"):
                 yield Progress("composite", 0, 1)
-                result.composite, result.alpha = self.composite(content, result.stylized, mask, params.composite)
+                result.composite, result.alpha = self.composite(content, result.stylized, mask, params.composite,
+                                                                probability)
                 yield Progress("composite", 1, 1)
             result.style = regions[0].style
             if scoring:
@@ -318,13 +340,14 @@ class Session:
 
     @staticmethod
     def _regions(styles: list[tuple[str, SourceImage]], labels: np.ndarray, mask: np.ndarray,
-                 targets: list[str] | None) -> list[StyleRegion]:
-        """Each style's region: every target for a single style, else the label value its selector
-        names (a target class of the segmentation, or a number)."""
+                 targets: list[str] | None, label_values: tuple[int, ...] = ()) -> list[_Region]:
+        """Each style's region and its label values: every target for a single style, else the
+        label value its selector names (a target class of the segmentation, or a number)."""
         from napari_partial_style.core.images import target_mask
 
         if len(styles) == 1 and styles[0][0] == "":
-            return [StyleRegion(styles[0][1], mask, "all targets")]
+            values = label_values or tuple(range(1, len(targets) + 1)) if targets else label_values
+            return [_Region(styles[0][1], mask, "all targets", values)]
         regions = []
         for selector, image in styles:
             if selector.isdigit():
@@ -335,9 +358,21 @@ class Session:
                 known = f"this job's targets are {', '.join(targets)}" if targets else "painted labels have no names"
                 raise InputError(f"style region {selector!r} is neither a label value nor a target class ({known}); "
                                  "use CLASS=STYLE with a target class or N=STYLE with a label value.")
-            regions.append(StyleRegion(image, target_mask(labels, mask.shape, f"labels for {selector}", (value,)),
-                                       selector))
+            regions.append(_Region(image, target_mask(labels, mask.shape, f"labels for {selector}", (value,)),
+                                   selector, (value,)))
         return regions
+
+    @staticmethod
+    def _guides(regions: list[_Region], segmentation, params: JobParams) -> list[StyleRegion]:
+        """The regions as the style stage sees them: masked's guides take the CRF soft edge too."""
+        from napari_partial_style.core.composite import crf_edge_alpha
+
+        width = params.composite.crf_edge
+        if not width or params.style.method != "masked":
+            return list(regions)
+        return [replace(r, mask=crf_edge_alpha(r.mask.astype(np.float32), r.mask,
+                                               segmentation.probabilities[list(r.values)].sum(axis=0), width))
+                for r in regions]
 
     def _score_regions(self, model, expected: list[int], composite: SourceImage, regions: list[StyleRegion],
                        segment: SegmentParams, original_targets: Sequence[str]):

@@ -29,7 +29,7 @@ from napari_partial_style._napari.common import (
 )
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobRunner
-from napari_partial_style._napari.layers import META_KEY, current_slice, put_image
+from napari_partial_style._napari.layers import META_KEY, PROBABILITIES_KEY, current_slice, put_image
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams, SegmentParams
 
@@ -126,7 +126,17 @@ class CompositeWidget(Container):
                              f"{source.shape[1]}×{source.shape[0]}; stylize this content first.")
         params = self.composite_form.params().composite
         mask = Session.target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, params, labels.name)
-        return content, source, styl.native, mask, params
+        return content, source, styl.native, mask, params, self._probability(labels, params, source.shape)
+
+    @staticmethod
+    def _probability(labels, params, shape: tuple[int, int]) -> np.ndarray | None:
+        """The CRF's probability of the chosen label values, kept beside the labels by Segment or a
+        bundle; None where there is none (painted from scratch, a stack, another size)."""
+        marginals = labels.metadata.get(PROBABILITIES_KEY)
+        if not params.crf_edge or marginals is None or marginals.shape[1:] != tuple(shape):
+            return None
+        values = list(params.label_values) or list(range(1, len(marginals)))
+        return marginals[[v for v in values if v < len(marginals)]].sum(axis=0)
 
     def _stack_composite(self):
         """Each slice composited with its own stylized slice and labels slice, stacked."""
@@ -157,8 +167,8 @@ class CompositeWidget(Container):
             if is_stack(self.content.value) and self.slices.value == ALL_SLICES:
                 layer, result, mask, params = self._stack_composite()
             else:
-                layer, source, stylized, mask, params = self._arrays()
-                result, _ = Session.composite(source, stylized, mask, params)
+                layer, source, stylized, mask, params, probability = self._arrays()
+                result, _ = Session.composite(source, stylized, mask, params, probability)
         except Exception as exc:
             self.runner.report_error(exc, "Composite")
             return
@@ -193,7 +203,7 @@ class CompositeWidget(Container):
         """The job the Score button starts, and what shows its result; bad input raises here."""
         from dataclasses import replace
 
-        layer, _, _, mask, _ = self._arrays()
+        layer, _, _, mask, _, _ = self._arrays()
         name = names.role(names.base_name(layer.name), names.COMPOSITE)
         if name not in self.viewer.layers:
             raise InputError("composite first: there is no composite layer to score.")

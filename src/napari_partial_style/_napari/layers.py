@@ -10,6 +10,9 @@ import numpy as np
 from napari_partial_style._napari.layer_names import numbered
 
 META_KEY = "partial_style"
+# The CRF's marginals (K+1, H, W) beside a labels layer, for the composite's CRF soft edge; kept out of
+# META_KEY, which is JSON for the manifest.
+PROBABILITIES_KEY = "crf_probabilities"
 CREATE_ONLY = {"rgb"}
 
 
@@ -78,12 +81,12 @@ def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None =
 
 
 def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
-               metadata: dict | None = None) -> tuple[Any, bool]:
+               metadata: dict | None = None, probabilities: np.ndarray | None = None) -> tuple[Any, bool]:
     """Write labels into the first of `name`, `name [2]`, ... that the user has not painted,
     or into a new layer after them. Returns the layer and whether it is not `name` itself."""
     from napari.layers import Labels
 
-    meta = {META_KEY: {**(metadata or {}), "written_checksum": checksum(labels)}}
+    meta = {META_KEY: {**(metadata or {}), "written_checksum": checksum(labels)}, PROBABILITIES_KEY: probabilities}
     features = {"class": ["background", *classes]}
     candidate, n = name, 2
     while candidate in viewer.layers:

@@ -47,11 +47,13 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
             layers.append((array, {"name": names.role(name, key), "metadata": meta, "visible": key == names.COMPOSITE},
                            "image"))
     if bundle.labels is not None:
+        from napari_partial_style._napari.layers import PROBABILITIES_KEY
         from napari_partial_style._napari.stable_colors import class_colormap
 
         features = {"class": ["background", *targets]}
         layers.append((bundle.labels, {
-            "name": names.role(name, names.LABELS), "opacity": 0.5, "features": features, "metadata": meta,
+            "name": names.role(name, names.LABELS), "opacity": 0.5, "features": features,
+            "metadata": {**meta, PROBABILITIES_KEY: bundle.crf_probabilities},
             "colormap": class_colormap(["background", *targets]),  # the colours the job showed
         }, "labels"))
     return layers

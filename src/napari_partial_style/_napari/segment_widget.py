@@ -122,15 +122,16 @@ class SegmentWidget(Container):
             put_image(self.viewer, names.saliency(layer.name, target), seg.maps[i], layer, meta,
                       colormap="inferno", contrast_limits=(0.0, 1.0), blending="translucent", opacity=0.6,
                       visible=False)  # hidden: shown over the photo it hides the labels; tick it to look
-        self._put_labels(layer, seg.labels, seg.targets, meta)
+        self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())
         self.status.value = f"Segment: done — {scores}"
 
-    def _put_labels(self, layer, labels: np.ndarray, targets: list[str], meta: dict) -> None:
+    def _put_labels(self, layer, labels: np.ndarray, targets: list[str], meta: dict,
+                    probabilities: np.ndarray | None) -> None:
         from napari.utils.notifications import show_info
 
         name = names.role(layer.name, names.LABELS)
-        labels_layer, renamed = put_labels(self.viewer, name, labels, targets, layer, meta)
+        labels_layer, renamed = put_labels(self.viewer, name, labels, targets, layer, meta, probabilities)
         labels_layer.colormap = class_colormap(["background", *targets])
         if renamed:
             show_info(f"'{name}' was painted, so it was kept; the new labels are in '{labels_layer.name}'.")
@@ -153,7 +154,7 @@ class SegmentWidget(Container):
 
         def show(seg) -> None:
             self._put_labels(layer, seg.labels, targets, {"stage": "segment", "parameters": asdict(params.segment),
-                                                          "targets": targets, "crf_only": True})
+                                                          "targets": targets, "crf_only": True}, seg.probabilities)
             self.status.value = "CRF: done"
 
         return (job, show)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style._napari import layer_names as names
+from napari_partial_style._napari.layers import PROBABILITIES_KEY
 from napari_partial_style._napari.settings import prefer_our_reader
 
 LayerData = tuple[Any, dict, str]
@@ -31,7 +32,7 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
     try:
         job = JobLayers(layer_data)
         bundle = Bundle(manifest=job.manifest(), content=job.content, labels=job.labels, saliency=job.saliency,
-                        scores=job.scores, **job.images)
+                        crf_probabilities=job.probabilities, scores=job.scores, **job.images)
         check_target(target, overwrite=True)
         return [str(write_bundle(bundle, target, overwrite=True))]
     except InputError as exc:
@@ -70,11 +71,12 @@ class JobLayers:
         self.saliency = np.stack([np.asarray(d, dtype=np.float32) for _, d, _ in saliency]) if saliency else None
         if saliency:
             self.metas.setdefault("segment", _meta(saliency[0][2]))
-        self.labels = None
+        self.labels = self.probabilities = None
         ours = [(d, m) for d, m in labels if names.is_labels(base, m.get("name", ""))]
         chosen = ours[-1] if ours else (labels[0] if len(labels) == 1 else None)  # the newest of the job's
         if chosen is not None:
             self.labels = np.asarray(chosen[0])
+            self.probabilities = (chosen[1].get("metadata") or {}).get(PROBABILITIES_KEY)
             self.metas["segment"] = _meta(chosen[1]) or self.metas.get("segment", {})
             features = chosen[1].get("features")
             classes = list(features["class"])[1:] if features is not None and "class" in features else []

@@ -31,6 +31,26 @@ def feather_alpha(mask: np.ndarray, feather: float = 0.0, grow: float = 0.0) -> 
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
+def crf_edge_alpha(alpha: np.ndarray, mask: np.ndarray, probability: np.ndarray, width: float) -> np.ndarray:
+    """`alpha` with the band of `width` px around the mask's edge set from the CRF's probability of
+    the region, so the edge is soft exactly where the CRF was unsure. The probability is clipped to
+    [0.5, 1] inside the mask and [0, 0.5] outside: the alpha's 0.5 level stays the labels' edge even
+    where they were painted over the CRF's, and pixels far from the edge keep `alpha`."""
+    require_finite(width=width)
+    if width <= 0:
+        return alpha
+    if probability.shape != mask.shape:
+        raise InputError(f"CRF probabilities {probability.shape} must match the region {mask.shape}.")
+    from scipy.ndimage import distance_transform_edt
+
+    mask = np.asarray(mask, bool)
+    band = np.where(mask, distance_transform_edt(mask), distance_transform_edt(~mask)) <= width
+    p = np.clip(np.nan_to_num(probability.astype(np.float32)), 0.0, 1.0)
+    p = np.where(p < 1 / 255, 0.0, np.where(p > 254 / 255, 1.0, p))  # no invisible alpha leaking far out
+    soft = np.where(mask, np.maximum(p, 0.5), np.minimum(p, 0.5))
+    return np.where(band, soft, alpha).astype(np.float32)
+
+
 def edge_aware(alpha: np.ndarray, guide: np.ndarray, radius: int, eps: float = 1e-3) -> np.ndarray:
     """Alpha snapped to the original's edges by a guided filter (He et al. 2010; darktable uses
     radius 5, eps 0.01 for SAM masks): locally a linear function of the grey guide image, so it

@@ -161,6 +161,10 @@ class CompositeParams:
                          max=1000.0, step=1.0, label="grow (px)")
     edge_radius: int = option(0, "snap the alpha to the original's edges with a guided filter of this radius in px "
                                  "(0: off; 4-16 is typical)", min=0, max=256, advanced=True, label="edge-aware radius")
+    crf_edge: float = option(0.0, "within this many px of the region's edge, the CRF's probability of the region "
+                                  "sets the alpha (and masked's style guide): soft where the CRF was unsure "
+                                  "(0: off; needs a segmentation, not --labels)", min=0.0, max=1000.0, step=1.0,
+                             advanced=True, label="CRF soft edge (px)")
     label_values: tuple[int, ...] = option((), "label values to change (default: every nonzero label)",
                                            min=1, max=65535, flag="--label-values", metavar="N",
                                            label="target labels", none_text="every nonzero label")
