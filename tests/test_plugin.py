@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from scipy import ndimage as ndi
 import pytest
 
 napari = pytest.importorskip("napari")
@@ -198,6 +199,43 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     assert len(np.unique(result.data)) > 8 and 0 < result.data.mean() < 255
     assert updates.count(True) >= 2  # previews at steps 4 and 6 arrived while the job ran
     assert any(e.startswith("estimated") for e in estimates) and widget.estimate.value == ""  # gone at the end
+
+
+def test_each_label_value_takes_the_style_chosen_for_it(make_napari_viewer, qtbot, hub, errors):
+    viewer = make_napari_viewer()
+    img, stone = small_scene(viewer)
+    wood = viewer.add_image(two_tone((40, 40), rng=np.random.default_rng(9)), name="wood", rgb=True)
+    labels = np.zeros((64, 96), np.uint8)
+    labels[5:25, 5:30], labels[35:60, 50:90] = 1, 2
+    viewer.add_labels(labels, name="img labels", features={"class": ["background", "cup", "table"]})
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value = img, stone
+    assert widget.labels_layer.value is viewer.layers["img labels"]
+    widget.label_styles.toggle.value = True
+    rows = list(widget.label_styles.rows)
+    assert [row.label for row in rows] == ["1 (cup)", "2 (table)"] and all(row.value is stone for row in rows)
+    rows[1].value = wood
+    viewer.layers["img labels"].paint((10, 80), 3)  # a value painted now gets its row, others keep their choice
+    rows = list(widget.label_styles.rows)
+    assert [row.label for row in rows] == ["1 (cup)", "2 (table)", "3"] and rows[1].value is wood
+    rows[2].value = None  # left as it is
+    regions, mask = widget._style_input((64, 96), widget.params(), None, widget._label_styles())
+    assert mask is None and [r.name for r in regions] == ["1", "2"]
+    assert np.array_equal(regions[1].mask, viewer.layers["img labels"].data == 2)
+    assert regions[1].style.shape == (40, 40)
+    widget.form["session.size"].value, widget.form["style.steps"].value = 48, 2
+    widget.form["style.fine_steps"].value, widget.form["style.band"].value = 1, 2
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert widget.runner.last_error is None, widget.status.value
+    result = viewer.layers["img stylized"]
+    assert result.metadata["partial_style"]["label_styles"] == {"1": "style", "2": "wood"}
+    far = ndi.distance_transform_edt(np.isin(viewer.layers["img labels"].data, [1, 2]) == 0) > 12
+    assert far.any() and np.array_equal(result.data[far], img.data[far])
+    for row in widget.label_styles.rows:
+        row.value = None
+    widget.run.clicked()
+    assert "no label value has a style" in widget.status.value
 
 
 def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, hub):

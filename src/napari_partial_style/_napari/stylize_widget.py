@@ -27,6 +27,7 @@ from napari_partial_style._napari.common import (
 )
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobRunner
+from napari_partial_style._napari.label_styles import LabelStyles
 from napari_partial_style._napari.layers import current_slice, put_image
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
@@ -50,6 +51,7 @@ class StylizeWidget(Container):
         self.labels_layer = ComboBox(label="region", choices=layer_choices(viewer, "labels"), nullable=True, value=None,
                                      tooltip="the labels whose nonzero pixels take the style (`<content> labels`, "
                                              "picked by name); empty: the whole frame")
+        self.label_styles = LabelStyles(viewer, self.style)
         self.slices = slices_box()
         self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
                               tooltip="for a time series: frames change smoothly instead of flickering")
@@ -60,17 +62,20 @@ class StylizeWidget(Container):
         self.estimate = Label(value="")
         self.run = PushButton(text="Stylize")
         self.status = Label(value="")
-        super().__init__(widgets=[self.content, self.style, self.labels_layer, self.slices, self.chain, self.form, self.preview_every,
-                                  self.run, self.estimate, self.status])
+        super().__init__(widgets=[self.content, self.style, self.labels_layer, self.label_styles, self.slices, self.chain,
+                                  self.form, self.preview_every, self.run, self.estimate, self.status])
         self.runner = JobRunner(self.run, self.status, "Stylize")
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
-        watch_layers(viewer, self.content, self.style, self.labels_layer)
+        watch_layers(viewer, self.content, self.style, self.labels_layer, self.label_styles)
+        self.labels_layer.changed.connect(self.label_styles.follow)
         pick_active(viewer, self.content)
         self.content.changed.connect(self._content_changed)
         viewer.layers.events.inserted.connect(self._pick_labels)
         self.slices.changed.connect(self._content_changed)
         self._content_changed()
+        self.label_styles.follow(self.labels_layer.value)
         self._estimator = Estimator()
+        self._label_style_names: dict[str, str] = {}
 
     def _pick_labels(self, _event=None) -> None:
         """The newest `<content> labels`, when there is one."""
@@ -83,15 +88,33 @@ class StylizeWidget(Container):
         if found:
             self.labels_layer.value = found[-1]
 
-    def _mask(self, shape, params: JobParams, plane=None):
-        """The region from the labels layer (this slice's plane), or None: the whole frame."""
-        from napari_partial_style.api import Session
+    def _style_input(self, shape, params: JobParams, style, styles, plane=None):
+        """What Session.stylize takes for this slice: the style and the labels' region (None: the
+        whole frame), or with a style per label value a list of regions and no mask."""
+        from napari_partial_style.api import Session, StyleRegion
+        from napari_partial_style.core.images import target_mask
 
         labels = self.labels_layer.value
         if labels is None:
-            return None
+            return style, None
         data = np.asarray(current_slice(self.viewer, labels)[0] if plane is None else plane)
-        return Session.target_mask(data, shape, params.composite, labels.name, allow_empty=plane is not None)
+        if styles is None:
+            return style, Session.target_mask(data, shape, params.composite, labels.name, allow_empty=plane is not None)
+        regions = [StyleRegion(image, target_mask(data, shape, labels.name, (value,), allow_empty=True), str(value))
+                   for value, image in styles.items()]
+        regions = [region for region in regions if region.mask.any()]
+        if not regions and plane is None:
+            raise InputError(f"no pixel of {labels.name} has a value that a style is chosen for; paint one.")
+        return regions, None
+
+    def _label_styles(self) -> dict[int, object] | None:
+        """{label value: style image} when each value has its own style, else None."""
+        chosen = self.label_styles.choices()
+        self._label_style_names = {str(v): s.name for v, s in (chosen or {}).items() if s is not None}
+        if chosen is None:
+            return None
+        return {value: source_image(self.viewer, layer, f"the style for label {value}")
+                for value, layer in chosen.items() if layer is not None}
 
     def _content_changed(self) -> None:
         self._pick_labels()
@@ -103,26 +126,31 @@ class StylizeWidget(Container):
 
     def _inputs(self):
         content, style = self.content.value, self.style.value
-        if content is None or style is None:
+        per_value = self.label_styles.choices()
+        styles = [style] if per_value is None else [s for s in per_value.values() if s is not None]
+        if content is None or not styles or None in styles:
             raise InputError("choose a content layer and a style layer (open a style image first).")
-        if content is style:
+        if content in styles:
             raise InputError(f"content and style are the same layer ({content.name}); choose a style image.")
-        return content, source_image(self.viewer, content, "a content layer"), source_image(self.viewer, style, "a style layer")
+        return (content, source_image(self.viewer, content, "a content layer"),
+                None if style is None else source_image(self.viewer, style, "a style layer"))
 
     def _stylize_job(self):
         """The job the Run button starts, and what shows its result; bad input raises here."""
         layer, content, style = self._inputs()
+        styles = self._label_styles()
         params = self.params()
         job_session = session(params.session)
         preview_every = self.preview_every.value
         self.estimate.value = ""
         if is_stack(layer) and self.slices.value == ALL_SLICES:
-            return self._stack_job(layer, style, params, job_session)
+            return self._stack_job(layer, style, styles, params, job_session)
 
-        mask = self._mask(content.shape, params)
+        style_input, mask = self._style_input(content.shape, params, style, styles)
 
         def job():
-            stylized = yield from job_session.stylize(content, style, params.style, mask, preview_every=preview_every)
+            stylized = yield from job_session.stylize(content, style_input, params.style, mask,
+                                                      preview_every=preview_every)
             return stylized, job_session.size_for(content.shape), str(job_session.device)
 
         name = names.role(layer.name, names.STYLIZED)
@@ -142,7 +170,7 @@ class StylizeWidget(Container):
         return (job, lambda result: self._show(layer, content, params, *result),
                 lambda event: self._on_event(layer, content, event), undo_previews)
 
-    def _stack_job(self, layer, style, params: JobParams, job_session):
+    def _stack_job(self, layer, style, styles, params: JobParams, job_session):
         """Every slice stylized in turn (no previews), stacked with the content's axes."""
         from napari_partial_style._napari.layers import planes
 
@@ -153,13 +181,14 @@ class StylizeWidget(Container):
         if len(label_planes) != len(sources):
             raise InputError(f"{layer.name} has {len(sources)} slices but {labels.name} has {len(label_planes)}; "
                              "choose labels with one plane per slice (Segment all slices).")
-        masks = [None if plane is None else self._mask(source.shape, params, plane)
-                 for source, plane in zip(sources, label_planes)]
+        inputs = [(style, None) if plane is None else self._style_input(source.shape, params, style, styles, plane)
+                  for source, plane in zip(sources, label_planes)]
 
         def stage_of(i, source, done):
-            if masks[i] is not None and not masks[i].any():  # nothing to change on this slice
-                return _as_is(source)
-            return job_session.stylize(source, style, params.style, masks[i],
+            style_input, mask = inputs[i]
+            if (mask is not None and not mask.any()) or (isinstance(style_input, list) and not style_input):
+                return _as_is(source)  # nothing to change on this slice
+            return job_session.stylize(source, style_input, params.style, mask,
                                        start=done[-1] if chain and done else None)
 
         def job():
@@ -186,7 +215,8 @@ class StylizeWidget(Container):
     def _show(self, layer, content, params: JobParams, stylized, size, device) -> None:
         meta = {"stage": "stylize", "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
                 "size": size, "device": device,
-                "style_layer": self.style.value.name if self.style.value is not None else None}
+                "style_layer": self.style.value.name if self.style.value is not None else None,
+                "label_styles": self._label_style_names}
         put_image(self.viewer, names.role(layer.name, names.STYLIZED), stylized, layer, meta, rgb=True)
         self.estimate.value = ""
         self.status.value = f"Stylize: done ({size} px on {device})"
