@@ -11,6 +11,7 @@ import pytest
 napari = pytest.importorskip("napari")
 
 from napari_partial_style._napari import CompositeWidget, SegmentWidget, StylizeWidget  # noqa: E402
+from napari_partial_style._napari.common import shown  # noqa: E402
 from synthetic import two_tone  # noqa: E402
 
 PLUGIN = "napari-partial-style"
@@ -119,10 +120,14 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     assert "cup" in widget.picker.targets.choices and widget.picker.targets.value == ["cup"]
     widget.form["session.size"].value = 64
     widget.form["segment.crf.method"].value = "none"
+    bars, show = [], widget.progress.show_event
+    widget.progress.show_event = lambda event: (show(event), bars.append((widget.progress.text.value,
+                                                                          shown(widget.progress))))
     widget.run.clicked()
     assert widget.run.text == "Cancel"
     wait_done(qtbot, widget.runner)
     assert widget.run.text == "Segment" and widget.runner.last_error is None, widget.status.value
+    assert bars and all(seen for _, seen in bars) and not shown(widget.progress)  # Segment's bar is in its dock
     saliency = viewer.layers["img saliency [cup]"]
     assert saliency.data.shape == (64, 96) and saliency.data.dtype == np.float32
     assert tuple(saliency.scale) == (2.0, 2.0) and tuple(saliency.translate) == (5.0, 7.0)
@@ -189,7 +194,8 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     viewer.layers.events.inserted.connect(
         lambda e: e.value.events.data.connect(lambda _: updates.append(widget.runner.running)))
     estimates, on_event = [], widget._on_event
-    widget._on_event = lambda *args: (on_event(*args), estimates.append(widget.estimate.value))
+    widget._on_event = lambda *args: (on_event(*args), estimates.append((widget.progress.text.value,
+                                                                         shown(widget.progress), widget.progress.bar.value)))
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
     assert widget.runner.last_error is None, widget.status.value
@@ -198,7 +204,9 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     # the API's result as it is: converting the uint8 result "from float" again posterized it to 0 and 255
     assert len(np.unique(result.data)) > 8 and 0 < result.data.mean() < 255
     assert updates.count(True) >= 2  # previews at steps 4 and 6 arrived while the job ran
-    assert any(e.startswith("estimated") for e in estimates) and widget.estimate.value == ""  # gone at the end
+    # the dock's own bar showed the steps and the time left, and is gone at the end
+    assert any(text.startswith("style ") and "left" in text and seen and value > 0 for text, seen, value in estimates)
+    assert not shown(widget.progress) and widget.progress.text.value == ""
 
 
 def test_each_label_value_takes_the_style_chosen_for_it(make_napari_viewer, qtbot, hub, errors):
@@ -428,11 +436,11 @@ def test_cancel_removes_previews_or_restores_the_layer_they_replaced(make_napari
     widget.content.value, widget.style.value = img, style
     widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 5000, 1
     widget.run.clicked()
-    qtbot.waitUntil(lambda: "estimated" in widget.estimate.value, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "left" in widget.progress.text.value, timeout=TIMEOUT_MS)
     assert not np.array_equal(viewer.layers["img stylized"].data, earlier)  # a preview is showing
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
-    assert widget.estimate.value == ""
+    assert widget.progress.text.value == "" and not shown(widget.progress)
     if existing:
         assert np.array_equal(viewer.layers["img stylized"].data, earlier)
         assert viewer.layers["img stylized"].metadata["partial_style"] == {"mine": 1}

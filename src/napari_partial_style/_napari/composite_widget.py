@@ -28,7 +28,7 @@ from napari_partial_style._napari.common import (
     watch_layers,
 )
 from napari_partial_style._napari.forms import ParamForm
-from napari_partial_style._napari.jobs import JobRunner
+from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import META_KEY, PROBABILITIES_KEY, current_slice, put_image
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams, SegmentParams
@@ -68,12 +68,13 @@ class CompositeWidget(Container):
         self.score_button = PushButton(text="Score")
         self.scores = Label(value="")
         self.status = Label(value="")
+        self.progress = JobProgress()
         super().__init__(widgets=[
             self.content, self.stylized, self.labels_layer, self.slices, self.composite_form, self.auto,
             self.composite_button,
-            self.style, self.score_form, self.score_button, self.scores, self.status,
+            self.style, self.score_form, self.score_button, self.scores, self.progress, self.status,
         ])
-        self.runner = JobRunner(self.score_button, self.status, "Score")
+        self.runner = JobRunner(self.score_button, self.status, "Score", self.progress)
         self.composite_button.clicked.connect(self.recomposite)
         self.score_button.clicked.connect(lambda: self.runner.toggle(self._score_job))
         self.content.changed.connect(self._pick_companions)

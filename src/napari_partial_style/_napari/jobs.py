@@ -1,8 +1,9 @@
 """One job at a time per widget: a core generator in a napari thread worker.
 
-The worker's events drive a napari progress bar per stage; the Run button turns into Cancel while
-it runs; the bar closes and the button comes back on every ending (result, error, cancel), which
-stardist-napari#23 is the counterexample of. Errors become notifications, never dialogs.
+The worker's events drive a progress bar with the time left inside the dock (and napari's own bar in
+its activity panel); the Run button turns into Cancel while it runs; the bars close and the button
+comes back on every ending (result, error, cancel), which stardist-napari#23 is the counterexample
+of. Errors become notifications, never dialogs.
 
 Workers run in a thread pool of our own, not Qt's global one: Qt 6 splits image conversions and
 scaling on the main thread into tasks for the global pool and waits for them while the main thread
@@ -16,9 +17,9 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from magicgui.widgets import Label, PushButton
+from magicgui.widgets import Container, Label, ProgressBar, PushButton
 
-from napari_partial_style.core.progress import Progress
+from napari_partial_style.core.progress import Estimator, Progress
 
 CANCEL = "Cancel"
 MAX_PARALLEL_JOBS = 4
@@ -36,9 +37,52 @@ def job_pool():
     return _pool
 
 
+def duration(seconds: float) -> str:
+    """'45 s', '3 min 20 s', '1 h 05 min': what a person reads at a glance."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class JobProgress(Container):
+    """The running stage's bar and the time left, in the dock; hidden when nothing runs."""
+
+    def __init__(self) -> None:
+        self.bar = ProgressBar(value=0, min=0, max=1)
+        self.text = Label(value="")
+        self.text.native.setWordWrap(True)
+        super().__init__(widgets=[self.bar, self.text], labels=False)
+        self.native.layout().setContentsMargins(0, 0, 0, 0)
+        self.visible = False
+        self._stage: str | None = None
+        self._estimator = Estimator()
+        self._per_step: float | None = None
+
+    def show_event(self, event: Progress) -> None:
+        if event.stage != self._stage:
+            self._stage, self._estimator, self._per_step = event.stage, Estimator(), None
+        found = self._estimator.update(event, time.perf_counter())
+        if found is not None:
+            self._per_step = found[1]
+        self.bar.max = max(event.total, 1)
+        self.bar.value = min(max(event.step, 0), self.bar.max)
+        left = "" if self._per_step is None else f" · about {duration(self._per_step * (event.total - event.step))} left"
+        self.text.value = f"{event.stage} {event.step}/{event.total}{left}"
+        self.visible = True
+
+    def clear(self) -> None:
+        self.visible = False
+        self.text.value = ""
+        self._stage = None
+
+
 class JobRunner:
-    def __init__(self, button: PushButton, status: Label, name: str) -> None:
+    def __init__(self, button: PushButton, status: Label, name: str, progress: JobProgress | None = None) -> None:
         self.button = button
+        self.progress = progress
         self.status = status
         status.native.setWordWrap(True)  # a long error wraps instead of widening the dock
         self.name = name
@@ -117,8 +161,13 @@ class JobRunner:
             self.bar.total = event.total
             self.bar.n = event.step
             self.bar.refresh()
+        if self.worker is None:  # napari's bars run the event loop: the job may have ended meanwhile
+            self._close_bar()
+            return
         detail = event.message or " ".join(f"{k} {v:.3g}" for k, v in event.values.items())
         self.status.value = f"{self.name}: {event.stage} {event.step}/{event.total} {detail}".rstrip()
+        if self.progress is not None:
+            self.progress.show_event(event)
         if on_event is not None:
             on_event(event)
 
@@ -146,6 +195,8 @@ class JobRunner:
         if not self.finished_with_result and self.on_abort is not None:
             self.on_abort()
         self._close_bar()
+        if self.progress is not None:
+            self.progress.clear()
         self.worker = None
         self.stage = None
         self.button.text = self.run_text

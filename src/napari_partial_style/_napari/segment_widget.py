@@ -23,7 +23,7 @@ from napari_partial_style._napari.common import (
     watch_layers,
 )
 from napari_partial_style._napari.forms import ParamForm
-from napari_partial_style._napari.jobs import JobRunner
+from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import put_image, put_labels
 from napari_partial_style._napari.stable_colors import class_colormap
 from napari_partial_style.core.errors import InputError
@@ -44,9 +44,11 @@ class SegmentWidget(Container):
         self.run = PushButton(text="Segment")
         self.crf_only = PushButton(text="Re-run CRF only", tooltip="new labels from the saliency layers already computed")
         self.status = Label(value="")
-        super().__init__(widgets=[self.image, self.slices, self.form, self.run, self.crf_only, self.status])
-        self.runner = JobRunner(self.run, self.status, "Segment")
-        self.crf_runner = JobRunner(self.crf_only, self.status, "CRF")
+        self.progress = JobProgress()
+        super().__init__(widgets=[self.image, self.slices, self.form, self.run, self.crf_only, self.progress,
+                                  self.status])
+        self.runner = JobRunner(self.run, self.status, "Segment", self.progress)
+        self.crf_runner = JobRunner(self.crf_only, self.status, "CRF", self.progress)
         self.classifier.changed.connect(self._load_classes)
         self.picker.above.changed.connect(self._mode_changed)
         self.run.clicked.connect(lambda: self.runner.toggle(self._segment_job))

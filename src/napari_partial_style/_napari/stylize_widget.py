@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 
 import napari
@@ -26,12 +25,11 @@ from napari_partial_style._napari.common import (
     watch_layers,
 )
 from napari_partial_style._napari.forms import ParamForm
-from napari_partial_style._napari.jobs import JobRunner
+from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.label_styles import LabelStyles
 from napari_partial_style._napari.layers import current_slice, put_image
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
-from napari_partial_style.core.progress import Estimator
 
 PARTS = (("session",), ("style",))
 
@@ -59,12 +57,12 @@ class StylizeWidget(Container):
         self.preview_every = SpinBox(label="preview every", value=10, min=0, max=1000,
                                      tooltip="steps between previews in the stylized layer; 0: none (display only, "
                                              "not a job parameter)")
-        self.estimate = Label(value="")
         self.run = PushButton(text="Stylize")
         self.status = Label(value="")
+        self.progress = JobProgress()
         super().__init__(widgets=[self.content, self.style, self.labels_layer, self.label_styles, self.slices, self.chain,
-                                  self.form, self.preview_every, self.run, self.estimate, self.status])
-        self.runner = JobRunner(self.run, self.status, "Stylize")
+                                  self.form, self.preview_every, self.run, self.progress, self.status])
+        self.runner = JobRunner(self.run, self.status, "Stylize", self.progress)
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         watch_layers(viewer, self.content, self.style, self.labels_layer, self.label_styles)
         self.labels_layer.changed.connect(self.label_styles.follow)
@@ -74,7 +72,6 @@ class StylizeWidget(Container):
         self.slices.changed.connect(self._content_changed)
         self._content_changed()
         self.label_styles.follow(self.labels_layer.value)
-        self._estimator = Estimator()
         self._label_style_names: dict[str, str] = {}
 
     def _pick_labels(self, _event=None) -> None:
@@ -142,7 +139,6 @@ class StylizeWidget(Container):
         params = self.params()
         job_session = session(params.session)
         preview_every = self.preview_every.value
-        self.estimate.value = ""
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer, style, styles, params, job_session)
 
@@ -159,7 +155,6 @@ class StylizeWidget(Container):
 
         def undo_previews() -> None:
             """A cancelled or failed run leaves no half-stylized preview for Composite to pick."""
-            self.estimate.value = ""
             if name not in self.viewer.layers:
                 return
             if kept is None:
@@ -202,11 +197,6 @@ class StylizeWidget(Container):
     def _on_event(self, layer, content, event) -> None:
         from napari_partial_style.core.images import from_float_rgb, resize_rgb
 
-        if event.stage.endswith("load") and event.step == event.total:
-            self._estimator = Estimator()
-            self._estimator.started = time.perf_counter()
-        if event.stage.endswith("style") and (estimate := self._estimator.update(event, time.perf_counter())):
-            self.estimate.value = f"estimated {estimate[0]:.0f} s for {event.total} steps"
         if event.preview is not None:
             preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
             put_image(self.viewer, names.role(layer.name, names.STYLIZED), preview, layer,
@@ -218,6 +208,5 @@ class StylizeWidget(Container):
                 "style_layer": self.style.value.name if self.style.value is not None else None,
                 "label_styles": self._label_style_names}
         put_image(self.viewer, names.role(layer.name, names.STYLIZED), stylized, layer, meta, rgb=True)
-        self.estimate.value = ""
         self.status.value = f"Stylize: done ({size} px on {device})"
 
