@@ -246,6 +246,28 @@ def test_each_label_value_takes_the_style_chosen_for_it(make_napari_viewer, qtbo
     assert "no label value has a style" in widget.status.value
 
 
+def test_each_stylize_run_keeps_the_earlier_results_and_composite_takes_the_newest(make_napari_viewer, qtbot, hub):
+    from napari_partial_style._napari import layer_names as names
+
+    assert names.next_version("a stylized", ["a stylized", "a stylized [2]"]) == "a stylized [3]"
+    assert names.newest_version("a stylized", ["a stylized [10]", "a stylized [9]", "a stylized [x]"]) == "a stylized [10]"
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value = img, style
+    widget.form["session.size"].value, widget.form["style.steps"].value = 32, 1
+    for _ in range(2):
+        widget.run.clicked()
+        wait_done(qtbot, widget.runner)
+        assert widget.runner.last_error is None, widget.status.value
+    assert [lyr.name for lyr in viewer.layers][-2:] == ["img stylized", "img stylized [2]"]
+    composite = dock(viewer, "Composite and score")
+    composite.content.value = img
+    assert composite.stylized.value is viewer.layers["img stylized [2]"]
+    viewer.layers.remove("img stylized [2]")  # the undo: the one before is used again
+    assert composite.stylized.value is viewer.layers["img stylized"]
+
+
 def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
@@ -426,7 +448,7 @@ def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, 
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_cancel_removes_previews_or_restores_the_layer_they_replaced(make_napari_viewer, qtbot, hub, existing):
+def test_cancel_removes_the_runs_preview_and_leaves_earlier_results(make_napari_viewer, qtbot, hub, existing):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
     earlier = np.full((64, 96, 3), 7, np.uint8)
@@ -437,15 +459,15 @@ def test_cancel_removes_previews_or_restores_the_layer_they_replaced(make_napari
     widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 5000, 1
     widget.run.clicked()
     qtbot.waitUntil(lambda: "left" in widget.progress.text.value, timeout=TIMEOUT_MS)
-    assert not np.array_equal(viewer.layers["img stylized"].data, earlier)  # a preview is showing
+    preview = "img stylized [2]" if existing else "img stylized"
+    assert preview in viewer.layers  # a preview is showing, in a layer of its own
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
     assert widget.progress.text.value == "" and not shown(widget.progress)
+    assert preview not in viewer.layers
     if existing:
         assert np.array_equal(viewer.layers["img stylized"].data, earlier)
         assert viewer.layers["img stylized"].metadata["partial_style"] == {"mine": 1}
-    else:
-        assert "img stylized" not in viewer.layers
 
 
 def job_layers(viewer, qtbot):
@@ -614,7 +636,7 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     stylize.form["session.size"].value, stylize.form["style.steps"].value = 32, 2
     stages = []
     on_event = stylize._on_event
-    stylize._on_event = lambda layer, content, event: (stages.append(event.stage), on_event(layer, content, event))
+    stylize._on_event = lambda layer, name, content, event: (stages.append(event.stage), on_event(layer, name, content, event))
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
     assert stylize.runner.last_error is None, stylize.status.value

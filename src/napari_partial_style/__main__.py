@@ -1,5 +1,5 @@
 """`python -m napari_partial_style` runs the command-line interface."""
 
-from napari_partial_style.cli import main
+from napari_partial_style.cli import entry
 
-raise SystemExit(main())
+entry()

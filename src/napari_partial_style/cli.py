@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -172,6 +173,19 @@ def main(argv: list[str] | None = None) -> int:
         return interrupted_status(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def entry() -> None:
+    """The console script: `main()`, then, after an interruption, an exit that does not wait for
+    jobs still running in worker threads. Their torch kernels cannot be stopped, and letting the
+    interpreter finalise around them aborted the process ("terminate called without an active
+    exception") instead of exiting 143; what finished is already on disk (atomic writes)."""
+    status = main()
+    if status in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    raise SystemExit(status)
 
 
 def job_params(args: argparse.Namespace, overrides: dict | None = None):

@@ -79,6 +79,7 @@ class CompositeWidget(Container):
         self.score_button.clicked.connect(lambda: self.runner.toggle(self._score_job))
         self.content.changed.connect(self._pick_companions)
         viewer.layers.events.inserted.connect(self._pick_companions)
+        viewer.layers.events.removed.connect(self._pick_companions)
         self.labels_layer.changed.connect(self._watch_labels)
         self.auto.changed.connect(self._watch_labels)
         watch_layers(viewer, self.content, self.stylized, self.labels_layer, self.style)
@@ -88,7 +89,8 @@ class CompositeWidget(Container):
         self._pick_companions()  # the layers already open when the widget is docked
 
     def _pick_companions(self, _event=None) -> None:
-        """Select `<content> stylized` and the newest `<content> labels` when they exist."""
+        """Select the newest `<content> stylized [n]` and `<content> labels [n]` when they exist (so
+        deleting the newest result goes back to the one before)."""
         content = self.content.value
         self.slices.visible = is_stack(content)
         if content is None:
@@ -97,8 +99,8 @@ class CompositeWidget(Container):
         self.labels_layer.reset_choices()
         layers = self.viewer.layers
         base = names.base_name(content.name)
-        stylized = names.role(base, names.STYLIZED)
-        if stylized in layers:
+        stylized = names.newest_version(names.role(base, names.STYLIZED), [lyr.name for lyr in layers])
+        if stylized is not None:
             self.stylized.value = layers[stylized]
             style_name = layers[stylized].metadata.get(META_KEY, {}).get("style_layer")
             if self.style.value is None and style_name in layers:  # the style Stylize used, for Score

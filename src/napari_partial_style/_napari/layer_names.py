@@ -1,8 +1,8 @@
 """The names the plugin gives layers (DESIGN.md's contract), built and parsed in one place.
 
 A job on an image layer `<image>` makes `<image> saliency [<class>]`, `<image> labels` (then
-`<image> labels [2]`, ... when the user painted the earlier ones), `<image> stylized` and
-`<image> composite`. A bundle `<bundle>.pstyle` opens as `<bundle> content`, `<bundle> style`
+`<image> labels [2]`, ... when the user painted the earlier ones), `<image> stylized` (then
+`<image> stylized [2]`, ...: each run's result is kept) and `<image> composite`. A bundle `<bundle>.pstyle` opens as `<bundle> content`, `<bundle> style`
 and the same derived names with `<bundle>` as the base, so a reopened job carries on.
 """
 
@@ -32,10 +32,28 @@ def numbered(name: str, n: int) -> str:
     return name if n < 2 else f"{name} [{n}]"
 
 
+def is_version(first: str, name: str) -> bool:
+    """`first` or one of its numbered successors `first [n]`."""
+    return name == first or (name.startswith(first + " [") and name.endswith("]") and name[len(first) + 2:-1].isdigit())
+
+
 def is_labels(base: str, name: str) -> bool:
     """`<base> labels` or one of its numbered successors."""
-    first = role(base, LABELS)
-    return name == first or (name.startswith(first + " [") and name.endswith("]"))
+    return is_version(role(base, LABELS), name)
+
+
+def next_version(first: str, taken) -> str:
+    """The first of `first`, `first [2]`, ... not in `taken`: a new result never replaces an earlier one."""
+    n = 1
+    while numbered(first, n) in taken:
+        n += 1
+    return numbered(first, n)
+
+
+def newest_version(first: str, names) -> str | None:
+    """The highest-numbered of `first`, `first [2]`, ... among `names`, else None."""
+    found = [name for name in names if is_version(first, name)]
+    return max(found, key=lambda name: 1 if name == first else int(name[len(first) + 2:-1]), default=None)
 
 
 def base_name(content_name: str) -> str:

@@ -139,8 +139,9 @@ class StylizeWidget(Container):
         params = self.params()
         job_session = session(params.session)
         preview_every = self.preview_every.value
+        name = names.next_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
         if is_stack(layer) and self.slices.value == ALL_SLICES:
-            return self._stack_job(layer, style, styles, params, job_session)
+            return self._stack_job(layer, name, style, styles, params, job_session)
 
         style_input, mask = self._style_input(content.shape, params, style, styles)
 
@@ -149,23 +150,15 @@ class StylizeWidget(Container):
                                                       preview_every=preview_every)
             return stylized, job_session.size_for(content.shape), str(job_session.device)
 
-        name = names.role(layer.name, names.STYLIZED)
-        before = self.viewer.layers[name] if name in self.viewer.layers else None
-        kept = None if before is None else (before.data, dict(before.metadata))
-
         def undo_previews() -> None:
             """A cancelled or failed run leaves no half-stylized preview for Composite to pick."""
-            if name not in self.viewer.layers:
-                return
-            if kept is None:
+            if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
-            else:
-                self.viewer.layers[name].data, self.viewer.layers[name].metadata = kept
 
-        return (job, lambda result: self._show(layer, content, params, *result),
-                lambda event: self._on_event(layer, content, event), undo_previews)
+        return (job, lambda result: self._show(layer, name, params, *result),
+                lambda event: self._on_event(layer, name, content, event), undo_previews)
 
-    def _stack_job(self, layer, style, styles, params: JobParams, job_session):
+    def _stack_job(self, layer, name: str, style, styles, params: JobParams, job_session):
         """Every slice stylized in turn (no previews), stacked with the content's axes."""
         from napari_partial_style._napari.layers import planes
 
@@ -191,22 +184,22 @@ class StylizeWidget(Container):
             stacked = np.stack(done).reshape(*leading, *done[0].shape)
             return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
 
-        return (job, lambda result: self._show(layer, sources[0], params, *result),
-                lambda event: self._on_event(layer, sources[0], event))
+        return (job, lambda result: self._show(layer, name, params, *result),
+                lambda event: self._on_event(layer, name, sources[0], event))
 
-    def _on_event(self, layer, content, event) -> None:
+    def _on_event(self, layer, name: str, content, event) -> None:
         from napari_partial_style.core.images import from_float_rgb, resize_rgb
 
         if event.preview is not None:
             preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
-            put_image(self.viewer, names.role(layer.name, names.STYLIZED), preview, layer,
+            put_image(self.viewer, name, preview, layer,
                       {"preview_step": event.step}, rgb=True)
 
-    def _show(self, layer, content, params: JobParams, stylized, size, device) -> None:
+    def _show(self, layer, name: str, params: JobParams, stylized, size, device) -> None:
         meta = {"stage": "stylize", "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
                 "size": size, "device": device,
                 "style_layer": self.style.value.name if self.style.value is not None else None,
                 "label_styles": self._label_style_names}
-        put_image(self.viewer, names.role(layer.name, names.STYLIZED), stylized, layer, meta, rgb=True)
+        put_image(self.viewer, name, stylized, layer, meta, rgb=True)
         self.status.value = f"Stylize: done ({size} px on {device})"
 

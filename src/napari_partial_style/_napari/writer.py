@@ -61,8 +61,9 @@ class JobLayers:
         self.metas = {"content": _meta(images[content][1])}
         self.images: dict[str, np.ndarray] = {}
         for role in names.ROLES:
-            if names.role(base, role) in images:
-                data, meta = images[names.role(base, role)]
+            newest = names.newest_version(names.role(base, role), images)  # `stylized [n]`: the latest run
+            if newest is not None:
+                data, meta = images[newest]
                 self.images[role] = np.asarray(data)
                 self.metas[role] = _meta(meta)
         saliency = [(names.saliency_target(base, name), data, meta) for name, (data, meta) in images.items()
