@@ -102,3 +102,12 @@ def test_calibration_moves_each_maps_otsu_threshold_to_one_half():
         assert np.array_equal(after > 0.5, before > threshold_otsu(before))
         assert np.array_equal(np.argsort(before.ravel(), kind="stable"), np.argsort(after.ravel(), kind="stable"))
     assert calibrate(maps, "none") is maps
+
+
+def test_a_score_is_told_in_words_with_the_papers_numbers_for_its_class():
+    from napari_partial_style.core.segment.score_meaning import summary
+
+    metal = summary({"expected_class": "metal", "pixel_accuracy": 0.8, "mean_iu": 0.78})
+    assert "mean IU 0.780 (clearly changed)" in metal and "mean IU 0.46 / 0.56 for metal" in metal
+    cup = summary({"expected_class": "coffee mug", "pixel_accuracy": 0.5, "mean_iu": 0.41})
+    assert cup.endswith("(barely changed)") and "paper" not in cup

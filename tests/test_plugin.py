@@ -511,6 +511,8 @@ def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qt
     assert manifest["parameters"]["style"]["steps"] == 2 and manifest["scores"] == bundle.scores
     assert 0 <= bundle.scores["mean_iu"] <= 1 and len(manifest["classifier_classes"]) == 1000
     assert bundle.labels.max() == 0  # the newest of the job's labels layers: `img labels [2]`
+    seen = viewer.layers["img re-segmentation"]  # what the classifier saw in the composite, hidden at first
+    assert seen.data.shape == (64, 96) and not seen.visible and "mean IU" in dock(viewer, "Composite and score").scores.value
     assert bundle.stylized.shape == bundle.composite.shape == (64, 96, 3) and bundle.saliency.shape == (1, 64, 96)
 
 

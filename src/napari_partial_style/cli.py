@@ -217,9 +217,9 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     if result.segmentation is not None:
         printer.info("targets: " + ", ".join(f"{k} ({v:.3f})" for k, v in result.segmentation.class_scores().items()))
     if result.scores is not None:
-        s = result.scores
-        printer.info(f"score: the region now reads as {s['expected_class']!r}: pixel accuracy {s['pixel_accuracy']:.3f}, "
-                     f"mean IU {s['mean_iu']:.3f}")
+        from napari_partial_style.core.segment.score_meaning import summary
+
+        printer.info(f"score: {summary(result.scores)}")
     preview = f"  (preview: {path / 'preview.png'})" if result.composite is not None else ""
     printer.info(f"wrote {path}{preview}")
     printer.info(f"open it in napari:  napari {path}")

@@ -31,6 +31,7 @@ from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import META_KEY, PROBABILITIES_KEY, current_slice, put_image
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.segment.score_meaning import MEANING
 from napari_partial_style.core.params import JobParams, SegmentParams
 
 AUTO_DELAY_MS = 150
@@ -67,6 +68,8 @@ class CompositeWidget(Container):
         self.score_form = ParamForm(JobParams, SCORE_PARTS, CUSTOM, exclude=NOT_IN_NAPARI)
         self.score_button = PushButton(text="Score")
         self.scores = Label(value="")
+        self.scores.native.setWordWrap(True)
+        self.scores.tooltip = MEANING
         self.status = Label(value="")
         self.progress = JobProgress()
         super().__init__(widgets=[
@@ -221,14 +224,24 @@ class CompositeWidget(Container):
         job_session = session(chosen.session)
 
         def job():
-            scores = yield from job_session.score(composite, mask, style, segment, chosen.score, original)
-            scores.pop("rescored_labels")
-            return scores
+            return (yield from job_session.score(composite, mask, style, segment, chosen.score, original))
 
-        return (job, lambda scores: self._show_scores(name, scores))
+        return (job, lambda scores: self._show_scores(layer, name, scores))
 
-    def _show_scores(self, name: str, scores: dict) -> None:
-        self.scores.value = (f"reads as {scores['expected_class']!r}: pixel accuracy {scores['pixel_accuracy']:.3f}, "
-                             f"mean IU {scores['mean_iu']:.3f}")
+    def _show_scores(self, layer, name: str, scores: dict) -> None:
+        """The scores in words, and what the classifier now sees as a labels layer (hidden at first:
+        over the composite it would hide the change it measures)."""
+        from napari_partial_style._napari.layers import put_labels
+        from napari_partial_style._napari.stable_colors import class_colormap
+        from napari_partial_style.core.segment.score_meaning import summary
+
+        rescored = scores.pop("rescored_labels")
+        classes = list(scores.get("class_set", [])) or [str(scores["expected_class"])]
+        self.scores.value = summary(scores)
         self.viewer.layers[name].metadata.setdefault(META_KEY, {})["scores"] = scores
-        self.status.value = "Score: done"
+        base = names.base_name(layer.name)
+        seen, _ = put_labels(self.viewer, names.role(base, names.RESEGMENTED), rescored, classes, layer,
+                             {"stage": "score", "scores": scores})
+        seen.colormap = class_colormap(["background", *classes])
+        seen.visible = False
+        self.status.value = f"Score: done; tick '{seen.name}' to see what the classifier sees now"

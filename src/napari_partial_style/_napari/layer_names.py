@@ -9,6 +9,7 @@ and the same derived names with `<bundle>` as the base, so a reopened job carrie
 from __future__ import annotations
 
 CONTENT, STYLE, STYLIZED, COMPOSITE, LABELS, SALIENCY = "content", "style", "stylized", "composite", "labels", "saliency"
+RESEGMENTED = "re-segmentation"  # what the classifier sees in the composite (Score)
 ROLES = (STYLIZED, COMPOSITE, STYLE)
 
 
@@ -64,4 +65,4 @@ def base_name(content_name: str) -> str:
 
 def is_derived(name: str) -> bool:
     """A name the plugin gives to a layer made from another (not an input image)."""
-    return any(f" {kind}" in name for kind in (STYLIZED, COMPOSITE, STYLE)) or f" {SALIENCY} [" in name
+    return any(f" {kind}" in name for kind in (STYLIZED, COMPOSITE, STYLE, RESEGMENTED)) or f" {SALIENCY} [" in name
