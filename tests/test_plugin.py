@@ -10,7 +10,7 @@ import pytest
 
 napari = pytest.importorskip("napari")
 
-from napari_partial_style._napari import CompositeWidget, SegmentWidget, StylizeWidget  # noqa: E402
+from napari_partial_style._napari import CompositeWidget, SegmentWidget, StylizeWidget, WorkflowWidget  # noqa: E402
 from napari_partial_style._napari.common import shown  # noqa: E402
 from synthetic import two_tone  # noqa: E402
 
@@ -41,7 +41,8 @@ def wait_done(qtbot, runner):
     qtbot.waitUntil(lambda: not runner.running, timeout=TIMEOUT_MS)
 
 
-WIDGETS = {"Segment": SegmentWidget, "Stylize": StylizeWidget, "Composite and score": CompositeWidget}
+WIDGETS = {"Segment": SegmentWidget, "Stylize": StylizeWidget, "Composite and score": CompositeWidget,
+           "Partial style (all steps)": WorkflowWidget}
 
 
 def dock(viewer, name):
@@ -56,7 +57,8 @@ def test_every_widget_opens_from_the_plugins_menu(make_napari_viewer, name):
     viewer = make_napari_viewer()
     viewer.add_image(two_tone((48, 64)), name="img", rgb=True)
     widget = dock(viewer, name)
-    first = widget.image if name == "Segment" else widget.content
+    first = {"Segment": lambda: widget.image, "Partial style (all steps)": lambda: widget.segment.image}.get(
+        name, lambda: widget.content)()
     assert first.value is not None and first.value.name == "img"
 
 
@@ -72,7 +74,7 @@ def test_manifest_is_valid_and_complete():
     manifest = PluginManifest.from_distribution(PLUGIN)
     manifest.validate_imports()
     contributions = manifest.contributions
-    assert {w.display_name for w in contributions.widgets} == {"Segment", "Stylize", "Composite and score"}
+    assert {w.display_name for w in contributions.widgets} == set(WIDGETS)
     assert contributions.readers[0].filename_patterns == ["*.pstyle"]
     assert contributions.writers[0].filename_extensions == [".pstyle"]
     assert {s.key for s in contributions.sample_data} >= {"coffee", "coffee_labels", "stone"}
@@ -266,6 +268,36 @@ def test_each_stylize_run_keeps_the_earlier_results_and_composite_takes_the_newe
     assert composite.stylized.value is viewer.layers["img stylized [2]"]
     viewer.layers.remove("img stylized [2]")  # the undo: the one before is used again
     assert composite.stylized.value is viewer.layers["img stylized"]
+
+
+def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    flow = dock(viewer, "Partial style (all steps)")
+    assert flow.tabs.count() == 3 and flow.help.text() == "Help" and "docs/napari.md" in flow.help.toolTip()
+    flow.segment.image.value = img
+    flow.toggle_all()  # no style chosen yet: nothing starts
+    assert "choose the style image" in flow.status.text() and not flow.running_all
+    flow.segment.picker.above.value = False
+    flow.segment.picker.search.value = "cup"
+    flow.segment.picker.targets.value = ["cup"]
+    flow.segment.form["session.size"].value, flow.segment.form["segment.crf.method"].value = 64, "none"
+    flow.stylize.style.value = style
+    flow.stylize.form["session.size"].value, flow.stylize.form["style.steps"].value = 48, 2
+    flow.stylize.form["style.fine_steps"].value = 1
+    flow.composite.score_form["session.size"].value = 64
+    flow.run_all.click()
+    assert flow.run_all.text() == "Cancel all" and flow.segment.runner.running
+    qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
+    assert flow.status.text() == "Run all: done", flow.status.text()
+    assert {"img labels", "img stylized", "img composite", "img re-segmentation"} <= {lyr.name for lyr in viewer.layers}
+    assert "mean IU" in flow.composite.scores.value and flow.run_all.text() == "Run all"
+    flow.tabs.setCurrentIndex(1)
+    flow.shortcuts["Ctrl+Return"].activated.emit()  # the open tab's step
+    assert flow.stylize.runner.running
+    flow.shortcuts["Escape"].activated.emit()
+    wait_done(qtbot, flow.stylize.runner)
+    assert flow.stylize.runner.cancelled and "img stylized [2]" not in viewer.layers
 
 
 def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, hub):

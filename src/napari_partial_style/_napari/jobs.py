@@ -37,6 +37,15 @@ def job_pool():
     return _pool
 
 
+def full_width(label: Label) -> None:
+    """A label that wraps at the dock's width: without Expanding, Qt wraps a word-wrapped label at
+    its narrow size hint, a few words per line in a corner of the dock."""
+    from qtpy.QtWidgets import QSizePolicy
+
+    label.native.setWordWrap(True)
+    label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+
 def duration(seconds: float) -> str:
     """'45 s', '3 min 20 s', '1 h 05 min': what a person reads at a glance."""
     seconds = max(0, round(seconds))
@@ -53,7 +62,7 @@ class JobProgress(Container):
     def __init__(self) -> None:
         self.bar = ProgressBar(value=0, min=0, max=1)
         self.text = Label(value="")
-        self.text.native.setWordWrap(True)
+        full_width(self.text)
         super().__init__(widgets=[self.bar, self.text], labels=False)
         self.native.layout().setContentsMargins(0, 0, 0, 0)
         self.visible = False
@@ -84,7 +93,7 @@ class JobRunner:
         self.button = button
         self.progress = progress
         self.status = status
-        status.native.setWordWrap(True)  # a long error wraps instead of widening the dock
+        full_width(status)  # a long error wraps instead of widening the dock
         self.name = name
         self.run_text = button.text
         self.worker = None
@@ -95,6 +104,7 @@ class JobRunner:
         self.computed_at: float | None = None
         self.on_abort: Callable[[], None] | None = None
         self.finished_with_result = False
+        self.on_done: list[Callable[[bool], None]] = []  # called at every ending: did it give a result?
 
     @property
     def running(self) -> bool:
@@ -204,6 +214,9 @@ class JobRunner:
             self.status.value = f"{self.name}: cancelled; layers were left as they were"
         elif self.last_error is None and not self.status.value.startswith(f"{self.name}: done"):
             self.status.value = f"{self.name}: done"
+        ok = self.finished_with_result and not self.cancelled and self.last_error is None
+        for callback in list(self.on_done):
+            callback(ok)
 
     def _close_bar(self) -> None:
         if self.bar is not None:
