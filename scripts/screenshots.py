@@ -15,6 +15,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import torchvision  # noqa: F401  (Triton's LLVM must load before Mesa's; see core/segment/classifier.py)
@@ -35,15 +36,6 @@ def random_weights() -> None:
     torch.manual_seed(0)
     torch.save(torchvision.models.vgg19().state_dict(), folder / weights.VGG19.filename)
     torch.save(torchvision.models.vgg16().state_dict(), folder / weights.VGG16.filename)
-
-
-def wait(app, runner) -> None:
-    import time
-
-    while runner.running:
-        app.processEvents()
-        time.sleep(0.02)
-    app.processEvents()
 
 
 def shoot(app, viewer, name: str) -> None:
@@ -74,11 +66,8 @@ def main() -> None:
     viewer.open_sample("napari-partial-style", "coffee")
     viewer.open_sample("napari-partial-style", "stone")
     viewer.layers["stone"].visible = False
-    opened = [viewer.window.add_plugin_dock_widget("napari-partial-style", name, tabify=True)
-              for name in ("Segment", "Stylize", "Composite and score")]  # as the Plugins menu opens them
-    docks = [dock for dock, _ in opened]
-    segment, stylize, composite = (widget for _, widget in opened)
-    docks[0].raise_()
+    _, flow = viewer.window.add_plugin_dock_widget("napari-partial-style", "Partial style (all steps)")
+    segment, stylize, composite = flow.segment, flow.stylize, flow.composite
 
     segment.image.value = viewer.layers["coffee"]
     segment.picker.above.value = False
@@ -86,27 +75,24 @@ def main() -> None:
     segment.picker.targets.value = ["cup"]
     segment.form["segment.saliency.subtract"].value = "dining table, plate, wooden spoon"
     segment.form["session.size"].value = args.size
-    segment.run.clicked()
-    wait(app, segment.runner)
-    docks[0].raise_()
+    stylize.style.value = viewer.layers["stone"]
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = args.size, args.steps
+    flow.run_all.click()  # segment, stylize, composite and score, as a user would
+    while flow.running_all:
+        app.processEvents()
+        time.sleep(0.02)
+    for name in [n.name for n in viewer.layers if "saliency" in n.name]:
+        viewer.layers[name].visible = False
+    flow.tabs.setCurrentIndex(0)
+    viewer.layers["coffee stylized"].visible = viewer.layers["coffee composite"].visible = False
     shoot(app, viewer, "1-segment.png")
 
-    docks[1].raise_()
-    stylize.content.value, stylize.style.value = viewer.layers["coffee"], viewer.layers["stone"]
-    stylize.form["session.size"].value, stylize.form["style.steps"].value = args.size, args.steps
-    stylize.run.clicked()
-    wait(app, stylize.runner)
-    docks[1].raise_()
+    flow.tabs.setCurrentIndex(1)
+    viewer.layers["coffee stylized"].visible, viewer.layers["coffee labels"].visible = True, False
     shoot(app, viewer, "2-stylize.png")
 
-    docks[2].raise_()
-    composite.content.value = viewer.layers["coffee"]
-    composite.style.value = viewer.layers["stone"]
-    composite.composite_button.clicked()
-    for name in ("coffee stylized", *[n.name for n in viewer.layers if "saliency" in n.name]):
-        viewer.layers[name].visible = False
-    viewer.layers["coffee labels"].visible = False
-    docks[2].raise_()
+    flow.tabs.setCurrentIndex(2)
+    viewer.layers["coffee stylized"].visible, viewer.layers["coffee composite"].visible = False, True
     shoot(app, viewer, "3-composite.png")
     print("\n".join(str(p) for p in sorted(OUT.glob("*.png"))))
     viewer.close()

@@ -114,10 +114,20 @@ class TargetPicker(Container):
         # Choices come from a callable: napari calls reset_choices() on docked widgets whenever
         # layers change, which would empty a list given once.
         self.targets = Select(choices=lambda _widget: self._listed, visible=False, tooltip=tooltip(leaf))
+        self._fixed_width(self.targets)
         super().__init__(widgets=[self.above, self.search, self.targets], label=leaf.label, name=leaf.dest)
         self.margins = (0, 0, 0, 0)
         self.search.changed.connect(self.filter)
         self.above.changed.connect(self._mode_changed)
+
+    @staticmethod
+    def _fixed_width(select: Select) -> None:
+        """The class list keeps the dock's width: ImageNet's longest names would widen the dock."""
+        from qtpy.QtWidgets import QAbstractScrollArea, QSizePolicy
+
+        select.native.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
+        select.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        select.native.setMinimumWidth(160)
 
     def _mode_changed(self) -> None:
         self.search.visible = self.targets.visible = not self.above.value

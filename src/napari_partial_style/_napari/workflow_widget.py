@@ -31,6 +31,7 @@ from napari_partial_style._napari.stylize_widget import StylizeWidget
 HELP_URL = "https://github.com/napari-partial-style/napari-partial-style/blob/main/docs/napari.md"
 RUN_KEYS, CANCEL_KEYS = "Ctrl+Return", "Escape"
 RUN_ALL, CANCEL_ALL = "Run all", "Cancel all"
+SCROLLBAR_ALLOWANCE = 48  # napari's stylesheet widens scroll bars after the dock is built
 
 
 class WorkflowWidget(QWidget):
@@ -45,6 +46,9 @@ class WorkflowWidget(QWidget):
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setWidget(widget.native)
+            # wide enough for the step's rows as they start; longer class names later scroll sideways
+            scroll.setMinimumWidth(widget.native.minimumSizeHint().width() + 2 * scroll.frameWidth()
+                                   + SCROLLBAR_ALLOWANCE)
             self.tabs.addTab(scroll, f"{number} {title}")
         self.run_all = QPushButton(RUN_ALL)
         self.run_all.setToolTip("segment the content, stylize its labels, composite and score, one after the other "
