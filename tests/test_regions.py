@@ -144,3 +144,44 @@ def test_running_out_of_memory_says_what_to_lower(net, monkeypatch):
     with pytest.raises(InputError, match=r"cpu ran out of memory stylizing at 64 px .*lower --size") as caught:
         run(net, image((64, 64), 1), [StyleRegion(stripes((32, 32), 4, 1), mask)], 64, 64, steps=1)
     assert "alloc_cpu" not in str(caught.value)
+
+
+def test_tiles_cover_the_frame_with_overlaps_that_blend_to_one():
+    from napari_partial_style.core.style.tiles import blend_weights, tile_boxes
+
+    boxes = tile_boxes((100, 230), 64)
+    covered = np.zeros((100, 230), np.float32)
+    for box in boxes:
+        y0, y1, x0, x1 = box
+        assert y1 - y0 <= 64 and x1 - x0 <= 64
+        covered[y0:y1, x0:x1] += blend_weights(box, (100, 230), 64)
+    assert covered.min() > 0.2 and len(boxes) == 2 * 5
+    assert tile_boxes((50, 60), 64) == [(0, 50, 0, 60)]
+
+
+def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_with_nothing_free(net, monkeypatch):
+    from napari_partial_style.core.style import tiles
+
+    seen, real = [], tiles.optimise
+
+    def recording(net_, content, *args, **kwargs):
+        seen.append(content.shape[:2])
+        return (yield from real(net_, content, *args, **kwargs))
+
+    monkeypatch.setattr(tiles, "optimise", recording)
+    content = image((96, 160), 3)
+    events = []
+    params = StyleParams(steps=2, tile=64, crop=False)
+    whole = drain(stylize_regions(net, as_source_image(content), [StyleRegion(stripes((48, 48), 4, 1))], params, CPU,
+                                  160, 160), events.append)
+    boxes = tiles.tile_boxes((96, 160), 64)
+    assert seen == [(b[1] - b[0], b[3] - b[2]) for b in boxes] and whole.image.shape == content.shape
+    assert events[-1].step == events[-1].total == 2 * len(boxes) and "tile" in events[-1].message
+    assert (whole.image != content).any()
+    seen.clear()
+    mask = np.zeros((96, 160), bool)
+    mask[4:20, 4:24] = True  # a corner: tiles beyond the band have nothing free
+    corner = run(net, content, [StyleRegion(stripes((48, 48), 4, 1), mask)], 160, 160, steps=2, tile=64, crop=False,
+                 band=4)
+    assert 0 < len(seen) < len(boxes)
+    assert np.array_equal(corner.image[60:, 100:], content[60:, 100:])

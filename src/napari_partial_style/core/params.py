@@ -119,6 +119,10 @@ class StyleParams:
                                         "it (default: the content's own, up to 1024 px on CPU, 2048 on MPS, 4096 on "
                                         "CUDA)", min=MIN_SIDE, max=MAX_SIDE, step=32, none_text="full resolution",
                                   label="result size")
+    tile: int | None = option(None, "optimise pyramid levels larger than this (long side, px) as overlapping tiles of "
+                                    "this size, one after another, so memory follows the tile instead of the frame "
+                                    "(default: no tiles)", min=64, max=MAX_SIDE, step=32, none_text="no tiles",
+                              advanced=True, label="tile size")
     fine_steps: int = option(60, "L-BFGS loss evaluations at each finer pyramid level (each starts from the level "
                                  "below, so it needs fewer)", min=1, max=100000, label="steps per finer level")
     crop: bool = option(True, "optimise only the region's bounding box plus a margin, so the cost follows the region",

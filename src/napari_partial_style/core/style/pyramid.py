@@ -28,6 +28,7 @@ from napari_partial_style.core.memory import memory_guard
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import StageGenerator
 from napari_partial_style.core.style.regions import Box, StyleRegion, Stylized
+from napari_partial_style.core.style.tiles import optimise_tiled, tile_boxes
 from napari_partial_style.core.style.transfer import optimise
 
 VGG_MIN_SIDE = 32  # relu5_1 is 16× smaller than the input: below this a crop has no deep features
@@ -163,12 +164,20 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
         targets = [(r.style.resized(working_shape(r.style.shape, style_long)), g) for r, g in zip(regions, guides)]
         framed = _framer(frame, box, size, content.dtype) if preview_every else None
         message = f"level {index + 1}/{len(plan.levels)} at {size} px" if len(plan.levels) > 1 else ""
-        fix = (f"lower --max-size (the result's long side) below {size}, keep --crop on, or lower --size"
-               if index else "lower --size (the working size) or --style-size, or keep --crop on")
+        fix = (f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "
+               "keep --crop on, or lower --size" if index else
+               "lower --size (the working size) or --style-size, keep --crop on, or set --tile")
+        tiles = len(tile_boxes(shape, params.tile)) if params.tile and max(shape) > params.tile else 1
+        plan.total += steps * (tiles - 1)
         with memory_guard(device, f"stylizing at {size} px ({shape[1]}×{shape[0]})", fix):
-            result = yield from optimise(net, work, targets, params, device, steps, begin, outside, free,
-                                         (plan.done, plan.total), message, preview_every, framed)
-        plan.done += steps
+            if tiles > 1:
+                result = yield from optimise_tiled(net, work, targets, params, device, steps, params.tile, begin,
+                                                   outside, free, (plan.done, plan.total), message, preview_every,
+                                                   framed)
+            else:
+                result = yield from optimise(net, work, targets, params, device, steps, begin, outside, free,
+                                             (plan.done, plan.total), message, preview_every, framed)
+        plan.done += steps * tiles
     return box, upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype), free
 
 

@@ -15,6 +15,8 @@ from napari_partial_style.core.style.lbfgs import DeviceLBFGS
 from napari_partial_style.core.style.objectives import StyleObjective, Target, get
 from napari_partial_style.core.tensors import to_array, to_tensor
 
+STAGE = "style"
+
 
 def make_optimizer(image: torch.Tensor, history_size: int) -> DeviceLBFGS:
     """L-BFGS as the references use it (lr 1, no line search, no early stopping), one loss
@@ -104,5 +106,5 @@ def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np
         if preview_every and (step % preview_every == 0 or step == steps):
             preview = to_array(image)
             preview = framed(preview) if framed is not None else preview
-        yield Progress("style", done + step, total, message=message, values=values, preview=preview)
+        yield Progress(STAGE, done + step, total, message=message, values=values, preview=preview)
     return to_array(image)
