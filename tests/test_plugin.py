@@ -130,6 +130,7 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     wait_done(qtbot, widget.runner)
     assert widget.run.text == "Segment" and widget.runner.last_error is None, widget.status.value
     assert bars and all(seen for _, seen in bars) and not shown(widget.progress)  # Segment's bar is in its dock
+    assert viewer.layers["img labels"].contour > 0  # outlines: filled labels vanished on a same-coloured object
     saliency = viewer.layers["img saliency [cup]"]
     assert saliency.data.shape == (64, 96) and saliency.data.dtype == np.float32
     assert tuple(saliency.scale) == (2.0, 2.0) and tuple(saliency.translate) == (5.0, 7.0)

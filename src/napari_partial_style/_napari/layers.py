@@ -13,6 +13,10 @@ META_KEY = "partial_style"
 # The CRF's marginals (K+1, H, W) beside a labels layer, for the composite's CRF soft edge; kept out of
 # META_KEY, which is JSON for the manifest.
 PROBABILITIES_KEY = "crf_probabilities"
+# Segment's labels drawn as outlines: filled at half opacity, a red class vanished on a red cup.
+# Outlines read on any photo; napari's layer controls set `contour` to 0 for filled labels to paint.
+# (A reader cannot set `contour`: napari's add_labels does not take it, so bundles open filled.)
+LABELS_CONTOUR, LABELS_OPACITY = 2, 0.9
 CREATE_ONLY = {"rgb"}
 
 
@@ -97,6 +101,7 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
             layer.features = features
             return layer, candidate != name
         candidate, n = numbered(name, n), n + 1
-    layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=0.5,
+    layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=LABELS_OPACITY,
                               **geometry(like, labels.ndim))
+    layer.contour = LABELS_CONTOUR
     return layer, candidate != name
