@@ -175,17 +175,30 @@ class Session:
         from napari_partial_style.core.device import result_size
         from napari_partial_style.core.style.pyramid import stylize_regions
 
+        from napari_partial_style.core.style import colors
+
         content = _source(content, "content")
         params = params or StyleParams()
         if isinstance(style, (np.ndarray, SourceImage)):
             regions = [StyleRegion(_source(style, "style"), mask)]
         else:
             regions = [replace(r, style=_source(r.style, f"style {r.name}".strip())) for r in style]
+        start = None if start is None else _source(start, "start")
+        optimised = content
+        if params.colors == "match":
+            regions = [replace(r, style=colors.match_colors(r.style, content, r.mask)) for r in regions]
+        elif params.colors == "content":  # the transfer sees luminance only; the chroma comes back after
+            optimised = colors.luminance_image(content)
+            regions = [replace(r, style=colors.luminance_style(r.style, content, r.mask)) for r in regions]
+            start = None if start is None else colors.luminance_image(start)
         net = yield from self.style_network(params.objective)
         first = self.size_for(content.shape)
         final = result_size(params.max_size, self.device, content.shape)
-        return (yield from stylize_regions(net, content, regions, params, self.device, min(first, final), final,
-                                           preview_every, None if start is None else _source(start, "start")))
+        stylized = yield from stylize_regions(net, optimised, regions, params, self.device, min(first, final), final,
+                                              preview_every, start)
+        if optimised is not content:
+            stylized.image = colors.with_content_chroma(stylized.image, optimised, content)
+        return stylized
 
     @staticmethod
     def composite(content: Image, stylized: np.ndarray, mask: np.ndarray, params: CompositeParams | None = None,

@@ -20,6 +20,7 @@ CALIBRATIONS = ("otsu", "none")
 INITS = ("content", "noise")
 METHODS = ("masked", "composite")
 OUTSIDES = ("self", "frozen")
+COLORS = ("style", "content", "match")  # core/style/colors.py
 GUIDE_MODES = ("inside", "simple", "all")
 # Gatys' style weight 1e3 is in Caffe units (BGR, 0-255 inputs); torchvision's VGG19 sees inputs about
 # 255·0.226 times smaller, and style losses scale with that factor to the fourth power and content
@@ -115,6 +116,9 @@ class StyleParams:
                                    "and the rest keeps its own statistics; composite: the paper's, the whole frame "
                                    "stylized, then the region pasted", choices=METHODS)
     steps: int = option(300, "L-BFGS loss evaluations at the working size", min=1, max=100000)
+    colors: str = option("style", "style: the style's colours come with its texture; content: only the luminance is "
+                                  "stylized and the content keeps its colours; match: the style's colours are first "
+                                  "moved to the content's", choices=COLORS)
     max_size: int | None = option(None, "long side of the result: finer pyramid levels follow the working size up to "
                                         "it (default: the content's own, up to 1024 px on CPU, 2048 on MPS, 4096 on "
                                         "CUDA)", min=MIN_SIDE, max=MAX_SIDE, step=32, none_text="full resolution",
