@@ -301,6 +301,24 @@ def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napar
     assert flow.stylize.runner.cancelled and "img stylized [2]" not in viewer.layers
 
 
+def test_a_click_on_the_image_adds_the_class_the_classifier_sees_there(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, _ = small_scene(viewer)
+    widget = dock(viewer, "Segment")
+    widget.image.value = img
+    widget.form["session.size"].value = 64
+    widget.click.clicked()
+    points = viewer.layers["img target points"]
+    assert viewer.layers.selection.active is points and points.mode == "add"
+    assert tuple(points.scale) == tuple(img.scale)  # on the image, so its data coordinates are the image's
+    points.add([30, 40])
+    qtbot.waitUntil(lambda: widget.status.value.startswith("Pick: ") and "added" in widget.status.value,
+                    timeout=TIMEOUT_MS)
+    picked = widget.status.value.split("Pick: done — ")[1].split(" (")[0]
+    assert widget.picker.get() == (picked,) and not widget.picker.above.value
+    assert picked in widget.picker.targets.choices
+
+
 def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)

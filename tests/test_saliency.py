@@ -128,3 +128,18 @@ def test_a_job_leaving_guided_mode_leaves_it_on_for_another_still_inside():
         relu(x).backward(torch.tensor([1.0, -1.0]))
         assert x.grad.tolist() == [0.0, 0.0]  # the guided rule: negative gradients are dropped
     assert relu.guided_depth == 0
+
+
+def test_a_click_on_a_region_gives_that_regions_class():
+    from napari_partial_style.core.segment.point_class import classes_at
+
+    rgb = np.zeros((60, 80, 3), np.float32)
+    rgb[5:30, 5:35, 0] = 1.0  # red top left
+    rgb[30:55, 45:75, 2] = 1.0  # blue bottom right
+    model = TinyTapped()
+    red = classes_at(model, rgb, (15, 20), torch.device("cpu"))
+    blue = classes_at(model, rgb, (42, 60), torch.device("cpu"), count=2)
+    assert red[0][0] == "red thing" and blue[0][0] == "blue thing" and len(blue) == 2
+    assert red[0][1] > red[1][1]
+    with pytest.raises(InputError, match="outside the image"):
+        classes_at(model, rgb, (70, 5), torch.device("cpu"))

@@ -19,6 +19,7 @@ class TinyTapped(nn.Module):
     def __init__(self, pool: int = 2) -> None:
         """`pool` is the max-pooling window: larger windows route gradients to fewer pixels."""
         super().__init__()
+        self.grid = (float(pool), (pool - 1) / 2)  # logit cells `pool` px apart
         self.conv1 = nn.Conv2d(3, 4, 1)
         self.conv2 = nn.Conv2d(4, 4, 1)
         self.fc8 = nn.Conv2d(4, 4, 1)

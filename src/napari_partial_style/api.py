@@ -160,6 +160,20 @@ class Session:
         return Segmentation(maps, labels, probabilities, list(targets), [], None, [])
 
     @_stage
+    def classes_at(self, image: Image, point: tuple[float, float], segment: SegmentParams | None = None,
+                   count: int = 3):
+        """The classes the classifier sees at `point` (row, column in the image's pixels), best
+        first with their scores: a click picks a target instead of a typed class name."""
+        from napari_partial_style.core.images import working_shape
+        from napari_partial_style.core.segment.point_class import classes_at
+
+        image = _source(image, "image")
+        model = yield from self.classifier((segment or SegmentParams()).classifier)
+        shape = working_shape(image.shape, self.size_for(image.shape))
+        scale = shape[0] / image.shape[0]
+        return classes_at(model, image.resized(shape), (point[0] * scale, point[1] * scale), self.device, count)
+
+    @_stage
     def stylize(self, content: Image, style: Image | Sequence[StyleRegion], params: StyleParams | None = None,
                 mask: np.ndarray | None = None, preview_every: int = 0, start: Image | None = None):
         """The content with its region (`mask`, at the content's size) in the style, at the content's

@@ -144,6 +144,14 @@ class TargetPicker(Container):
         self.targets.reset_choices()
         self.targets.value = chosen
 
+    def add(self, name: str) -> None:
+        """`name` joins the chosen classes (a click picked it)."""
+        self.above.value = False
+        chosen = list(dict.fromkeys([*self.targets.value, name]))
+        self._listed = list(dict.fromkeys([*chosen, *self._listed]))
+        self.targets.reset_choices()
+        self.targets.value = chosen
+
     def get(self) -> tuple[str, ...]:
         if self.above.value:
             return ()

@@ -43,12 +43,17 @@ class SegmentWidget(Container):
         self.threshold = self.form["segment.saliency.threshold"]
         self.run = PushButton(text="Segment")
         self.crf_only = PushButton(text="Re-run CRF only", tooltip="new labels from the saliency layers already computed")
+        self.click = PushButton(text="Pick a target by clicking",
+                                tooltip="adds a points layer: each point you place on the object adds the class "
+                                        "the classifier sees there to the target classes")
         self.status = Label(value="")
         self.progress = JobProgress()
-        super().__init__(widgets=[self.image, self.slices, self.form, self.run, self.crf_only, self.progress,
-                                  self.status])
+        super().__init__(widgets=[self.image, self.slices, self.click, self.form, self.run, self.crf_only,
+                                  self.progress, self.status])
         self.runner = JobRunner(self.run, self.status, "Segment", self.progress)
         self.crf_runner = JobRunner(self.crf_only, self.status, "CRF", self.progress)
+        self.point_runner = JobRunner(self.click, self.status, "Pick", self.progress)
+        self.click.clicked.connect(self._points_layer)
         self.classifier.changed.connect(self._load_classes)
         self.picker.above.changed.connect(self._mode_changed)
         self.run.clicked.connect(lambda: self.runner.toggle(self._segment_job))
@@ -73,6 +78,49 @@ class SegmentWidget(Container):
 
     def params(self) -> JobParams:
         return self.form.params()
+
+    # picking a target by clicking -------------------------------------------------------------
+    def _points_layer(self) -> None:
+        """`<image> target points` on the image, in add mode; each new point is looked up."""
+        from napari_partial_style._napari.layers import geometry
+
+        layer = self.image.value
+        if layer is None:
+            self.status.value = "Pick: open an image and choose it first."
+            return
+        name = f"{layer.name} target points"
+        if name not in self.viewer.layers:
+            points = self.viewer.add_points(name=name, size=max(layer.data.shape[-3 if layer.rgb else -2:][:2]) / 40,
+                                            face_color="yellow", **geometry(layer))
+            points.events.data.connect(lambda event: self._point_added(points, event))
+        points = self.viewer.layers[name]
+        self.viewer.layers.selection.active = points
+        points.mode = "add"
+        self.status.value = f"Pick: click on the object in '{layer.name}'"
+
+    def _point_added(self, points, event) -> None:
+        if getattr(event, "action", "added") != "added" or not len(points.data) or self.point_runner.running:
+            return
+        point = tuple(float(v) for v in points.data[-1][-2:])
+        self.point_runner.start(*self._pick_job(point))
+
+    def _pick_job(self, point: tuple[float, float]):
+        layer = self.image.value
+        source = source_image(self.viewer, layer, "an image layer")
+        params = self.params()
+        job_session = session(params.session)
+
+        def job():
+            return (yield from job_session.classes_at(source, point, params.segment))
+
+        return job, self._picked
+
+    def _picked(self, found: list[tuple[str, float]]) -> None:
+        """The best class joins the targets; the runners-up are named, to click again or pick by hand."""
+        name = found[0][0]
+        self.picker.add(name)
+        others = ", ".join(f"{n} {s:.2f}" for n, s in found[1:])
+        self.status.value = f"Pick: done — {name} ({found[0][1]:.2f}) added to the targets; next: {others}"
 
     # running ----------------------------------------------------------------------------------
     def _segment_job(self):

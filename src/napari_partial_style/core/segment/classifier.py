@@ -45,6 +45,8 @@ DCSM_TAPS = ("pool2", "relu3_1", "relu3_2", "pool3", "relu4_1", "relu4_2", "pool
 class FCNClassifier(nn.Module):
     """VGG16 FCN whose `forward_taps` returns the fc8 logit map and the nine DCSM tap tensors."""
 
+    grid = (32.0, 112.0)  # the logit map's cells on the canvas: 32 px apart, the first window centred at 112
+
     def __init__(self, classes: Sequence[str], score_kind: str = "sigmoid",
                  mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
         super().__init__()
