@@ -338,3 +338,25 @@ def test_a_style_per_region_from_the_command_line(hub, inputs, tmp_path):
                  "--no-score", "--quiet"]) == 0
     manifest = read_bundle(out).manifest
     assert manifest["style"]["regions"] == ["1"] and manifest["inputs"]["style"] == f"1={inputs['style']}"
+
+
+def test_sweep_writes_a_labelled_tile_and_a_bundle_per_weight_and_keeps_what_exists(hub, inputs, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "sweep"
+    command = ["sweep", str(inputs["content"]), str(inputs["style"]), "--labels", str(inputs["labels"]),
+               "--style-weight", "1e5", "1e7", "--out", str(out), "--steps", "1", "--size", "48", "--device", "cpu",
+               "--quiet"]
+    assert main(command) == 0
+    sheet = np.asarray(Image.open(out / "sweep.png"))
+    one = read_bundle(out / "style-weight-100000.pstyle").manifest
+    ten = read_bundle(out / "style-weight-1e+07.pstyle").manifest
+    assert one["parameters"]["style"]["style_weight"] == 1e5 and ten["parameters"]["style"]["style_weight"] == 1e7
+    assert one["parameters"]["style"]["max_size"] == 256 and one["parameters"]["score"]["enabled"] is False
+    assert sheet.shape[1] > 2 * sheet.shape[0] - 60 and sheet.shape[2] == 3  # two tiles side by side
+    caption_rows = sheet[-30:]
+    assert (caption_rows < 100).any()  # the captions' text
+    before = (out / "sweep.png").read_bytes()
+    capsys.readouterr()
+    assert main(command) == 2
+    assert "already exist" in capsys.readouterr().err and (out / "sweep.png").read_bytes() == before

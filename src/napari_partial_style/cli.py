@@ -57,12 +57,13 @@ def add_io_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--vgg19", metavar="PATH", help="VGG19 weights file (default: looked up, see `weights`)")
 
 
-def add_job_options(parser: argparse.ArgumentParser, parts: tuple[str, ...]) -> None:
+def add_job_options(parser: argparse.ArgumentParser, parts: tuple[str, ...],
+                    exclude: tuple[tuple[str, ...], ...] = ()) -> None:
     from napari_partial_style.cli_options import add_tree
     from napari_partial_style.core.params import JobParams
 
     add_io_options(parser)
-    add_tree(parser, JobParams, parts)
+    add_tree(parser, JobParams, parts, exclude)
 
 
 def add_batch_options(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_options(evaluate, ("session", "segment", "style", "composite"))
     add_batch_options(evaluate)
 
+    sweep = sub.add_parser("sweep", help="the same job at several style weights, side by side",
+                           description="Run the job once per --style-weight on the region only, at a small size (the "
+                                       "result's long side defaults to 256 px and scoring is off), and write DIR/sweep.png "
+                                       "(one tile per weight, labelled) and one bundle per weight. The region is segmented "
+                                       "once (or taken from --labels), so every tile shows the same region.")
+    sweep.add_argument("content", help="content image (PNG, JPEG, TIFF)")
+    sweep.add_argument("style", help="style image")
+    sweep.add_argument("--style-weight", dest="sweep_weights", nargs="+", type=finite_float, required=True,
+                       metavar="W", help="style weights to try, e.g. 1e5 1e6 1e7 (the default is 3.32122e+06)")
+    sweep.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target "
+                                                      "(default: segment automatically, once)")
+    sweep.add_argument("--out", required=True, metavar="DIR", help="folder for sweep.png and the bundles")
+    add_job_options(sweep, ALL_PARTS, exclude=(("style", "style_weight"),))
+
     segment = sub.add_parser("segment", help="saliency maps and CRF labels only", description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.")
     segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
     segment.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
@@ -157,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     from napari_partial_style._terminal import ProgressPrinter
 
     args = build_parser().parse_args(argv)
-    commands = {"run": cmd_run, "segment": cmd_segment, "demo": cmd_demo, "evaluate": cmd_evaluate, "train": cmd_train,
+    commands = {"run": cmd_run, "sweep": cmd_sweep, "segment": cmd_segment, "demo": cmd_demo, "evaluate": cmd_evaluate, "train": cmd_train,
                 "datasets": cmd_datasets, "weights": cmd_weights}
     args.printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -299,6 +314,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
     inputs = {"content": args.content, "style": named, **({"labels": args.labels} if args.labels else {})}
     execute(args, content, style, labels, inputs)
+    return 0
+
+
+SWEEP_DEFAULTS = {("style", "max_size"): 256, ("score", "enabled"): False}
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """One job per style weight, the region segmented once; a labelled contact sheet and the bundles."""
+    from dataclasses import replace
+
+    from PIL import Image
+
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.contact_sheet import contact_sheet
+    from napari_partial_style.core.io.atomic import atomic_file, check_parent
+    from napari_partial_style.core.io.image_files import read_image_file
+    from napari_partial_style.core.images import read_source_image
+
+    out = Path(args.out)
+    weights = list(dict.fromkeys(args.sweep_weights))
+    if any(w < 0 for w in weights):
+        raise InputError("style weights must be 0 or more.")
+    bundles = [out / f"style-weight-{w:g}.pstyle" for w in weights]
+    sheet_path = out / "sweep.png"
+    existing = [str(p) for p in [sheet_path, *bundles] if p.exists()]
+    if existing and not args.overwrite:
+        raise InputError(f"{', '.join(existing)} already exist; pass --overwrite to replace them, or choose another --out.")
+    content = read_source_image(args.content, "content", args.max_pixels)
+    style = read_source_image(args.style, "style", args.max_pixels)
+    labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
+    params = job_params(args, SWEEP_DEFAULTS)
+    out.mkdir(parents=True, exist_ok=True)
+    check_parent(sheet_path)
+    session = Session(params.session, weights=explicit_weights(args))
+    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {})}
+    composites, captions, mask = [], [], None
+    for weight, path in zip(weights, bundles):
+        args.printer.info(f"style weight {weight:g}")
+        job = replace(params, style=replace(params.style, style_weight=weight))
+        result = session.run(content, style, job, labels, inputs).result(args.printer)
+        if labels is None:  # the first job's region for all: one segmentation, the same region in every tile
+            labels = result.mask.astype("uint8")
+        mask = result.mask
+        result.save(path, overwrite=args.overwrite)
+        composites.append(result.composite)
+        score = f", mean IU {result.scores['mean_iu']:.2f}" if result.scores is not None else ""
+        captions.append(f"style weight {weight:g}{score}")
+    with atomic_file(sheet_path) as tmp:
+        Image.fromarray(contact_sheet(composites, captions, mask)).save(tmp, format="PNG")
+    args.printer.info(f"wrote {sheet_path} and {len(bundles)} bundles in {out}")
+    if args.quiet:
+        print(sheet_path)
     return 0
 
 

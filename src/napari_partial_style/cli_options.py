@@ -55,7 +55,7 @@ def add_leaf(group: argparse._ArgumentGroup, leaf: Leaf) -> None:
     metavar = opt.metavar or leaf.flag.lstrip("-").upper().replace("-", "_")
     kwargs: dict[str, Any] = {"dest": leaf.dest, "help": help_text(leaf)}
     if leaf.base is bool:
-        kwargs.update(action=argparse.BooleanOptionalAction, default=leaf.default)
+        kwargs.update(action=argparse.BooleanOptionalAction, default=None)  # None: not given, so overrides apply
     elif leaf.item is not None:
         kwargs.update(type=TYPES[leaf.item], default=None, metavar=metavar)
         if leaf.length is None:
@@ -68,12 +68,14 @@ def add_leaf(group: argparse._ArgumentGroup, leaf: Leaf) -> None:
     group.add_argument(leaf.flag, **kwargs)
 
 
-def add_tree(parser: argparse.ArgumentParser, cls: type, parts: tuple[str, ...]) -> None:
-    """The options of the subtrees `parts` of `cls`, one argument group each."""
+def add_tree(parser: argparse.ArgumentParser, cls: type, parts: tuple[str, ...],
+             exclude: tuple[tuple[str, ...], ...] = ()) -> None:
+    """The options of the subtrees `parts` of `cls`, one argument group each, less the leaves in
+    `exclude` (a command that takes several values of one, as `sweep` does for the style weight)."""
     for part in parts:
         group = parser.add_argument_group(GROUP_TITLES.get(part, part))
         for leaf in leaves(cls):
-            if leaf.path[0] == part:
+            if leaf.path[0] == part and leaf.path not in exclude:
                 add_leaf(group, leaf)
 
 
