@@ -177,6 +177,7 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
     boxes = tiles.tile_boxes((96, 160), 64)
     assert seen == [(b[1] - b[0], b[3] - b[2]) for b in boxes] and whole.image.shape == content.shape
     assert events[-1].step == events[-1].total == 2 * len(boxes) and "tile" in events[-1].message
+    assert {e.total for e in events if e.stage == "style"} == {2 * len(boxes)}  # known from the first step
     assert (whole.image != content).any()
     seen.clear()
     mask = np.zeros((96, 160), bool)

@@ -141,10 +141,12 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
     box = crop_box(union, content.shape, pad, math.ceil(VGG_MIN_SIDE * per_px)) if params.crop else \
         (0, content.shape[0], 0, content.shape[1])
     y0, y1, x0, x1 = box
+    shapes = [(max(1, round((y1 - y0) * size / native_long)), max(1, round((x1 - x0) * size / native_long)))
+              for size in plan.levels]
+    tiles = [len(tile_boxes(shape, params.tile)) if params.tile and max(shape) > params.tile else 1 for shape in shapes]
+    plan.total += sum(steps * (count - 1) for steps, count in zip(plan.steps, tiles))  # known before the first step
     result = None
-    for index, (size, steps) in enumerate(zip(plan.levels, plan.steps)):
-        scale = size / native_long
-        shape = (max(1, round((y1 - y0) * scale)), max(1, round((x1 - x0) * scale)))
+    for index, (size, steps, shape) in enumerate(zip(plan.levels, plan.steps, shapes)):
         work = resize_native(content.native[y0:y1, x0:x1], shape)
         style_long = round((params.style_size or plan.levels[0]) * size / plan.levels[0])
         guides = [None if m is None or not masked else
@@ -167,17 +169,15 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
         fix = (f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "
                "keep --crop on, or lower --size" if index else
                "lower --size (the working size) or --style-size, keep --crop on, or set --tile")
-        tiles = len(tile_boxes(shape, params.tile)) if params.tile and max(shape) > params.tile else 1
-        plan.total += steps * (tiles - 1)
         with memory_guard(device, f"stylizing at {size} px ({shape[1]}×{shape[0]})", fix):
-            if tiles > 1:
+            if tiles[index] > 1:
                 result = yield from optimise_tiled(net, work, targets, params, device, steps, params.tile, begin,
                                                    outside, free, (plan.done, plan.total), message, preview_every,
                                                    framed)
             else:
                 result = yield from optimise(net, work, targets, params, device, steps, begin, outside, free,
                                              (plan.done, plan.total), message, preview_every, framed)
-        plan.done += steps * tiles
+        plan.done += steps * tiles[index]
     return box, upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype), free
 
 
