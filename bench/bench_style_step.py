@@ -115,7 +115,7 @@ def main() -> None:
         rounds["torch_lbfgs"].append(step_time(ours, content, style, args.steps, device, torch_lbfgs, args.warmup))
         rounds["plain"].append(step_time(plain, content, style, args.steps, device, torch_lbfgs, args.warmup))
         steps = max(1, args.warmup) + args.steps
-        gen = optimise(ours, content_np, [(style_np, None)], StyleParams(), device, steps)
+        gen = optimise(ours, content_np, [([(style_np, 1.0)], None)], StyleParams(), device, steps)
         for _ in range(max(1, args.warmup)):  # the first step also computes the targets
             next(gen)
         start = time.perf_counter()

@@ -136,7 +136,8 @@ def test_a_crf_soft_edge_softens_the_segmented_edge_and_needs_a_segmentation(hub
     assert soft_result.record["parameters"]["composite"]["crf_edge"] == 4
     assert soft_result.record["composite"]["changed_outside_alpha"] == 0
     seg = soft_result.segmentation
-    regions = Session._regions([("", as_source_image(two_tone((32, 32))))], seg.labels, soft_result.mask, seg.targets)
+    regions = Session._regions([("", [(as_source_image(two_tone((32, 32))), 1.0)])], seg.labels, soft_result.mask,
+                               seg.targets)
     guide = Session._guides(regions, seg, soft)[0].mask  # masked's style guide takes the soft edge too
     assert ((guide > 0) & (guide < 1)).any() and np.array_equal(guide >= 0.5, soft_result.mask)
     as_composite = replace(soft, style=StyleParams(method="composite"))

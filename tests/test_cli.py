@@ -292,7 +292,7 @@ def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own():
 
     rgb = np.random.default_rng(0).random((8, 8, 3), dtype=np.float32)
     with pytest.raises(InputError, match="the style loss became (nan|inf) at step 1.*lower --style-weight"):
-        drain(optimise(exploding, rgb, [(rgb[::-1].copy(), None)], StyleParams(), torch.device("cpu"), 3))
+        drain(optimise(exploding, rgb, [([(rgb[::-1].copy(), 1.0)], None)], StyleParams(), torch.device("cpu"), 3))
 
 
 def test_repeated_class_flags_accumulate():
@@ -322,7 +322,8 @@ def test_the_estimate_waits_for_a_few_steps(monkeypatch):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--style", "stone.jpg"], "--style 'stone.jpg' is not REGION=STYLE"),
+    (["--style", "=stone.jpg"], "--style '=stone.jpg' is not [REGION=]STYLE"),
+    (["--style", "cup="], "--style 'cup=' is not [REGION=]STYLE"),
     ([], "give a content image and a style image"),
 ])
 def test_region_styles_are_checked_before_any_work(inputs, tmp_path, capsys, extra, message):
@@ -360,3 +361,19 @@ def test_sweep_writes_a_labelled_tile_and_a_bundle_per_weight_and_keeps_what_exi
     capsys.readouterr()
     assert main(command) == 2
     assert "already exist" in capsys.readouterr().err and (out / "sweep.png").read_bytes() == before
+
+
+def test_styles_of_one_region_are_blended_by_weight(hub, inputs, tmp_path, capsys):
+    out = tmp_path / "blend.pstyle"
+    common = ["--labels", str(inputs["labels"]), "--steps", "1", "--size", "48", "--max-size", "48", "--device", "cpu",
+              "--no-score", "--quiet"]
+    assert main(["run", str(inputs["content"]), "--style", str(inputs["style"]), "--style", str(inputs["content"]),
+                 "--style-blend", "0.7", "0.3", "--out", str(out), *common]) == 0
+    assert read_bundle(out).manifest["inputs"]["style"] == f"{inputs['style']} (0.7), {inputs['content']} (0.3)"
+    capsys.readouterr()
+    assert main(["run", str(inputs["content"]), "--style", str(inputs["style"]), "--style", str(inputs["content"]),
+                 "--style-blend", "1", "--out", str(tmp_path / "x.pstyle"), *common]) == 2
+    assert "1 weights for 2 --style images" in capsys.readouterr().err
+    assert main(["run", str(inputs["content"]), "--style", str(inputs["style"]), "--style", f"1={inputs['style']}",
+                 "--out", str(tmp_path / "x.pstyle"), *common]) == 2
+    assert "cannot be mixed" in capsys.readouterr().err and not (tmp_path / "x.pstyle").exists()

@@ -66,7 +66,7 @@ def test_truncated_after_last_tap():
 def test_total_loss_falls_and_progress_is_reported():
     content = two_tone((40, 40)).astype(np.float32) / 255
     style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
-    gen = optimise(tiny_net(), content, [(style, None)], StyleParams(), torch.device("cpu"), 12, preview_every=5)
+    gen = optimise(tiny_net(), content, [([(style, 1.0)], None)], StyleParams(), torch.device("cpu"), 12, preview_every=5)
     events = []
     result = drain(gen, events.append)
     totals = [e.values["total"] for e in events]
@@ -108,7 +108,7 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
 
 def test_stylize_stops_between_steps():
     content = two_tone((36, 36)).astype(np.float32) / 255
-    gen = optimise(tiny_net(), content, [(content, None)], StyleParams(), torch.device("cpu"), 100)
+    gen = optimise(tiny_net(), content, [([(content, 1.0)], None)], StyleParams(), torch.device("cpu"), 100)
     assert next(gen).step == 1
     gen.close()  # what Cancel does: no further evaluation happens
     with pytest.raises(StopIteration):
@@ -119,3 +119,15 @@ def test_stylize_stops_between_steps():
 def test_bad_style_params(kwargs):
     with pytest.raises(InputError):
         StyleParams(**kwargs)
+
+
+def test_a_blend_targets_the_weighted_mix_of_its_styles_grams():
+    torch.manual_seed(1)
+    net = tiny_net()
+    content, a, b = (torch.rand(1, 3, 40, 40) for _ in range(3))
+    blended = StyleObjective(net, content, [Target(a, weight=0.7, blend=((b, 0.3),))], StyleParams())
+    alone = [StyleObjective(net, content, [Target(s)], StyleParams()).terms[0].targets for s in (a, b)]
+    for name, target in blended.terms[0].targets.items():
+        assert torch.allclose(target, 0.7 * alone[0][name] + 0.3 * alone[1][name], rtol=1e-5, atol=1e-9)
+    halves = StyleObjective(net, content, [Target(a, weight=2.0, blend=((b, 2.0),))], StyleParams())
+    assert torch.allclose(halves.terms[0].targets["relu1_1"], 0.5 * (alone[0]["relu1_1"] + alone[1]["relu1_1"]))

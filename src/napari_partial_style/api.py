@@ -54,6 +54,35 @@ class _Region(StyleRegion):
     values: tuple[int, ...] = ()
 
 
+_Mix = list[tuple[SourceImage, float]]
+Blend = Sequence[tuple[np.ndarray | SourceImage, float]]  # style images and their weights
+
+
+def _mix(style: Image | Blend, what: str) -> _Mix:
+    """One style, or a blend's checked images and weights (each finite and above 0)."""
+    if isinstance(style, (np.ndarray, SourceImage)):
+        return [(_source(style, what), 1.0)]
+    pairs = list(style)
+    if not pairs:
+        raise InputError(f"{what}: a blend needs at least one (image, weight) pair.")
+    mix = []
+    for index, (image, weight) in enumerate(pairs, start=1):
+        if not (isinstance(weight, (int, float)) and np.isfinite(weight) and weight > 0):
+            raise InputError(f"{what}: blend weight {weight!r} of style {index} must be a finite number above 0.")
+        mix.append((_source(image, f"{what} #{index}"), float(weight)))
+    return mix
+
+
+def _each_style(region: StyleRegion, change: Callable[[SourceImage], SourceImage]) -> StyleRegion:
+    """The region with `change` applied to each of its style images (a blend's too)."""
+    return replace(region, style=change(region.style), blend=tuple((change(s), w) for s, w in region.blend))
+
+
+def _region(mix: _Mix, mask: np.ndarray, name: str, values: tuple[int, ...]) -> _Region:
+    (first, weight), *rest = mix
+    return _Region(first, mask, name, weight=weight, blend=tuple(rest), values=values)
+
+
 class Stage(Generic[T]):
     """A stage not yet run: iterate it for `Progress` events (`yield from` gives its result), or
     call `result()`. Stopping the iteration stops the work between two steps."""
@@ -196,14 +225,16 @@ class Session:
         if isinstance(style, (np.ndarray, SourceImage)):
             regions = [StyleRegion(_source(style, "style"), mask)]
         else:
-            regions = [replace(r, style=_source(r.style, f"style {r.name}".strip())) for r in style]
+            regions = [replace(r, style=_source(r.style, f"style {r.name}".strip()),
+                               blend=tuple((_source(s, f"style {r.name}".strip()), w) for s, w in r.blend))
+                       for r in style]
         start = None if start is None else _source(start, "start")
         optimised = content
         if params.colors == "match":
-            regions = [replace(r, style=colors.match_colors(r.style, content, r.mask)) for r in regions]
+            regions = [_each_style(r, lambda s, r=r: colors.match_colors(s, content, r.mask)) for r in regions]
         elif params.colors == "content":  # the transfer sees luminance only; the chroma comes back after
             optimised = colors.luminance_image(content)
-            regions = [replace(r, style=colors.luminance_style(r.style, content, r.mask)) for r in regions]
+            regions = [_each_style(r, lambda s, r=r: colors.luminance_style(s, content, r.mask)) for r in regions]
             start = None if start is None else colors.luminance_image(start)
         net = yield from self.style_network(params.objective)
         first = self.size_for(content.shape)
@@ -274,11 +305,12 @@ class Session:
         return {**scores, "rescored_labels": labels}
 
     @_stage
-    def run(self, content: Image, style: Image | Mapping[str | int, Image] | None = None,
+    def run(self, content: Image, style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,
             params: JobParams | None = None, labels: np.ndarray | None = None, inputs: dict[str, str] | None = None):
         """The whole job: segment (unless `labels` are given), stylize (unless `style` is None),
         composite, score. `style` is one image for every target, or a mapping from a target class
-        (or a label value) to its own style. Every weight file is found before any work starts."""
+        (or a label value) to its own style; a style may be a blend, [(image, weight), ...], whose
+        Gram targets are mixed by weight. Every weight file is found before any work starts."""
         from napari_partial_style.core.io import weights
         from napari_partial_style.core.segment.classifier import required_weights
 
@@ -298,8 +330,8 @@ class Session:
         expected: list[int] = []
         if scoring:  # an unknown --expect fails now, not after the style transfer
             with clock.time("load classifier"):
-                for _, image in styles:
-                    model, found = yield from self._scorer(params.segment, params.score, image, content.shape)
+                for _, mix in styles:  # a blend's expected class is its first style's
+                    model, found = yield from self._scorer(params.segment, params.score, mix[0][0], content.shape)
                     expected.append(found)
         targets = [USER_TARGET]
         segmentation = None
@@ -355,18 +387,19 @@ class Session:
         return result
 
     @staticmethod
-    def _styles(style: Image | Mapping[str | int, Image] | None) -> list[tuple[str, SourceImage]]:
-        """(region selector, style) pairs; "" selects every target."""
+    def _styles(style: Image | Blend | Mapping[str | int, Image | Blend] | None) -> list[tuple[str, _Mix]]:
+        """(region selector, [(style, weight), ...]) pairs; "" selects every target. A style is one
+        image or a blend: a list of (image, weight) pairs."""
         if style is None:
             return []
         if isinstance(style, Mapping):
             if not style:
                 raise InputError("give at least one style.")
-            return [(str(key), _source(image, f"style for {key}")) for key, image in style.items()]
-        return [("", _source(style, "style"))]
+            return [(str(key), _mix(value, f"style for {key}")) for key, value in style.items()]
+        return [("", _mix(style, "style"))]
 
     @staticmethod
-    def _regions(styles: list[tuple[str, SourceImage]], labels: np.ndarray, mask: np.ndarray,
+    def _regions(styles: list[tuple[str, _Mix]], labels: np.ndarray, mask: np.ndarray,
                  targets: list[str] | None, label_values: tuple[int, ...] = ()) -> list[_Region]:
         """Each style's region and its label values: every target for a single style, else the
         label value its selector names (a target class of the segmentation, or a number)."""
@@ -374,9 +407,9 @@ class Session:
 
         if len(styles) == 1 and styles[0][0] == "":
             values = label_values or tuple(range(1, len(targets) + 1)) if targets else label_values
-            return [_Region(styles[0][1], mask, "all targets", values)]
+            return [_region(styles[0][1], mask, "all targets", values)]
         regions = []
-        for selector, image in styles:
+        for selector, mix in styles:
             if selector.isdigit():
                 value = int(selector)
             elif targets is not None and selector.lower() in (t.lower() for t in targets):
@@ -385,7 +418,7 @@ class Session:
                 known = f"this job's targets are {', '.join(targets)}" if targets else "painted labels have no names"
                 raise InputError(f"style region {selector!r} is neither a label value nor a target class ({known}); "
                                  "use CLASS=STYLE with a target class or N=STYLE with a label value.")
-            regions.append(_Region(image, target_mask(labels, mask.shape, f"labels for {selector}", (value,)),
+            regions.append(_region(mix, target_mask(labels, mask.shape, f"labels for {selector}", (value,)),
                                    selector, (value,)))
         return regions
 
@@ -429,7 +462,8 @@ class Session:
         return mask
 
 
-def run(content: Image, style: Image | None = None, params: JobParams | None = None, labels: np.ndarray | None = None,
+def run(content: Image, style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,
+        params: JobParams | None = None, labels: np.ndarray | None = None,
         **session: Any) -> Stage[JobResult]:
     """`Session(params.session, **session).run(...)`: the whole job in one call."""
     params = params or JobParams()

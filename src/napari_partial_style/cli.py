@@ -89,9 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("content", nargs="+", metavar="CONTENT... STYLE",
                      help="content image(s) (PNG, JPEG, TIFF), folders or glob patterns, then the style image; "
                           "with --style, every positional is a content")
-    run.add_argument("--style", dest="region_styles", action="append", default=[], metavar="REGION=STYLE",
-                     help="a style for one region: a target class or a label value, '=', an image; repeat for "
-                          "several regions in one job (replaces the positional STYLE)")
+    run.add_argument("--style", dest="region_styles", action="append", default=[], metavar="[REGION=]STYLE",
+                     help="a style for one region (a target class or a label value, '=', an image) or, without "
+                          "REGION=, for every target; repeat for several regions in one job, or for one region to "
+                          "blend its styles (replaces the positional STYLE)")
+    run.add_argument("--style-blend", type=finite_float, nargs="+", metavar="W",
+                     help="one weight per --style: styles of the same region are blended, their Gram targets mixed "
+                          "by these weights (default: equal)")
     run.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target; for a batch, "
                                                       "a folder of masks named like the contents (default: CONTENT_mask.* beside "
                                                       "each content, else segment automatically)")
@@ -273,14 +277,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def split_styles(args: argparse.Namespace) -> None:
-    """The positional STYLE (the last positional) unless --style REGION=STYLE is given."""
+    """The positional STYLE (the last positional) unless --style [REGION=]STYLE is given; then
+    `args.region_styles` is (region, path, weight) for each, region "" meaning every target."""
     pairs = []
     for value in args.region_styles:
         region, sep, path = value.partition("=")
-        if not sep or not region or not path:
-            raise InputError(f"--style {value!r} is not REGION=STYLE; e.g. --style cup=stone.jpg or --style 2=wood.jpg.")
+        if not sep:
+            region, path = "", value
+        if not path or (sep and not region):
+            raise InputError(f"--style {value!r} is not [REGION=]STYLE; e.g. --style stone.jpg, --style cup=stone.jpg "
+                             "or --style 2=wood.jpg.")
         pairs.append((region, path))
-    args.region_styles = pairs
+    weights = args.style_blend or [1.0] * len(pairs)
+    if args.style_blend is not None and len(args.style_blend) != len(pairs):
+        raise InputError(f"--style-blend has {len(args.style_blend)} weights for {len(pairs)} --style images; give one "
+                         "weight per --style (e.g. --style a.jpg --style b.jpg --style-blend 0.7 0.3).")
+    if any(not w > 0 for w in weights):
+        raise InputError("--style-blend weights must be above 0.")
+    if "" in {r for r, _ in pairs} and len({r for r, _ in pairs}) > 1:
+        raise InputError("a --style without REGION= is for every target; it cannot be mixed with REGION=STYLE ones.")
+    args.region_styles = [(region, path, weight) for (region, path), weight in zip(pairs, weights)]
     if pairs:
         args.style = None
         return
@@ -306,9 +322,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.content = args.content[0]
     content = read_source_image(args.content, "content", args.max_pixels)
     if args.region_styles:
-        style = {region: read_source_image(path, f"style for {region}", args.max_pixels)
-                 for region, path in args.region_styles}
-        named = ", ".join(f"{region}={path}" for region, path in args.region_styles)
+        groups: dict[str, list] = {}
+        for region, path, weight in args.region_styles:
+            what = f"style for {region}" if region else "style"
+            groups.setdefault(region, []).append((read_source_image(path, what, args.max_pixels), weight))
+        style = groups[""] if list(groups) == [""] else groups  # each a blend (of one, unless repeated)
+        blend = args.style_blend is not None
+        named = ", ".join(f"{region + '=' if region else ''}{path}" + (f" ({weight:g})" if blend else "")
+                          for region, path, weight in args.region_styles)
     else:
         style, named = read_source_image(args.style, "style", args.max_pixels), args.style
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)

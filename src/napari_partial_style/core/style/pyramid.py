@@ -163,7 +163,8 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
             begin = resize_native(start.native[y0:y1, x0:x1], shape)
         else:
             begin = None
-        targets = [(r.style.resized(working_shape(r.style.shape, style_long)), g) for r, g in zip(regions, guides)]
+        targets = [([(image.resized(working_shape(image.shape, style_long)), share) for image, share in r.mix()], g)
+                   for r, g in zip(regions, guides)]
         framed = _framer(frame, box, size, content.dtype) if preview_every else None
         message = f"level {index + 1}/{len(plan.levels)} at {size} px" if len(plan.levels) > 1 else ""
         fix = (f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "

@@ -16,7 +16,7 @@ import numpy as np
 
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.style.regions import Box
-from napari_partial_style.core.style.transfer import STAGE, optimise
+from napari_partial_style.core.style.transfer import STAGE, Mix, optimise
 
 OVERLAP_FRACTION = 0.25  # of the tile's side: wide enough for a relu4-level receptive field at 256 px
 
@@ -58,7 +58,7 @@ def blend_weights(box: Box, shape: tuple[int, int], tile: int) -> np.ndarray:
     return rows[:, None] * cols[None, :]
 
 
-def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[np.ndarray, np.ndarray | None]],
+def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[Mix, np.ndarray | None]],
                    params, device, steps: int, tile: int, begin: np.ndarray | None, outside: np.ndarray | None,
                    free: np.ndarray | None, counter: tuple[int, int], message: str, preview_every: int,
                    framed: Callable[[np.ndarray], np.ndarray] | None) -> StageGenerator[np.ndarray]:
@@ -74,7 +74,7 @@ def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[np.ndarray,
         y0, y1, x0, x1 = box
         cut = np.s_[y0:y1, x0:x1]
         tile_free = None if free is None else free[cut]
-        tile_targets = [(style, None if guide is None else guide[cut]) for style, guide in targets
+        tile_targets = [(mix, None if guide is None else guide[cut]) for mix, guide in targets
                         if guide is None or (guide[cut] > 0).any()]
         if (tile_free is not None and not (tile_free > 0).any()) or not tile_targets:
             result = current[cut]  # nothing here may change, or no region reaches it

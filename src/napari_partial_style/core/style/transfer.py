@@ -58,6 +58,14 @@ def initial_image(content: torch.Tensor, init: str, seed: int) -> torch.Tensor:
     return content.clone()
 
 
+Mix = Sequence[tuple[np.ndarray, float]]  # style images (H×W×3 in [0, 1]) and their shares
+
+
+def _target(mix: Mix, guide: torch.Tensor | None, device: torch.device) -> Target:
+    (first, weight), *rest = mix
+    return Target(to_tensor(first, device), guide, weight, tuple((to_tensor(s, device), w) for s, w in rest))
+
+
 def _tensor(array: np.ndarray | None, device: torch.device) -> torch.Tensor | None:
     """H×W (a guide) or H×W×3 (an image) float array as a 1×C×H×W tensor; None stays None."""
     if array is None:
@@ -66,12 +74,12 @@ def _tensor(array: np.ndarray | None, device: torch.device) -> torch.Tensor | No
 
 
 def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.ndarray,
-             targets: Sequence[tuple[np.ndarray, np.ndarray | None]], params: StyleParams, device: torch.device,
+             targets: Sequence[tuple[Mix, np.ndarray | None]], params: StyleParams, device: torch.device,
              steps: int, start: np.ndarray | None = None, outside: np.ndarray | None = None,
              free: np.ndarray | None = None, counter: tuple[int, int] | None = None, message: str = "",
              preview_every: int = 0, framed: Callable[[np.ndarray], np.ndarray] | None = None,
              ) -> StageGenerator[np.ndarray]:
-    """Stylize `content` (H×W×3 in [0, 1]) with each (style, guide) target under `params.objective`.
+    """Stylize `content` (H×W×3 in [0, 1]) with each (style mix, guide) target under `params.objective`.
 
     Guides, `outside` (the rest of the frame, which keeps its own statistics) and `free` (pixels
     allowed to change) are H×W floats in [0, 1] at the content's size. Each step is one iteration
@@ -83,7 +91,7 @@ def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np
     torch.manual_seed(params.seed)
     content_t = to_tensor(content, device)
     objective = get(params.objective).make(
-        net, content_t, [Target(to_tensor(style, device), _tensor(guide, device)) for style, guide in targets],
+        net, content_t, [_target(mix, _tensor(guide, device), device) for mix, guide in targets],
         params, _tensor(outside, device))
     image = to_tensor(start, device) if start is not None else initial_image(content_t, params.init, params.seed)
     free_t = _tensor(free, device)

@@ -3,7 +3,8 @@
 A module here defines `TAPS` (the VGG19 layers it reads) and `make(net, content, targets, params,
 outside)`, returning an object whose `parts(image)` gives the weighted loss terms as a dict of scalar
 tensors (their sum is minimised). Each `Target` is a style image and the content region that should
-take it on (a soft 1×1×H×W guide, or None for the whole image); `outside`, when given, is the
+take it on (a soft 1×1×H×W guide, or None for the whole image), or several style images blended by
+weight (`weight` is the first's, `blend` the others'); `outside`, when given, is the
 guide of the rest of the frame, which should keep its own statistics. Listing the names imports
 nothing, so napari can offer them cheaply.
 """
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 class Target:
     style: torch.Tensor
     guide: torch.Tensor | None = None
+    weight: float = 1.0
+    blend: tuple[tuple[torch.Tensor, float], ...] = ()
+
+    def mix(self) -> list[tuple[torch.Tensor, float]]:
+        """Each style with its share (the weights normalised to sum to 1)."""
+        pairs = [(self.style, self.weight), *self.blend]
+        total = sum(weight for _, weight in pairs)
+        return [(style, weight / total) for style, weight in pairs]
 
 
 class StyleObjective(Protocol):

@@ -59,10 +59,13 @@ class GatysObjective:
             content_features = net(content)
             self.content_target = content_features[CONTENT_LAYER].detach()
             for target in targets:
-                style_features = net(target.style)
+                grams = {name: 0.0 for name in STYLE_LAYERS}
+                for style, share in target.mix():  # a blend's target is the weighted mix of its Grams
+                    style_features = net(style)
+                    for name in STYLE_LAYERS:
+                        grams[name] = grams[name] + share * gram(style_features[name]).detach()
                 guides = self._guides(target.guide)
-                self.terms.append(_Term(guides, {name: gram(style_features[name]).detach() for name in STYLE_LAYERS},
-                                        1.0 if target.guide is None else float(target.guide.mean())))
+                self.terms.append(_Term(guides, grams, 1.0 if target.guide is None else float(target.guide.mean())))
             if outside is not None and bool((outside > 0).any()):
                 guides = self._guides(outside, mode="simple")
                 self.terms.append(_Term(guides, {name: guided_gram(content_features[name], guides[name]).detach()
