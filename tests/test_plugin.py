@@ -289,6 +289,8 @@ def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napar
     flow.composite.score_form["session.size"].value = 64
     flow.run_all.click()
     assert flow.run_all.text() == "Cancel all" and flow.segment.runner.running
+    flow.segment.crf_runner.on_done[-1](True)  # another job ending meanwhile does not move the chain on
+    assert flow._waiting is flow.segment.runner and not flow.stylize.runner.running
     qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
     assert flow.status.text() == "Run all: done", flow.status.text()
     assert {"img labels", "img stylized", "img composite", "img re-segmentation"} <= {lyr.name for lyr in viewer.layers}

@@ -70,7 +70,7 @@ class WorkflowWidget(QWidget):
         self._waiting = None
         self._cancelled = False
         for runner in self._runners():
-            runner.on_done.append(self._step_done)
+            runner.on_done.append(lambda ok, runner=runner: self._step_done(runner, ok))
         self.shortcuts = {RUN_KEYS: self._shortcut(RUN_KEYS, self.run_tab),
                           CANCEL_KEYS: self._shortcut(CANCEL_KEYS, self.cancel)}
 
@@ -81,7 +81,8 @@ class WorkflowWidget(QWidget):
         return shortcut
 
     def _runners(self):
-        return (self.segment.runner, self.segment.crf_runner, self.stylize.runner, self.composite.runner)
+        return (self.segment.runner, self.segment.crf_runner, self.stylize.runner, self.composite.runner,
+                self.segment.point_runner)
 
     @property
     def running_all(self) -> bool:
@@ -126,8 +127,8 @@ class WorkflowWidget(QWidget):
         if self._waiting is None:  # the step did not start (bad input): its tab says why
             self._finish("stopped; see the open tab")
 
-    def _step_done(self, ok: bool) -> None:
-        if self._waiting is None:
+    def _step_done(self, runner, ok: bool) -> None:
+        if runner is not self._waiting:  # another job the user ran meanwhile (e.g. Re-run CRF only)
             return
         self._waiting = None
         if ok and self._steps:
