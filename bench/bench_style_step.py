@@ -23,8 +23,10 @@ from napari_partial_style.core.device import get_device
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
 from napari_partial_style.core.style.objectives.gatys import GatysObjective as StyleObjective
-from napari_partial_style.core.style.objectives import Target
+from napari_partial_style.core.style.objectives.gatys import style_stats
+from napari_partial_style.core.style.objectives import StyleImage, Target
 from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
+from napari_partial_style.core.style.transfer import style_stats as stats_of_arrays
 from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.vgg import Normalize, TappedVGG, layer_names
 
@@ -76,7 +78,7 @@ def torch_lbfgs(image: torch.Tensor, history_size: int) -> torch.optim.LBFGS:
 
 def step_time(net, content, style, steps, device, optimizer_factory=make_optimizer, warmup: int = 1) -> float:
     params = StyleParams(steps=steps)
-    objective = StyleObjective(net, content, [Target(style)], params)
+    objective = StyleObjective(net, content, [Target(style_stats(net, [StyleImage(style)], params))], params)
     image = content.clone().requires_grad_(True)
     optimizer = optimizer_factory(image, params.history_size)
     closure = make_closure(objective, image, optimizer, {})
@@ -115,8 +117,9 @@ def main() -> None:
         rounds["torch_lbfgs"].append(step_time(ours, content, style, args.steps, device, torch_lbfgs, args.warmup))
         rounds["plain"].append(step_time(plain, content, style, args.steps, device, torch_lbfgs, args.warmup))
         steps = max(1, args.warmup) + args.steps
-        gen = optimise(ours, content_np, [([(style_np, 1.0)], None)], StyleParams(), device, steps)
-        for _ in range(max(1, args.warmup)):  # the first step also computes the targets
+        targets = [(stats_of_arrays(ours, [(style_np, 1.0, None)], StyleParams(), device), None)]
+        gen = optimise(ours, content_np, targets, StyleParams(), device, steps)
+        for _ in range(max(1, args.warmup)):  # the first step also computes the content target
             next(gen)
         start = time.perf_counter()
         for _ in gen:

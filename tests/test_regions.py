@@ -162,13 +162,18 @@ def test_tiles_cover_the_frame_with_overlaps_that_blend_to_one():
 def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_with_nothing_free(net, monkeypatch):
     from napari_partial_style.core.style import tiles
 
-    seen, real = [], tiles.optimise
+    seen, real, stats, real_stats = [], tiles.optimise, [], pyramid.style_stats
 
     def recording(net_, content, *args, **kwargs):
         seen.append(content.shape[:2])
         return (yield from real(net_, content, *args, **kwargs))
 
+    def counted(*args):
+        stats.append(args)
+        return real_stats(*args)
+
     monkeypatch.setattr(tiles, "optimise", recording)
+    monkeypatch.setattr(pyramid, "style_stats", counted)
     content = image((96, 160), 3)
     events = []
     params = StyleParams(steps=2, tile=64, crop=False)
@@ -176,6 +181,7 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
                                   160, 160), events.append)
     boxes = tiles.tile_boxes((96, 160), 64)
     assert seen == [(b[1] - b[0], b[3] - b[2]) for b in boxes] and whole.image.shape == content.shape
+    assert len(stats) == 1  # the style's Gram targets are computed once for the level, not per tile
     assert events[-1].step == events[-1].total == 2 * len(boxes) and "tile" in events[-1].message
     assert {e.total for e in events if e.stage == "style"} == {2 * len(boxes)}  # known from the first step
     assert (whole.image != content).any()

@@ -11,10 +11,12 @@ from napari_partial_style.core.style.objectives.gatys import (
     TAPS as STYLE_TAPS,
     GatysObjective as StyleObjective,
     gram,
+    style_stats,
     total_variation,
 )
-from napari_partial_style.core.style.objectives import Target
+from napari_partial_style.core.style.objectives import StyleImage, Target
 from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
+from napari_partial_style.core.style.transfer import style_stats as stats_of_arrays
 from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.vgg import TappedVGG, layer_names
 
@@ -41,7 +43,7 @@ def test_losses_by_hand():
     content = torch.zeros(1, 3, 2, 2)
     style = torch.ones(1, 3, 2, 2)
     params = StyleParams(content_weight=2.0, style_weight=9.0, tv_weight=0.5)
-    objective = StyleObjective(fake_net, content, [Target(style)], params)
+    objective = StyleObjective(fake_net, content, [Target(style_stats(fake_net, [StyleImage(style)], params))], params)
     image = torch.full((1, 3, 2, 2), 0.5)
     parts = objective.parts(image)
     # content: features of relu4_2 are 6·x, target 0 → 2 · mean((3)^2)
@@ -66,7 +68,9 @@ def test_truncated_after_last_tap():
 def test_total_loss_falls_and_progress_is_reported():
     content = two_tone((40, 40)).astype(np.float32) / 255
     style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
-    gen = optimise(tiny_net(), content, [([(style, 1.0)], None)], StyleParams(), torch.device("cpu"), 12, preview_every=5)
+    net, cpu = tiny_net(), torch.device("cpu")
+    targets = [(stats_of_arrays(net, [(style, 1.0, None)], StyleParams(), cpu), None)]
+    gen = optimise(net, content, targets, StyleParams(), cpu, 12, preview_every=5)
     events = []
     result = drain(gen, events.append)
     totals = [e.values["total"] for e in events]
@@ -91,11 +95,12 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
     reference = content.clone().requires_grad_(True)
     lbfgs = torch.optim.LBFGS([reference], lr=1, max_iter=params.steps, tolerance_grad=-1,
                               tolerance_change=-1, history_size=history)
-    lbfgs.step(make_closure(StyleObjective(net, content, [Target(style)], params), reference, lbfgs, {}))
+    targets = [Target(style_stats(net, [StyleImage(style)], params))]
+    lbfgs.step(make_closure(StyleObjective(net, content, targets, params), reference, lbfgs, {}))
 
     image = content.clone().requires_grad_(True)
     ours = make_optimizer(image, history)
-    closure = make_closure(StyleObjective(net, content, [Target(style)], params), image, ours, {})
+    closure = make_closure(StyleObjective(net, content, targets, params), image, ours, {})
     for _ in range(params.steps):
         ours.step(closure)
     moved = (reference.detach() - content).abs().max()
@@ -108,7 +113,9 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
 
 def test_stylize_stops_between_steps():
     content = two_tone((36, 36)).astype(np.float32) / 255
-    gen = optimise(tiny_net(), content, [([(content, 1.0)], None)], StyleParams(), torch.device("cpu"), 100)
+    net, cpu = tiny_net(), torch.device("cpu")
+    gen = optimise(net, content, [(stats_of_arrays(net, [(content, 1.0, None)], StyleParams(), cpu), None)],
+                   StyleParams(), cpu, 100)
     assert next(gen).step == 1
     gen.close()  # what Cancel does: no further evaluation happens
     with pytest.raises(StopIteration):
@@ -124,10 +131,28 @@ def test_bad_style_params(kwargs):
 def test_a_blend_targets_the_weighted_mix_of_its_styles_grams():
     torch.manual_seed(1)
     net = tiny_net()
-    content, a, b = (torch.rand(1, 3, 40, 40) for _ in range(3))
-    blended = StyleObjective(net, content, [Target(a, weight=0.7, blend=((b, 0.3),))], StyleParams())
-    alone = [StyleObjective(net, content, [Target(s)], StyleParams()).terms[0].targets for s in (a, b)]
-    for name, target in blended.terms[0].targets.items():
+    a, b = (torch.rand(1, 3, 40, 40) for _ in range(2))
+    blended = style_stats(net, [StyleImage(a, 0.7), StyleImage(b, 0.3)], StyleParams())
+    alone = [style_stats(net, [StyleImage(s)], StyleParams()) for s in (a, b)]
+    for name, target in blended.items():
         assert torch.allclose(target, 0.7 * alone[0][name] + 0.3 * alone[1][name], rtol=1e-5, atol=1e-9)
-    halves = StyleObjective(net, content, [Target(a, weight=2.0, blend=((b, 2.0),))], StyleParams())
-    assert torch.allclose(halves.terms[0].targets["relu1_1"], 0.5 * (alone[0]["relu1_1"] + alone[1]["relu1_1"]))
+
+
+def test_a_style_guide_takes_the_grams_of_its_region_only():
+    """A style image whose right half is a distracting background: with a guide on the left half
+    its targets are those of the left half alone, not of the whole image. Checked up to relu3_1:
+    deeper, a random network's features of a 64 px image are mostly its padding's."""
+    torch.manual_seed(2)
+    net = tiny_net()
+    material, background = torch.rand(1, 3, 64, 32), torch.rand(1, 3, 64, 32) * 0.2 + 0.8
+    photo = torch.cat([material, background], dim=3)
+    guide = torch.zeros(1, 1, 64, 64)
+    guide[..., :32] = 1
+    params = StyleParams(guide="simple")
+    region = style_stats(net, [StyleImage(photo, guide=guide)], params)
+    whole = style_stats(net, [StyleImage(photo)], params)
+    alone = style_stats(net, [StyleImage(material)], params)
+    for name in STYLE_LAYERS[:3]:
+        to_alone = torch.linalg.norm(region[name] - alone[name]) / torch.linalg.norm(alone[name])
+        whole_to_alone = torch.linalg.norm(whole[name] - alone[name]) / torch.linalg.norm(alone[name])
+        assert to_alone < 0.5 * whole_to_alone, name

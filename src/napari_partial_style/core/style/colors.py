@@ -42,15 +42,16 @@ def _pixels(image: SourceImage, mask: np.ndarray | None) -> np.ndarray:
 
 
 def match_colors(style: SourceImage, content: SourceImage, mask: np.ndarray | None = None) -> SourceImage:
-    """The style image with the content's colour mean and covariance (of the region, if given)."""
+    """The style image with the content's colour mean and covariance (of the region, if given);
+    the style's own statistics are those of its region (alpha), which it keeps."""
     target = _pixels(content, mask).astype(np.float64)
-    source = style.rgb.reshape(-1, 3).astype(np.float64)
+    source = _pixels(style, style.alpha).astype(np.float64)
     mu_t, mu_s = target.mean(axis=0), source.mean(axis=0)
     root_t, _ = _sqrt_and_inverse(np.cov(target, rowvar=False) + _EPS * np.eye(3))
     _, inverse_root_s = _sqrt_and_inverse(np.cov(source, rowvar=False) + _EPS * np.eye(3))
-    moved = (source - mu_s) @ (root_t @ inverse_root_s).T + mu_t
+    moved = (style.rgb.reshape(-1, 3) - mu_s) @ (root_t @ inverse_root_s).T + mu_t
     rgb = np.clip(moved, 0.0, 1.0).reshape(style.rgb.shape).astype(np.float32)
-    return as_source_image(from_float_rgb(rgb, style.dtype))
+    return SourceImage(native=from_float_rgb(rgb, style.dtype), alpha=style.alpha)
 
 
 def luminance_image(image: SourceImage) -> SourceImage:
@@ -60,12 +61,14 @@ def luminance_image(image: SourceImage) -> SourceImage:
 
 
 def luminance_style(style: SourceImage, content: SourceImage, mask: np.ndarray | None = None) -> SourceImage:
-    """The style's luminance with the content's mean and spread (the paper's luminance matching)."""
+    """The style's luminance with the content's mean and spread (the paper's luminance matching);
+    the style's own are those of its region (alpha), which it keeps."""
     y_style = yiq(style.rgb)[..., 0]
+    y_region = yiq(_pixels(style, style.alpha))[..., 0]
     y_content = yiq(_pixels(content, mask))[..., 0]
-    scale = y_content.std() / max(float(y_style.std()), _EPS)
-    y = np.clip((y_style - y_style.mean()) * scale + y_content.mean(), 0.0, 1.0)
-    return as_source_image(from_float_rgb(np.repeat(y[..., None], 3, axis=2), style.dtype))
+    scale = y_content.std() / max(float(y_region.std()), _EPS)
+    y = np.clip((y_style - y_region.mean()) * scale + y_content.mean(), 0.0, 1.0)
+    return SourceImage(native=from_float_rgb(np.repeat(y[..., None], 3, axis=2), style.dtype), alpha=style.alpha)
 
 
 def with_content_chroma(stylized_grey: np.ndarray, grey: SourceImage, content: SourceImage,

@@ -27,9 +27,9 @@ from napari_partial_style.core.images import (
 from napari_partial_style.core.memory import memory_guard
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import StageGenerator
-from napari_partial_style.core.style.regions import Box, StyleRegion, Stylized
+from napari_partial_style.core.style.regions import Box, StyleRegion, Stylized, style_guide
 from napari_partial_style.core.style.tiles import optimise_tiled, tile_boxes
-from napari_partial_style.core.style.transfer import optimise
+from napari_partial_style.core.style.transfer import optimise, style_stats
 
 VGG_MIN_SIDE = 32  # relu5_1 is 16× smaller than the input: below this a crop has no deep features
 
@@ -163,14 +163,13 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
             begin = resize_native(start.native[y0:y1, x0:x1], shape)
         else:
             begin = None
-        targets = [([(image.resized(working_shape(image.shape, style_long)), share) for image, share in r.mix()], g)
-                   for r, g in zip(regions, guides)]
         framed = _framer(frame, box, size, content.dtype) if preview_every else None
         message = f"level {index + 1}/{len(plan.levels)} at {size} px" if len(plan.levels) > 1 else ""
         fix = (f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "
                "keep --crop on, or lower --size" if index else
                "lower --size (the working size) or --style-size, keep --crop on, or set --tile")
         with memory_guard(device, f"stylizing at {size} px ({shape[1]}×{shape[0]})", fix):
+            targets = [(_style_stats(net, r, style_long, params, device), g) for r, g in zip(regions, guides)]
             if tiles[index] > 1:
                 result = yield from optimise_tiled(net, work, targets, params, device, steps, params.tile, begin,
                                                    outside, free, (plan.done, plan.total), message, preview_every,
@@ -180,6 +179,16 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
                                              (plan.done, plan.total), message, preview_every, framed)
         plan.done += steps * tiles[index]
     return box, upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype), free
+
+
+def _style_stats(net, region: StyleRegion, long_side: int, params: StyleParams, device):
+    """The region's style statistics at this level, each style image scaled to `long_side` and
+    read only within its own region (alpha) where it has one."""
+    mix = []
+    for image, share in region.mix():
+        shape = working_shape(image.shape, long_side)
+        mix.append((image.resized(shape), share, style_guide(image, shape)))
+    return style_stats(net, mix, params, device)
 
 
 def _framer(frame: np.ndarray, box: Box, size: int, dtype) -> Callable[[np.ndarray], np.ndarray]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from napari_partial_style.core.images import SourceImage
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import SourceImage, resize_plane, to_float_rgb
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in content pixels
 
@@ -28,6 +29,43 @@ class StyleRegion:
         pairs = [(self.style, self.weight), *self.blend]
         total = sum(weight for _, weight in pairs)
         return [(image, weight / total) for image, weight in pairs]
+
+
+def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style region") -> SourceImage:
+    """The style image whose statistics come only from `mask` (H×W at its size, bool or soft in
+    [0, 1]), kept as its alpha: a transparent pixel of a style image is not part of its material."""
+    mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[2] in (3, 4):
+        mask = mask[..., :3].max(axis=2)
+    if mask.ndim != 2:
+        raise InputError(f"{name}: shape {mask.shape} is not a 2D mask.")
+    if mask.shape != image.shape:
+        raise InputError(f"{name}: {mask.shape[1]}×{mask.shape[0]} differs from the style image's "
+                         f"{image.shape[1]}×{image.shape[0]}; give a mask of the style image's size.")
+    if mask.dtype == np.bool_ or mask.dtype.kind in "iu" and mask.max(initial=0) <= 1:
+        alpha = mask.astype(np.float32)
+    elif mask.dtype.kind in "iu":
+        alpha = (mask > 0).astype(np.float32)  # a label image: any nonzero label is the region
+    else:
+        alpha = np.nan_to_num(mask.astype(np.float32), nan=0.0).clip(0, 1)
+    if not (alpha > 0).any():
+        raise InputError(f"{name}: no pixel is in it, so the style has no statistics to give; paint the style's "
+                         "material or leave the style region out.")
+    return SourceImage(native=image.native, alpha=alpha)
+
+
+def style_guide(image: SourceImage, shape: tuple[int, int]) -> np.ndarray | None:
+    """Where at `shape` the style's statistics come from: its alpha, or None (all of it)."""
+    if image.alpha is None:
+        return None
+    alpha = to_float_rgb(image.alpha)
+    if (alpha >= 1).all():
+        return None
+    guide = np.clip(resize_plane(alpha, shape), 0, 1)
+    if not (guide > 0.01).any():
+        raise InputError(f"the style's region is empty at {shape[1]}×{shape[0]} px: give it a larger region "
+                         "(mask or alpha), or raise --style-size.")
+    return guide
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """One pyramid level optimised as overlapping tiles, when the whole level would not fit in memory.
 
 Each tile is its own L-BFGS run against the same style targets (a style's Gram matrices do not
-depend on the content), started from the level below like the whole level would be, so memory
+depend on the content, so the level computes them once for all tiles), started from the level below like the whole level would be, so memory
 follows the tile while the texture's statistics stay those of the style. Overlaps are blended with
 linear ramps; a tile with nothing free to change (masked, beyond the band) is skipped and keeps its
 start. What this cannot give is one optimisation's global coherence: a texture may shift phase
@@ -11,12 +11,13 @@ between tiles, which the overlap hides; the docs say so.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.style.regions import Box
-from napari_partial_style.core.style.transfer import STAGE, Mix, optimise
+from napari_partial_style.core.style.transfer import STAGE, optimise
 
 OVERLAP_FRACTION = 0.25  # of the tile's side: wide enough for a relu4-level receptive field at 256 px
 
@@ -58,7 +59,7 @@ def blend_weights(box: Box, shape: tuple[int, int], tile: int) -> np.ndarray:
     return rows[:, None] * cols[None, :]
 
 
-def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[Mix, np.ndarray | None]],
+def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[Any, np.ndarray | None]],
                    params, device, steps: int, tile: int, begin: np.ndarray | None, outside: np.ndarray | None,
                    free: np.ndarray | None, counter: tuple[int, int], message: str, preview_every: int,
                    framed: Callable[[np.ndarray], np.ndarray] | None) -> StageGenerator[np.ndarray]:
@@ -74,7 +75,7 @@ def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[Mix, np.nda
         y0, y1, x0, x1 = box
         cut = np.s_[y0:y1, x0:x1]
         tile_free = None if free is None else free[cut]
-        tile_targets = [(mix, None if guide is None else guide[cut]) for mix, guide in targets
+        tile_targets = [(stats, None if guide is None else guide[cut]) for stats, guide in targets
                         if guide is None or (guide[cut] > 0).any()]
         if (tile_free is not None and not (tile_free > 0).any()) or not tile_targets:
             result = current[cut]  # nothing here may change, or no region reaches it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,7 +13,7 @@ from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.style.lbfgs import DeviceLBFGS
-from napari_partial_style.core.style.objectives import StyleObjective, Target, get
+from napari_partial_style.core.style.objectives import StyleImage, StyleObjective, Target, get
 from napari_partial_style.core.tensors import to_array, to_tensor
 
 STAGE = "style"
@@ -58,12 +59,15 @@ def initial_image(content: torch.Tensor, init: str, seed: int) -> torch.Tensor:
     return content.clone()
 
 
-Mix = Sequence[tuple[np.ndarray, float]]  # style images (H×W×3 in [0, 1]) and their shares
+Mix = Sequence[tuple[np.ndarray, float, np.ndarray | None]]  # style images (H×W×3 in [0, 1]), shares, guides (H×W)
 
 
-def _target(mix: Mix, guide: torch.Tensor | None, device: torch.device) -> Target:
-    (first, weight), *rest = mix
-    return Target(to_tensor(first, device), guide, weight, tuple((to_tensor(s, device), w) for s, w in rest))
+def style_stats(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], mix: Mix, params: StyleParams,
+                device: torch.device) -> Any:
+    """The objective's statistics of a style (a blend: each image with its share and, where only
+    part of it is the material, its guide), computed once and shared by every tile of a level."""
+    styles = [StyleImage(to_tensor(image, device), share, _tensor(guide, device)) for image, share, guide in mix]
+    return get(params.objective).style_stats(net, styles, params)
 
 
 def _tensor(array: np.ndarray | None, device: torch.device) -> torch.Tensor | None:
@@ -74,12 +78,13 @@ def _tensor(array: np.ndarray | None, device: torch.device) -> torch.Tensor | No
 
 
 def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.ndarray,
-             targets: Sequence[tuple[Mix, np.ndarray | None]], params: StyleParams, device: torch.device,
+             targets: Sequence[tuple[Any, np.ndarray | None]], params: StyleParams, device: torch.device,
              steps: int, start: np.ndarray | None = None, outside: np.ndarray | None = None,
              free: np.ndarray | None = None, counter: tuple[int, int] | None = None, message: str = "",
              preview_every: int = 0, framed: Callable[[np.ndarray], np.ndarray] | None = None,
              ) -> StageGenerator[np.ndarray]:
-    """Stylize `content` (H×W×3 in [0, 1]) with each (style mix, guide) target under `params.objective`.
+    """Stylize `content` (H×W×3 in [0, 1]) with each (style statistics, guide) target under
+    `params.objective` (the statistics from `style_stats`).
 
     Guides, `outside` (the rest of the frame, which keeps its own statistics) and `free` (pixels
     allowed to change) are H×W floats in [0, 1] at the content's size. Each step is one iteration
@@ -91,7 +96,7 @@ def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np
     torch.manual_seed(params.seed)
     content_t = to_tensor(content, device)
     objective = get(params.objective).make(
-        net, content_t, [_target(mix, _tensor(guide, device), device) for mix, guide in targets],
+        net, content_t, [Target(stats, _tensor(guide, device)) for stats, guide in targets],
         params, _tensor(outside, device))
     image = to_tensor(start, device) if start is not None else initial_image(content_t, params.init, params.seed)
     free_t = _tensor(free, device)

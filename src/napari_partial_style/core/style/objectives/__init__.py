@@ -1,12 +1,14 @@
 """Style objectives: one module per loss, found by name, so a new objective is one new file.
 
-A module here defines `TAPS` (the VGG19 layers it reads) and `make(net, content, targets, params,
-outside)`, returning an object whose `parts(image)` gives the weighted loss terms as a dict of scalar
-tensors (their sum is minimised). Each `Target` is a style image and the content region that should
-take it on (a soft 1×1×H×W guide, or None for the whole image), or several style images blended by
-weight (`weight` is the first's, `blend` the others'); `outside`, when given, is the
-guide of the rest of the frame, which should keep its own statistics. Listing the names imports
-nothing, so napari can offer them cheaply.
+A module here defines `TAPS` (the VGG19 layers it reads), `style_stats(net, styles, params)`, the
+statistics the content should match, from one or several `StyleImage`s (a blend: each with its
+share, each read only where its own guide is), and `make(net, content, targets, params, outside)`,
+returning an object whose `parts(image)` gives the weighted loss terms as a dict of scalar tensors
+(their sum is minimised). Each `Target` is such statistics and the content region that should take
+them on (a soft 1×1×H×W guide, or None for the whole image); `outside`, when given, is the guide of
+the rest of the frame, which should keep its own statistics. The statistics are kept apart from
+the loss because they do not depend on the content: a pyramid level computes them once for all its
+tiles. Listing the names imports nothing, so napari can offer them cheaply.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from napari_partial_style.core.errors import InputError
 
@@ -24,17 +26,19 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Target:
-    style: torch.Tensor
-    guide: torch.Tensor | None = None
-    weight: float = 1.0
-    blend: tuple[tuple[torch.Tensor, float], ...] = ()
+class StyleImage:
+    """A style image (1×3×H×W), its share of a blend, and where its statistics come from (a soft
+    1×1×H×W guide at its size; None: all of it)."""
 
-    def mix(self) -> list[tuple[torch.Tensor, float]]:
-        """Each style with its share (the weights normalised to sum to 1)."""
-        pairs = [(self.style, self.weight), *self.blend]
-        total = sum(weight for _, weight in pairs)
-        return [(style, weight / total) for style, weight in pairs]
+    image: torch.Tensor
+    share: float = 1.0
+    guide: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    stats: Any  # what the objective's style_stats gave
+    guide: torch.Tensor | None = None
 
 
 class StyleObjective(Protocol):

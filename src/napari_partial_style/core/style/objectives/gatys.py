@@ -18,7 +18,7 @@ import torch
 
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.style.guides import guided_gram, layer_guides
-from napari_partial_style.core.style.objectives import Target
+from napari_partial_style.core.style.objectives import StyleImage, Target
 
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -35,6 +35,22 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 def total_variation(image: torch.Tensor) -> torch.Tensor:
     """L1 total variation: the sum of absolute differences between neighbouring pixels."""
     return (image[..., 1:, :] - image[..., :-1, :]).abs().sum() + (image[..., 1:] - image[..., :-1]).abs().sum()
+
+
+def style_stats(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], styles: Sequence[StyleImage],
+                params: StyleParams) -> dict[str, torch.Tensor]:
+    """The Gram targets per style layer: a blend's are the mix of its images' by share, and an
+    image with a guide (its region of the material) gives the guided Grams of that region only."""
+    grams: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for style in styles:
+            features = net(style.image)
+            guides = None if style.guide is None else layer_guides(net.body, net.names, style.guide, STYLE_LAYERS,
+                                                                   params.guide)
+            for name in STYLE_LAYERS:
+                matrix = gram(features[name]) if guides is None else guided_gram(features[name], guides[name])
+                grams[name] = grams.get(name, 0.0) + style.share * matrix.detach()
+    return grams
 
 
 class _Term:
@@ -59,13 +75,8 @@ class GatysObjective:
             content_features = net(content)
             self.content_target = content_features[CONTENT_LAYER].detach()
             for target in targets:
-                grams = {name: 0.0 for name in STYLE_LAYERS}
-                for style, share in target.mix():  # a blend's target is the weighted mix of its Grams
-                    style_features = net(style)
-                    for name in STYLE_LAYERS:
-                        grams[name] = grams[name] + share * gram(style_features[name]).detach()
                 guides = self._guides(target.guide)
-                self.terms.append(_Term(guides, grams, 1.0 if target.guide is None else float(target.guide.mean())))
+                self.terms.append(_Term(guides, target.stats, 1.0 if target.guide is None else float(target.guide.mean())))
             if outside is not None and bool((outside > 0).any()):
                 guides = self._guides(outside, mode="simple")
                 self.terms.append(_Term(guides, {name: guided_gram(content_features[name], guides[name]).detach()
