@@ -146,3 +146,38 @@ def test_a_crf_soft_edge_softens_the_segmented_edge_and_needs_a_segmentation(hub
         run(content, two_tone((32, 32)), soft, labels=hard_result.mask.astype(np.uint8)).result()
     with pytest.raises(InputError, match="needs the CRF's probabilities"):
         Session.composite(content, content, hard_result.mask, soft.composite)
+
+
+def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, monkeypatch):
+    """`style_region="auto"` segments each style image for its top class (here the hand-built
+    classifier's red) and its Gram targets come from there; a style with a region of its own (an
+    alpha, as --style-mask or a painted layer gives) keeps it; an empty one is a clear error."""
+    from tiny_classifier import TinyTapped
+    from napari_partial_style.core.style.regions import with_style_region
+
+    def tiny(self, source):
+        yield from ()
+        return TinyTapped()
+
+    monkeypatch.setattr(Session, "classifier", tiny)
+    style = np.zeros((48, 64, 3), np.uint8)
+    style[:, :40, 0] = 255
+    style[:, 44:, 2] = 255
+    content = two_tone((48, 64))
+    session = Session(CPU)
+    params = StyleParams(steps=2, style_region="auto")
+    auto = session._stylize(content, style, params, None)
+    result = Stage(auto).result()
+    (chosen,), = result.style_regions
+    assert chosen["class"] == "red thing" and 0.5 < chosen["coverage"] < 0.7
+    plain = Session(CPU).stylize(content, style, replace(params, style_region=None)).result()
+    assert not np.array_equal(plain, result.image)  # other statistics, another result
+    painted = np.zeros((48, 64), bool)
+    painted[:, 50:] = True
+    given = with_style_region(as_source_image(style), painted)
+    kept = Stage(session._stylize(content, given, params, None)).result()
+    assert kept.style_regions == [[{"class": None, "coverage": round(painted.mean(), 4)}]]
+    with pytest.raises(InputError, match="no pixel is in it"):
+        with_style_region(as_source_image(style), np.zeros((48, 64), bool))
+    with pytest.raises(InputError, match="differs from the style image's 64×48"):
+        with_style_region(as_source_image(style), painted[:40])

@@ -143,3 +143,23 @@ def test_a_click_on_a_region_gives_that_regions_class():
     assert red[0][1] > red[1][1]
     with pytest.raises(InputError, match="outside the image"):
         classes_at(model, rgb, (70, 5), torch.device("cpu"))
+
+
+def test_the_style_region_is_the_style_images_own_material_and_a_missing_one_is_named():
+    """`--style-region`: a style photo of a red material beside a blue distraction gives its
+    statistics from the red part only, found by the same classifier and CRF as the content's."""
+    from napari_partial_style.core.images import as_source_image
+    from napari_partial_style.core.params import SegmentParams
+    from napari_partial_style.core.segment.style_region import style_region_stage
+
+    style = np.zeros((64, 96, 3), np.float32)
+    style[:, :56, 0] = 1.0  # the material, the larger part: the top class
+    style[:, 64:, 2] = 1.0  # a distracting background
+    source = as_source_image(style)
+    mask, klass = drain(style_region_stage(TinyTapped(), source, "auto", SegmentParams(), 96, CPU))
+    assert klass == "red thing"
+    assert mask[:, 4:52].mean() > 0.95 and mask[:, 68:].mean() < 0.05
+    blue, klass = drain(style_region_stage(TinyTapped(), source, "blue thing", SegmentParams(), 96, CPU))
+    assert klass == "blue thing" and blue[:, 68:].mean() > 0.95 and blue[:, :52].mean() < 0.05
+    with pytest.raises(InputError, match="shows no green thing region"):
+        drain(style_region_stage(TinyTapped(), source, "green thing", SegmentParams(), 96, CPU))

@@ -39,7 +39,7 @@ from napari_partial_style.core.params import (
     StyleParams,
 )
 from napari_partial_style.core.progress import Progress, drain
-from napari_partial_style.core.style.regions import StyleRegion
+from napari_partial_style.core.style.regions import StyleRegion, has_region, region_coverage, with_style_region
 
 T = TypeVar("T")
 Image = np.ndarray | SourceImage
@@ -76,6 +76,10 @@ def _mix(style: Image | Blend, what: str) -> _Mix:
 def _each_style(region: StyleRegion, change: Callable[[SourceImage], SourceImage]) -> StyleRegion:
     """The region with `change` applied to each of its style images (a blend's too)."""
     return replace(region, style=change(region.style), blend=tuple((change(s), w) for s, w in region.blend))
+
+
+def _images(region: StyleRegion) -> list[SourceImage]:
+    return [region.style, *(s for s, _ in region.blend)]
 
 
 def _region(mix: _Mix, mask: np.ndarray, name: str, values: tuple[int, ...]) -> _Region:
@@ -204,17 +208,21 @@ class Session:
 
     @_stage
     def stylize(self, content: Image, style: Image | Sequence[StyleRegion], params: StyleParams | None = None,
-                mask: np.ndarray | None = None, preview_every: int = 0, start: Image | None = None):
+                mask: np.ndarray | None = None, preview_every: int = 0, start: Image | None = None,
+                segment: SegmentParams | None = None):
         """The content with its region (`mask`, at the content's size) in the style, at the content's
         resolution and dtype (up to `params.max_size`). `style` is one image, or a list of
         `StyleRegion`s, each a style and its own mask. With `params.method` "masked" pixels
         beyond the region's free band keep their values; "composite" stylizes the region's box
         (`crop`) or the whole frame. No mask: the whole frame, either way. `start` (e.g. the previous frame's result)
-        replaces the initial image, for temporal stability."""
-        return (yield from self._stylize(content, style, params, mask, preview_every, start)).image
+        replaces the initial image, for temporal stability. With `params.style_region`, each style
+        image's statistics come from its region of that class (segmented with `segment`'s settings)
+        unless it has a region of its own (an alpha: see `with_style_region`)."""
+        return (yield from self._stylize(content, style, params, mask, preview_every, start, segment)).image
 
     def _stylize(self, content: Image, style: Image | Sequence[StyleRegion], params: StyleParams | None,
-                 mask: np.ndarray | None, preview_every: int = 0, start: Image | None = None):
+                 mask: np.ndarray | None, preview_every: int = 0, start: Image | None = None,
+                 segment: SegmentParams | None = None):
         from napari_partial_style.core.device import result_size
         from napari_partial_style.core.style.pyramid import stylize_regions
 
@@ -229,6 +237,12 @@ class Session:
                                blend=tuple((_source(s, f"style {r.name}".strip()), w) for s, w in r.blend))
                        for r in style]
         start = None if start is None else _source(start, "start")
+        found: dict[int, str] = {}
+        if params.style_region:
+            regions, found = yield from self._select_style_regions(regions, params.style_region,
+                                                                   segment or SegmentParams())
+        chosen = [[{"class": found.get(id(s)), "coverage": round(region_coverage(s), 4)} for s in _images(r)]
+                  for r in regions]
         optimised = content
         if params.colors == "match":
             regions = [_each_style(r, lambda s, r=r: colors.match_colors(s, content, r.mask)) for r in regions]
@@ -243,7 +257,26 @@ class Session:
                                               preview_every, start)
         if optimised is not content:
             stylized.image = colors.with_content_chroma(stylized.image, optimised, content)
+        stylized.style_regions = chosen
         return stylized
+
+    def _select_style_regions(self, regions: list[StyleRegion], which: str, segment: SegmentParams):
+        """The regions with each style image that has no region of its own limited to its region of
+        class `which` ("auto": its top class), and {id(new image): class name}."""
+        from napari_partial_style.core.segment.style_region import style_region_stage
+
+        model = yield from self.classifier(segment.classifier)
+        done: dict[int, SourceImage] = {}
+        found: dict[int, str] = {}
+        for region in regions:
+            for image in _images(region):
+                if id(image) in done or has_region(image):
+                    continue
+                mask, klass = yield from style_region_stage(model, image, which, segment,
+                                                            self.size_for(image.shape), self.device)
+                done[id(image)] = with_style_region(image, mask)
+                found[id(done[id(image)])] = klass
+        return [_each_style(r, lambda s: done.get(id(s), s)) for r in regions], found
 
     @staticmethod
     def composite(content: Image, stylized: np.ndarray, mask: np.ndarray, params: CompositeParams | None = None,
@@ -354,7 +387,7 @@ class Session:
                 probability = segmentation.probabilities[sorted({v for r in regions for v in r.values})].sum(axis=0)
             with clock.time("style"):
                 stylized = yield from self._stylize(content, self._guides(regions, segmentation, params), params.style,
-                                                    None)
+                                                    None, segment=params.segment)
             result.stylized = stylized.image
             with clock.time("composite"):
                 yield Progress("composite", 0, 1)
@@ -374,7 +407,7 @@ class Session:
             from napari_partial_style.core.composite import changed_outside, seam_score
 
             result.record["style"] = {"levels": stylized.levels, "boxes": [list(b) for b in stylized.boxes],
-                                      "regions": [r.name for r in regions]}
+                                      "regions": [r.name for r in regions], "style_regions": stylized.style_regions}
             result.record["composite"] = {
                 "seam_score": round(seam_score(result.composite, mask), 4),
                 "seam_score_original": round(seam_score(content.native, mask), 4),

@@ -134,6 +134,11 @@ class StyleParams:
     style_size: int | None = option(None, "long side the style image is scaled to; smaller gives a coarser texture "
                                           "(default: the working size)", min=MIN_SIDE, max=MAX_SIDE, step=32,
                                     none_text="working size")
+    style_region: str | None = option(None, "where in the style image its statistics come from: auto (the region of "
+                                            "its top class, segmented like the content) or a class name; a region "
+                                            "you give (--style-mask, a painted layer, an RGBA style's alpha) wins "
+                                            "(default: the whole style image)", metavar="auto|CLASS",
+                                      none_text="whole style image", label="style region")
     style_weight: float = option(DEFAULT_STYLE_WEIGHT, "style loss weight (see docs/style-weights.md)",
                                  min=0.0, max=1e12, step=1e5)
     content_weight: float = option(1.0, "content loss weight", min=0.0, max=1e12)

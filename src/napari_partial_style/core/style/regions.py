@@ -54,13 +54,21 @@ def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style r
     return SourceImage(native=image.native, alpha=alpha)
 
 
+def region_coverage(image: SourceImage) -> float:
+    """The share of the style image its statistics come from (1.0: all of it)."""
+    return 1.0 if image.alpha is None else float((image.alpha > 0).mean())
+
+
+def has_region(image: SourceImage) -> bool:
+    """Whether the style's statistics come from part of it only (an alpha that is not all opaque)."""
+    return image.alpha is not None and not (to_float_rgb(image.alpha) >= 1).all()
+
+
 def style_guide(image: SourceImage, shape: tuple[int, int]) -> np.ndarray | None:
     """Where at `shape` the style's statistics come from: its alpha, or None (all of it)."""
-    if image.alpha is None:
+    if not has_region(image):
         return None
     alpha = to_float_rgb(image.alpha)
-    if (alpha >= 1).all():
-        return None
     guide = np.clip(resize_plane(alpha, shape), 0, 1)
     if not (guide > 0.01).any():
         raise InputError(f"the style's region is empty at {shape[1]}×{shape[0]} px: give it a larger region "
@@ -75,3 +83,4 @@ class Stylized:
     image: np.ndarray
     levels: list[int] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
+    style_regions: list[list[dict]] = field(default_factory=list)  # per region, per style image: class, coverage
