@@ -379,3 +379,27 @@ def test_styles_of_one_region_are_blended_by_weight(hub, inputs, tmp_path, capsy
     assert main(["run", str(inputs["content"]), "--style", str(inputs["style"]), "--style", f"1={inputs['style']}",
                  "--out", str(tmp_path / "x.pstyle"), *common]) == 2
     assert "cannot be mixed" in capsys.readouterr().err and not (tmp_path / "x.pstyle").exists()
+
+
+def test_a_style_mask_limits_the_style_and_is_checked_first(hub, inputs, tmp_path, capsys):
+    """--style-mask: the style's statistics from its nonzero pixels, recorded; a mask of the wrong
+    size, an empty one or a count that does not match the styles is one line, and nothing is written."""
+    from napari_partial_style.core.io.image_files import write_image_file
+
+    half = np.zeros((40, 40), np.uint8)
+    half[:, :20] = 255
+    write_image_file(tmp_path / "half.png", half)
+    write_image_file(tmp_path / "empty.png", np.zeros((40, 40), np.uint8))
+    out = tmp_path / "masked.pstyle"
+    assert main([*run_args(inputs, out, "--style-mask", str(tmp_path / "half.png"), "--max-size", "48",
+                           "--no-score", "--quiet")]) == 0
+    manifest = read_bundle(out).manifest
+    assert manifest["style"]["style_regions"] == [[{"class": None, "coverage": 0.5}]]
+    assert manifest["inputs"]["style_masks"] == str(tmp_path / "half.png")
+    for extra, message in [(["--style-mask", str(inputs["labels"])], "differs from the style image's 40×40"),
+                           (["--style-mask", str(tmp_path / "empty.png")], "no pixel is in it"),
+                           (["--style-mask", str(tmp_path / "half.png")] * 2, "2 --style-mask for 1 style image")]:
+        capsys.readouterr()
+        bad = tmp_path / "bad.pstyle"
+        assert main(run_args(inputs, bad, *extra)) == 2
+        assert message in capsys.readouterr().err and not bad.exists()

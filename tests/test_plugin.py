@@ -249,6 +249,31 @@ def test_each_label_value_takes_the_style_chosen_for_it(make_napari_viewer, qtbo
     assert "no label value has a style" in widget.status.value
 
 
+def test_labels_painted_on_the_style_limit_its_statistics(make_napari_viewer, qtbot, hub):
+    """A labels layer over the style image (`style labels`, as painting or Segment on it makes) is
+    picked as the style mask; the job's style then carries that region, and a mask of another
+    size is one line in the dock."""
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value = img, style
+    assert widget.style_mask.value is None and widget.form["style.style_region"].get() is None
+    painted = np.zeros((48, 48), np.uint8)
+    painted[:, :20] = 1
+    viewer.add_labels(painted, name="style labels")
+    assert widget.style_mask.value is viewer.layers["style labels"] and widget.labels_layer.value is None
+    _, _, source = widget._inputs()
+    assert np.array_equal(source.alpha > 0, painted > 0)
+    widget.form["session.size"].value, widget.form["style.steps"].value = 32, 1
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert widget.runner.last_error is None, widget.status.value
+    assert viewer.layers["img stylized"].metadata["partial_style"]["style_mask"] == "style labels"
+    widget.style_mask.value = viewer.add_labels(np.ones((10, 10), np.uint8), name="odd")
+    widget.run.clicked()
+    assert "differs from the style image's 48×48" in widget.status.value
+
+
 def test_each_stylize_run_keeps_the_earlier_results_and_composite_takes_the_newest(make_napari_viewer, qtbot, hub):
     from napari_partial_style._napari import layer_names as names
 

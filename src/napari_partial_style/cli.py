@@ -79,6 +79,34 @@ DEMO_DEFAULTS = {("segment", "saliency", "targets"): ("cup",),
                  ("segment", "saliency", "subtract"): ("dining table", "plate", "wooden spoon")}
 
 
+def add_style_mask(parser: argparse.ArgumentParser, which: str) -> None:
+    parser.add_argument("--style-mask", dest="style_masks", action="append", default=[], metavar="MASK",
+                        help=f"a mask of the style image's size whose nonzero pixels are its material: the style's "
+                             f"statistics come only from there, not from its background ({which})")
+
+
+def read_style(path: str, what: str, mask: str | None, max_pixels: int):
+    """A style image file, with the region of a --style-mask file when one is given."""
+    from napari_partial_style.core.images import read_source_image
+    from napari_partial_style.core.io.image_files import read_image_file
+    from napari_partial_style.core.style.regions import with_style_region
+
+    image = read_source_image(path, what, max_pixels)
+    if mask is None:
+        return image
+    return with_style_region(image, read_image_file(mask, max_pixels), f"--style-mask {mask} (for {path})")
+
+
+def style_masks(args: argparse.Namespace, count: int) -> list[str | None]:
+    """The --style-mask files matched to `count` style images in order (None: no mask)."""
+    if not args.style_masks:
+        return [None] * count
+    if len(args.style_masks) != count:
+        raise InputError(f"{len(args.style_masks)} --style-mask for {count} style image(s); give one mask per style "
+                         "image, in the order the styles are given.")
+    return list(args.style_masks)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="napari-partial-style", description="Change the style or material of part of an image.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -96,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--style-blend", type=finite_float, nargs="+", metavar="W",
                      help="one weight per --style: styles of the same region are blended, their Gram targets mixed "
                           "by these weights (default: equal)")
+    add_style_mask(run, "one per style image, in the order the styles are given")
     run.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target; for a batch, "
                                                       "a folder of masks named like the contents (default: CONTENT_mask.* beside "
                                                       "each content, else segment automatically)")
@@ -125,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "once (or taken from --labels), so every tile shows the same region.")
     sweep.add_argument("content", help="content image (PNG, JPEG, TIFF)")
     sweep.add_argument("style", help="style image")
+    add_style_mask(sweep, "of the style image")
     sweep.add_argument("--style-weight", dest="sweep_weights", nargs="+", type=finite_float, required=True,
                        metavar="W", help="style weights to try, e.g. 1e5 1e6 1e7 (the default is 3.32122e+06)")
     sweep.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target "
@@ -315,6 +345,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         if args.region_styles:
             raise InputError("--style REGION=STYLE is for one content at a time; a batch takes one positional STYLE.")
+        if args.style_masks:
+            raise InputError("--style-mask is for one content at a time; a batch can use --style-region auto.")
 
         return run_batch(args, batch_steps(args.content, args.style, job_params(args), args.out, args.labels,
                                            args.workers, args.scheduler, args.overwrite, args.max_pixels,
@@ -323,17 +355,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     content = read_source_image(args.content, "content", args.max_pixels)
     if args.region_styles:
         groups: dict[str, list] = {}
-        for region, path, weight in args.region_styles:
+        masks = style_masks(args, len(args.region_styles))
+        for (region, path, weight), mask in zip(args.region_styles, masks):
             what = f"style for {region}" if region else "style"
-            groups.setdefault(region, []).append((read_source_image(path, what, args.max_pixels), weight))
+            groups.setdefault(region, []).append((read_style(path, what, mask, args.max_pixels), weight))
         style = groups[""] if list(groups) == [""] else groups  # each a blend (of one, unless repeated)
         blend = args.style_blend is not None
         named = ", ".join(f"{region + '=' if region else ''}{path}" + (f" ({weight:g})" if blend else "")
                           for region, path, weight in args.region_styles)
     else:
-        style, named = read_source_image(args.style, "style", args.max_pixels), args.style
+        style, named = read_style(args.style, "style", style_masks(args, 1)[0], args.max_pixels), args.style
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
-    inputs = {"content": args.content, "style": named, **({"labels": args.labels} if args.labels else {})}
+    inputs = {"content": args.content, "style": named, **({"labels": args.labels} if args.labels else {}),
+              **({"style_masks": ", ".join(args.style_masks)} if args.style_masks else {})}
     execute(args, content, style, labels, inputs)
     return 0
 
@@ -363,13 +397,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if existing and not args.overwrite:
         raise InputError(f"{', '.join(existing)} already exist; pass --overwrite to replace them, or choose another --out.")
     content = read_source_image(args.content, "content", args.max_pixels)
-    style = read_source_image(args.style, "style", args.max_pixels)
+    style = read_style(args.style, "style", style_masks(args, 1)[0], args.max_pixels)
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
     params = job_params(args, SWEEP_DEFAULTS)
     out.mkdir(parents=True, exist_ok=True)
     check_parent(sheet_path)
     session = Session(params.session, weights=explicit_weights(args))
-    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {})}
+    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {}),
+              **({"style_masks": args.style_masks[0]} if args.style_masks else {})}
     composites, captions, mask = [], [], None
     for weight, path in zip(weights, bundles):
         args.printer.info(f"style weight {weight:g}")

@@ -49,6 +49,11 @@ class StylizeWidget(Container):
         self.labels_layer = ComboBox(label="region", choices=layer_choices(viewer, "labels"), nullable=True, value=None,
                                      tooltip="the labels whose nonzero pixels take the style (`<content> labels`, "
                                              "picked by name); empty: the whole frame")
+        self.style_mask = ComboBox(label="style mask", choices=layer_choices(viewer, "labels"), nullable=True,
+                                   value=None, tooltip="labels painted over the style image: its statistics come "
+                                                       "from their nonzero pixels only (the metal, not the hands "
+                                                       "holding it); `<style> labels` is picked by name; empty: the "
+                                                       "whole style image, or the `style region` option")
         self.label_styles = LabelStyles(viewer, self.style)
         self.slices = slices_box()
         self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
@@ -60,30 +65,50 @@ class StylizeWidget(Container):
         self.run = PushButton(text="Stylize")
         self.status = Label(value="")
         self.progress = JobProgress()
-        super().__init__(widgets=[self.content, self.style, self.labels_layer, self.label_styles, self.slices, self.chain,
+        super().__init__(widgets=[self.content, self.style, self.style_mask, self.labels_layer, self.label_styles,
+                                  self.slices, self.chain,
                                   self.form, self.preview_every, self.run, self.progress, self.status])
         self.runner = JobRunner(self.run, self.status, "Stylize", self.progress)
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
-        watch_layers(viewer, self.content, self.style, self.labels_layer, self.label_styles)
+        watch_layers(viewer, self.content, self.style, self.style_mask, self.labels_layer, self.label_styles)
+        self.style.changed.connect(self._pick_style_mask)
         self.labels_layer.changed.connect(self.label_styles.follow)
         pick_active(viewer, self.content)
         self.content.changed.connect(self._content_changed)
         viewer.layers.events.inserted.connect(self._pick_labels)
+        viewer.layers.events.inserted.connect(self._pick_style_mask)
         self.slices.changed.connect(self._content_changed)
         self._content_changed()
         self.label_styles.follow(self.labels_layer.value)
+        self._pick_style_mask()
         self._label_style_names: dict[str, str] = {}
 
     def _pick_labels(self, _event=None) -> None:
         """The newest `<content> labels`, when there is one."""
-        content = self.content.value
-        if content is None:
+        self._pick_labels_of(self.content.value, self.labels_layer)
+
+    def _pick_style_mask(self, _event=None) -> None:
+        """The newest `<style> labels` (painted on the style, or Segment run on it), when there is one."""
+        self._pick_labels_of(self.style.value, self.style_mask)
+
+    def _pick_labels_of(self, layer, box: ComboBox) -> None:
+        if layer is None:
             return
-        self.labels_layer.reset_choices()
-        base = names.base_name(content.name)
+        box.reset_choices()
+        base = names.base_name(layer.name)
         found = [lyr for lyr in self.viewer.layers if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
         if found:
-            self.labels_layer.value = found[-1]
+            box.value = found[-1]
+
+    def _style_source(self, layer, what: str):
+        """The style layer's image; the style box's layer with the style mask's region, if one is chosen."""
+        from napari_partial_style.core.style.regions import with_style_region
+
+        image = source_image(self.viewer, layer, what)
+        mask = self.style_mask.value
+        if mask is None or layer is not self.style.value:
+            return image
+        return with_style_region(image, current_slice(self.viewer, mask)[0], f"style mask {mask.name}")
 
     def _style_input(self, shape, params: JobParams, style, styles, plane=None):
         """What Session.stylize takes for this slice: the style and the labels' region (None: the
@@ -110,7 +135,7 @@ class StylizeWidget(Container):
         self._label_style_names = {str(v): s.name for v, s in (chosen or {}).items() if s is not None}
         if chosen is None:
             return None
-        return {value: source_image(self.viewer, layer, f"the style for label {value}")
+        return {value: self._style_source(layer, f"the style for label {value}")
                 for value, layer in chosen.items() if layer is not None}
 
     def _content_changed(self) -> None:
@@ -130,7 +155,7 @@ class StylizeWidget(Container):
         if content in styles:
             raise InputError(f"content and style are the same layer ({content.name}); choose a style image.")
         return (content, source_image(self.viewer, content, "a content layer"),
-                None if style is None else source_image(self.viewer, style, "a style layer"))
+                None if style is None else self._style_source(style, "a style layer"))
 
     def _stylize_job(self):
         """The job the Run button starts, and what shows its result; bad input raises here."""
@@ -199,6 +224,7 @@ class StylizeWidget(Container):
         meta = {"stage": "stylize", "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
                 "size": size, "device": device,
                 "style_layer": self.style.value.name if self.style.value is not None else None,
+                "style_mask": self.style_mask.value.name if self.style_mask.value is not None else None,
                 "label_styles": self._label_style_names}
         put_image(self.viewer, name, stylized, layer, meta, rgb=True)
         self.status.value = f"Stylize: done ({size} px on {device})"
