@@ -274,6 +274,34 @@ def test_labels_painted_on_the_style_limit_its_statistics(make_napari_viewer, qt
     assert "differs from the style image's 48×48" in widget.status.value
 
 
+def test_a_blend_and_a_sweep_from_the_stylize_dock(make_napari_viewer, qtbot, hub):
+    """`blend with` mixes a second style into the region's targets; Preview sweep shows the region
+    at each weight side by side in `<content> sweep`; a bad weight list is one line."""
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    wood = viewer.add_image(two_tone((40, 40), rng=np.random.default_rng(9)), name="wood", rgb=True)
+    labels = np.zeros((64, 96), np.uint8)
+    labels[10:40, 20:60] = 1
+    viewer.add_labels(labels, name="img labels")
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value = img, style
+    widget.blend.value, widget.blend_share.value = wood, 0.25
+    (region,), mask = widget._style_input((64, 96), widget.params(), widget._inputs()[2], None)
+    assert region.mix()[1][1] == pytest.approx(0.25) and region.blend[0][0].shape == (40, 40)
+    assert np.array_equal(region.mask, labels > 0) and np.array_equal(mask, labels > 0)
+    widget.form["session.size"].value, widget.form["style.steps"].value = 32, 1
+    widget.sweep_weights.value = "1e5, 1e7"
+    widget.sweep.clicked()
+    wait_done(qtbot, widget.sweep_runner)
+    assert widget.sweep_runner.last_error is None, widget.status.value
+    sheet = viewer.layers["img sweep"]
+    assert sheet.rgb and sheet.data.shape[1] > 2 * sheet.data.shape[0] - 60 and "2 weights" in widget.status.value
+    assert sheet.metadata["partial_style"]["style_weights"] == [1e5, 1e7]
+    widget.sweep_weights.value = "1e5 lots"
+    widget.sweep.clicked()
+    assert "sweep weights: '1e5 lots' is not a list of numbers" in widget.status.value
+
+
 def test_each_stylize_run_keeps_the_earlier_results_and_composite_takes_the_newest(make_napari_viewer, qtbot, hub):
     from napari_partial_style._napari import layer_names as names
 
@@ -735,6 +763,47 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     assert result.shape == (3, 40, 56, 3)
     outside = labels.data == 0
     assert np.array_equal(result[outside], frames[outside])  # pixels outside the labels are the original's
+
+
+def test_a_single_slice_of_a_stack_gives_outputs_on_that_slice_only(make_napari_viewer, qtbot, hub):
+    """Segment, Stylize and Composite on "this slice": each output is stack-shaped with the result
+    on its own slice (so napari shows it there only), slices done before are kept, the others are
+    empty (labels) or the content's own (images), and the status names the slice."""
+    viewer = make_napari_viewer()
+    frames = np.stack([two_tone((40, 56), rng=np.random.default_rng(i)) for i in range(3)])
+    stack = viewer.add_image(frames, name="movie", rgb=True)
+    style = viewer.add_image(two_tone((32, 32), rng=np.random.default_rng(7)), name="style", rgb=True)
+    segment = segment_for_cup(viewer, stack, size=48)
+    segment.form["segment.crf.method"].value = "none"
+    labels_of = {}
+    for index in (2, 0):
+        viewer.dims.set_current_step(0, index)
+        segment.run.clicked()
+        wait_done(qtbot, segment.runner)
+        assert segment.runner.last_error is None, segment.status.value
+        assert f"(slice {index})" in segment.status.value
+        labels_of[index] = viewer.layers["movie labels"].data[index].copy()
+    labels = viewer.layers["movie labels"]
+    assert labels.data.shape == (3, 40, 56) and not labels.data[1].any()
+    assert np.array_equal(labels.data[2], labels_of[2]) and labels.data[2].any()  # kept when slice 0 was done
+    assert viewer.layers["movie saliency [cup]"].data.shape == (3, 40, 56)
+
+    stylize = dock(viewer, "Stylize")
+    stylize.content.value, stylize.style.value = stack, style
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = 32, 1
+    stylize.run.clicked()
+    wait_done(qtbot, stylize.runner)
+    assert stylize.runner.last_error is None, stylize.status.value
+    stylized = viewer.layers["movie stylized"]
+    assert stylized.data.shape == (3, 40, 56, 3) and "(slice 0)" in stylize.status.value
+    assert np.array_equal(stylized.data[1:], frames[1:])  # untouched slices are the content's
+
+    composite = dock(viewer, "Composite and score")
+    composite.content.value = stack
+    composite.composite_button.clicked()
+    result = viewer.layers["movie composite"].data
+    assert result.shape == (3, 40, 56, 3) and np.array_equal(result[1:], frames[1:])
+    assert np.array_equal(result[0][labels.data[0] == 0], frames[0][labels.data[0] == 0])
 
 
 def test_defaults_follow_the_user_and_errors_keep_the_dock_narrow(make_napari_viewer, tmp_path, errors):

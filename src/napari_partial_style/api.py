@@ -278,6 +278,31 @@ class Session:
                 found[id(done[id(image)])] = klass
         return [_each_style(r, lambda s: done.get(id(s), s)) for r in regions], found
 
+    @_stage
+    def sweep(self, content: Image, style: Image | Sequence[StyleRegion], weights: Sequence[float],
+              params: StyleParams | None = None, mask: np.ndarray | None = None,
+              composite: CompositeParams | None = None):
+        """A contact sheet (uint8 RGB): the region (`mask`; None: the whole frame) composited at each
+        style weight, side by side and labelled, each made at most SWEEP_SIZE px (long side of the
+        frame) so a look takes seconds to a minute: how a user tunes the weight before the full-size
+        job. `style` is what `stylize` takes."""
+        from napari_partial_style.core.contact_sheet import SWEEP_SIZE, contact_sheet
+        from napari_partial_style.core.progress import relabel
+
+        content = _source(content, "content")
+        params = params or StyleParams()
+        weights = list(dict.fromkeys(weights))
+        if not weights or any(not (np.isfinite(w) and w >= 0) for w in weights):
+            raise InputError(f"give one or more style weights, each a finite number of 0 or more (got {weights}).")
+        mask = np.ones(content.shape, bool) if mask is None else np.asarray(mask, bool)
+        small = replace(params, max_size=min(params.max_size or SWEEP_SIZE, SWEEP_SIZE))
+        composites = []
+        for weight in weights:
+            stage = self.stylize(content, style, replace(small, style_weight=weight), mask)
+            stylized = yield from relabel(iter(stage), f"weight {weight:g}:")
+            composites.append(self.composite(content, stylized, mask, composite)[0])
+        return contact_sheet(composites, [f"style weight {w:g}" for w in weights], mask)
+
     @staticmethod
     def composite(content: Image, stylized: np.ndarray, mask: np.ndarray, params: CompositeParams | None = None,
                   probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

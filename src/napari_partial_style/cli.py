@@ -372,7 +372,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-SWEEP_DEFAULTS = {("style", "max_size"): 256, ("score", "enabled"): False}
+def sweep_defaults() -> dict:
+    from napari_partial_style.core.contact_sheet import SWEEP_SIZE
+
+    return {("style", "max_size"): SWEEP_SIZE, ("score", "enabled"): False}
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -399,7 +402,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     content = read_source_image(args.content, "content", args.max_pixels)
     style = read_style(args.style, "style", style_masks(args, 1)[0], args.max_pixels)
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
-    params = job_params(args, SWEEP_DEFAULTS)
+    params = job_params(args, sweep_defaults())
     out.mkdir(parents=True, exist_ok=True)
     check_parent(sheet_path)
     session = Session(params.session, weights=explicit_weights(args))

@@ -29,27 +29,25 @@ from napari_partial_style._napari.common import (
 )
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
-from napari_partial_style._napari.layers import META_KEY, PROBABILITIES_KEY, current_slice, put_image
+from napari_partial_style._napari.layers import (
+    META_KEY,
+    PROBABILITIES_KEY,
+    current_slice,
+    into_stack,
+    put_image,
+    recorded_segment_params,
+    slice_index,
+    slice_text,
+)
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.segment.score_meaning import MEANING
-from napari_partial_style.core.params import JobParams, SegmentParams
+from napari_partial_style.core.params import JobParams
 
 AUTO_DELAY_MS = 150
 COMPOSITE_PARTS = (("composite",),)
 SCORE_PARTS = (("segment", "classifier"), ("score",), ("session",))
 # napari scores with the Score button, so the CLI's --score/--no-score has no widget.
 NOT_IN_NAPARI = (("score", "enabled"),)
-
-
-def recorded_segment_params(labels_layer) -> SegmentParams:
-    """The segmentation settings that made a labels layer: from the Segment widget's metadata or a
-    reopened bundle's manifest; the defaults for labels painted from scratch."""
-    from napari_partial_style.core.options import from_dict
-
-    meta = labels_layer.metadata.get(META_KEY, {})
-    if meta.get("stage") == "segment":
-        return from_dict(SegmentParams, meta.get("parameters", {}))
-    return from_dict(SegmentParams, meta.get("parameters", {}).get("segment", {}))
 
 
 class CompositeWidget(Container):
@@ -169,19 +167,22 @@ class CompositeWidget(Container):
         """Composite now, on the main thread (a few milliseconds): errors go to a notification."""
         from napari_partial_style.api import Session
 
+        index = None
         try:
             if is_stack(self.content.value) and self.slices.value == ALL_SLICES:
                 layer, result, mask, params = self._stack_composite()
             else:
                 layer, source, stylized, mask, params, probability = self._arrays()
                 result, _ = Session.composite(source, stylized, mask, params, probability)
+                index = slice_index(self.viewer, layer)
         except Exception as exc:
             self.runner.report_error(exc, "Composite")
             return
+        name = names.role(names.base_name(layer.name), names.COMPOSITE)
         meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "parameters": asdict(params)}
-        put_image(self.viewer, names.role(names.base_name(layer.name), names.COMPOSITE), result, layer, meta,
-                  rgb=result.ndim == 3)
-        self.status.value = f"Composite: {int(mask.sum())} px changed region"
+        result = into_stack(self.viewer, layer, index, result, name, content_elsewhere=True)
+        put_image(self.viewer, name, result, layer, meta, rgb=True)
+        self.status.value = f"Composite: {int(mask.sum())} px changed region{slice_text(index)}"
 
     def _watch_labels(self) -> None:
         if self._watched is not None:

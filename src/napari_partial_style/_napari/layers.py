@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style._napari.layer_names import numbered
+from napari_partial_style.core.params import SegmentParams
 
 META_KEY = "partial_style"
 # The CRF's marginals (K+1, H, W) beside a labels layer, for the composite's CRF soft edge; kept out of
@@ -20,17 +21,58 @@ LABELS_CONTOUR, LABELS_OPACITY = 2, 0.9
 CREATE_ONLY = {"rgb"}
 
 
+def _leading(layer) -> tuple[int, ...]:
+    """The stack axes of a layer's data: all but the image plane (and an RGB layer's channels)."""
+    shape = np.shape(layer.data)
+    spatial = 3 if getattr(layer, "rgb", False) else 2
+    return tuple(shape[:max(0, len(shape) - spatial)])
+
+
+def slice_index(viewer, layer) -> tuple[int, ...] | None:
+    """The index of the viewer's current 2D slice in `layer`'s stack; None when it is not a stack."""
+    leading = _leading(layer)
+    if not leading:
+        return None
+    ndim = len(leading) + (3 if getattr(layer, "rgb", False) else 2)
+    step = viewer.dims.current_step[-ndim:][:len(leading)] if viewer is not None else (0,) * len(leading)
+    return tuple(min(int(s), n - 1) for s, n in zip(step, leading))
+
+
 def current_slice(viewer, layer) -> tuple[np.ndarray, bool]:
     """The 2D (RGB or grayscale) image of `layer` at the viewer's current position, and whether
     that was a slice of a larger stack."""
-    data = np.asarray(layer.data)
-    spatial = 3 if getattr(layer, "rgb", False) else 2
-    if data.ndim <= spatial:
-        return data, False
-    leading = data.ndim - spatial
-    step = viewer.dims.current_step[-data.ndim:][:leading] if viewer is not None else (0,) * leading
-    index = tuple(min(int(s), n - 1) for s, n in zip(step, data.shape[:leading]))
-    return np.asarray(data[index]), True
+    index = slice_index(viewer, layer)
+    if index is None:
+        return np.asarray(layer.data), False
+    return np.asarray(layer.data[index]), True
+
+
+def slice_text(index: tuple[int, ...] | None) -> str:
+    """" (slice 3)" as napari's slider numbers it, for a status line; "" when not a slice of a stack."""
+    return "" if index is None else f" (slice {', '.join(map(str, index))})"
+
+
+def into_stack(viewer, like, index: tuple[int, ...] | None, plane: np.ndarray, previous: str | None,
+               content_elsewhere: bool = False) -> np.ndarray:
+    """A result of one slice (`index`) of the stack `like` as a stack of its shape, so napari shows
+    it on that slice only: the other slices come from the layer `previous` when it is such a stack
+    (an earlier result: results of single slices add up), else from the content itself
+    (`content_elsewhere`, for images: unchanged slices) or zeros. Not a stack: `plane` as it is."""
+    if index is None:
+        return plane
+    shape = (*_leading(like), *plane.shape)
+    old = viewer.layers[previous].data if previous is not None and previous in viewer.layers else None
+    if old is not None and np.shape(old) == shape and np.asarray(old).dtype == plane.dtype:
+        stack = np.array(old, copy=True)
+    elif content_elsewhere:
+        data = np.asarray(like.data)
+        if data.ndim < len(shape):  # a grayscale stack under an RGB result
+            data = np.repeat(data[..., None], shape[-1], axis=-1)
+        stack = data.astype(plane.dtype, copy=True)
+    else:
+        stack = np.zeros(shape, plane.dtype)
+    stack[index] = plane
+    return stack
 
 
 def planes(layer) -> tuple[tuple[int, ...], list[np.ndarray]]:
@@ -81,7 +123,8 @@ def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None =
             if key not in CREATE_ONLY:
                 setattr(layer, key, value)
         return layer
-    return viewer.add_image(data, name=name, metadata=meta, **geometry(like, spatial), **kwargs)
+    placed = geometry(like, spatial) if like is not None else {}  # None: an output of its own, not over an input
+    return viewer.add_image(data, name=name, metadata=meta, **placed, **kwargs)
 
 
 def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
@@ -105,3 +148,14 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
                               **geometry(like, labels.ndim))
     layer.contour = LABELS_CONTOUR
     return layer, candidate != name
+
+
+def recorded_segment_params(labels_layer) -> SegmentParams:
+    """The segmentation settings that made a labels layer: from the Segment widget's metadata or a
+    reopened bundle's manifest; the defaults for labels painted from scratch."""
+    from napari_partial_style.core.options import from_dict
+
+    meta = labels_layer.metadata.get(META_KEY, {})
+    if meta.get("stage") == "segment":
+        return from_dict(SegmentParams, meta.get("parameters", {}))
+    return from_dict(SegmentParams, meta.get("parameters", {}).get("segment", {}))

@@ -24,7 +24,14 @@ from napari_partial_style._napari.common import (
 )
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
-from napari_partial_style._napari.layers import put_image, put_labels
+from napari_partial_style._napari.layers import (
+    current_slice,
+    into_stack,
+    put_image,
+    put_labels,
+    slice_index,
+    slice_text,
+)
 from napari_partial_style._napari.stable_colors import class_colormap
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
@@ -129,6 +136,7 @@ class SegmentWidget(Container):
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer)
         source = source_image(self.viewer, layer, "an image layer")
+        index = slice_index(self.viewer, layer)  # where the result goes, wherever the slider is by then
         params = self.params()
         job_session = session(params.session)
 
@@ -136,7 +144,7 @@ class SegmentWidget(Container):
             seg = yield from job_session.segment(source, params.segment)
             return seg, job_session.size_for(source.shape), str(job_session.device)
 
-        return (job, lambda result: self._show(layer, params, *result))
+        return (job, lambda result: self._show(layer, params, *result, index=index))
 
     def _stack_job(self, layer):
         """Every slice segmented for the targets the first slice found (one class list for the
@@ -165,22 +173,29 @@ class SegmentWidget(Container):
 
         return (job, lambda result: self._show(layer, params, *result))
 
-    def _show(self, layer, params: JobParams, seg, size, device) -> None:
+    def _show(self, layer, params: JobParams, seg, size, device, index: tuple[int, ...] | None = None) -> None:
+        """The maps and labels as layers; a result of one slice of a stack goes to that slice of
+        stack-shaped layers (shown there only; the slices done before are kept)."""
         meta = {"stage": "segment", "parameters": asdict(params.segment), "size": size, "device": device,
                 "targets": seg.targets, "classifier_classes": seg.classes, "class_scores": seg.class_scores()}
         for i, target in enumerate(seg.targets):
-            put_image(self.viewer, names.saliency(layer.name, target), seg.maps[i], layer, meta,
+            name = names.saliency(layer.name, target)
+            put_image(self.viewer, name, into_stack(self.viewer, layer, index, seg.maps[i], name), layer, meta,
                       colormap="inferno", contrast_limits=(0.0, 1.0), blending="translucent", opacity=0.6,
                       visible=False)  # hidden: shown over the photo it hides the labels; tick it to look
-        self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities)
+        self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities, index)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())
-        self.status.value = f"Segment: done — {scores}"
+        self.status.value = f"Segment: done{slice_text(index)} — {scores}"
 
     def _put_labels(self, layer, labels: np.ndarray, targets: list[str], meta: dict,
-                    probabilities: np.ndarray | None) -> None:
+                    probabilities: np.ndarray | None, index: tuple[int, ...] | None = None) -> None:
         from napari.utils.notifications import show_info
 
         name = names.role(layer.name, names.LABELS)
+        if index is not None:  # one slice's marginals would be read on every slice: none for a stack
+            previous = names.newest_version(name, [lyr.name for lyr in self.viewer.layers])
+            labels, probabilities = into_stack(self.viewer, layer, index, labels, previous), None
+            meta = {**meta, "slice": list(index)}
         labels_layer, renamed = put_labels(self.viewer, name, labels, targets, layer, meta, probabilities)
         labels_layer.colormap = class_colormap(["background", *targets])
         if renamed:
@@ -196,7 +211,8 @@ class SegmentWidget(Container):
             raise InputError(f"no '{names.saliency(layer.name, '...')}' layers yet; run Segment first.")
         params = self.params()
         targets = [target for target, _ in maps_layers]
-        maps = np.stack([np.asarray(lyr.data, dtype=np.float32) for _, lyr in maps_layers])
+        maps = np.stack([np.asarray(current_slice(self.viewer, lyr)[0], dtype=np.float32) for _, lyr in maps_layers])
+        index = slice_index(self.viewer, layer)
         job_session = session(params.session)
 
         def job():
@@ -204,7 +220,8 @@ class SegmentWidget(Container):
 
         def show(seg) -> None:
             self._put_labels(layer, seg.labels, targets, {"stage": "segment", "parameters": asdict(params.segment),
-                                                          "targets": targets, "crf_only": True}, seg.probabilities)
-            self.status.value = "CRF: done"
+                                                          "targets": targets, "crf_only": True}, seg.probabilities,
+                             index)
+            self.status.value = f"CRF: done{slice_text(index)}"
 
         return (job, show)

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import napari
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, PushButton, SpinBox
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
@@ -27,11 +27,20 @@ from napari_partial_style._napari.common import (
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.label_styles import LabelStyles
-from napari_partial_style._napari.layers import current_slice, put_image
+from napari_partial_style._napari.layers import (
+    current_slice,
+    into_stack,
+    put_image,
+    recorded_segment_params,
+    slice_index,
+    slice_text,
+)
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.contact_sheet import SWEEP_SIZE
 
 PARTS = (("session",), ("style",))
+DEFAULT_SWEEP = "1e5, 1e6, 1e7"
 
 
 def _as_is(source):
@@ -54,6 +63,11 @@ class StylizeWidget(Container):
                                                        "from their nonzero pixels only (the metal, not the hands "
                                                        "holding it); `<style> labels` is picked by name; empty: the "
                                                        "whole style image, or the `style region` option")
+        self.blend = ComboBox(label="blend with", choices=layer_choices(viewer, "image"), nullable=True, value=None,
+                              tooltip="a second style image: the region's Gram targets are the two styles' mixed "
+                                      "by the share below (command line: --style a --style b --style-blend W W)")
+        self.blend_share = FloatSpinBox(label="its share", value=0.3, min=0.05, max=0.95, step=0.05,
+                                        tooltip="the second style's share of the blend; the first takes the rest")
         self.label_styles = LabelStyles(viewer, self.style)
         self.slices = slices_box()
         self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
@@ -63,14 +77,22 @@ class StylizeWidget(Container):
                                      tooltip="steps between previews in the stylized layer; 0: none (display only, "
                                              "not a job parameter)")
         self.run = PushButton(text="Stylize")
+        self.sweep_weights = LineEdit(label="sweep weights", value=DEFAULT_SWEEP,
+                                      tooltip="style weights to compare (space or comma separated); Preview sweep "
+                                              f"stylizes the region at each, at most {SWEEP_SIZE} px, side by side "
+                                              "(command line: sweep CONTENT STYLE --style-weight W...)")
+        self.sweep = PushButton(text="Preview sweep")
         self.status = Label(value="")
         self.progress = JobProgress()
-        super().__init__(widgets=[self.content, self.style, self.style_mask, self.labels_layer, self.label_styles,
-                                  self.slices, self.chain,
-                                  self.form, self.preview_every, self.run, self.progress, self.status])
+        super().__init__(widgets=[self.content, self.style, self.style_mask, self.blend, self.blend_share,
+                                  self.labels_layer, self.label_styles, self.slices, self.chain, self.form,
+                                  self.preview_every, self.run, self.sweep_weights, self.sweep, self.progress,
+                                  self.status])
         self.runner = JobRunner(self.run, self.status, "Stylize", self.progress)
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
-        watch_layers(viewer, self.content, self.style, self.style_mask, self.labels_layer, self.label_styles)
+        self.sweep_runner = JobRunner(self.sweep, self.status, "Sweep", self.progress)
+        self.sweep.clicked.connect(lambda: self.sweep_runner.toggle(self._sweep_job))
+        watch_layers(viewer, self.content, self.style, self.style_mask, self.blend, self.labels_layer, self.label_styles)
         self.style.changed.connect(self._pick_style_mask)
         self.labels_layer.changed.connect(self.label_styles.follow)
         pick_active(viewer, self.content)
@@ -118,16 +140,27 @@ class StylizeWidget(Container):
 
         labels = self.labels_layer.value
         if labels is None:
-            return style, None
+            return self._blended(style, None), None
         data = np.asarray(current_slice(self.viewer, labels)[0] if plane is None else plane)
         if styles is None:
-            return style, Session.target_mask(data, shape, params.composite, labels.name, allow_empty=plane is not None)
+            mask = Session.target_mask(data, shape, params.composite, labels.name, allow_empty=plane is not None)
+            return self._blended(style, mask), mask
         regions = [StyleRegion(image, target_mask(data, shape, labels.name, (value,), allow_empty=True), str(value))
                    for value, image in styles.items()]
         regions = [region for region in regions if region.mask.any()]
         if not regions and plane is None:
             raise InputError(f"no pixel of {labels.name} has a value that a style is chosen for; paint one.")
         return regions, None
+
+    def _blended(self, style, mask):
+        """The style, or with `blend with` chosen, one region whose targets mix the two styles."""
+        from napari_partial_style.api import StyleRegion
+
+        if self.blend.value is None:
+            return style
+        second = source_image(self.viewer, self.blend.value, "the style to blend with")
+        share = self.blend_share.value
+        return [StyleRegion(style, mask, weight=1.0 - share, blend=((second, share),))]
 
     def _label_styles(self) -> dict[int, object] | None:
         """{label value: style image} when each value has its own style, else None."""
@@ -137,6 +170,14 @@ class StylizeWidget(Container):
             return None
         return {value: self._style_source(layer, f"the style for label {value}")
                 for value, layer in chosen.items() if layer is not None}
+
+    def _segment_params(self):
+        """How `style region` segments the style image: as the region's labels were made (their
+        recorded settings and classifier), else the defaults."""
+        from napari_partial_style.core.params import SegmentParams
+
+        labels = self.labels_layer.value
+        return SegmentParams() if labels is None else recorded_segment_params(labels)
 
     def _content_changed(self) -> None:
         self._pick_labels()
@@ -154,6 +195,8 @@ class StylizeWidget(Container):
             raise InputError("choose a content layer and a style layer (open a style image first).")
         if content in styles:
             raise InputError(f"content and style are the same layer ({content.name}); choose a style image.")
+        if self.blend.value is not None and per_value is not None:
+            raise InputError("blend with is for one style; untick 'a style per label value' or empty 'blend with'.")
         return (content, source_image(self.viewer, content, "a content layer"),
                 None if style is None else self._style_source(style, "a style layer"))
 
@@ -169,10 +212,13 @@ class StylizeWidget(Container):
             return self._stack_job(layer, name, style, styles, params, job_session)
 
         style_input, mask = self._style_input(content.shape, params, style, styles)
+        segment = self._segment_params()
+        index = slice_index(self.viewer, layer)
+        earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
 
         def job():
             stylized = yield from job_session.stylize(content, style_input, params.style, mask,
-                                                      preview_every=preview_every)
+                                                      preview_every=preview_every, segment=segment)
             return stylized, job_session.size_for(content.shape), str(job_session.device)
 
         def undo_previews() -> None:
@@ -180,8 +226,35 @@ class StylizeWidget(Container):
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
 
-        return (job, lambda result: self._show(layer, name, params, *result),
-                lambda event: self._on_event(layer, name, content, event), undo_previews)
+        return (job, lambda result: self._show(layer, name, params, *result, index=index, earlier=earlier),
+                lambda event: self._on_event(layer, name, content, event, index, earlier), undo_previews)
+
+    def _sweep_job(self):
+        """The job Preview sweep starts: the region at each weight, side by side in one layer."""
+        layer, content, style = self._inputs()
+        if self.label_styles.choices() is not None:
+            raise InputError("the sweep takes one style; untick 'a style per label value'.")
+        text = (self.sweep_weights.value or "").replace(",", " ").split()
+        try:
+            weights = [float(item) for item in text]
+        except ValueError:
+            raise InputError(f"sweep weights: {self.sweep_weights.value!r} is not a list of numbers (e.g. "
+                             f"{DEFAULT_SWEEP}).") from None
+        params = self.params()
+        style_input, mask = self._style_input(content.shape, params, style, None)
+        job_session = session(params.session)
+        name = names.role(layer.name, names.SWEEP)
+
+        def job():
+            return (yield from job_session.sweep(content, style_input, weights, params.style, mask,
+                                                 params.composite))
+
+        def show(sheet) -> None:
+            put_image(self.viewer, name, sheet, None, {"stage": "sweep", "style_weights": weights}, rgb=True)
+            self.status.value = (f"Sweep: done — {len(weights)} weights side by side in '{name}'; set the one you "
+                                 "like as the style weight and Stylize")
+
+        return job, show
 
     def _stack_job(self, layer, name: str, style, styles, params: JobParams, job_session):
         """Every slice stylized in turn (no previews), stacked with the content's axes."""
@@ -196,13 +269,14 @@ class StylizeWidget(Container):
                              "choose labels with one plane per slice (Segment all slices).")
         inputs = [(style, None) if plane is None else self._style_input(source.shape, params, style, styles, plane)
                   for source, plane in zip(sources, label_planes)]
+        segment = self._segment_params()
 
         def stage_of(i, source, done):
             style_input, mask = inputs[i]
             if (mask is not None and not mask.any()) or (isinstance(style_input, list) and not style_input):
                 return _as_is(source)  # nothing to change on this slice
             return job_session.stylize(source, style_input, params.style, mask,
-                                       start=done[-1] if chain and done else None)
+                                       start=done[-1] if chain and done else None, segment=segment)
 
         def job():
             done = yield from over_slices(sources, stage_of)
@@ -212,20 +286,30 @@ class StylizeWidget(Container):
         return (job, lambda result: self._show(layer, name, params, *result),
                 lambda event: self._on_event(layer, name, sources[0], event))
 
-    def _on_event(self, layer, name: str, content, event) -> None:
+    def _on_event(self, layer, name: str, content, event, index: tuple[int, ...] | None = None,
+                  earlier: str | None = None) -> None:
         from napari_partial_style.core.images import from_float_rgb, resize_rgb
 
         if event.preview is not None:
             preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
-            put_image(self.viewer, name, preview, layer,
+            put_image(self.viewer, name, self._on_its_slice(layer, name, preview, index, earlier), layer,
                       {"preview_step": event.step}, rgb=True)
 
-    def _show(self, layer, name: str, params: JobParams, stylized, size, device) -> None:
+    def _on_its_slice(self, layer, name: str, image: np.ndarray, index, earlier: str | None) -> np.ndarray:
+        """One slice's result in a stack of the content's shape: the other slices as the run's
+        previews or the previous result left them, else the content's own."""
+        previous = name if name in self.viewer.layers else earlier
+        return into_stack(self.viewer, layer, index, image, previous, content_elsewhere=True)
+
+    def _show(self, layer, name: str, params: JobParams, stylized, size, device,
+              index: tuple[int, ...] | None = None, earlier: str | None = None) -> None:
         meta = {"stage": "stylize", "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
                 "size": size, "device": device,
                 "style_layer": self.style.value.name if self.style.value is not None else None,
                 "style_mask": self.style_mask.value.name if self.style_mask.value is not None else None,
                 "label_styles": self._label_style_names}
-        put_image(self.viewer, name, stylized, layer, meta, rgb=True)
-        self.status.value = f"Stylize: done ({size} px on {device})"
+        if index is not None:
+            meta["slice"] = list(index)
+        put_image(self.viewer, name, self._on_its_slice(layer, name, stylized, index, earlier), layer, meta, rgb=True)
+        self.status.value = f"Stylize: done{slice_text(index)} ({size} px on {device})"
 

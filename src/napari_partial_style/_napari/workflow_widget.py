@@ -82,7 +82,7 @@ class WorkflowWidget(QWidget):
 
     def _runners(self):
         return (self.segment.runner, self.segment.crf_runner, self.stylize.runner, self.composite.runner,
-                self.segment.point_runner)
+                self.segment.point_runner, self.stylize.sweep_runner)
 
     @property
     def running_all(self) -> bool:

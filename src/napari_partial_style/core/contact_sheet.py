@@ -10,6 +10,7 @@ import numpy as np
 from napari_partial_style.core.images import from_float_rgb, resize_native, working_shape
 
 TILE = 256  # long side of each tile
+SWEEP_SIZE = 256  # long side of a sweep's results (the frame): small, so a look at several weights is quick
 LABEL_ROWS = 22  # px of caption under each tile
 MARGIN = 48  # px of context around the region's box
 
