@@ -233,7 +233,6 @@ class CompositeWidget(Container):
         """The scores in words, and what the classifier now sees as a labels layer (hidden at first:
         over the composite it would hide the change it measures)."""
         from napari_partial_style._napari.layers import put_labels
-        from napari_partial_style._napari.stable_colors import class_colormap
         from napari_partial_style.core.segment.score_meaning import summary
 
         rescored = scores.pop("rescored_labels")
@@ -242,7 +241,5 @@ class CompositeWidget(Container):
         self.viewer.layers[name].metadata.setdefault(META_KEY, {})["scores"] = scores
         base = names.base_name(layer.name)
         seen, _ = put_labels(self.viewer, names.role(base, names.RESEGMENTED), rescored, classes, layer,
-                             {"stage": "score", "scores": scores})
-        seen.colormap = class_colormap(["background", *classes])
-        seen.visible = False
+                             {"stage": "score", "scores": scores}, visible=False)
         self.status.value = f"Score: done; tick '{seen.name}' to see what the classifier sees now"

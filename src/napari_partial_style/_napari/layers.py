@@ -128,24 +128,31 @@ def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None =
 
 
 def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
-               metadata: dict | None = None, probabilities: np.ndarray | None = None) -> tuple[Any, bool]:
+               metadata: dict | None = None, probabilities: np.ndarray | None = None,
+               visible: bool = True) -> tuple[Any, bool]:
     """Write labels into the first of `name`, `name [2]`, ... that the user has not painted,
-    or into a new layer after them. Returns the layer and whether it is not `name` itself."""
+    or into a new layer after them, in the classes' stable colours (set with the data: one redraw).
+    Returns the layer and whether it is not `name` itself."""
     from napari.layers import Labels
+
+    from napari_partial_style._napari.stable_colors import class_colormap
 
     meta = {META_KEY: {**(metadata or {}), "written_checksum": checksum(labels)}, PROBABILITIES_KEY: probabilities}
     features = {"class": ["background", *classes]}
+    colormap = class_colormap(["background", *classes])
     candidate, n = name, 2
     while candidate in viewer.layers:
         layer = viewer.layers[candidate]
         if isinstance(layer, Labels) and not was_painted(layer) and layer.ndim == labels.ndim:
+            layer.colormap = colormap
+            layer.visible = visible
             layer.data = labels
             layer.metadata.update(meta)
             layer.features = features
             return layer, candidate != name
         candidate, n = numbered(name, n), n + 1
     layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=LABELS_OPACITY,
-                              **geometry(like, labels.ndim))
+                              colormap=colormap, visible=visible, **geometry(like, labels.ndim))
     layer.contour = LABELS_CONTOUR
     return layer, candidate != name
 

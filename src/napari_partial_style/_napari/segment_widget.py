@@ -32,7 +32,6 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
-from napari_partial_style._napari.stable_colors import class_colormap
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 
@@ -197,7 +196,6 @@ class SegmentWidget(Container):
             labels, probabilities = into_stack(self.viewer, layer, index, labels, previous), None
             meta = {**meta, "slice": list(index)}
         labels_layer, renamed = put_labels(self.viewer, name, labels, targets, layer, meta, probabilities)
-        labels_layer.colormap = class_colormap(["background", *targets])
         if renamed:
             show_info(f"'{name}' was painted, so it was kept; the new labels are in '{labels_layer.name}'.")
 

@@ -90,6 +90,8 @@ class StylizeWidget(Container):
                                   self.status])
         self.runner = JobRunner(self.run, self.status, "Stylize", self.progress)
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
+        self.blend_share.visible = False  # only with a second style
+        self.blend.changed.connect(lambda value: setattr(self.blend_share, "visible", value is not None))
         self.sweep_runner = JobRunner(self.sweep, self.status, "Sweep", self.progress)
         self.sweep.clicked.connect(lambda: self.sweep_runner.toggle(self._sweep_job))
         watch_layers(viewer, self.content, self.style, self.style_mask, self.blend, self.labels_layer, self.label_styles)

@@ -64,8 +64,8 @@ def load_checkpoint(path: Path, what: str, fix: str = REDOWNLOAD) -> dict[str, t
     kind = describe_file(path)
     if kind not in ("a zip archive", "a Python pickle", "a binary file"):
         raise WeightsError(f"{path} is {kind}, not {what} (a PyTorch file); {fix}.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    try:  # mapped, not read: unpickling 550 MB holds the GIL, the copies into the network do not
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=kind == "a zip archive")
     except Exception as exc:
         raise WeightsError(f"{path} cannot be loaded as {what} ({exc}); {fix}.") from exc
     if not isinstance(state, dict):
