@@ -434,6 +434,10 @@ def test_reader_writer_round_trip_with_painted_labels(make_napari_viewer, tmp_pa
     viewer.open(str(source), plugin=PLUGIN)
     names = [layer.name for layer in viewer.layers]
     assert names == ["job content", "job saliency [cup]", "job stylized", "job composite", "job labels"]
+    from napari_partial_style._napari.layers import LABELS_CONTOUR
+
+    assert viewer.layers["job labels"].contour == LABELS_CONTOUR  # outlines, as the job drew them
+    assert "outline_when_added" not in viewer.layers["job labels"].metadata
     viewer.layers["job labels"].data_setitem((np.array([40]), np.array([60])), 1)
     data = [layer.as_layer_data_tuple() for layer in viewer.layers]
     written = write_bundle_layers(str(tmp_path / "edited.pstyle"), data)

@@ -51,9 +51,43 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
         from napari_partial_style._napari.stable_colors import class_colormap
 
         features = {"class": ["background", *targets]}
+        token = _outline_when_added()
         layers.append((bundle.labels, {
             "name": names.role(name, names.LABELS), "opacity": 0.5, "features": features,
-            "metadata": {**meta, PROBABILITIES_KEY: bundle.crf_probabilities},
+            "metadata": {**meta, PROBABILITIES_KEY: bundle.crf_probabilities, OUTLINE_KEY: token},
             "colormap": class_colormap(["background", *targets]),  # the colours the job showed
         }, "labels"))
     return layers
+
+
+OUTLINE_KEY = "outline_when_added"
+
+
+def _outline_when_added() -> str:
+    """A token for the bundle's labels layer, which the viewer opening it draws as outlines once it
+    has added it, as Segment's labels are drawn: napari's add_labels takes no `contour`. Outside
+    napari (no current viewer) the layer stays filled at half opacity."""
+    import uuid
+
+    from napari_partial_style._napari.layers import LABELS_CONTOUR, LABELS_OPACITY
+
+    token = uuid.uuid4().hex
+    try:
+        import napari
+
+        viewer = napari.current_viewer()
+    except Exception:  # noqa: BLE001 - no viewer: nothing to draw
+        return token
+    if viewer is None:
+        return token
+
+    def outline(event) -> None:
+        layer = event.value
+        if layer.metadata.get(OUTLINE_KEY) != token:
+            return
+        viewer.layers.events.inserted.disconnect(outline)
+        del layer.metadata[OUTLINE_KEY]
+        layer.contour, layer.opacity = LABELS_CONTOUR, LABELS_OPACITY
+
+    viewer.layers.events.inserted.connect(outline)
+    return token
