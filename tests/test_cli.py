@@ -403,3 +403,10 @@ def test_a_style_mask_limits_the_style_and_is_checked_first(hub, inputs, tmp_pat
         bad = tmp_path / "bad.pstyle"
         assert main(run_args(inputs, bad, *extra)) == 2
         assert message in capsys.readouterr().err and not bad.exists()
+
+
+def test_an_unknown_style_region_class_is_named_before_any_work(inputs, tmp_path, capsys):
+    out = tmp_path / "x.pstyle"
+    assert main(run_args(inputs, out, "--style-region", "cupp")) == 2
+    err = capsys.readouterr().err
+    assert "cupp" in err and "cup" in err.replace("cupp", "") and "Traceback" not in err and not out.exists()

@@ -371,6 +371,7 @@ class Session:
         Gram targets are mixed by weight. Every weight file is found before any work starts."""
         from napari_partial_style.core.io import weights
         from napari_partial_style.core.segment.classifier import required_weights
+        from napari_partial_style.core.segment.style_region import AUTO
 
         params = replace(params or JobParams(), session=self.params)  # the session's own settings are used
         content = _source(content, "content")
@@ -380,7 +381,13 @@ class Session:
         labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
         mask = None if labels is None else self.target_mask(labels, content.shape, params.composite, labels_name)
         needed = [weights.VGG19] if styles else []
-        if labels is None or scoring:
+        style_region = params.style.style_region if styles else None
+        if style_region and style_region != AUTO:  # an unknown class fails now, not after the segmentation
+            from napari_partial_style.core.segment.classifier import class_names
+            from napari_partial_style.core.segment.targets import resolve_class
+
+            resolve_class(style_region, class_names(params.segment.classifier))
+        if labels is None or scoring or style_region:
             needed += required_weights(params.segment.classifier)
         with clock.time("weights"):
             yield from self.find_weights(needed)
