@@ -480,6 +480,11 @@ def event_loop_gaps(qtbot, viewer, runner, start):
 
 
 def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub):
+    """First runs included: the networks are loaded inside the jobs (the process-wide cache is
+    emptied), in the worker thread, so loading them never holds up napari's drawing."""
+    from napari_partial_style.core import model_cache
+
+    model_cache._load.cache_clear()
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
     segment = segment_for_cup(viewer, img)

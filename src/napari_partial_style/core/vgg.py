@@ -119,9 +119,17 @@ class TappedVGG(nn.Module):
         self.normalize = Normalize()
         self.body = build_body(arch, last)
         self.names = names[: len(self.body)]
+        self.memory_format = torch.contiguous_format
+
+    def channels_last(self) -> TappedVGG:
+        """Run in channels-last layout: oneDNN's CPU convolutions are faster so (measured in
+        docs/benchmarks.md); the tapped features come out channels-last too."""
+        self.memory_format = torch.channels_last
+        return self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return tapped_forward(self.body, self.names, self.normalize(x), self.taps)[1]
+        x = self.normalize(x).contiguous(memory_format=self.memory_format)
+        return tapped_forward(self.body, self.names, x, self.taps)[1]
 
 
 def load_tapped_vgg(path: Path, arch: str, taps: tuple[str, ...]) -> TappedVGG:
@@ -132,5 +140,7 @@ def load_tapped_vgg(path: Path, arch: str, taps: tuple[str, ...]) -> TappedVGG:
 
 
 def tapped_vgg(arch: str, path: Path, taps: Sequence[str], device: torch.device) -> TappedVGG:
-    """A tapped VGG with pretrained weights, loaded once per process (napari runs many jobs)."""
-    return cached_model(load_tapped_vgg, path, device, arch, tuple(taps))
+    """A tapped VGG with pretrained weights, loaded once per process (napari runs many jobs);
+    channels-last on the CPU."""
+    model = cached_model(load_tapped_vgg, path, device, arch, tuple(taps))
+    return model.channels_last() if torch.device(device).type == "cpu" else model

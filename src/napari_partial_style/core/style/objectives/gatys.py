@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from napari_partial_style.core.params import StyleParams
-from napari_partial_style.core.style.guides import guided_gram, layer_guides
+from napari_partial_style.core.style.guides import guided_gram, layer_guides, products
 from napari_partial_style.core.style.objectives import StyleImage, Target
 
 CONTENT_LAYER = "relu4_2"
@@ -27,9 +27,7 @@ TAPS = (*STYLE_LAYERS, CONTENT_LAYER)
 
 def gram(features: torch.Tensor) -> torch.Tensor:
     """Gram matrices (B, C, C) of (B, C, H, W) features, normalised by H·W."""
-    b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w)
-    return flat @ flat.transpose(1, 2) / (h * w)
+    return products(features) / (features.shape[2] * features.shape[3])
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
