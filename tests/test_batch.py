@@ -86,17 +86,24 @@ def test_other_parameters_do_not_count_as_done(hub, grid_files, material_checkpo
 
 
 def test_a_local_cluster_gives_what_the_in_process_run_gives(hub, grid_files, material_checkpoint):
+    import torch
+
     distributed = pytest.importorskip("distributed")
-    assert evaluate(grid_files, grid_files / "here", "--no-bundles", classifier=material_checkpoint) == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each worker runs torch: the same sums in the same order
+    try:
+        assert evaluate(grid_files, grid_files / "here", "--no-bundles", classifier=material_checkpoint) == 0
+    finally:
+        torch.set_num_threads(threads)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         assert evaluate(grid_files, grid_files / "there", "--no-bundles", "--scheduler", cluster.scheduler_address,
                         classifier=material_checkpoint) == 0
     here = {r["key"]: r for r in rows(grid_files / "here" / "results.csv")}
     there = {r["key"]: r for r in rows(grid_files / "there" / "results.csv")}
     assert here.keys() == there.keys()
-    for key in here:  # the workers run torch on 1 thread, this process on 2: sums differ in the last bits
+    for key in here:  # another thread count would change the sums' order, and a few hundred steps amplify it
         for metric in ("pixel_accuracy", "mean_iu"):
-            assert float(here[key][metric]) == pytest.approx(float(there[key][metric]), abs=1e-2)
+            assert float(here[key][metric]) == pytest.approx(float(there[key][metric]), abs=1e-3)
     assert not (grid_files / "there" / "bundles").exists() and (grid_files / "there" / "thumbs").is_dir()
 
 
