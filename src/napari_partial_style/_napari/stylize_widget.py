@@ -269,7 +269,8 @@ class StylizeWidget(Container):
         if len(label_planes) != len(sources):
             raise InputError(f"{layer.name} has {len(sources)} slices but {labels.name} has {len(label_planes)}; "
                              "choose labels with one plane per slice (Segment all slices).")
-        inputs = [(style, None) if plane is None else self._style_input(source.shape, params, style, styles, plane)
+        inputs = [(self._blended(style, None), None) if plane is None else
+                  self._style_input(source.shape, params, style, styles, plane)
                   for source, plane in zip(sources, label_planes)]
         segment = self._segment_params()
 
