@@ -2,7 +2,9 @@
 evidence is known.
 
 1. Seconds of 10 mean-field iterations (stepped, as the pipeline runs them, lattice set-up included)
-   at several sizes, torch and pydensecrf alternating in one run (and torch on CUDA when there is one).
+   at several sizes, on the bundled photo and on random pixels, torch and pydensecrf alternating in
+   one run (and torch on CUDA when there is one); torch also with its spatial lattice already built
+   for that size (a re-run, a batch, a stack's slices).
    Label agreement and the largest marginal difference between the two on the cases below and on the
    bundled coffee photo.
 2. Labels against the truth (mean IU over background and every target), averaged over seeds, for
@@ -30,6 +32,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from napari_partial_style.core.params import CALIBRATIONS, CRFParams
+from napari_partial_style.core.segment import crf_torch
 from napari_partial_style.core.segment.crf import crf_stage
 from napari_partial_style.core.images import to_uint8
 from napari_partial_style.core.segment.metrics import confusion, mean_iu
@@ -43,10 +46,24 @@ ALPHAS = (1, 2, 4, 8)
 H, W = 96, 128
 
 
-def crf_seconds(size: int, method: str, device: str = "cpu") -> float:
+def test_image(size: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """`noise`: random pixels, the lattice's worst case (nearly every vertex its own point);
+    `photo`: the bundled coffee photo stretched to size², with smooth random maps."""
+    from napari_partial_style import samples
+    from napari_partial_style.core.images import resize_rgb
+
     rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-    maps = rng.random((2, size, size)).astype(np.float32)
+    if kind == "noise":
+        return rng.integers(0, 256, (size, size, 3), dtype=np.uint8), rng.random((2, size, size)).astype(np.float32)
+    img = to_uint8(resize_rgb(samples.coffee().astype(np.float32) / 255, (size, size)))
+    maps = gaussian_filter(rng.random((2, size, size)), size / 32).astype(np.float32)
+    return img, maps / maps.max()
+
+
+def crf_seconds(img: np.ndarray, maps: np.ndarray, method: str, device: str = "cpu", warm: bool = False) -> float:
+    """One CRF job; cold unless `warm` (then the spatial lattice of this size is already built)."""
+    if not warm:
+        crf_torch._cached_spatial_lattice.cache_clear()
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -56,18 +73,27 @@ def crf_seconds(size: int, method: str, device: str = "cpu") -> float:
     return time.perf_counter() - start
 
 
-def speed_table(sizes: list[int], rounds: int = 2) -> None:
-    """Best of `rounds` alternating runs per size and method."""
-    devices = [("torch", "cpu"), ("pydensecrf", "cpu")]
+def speed_table(sizes: list[int], rounds: int = 3) -> None:
+    """Best of `rounds` alternating runs per size, image and method."""
+    runs = [("torch", "cpu", False), ("torch", "cpu", True), ("pydensecrf", "cpu", False)]
     if torch.cuda.is_available():
-        devices.append(("torch", "cuda"))
-        crf_seconds(64, "torch", "cuda")  # CUDA context and kernels, once
-    print("| size | " + " | ".join(f"{m} {d} (s)" for m, d in devices) + " | torch/pydensecrf on the CPU |")
-    print("|---|" + "---|" * (len(devices) + 1))
-    for size in sizes:
-        best = {key: min(crf_seconds(size, *key) for _ in range(rounds)) for key in devices}
-        ratio = best[("torch", "cpu")] / best[("pydensecrf", "cpu")]
-        print(f"| {size}² | " + " | ".join(f"{best[key]:.3f}" for key in devices) + f" | {ratio:.2f} |")
+        runs.append(("torch", "cuda", False))
+        crf_seconds(*test_image(64, "noise"), "torch", "cuda")  # CUDA context and kernels, once
+    names = {("torch", "cpu", False): "torch CPU", ("torch", "cpu", True): "torch CPU, size seen before",
+             ("pydensecrf", "cpu", False): "pydensecrf CPU", ("torch", "cuda", False): "torch CUDA"}
+    print("| image | size | " + " | ".join(f"{names[r]} (s)" for r in runs) + " | torch/pydensecrf (cold) |")
+    print("|---|---|" + "---|" * (len(runs) + 1))
+    for kind in ("photo", "noise"):
+        for size in sizes:
+            img, maps = test_image(size, kind)
+            times = {r: [] for r in runs}
+            for _ in range(rounds):
+                for r in runs:            # the warm run follows the cold one, whose spatial lattice it reuses
+                    times[r].append(crf_seconds(img, maps, *r))
+            best = {r: min(t) for r, t in times.items()}
+            ratio = best[runs[0]] / best[runs[2]]
+            print(f"| {kind} | {size}² | " + " | ".join(f"{best[r]:.3f}" for r in runs) + f" | {ratio:.2f} |",
+                  flush=True)
 
 
 def agreement_table(seeds: int) -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from napari_partial_style.core.segment.crf import CRFParams, calibrate, class_probabilities, crf_stage, unaries
+from napari_partial_style.core.segment import crf_torch
 from napari_partial_style.core.segment.crf_torch import DenseCRF, pixel_features
 from napari_partial_style.core.progress import drain
 
@@ -80,6 +81,37 @@ def test_the_crf_cleans_noisy_unaries():
         crf.step()
     labels = crf.marginals().argmax(0).reshape(truth.shape)
     assert (plain == truth).mean() < 0.85 < 0.97 < (labels == truth).mean()
+
+
+def test_a_second_image_of_the_same_size_reuses_the_spatial_lattice(monkeypatch):
+    img, u, _ = scene(6)
+    other, u2, _ = scene(7)
+
+    def run(image, unary):
+        crf = DenseCRF(image, unary, (3, 3), (80, 13, 10))
+        for _ in range(5):
+            crf.step()
+        return crf, crf.marginals()
+
+    first, _ = run(img, u)
+    second, cached = run(other, u2)
+    assert second.kernels[0].lattice is first.kernels[0].lattice
+    assert second.kernels[1].lattice is not first.kernels[1].lattice     # the bilateral one sees the image
+    monkeypatch.setattr(crf_torch, "SPATIAL_CACHE_PIXELS", 0)              # too large to keep: built afresh
+    fresh_crf, fresh = run(other, u2)
+    assert fresh_crf.kernels[0].lattice is not first.kernels[0].lattice
+    np.testing.assert_array_equal(cached, fresh)
+
+
+def test_a_lattice_built_in_passes_equals_one_built_at_once(monkeypatch):
+    img, _, _ = scene(8)
+    features = pixel_features(*img.shape[:2], 80, torch.from_numpy(img), 13)
+    values = torch.rand(features.shape[0], 2, generator=torch.Generator().manual_seed(0))
+    whole = crf_torch.Lattice(features)
+    monkeypatch.setattr(crf_torch, "CHUNK", 97)  # 24 passes, the last one short
+    parts = crf_torch.Lattice(features)
+    assert parts.size == whole.size
+    torch.testing.assert_close(parts.filter(values), whole.filter(values), rtol=0, atol=0)
 
 
 def test_stepping_stops_between_iterations(monkeypatch):

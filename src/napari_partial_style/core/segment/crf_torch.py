@@ -9,6 +9,7 @@ responsive), and is stepped one iteration at a time so a job can stop between tw
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -20,6 +21,69 @@ from napari_partial_style.core.errors import InputError
 # Keys are packed into one int64 per lattice point; beyond this the features span too wide a range.
 MAX_CODE = 2**62
 
+# Pixels per pass of the lattice's set-up: a pass's temporaries stay in the cache and the allocator
+# reuses them; whole-image passes at 2048² spent most of their time on fresh pages (3× slower here).
+CHUNK = 65536
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(start, start + CHUNK) for start in range(0, n, CHUNK)]
+
+
+def _simplex(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Barycentric weights (N, d+1), remainder-0 corner (N, d) and ranks (N, d) of the simplex that
+    encloses each feature vector, as pydensecrf computes them.
+
+    float32 throughout, with pydensecrf's operations in its order: which simplex a pixel falls in is
+    a rounding decision, and flat image areas put many pixels right on its edges."""
+    n, d = features.shape
+    device, f32 = features.device, torch.float32
+    f = features.to(f32)
+    inv_std = float(np.float32(math.sqrt(2.0 / 3.0) * (d + 1)))
+    scale = torch.tensor([np.float32(1.0 / math.sqrt((i + 2) * (i + 1)) * inv_std) for i in range(d)],
+                         dtype=f32, device=device)
+    down_factor = float(np.float32(1.0 / (d + 1)))
+    cf = f * scale
+    suffix = torch.flip(torch.cumsum(torch.flip(cf, [1]), 1), [1])           # Σ_{t ≥ j} cf_t
+    elevated = torch.empty((n, d + 1), dtype=f32, device=device)
+    elevated[:, 0] = suffix[:, 0]
+    j = torch.arange(1, d + 1, device=device, dtype=f32)
+    elevated[:, 1:] = torch.cat([suffix[:, 1:], torch.zeros((n, 1), dtype=f32, device=device)], 1) - j * cf
+    # the closest remainder-0 point, by rounding each coordinate to a multiple of d + 1
+    v = elevated * down_factor
+    up, down = torch.ceil(v) * (d + 1), torch.floor(v) * (d + 1)
+    rem0 = torch.where(up - elevated < elevated - down, up, down)
+    total = torch.round(rem0.sum(1) / (d + 1)).long()
+    # rank: each coordinate's place when the remainders are sorted from the largest; of two equal
+    # ones the earlier comes first, as in pydensecrf's pairwise count
+    order = torch.argsort(rem0 - elevated, dim=1, stable=True)
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(d + 1, device=device).expand(n, -1))
+    rank = rank + total[:, None]
+    low, high = rank < 0, rank > d
+    rank = torch.where(low, rank + d + 1, torch.where(high, rank - d - 1, rank))
+    rem0 = torch.where(low, rem0 + d + 1, torch.where(high, rem0 - d - 1, rem0))
+    # barycentric weights of the d + 1 vertices, summed as pydensecrf does: each slot gets at most
+    # one + and one − term, so adding them in any order gives the same float
+    bary = torch.zeros((n, d + 2), dtype=f32, device=device)
+    w = (elevated - rem0) * down_factor
+    bary.scatter_add_(1, d - rank, w)
+    bary.scatter_add_(1, d - rank + 1, -w)
+    bary[:, 0] = (bary[:, 0].double() + (1.0 + bary[:, d + 1].double())).to(f32)
+    return bary[:, : d + 1], rem0[:, :d], rank[:, :d]
+
+
+def _vertex_codes(rem0: torch.Tensor, rank: torch.Tensor, radix: torch.Tensor) -> torch.Tensor:
+    """The packed key of each simplex's d + 1 vertices (N, d+1), rem0 relative to the lowest.
+
+    Vertex r's offset in coordinate i is r, less d + 1 where rank_i > d − r; so its code is
+    base + r Σ radix − (d + 1) Σ {radix_i : rank_i > d − r}, a running sum over the ranks."""
+    n, d = rem0.shape
+    r = torch.arange(d + 1, device=rem0.device)
+    by_rank = torch.zeros((n, d + 1), dtype=torch.long, device=rem0.device).scatter_(1, rank, radix.expand(n, d))
+    wrapped = torch.zeros_like(by_rank)
+    torch.cumsum(by_rank.flip(1)[:, :d], 1, out=wrapped[:, 1:])
+    return (rem0 * radix).sum(1, keepdim=True) + r * radix.sum() - (d + 1) * wrapped
+
 
 class Lattice:
     """The permutohedral lattice of a set of feature vectors (N, d): splat, blur, slice."""
@@ -28,43 +92,16 @@ class Lattice:
         n, d = features.shape
         self.d = d
         device = features.device
-        # float32 throughout, with pydensecrf's operations in its order: which simplex a pixel falls
-        # in is a rounding decision, and flat image areas put many pixels right on its edges
-        f32 = torch.float32
-        f = features.to(f32)
-        inv_std = float(np.float32(math.sqrt(2.0 / 3.0) * (d + 1)))
-        scale = torch.tensor([np.float32(1.0 / math.sqrt((i + 2) * (i + 1)) * inv_std) for i in range(d)],
-                             dtype=f32, device=device)
-        down_factor = float(np.float32(1.0 / (d + 1)))
-        cf = f * scale
-        suffix = torch.flip(torch.cumsum(torch.flip(cf, [1]), 1), [1])           # Σ_{t ≥ j} cf_t
-        elevated = torch.empty((n, d + 1), dtype=f32, device=device)
-        elevated[:, 0] = suffix[:, 0]
-        j = torch.arange(1, d + 1, device=device, dtype=f32)
-        elevated[:, 1:] = torch.cat([suffix[:, 1:], torch.zeros((n, 1), dtype=f32, device=device)], 1) - j * cf
-        # the closest remainder-0 point, by rounding each coordinate to a multiple of d + 1
-        v = elevated * down_factor
-        up, down = torch.ceil(v) * (d + 1), torch.floor(v) * (d + 1)
-        rem0 = torch.where(up - elevated < elevated - down, up, down)
-        total = torch.round(rem0.sum(1) / (d + 1)).long()
-        # rank: each coordinate's place when the remainders are sorted from the largest; of two equal
-        # ones the earlier comes first, as in pydensecrf's pairwise count
-        order = torch.argsort(rem0 - elevated, dim=1, stable=True)
-        rank = torch.empty_like(order).scatter_(1, order, torch.arange(d + 1, device=device).expand(n, -1))
-        rank = rank + total[:, None]
-        low, high = rank < 0, rank > d
-        rank = torch.where(low, rank + d + 1, torch.where(high, rank - d - 1, rank))
-        rem0 = torch.where(low, rem0 + d + 1, torch.where(high, rem0 - d - 1, rem0))
-        # barycentric weights of the d + 1 vertices of the enclosing simplex, summed in pydensecrf's order
-        bary = torch.zeros((n, d + 2), dtype=f32, device=device)
-        w = (elevated - rem0) * down_factor
-        for i in range(d + 1):
-            bary.scatter_add_(1, d - rank[:, i:i + 1], w[:, i:i + 1])
-            bary.scatter_add_(1, d - rank[:, i:i + 1] + 1, -w[:, i:i + 1])
-        bary[:, 0] = (bary[:, 0].double() + (1.0 + bary[:, d + 1].double())).to(f32)
-        self.weights = bary[:, : d + 1].float()                                    # (N, d+1)
-        self.slice_weights = self.weights / (1.0 + 2.0 ** (-d))  # pydensecrf's constant α folded in
-        self._index(rem0[:, :d].long(), rank[:, :d], n)
+        # per pixel, in passes of CHUNK: the enclosing simplex (its remainder-0 corner and ranks)
+        # and the barycentric weights of its d + 1 vertices
+        weights = torch.empty((n, d + 1), dtype=torch.float32, device=device)
+        rem0 = torch.empty((n, d), dtype=torch.int32, device=device)
+        rank = torch.empty((n, d), dtype=torch.uint8, device=device)
+        for part in _chunks(n):
+            weights[part], rem0[part], rank[part] = _simplex(features[part])
+        self.weights = weights                                                       # (N, d+1)
+        self.slice_weights = weights / (1.0 + 2.0 ** (-d))  # pydensecrf's constant α folded in
+        self._index(rem0, rank, n)
 
     def _index(self, rem0: torch.Tensor, rank: torch.Tensor, n: int) -> None:
         """Pack each vertex's key (rem0 plus the canonical simplex's offset for its rank, first d
@@ -72,17 +109,15 @@ class Lattice:
         building the keys themselves; find the distinct lattice points; build splat, blur and slice
         as sparse matrices."""
         d, device = self.d, rem0.device
-        r = torch.arange(d + 1, device=device)
-        canonical = torch.where(r[None, :] <= d - r[:, None], r[:, None], r[:, None] - (d + 1))  # [remainder, rank]
-        lo = rem0.min(0).values - d - (d + 1)            # canonical offsets lie in [−d, d]
-        span = rem0.max(0).values + d + (d + 1) - lo + 1
+        lo = rem0.min(0).values.long() - d - (d + 1)     # canonical offsets lie in [−d, d]
+        span = rem0.max(0).values.long() + d + (d + 1) - lo + 1
         if float(np.prod(span.double().cpu().numpy())) >= MAX_CODE:
             raise InputError("the CRF's features span too wide a range for the lattice; raise the kernels' sxy "
                              "or srgb, or lower the working size.")
         radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long, device=device)])
-        codes = ((rem0 - lo) * radix).sum(1, keepdim=True).expand(n, d + 1).clone()   # (N, d+1): one per vertex
-        for i in range(d):
-            codes += canonical[:, rank[:, i]].T * radix[i]
+        codes = torch.empty((n, d + 1), dtype=torch.long, device=device)            # one per vertex
+        for part in _chunks(n):
+            codes[part] = _vertex_codes(rem0[part].long() - lo, rank[part].long(), radix)
         # one sort gives the distinct points (sorted codes), each vertex's point, and the splat's row order
         all_codes, order = torch.sort(codes.reshape(-1))
         first = torch.ones_like(all_codes, dtype=torch.bool)
@@ -92,11 +127,10 @@ class Lattice:
         offsets = torch.empty_like(order)
         offsets[order] = torch.cumsum(first, 0) - 1
         per_pixel = torch.full((n,), d + 1, dtype=torch.long, device=device)
-        pixels = torch.arange(n, device=device).repeat_interleave(d + 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
             self.slice = _csr(per_pixel, offsets, self.slice_weights.reshape(-1), (n, m))
-            self.splat = _csr(torch.bincount(offsets, minlength=m), pixels[order], self.weights.reshape(-1)[order],
+            self.splat = _csr(torch.bincount(offsets, minlength=m), order // (d + 1), self.weights.reshape(-1)[order],
                               (m, n))
             self.blur = []
             points = torch.arange(m, device=device)
@@ -115,6 +149,8 @@ class Lattice:
                 values = torch.stack([torch.ones(m, device=device), 0.5 * found, 0.5 * (behind >= 0)], 1)
                 self.blur.append(_csr(three, cols, values.reshape(-1), (m, m)))
         self.size = m
+        ones = torch.ones((n, 1), dtype=torch.float32, device=device)
+        self.norm = 1.0 / torch.sqrt(self.filter(ones) + 1e-20)   # (N, 1): the symmetric normalisation
 
     def filter(self, values: torch.Tensor) -> torch.Tensor:
         """Σ_j k(f_i, f_j) values_j for every point i, approximately, with k a unit Gaussian; (N, C)."""
@@ -126,7 +162,10 @@ class Lattice:
 
 def _find(codes: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
     """Index of each query among the sorted `codes`, or −1 when absent."""
-    at = torch.searchsorted(codes, queries).clamp(max=len(codes) - 1)
+    if codes.device.type == "cpu":  # numpy's search narrows each query by the last: twice as fast on sorted queries
+        at = torch.from_numpy(np.searchsorted(codes.numpy(), queries.numpy())).clamp_(max=len(codes) - 1)
+    else:
+        at = torch.searchsorted(codes, queries).clamp(max=len(codes) - 1)
     return torch.where(codes[at] == queries, at, torch.full_like(at, -1))
 
 
@@ -141,14 +180,31 @@ def _csr(counts: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: 
 class Kernel:
     """One pairwise term: a lattice over scaled features, its symmetric normalisation and weight."""
 
-    def __init__(self, features: torch.Tensor, compat: float) -> None:
-        self.lattice = Lattice(features)
-        ones = torch.ones((features.shape[0], 1), dtype=torch.float32, device=features.device)
-        self.norm = 1.0 / torch.sqrt(self.lattice.filter(ones) + 1e-20)
-        self.compat = compat
+    def __init__(self, lattice: Lattice, compat: float, labels: int) -> None:
+        self.lattice = lattice
+        # one column per label, stored: broadcasting a column over a few labels is ten times slower
+        self.norm = lattice.norm.expand(-1, labels).contiguous()
+        self.scaled_norm = compat * self.norm
 
     def message(self, q: torch.Tensor) -> torch.Tensor:
-        return self.compat * self.norm * self.lattice.filter(q * self.norm)
+        return self.scaled_norm * self.lattice.filter(q * self.norm)
+
+
+# The spatial kernel's lattice depends on the size alone: re-running the CRF, a batch or a stack's
+# slices reuse it (a quarter to a third of the set-up). Kept for one size up to a megapixel (~90 MB).
+SPATIAL_CACHE_PIXELS = 2**20
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_spatial_lattice(h: int, w: int, sxy: float, device: str) -> Lattice:
+    return Lattice(pixel_features(h, w, sxy).to(device))
+
+
+def spatial_lattice(h: int, w: int, sxy: float, device: torch.device | str) -> Lattice:
+    """The Gaussian (position-only) kernel's lattice."""
+    if h * w > SPATIAL_CACHE_PIXELS:
+        return Lattice(pixel_features(h, w, sxy).to(device))
+    return _cached_spatial_lattice(h, w, float(sxy), str(torch.device(device)))
 
 
 def pixel_features(h: int, w: int, sxy: float, rgb: torch.Tensor | None = None, srgb: float = 1.0) -> torch.Tensor:
@@ -170,18 +226,25 @@ class DenseCRF:
         h, w = rgb8.shape[:2]
         rgb = torch.from_numpy(np.ascontiguousarray(rgb8[..., :3])).to(device)
         self.unary = torch.from_numpy(unary).to(device).T.contiguous()              # (N, C)
+        labels = self.unary.shape[1]
         self.kernels = [
-            Kernel(pixel_features(h, w, gaussian[0]).to(device), gaussian[1]),
-            Kernel(pixel_features(h, w, bilateral[0], rgb, bilateral[1]), bilateral[2]),
+            Kernel(spatial_lattice(h, w, gaussian[0], device), gaussian[1], labels),
+            Kernel(Lattice(pixel_features(h, w, bilateral[0], rgb, bilateral[1])), bilateral[2], labels),
         ]
-        self.q = torch.softmax(-self.unary, dim=1)
+        self.q = _softmax(-self.unary)
 
     def step(self) -> None:
         energy = -self.unary
         for kernel in self.kernels:
             energy = energy + kernel.message(self.q)
-        self.q = torch.softmax(energy, dim=1)
+        self.q = _softmax(energy)
 
     def marginals(self) -> np.ndarray:
         """(C, N) float32 on the host."""
         return self.q.T.float().cpu().numpy()
+
+
+def _softmax(energy: torch.Tensor) -> torch.Tensor:
+    """Softmax over the labels of (N, C), contiguous: taken along the long axis of the transpose,
+    which on the CPU is about four times faster than along a row of a few labels."""
+    return torch.softmax(energy.T, dim=0).T.contiguous()
