@@ -501,6 +501,32 @@ def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub
     assert gaps["stylize"][1] <= 1  # only the preview layer's creation was left out
 
 
+def test_what_napari_imports_for_a_first_labels_layer_is_imported_in_the_worker(qtbot, monkeypatch):
+    """pandas and scikit-image's colour module took 0.5 s on the main thread as the first labels
+    appeared; the job imports them in its thread, after its work (at its start they stalled napari)."""
+    import threading
+
+    from magicgui.widgets import Label, PushButton
+
+    from napari_partial_style._napari import jobs
+    from napari_partial_style.core.progress import Progress
+
+    calls = []
+    monkeypatch.setattr(jobs.importlib, "import_module", lambda name: calls.append((name, threading.current_thread())))
+
+    def job():
+        yield Progress("work", 1, 1)
+        calls.append(("job done", threading.current_thread()))
+        return 1
+
+    runner = jobs.JobRunner(PushButton(), Label(), "Test")
+    runner.start(job, on_result=lambda result: None)
+    wait_done(qtbot, runner)
+    assert [name for name, _ in calls] == ["job done", *jobs.LAYER_IMPORTS]
+    threads = {thread for _, thread in calls}
+    assert len(threads) == 1 and threading.main_thread() not in threads
+
+
 def test_stacks_are_worked_on_at_the_current_slice(make_napari_viewer):
     from napari_partial_style._napari.layers import current_slice
 
@@ -762,6 +788,7 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     assert stylize.runner.last_error is None, stylize.status.value
     stylized = viewer.layers["movie stylized"]
     assert stylized.data.shape == (3, 40, 56, 3) and stylized.data.dtype == np.uint8
+    assert "(56×40 px, from 32 px, on cpu)" in stylize.status.value  # the result's size, not the working one
     assert {"slice 1/3 style", "slice 3/3 style"} <= set(stages)  # progress per slice
 
     composite = dock(viewer, "Composite and score")

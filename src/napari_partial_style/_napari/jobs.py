@@ -13,6 +13,7 @@ never ran and napari froze for good.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -35,6 +36,20 @@ def job_pool():
         _pool = QThreadPool()
         _pool.setMaxThreadCount(MAX_PARALLEL_JOBS)
     return _pool
+
+
+# What napari imports on the main thread the first time a Labels layer is made: pandas for its
+# features (0.36 s here) and scikit-image's colour conversions, with scipy.linalg, for its default
+# colormap (0.13 s); the user sees a frozen viewer as the first result appears.
+LAYER_IMPORTS = ("pandas", "skimage.color.colorconv")
+
+
+def _import_what_layers_need() -> None:
+    """Import LAYER_IMPORTS in the worker once its job is done, where it costs the event loop nothing
+    (at the job's start it stalled it: the main thread's own first imports for the progress bars
+    waited on the import lock)."""
+    for module in LAYER_IMPORTS:
+        importlib.import_module(module)
 
 
 def full_width(label: Label) -> None:
@@ -125,6 +140,7 @@ class JobRunner:
 
         def drive():
             result = yield from job()
+            _import_what_layers_need()
             self.computed_at = time.perf_counter()  # before the results become layers
             return result
 

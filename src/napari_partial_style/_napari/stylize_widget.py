@@ -314,5 +314,6 @@ class StylizeWidget(Container):
         if index is not None:
             meta["slice"] = list(index)
         put_image(self.viewer, name, self._on_its_slice(layer, name, stylized, index, earlier), layer, meta, rgb=True)
-        self.status.value = f"Stylize: done{slice_text(index)} ({size} px on {device})"
+        h, w = stylized.shape[-3:-1]
+        self.status.value = f"Stylize: done{slice_text(index)} ({w}×{h} px, from {size} px, on {device})"
 
