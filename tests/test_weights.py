@@ -1,4 +1,6 @@
 import hashlib
+import io
+import subprocess
 import urllib.error
 
 import pytest
@@ -80,3 +82,43 @@ def test_corrupt_download_leaves_nothing(clean_env):
 def test_local_files_are_trusted_without_hashing(clean_env):
     put(weights.hub_folder(), text="not really weights")
     assert weights.ensure([weights.VGG19])["vgg19"].read_text() == "not really weights"
+
+
+class DroppingResponse(io.BytesIO):
+    """A server that sends one MB, then loses the connection."""
+
+    headers = {"Content-Length": str(4 * 2**20)}
+
+    def read(self, size=-1):
+        if self.tell() >= 2**20:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return super().read(size)
+
+
+def test_a_dropped_connection_leaves_nothing_and_says_so(clean_env, monkeypatch):
+    weight = fake_weight(clean_env, b"w" * 4 * 2**20)
+    monkeypatch.setattr(download.urllib.request, "urlopen", lambda *a, **k: DroppingResponse(b"w" * 4 * 2**20))
+    with pytest.raises(WeightsError, match="no connection: the connection dropped after 1 MB") as err:
+        drain(weights.ensure_steps([weight]))
+    assert weight.url in str(err.value)
+    assert list(weights.hub_folder().iterdir()) == []
+
+
+def test_a_cancelled_download_leaves_nothing(clean_env):
+    weight = fake_weight(clean_env, b"w" * 4 * 2**20)
+    job = weights.ensure_steps([weight])
+    next(job)                   # one MB written to the temporary file
+    assert len(list(weights.hub_folder().iterdir())) == 1
+    job.close()                 # what Cancel does
+    assert list(weights.hub_folder().iterdir()) == []
+
+
+def test_a_killed_downloads_leftover_is_removed_by_the_next(clean_env):
+    weight = fake_weight(clean_env, b"w" * 2**20)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = weights.hub_folder() / f".{weight.filename}.tmp-{dead.pid}-0000"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half")
+    drain(weights.ensure_steps([weight]))
+    assert sorted(p.name for p in weights.hub_folder().iterdir()) == [weight.filename]

@@ -44,12 +44,16 @@ def job_pool():
 LAYER_IMPORTS = ("pandas", "skimage.color.colorconv")
 
 
-def _import_what_layers_need() -> None:
-    """Import LAYER_IMPORTS in the worker once its job is done, where it costs the event loop nothing
-    (at the job's start it stalled it: the main thread's own first imports for the progress bars
-    waited on the import lock)."""
+def _prepare_first_layers() -> None:
+    """Import LAYER_IMPORTS, and have vispy compute its dash patterns (cached for the process; every
+    labels layer's polygon overlay needs them: 0.12 s the first time), in the worker once its job is
+    done, where it costs the event loop nothing. At the job's start it stalled the loop instead: the
+    main thread's own first imports for the progress bars waited on the import lock."""
+    from vispy.visuals.line.dash_atlas import DashAtlas
+
     for module in LAYER_IMPORTS:
         importlib.import_module(module)
+    DashAtlas()
 
 
 def full_width(label: Label) -> None:
@@ -140,7 +144,7 @@ class JobRunner:
 
         def drive():
             result = yield from job()
-            _import_what_layers_need()
+            _prepare_first_layers()
             self.computed_at = time.perf_counter()  # before the results become layers
             return result
 
