@@ -43,3 +43,19 @@ def test_content_colours_keep_the_contents_chroma_and_change_its_luminance(hub):
     assert np.abs(styled[..., 1:] - before[..., 1:])[mask].max() > 0.01  # which plain transfer does not
     far = distance_transform_edt(~mask) > 6  # beyond the free band: the content's pixels, bit for bit
     assert np.array_equal(out[far], content[far])
+
+
+def test_content_colours_show_in_the_previews_too(hub):
+    """The transfer runs on grey images; its previews are shown with the content's chroma, as the
+    result will be, not grey."""
+    content = (coloured((48, 64), 5, (0.6, 0.1, 0.1)) * 255).astype(np.uint8)
+    style = (coloured((32, 32), 6, (0.2, 0.2, 0.2)) * 255).astype(np.uint8)
+    session = Session(SessionParams(device="cpu", size=64))
+    previews = []
+    session.stylize(content, style, StyleParams(steps=4, colors="content"), preview_every=2).result(
+        lambda event: previews.append(event.preview) if event.preview is not None else None)
+    assert len(previews) == 2
+    for preview in previews:
+        chroma = yiq(preview.astype(np.float32))[..., 1:]
+        own = yiq(as_source_image(content).resized(preview.shape[:2]))[..., 1:]
+        assert np.abs(chroma - own).mean() < 0.01 and np.abs(chroma).mean() > 0.05  # the content's red, not grey

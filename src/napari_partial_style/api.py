@@ -38,7 +38,7 @@ from napari_partial_style.core.params import (
     SessionParams,
     StyleParams,
 )
-from napari_partial_style.core.progress import Progress, drain
+from napari_partial_style.core.progress import Progress, drain, map_events
 from napari_partial_style.core.style.regions import StyleRegion, has_region, region_coverage, with_style_region
 
 T = TypeVar("T")
@@ -253,8 +253,12 @@ class Session:
         net = yield from self.style_network(params.objective)
         first = self.size_for(content.shape)
         final = result_size(params.max_size, self.device, content.shape)
-        stylized = yield from stylize_regions(net, optimised, regions, params, self.device, min(first, final), final,
-                                              preview_every, start)
+        stage = stylize_regions(net, optimised, regions, params, self.device, min(first, final), final,
+                                preview_every, start)
+        if optimised is not content:  # previews in the content's colours too, as the result will be
+            coloured = colors.in_content_chroma(content)
+            stage = map_events(stage, lambda e: e if e.preview is None else replace(e, preview=coloured(e.preview)))
+        stylized = yield from stage
         if optimised is not content:
             stylized.image = colors.with_content_chroma(stylized.image, optimised, content)
         stylized.style_regions = chosen

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -37,14 +37,19 @@ def drain(gen: Generator[Progress, None, T], on_progress: Any = None) -> T:
             on_progress(event)
 
 
-def relabel(gen: Generator[Progress, None, T], prefix: str) -> Generator[Progress, None, T]:
-    """The same events with `prefix` before each stage name (a stage run again for scoring)."""
+def map_events(gen: Generator[Progress, None, T], change: Callable[[Progress], Progress]) -> Generator[Progress, None, T]:
+    """The same stage with each event passed through `change`; its result unchanged."""
     while True:
         try:
             event = next(gen)
         except StopIteration as stop:
             return stop.value
-        yield Progress(f"{prefix} {event.stage}", event.step, event.total, event.message, event.values, event.preview)
+        yield change(event)
+
+
+def relabel(gen: Generator[Progress, None, T], prefix: str) -> Generator[Progress, None, T]:
+    """The same events with `prefix` before each stage name (a stage run again for scoring)."""
+    return map_events(gen, lambda event: replace(event, stage=f"{prefix} {event.stage}"))
 
 
 class Estimator:

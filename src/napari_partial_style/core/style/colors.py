@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Callable
+
 from napari_partial_style.core.images import SourceImage, as_source_image, from_float_rgb, to_float_rgb
 
 _TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], np.float32)
@@ -85,3 +87,19 @@ def with_content_chroma(stylized_grey: np.ndarray, grey: SourceImage, content: S
         iq = yiq(to_float_rgb(content.native[band][changed][:, :3]))[:, 1:]
         out[band][changed] = from_float_rgb(rgb_of(np.concatenate([y[:, None], iq], axis=1)), content.dtype)
     return out
+
+
+def in_content_chroma(content: SourceImage) -> Callable[[np.ndarray], np.ndarray]:
+    """For a luminance-only transfer: a preview (float RGB) with the content's chroma, as the result
+    will have it, rather than grey. The content's chroma is computed once per preview size."""
+    chroma: dict[tuple[int, int], np.ndarray] = {}
+
+    def coloured(preview: np.ndarray) -> np.ndarray:
+        shape = preview.shape[:2]
+        if shape not in chroma:
+            chroma[shape] = yiq(content.resized(shape))[..., 1:]
+        y = yiq(preview[..., :3].astype(np.float32))[..., :1]
+        return np.clip(rgb_of(np.concatenate([y, chroma[shape]], axis=-1)), 0.0, 1.0)
+
+    return coloured
+
