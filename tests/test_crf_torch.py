@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.segment.crf import CRFParams, calibrate, class_probabilities, crf_stage, unaries
 from napari_partial_style.core.segment import crf_torch
 from napari_partial_style.core.segment.crf_torch import DenseCRF, pixel_features
@@ -112,6 +113,12 @@ def test_a_lattice_built_in_passes_equals_one_built_at_once(monkeypatch):
     parts = crf_torch.Lattice(features)
     assert parts.size == whole.size
     torch.testing.assert_close(parts.filter(values), whole.filter(values), rtol=0, atol=0)
+
+
+def test_features_too_far_apart_for_the_lattice_are_one_clear_error():
+    img, u, _ = scene(9)
+    with pytest.raises(InputError, match="span too wide a range"):
+        DenseCRF(img, u, (3, 3), (80, 1e-9, 10))  # srgb near 0: colours a billion units apart
 
 
 def test_stepping_stops_between_iterations(monkeypatch):

@@ -20,6 +20,11 @@ from napari_partial_style.core.errors import InputError
 
 # Keys are packed into one int64 per lattice point; beyond this the features span too wide a range.
 MAX_CODE = 2**62
+# Which simplex a pixel falls in is decided in float32: beyond this feature size (position / sxy,
+# colour / srgb) the lattice coordinates lose the precision that decision needs.
+MAX_FEATURE = 2.0**16
+TOO_WIDE = ("the CRF's features span too wide a range for the lattice; raise the kernels' sxy or srgb, "
+            "or lower the working size.")
 
 # Pixels per pass of the lattice's set-up: a pass's temporaries stay in the cache and the allocator
 # reuses them; whole-image passes at 2048² spent most of their time on fresh pages (3× slower here).
@@ -90,12 +95,14 @@ class Lattice:
 
     def __init__(self, features: torch.Tensor) -> None:
         n, d = features.shape
+        if not bool((features.abs() <= MAX_FEATURE).all()):
+            raise InputError(TOO_WIDE)
         self.d = d
         device = features.device
         # per pixel, in passes of CHUNK: the enclosing simplex (its remainder-0 corner and ranks)
         # and the barycentric weights of its d + 1 vertices
         weights = torch.empty((n, d + 1), dtype=torch.float32, device=device)
-        rem0 = torch.empty((n, d), dtype=torch.int32, device=device)
+        rem0 = torch.empty((n, d), dtype=torch.long, device=device)  # int64: huge features must reach the range check
         rank = torch.empty((n, d), dtype=torch.uint8, device=device)
         for part in _chunks(n):
             weights[part], rem0[part], rank[part] = _simplex(features[part])
@@ -109,15 +116,14 @@ class Lattice:
         building the keys themselves; find the distinct lattice points; build splat, blur and slice
         as sparse matrices."""
         d, device = self.d, rem0.device
-        lo = rem0.min(0).values.long() - d - (d + 1)     # canonical offsets lie in [−d, d]
-        span = rem0.max(0).values.long() + d + (d + 1) - lo + 1
+        lo = rem0.min(0).values - d - (d + 1)            # canonical offsets lie in [−d, d]
+        span = rem0.max(0).values + d + (d + 1) - lo + 1
         if float(np.prod(span.double().cpu().numpy())) >= MAX_CODE:
-            raise InputError("the CRF's features span too wide a range for the lattice; raise the kernels' sxy "
-                             "or srgb, or lower the working size.")
+            raise InputError(TOO_WIDE)
         radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long, device=device)])
         codes = torch.empty((n, d + 1), dtype=torch.long, device=device)            # one per vertex
         for part in _chunks(n):
-            codes[part] = _vertex_codes(rem0[part].long() - lo, rank[part].long(), radix)
+            codes[part] = _vertex_codes(rem0[part] - lo, rank[part].long(), radix)
         # one sort gives the distinct points (sorted codes), each vertex's point, and the splat's row order
         all_codes, order = torch.sort(codes.reshape(-1))
         first = torch.ones_like(all_codes, dtype=torch.bool)
