@@ -6,7 +6,6 @@ Bad input ends with one line naming the problem and the fix, exit status 2, noth
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys

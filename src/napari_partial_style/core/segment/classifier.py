@@ -21,7 +21,6 @@ from napari_partial_style.core.model_cache import cached_model
 from napari_partial_style.core.segment import sources
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.segment.guided_relu import SwitchableReLU
-from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.vgg import (
     IMAGENET_MEAN,
     IMAGENET_STD,

@@ -91,7 +91,8 @@ def _vertex_codes(rem0: torch.Tensor, rank: torch.Tensor, radix: torch.Tensor) -
 
 
 class Lattice:
-    """The permutohedral lattice of a set of feature vectors (N, d): splat, blur, slice."""
+    """The permutohedral lattice of a set of feature vectors (N, d): splat, blur, slice, with the
+    symmetric normalisation folded into the splat's and the slice's weights (no per-step products)."""
 
     def __init__(self, features: torch.Tensor) -> None:
         n, d = features.shape
@@ -106,38 +107,54 @@ class Lattice:
         rank = torch.empty((n, d), dtype=torch.uint8, device=device)
         for part in _chunks(n):
             weights[part], rem0[part], rank[part] = _simplex(features[part])
-        self.weights = weights                                                       # (N, d+1)
-        self.slice_weights = weights / (1.0 + 2.0 ** (-d))  # pydensecrf's constant α folded in
-        self._index(rem0, rank, n)
+        self._index(rem0, rank, weights)
+        self._normalise()
 
-    def _index(self, rem0: torch.Tensor, rank: torch.Tensor, n: int) -> None:
+    def _index(self, rem0: torch.Tensor, rank: torch.Tensor, weights: torch.Tensor) -> None:
         """Pack each vertex's key (rem0 plus the canonical simplex's offset for its rank, first d
         coordinates) into one int64 code, mixed radix with room for the blur's neighbours, without
         building the keys themselves; find the distinct lattice points; build splat, blur and slice
         as sparse matrices."""
-        d, device = self.d, rem0.device
+        n, d, device = len(rem0), self.d, rem0.device
         lo = rem0.min(0).values - d - (d + 1)            # canonical offsets lie in [−d, d]
         span = rem0.max(0).values + d + (d + 1) - lo + 1
-        if float(np.prod(span.double().cpu().numpy())) >= MAX_CODE:
+        code_range = float(np.prod(span.double().cpu().numpy()))
+        if code_range >= MAX_CODE:
             raise InputError(TOO_WIDE)
         radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long, device=device)])
+        # on the CPU each code carries its vertex's index in its low bits when they fit: sorting bare
+        # int64 (numpy's SIMD sort, in place) is four times faster than torch's sort with indices
+        bits = (n * (d + 1) - 1).bit_length()
+        packed = device.type == "cpu" and code_range * 2.0**bits < 2.0**63
         codes = torch.empty((n, d + 1), dtype=torch.long, device=device)            # one per vertex
         for part in _chunks(n):
             codes[part] = _vertex_codes(rem0[part] - lo, rank[part].long(), radix)
+            if packed:
+                codes[part] <<= bits
+                codes[part] |= torch.arange(part.start * (d + 1), part.start * (d + 1) + codes[part].numel()
+                                            ).view(-1, d + 1)
         # one sort gives the distinct points (sorted codes), each vertex's point, and the splat's row order
-        all_codes, order = torch.sort(codes.reshape(-1))
+        if packed:
+            all_codes = codes.reshape(-1)
+            all_codes.numpy().sort()
+            order = all_codes & ((1 << bits) - 1)
+            all_codes >>= bits
+        else:
+            all_codes, order = torch.sort(codes.reshape(-1), stable=True)
         first = torch.ones_like(all_codes, dtype=torch.bool)
         first[1:] = all_codes[1:] != all_codes[:-1]
         codes = all_codes[first]
         m = len(codes)
-        offsets = torch.empty_like(order)
-        offsets[order] = torch.cumsum(first, 0) - 1
+        index = _index_dtype(n * (d + 1))
+        offsets = torch.empty(order.shape, dtype=index, device=device)
+        offsets[order] = torch.cumsum(first, 0, dtype=index) - 1
         per_pixel = torch.full((n,), d + 1, dtype=torch.long, device=device)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-            self.slice = _csr(per_pixel, offsets, self.slice_weights.reshape(-1), (n, m))
-            self.splat = _csr(torch.bincount(offsets, minlength=m), order // (d + 1), self.weights.reshape(-1)[order],
-                              (m, n))
+            # pydensecrf's constant α folded into the slice
+            self.slice = _csr(per_pixel, offsets, (weights / (1.0 + 2.0 ** (-d))).reshape(-1), (n, m))
+            pixel = torch.div(order.to(index), d + 1, rounding_mode="floor")
+            self.splat = _csr(torch.bincount(offsets, minlength=m), pixel, weights.reshape(-1)[order], (m, n))
             self.blur = []
             points = torch.arange(m, device=device)
             three = torch.full((m,), 3, dtype=torch.long, device=device)
@@ -155,15 +172,24 @@ class Lattice:
                 values = torch.stack([torch.ones(m, device=device), 0.5 * found, 0.5 * (behind >= 0)], 1)
                 self.blur.append(_csr(three, cols, values.reshape(-1), (m, m)))
         self.size = m
-        ones = torch.ones((n, 1), dtype=torch.float32, device=device)
-        self.norm = 1.0 / torch.sqrt(self.filter(ones) + 1e-20)   # (N, 1): the symmetric normalisation
 
-    def filter(self, values: torch.Tensor) -> torch.Tensor:
-        """Σ_j k(f_i, f_j) values_j for every point i, approximately, with k a unit Gaussian; (N, C)."""
+    def _normalise(self) -> None:
+        """n_i = (Σ_j k_ij)^−½ into the slice's rows and the splat's columns: filtering then gives
+        Σ_j n_i k_ij n_j v_j, pydensecrf's symmetric normalisation."""
+        n = self.slice.shape[0]
+        total = torch.zeros((n, 1), dtype=torch.float32, device=self.slice.device)
+        self.add_filtered(torch.ones_like(total), total)
+        norm = 1.0 / torch.sqrt(total + 1e-20)
+        self.slice.values().view(n, -1).mul_(norm)
+        self.splat.values().mul_(norm.view(-1)[self.splat.col_indices()])
+
+    def add_filtered(self, values: torch.Tensor, out: torch.Tensor, weight: float = 1.0) -> None:
+        """out += weight · Σ_j n_i k(f_i, f_j) n_j values_j for every point i (approximately, k a
+        unit Gaussian, n the normalisation once `_normalise` ran); values and out (N, C)."""
         grid = self.splat @ values
         for blur in self.blur:
             grid = blur @ grid
-        return self.slice @ grid
+        out.addmm_(self.slice, grid, alpha=weight)  # into `out`: no (N, C) temporary
 
 
 def _find(codes: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
@@ -175,25 +201,30 @@ def _find(codes: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
     return torch.where(codes[at] == queries, at, torch.full_like(at, -1))
 
 
+def _index_dtype(size: int) -> torch.dtype:
+    return torch.int32 if size < 2**31 else torch.long
+
+
 def _csr(counts: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """A CSR matrix from its entries in row order (`counts` per row): no sorting needed, and its
-    products with dense matrices run in parallel on the CPU and on a GPU."""
-    crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=cols.device)
+    products with dense matrices run in parallel on the CPU and on a GPU. Indices are int32 where
+    they fit: the CPU's sparse library takes them as they are (int64 ones cost a copy per product,
+    twice the time)."""
+    index = _index_dtype(max(len(cols), *shape))
+    crow = torch.zeros(shape[0] + 1, dtype=index, device=cols.device)
     torch.cumsum(counts, 0, out=crow[1:])
-    return torch.sparse_csr_tensor(crow, cols, values.float(), shape)
+    return torch.sparse_csr_tensor(crow, cols.to(index), values.float(), shape)
 
 
 class Kernel:
-    """One pairwise term: a lattice over scaled features, its symmetric normalisation and weight."""
+    """One pairwise term: a lattice over scaled features and its weight (Potts compatibility)."""
 
-    def __init__(self, lattice: Lattice, compat: float, labels: int) -> None:
+    def __init__(self, lattice: Lattice, compat: float) -> None:
         self.lattice = lattice
-        # one column per label, stored: broadcasting a column over a few labels is ten times slower
-        self.norm = lattice.norm.expand(-1, labels).contiguous()
-        self.scaled_norm = compat * self.norm
+        self.compat = float(compat)
 
-    def message(self, q: torch.Tensor) -> torch.Tensor:
-        return self.scaled_norm * self.lattice.filter(q * self.norm)
+    def add_message(self, q: torch.Tensor, energy: torch.Tensor) -> None:
+        self.lattice.add_filtered(q, energy, self.compat)
 
 
 # The spatial kernel's lattice depends on the size alone: re-running the CRF, a batch or a stack's
@@ -232,25 +263,30 @@ class DenseCRF:
         h, w = rgb8.shape[:2]
         rgb = torch.from_numpy(np.ascontiguousarray(rgb8[..., :3])).to(device)
         self.unary = torch.from_numpy(unary).to(device).T.contiguous()              # (N, C)
-        labels = self.unary.shape[1]
         self.kernels = [
-            Kernel(spatial_lattice(h, w, gaussian[0], device), gaussian[1], labels),
-            Kernel(Lattice(pixel_features(h, w, bilateral[0], rgb, bilateral[1])), bilateral[2], labels),
+            Kernel(spatial_lattice(h, w, gaussian[0], device), gaussian[1]),
+            Kernel(Lattice(pixel_features(h, w, bilateral[0], rgb, bilateral[1])), bilateral[2]),
         ]
-        self.q = _softmax(-self.unary)
+        # two (N, C) buffers, reused by every step: a fresh one costs page faults larger than the work
+        self.q = torch.neg(self.unary)
+        _softmax_(self.q)
+        self._energy = torch.empty_like(self.q)
 
     def step(self) -> None:
-        energy = -self.unary
+        torch.neg(self.unary, out=self._energy)
         for kernel in self.kernels:
-            energy = energy + kernel.message(self.q)
-        self.q = _softmax(energy)
+            kernel.add_message(self.q, self._energy)
+        _softmax_(self._energy)
+        self.q, self._energy = self._energy, self.q
 
     def marginals(self) -> np.ndarray:
         """(C, N) float32 on the host."""
         return self.q.T.float().cpu().numpy()
 
 
-def _softmax(energy: torch.Tensor) -> torch.Tensor:
-    """Softmax over the labels of (N, C), contiguous: taken along the long axis of the transpose,
-    which on the CPU is about four times faster than along a row of a few labels."""
-    return torch.softmax(energy.T, dim=0).T.contiguous()
+def _softmax_(energy: torch.Tensor) -> None:
+    """Softmax over the labels of (N, C), in place: three times faster on the CPU than torch's
+    softmax along a row of a few labels (or along the long axis of the transpose, then copied)."""
+    energy.sub_(energy.amax(1, keepdim=True))
+    energy.exp_()
+    energy.div_(energy.sum(1, keepdim=True))
