@@ -166,3 +166,17 @@ def test_the_default_install_segments_end_to_end_without_pydensecrf(hub, tmp_pat
     bundle = read_bundle(out)
     assert bundle.manifest["parameters"]["segment"]["crf"]["method"] == "torch"
     assert bundle.labels.shape == (64, 96) and bundle.crf_probabilities.shape == (2, 64, 96)
+
+
+def test_codes_sorted_with_their_index_or_without_give_the_same_lattice(monkeypatch):
+    img, _, _ = scene(10)
+    features = pixel_features(*img.shape[:2], 80, torch.from_numpy(img), 13)
+    values = torch.rand(features.shape[0], 2, generator=torch.Generator().manual_seed(1))
+    packed = crf_torch.Lattice(features)
+    monkeypatch.setattr(crf_torch, "_packable", lambda *args: False)  # wide codes: torch's sort
+    unpacked = crf_torch.Lattice(features)
+    filtered = [torch.zeros_like(values), torch.zeros_like(values)]
+    packed.add_filtered(values, filtered[0])
+    unpacked.add_filtered(values, filtered[1])
+    assert packed.size == unpacked.size
+    torch.testing.assert_close(*filtered, rtol=0, atol=0)

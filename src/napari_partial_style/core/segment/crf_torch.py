@@ -122,10 +122,8 @@ class Lattice:
         if code_range >= MAX_CODE:
             raise InputError(TOO_WIDE)
         radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long, device=device)])
-        # on the CPU each code carries its vertex's index in its low bits when they fit: sorting bare
-        # int64 (numpy's SIMD sort, in place) is four times faster than torch's sort with indices
         bits = (n * (d + 1) - 1).bit_length()
-        packed = device.type == "cpu" and code_range * 2.0**bits < 2.0**63
+        packed = _packable(device, code_range, bits)
         codes = torch.empty((n, d + 1), dtype=torch.long, device=device)            # one per vertex
         for part in _chunks(n):
             codes[part] = _vertex_codes(rem0[part] - lo, rank[part].long(), radix)
@@ -190,6 +188,12 @@ class Lattice:
         for blur in self.blur:
             grid = blur @ grid
         out.addmm_(self.slice, grid, alpha=weight)  # into `out`: no (N, C) temporary
+
+
+def _packable(device: torch.device, code_range: float, bits: int) -> bool:
+    """Whether each code can carry its vertex's index in its low bits, on the CPU: sorting bare
+    int64 (numpy's SIMD sort, in place) is four times faster than torch's sort with indices."""
+    return device.type == "cpu" and code_range * 2.0**bits < 2.0**63
 
 
 def _find(codes: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
