@@ -527,6 +527,50 @@ def test_what_napari_imports_for_a_first_labels_layer_is_imported_in_the_worker(
     assert len(threads) == 1 and threading.main_thread() not in threads
 
 
+def test_a_result_shown_in_parts_takes_an_event_loop_turn_a_part(qtbot):
+    """napari spends 0.1-0.2 s making each layer on software OpenGL: Segment's maps and labels are
+    added in turns of their own, so the viewer draws in between (ticks of a 0 ms timer), and the job
+    ends (button, Run all's next stage) only after the last one; a part that fails is reported."""
+    from magicgui.widgets import Label, PushButton
+    from qtpy.QtCore import QTimer
+
+    from napari_partial_style._napari import jobs
+    from napari_partial_style.core.progress import Progress
+
+    def job():
+        yield Progress("work", 1, 1)
+        return 3
+
+    ticks, parts, done = [], [], []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(0)
+
+    def show(count):
+        for part in range(count):
+            parts.append((len(ticks), runner.running))
+            if part == 1:
+                runner.cancel()  # a result being shown is not cancelled
+            yield
+
+    runner = jobs.JobRunner(PushButton(), Label(), "Test")
+    runner.on_done.append(done.append)
+    runner.start(job, on_result=show)
+    wait_done(qtbot, runner)
+    assert len(parts) == 3 and all(running for _, running in parts)
+    assert parts[0][0] < parts[1][0] < parts[2][0]
+    assert done == [True] and runner.status.value == "Test: done"
+
+    def broken(count):
+        yield
+        raise ValueError("the input layer was deleted")
+
+    runner.start(job, on_result=broken)
+    wait_done(qtbot, runner)
+    timer.stop()
+    assert done == [True, False] and "the input layer was deleted" in runner.status.value
+
+
 def test_stacks_are_worked_on_at_the_current_slice(make_napari_viewer):
     from napari_partial_style._napari.layers import current_slice
 

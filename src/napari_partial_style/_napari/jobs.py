@@ -3,7 +3,9 @@
 The worker's events drive a progress bar with the time left inside the dock (and napari's own bar in
 its activity panel); the Run button turns into Cancel while it runs; the bars close and the button
 comes back on every ending (result, error, cancel), which stardist-napari#23 is the counterexample
-of. Errors become notifications, never dialogs.
+of. Errors become notifications, never dialogs. A result that adds several layers can be shown one
+layer per event-loop turn (napari spends 0.1-0.2 s making each on software OpenGL), so the viewer
+never freezes for their sum.
 
 Workers run in a thread pool of our own, not Qt's global one: Qt 6 splits image conversions and
 scaling on the main thread into tasks for the global pool and waits for them while the main thread
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from magicgui.widgets import Container, Label, ProgressBar, PushButton
@@ -124,17 +126,22 @@ class JobRunner:
         self.on_abort: Callable[[], None] | None = None
         self.finished_with_result = False
         self.on_done: list[Callable[[bool], None]] = []  # called at every ending: did it give a result?
+        self._showing: Iterator | None = None  # a result being shown in parts
+        self._finish_pending = False
+        self._next_part = None  # the timer that shows the next part
 
     @property
     def running(self) -> bool:
         return self.worker is not None
 
     def start(self, job: Callable[[], Generator[Progress, None, Any]],
-              on_result: Callable[[Any], None],
+              on_result: Callable[[Any], Iterator | None],
               on_event: Callable[[Progress], None] | None = None,
               on_abort: Callable[[], None] | None = None) -> None:
-        """Run `job()` (a core generator) in a thread; `on_result` gets its return value, and
-        `on_abort` is called when it ends without one (cancelled or failed), to undo previews."""
+        """Run `job()` (a core generator) in a thread; `on_result` gets its return value (when it is
+        a generator, each of its steps runs in an event-loop turn of its own, and the job ends after
+        the last), and `on_abort` is called when it ends without one (cancelled or failed), to undo
+        previews."""
         from napari.qt.threading import create_worker
 
         if self.running:
@@ -172,7 +179,7 @@ class JobRunner:
         self.start(job, *callbacks)
 
     def cancel(self) -> None:
-        if self.worker is not None:
+        if self.worker is not None and self._showing is None:  # a result being shown is not stopped
             self.cancelled = True
             self.status.value = f"{self.name}: cancelling"
             self.worker.quit()
@@ -214,14 +221,41 @@ class JobRunner:
         self.status.value = f"{name} failed: {text.splitlines()[0]}"
         show_error(f"{name} failed: {text}")
 
-    def _on_result(self, result: Any, on_result: Callable[[Any], None]) -> None:
+    def _on_result(self, result: Any, on_result: Callable[[Any], Iterator | None]) -> None:
         self.finished_with_result = True
         try:
-            on_result(result)
+            shown = on_result(result)
         except Exception as exc:  # showing the result failed (e.g. the input layer was deleted meanwhile)
             self.report_error(exc)
+            return
+        if isinstance(shown, Iterator):
+            from qtpy.QtCore import QTimer
+
+            self._showing = shown
+            if self._next_part is None:  # the button's child: gone (and silent) with the widget
+                self._next_part = QTimer(self.button.native)
+                self._next_part.setSingleShot(True)
+                self._next_part.timeout.connect(self._show_next)
+            self._show_next()
+
+    def _show_next(self) -> None:
+        """One step of showing the result; the next in the next event-loop turn."""
+        try:
+            next(self._showing)
+        except StopIteration:
+            self._showing = None
+        except Exception as exc:
+            self._showing = None
+            self.report_error(exc)
+        if self._showing is not None:
+            self._next_part.start(0)
+        elif self._finish_pending:
+            self._on_finished()
 
     def _on_finished(self) -> None:
+        self._finish_pending = self._showing is not None
+        if self._finish_pending:  # the worker is done; the job ends once its result is shown
+            return
         if not self.finished_with_result and self.on_abort is not None:
             self.on_abort()
         self._close_bar()

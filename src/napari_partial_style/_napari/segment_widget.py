@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 
 import napari
@@ -172,9 +173,10 @@ class SegmentWidget(Container):
 
         return (job, lambda result: self._show(layer, params, *result))
 
-    def _show(self, layer, params: JobParams, seg, size, device, index: tuple[int, ...] | None = None) -> None:
-        """The maps and labels as layers; a result of one slice of a stack goes to that slice of
-        stack-shaped layers (shown there only; the slices done before are kept)."""
+    def _show(self, layer, params: JobParams, seg, size, device,
+              index: tuple[int, ...] | None = None) -> Iterator[None]:
+        """The maps and labels as layers, one per event-loop turn; a result of one slice of a stack
+        goes to that slice of stack-shaped layers (shown there only; the slices done before are kept)."""
         meta = {"stage": "segment", "parameters": asdict(params.segment), "size": size, "device": device,
                 "targets": seg.targets, "classifier_classes": seg.classes, "class_scores": seg.class_scores()}
         for i, target in enumerate(seg.targets):
@@ -182,6 +184,7 @@ class SegmentWidget(Container):
             put_image(self.viewer, name, into_stack(self.viewer, layer, index, seg.maps[i], name), layer, meta,
                       colormap="inferno", contrast_limits=(0.0, 1.0), blending="translucent", opacity=0.6,
                       visible=False)  # hidden: shown over the photo it hides the labels; tick it to look
+            yield
         self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities, index)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())
         self.status.value = f"Segment: done{slice_text(index)} — {scores}"
