@@ -571,6 +571,24 @@ def test_a_result_shown_in_parts_takes_an_event_loop_turn_a_part(qtbot):
     assert done == [True, False] and "the input layer was deleted" in runner.status.value
 
 
+def test_new_labels_in_an_existing_layer_are_drawn_once_at_their_size_in_their_colours(make_napari_viewer):
+    """Each property set on a visible labels layer redrew it (contours: 50 ms a megapixel, three
+    times for a Re-run CRF); the layer is now drawn once, and a new size still updates its extent."""
+    from napari_partial_style._napari.layers import put_labels
+    from napari_partial_style._napari.stable_colors import class_color
+
+    viewer = make_napari_viewer()
+    img = viewer.add_image(np.zeros((40, 50), np.float32), name="img")
+    layer, _ = put_labels(viewer, "img labels", np.zeros((40, 50), np.int32), ["a"], img)
+    drawn = []
+    layer.events.set_data.connect(lambda _e: drawn.append(1))
+    again, renamed = put_labels(viewer, "img labels", np.full((40, 50), 2, np.int32), ["a", "b"], img)
+    assert again is layer and not renamed and layer.visible and len(drawn) == 1
+    np.testing.assert_allclose(layer.colormap.map(np.array([2]))[0], class_color("b"), atol=1e-6)
+    put_labels(viewer, "img labels", np.ones((60, 70), np.int32), ["a"], img)
+    assert tuple(layer.extent.data[1]) == (59, 69) and layer.mode == "pan_zoom"
+
+
 def test_stacks_are_worked_on_at_the_current_slice(make_napari_viewer):
     from napari_partial_style._napari.layers import current_slice
 

@@ -144,11 +144,17 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
     while candidate in viewer.layers:
         layer = viewer.layers[candidate]
         if isinstance(layer, Labels) and not was_painted(layer) and layer.ndim == labels.ndim:
+            resized = layer.data.shape != labels.shape
+            # hidden while it changes: napari redraws a visible layer (its contours: 50 ms a megapixel)
+            # for every property set, and once as it is shown again
+            layer.visible = False
             layer.colormap = colormap
-            layer.visible = visible
             layer.data = labels
             layer.metadata.update(meta)
             layer.features = features
+            layer.visible = visible
+            if resized and visible:
+                layer.refresh()  # its extent, which napari leaves as it was while the layer is hidden
             return layer, candidate != name
         candidate, n = numbered(name, n), n + 1
     layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=LABELS_OPACITY,
