@@ -1,6 +1,7 @@
 """Training from image-level labels: tiny, CPU, honest (overfitting checks, not accuracy claims)."""
 
 import csv
+import subprocess
 
 import numpy as np
 import pytest
@@ -169,17 +170,28 @@ def test_fmd_download_checks_and_unpacks(tmp_path, monkeypatch):
 
     archive = tmp_path / "served" / "FMD.zip"
     archive.parent.mkdir()
-    with zipfile.ZipFile(archive, "w") as zf:
+    with zipfile.ZipFile(archive, "w") as zf:  # the archive's own folder, as FMD.zip has it
         for name in datasets.FMD_CLASSES:
-            zf.writestr(f"image/{name}/{name}_moderate_001_new.jpg", b"jpeg")
-            zf.writestr(f"mask/{name}/{name}_moderate_001_new.jpg", b"jpeg")
+            zf.writestr(f"FMD/image/{name}/{name}_moderate_001_new.jpg", b"jpeg")
+            zf.writestr(f"FMD/mask/{name}/{name}_moderate_001_new.jpg", b"jpeg")
     monkeypatch.delenv("NAPARI_PARTIAL_STYLE_OFFLINE", raising=False)
     monkeypatch.setattr(datasets, "FMD_URL", archive.as_uri())
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = tmp_path / "data" / f".FMD.tmp-{dead.pid}-0000"  # an unpack that was killed
+    (killed / "image").mkdir(parents=True)
     root = drain(datasets.fmd_steps(tmp_path / "data"))
     assert root == tmp_path / "data" / "FMD"
     assert sorted(p.name for p in (root / "image").iterdir()) == list(datasets.FMD_CLASSES)
     assert (root / "mask" / "wood").is_dir()
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["FMD", "FMD.zip"]  # nothing left over
     assert drain(datasets.fmd_steps(tmp_path / "data")) == root  # already there: checked, not fetched
+    mine = tmp_path / "other" / "FMD"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="holds no image/ folder; move it away"):
+        drain(datasets.fmd_steps(tmp_path / "other"))
+    assert (mine / "notes.txt").read_text() == "mine"
 
 
 def test_fmd_offline_says_what_to_download(tmp_path, monkeypatch):

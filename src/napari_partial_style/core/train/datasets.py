@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from napari_partial_style.core.io.atomic import atomic_folder, recover
 from napari_partial_style.core.io.download import OFFLINE_ENV, NoConnection, fetch, offline
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.image_files import read_image_file
@@ -138,12 +138,16 @@ def _unreadable(path: Path) -> str | None:
 
 
 def fmd_steps(dest: str | Path) -> StageGenerator[Path]:
-    """Download FMD, check and unpack it into `dest`/FMD; returns the dataset folder."""
+    """Download FMD, check and unpack it into `dest`/FMD; returns the dataset folder. The folder
+    appears whole or not at all (a killed unpack's temporary is removed by the next)."""
     dest = Path(dest)
     final = dest / "FMD"
     if (final / "image").is_dir():
         check_fmd(final)
         return final
+    if final.exists():
+        raise InputError(f"{final} exists but holds no image/ folder; move it away (it is not overwritten) "
+                         "or choose another data folder.")
     if offline():
         raise InputError(fmd_manual(dest, f"{OFFLINE_ENV} is set"))
     archive = dest / "FMD.zip"
@@ -152,17 +156,18 @@ def fmd_steps(dest: str | Path) -> StageGenerator[Path]:
     except NoConnection as exc:
         raise InputError(fmd_manual(dest, f"no connection: {exc}")) from exc
     yield Progress("unpack", 0, 1, message="FMD.zip")
-    tmp = Path(tempfile.mkdtemp(dir=dest, prefix=".FMD-"))
-    try:
+    recover(final)
+    with atomic_folder(final) as folder:
+        unpacked = folder / ".zip-contents"
         with zipfile.ZipFile(archive) as zf:
-            zf.extractall(tmp)
-        images = next(tmp.rglob("image"), None)
+            zf.extractall(unpacked)
+        images = next(unpacked.rglob("image"), None)
         if images is None or not images.is_dir():
             raise InputError(f"{archive} does not hold FMD's image/ folder; delete it and download again.")
         check_fmd(images.parent)
-        images.parent.replace(final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for part in images.parent.iterdir():  # the archive's FMD folder becomes `final`
+            part.replace(folder / part.name)
+        shutil.rmtree(unpacked)
     yield Progress("unpack", 1, 1, message="FMD.zip")
     return final
 
