@@ -124,13 +124,16 @@ def test_features_too_far_apart_for_the_lattice_are_one_clear_error():
         DenseCRF(img, u, (3, 3), (80, 1e-9, 10))  # srgb near 0: colours a billion units apart
 
 
-def test_stepping_stops_between_iterations(monkeypatch):
+def test_stepping_stops_between_iterations_and_the_set_up_is_announced_first(monkeypatch):
     img, u, _ = scene(5)
     maps = np.exp(-u[1:]).reshape(1, *img.shape[:2])
-    steps = []
-    real_step = DenseCRF.step
+    steps, built = [], []
+    real_step, real_init = DenseCRF.step, DenseCRF.__init__
     monkeypatch.setattr(DenseCRF, "step", lambda self: (steps.append(1), real_step(self)))
+    monkeypatch.setattr(DenseCRF, "__init__", lambda self, *a: (built.append(1), real_init(self, *a))[1])
     job = crf_stage(img, maps.astype(np.float32), CRFParams(method="torch", iterations=10))
+    first = next(job)  # before the lattices, which take most of a large image's time
+    assert (first.step, first.total, built) == (0, 10, []) and "lattices" in first.message
     for event in job:
         if event.step == 3:
             job.close()  # what Cancel does to the generator

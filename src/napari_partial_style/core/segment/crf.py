@@ -77,6 +77,8 @@ def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
         q = probabilities / probabilities.sum(axis=0, keepdims=True)
         yield Progress("crf", 1, 1, message="argmax (no CRF)")
         return q.argmax(axis=0).astype(np.int32), q
+    # the lattices' set-up is most of the time on large images (5 of 8 s at 2048²): say so
+    yield Progress("crf", 0, params.iterations, message=f"building the {params.method} CRF's lattices")
     model = (_torch_model if params.method == "torch" else _pydensecrf_model)(rgb8, unaries(probabilities),
                                                                              params.gaussian, params.bilateral, device)
     for step in range(1, params.iterations + 1):
