@@ -30,7 +30,7 @@ def test_crf_recovers_regions_better_than_the_unaries_argmax():
     labels, marginals = drain(crf_stage(img, maps, params), events.append)
     assert accuracy(plain, truth) < 0.85
     assert accuracy(labels, truth) > 0.97
-    assert [e.step for e in events] == list(range(1, params.iterations + 1))
+    assert [e.step for e in events] == list(range(params.iterations + 1))  # 0: the set-up, then each iteration
     assert marginals.shape == (2, *truth.shape)
     assert np.allclose(marginals.sum(axis=0), 1, atol=1e-4)
 
