@@ -1,6 +1,6 @@
 """Region-guided style transfer measured side by side in one run: methods, crop, pyramid.
 
-    TORCH_HOME=/tmp/scratch/th python bench/bench_regions.py [--size 1024] [--steps 10] [--only 'full frame']
+    TORCH_HOME=/tmp/scratch/th python bench/bench_regions.py [--size 1024] [--steps 10] [--only 'full frame'] [--only crop]
 
 Each case runs in its own process so its peak memory (ru_maxrss) is its own. Content: a generated
 photo-like image (smooth gradients plus noise) with a disc covering about 20% of the frame as the
@@ -29,7 +29,7 @@ CASES = {
     "masked, full frame": {"method": "masked", "crop": False},
     "masked, crop": {"method": "masked", "crop": True},
     "composite, crop": {"method": "composite", "crop": True},
-    "masked, full frame, tiles of 512": {"method": "masked", "crop": False, "tile": 512},
+    "masked, tiles of 512 over the frame": {"method": "masked", "crop": False, "tile": 512},
 }
 
 
@@ -72,14 +72,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--only", help="run only the cases whose name contains this (e.g. 'full frame')")
+    parser.add_argument("--only", action="append", help="run only the cases whose name contains this (e.g. 'full "
+                                                        "frame'); repeat it for several")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         print(json.dumps(run_case(args.case, args.size, args.steps)))
         return
     rows = []
-    for name in [n for n in CASES if args.only is None or args.only in n]:
+    for name in [n for n in CASES if args.only is None or any(part in n for part in args.only)]:
         out = subprocess.run([sys.executable, __file__, "--case", name, "--size", str(args.size), "--steps",
                               str(args.steps)], capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.splitlines()[-1]))
