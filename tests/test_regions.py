@@ -106,6 +106,10 @@ def test_levels_end_at_the_result_size_and_keep_shape_and_dtype(net):
     assert result.image.shape == content.shape and result.image.dtype == np.uint16
     assert [e.step for e in events] == list(range(1, 8)) and events[-1].total == 7
     assert events[-1].message == "level 3/3 at 150 px"
+    # the time estimate weighs each step by the pixels its level optimises, known from the first step
+    assert {e.work[1] for e in events} == {events[-1].work[0]}
+    costs = np.diff([0.0] + [e.work[0] for e in events])
+    assert costs[-1] / costs[0] == pytest.approx((150 / 48) ** 2, rel=0.1)
 
 
 def test_a_tiny_region_never_gives_an_empty_guide(net):
@@ -184,6 +188,7 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
     assert len(stats) == 1  # the style's Gram targets are computed once for the level, not per tile
     assert events[-1].step == events[-1].total == 2 * len(boxes) and "tile" in events[-1].message
     assert {e.total for e in events if e.stage == "style"} == {2 * len(boxes)}  # known from the first step
+    assert set(np.diff([0.0] + [e.work[0] for e in events])) == {64 * 64}  # a step optimises one tile
     assert (whole.image != content).any()
     seen.clear()
     mask = np.zeros((96, 160), bool)

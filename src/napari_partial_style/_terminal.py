@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from napari_partial_style.core.progress import Estimator, Progress
+from napari_partial_style.core.progress import Estimate, Estimator, Progress
 
 WIDTH = 28
 
@@ -37,9 +37,7 @@ class ProgressPrinter:
             self.estimator = Estimator()
             self.estimator.started = now
         if event.stage == "style" and (estimate := self.estimator.update(event, now)):
-            total, per_step = estimate
-            self.info(f"style: about {_duration(total)} for {event.total} steps "
-                      f"({per_step:.2g} s a step over steps 2-{event.step})")
+            self.info(_estimate_line(event, estimate))
         self._bar(event.stage, event.step, event.total, _values(event), now - self.stage_start)
 
     def _bar(self, label: str, step: int, total: int, extra: str, elapsed: float) -> None:
@@ -56,6 +54,15 @@ class ProgressPrinter:
         if self.open_line:
             self.stream.write("\n")
             self.open_line = False
+
+
+def _estimate_line(event: Progress, estimate: Estimate) -> str:
+    """The first estimate of the stage in all; a later one (a finer level, timed afresh) says what is left."""
+    rate = f"{estimate.per_step:.2g} s a step over steps {estimate.first}-{estimate.last}"
+    if not estimate.again:
+        return f"style: about {_duration(estimate.total)} for {event.total} steps ({rate})"
+    where = f", {event.message}" if event.message else ""
+    return f"style: about {_duration(estimate.left)} left, {_duration(estimate.total)} in all ({rate}{where})"
 
 
 def _values(event: Progress) -> str:

@@ -89,17 +89,15 @@ class JobProgress(Container):
         self.visible = False
         self._stage: str | None = None
         self._estimator = Estimator()
-        self._per_step: float | None = None
 
     def show_event(self, event: Progress) -> None:
         if event.stage != self._stage:
-            self._stage, self._estimator, self._per_step = event.stage, Estimator(), None
-        found = self._estimator.update(event, time.perf_counter())
-        if found is not None:
-            self._per_step = found[1]
+            self._stage, self._estimator = event.stage, Estimator()
+        self._estimator.update(event, time.perf_counter())
         self.bar.max = max(event.total, 1)
         self.bar.value = min(max(event.step, 0), self.bar.max)
-        left = "" if self._per_step is None else f" · about {duration(self._per_step * (event.total - event.step))} left"
+        seconds = self._estimator.left(event)
+        left = "" if seconds is None else f" · about {duration(seconds)} left"
         self.text.value = f"{event.stage} {event.step}/{event.total}{left}"
         self.visible = True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from napari_partial_style.core.images import (
 )
 from napari_partial_style.core.memory import memory_guard
 from napari_partial_style.core.params import StyleParams
-from napari_partial_style.core.progress import StageGenerator
+from napari_partial_style.core.progress import StageGenerator, map_events
 from napari_partial_style.core.style.regions import Box, StyleRegion, Stylized, style_guide
 from napari_partial_style.core.style.tiles import optimise_tiled, tile_boxes
 from napari_partial_style.core.style.transfer import optimise, style_stats
@@ -80,14 +81,56 @@ def owners(masks: Sequence[np.ndarray]) -> np.ndarray:
     return label[iy, ix]
 
 
-class _Plan:
-    """What a job does at each level: the sizes, the step counts and the progress numbering."""
+class _Layout:
+    """One group of regions' box and, per level, the shape optimised, its tiles and the pixels one
+    step optimises (a tile's, or the whole shape's)."""
 
-    def __init__(self, params: StyleParams, first: int, final: int, groups: int) -> None:
+    def __init__(self, box: Box, shapes: list[tuple[int, int]], tile: int | None) -> None:
+        self.box, self.shapes = box, shapes
+        self.tiles = [tile_boxes(shape, tile) if tile and max(shape) > tile else [(0, shape[0], 0, shape[1])]
+                      for shape in shapes]
+        # a level's tiles are all the same size (the last of a row or column is moved back to fit)
+        self.pixels = [(first[1] - first[0]) * (first[3] - first[2]) for first, *_ in self.tiles]
+
+
+class _Plan:
+    """What a job does: the levels, their step counts and each group's layout, known before the
+    first step, so progress counts every step and the time estimate weighs each by its pixels."""
+
+    def __init__(self, params: StyleParams, first: int, final: int, shape: tuple[int, int],
+                 unions: list[np.ndarray | None]) -> None:
         self.levels = level_sizes(first, final)
         self.steps = [params.steps] + [params.fine_steps] * (len(self.levels) - 1)
-        self.total = groups * sum(self.steps)
+        self.layouts = [self._layout(params, shape, union) for union in unions]
+        self.total = sum(steps * len(tiles) for layout in self.layouts for steps, tiles in zip(self.steps, layout.tiles))
+        self.work_total = float(sum(steps * len(tiles) * px for layout in self.layouts
+                                    for steps, tiles, px in zip(self.steps, layout.tiles, layout.pixels)))
         self.done = 0
+        self.work_done = 0.0
+
+    def _layout(self, params: StyleParams, shape: tuple[int, int], union: np.ndarray | None) -> _Layout:
+        native_long = max(shape)
+        per_px = native_long / self.levels[0]  # content px per working-size px
+        if params.crop:
+            box = crop_box(union, shape, (_band(params) + params.crop_margin) * per_px,
+                           math.ceil(VGG_MIN_SIDE * per_px))
+        else:
+            box = (0, shape[0], 0, shape[1])
+        y0, y1, x0, x1 = box
+        shapes = [(max(1, round((y1 - y0) * size / native_long)), max(1, round((x1 - x0) * size / native_long)))
+                  for size in self.levels]
+        return _Layout(box, shapes, params.tile)
+
+    def counted(self, events: StageGenerator[np.ndarray], level: int, layout: _Layout) -> StageGenerator[np.ndarray]:
+        """One level's events with `work`: the pixel-steps done so far and in all."""
+        steps_before, work_before, px = self.done, self.work_done, layout.pixels[level]
+        return map_events(events, lambda event: replace(
+            event, work=(work_before + (event.step - steps_before) * px, self.work_total)))
+
+    def finish_level(self, level: int, layout: _Layout) -> None:
+        count = len(layout.tiles[level])
+        self.done += self.steps[level] * count
+        self.work_done += self.steps[level] * count * layout.pixels[level]
 
 
 def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[StyleRegion], params: StyleParams,
@@ -106,15 +149,14 @@ def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[Style
     if any(m is not None and not (m > 0).any() for m in masks):
         raise InputError("a style's region is empty: no pixel of the labels has its value.")
     groups = [list(range(len(regions)))] if masked else [[i] for i in range(len(regions))]
-    plan = _Plan(params, first, final, len(groups))
+    plan = _Plan(params, first, final, content.shape, [_union([masks[i] for i in group]) for group in groups])
     owner = owners(masks) if len(regions) > 1 else None
     out = content.native.copy()
     result = Stylized(out, plan.levels)
-    for group in groups:
-        box, crop, free = yield from _stylize_group(net, content, [regions[i] for i in group],
-                                                    [masks[i] for i in group], params, device, plan, preview_every,
-                                                    start, out)
-        y0, y1, x0, x1 = box
+    for group, layout in zip(groups, plan.layouts):
+        crop, free = yield from _stylize_group(net, content, [regions[i] for i in group], [masks[i] for i in group],
+                                               params, device, plan, layout, preview_every, start, out)
+        y0, y1, x0, x1 = box = layout.box
         keep = np.ones(crop.shape[:2], bool) if owner is None else np.isin(owner[y0:y1, x0:x1], group)
         if free is not None:  # the last level's free pixels, at the content's size
             keep &= resize_plane(free, crop.shape[:2]) > 0.5
@@ -128,25 +170,22 @@ def _band(params: StyleParams) -> float:
     return params.band if params.outside == "self" else 0.0
 
 
+def _union(masks: list[np.ndarray | None]) -> np.ndarray | None:
+    """Where any of a group's regions is (None: the whole frame)."""
+    if masks[0] is None:
+        return None
+    return np.logical_or.reduce([m > 0 for m in masks])
+
+
 def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks: list[np.ndarray | None],
-                   params: StyleParams, device, plan: _Plan, preview_every: int, start: SourceImage | None,
-                   frame: np.ndarray):
-    """One optimisation over the levels: the box, its stylized pixels at the content's size, and
-    the last level's free pixels (None: all of the box)."""
+                   params: StyleParams, device, plan: _Plan, layout: _Layout, preview_every: int,
+                   start: SourceImage | None, frame: np.ndarray):
+    """One optimisation over the levels: the box's stylized pixels at the content's size, and the
+    last level's free pixels (None: all of the box)."""
     masked = params.method == "masked" and masks[0] is not None
-    native_long = max(content.shape)
-    per_px = native_long / plan.levels[0]  # content px per working-size px
-    union = None if masks[0] is None else masks[0] > 0 if len(masks) == 1 else np.logical_or.reduce([m > 0 for m in masks])
-    pad = (_band(params) + params.crop_margin) * per_px if params.crop else math.inf
-    box = crop_box(union, content.shape, pad, math.ceil(VGG_MIN_SIDE * per_px)) if params.crop else \
-        (0, content.shape[0], 0, content.shape[1])
-    y0, y1, x0, x1 = box
-    shapes = [(max(1, round((y1 - y0) * size / native_long)), max(1, round((x1 - x0) * size / native_long)))
-              for size in plan.levels]
-    tiles = [len(tile_boxes(shape, params.tile)) if params.tile and max(shape) > params.tile else 1 for shape in shapes]
-    plan.total += sum(steps * (count - 1) for steps, count in zip(plan.steps, tiles))  # known before the first step
+    box = y0, y1, x0, x1 = layout.box
     result = None
-    for index, (size, steps, shape) in enumerate(zip(plan.levels, plan.steps, shapes)):
+    for index, (size, steps, shape) in enumerate(zip(plan.levels, plan.steps, layout.shapes)):
         work = resize_native(content.native[y0:y1, x0:x1], shape)
         style_long = round((params.style_size or plan.levels[0]) * size / plan.levels[0])
         guides = [None if m is None or not masked else
@@ -170,15 +209,15 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
                "lower --size (the working size) or --style-size, keep --crop on, or set --tile")
         with memory_guard(device, f"stylizing at {size} px ({shape[1]}×{shape[0]})", fix):
             targets = [(_style_stats(net, r, style_long, params, device), g) for r, g in zip(regions, guides)]
-            if tiles[index] > 1:
-                result = yield from optimise_tiled(net, work, targets, params, device, steps, params.tile, begin,
-                                                   outside, free, (plan.done, plan.total), message, preview_every,
-                                                   framed)
+            if len(layout.tiles[index]) > 1:
+                events = optimise_tiled(net, work, targets, params, device, steps, params.tile, begin, outside, free,
+                                        (plan.done, plan.total), message, preview_every, framed)
             else:
-                result = yield from optimise(net, work, targets, params, device, steps, begin, outside, free,
-                                             (plan.done, plan.total), message, preview_every, framed)
-        plan.done += steps * tiles[index]
-    return box, upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype), free
+                events = optimise(net, work, targets, params, device, steps, begin, outside, free,
+                                  (plan.done, plan.total), message, preview_every, framed)
+            result = yield from plan.counted(events, index, layout)
+        plan.finish_level(index, layout)
+    return upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype), free
 
 
 def _style_stats(net, region: StyleRegion, long_side: int, params: StyleParams, device):
