@@ -66,7 +66,8 @@ def layer_guides(body: nn.Sequential, names: Sequence[str], guide: torch.Tensor,
 
 
 def _flat(features: torch.Tensor) -> tuple[torch.Tensor, bool]:
-    """(B, HW, C) for channels-last features, (B, C, HW) otherwise, without a copy; and which."""
+    """(B, HW, C) for channels-last features, (B, C, HW) otherwise (without a copy in either
+    layout), and which of the two it is."""
     b, c, h, w = features.shape
     if not features.is_contiguous() and features.is_contiguous(memory_format=torch.channels_last):
         return features.permute(0, 2, 3, 1).reshape(b, h * w, c), True
@@ -75,7 +76,7 @@ def _flat(features: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 class _Products(torch.autograd.Function):
     """Σ over pixels of f fᵀ whose backward is one product, f·(dG + dGᵀ): autograd would take the
-    two operands' gradients as two products and add them (a third of a style step's Gram time)."""
+    two operands' gradients as two products and add them (measured: the Gram terms' time halves)."""
 
     @staticmethod
     def forward(ctx, features: torch.Tensor) -> torch.Tensor:
