@@ -101,6 +101,8 @@ def main() -> None:
     content, style = to_tensor(content_np, device), to_tensor(style_np, device)
 
     ours = TappedVGG("vgg19", STYLE_TAPS).to(device).eval().requires_grad_(False)
+    if device.type == "cpu":
+        ours.channels_last()  # as core.vgg.tapped_vgg runs it there
     plain = HookedFullVGG().to(device).eval().requires_grad_(False)
 
     x = content.clone().requires_grad_(True)
@@ -121,11 +123,12 @@ def main() -> None:
         gen = optimise(ours, content_np, targets, StyleParams(), device, steps)
         for _ in range(max(1, args.warmup)):  # the first step also computes the content target
             next(gen)
-        start = time.perf_counter()
-        for _ in gen:
-            pass
-        sync(device)
-        rounds["generator"].append((time.perf_counter() - start) / args.steps)
+        times, start = [], time.perf_counter()
+        for _ in gen:  # each step's time, the median taken as for the others
+            sync(device)
+            times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+        rounds["generator"].append(statistics.median(times))
     fb, ours_step, torch_step, plain_step, generator_step = (
         statistics.median(rounds[k]) for k in ("fb", "ours", "torch_lbfgs", "plain", "generator"))
 
