@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=10)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    viewer = napari.Viewer(show=False)
+    viewer = napari.Viewer()  # shown: a hidden window is never drawn, and drawing is part of the stall
     app = QApplication.instance()
     from napari_partial_style.samples import coffee
 

@@ -627,6 +627,62 @@ def test_segment_widget_reads_a_trained_checkpoints_classes(make_napari_viewer, 
     assert chosen.classifier == str(material_checkpoint) and chosen.saliency.targets == ("metal",)
 
 
+def test_napari_activity_panel_lists_jobs_only_when_the_settings_ask(make_napari_viewer, qtbot, hub, monkeypatch):
+    """Each dock shows its job's progress; napari's activity panel spins a loading animation that
+    redraws the window 30 times a second (2x the CRF's time on software OpenGL): its bars are opt-in."""
+    import napari.utils
+    from napari.settings import get_plugin_settings
+
+    opened = []
+
+    class Recorded(napari.utils.progress):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(napari.utils, "progress", Recorded)
+    viewer = make_napari_viewer()
+    img, _ = small_scene(viewer)
+    widget = dock(viewer, "Segment")
+    widget.image.value = img
+    widget.picker.above.value = False
+    widget.picker.search.value = "cup"
+    widget.picker.targets.value = ["cup"]
+    widget.form["session.size"].value = 48
+    widget.form["segment.crf.method"].value = "none"
+    settings = get_plugin_settings(PLUGIN).general
+    assert settings.activity_panel is False
+    runs = {}
+    try:
+        for setting in (False, True):
+            settings.activity_panel = setting
+            widget.run.clicked()
+            wait_done(qtbot, widget.runner)
+            assert widget.runner.last_error is None, widget.status.value
+            runs[setting] = list(opened)
+            opened.clear()
+    finally:
+        settings.activity_panel = False
+    assert runs[False] == []
+    still_open = {id(bar) for bar in napari.utils.progress._all_instances}
+    assert runs[True] and not any(id(bar) in still_open for bar in runs[True])
+
+
+def test_a_core_error_names_the_fix_by_the_widgets_label_not_the_cli_flag(make_napari_viewer, qtbot, hub, errors):
+    """Random weights score no ImageNet class above the threshold: the core says "Name the target
+    with --target, or lower --threshold", which a napari user has no flag for."""
+    viewer = make_napari_viewer()
+    img, _ = small_scene(viewer)
+    widget = dock(viewer, "Segment")
+    widget.image.value = img
+    widget.form["session.size"].value = 48
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert "no class scores above the threshold" in widget.status.value
+    for shown_text in (widget.status.value, errors[-1]):
+        assert "'target classes'" in shown_text and "'threshold'" in shown_text and "--" not in shown_text
+
+
 def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, hub):
     from qtpy.QtCore import QThreadPool
 

@@ -3,6 +3,8 @@ bounds and help as the CLI, basic options first and the rest in a collapsed "Adv
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -11,6 +13,8 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEd
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.options import Leaf, build, leaves
 
+# A command-line flag inside a message: "--style-weight", not the dashes of "1--2" or "x--y".
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # Floats this large are typed as text in scientific notation: a spin box shows "3321216.90".
 TEXT_FLOAT_ABOVE = 1e5
 ADVANCED = "Advanced"
@@ -20,6 +24,22 @@ def tooltip(leaf: Leaf) -> str:
     from napari_partial_style.cli_options import help_text
 
     return f"{help_text(leaf)}\n(command line: {leaf.flag})"
+
+
+def in_widget_words(message: str) -> str:
+    """A core message as a napari user reads it: the core names a fix by its command-line flag
+    ("lower --threshold"), and each flag of the parameter tree becomes the label of the widget made
+    from it ("lower 'threshold'"), marked where that widget is in the Advanced section."""
+    labels = _flag_labels()
+    return FLAG.sub(lambda match: labels.get(match.group(), match.group()), message)
+
+
+@functools.cache
+def _flag_labels() -> dict[str, str]:
+    from napari_partial_style.core.params import JobParams
+
+    return {leaf.flag: f"'{leaf.label}'" + (f" ({ADVANCED})" if leaf.option.advanced else "")
+            for leaf in leaves(JobParams)}
 
 
 class TextNumbers(LineEdit):

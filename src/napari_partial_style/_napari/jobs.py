@@ -1,7 +1,9 @@
 """One job at a time per widget: a core generator in a napari thread worker.
 
-The worker's events drive a progress bar with the time left inside the dock (and napari's own bar in
-its activity panel); the Run button turns into Cancel while it runs; the bars close and the button
+The worker's events drive a progress bar with the time left inside the dock (napari's own bar in its
+activity panel only where the settings ask for it, or the runner has no dock bar: the panel's spinner
+redraws the whole window 30 times a second, which on software OpenGL slowed the jobs by 20% to 2x);
+the Run button turns into Cancel while it runs; the bars close and the button
 comes back on every ending (result, error, cancel), which stardist-napari#23 is the counterexample
 of. Errors become notifications, never dialogs. A result that adds several layers can be shown one
 layer per event-loop turn (napari spends 0.1-0.2 s making each on software OpenGL), so the viewer
@@ -22,6 +24,7 @@ from typing import Any
 
 from magicgui.widgets import Container, Label, ProgressBar, PushButton
 
+from napari_partial_style._napari.settings import activity_panel
 from napari_partial_style.core.progress import Estimator, Progress
 
 CANCEL = "Cancel"
@@ -116,8 +119,10 @@ class JobRunner:
         self.name = name
         self.run_text = button.text
         self.worker = None
-        self.bar = None
-        self.stage: str | None = None
+        self.bar = None  # napari's activity-panel bar
+        self.in_activity_panel = progress is None
+        self.stage: str | None = None  # of the activity panel's bar
+        self._events = 0  # progress events received
         self.cancelled = False
         self.last_error: BaseException | None = None
         self.computed_at: float | None = None
@@ -145,6 +150,7 @@ class JobRunner:
         if self.running:
             return
         self.cancelled, self.last_error, self.computed_at = False, None, None
+        self.in_activity_panel = self.progress is None or activity_panel()
         self.on_abort, self.finished_with_result = on_abort, False
 
         def drive():
@@ -183,21 +189,10 @@ class JobRunner:
             self.worker.quit()
 
     def _on_event(self, event: Progress, on_event: Callable[[Progress], None] | None) -> None:
-        from napari.utils import progress
-
         if self.worker is None:  # a step Qt delivered after the job ended: a bar opened now would never close
             return
-
-        if event.stage != self.stage:
-            self._close_bar()
-            self.stage = event.stage
-            self.bar = progress(total=event.total, desc=f"{self.name}: {event.stage}")
-        if self.bar is not None:
-            self.bar.total = event.total
-            self.bar.n = event.step
-            self.bar.refresh()
-        if self.worker is None:  # napari's bars run the event loop: the job may have ended meanwhile
-            self._close_bar()
+        self._events += 1
+        if self.in_activity_panel and not self._show_in_activity_panel(event):
             return
         detail = event.message or " ".join(f"{k} {v:.3g}" for k, v in event.values.items())
         self.status.value = f"{self.name}: {event.stage} {event.step}/{event.total} {detail}".rstrip()
@@ -206,15 +201,36 @@ class JobRunner:
         if on_event is not None:
             on_event(event)
 
+    def _show_in_activity_panel(self, event: Progress) -> bool:
+        """The event in napari's bar for its stage; False when it is no longer news: napari's bars
+        run the event loop, in which the job may end or later events arrive (and open their own bar)."""
+        from napari.utils import progress
+
+        seen = self._events
+        if event.stage != self.stage or self.bar is None:
+            self._close_bar()
+            bar = progress(total=event.total, desc=f"{self.name}: {event.stage}")
+            if self._events != seen or self.worker is None:
+                bar.close()
+                return False
+            self.bar, self.stage = bar, event.stage
+        self.bar.total = event.total
+        self.bar.n = event.step
+        self.bar.refresh()
+        if self.worker is None:
+            self._close_bar()
+        return self.worker is not None and self._events == seen
+
     def report_error(self, exc: BaseException, action: str | None = None) -> None:
         """One line in the status (wrapped, so the dock keeps its width) and a notification;
         `action` names what failed when it is not this runner's job (e.g. Composite beside Score)."""
         from napari.utils.notifications import show_error
 
+        from napari_partial_style._napari.forms import in_widget_words
         from napari_partial_style.core.errors import PartialStyleError
 
         self.last_error = exc
-        text = str(exc) if isinstance(exc, PartialStyleError) else f"{exc.__class__.__name__}: {exc}"
+        text = in_widget_words(str(exc)) if isinstance(exc, PartialStyleError) else f"{exc.__class__.__name__}: {exc}"
         name = action or self.name
         self.status.value = f"{name} failed: {text.splitlines()[0]}"
         show_error(f"{name} failed: {text}")

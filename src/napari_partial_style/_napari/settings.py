@@ -1,5 +1,5 @@
-"""Persistent plugin settings (napari ≥ 0.9 `configurations`): default device, weights folder;
-and napari's reader preference for bundles."""
+"""Persistent plugin settings (napari ≥ 0.9 `configurations`): default device, weights folder,
+napari's activity panel; and napari's reader preference for bundles."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ def weights_folder() -> Path | None:
     settings = _settings()
     folder = getattr(settings, "weights_folder", "") if settings is not None else ""
     return Path(folder).expanduser() if folder else None
+
+
+def activity_panel() -> bool:
+    settings = _settings()
+    return bool(getattr(settings, "activity_panel", False)) if settings is not None else False
 
 
 def prefer_our_reader() -> None:
