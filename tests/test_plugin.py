@@ -527,6 +527,36 @@ def test_what_napari_imports_for_a_first_labels_layer_is_imported_in_the_worker(
     assert len(threads) == 1 and threading.main_thread() not in threads
 
 
+def test_the_docks_progress_bar_is_drawn_once_a_turn_not_at_every_event(qtbot):
+    """QProgressBar repaints at once on a new value; inside napari's window (an OpenGL canvas) that
+    redrew the whole window, 25 ms an event on software OpenGL, and the CRF's ten quick events froze
+    napari for their sum. The bar takes every value and is drawn in the next turn."""
+    from qtpy.QtCore import QEvent, QObject
+
+    from napari_partial_style._napari.jobs import JobProgress
+    from napari_partial_style.core.progress import Progress
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, _obj, event):
+            self.count += event.type() == QEvent.Type.Paint
+            return False
+
+    progress = JobProgress()
+    progress.native.show()
+    progress.show_event(Progress("crf", 0, 10))
+    qtbot.waitUntil(lambda: progress.native.isVisible())
+    qtbot.wait(50)
+    paints = Paints()
+    progress.bar.native.installEventFilter(paints)
+    for step in range(1, 11):
+        progress.show_event(Progress("crf", step, 10))
+    assert paints.count == 0 and progress.bar.value == 10
+    qtbot.waitUntil(lambda: paints.count > 0, timeout=2000)
+    progress.native.close()
+
+
 def test_a_result_shown_in_parts_takes_an_event_loop_turn_a_part(qtbot):
     """napari spends 0.1-0.2 s making each layer on software OpenGL: Segment's maps and labels are
     added in turns of their own, so the viewer draws in between (ticks of a 0 ms timer), and the job
