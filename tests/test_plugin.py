@@ -125,6 +125,8 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     bars, show = [], widget.progress.show_event
     widget.progress.show_event = lambda event: (show(event), bars.append((widget.progress.text.value,
                                                                           shown(widget.progress))))
+    added_visible = {}  # napari builds a new layer when it is added and draws it once shown: two turns
+    viewer.layers.events.inserted.connect(lambda event: added_visible.update({event.value.name: event.value.visible}))
     widget.run.clicked()
     assert widget.run.text == "Cancel"
     wait_done(qtbot, widget.runner)
@@ -136,6 +138,7 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     assert tuple(saliency.scale) == (2.0, 2.0) and tuple(saliency.translate) == (5.0, 7.0)
     assert np.allclose(saliency.rotate, img.rotate) and np.allclose(saliency.affine.affine_matrix, img.affine.affine_matrix)
     labels = viewer.layers["img labels"]
+    assert added_visible["img labels"] is False and labels.visible
     assert labels.data.shape == (64, 96) and labels.data.dtype == np.uint8
     assert list(labels.features["class"]) == ["background", "cup"]
     assert labels.metadata["partial_style"]["targets"] == ["cup"]
@@ -145,6 +148,7 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
     assert "img labels [2]" in viewer.layers and viewer.layers["img labels"].data[3, 4] == painted
+    assert added_visible["img labels [2]"] is False and viewer.layers["img labels [2]"].visible
     assert any("was painted" in message for message in infos)
 
     widget.form["segment.crf.method"].value = "torch"

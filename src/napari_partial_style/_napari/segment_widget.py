@@ -185,12 +185,13 @@ class SegmentWidget(Container):
                       colormap="inferno", contrast_limits=(0.0, 1.0), blending="translucent", opacity=0.6,
                       visible=False)  # hidden: shown over the photo it hides the labels; tick it to look
             yield
-        self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities, index)
+        yield from self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities, index)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())
         self.status.value = f"Segment: done{slice_text(index)} — {scores}"
 
     def _put_labels(self, layer, labels: np.ndarray, targets: list[str], meta: dict,
-                    probabilities: np.ndarray | None, index: tuple[int, ...] | None = None) -> None:
+                    probabilities: np.ndarray | None, index: tuple[int, ...] | None = None) -> Iterator[None]:
+        """The labels as a layer: a new one is shown in the next event-loop turn (see `put_labels`)."""
         from napari.utils.notifications import show_info
 
         name = names.role(layer.name, names.LABELS)
@@ -201,6 +202,9 @@ class SegmentWidget(Container):
         labels_layer, renamed = put_labels(self.viewer, name, labels, targets, layer, meta, probabilities)
         if renamed:
             show_info(f"'{name}' was painted, so it was kept; the new labels are in '{labels_layer.name}'.")
+        if not labels_layer.visible:
+            yield
+            labels_layer.visible = True
 
     def _crf_job(self):
         """The job "Re-run CRF only" starts, and what shows its result; bad input raises here."""
@@ -219,10 +223,11 @@ class SegmentWidget(Container):
         def job():
             return (yield from job_session.recrf(source, maps, targets, params.segment.crf))
 
-        def show(seg) -> None:
-            self._put_labels(layer, seg.labels, targets, {"stage": "segment", "parameters": asdict(params.segment),
-                                                          "targets": targets, "crf_only": True}, seg.probabilities,
-                             index)
+        def show(seg) -> Iterator[None]:
+            yield from self._put_labels(layer, seg.labels, targets, {"stage": "segment",
+                                                                     "parameters": asdict(params.segment),
+                                                                     "targets": targets, "crf_only": True},
+                                        seg.probabilities, index)
             self.status.value = f"CRF: done{slice_text(index)}"
 
         return (job, show)
