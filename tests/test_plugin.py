@@ -677,12 +677,7 @@ def test_napari_activity_panel_lists_jobs_only_when_the_settings_ask(make_napari
     monkeypatch.setattr(napari.utils, "progress", Recorded)
     viewer = make_napari_viewer()
     img, _ = small_scene(viewer)
-    widget = dock(viewer, "Segment")
-    widget.image.value = img
-    widget.picker.above.value = False
-    widget.picker.search.value = "cup"
-    widget.picker.targets.value = ["cup"]
-    widget.form["session.size"].value = 48
+    widget = segment_for_cup(viewer, img, size=48)
     widget.form["segment.crf.method"].value = "none"
     settings = get_plugin_settings(PLUGIN).general
     assert settings.activity_panel is False
