@@ -3,9 +3,8 @@
 The worker's events drive a progress bar with the time left inside the dock (napari's own bar in its
 activity panel only where the settings ask for it, or the runner has no dock bar: the panel's spinner
 redraws the whole window 30 times a second, which on software OpenGL slowed the jobs by 20% to 2x);
-the Run button turns into Cancel while it runs; the bars close and the button
-comes back on every ending (result, error, cancel), which stardist-napari#23 is the counterexample
-of. Errors become notifications, never dialogs. A result that adds several layers can be shown one
+the Run button turns into Cancel while it runs; the bars close and the button comes back on every
+ending (result, error, cancel), which stardist-napari#23 is the counterexample of. Errors become notifications, never dialogs. A result that adds several layers can be shown one
 layer per event-loop turn (napari spends 0.1-0.2 s making each on software OpenGL), so the viewer
 never freezes for their sum.
 

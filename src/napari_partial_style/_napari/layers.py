@@ -134,8 +134,8 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
     or into a new layer after them, in the classes' stable colours (set with the data: one redraw).
     A new layer is added hidden, for the caller to show in a later event-loop turn: napari builds a
     labels layer's visuals (150-210 ms on software OpenGL) when it is added, and computes its
-    contours and draws it (another 60-130 ms) when it is shown. Returns the layer and whether it is
-    not `name` itself."""
+    contours and draws it (another 60-130 ms) when it is shown. An existing layer is left shown as
+    `visible` says. Returns the layer and whether it is not `name` itself."""
     from napari.layers import Labels
 
     from napari_partial_style._napari.stable_colors import class_colormap
