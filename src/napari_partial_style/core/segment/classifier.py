@@ -26,6 +26,7 @@ from napari_partial_style.core.vgg import (
     IMAGENET_STD,
     Normalize,
     build_body,
+    built,
     layer_names,
     load_body_weights,
     load_checkpoint,
@@ -47,7 +48,8 @@ class FCNClassifier(nn.Module):
     grid = (32.0, 112.0)  # the logit map's cells on the canvas: 32 px apart, the first window centred at 112
 
     def __init__(self, classes: Sequence[str], score_kind: str = "sigmoid",
-                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
+                 initialise: bool = True) -> None:
         super().__init__()
         if score_kind not in ("sigmoid", "softmax"):
             raise ValueError(f"score_kind must be sigmoid or softmax, not {score_kind!r}")
@@ -55,13 +57,13 @@ class FCNClassifier(nn.Module):
         self.score_kind = score_kind
         self.mean, self.std = list(mean), list(std)
         self.normalize = Normalize(mean, std)
-        self.body = build_body("vgg16", "pool5", relu=SwitchableReLU)
+        self.body = built(lambda: build_body("vgg16", "pool5", relu=SwitchableReLU), initialise)  # see `built`
         self.names = layer_names("vgg16")
-        self.head = nn.Sequential(OrderedDict(
+        self.head = built(lambda: nn.Sequential(OrderedDict(
             fc6=nn.Conv2d(512, 4096, kernel_size=7), relu6=SwitchableReLU(),
             fc7=nn.Conv2d(4096, 4096, kernel_size=1), relu7=SwitchableReLU(),
             fc8=nn.Conv2d(4096, len(self.classes), kernel_size=1),
-        ))
+        )), initialise)
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x, taps = tapped_forward(self.body, self.names, self.normalize(x), DCSM_TAPS)
@@ -127,7 +129,7 @@ def load_checkpoint_classifier(path: Path) -> FCNClassifier:
         )
     norm = state.get("normalization", {})
     model = FCNClassifier(state["classes"], state.get("score", "sigmoid"), norm.get("mean", IMAGENET_MEAN),
-                          norm.get("std", IMAGENET_STD))
+                          norm.get("std", IMAGENET_STD), initialise=False)  # the strict load sets every parameter
     try:
         model.load_state_dict(state["state_dict"])
     except (KeyError, RuntimeError) as exc:

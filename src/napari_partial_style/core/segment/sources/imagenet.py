@@ -25,6 +25,6 @@ def load(found: dict[str, Path]):
     """torchvision's VGG16 with its fully connected layers reshaped into convolutions."""
     from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights
 
-    model = FCNClassifier(classes(), score_kind="softmax")
+    model = FCNClassifier(classes(), score_kind="softmax", initialise=False)  # all of it is loaded next
     copy_imagenet_weights(model, found[weights.VGG16.key], ("fc6", "fc7", "fc8"))
     return model
