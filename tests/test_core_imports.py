@@ -23,3 +23,43 @@ def test_package_import_does_not_import_torch():
             "napari_partial_style._napari.sample_data, napari_partial_style._napari; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# Which modules of the package each layer may not import, read from the source (lazy imports inside
+# functions count too): the core is below everything; the napari plugin and batches sit beside the CLI.
+FORBIDDEN = {
+    "core": ("napari_partial_style.api", "napari_partial_style.batch", "napari_partial_style.cli",
+             "napari_partial_style.cli_options", "napari_partial_style._napari", "napari", "qtpy", "magicgui"),
+    "_napari": ("napari_partial_style.cli", "napari_partial_style.cli_options", "napari_partial_style.batch"),
+    "batch": ("napari_partial_style.cli", "napari_partial_style.cli_options", "napari_partial_style._napari"),
+}
+
+
+def imported_modules(path, package):
+    """Every module a source file imports, relative imports resolved against `package`."""
+    import ast
+
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module) if part)
+            yield module
+            yield from (f"{module}.{alias.name}" for alias in node.names)
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    from pathlib import Path
+
+    import napari_partial_style
+
+    root = Path(napari_partial_style.__file__).parent
+    found = []
+    for layer, forbidden in FORBIDDEN.items():
+        for path in sorted((root / layer).rglob("*.py")):
+            package = ".".join(("napari_partial_style", *path.relative_to(root).parent.parts))
+            found += [f"{path.relative_to(root)} imports {name}" for name in imported_modules(path, package)
+                      if any(name == bad or name.startswith(bad + ".") for bad in forbidden)]
+    assert not found, "\n".join(found)
+    assert list((root / "batch").rglob("*.py")), "the batch layer moved: update FORBIDDEN"

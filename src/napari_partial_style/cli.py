@@ -282,7 +282,7 @@ def is_batch(contents: list[str]) -> bool:
 
 def run_batch(args: argparse.Namespace, steps) -> int:
     """Drive a batch or an evaluation; exit status 1 when some jobs failed."""
-    from napari_partial_style.core.batch.runner import describe
+    from napari_partial_style.batch.runner import describe
 
     from napari_partial_style.core.progress import drain
 
@@ -297,7 +297,7 @@ def run_batch(args: argparse.Namespace, steps) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from napari_partial_style.core.batch.runner import evaluate_steps
+    from napari_partial_style.batch.runner import evaluate_steps
 
     command = "napari-partial-style " + " ".join(sys.argv[1:])
     return run_batch(args, evaluate_steps(args.contents, args.styles, job_params(args), args.out, args.per_class,
@@ -340,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     split_styles(args)
     if is_batch(args.content):
-        from napari_partial_style.core.batch.runner import batch_steps
+        from napari_partial_style.batch.runner import batch_steps
 
         if args.region_styles:
             raise InputError("--style REGION=STYLE is for one content at a time; a batch takes one positional STYLE.")

@@ -7,7 +7,7 @@ import argparse
 import math
 from typing import Any
 
-from napari_partial_style.core.options import Leaf, build, leaves
+from napari_partial_style.core.options import Leaf, build, help_text, leaves
 
 GROUP_TITLES = {"session": "device and size", "segment": "segmentation", "style": "style transfer",
                 "composite": "compositing", "score": "scoring"}
@@ -32,22 +32,6 @@ def whole_number(text: str) -> int:
 
 
 TYPES = {int: whole_number, float: finite_float, str: str}
-
-
-def shown(value: Any) -> str:
-    if isinstance(value, tuple):
-        return " ".join(shown(v) for v in value)
-    return f"{value:.3g}" if isinstance(value, float) and value >= 1e4 else f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def help_text(leaf: Leaf) -> str:
-    opt = leaf.option
-    bounds = ""
-    if opt.min is not None and opt.max is not None:
-        bounds = f"; {shown(opt.min)} to {shown(opt.max)}"
-    if leaf.default is None or leaf.default == ():
-        return opt.help + bounds
-    return f"{opt.help} (default: {shown(leaf.default)}{bounds})"
 
 
 def add_leaf(group: argparse._ArgumentGroup, leaf: Leaf) -> None:

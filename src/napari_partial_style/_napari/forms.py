@@ -11,7 +11,7 @@ from typing import Any
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, PushButton, SpinBox, Widget
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.options import Leaf, build, leaves
+from napari_partial_style.core.options import Leaf, build, help_text, leaves, shown
 
 # A command-line flag inside a message: "--style-weight", not the dashes of "1--2" or "x--y".
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
@@ -21,8 +21,6 @@ ADVANCED = "Advanced"
 
 
 def tooltip(leaf: Leaf) -> str:
-    from napari_partial_style.cli_options import help_text
-
     return f"{help_text(leaf)}\n(command line: {leaf.flag})"
 
 
@@ -54,8 +52,6 @@ class TextNumbers(LineEdit):
         self.set(leaf.default)
 
     def set(self, value: Any) -> None:
-        from napari_partial_style.cli_options import shown
-
         if value is None:
             self.value = ""
         elif self.leaf.item is not None:

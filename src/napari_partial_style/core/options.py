@@ -171,6 +171,24 @@ def _check_value(leaf: Leaf, value: Any) -> None:
         raise InputError(f"{name} must be at most {opt.max:g}, not {value:g}.")
 
 
+def shown(value: Any) -> str:
+    """A value as the CLI's help and the widgets show it: large floats in scientific notation."""
+    if isinstance(value, tuple):
+        return " ".join(shown(v) for v in value)
+    return f"{value:.3g}" if isinstance(value, float) and value >= 1e4 else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def help_text(leaf: Leaf) -> str:
+    """The option's help with its default and bounds, for `--help` and the widgets' tooltips."""
+    opt = leaf.option
+    bounds = ""
+    if opt.min is not None and opt.max is not None:
+        bounds = f"; {shown(opt.min)} to {shown(opt.max)}"
+    if leaf.default is None or leaf.default == ():
+        return opt.help + bounds
+    return f"{opt.help} (default: {shown(leaf.default)}{bounds})"
+
+
 def from_dict(cls: type, data: dict[str, Any]) -> Any:
     """An instance of `cls` from its `asdict` form (a manifest's record): lists become tuples,
     keys the tree does not know are ignored, missing ones keep their defaults."""

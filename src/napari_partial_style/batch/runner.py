@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from napari_partial_style.core.batch.grid import Content, check_masks, find_contents, find_styles, grid
-from napari_partial_style.core.batch.jobs import Outcome, evaluate_pair, run_content
-from napari_partial_style.core.batch.ledger import Ledger, params_hash
+from napari_partial_style.batch.grid import Content, check_masks, find_contents, find_styles, grid
+from napari_partial_style.batch.jobs import Outcome, evaluate_pair, run_content
+from napari_partial_style.batch.ledger import Ledger, params_hash
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.atomic import atomic_file, check_parent
 from napari_partial_style.core.params import JobParams
@@ -73,7 +73,7 @@ def write_outcome(outcome: Outcome, out: Path, ledger: Ledger, summary: Summary,
 
 def _drive(summary: Summary, out: Path, ledger: Ledger, fn, arguments: list[tuple], workers: int,
            scheduler: str | None, overwrite: bool = True) -> StageGenerator[None]:
-    from napari_partial_style.core.batch.executor import client, run_tasks
+    from napari_partial_style.batch.executor import client, run_tasks
 
     total = len(arguments)
     yield Progress("jobs", 0, total, message=f"{summary.skipped} already done" if summary.skipped else "")
@@ -94,7 +94,7 @@ def evaluate_steps(contents: list[str], styles: str, params: JobParams, out: str
                    command: str = "") -> StageGenerator[Summary]:
     """Every (content, style) pair stylized, composited, re-segmented and scored against the
     style's class; results.csv, Table 1, Figures 7–9 and report.md in `out`."""
-    from napari_partial_style.core.batch.report import write_report
+    from napari_partial_style.batch.report import write_report
     from napari_partial_style.core.segment.classifier import class_names
 
     found = find_contents(contents)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_partial_style.core.batch.grid import Content, Pair
+from napari_partial_style.batch.grid import Content, Pair
 from napari_partial_style.core.errors import PartialStyleError
 from napari_partial_style.core.io.bundle import Bundle
 from napari_partial_style.core.params import JobParams

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_partial_style.core.batch.jobs import SCORE_COLOURS
+from napari_partial_style.batch.jobs import SCORE_COLOURS
 from napari_partial_style.core.io.atomic import atomic_file
 
 METRICS = (("pixel_accuracy", "pixel accuracy", "fig8_pixel_acc.png"), ("mean_iu", "mean IU", "fig9_mean_iu.png"))
