@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 # torchvision imports Triton, whose bundled LLVM segfaults when loaded after Mesa's llvmpipe
@@ -11,18 +13,38 @@ import torchvision  # noqa: F401
 
 from napari_partial_style.core.io import weights
 
+import tiny_networks
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each worker's torch takes its share of the cores: two workers with a
+    thread per core each would make four threads fight over two cores."""
+    import torch
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
 
 @pytest.fixture(scope="session")
 def torch_home(tmp_path_factory):
-    """A TORCH_HOME whose hub cache holds random-weight VGG checkpoints (real loading path, no download)."""
+    """A TORCH_HOME whose hub cache holds random-weight VGG checkpoints (real loading path, no
+    download), built once per run: pytest-xdist's workers share it (the first one builds it)."""
     import torch
+    from filelock import FileLock
 
-    home = tmp_path_factory.mktemp("torch_home")
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    home = root / "torch_home"
     folder = home / "hub" / "checkpoints"
-    folder.mkdir(parents=True)
-    torch.manual_seed(0)
-    torch.save(torchvision.models.vgg19(weights=None).state_dict(), folder / weights.VGG19.filename)
-    torch.save(torchvision.models.vgg16(weights=None).state_dict(), folder / weights.VGG16.filename)
+    with FileLock(str(root / "torch_home.lock")):
+        if not (folder / weights.VGG16.filename).exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.manual_seed(0)
+            torch.save(torchvision.models.vgg19(weights=None).state_dict(), folder / weights.VGG19.filename)
+            torch.save(torchvision.models.vgg16(weights=None).state_dict(), folder / "partial")
+            os.replace(folder / "partial", folder / weights.VGG16.filename)  # its presence means both are whole
     return home
 
 
@@ -51,3 +73,6 @@ def hub(torch_home, monkeypatch):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+tiny_networks.register()

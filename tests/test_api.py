@@ -28,6 +28,7 @@ from synthetic import two_tone
 CPU = SessionParams(device="cpu", size=48)
 
 
+@pytest.mark.slow
 def test_the_example_runs_the_whole_job_in_a_few_lines(hub, tmp_path, monkeypatch, capsys):
     out = tmp_path / "cup.pstyle"
     monkeypatch.setattr(sys, "argv", ["example", "--size", "48", "--steps", "2", "--fine-steps", "1", "--out", str(out)])
@@ -40,7 +41,7 @@ def test_the_example_runs_the_whole_job_in_a_few_lines(hub, tmp_path, monkeypatc
 def test_a_stage_is_a_generator_of_events_or_a_plain_call(hub):
     content = two_tone((40, 56))
     session = Session(CPU)
-    stage = session.segment(content, SegmentParams(saliency=SaliencyParams(targets=("cup",))))
+    stage = session.segment(content, SegmentParams(classifier="tiny", saliency=SaliencyParams(targets=("cup",))))
     assert isinstance(stage, Stage)
     events = []
 
@@ -63,8 +64,8 @@ def test_run_with_labels_composites_only_the_chosen_values_and_scores_them(hub):
     content = two_tone((48, 64))
     labels = np.zeros((48, 64), np.uint8)
     labels[5:15, 5:15], labels[30:40, 30:40] = 1, 2
-    params = JobParams(session=CPU, style=StyleParams(steps=2), composite=CompositeParams(label_values=(2,)),
-                       score=ScoreParams(expect="cup"))
+    params = JobParams(session=CPU, segment=SegmentParams(classifier="tiny"), style=StyleParams(steps=2, fine_steps=1),
+                       composite=CompositeParams(label_values=(2,)), score=ScoreParams(expect="cup"))
     result = run(content, two_tone((32, 32))[::-1], params, labels).result()
     assert np.array_equal(result.composite[5:15, 5:15], content[5:15, 5:15])  # label 1 left alone
     assert result.mask.sum() == 100 and result.scores["expected_class"] == "cup"
@@ -75,7 +76,7 @@ def test_the_sessions_settings_are_what_a_job_records(hub):
     content = two_tone((48, 64))
     labels = np.zeros((48, 64), np.uint8)
     labels[5:15, 5:15] = 1
-    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1),
+    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1, fine_steps=1),
                        score=ScoreParams(enabled=False))
     result = Session(CPU).run(content, two_tone((32, 32)), params, labels).result()
     assert result.record["size"] == 48 and result.record["parameters"]["session"]["size"] == 48
@@ -126,7 +127,7 @@ def test_a_job_with_a_style_per_region_records_method_regions_levels_and_alpha(h
 
 def test_a_crf_soft_edge_softens_the_segmented_edge_and_needs_a_segmentation(hub):
     content = two_tone((48, 64))
-    params = JobParams(session=CPU, segment=SegmentParams(saliency=SaliencyParams(targets=("cup",))),
+    params = JobParams(session=CPU, segment=SegmentParams(classifier="tiny", saliency=SaliencyParams(targets=("cup",))),
                        style=StyleParams(steps=1, fine_steps=1), score=ScoreParams(enabled=False))
     soft = replace(params, composite=CompositeParams(crf_edge=4))
     hard_result, soft_result = run(content, two_tone((32, 32)), params).result(), run(content, two_tone((32, 32)), soft).result()
@@ -165,7 +166,7 @@ def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, mo
     style[:, 44:, 2] = 255
     content = two_tone((48, 64))
     session = Session(CPU)
-    params = StyleParams(steps=2, style_region="auto")
+    params = StyleParams(steps=2, fine_steps=1, style_region="auto")
     auto = session._stylize(content, style, params, None)
     result = Stage(auto).result()
     (chosen,), = result.style_regions
@@ -190,7 +191,7 @@ def test_a_sweep_puts_the_region_at_each_weight_side_by_side(hub):
     mask = np.zeros((48, 64), bool)
     mask[10:30, 10:40] = True
     events = []
-    sheet = Session(CPU).sweep(content, two_tone((40, 40))[::-1], [1e5, 1e7, 1e5], StyleParams(steps=1),
+    sheet = Session(CPU).sweep(content, two_tone((40, 40))[::-1], [1e5, 1e7, 1e5], StyleParams(steps=1, fine_steps=1),
                                mask).result(events.append)
     assert sheet.dtype == np.uint8 and sheet.shape[2] == 3
     assert sheet.shape[1] > 2 * sheet.shape[0] - 60 and sheet.shape[1] < 3 * TILE  # two tiles: the repeat is dropped

@@ -1,6 +1,7 @@
 """Batches and the paper's evaluation: a tiny grid on the CPU, resumed, killed, on a LocalCluster."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,9 +10,11 @@ from napari_partial_style.cli import main
 from napari_partial_style.core.io.bundle import read_bundle
 from napari_partial_style.core.io.image_files import write_image_file
 
+import tiny_networks
 from synthetic import two_tone
 
-JOB = ["--size", "48", "--steps", "2", "--device", "cpu"]
+JOB = ["--size", "48", "--steps", "2", "--fine-steps", "1", "--device", "cpu"]
+TINY_CLI = str(Path(__file__).with_name("tiny_cli.py"))
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ def grid_files(tmp_path):
     return tmp_path
 
 
-def evaluate(files, out, *extra, classifier):
+def evaluate(files, out, *extra, classifier="tiny-materials"):
     return main(["evaluate", "--contents", str(files / "contents"), "--styles", str(files / "styles"),
                  "--classifier", str(classifier), "--out", str(out), *JOB, *extra])
 
@@ -38,9 +41,9 @@ def rows(path):
         return list(csv.DictReader(f))
 
 
-def test_a_grid_writes_every_report_file_and_a_rerun_adds_nothing(hub, grid_files, material_checkpoint, capsys):
+def test_a_grid_writes_every_report_file_and_a_rerun_adds_nothing(hub, grid_files, capsys):
     out = grid_files / "report"
-    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    assert evaluate(grid_files, out) == 0
     results = rows(out / "results.csv")
     assert len(results) == 2 and {r["style_class"] for r in results} == {"metal", "wood"}
     assert {r["expected_class"] for r in results} == {"metal", "wood"}  # scored against the style's class
@@ -59,45 +62,47 @@ def test_a_grid_writes_every_report_file_and_a_rerun_adds_nothing(hub, grid_file
     assert bundle.scores["expected_class"] == "metal" and bundle.composite.shape == (48, 64, 3)
     before = (out / "results.csv").read_bytes()
     capsys.readouterr()
-    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    assert evaluate(grid_files, out) == 0
     assert (out / "results.csv").read_bytes() == before
     assert "0 job(s) written, 2 already done" in capsys.readouterr().err
 
 
-def test_a_killed_run_redoes_only_the_row_it_cut_off(hub, grid_files, material_checkpoint, capsys):
+def test_a_killed_run_redoes_only_the_row_it_cut_off(hub, grid_files, capsys):
     out = grid_files / "report"
-    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    assert evaluate(grid_files, out) == 0
     text = (out / "results.csv").read_text()
     (out / "results.csv").write_text(text[: len(text) - 20])  # killed while writing the last row
     capsys.readouterr()
-    assert evaluate(grid_files, out, classifier=material_checkpoint) == 0
+    assert evaluate(grid_files, out) == 0
     err = capsys.readouterr().err
     assert "the last row was cut off" in err and "1 job(s) written, 1 already done" in err
     assert len(rows(out / "results.csv")) == 2
 
 
-def test_other_parameters_do_not_count_as_done(hub, grid_files, material_checkpoint, capsys):
+def test_other_parameters_do_not_count_as_done(hub, grid_files, capsys):
     out = grid_files / "report"
-    assert evaluate(grid_files, out, "--per-class", "1", classifier=material_checkpoint) == 0
+    assert evaluate(grid_files, out, "--per-class", "1") == 0
     capsys.readouterr()
-    assert evaluate(grid_files, out, "--feather", "2", classifier=material_checkpoint) == 0
+    assert evaluate(grid_files, out, "--feather", "2") == 0
     assert "2 job(s) written, 0 already done" in capsys.readouterr().err
     assert len(rows(out / "table1.csv")) == 4  # the report shows the latest settings only
 
 
-def test_a_local_cluster_gives_what_the_in_process_run_gives(hub, grid_files, material_checkpoint):
+@pytest.mark.slow
+def test_a_local_cluster_gives_what_the_in_process_run_gives(hub, grid_files):
     import torch
 
     distributed = pytest.importorskip("distributed")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each worker runs torch: the same sums in the same order
     try:
-        assert evaluate(grid_files, grid_files / "here", "--no-bundles", classifier=material_checkpoint) == 0
+        assert evaluate(grid_files, grid_files / "here", "--no-bundles") == 0
     finally:
         torch.set_num_threads(threads)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        assert evaluate(grid_files, grid_files / "there", "--no-bundles", "--scheduler", cluster.scheduler_address,
-                        classifier=material_checkpoint) == 0
+        with distributed.Client(cluster) as client:
+            client.run(tiny_networks.register)  # the workers are other processes
+        assert evaluate(grid_files, grid_files / "there", "--no-bundles", "--scheduler", cluster.scheduler_address) == 0
     here = {r["key"]: r for r in rows(grid_files / "here" / "results.csv")}
     there = {r["key"]: r for r in rows(grid_files / "there" / "results.csv")}
     assert here.keys() == there.keys()
@@ -136,18 +141,18 @@ def test_a_batch_writes_a_bundle_per_content_and_goes_on_past_a_bad_one(hub, gri
     out = grid_files / "batch"
     style = grid_files / "styles" / "metal" / "metal1.png"
     code = main(["run", str(contents / "ball.png"), str(contents / "cup.png"), str(contents / "broken.png"), str(style),
-                 "--out", str(out), "--target", "cup", "--no-score", *JOB])
+                 "--out", str(out), "--target", "cup", "--no-score", "--classifier", "tiny", *JOB])
     err = capsys.readouterr().err
     assert code == 1 and "broken.png" in err and "2 job(s) written" in err
     ball = read_bundle(out / "bundles" / "ball.pstyle")
     assert ball.manifest["inputs"]["labels"].endswith("ball_mask.png") and ball.labels.max() == 1
     assert read_bundle(out / "bundles" / "cup.pstyle").manifest["targets"] == ["cup"]  # segmented: no mask
     (contents / "broken.png").unlink()
-    code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", *JOB])
+    code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", "--classifier", "tiny", *JOB])
     assert code == 0 and "0 job(s) written, 2 already done" in capsys.readouterr().err
 
 
-def test_without_the_batch_extra_the_message_names_it(grid_files, material_checkpoint, monkeypatch, capsys):
+def test_without_the_batch_extra_the_message_names_it(grid_files, monkeypatch, capsys):
     import builtins
 
     real_import = builtins.__import__
@@ -158,12 +163,13 @@ def test_without_the_batch_extra_the_message_names_it(grid_files, material_check
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_distributed)
-    assert evaluate(grid_files, grid_files / "r", classifier=material_checkpoint) == 2
+    assert evaluate(grid_files, grid_files / "r") == 2
     err = capsys.readouterr().err
     assert 'pip install "napari-partial-style[batch]"' in err and "Traceback" not in err
 
 
-def test_sigterm_mid_grid_keeps_the_finished_jobs_and_a_rerun_goes_on(hub, grid_files, material_checkpoint):
+@pytest.mark.slow
+def test_sigterm_mid_grid_keeps_the_finished_jobs_and_a_rerun_goes_on(hub, grid_files):
     import os
     import signal
     import subprocess
@@ -171,8 +177,8 @@ def test_sigterm_mid_grid_keeps_the_finished_jobs_and_a_rerun_goes_on(hub, grid_
     import time
 
     out = grid_files / "report"
-    command = [sys.executable, "-m", "napari_partial_style", "evaluate", "--contents", str(grid_files / "contents"),
-               "--styles", str(grid_files / "styles"), "--classifier", str(material_checkpoint), "--out", str(out),
+    command = [sys.executable, TINY_CLI, "evaluate", "--contents", str(grid_files / "contents"),
+               "--styles", str(grid_files / "styles"), "--classifier", "tiny-materials", "--out", str(out),
                *JOB, "--steps", "60"]
     env = {**os.environ, "TORCH_HOME": str(hub)}
     proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)

@@ -28,15 +28,19 @@ def inputs(tmp_path):
 
 
 def run_args(inputs, out, *extra):
+    """A small job on the tiny classifier; `extra` flags come last, so they win."""
     return ["run", str(inputs["content"]), str(inputs["style"]), "--labels", str(inputs["labels"]),
-            "--out", str(out), "--steps", "3", "--size", "48", "--device", "cpu", *extra]
+            "--out", str(out), "--steps", "3", "--fine-steps", "1", "--size", "48", "--device", "cpu",
+            "--classifier", "tiny", *extra]
 
 
+@pytest.mark.slow
 def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
     out = tmp_path / "job.pstyle"
     env = {**os.environ, "TORCH_HOME": str(hub)}
     proc = subprocess.run([sys.executable, "-m", "napari_partial_style",
-                           *run_args(inputs, out, "--feather", "4", "--steps", "8", "--max-size", "48")],
+                           *run_args(inputs, out, "--feather", "4", "--steps", "8", "--max-size", "48",
+                                    "--classifier", "imagenet")],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "style: about" in proc.stderr and "8/8" in proc.stderr
@@ -75,7 +79,8 @@ def test_demo_with_bundled_labels(hub, tmp_path, capsys):
 
 def test_demo_segments_the_cup_automatically(hub, tmp_path):
     out = tmp_path / "demo.pstyle"
-    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--fine-steps", "1", "--no-score", "--crf", "none", "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--fine-steps", "1", "--no-score", "--crf", "none",
+                 "--classifier", "tiny", "--quiet"]) == 0
     bundle = read_bundle(out)
     assert bundle.manifest["targets"] == ["cup"]
     assert bundle.saliency.shape == (1, 400, 600) and bundle.labels.shape == (400, 600)
@@ -91,7 +96,7 @@ def test_segment_end_to_end(hub, tmp_path):
     write_image_file(image, samples.coffee()[::4, ::4])
     out = tmp_path / "seg.pstyle"
     assert main(["segment", str(image), "--out", str(out), "--target", "cup", "espresso",
-                 "--size", "96", "--device", "cpu", "--quiet"]) == 0
+                 "--size", "96", "--device", "cpu", "--classifier", "tiny", "--quiet"]) == 0
     bundle = read_bundle(out)
     assert bundle.manifest["targets"] == ["cup", "espresso"]
     assert bundle.saliency.shape == (2, 100, 150) and bundle.saliency.dtype == np.float32
@@ -103,11 +108,12 @@ def test_segment_end_to_end(hub, tmp_path):
     assert set(bundle.manifest["class_scores"]) == {"cup", "espresso"}
 
 
+@pytest.mark.slow
 def test_run_without_labels_with_a_material_checkpoint(hub, material_checkpoint, inputs, tmp_path):
     out = tmp_path / "mat.pstyle"
     args = ["run", str(inputs["content"]), str(inputs["style"]), "--out", str(out), "--classifier",
             str(material_checkpoint), "--target", "leather", "--expect", "metal", "--crf", "none",
-            "--steps", "2", "--size", "48", "--device", "cpu", "--quiet"]
+            "--steps", "2", "--fine-steps", "1", "--scales", "1", "--size", "48", "--device", "cpu", "--quiet"]
     assert main(args) == 0
     bundle = read_bundle(out)
     manifest = bundle.manifest
@@ -372,7 +378,8 @@ def test_sweep_writes_a_labelled_tile_and_a_bundle_per_weight_and_keeps_what_exi
 
     out = tmp_path / "sweep"
     command = ["sweep", str(inputs["content"]), str(inputs["style"]), "--labels", str(inputs["labels"]),
-               "--style-weight", "1e5", "1e7", "--out", str(out), "--steps", "1", "--size", "48", "--device", "cpu",
+               "--style-weight", "1e5", "1e7", "--out", str(out), "--steps", "1", "--fine-steps", "1", "--size", "48",
+               "--device", "cpu",
                "--quiet"]
     assert main(command) == 0
     sheet = np.asarray(Image.open(out / "sweep.png"))

@@ -165,7 +165,7 @@ def test_the_default_install_segments_end_to_end_without_pydensecrf(hub, tmp_pat
     write_image_file(tmp_path / "img.png", two_tone((64, 96)))
     out = tmp_path / "seg.pstyle"
     assert main(["segment", str(tmp_path / "img.png"), "--out", str(out), "--target", "cup", "--size", "64",
-                 "--device", "cpu", "--quiet"]) == 0
+                 "--device", "cpu", "--classifier", "tiny", "--quiet"]) == 0
     bundle = read_bundle(out)
     assert bundle.manifest["parameters"]["segment"]["crf"]["method"] == "torch"
     assert bundle.labels.shape == (64, 96) and bundle.crf_probabilities.shape == (2, 64, 96)

@@ -90,10 +90,12 @@ def test_sample_data_opens(make_napari_viewer):
     assert viewer.layers["stone"].data.shape == (512, 512)
 
 
-def segment_for_cup(viewer, img, size=64):
-    """The Segment widget, opened from the menu, set to find a cup in `img`."""
+def segment_for_cup(viewer, img, size=64, classifier="tiny"):
+    """The Segment widget, opened from the menu, set to find a cup in `img` (with the tests' tiny
+    network unless `classifier` says otherwise)."""
     segment = dock(viewer, "Segment")
     segment.image.value = img
+    segment.classifier.set(classifier)
     segment.picker.above.value = False
     segment.picker.search.value = "cup"
     segment.picker.targets.value = ["cup"]
@@ -114,6 +116,7 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     img, _ = small_scene(viewer)
     widget = dock(viewer, "Segment")
     widget.image.value = img
+    widget.classifier.set("tiny")
     widget.picker.above.value = False
     widget.picker.search.value = "cup"
     widget.picker.targets.value = ["cup"]
@@ -197,6 +200,7 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
     widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 8, 2
+    widget.form["style.fine_steps"].value = 1
     updates = []
     viewer.layers.events.inserted.connect(
         lambda e: e.value.events.data.connect(lambda _: updates.append(widget.runner.running)))
@@ -269,6 +273,7 @@ def test_labels_painted_on_the_style_limit_its_statistics(make_napari_viewer, qt
     _, _, source = widget._inputs()
     assert np.array_equal(source.alpha > 0, painted > 0)
     widget.form["session.size"].value, widget.form["style.steps"].value = 32, 1
+    widget.form["style.fine_steps"].value = 1
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
     assert widget.runner.last_error is None, widget.status.value
@@ -294,6 +299,7 @@ def test_a_blend_and_a_sweep_from_the_stylize_dock(make_napari_viewer, qtbot, hu
     assert region.mix()[1][1] == pytest.approx(0.25) and region.blend[0][0].shape == (40, 40)
     assert np.array_equal(region.mask, labels > 0) and np.array_equal(mask, labels > 0)
     widget.form["session.size"].value, widget.form["style.steps"].value = 32, 1
+    widget.form["style.fine_steps"].value = 1
     widget.sweep_weights.value = "1e5, 1e7"
     widget.sweep.clicked()
     wait_done(qtbot, widget.sweep_runner)
@@ -316,6 +322,7 @@ def test_each_stylize_run_keeps_the_earlier_results_and_composite_takes_the_newe
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
     widget.form["session.size"].value, widget.form["style.steps"].value = 32, 1
+    widget.form["style.fine_steps"].value = 1
     for _ in range(2):
         widget.run.clicked()
         wait_done(qtbot, widget.runner)
@@ -336,6 +343,8 @@ def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napar
     flow.segment.image.value = img
     flow.toggle_all()  # no style chosen yet: nothing starts
     assert "choose the style image" in flow.status.text() and not flow.running_all
+    flow.segment.classifier.set("tiny")
+    flow.composite.score_form["segment.classifier"].set("tiny")
     flow.segment.picker.above.value = False
     flow.segment.picker.search.value = "cup"
     flow.segment.picker.targets.value = ["cup"]
@@ -365,6 +374,7 @@ def test_a_click_on_the_image_adds_the_class_the_classifier_sees_there(make_napa
     img, _ = small_scene(viewer)
     widget = dock(viewer, "Segment")
     widget.image.value = img
+    widget.classifier.set("tiny")
     widget.form["session.size"].value = 64
     widget.click.clicked()
     points = viewer.layers["img target points"]
@@ -384,6 +394,7 @@ def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, h
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
     widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 5000, 0
+    widget.form["style.fine_steps"].value = 1
     widget.run.clicked()
     qtbot.waitUntil(lambda: "style" in widget.status.value, timeout=TIMEOUT_MS)
     start = time.perf_counter()
@@ -407,6 +418,7 @@ def test_errors_become_notifications_and_the_widget_still_works(make_napari_view
     viewer.add_image(two_tone((48, 48)), name="style", rgb=True)
     widget.style.value = viewer.layers["style"]
     widget.form["session.size"].value, widget.form["style.steps"].value = 48, 2
+    widget.form["style.fine_steps"].value = 1
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
@@ -483,6 +495,7 @@ def event_loop_gaps(qtbot, viewer, runner, start):
     return float(max(gaps)), len(ticks) - 1 - len(gaps)
 
 
+@pytest.mark.slow
 def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub):
     """First runs included: the networks are loaded inside the jobs (the process-wide cache is
     emptied), in the worker thread, so loading them never holds up napari's drawing."""
@@ -491,10 +504,11 @@ def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub
     model_cache._load.cache_clear()
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
-    segment = segment_for_cup(viewer, img)
+    segment = segment_for_cup(viewer, img, classifier="imagenet")  # the full network: its load is what could stall
     stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = img, style
     stylize.form["session.size"].value, stylize.form["style.steps"].value, stylize.preview_every.value = 48, 10, 5
+    stylize.form["style.fine_steps"].value = 1
     gaps = {
         "segment": event_loop_gaps(qtbot, viewer, segment.runner, segment.run.clicked),
         "crf": event_loop_gaps(qtbot, viewer, segment.crf_runner, segment.crf_only.clicked),
@@ -704,6 +718,7 @@ def test_a_core_error_names_the_fix_by_the_widgets_label_not_the_cli_flag(make_n
     img, _ = small_scene(viewer)
     widget = dock(viewer, "Segment")
     widget.image.value = img
+    widget.classifier.set("tiny")
     widget.form["session.size"].value = 48
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
@@ -725,6 +740,7 @@ def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, 
         stylize = dock(viewer, "Stylize")
         stylize.content.value, stylize.style.value = img, style
         stylize.form["session.size"].value, stylize.form["style.steps"].value, stylize.preview_every.value = 48, 30, 5
+        stylize.form["style.fine_steps"].value = 1
         segment.run.clicked()
         stylize.run.clicked()
         busy = []
@@ -748,6 +764,7 @@ def test_cancel_removes_the_runs_preview_and_leaves_earlier_results(make_napari_
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value = img, style
     widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 5000, 1
+    widget.form["style.fine_steps"].value = 1
     widget.run.clicked()
     qtbot.waitUntil(lambda: "left" in widget.progress.text.value, timeout=TIMEOUT_MS)
     preview = "img stylized [2]" if existing else "img stylized"
@@ -771,6 +788,7 @@ def job_layers(viewer, qtbot):
     stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = img, style
     stylize.form["session.size"].value, stylize.form["style.steps"].value = 48, 2
+    stylize.form["style.fine_steps"].value = 1
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
     composite = dock(viewer, "Composite and score")
@@ -778,6 +796,7 @@ def job_layers(viewer, qtbot):
     composite.labels_layer.value = viewer.layers["img labels"]
     composite.composite_button.clicked()
     composite.style.value, composite.score_form["session.size"].value = style, 64
+    composite.score_form["segment.classifier"].set("tiny")
     composite.score_button.clicked()
     wait_done(qtbot, composite.runner)
     for runner in (segment.runner, stylize.runner, composite.runner):
@@ -927,6 +946,7 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     assert shown(stylize.chain)
     stylize.chain.value = True
     stylize.form["session.size"].value, stylize.form["style.steps"].value = 32, 2
+    stylize.form["style.fine_steps"].value = 1
     stages = []
     on_event = stylize._on_event
     stylize._on_event = lambda layer, name, content, event: (stages.append(event.stage), on_event(layer, name, content, event))
@@ -974,6 +994,7 @@ def test_a_single_slice_of_a_stack_gives_outputs_on_that_slice_only(make_napari_
     stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = stack, style
     stylize.form["session.size"].value, stylize.form["style.steps"].value = 32, 1
+    stylize.form["style.fine_steps"].value = 1
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
     assert stylize.runner.last_error is None, stylize.status.value

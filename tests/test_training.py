@@ -114,6 +114,7 @@ def test_metrics_by_hand():
     assert result["accuracy"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.slow
 def test_loss_on_a_fixed_batch_falls_from_scratch(texture_folder):
     dataset = load_dataset(texture_folder)
     params = TrainParams(epochs=1, size=224, batch_size=3, lr=1e-2, pretrained=False, augment=False, val_fraction=0)
@@ -126,6 +127,7 @@ def test_loss_on_a_fixed_batch_falls_from_scratch(texture_folder):
     assert losses[0] > prior and losses[-1] < prior - 0.02, losses
 
 
+@pytest.mark.slow
 def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path, hub, capsys):
     out = tmp_path / "textures.pt"
     common = [str(texture_folder), "--out", str(out), "--size", "224", "--batch-size", "3", "--device", "cpu",
@@ -256,6 +258,7 @@ def test_train_refuses_to_replace_a_run_and_checks_the_output_first(texture_fold
     assert "does not exist; create it first" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_while_saving_keeps_one_row_per_epoch_and_the_batch_size(
         texture_folder, tmp_path, monkeypatch, capsys):
     from napari_partial_style.core.train import training
@@ -280,6 +283,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_resumable_state(texture_folder, tmp_path):
     import os
     import signal

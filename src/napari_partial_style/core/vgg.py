@@ -46,8 +46,10 @@ def built(build: Callable[[], M], initialise: bool = True) -> M:
     return module.to_empty(device="cpu")
 
 
-def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
-    """The VGG `features` stack up to and including the layer named `last`."""
+def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU,
+               widths: Sequence[int] = WIDTHS) -> nn.Sequential:
+    """The VGG `features` stack up to and including the layer named `last`; `widths` (channels per
+    block) other than VGG's make a network of the same shape but another cost (the tests' tiny one)."""
     names = layer_names(arch)
     if last not in names:
         raise ValueError(f"{arch} has no layer {last!r}")
@@ -55,7 +57,7 @@ def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU) ->
     channels = 3
     for name in names[: names.index(last) + 1]:
         if name.startswith("conv"):
-            width = WIDTHS[int(name[4]) - 1]
+            width = widths[int(name[4]) - 1]
             layers.append(nn.Conv2d(channels, width, kernel_size=3, padding=1))
             channels = width
         elif name.startswith("relu"):

@@ -11,9 +11,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MIN_INPUT = 224  # fc6 is an unpadded 7×7 convolution after five 2× poolings
-
-
 def canvas(rgb: np.ndarray, size: int, fill: Sequence[float]) -> tuple[np.ndarray, tuple[int, int]]:
     """`rgb` (at most size×size) centred on a size×size canvas of colour `fill`, and its top-left corner."""
     h, w = rgb.shape[:2]
@@ -24,6 +21,7 @@ def canvas(rgb: np.ndarray, size: int, fill: Sequence[float]) -> tuple[np.ndarra
     return out, (top, left)
 
 
-def min_canvas(scales: Sequence[float]) -> int:
-    """The smallest canvas (a multiple of 32) whose every scaled copy still fits fc6."""
-    return 32 * math.ceil(MIN_INPUT / min(scales) / 32)
+def min_canvas(min_input: int, scales: Sequence[float] = (1.0,)) -> int:
+    """The smallest canvas (a multiple of 32) whose every scaled copy still fits the classifier
+    (`min_input`: its smallest input, 224 px for VGG16's fc6)."""
+    return 32 * math.ceil(min_input / min(scales) / 32)

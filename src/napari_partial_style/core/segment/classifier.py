@@ -24,6 +24,7 @@ from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 from napari_partial_style.core.vgg import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    WIDTHS,
     Normalize,
     build_body,
     built,
@@ -37,7 +38,6 @@ MAKE_ONE = "give a named classifier (imagenet) or a checkpoint made by `napari-p
 ARCHITECTURE = "vgg16-fcn"
 CHECKPOINT_FORMAT = "napari-partial-style classifier"
 CHECKPOINT_VERSION = 1
-MIN_INPUT = 224
 # DCSM differentiates with respect to the inputs of conv3_1 ... conv5_3 (method-spec A.3).
 DCSM_TAPS = ("pool2", "relu3_1", "relu3_2", "pool3", "relu4_1", "relu4_2", "pool4", "relu5_1", "relu5_2")
 
@@ -46,10 +46,13 @@ class FCNClassifier(nn.Module):
     """VGG16 FCN whose `forward_taps` returns the fc8 logit map and the nine DCSM tap tensors."""
 
     grid = (32.0, 112.0)  # the logit map's cells on the canvas: 32 px apart, the first window centred at 112
+    min_input = 224  # fc6 is an unpadded 7×7 convolution after five 2× poolings
 
     def __init__(self, classes: Sequence[str], score_kind: str = "sigmoid",
                  mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
-                 initialise: bool = True) -> None:
+                 initialise: bool = True, widths: Sequence[int] = WIDTHS, hidden: int = 4096) -> None:
+        """`widths` and `hidden` (fc6/fc7 channels) other than VGG16's: a narrow network of the
+        same shape, which no pretrained file fits (the tests' tiny source)."""
         super().__init__()
         if score_kind not in ("sigmoid", "softmax"):
             raise ValueError(f"score_kind must be sigmoid or softmax, not {score_kind!r}")
@@ -57,12 +60,12 @@ class FCNClassifier(nn.Module):
         self.score_kind = score_kind
         self.mean, self.std = list(mean), list(std)
         self.normalize = Normalize(mean, std)
-        self.body = built(lambda: build_body("vgg16", "pool5", relu=SwitchableReLU), initialise)  # see `built`
+        self.body = built(lambda: build_body("vgg16", "pool5", SwitchableReLU, widths), initialise)  # see `built`
         self.names = layer_names("vgg16")
         self.head = built(lambda: nn.Sequential(OrderedDict(
-            fc6=nn.Conv2d(512, 4096, kernel_size=7), relu6=SwitchableReLU(),
-            fc7=nn.Conv2d(4096, 4096, kernel_size=1), relu7=SwitchableReLU(),
-            fc8=nn.Conv2d(4096, len(self.classes), kernel_size=1),
+            fc6=nn.Conv2d(widths[-1], hidden, kernel_size=7), relu6=SwitchableReLU(),
+            fc7=nn.Conv2d(hidden, hidden, kernel_size=1), relu7=SwitchableReLU(),
+            fc8=nn.Conv2d(hidden, len(self.classes), kernel_size=1),
         )), initialise)
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -143,7 +146,7 @@ def required_weights(source: str) -> list[weights_mod.WeightFile]:
     return list(named.WEIGHTS) if named is not None else []
 
 
-def _load_named(_path: Path, source: str, found: tuple[tuple[str, str], ...]) -> FCNClassifier:
+def _load_named(_path: Path | None, source: str, found: tuple[tuple[str, str], ...]) -> FCNClassifier:
     return sources.get(source).load({key: Path(path) for key, path in found})
 
 
@@ -153,7 +156,8 @@ def load_classifier(source: str, device: torch.device, found: dict[str, Path]) -
     named = sources.get(source)
     if named is not None:
         files = tuple((w.key, str(found[w.key])) for w in named.WEIGHTS)
-        return cached_model(_load_named, found[named.WEIGHTS[0].key], device, source, files)
+        first = found[named.WEIGHTS[0].key] if named.WEIGHTS else None
+        return cached_model(_load_named, first, device, source, files)
     path = Path(source).expanduser()
     if not path.exists():
         raise WeightsError(f"classifier checkpoint {path} does not exist; {MAKE_ONE}.")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.segment.canvas import MIN_INPUT, canvas
+from napari_partial_style.core.segment.canvas import canvas
 from napari_partial_style.core.tensors import to_tensor
 
 
@@ -36,7 +36,7 @@ def classes_at(model, rgb: np.ndarray, point: tuple[float, float], device: torch
     y, x = point
     if not (0 <= y < h and 0 <= x < w):
         raise InputError(f"the point ({y:.0f}, {x:.0f}) lies outside the image ({w}×{h}); click on the image.")
-    side = max(h, w, MIN_INPUT)
+    side = max(h, w, model.min_input)
     board, (top, left) = canvas(rgb, side, model.mean)
     with torch.no_grad():
         logits = model.forward_taps(to_tensor(board, device))[0][0].float().cpu().numpy()

@@ -37,7 +37,8 @@ class TappedClassifier(Protocol):
     classes: list[str]
     score_kind: str
     mean: tuple[float, float, float]  # the colour its input normalisation maps to zero
-
+    min_input: int  # the smallest input side it classifies (px)
+    grid: tuple[float, float]  # its logit cells on the input: spacing and the first cell's centre (px)
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]: ...
 
@@ -132,7 +133,7 @@ def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams, devic
     gradients `batched` or looped (None: whichever is faster on the device). A map with no evidence
     at all is an error, unless `empty_ok` (scoring: that class then simply labels nothing)."""
     h, w = rgb.shape[:2]
-    side = max(h, w, min_canvas(params.scales))
+    side = max(h, w, min_canvas(model.min_input, params.scales))
     board, (top, left) = canvas(rgb, side, model.mean)
     board_t = to_tensor(board, device)
     batched = BATCHED_DEFAULT.get(device.type, False) if batched is None else batched

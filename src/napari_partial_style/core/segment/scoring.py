@@ -27,7 +27,7 @@ BACKGROUND, EXPECTED, OTHER = 0, 1, 2
 def top_class(model: TappedClassifier, image: SourceImage, size: int, device) -> int:
     """The classifier's best class for a whole image (the style image's material by default)."""
     work = image.resized(working_shape(image.shape, size))
-    board, _ = canvas(work, max(*work.shape[:2], min_canvas((1.0,))), model.mean)
+    board, _ = canvas(work, max(*work.shape[:2], min_canvas(model.min_input)), model.mean)
     with torch.no_grad():
         scores = model.scores(model.forward_taps(to_tensor(board, device))[0])[0]
     return int(scores.argmax())

@@ -1,0 +1,44 @@
+"""Tiny classifier sources for plumbing tests: VGG16's FCN shape at 1/8 of its widths.
+
+The real loading, saliency, CRF and scoring code runs on them; only the arithmetic is small
+(segmenting a 48×64 image takes ~0.1 CPU-s instead of ~10 with the full network). They read no
+weight file, so they cannot stand in for a test of loading; a few end-to-end tests use the full
+networks for that.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from napari_partial_style.core.segment import sources
+from napari_partial_style.core.segment.classifier import FCNClassifier
+from napari_partial_style.core.segment.sources import imagenet
+
+WIDTHS = (8, 16, 32, 64, 64)
+HIDDEN = 64
+
+
+class TinySource:
+    """A registered classifier source: `classes`, a score kind and a seed fix the network."""
+
+    WEIGHTS: tuple = ()  # reads no file
+
+    def __init__(self, classes: list[str] | None, score_kind: str, seed: int) -> None:
+        self._classes, self.score_kind, self.seed = classes, score_kind, seed
+
+    def classes(self) -> list[str]:
+        return self._classes or imagenet.classes()
+
+    def load(self, _found) -> FCNClassifier:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return FCNClassifier(self.classes(), self.score_kind, widths=WIDTHS, hidden=HIDDEN)
+
+
+TINY = {"tiny": TinySource(None, "softmax", 0),  # ImageNet's 1000 classes, as the imagenet source
+        "tiny-materials": TinySource(["leather", "metal", "wood"], "sigmoid", 1)}  # as a trained checkpoint
+
+
+def register() -> None:
+    for name, source in TINY.items():
+        sources.register(name, source)
