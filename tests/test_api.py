@@ -11,6 +11,7 @@ from napari_partial_style.api import Session, Stage, run
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.io.bundle import read_bundle
+from napari_partial_style.core.job_plan import guides, regions_of
 from napari_partial_style.core.params import (
     CompositeParams,
     CRFParams,
@@ -137,12 +138,11 @@ def test_a_crf_soft_edge_softens_the_segmented_edge_and_needs_a_segmentation(hub
     assert soft_result.record["parameters"]["composite"]["crf_edge"] == 4
     assert soft_result.record["composite"]["changed_outside_alpha"] == 0
     seg = soft_result.segmentation
-    regions = Session._regions([("", [(as_source_image(two_tone((32, 32))), 1.0)])], seg.labels, soft_result.mask,
-                               seg.targets)
-    guide = Session._guides(regions, seg, soft)[0].mask  # masked's style guide takes the soft edge too
+    regions = regions_of([("", [(as_source_image(two_tone((32, 32))), 1.0)])], seg.labels, (48, 64),
+                         soft_result.mask, seg.targets)
+    guide = guides(regions, seg.probabilities, 4, "masked")[0].mask  # masked's style guide takes the soft edge too
     assert ((guide > 0) & (guide < 1)).any() and np.array_equal(guide >= 0.5, soft_result.mask)
-    as_composite = replace(soft, style=StyleParams(method="composite"))
-    assert Session._guides(regions, seg, as_composite)[0].mask is soft_result.mask
+    assert guides(regions, seg.probabilities, 4, "composite")[0].mask is soft_result.mask
     with pytest.raises(InputError, match="needs the CRF's probabilities"):
         run(content, two_tone((32, 32)), soft, labels=hard_result.mask.astype(np.uint8)).result()
     with pytest.raises(InputError, match="needs the CRF's probabilities"):

@@ -84,3 +84,28 @@ def test_a_manifests_record_rebuilds_the_same_parameters():
     assert from_dict(JobParams, json.loads(json.dumps(record))) == params
     assert from_dict(JobParams, {"unknown": 1, "style": {"steps": 9, "style_size": 64},
                                  "segment": {"classifier": "x.pt", "crf": {"gaussian": [2, 2]}}}) == params
+
+
+def test_every_flag_a_message_names_exists():
+    """Error messages name flags (`--bg-alpha 2`, `--tile 512`) and napari rewrites them to its
+    labels: a flag renamed in the tree but not in a message would send the user to nothing. Every
+    `--flag` in the package's string literals must be a flag of some command."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import napari_partial_style
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices.values()
+    known = {flag for command in commands for action in command._actions for flag in action.option_strings}
+    known |= {"--" + f[5:] for f in known if f.startswith("--no-")}  # --no-crop: --crop named alone
+    named = {}
+    for path in Path(napari_partial_style.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", node.value):
+                    named.setdefault(flag, path.name)
+    assert len(named) > 20  # the scan reads the messages (a broken scan would find none)
+    unknown = {flag: where for flag, where in named.items() if flag not in known}
+    assert not unknown, f"messages name flags no command has: {unknown}"

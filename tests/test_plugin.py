@@ -826,6 +826,98 @@ def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qt
     assert bundle.stylized.shape == bundle.composite.shape == (64, 96, 3) and bundle.saliency.shape == (1, 64, 96)
 
 
+def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, hub, tmp_path):
+    """One job through the docks, stage by stage (Segment, Stylize, Composite, Score), and through
+    `Session.run` with the parameters the docks show: the same bundle, array for array."""
+    from dataclasses import replace
+
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.io.bundle import read_bundle
+    from napari_partial_style.core.params import JobParams
+
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    segment = segment_for_cup(viewer, img, size=48)
+    segment.run.clicked()
+    wait_done(qtbot, segment.runner)
+    stylize = dock(viewer, "Stylize")
+    stylize.content.value, stylize.style.value = img, style
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = 48, 3
+    stylize.form["style.fine_steps"].value = 2
+    stylize.run.clicked()
+    wait_done(qtbot, stylize.runner)
+    composite = dock(viewer, "Composite and score")
+    composite.content.value = img
+    composite.composite_button.clicked()
+    composite.score_form["segment.classifier"].set("tiny")
+    composite.score_form["session.size"].value = 48
+    composite.score_button.clicked()
+    wait_done(qtbot, composite.runner)
+    for runner in (segment.runner, stylize.runner, composite.runner):
+        assert runner.last_error is None, runner.status.value
+    viewer.layers.selection = {lyr for lyr in viewer.layers if lyr.name.startswith("img") and "re-seg" not in lyr.name}
+    docks = read_bundle(viewer.layers.save(str(tmp_path / "docks.pstyle"), selected=True, plugin=PLUGIN)[0])
+
+    shown = stylize.params()
+    params = replace(JobParams(), session=shown.session, segment=segment.params().segment, style=shown.style,
+                     composite=composite.composite_form.params().composite, score=composite.score_form.params().score)
+    assert params.segment.classifier == "tiny" and params.segment.saliency.targets == ("cup",)
+    ran = read_bundle(Session(params.session).run(img.data, style.data, params).result().save(tmp_path / "run.pstyle"))
+    for name in ("labels", "saliency", "crf_probabilities", "stylized", "composite", "style", "preview"):
+        assert np.array_equal(getattr(docks, name), getattr(ran, name)), name
+    for key in ("expected_class", "pixel_accuracy", "mean_iu", "class_set"):
+        assert docks.scores[key] == ran.scores[key], key
+
+
+def test_a_bundle_saved_from_napari_carries_the_job_back(make_napari_viewer, qtbot, hub, tmp_path):
+    """Saved from napari, a job's bundle holds what the CLI's holds (the style included, though its
+    layer is not selected, and the preview); reopened in a fresh viewer, its layers sit where they
+    were with the user's metadata, and Score and Composite run without naming anything again."""
+    from napari_partial_style.core.errors import BundleError
+    from napari_partial_style.core.io.bundle import LAYERS, read_bundle
+
+    viewer = make_napari_viewer()
+    img = job_layers(viewer, qtbot)
+    img.scale, img.translate, img.units = (0.5, 0.25), (10, -3), ("mm", "mm")
+    img.metadata.update(mine={"taken": "2026-12-01", "exposure": [1, 2]}, opaque=object())
+    viewer.layers["img composite"].metadata["note"] = "keep"
+    viewer.layers.selection = {lyr for lyr in viewer.layers if lyr.name.startswith("img") and "re-seg" not in lyr.name}
+    assert viewer.layers["style"] not in viewer.layers.selection
+    path = viewer.layers.save(str(tmp_path / "job.pstyle"), selected=True, plugin=PLUGIN)[0]
+    bundle = read_bundle(path)
+    assert set(bundle.manifest["files"]) == set(LAYERS)  # everything a CLI job with a segmentation writes
+    assert np.array_equal(bundle.style, viewer.layers["style"].data)
+    assert bundle.preview.shape[0] == 384 and bundle.preview.shape[2] == 3
+    assert bundle.scores["expected_class"] and bundle.manifest["targets"] == ["cup"]
+    assert bundle.manifest["napari"]["metadata_left_out"] == ["content: opaque"]  # named, not silently dropped
+
+    fresh = make_napari_viewer()
+    fresh.open(path, plugin=PLUGIN)
+    content, composite = fresh.layers["job content"], fresh.layers["job composite"]
+    for layer in (content, composite, fresh.layers["job labels"], fresh.layers["job saliency [cup]"]):
+        assert tuple(layer.scale) == (0.5, 0.25) and tuple(layer.translate) == (10, -3), layer.name
+        assert [str(u) for u in layer.units] == ["millimeter", "millimeter"]
+    assert tuple(fresh.layers["job style"].scale) == (1, 1)  # the style has a grid of its own
+    assert content.metadata["mine"] == {"taken": "2026-12-01", "exposure": [1, 2]}
+    assert composite.metadata["note"] == "keep"
+    dock_ = dock(fresh, "Composite and score")
+    dock_.content.value = content
+    assert dock_.style.value is fresh.layers["job style"]
+    dock_.score_form["segment.classifier"].set("tiny")
+    dock_.score_form["session.size"].value = 64
+    dock_.score_button.clicked()
+    wait_done(qtbot, dock_.runner)
+    assert dock_.runner.last_error is None and "mean IU" in dock_.scores.value, dock_.status.value
+    dock_.composite_button.clicked()
+    assert "px changed region" in dock_.status.value
+
+    stack = fresh.add_image(np.zeros((3, 64, 80, 3), np.uint8), name="movie", rgb=True)
+    fresh.layers.selection = {stack}
+    with pytest.raises(BundleError, match=r"'movie' is a stack of 3 slices .* Split Stack"):
+        fresh.layers.save(str(tmp_path / "movie.pstyle"), selected=True, plugin=PLUGIN)
+    assert not (tmp_path / "movie.pstyle").exists()
+
+
 def test_the_crf_soft_edge_uses_the_labels_probabilities_also_after_a_bundle_round_trip(make_napari_viewer, qtbot,
                                                                                          hub, tmp_path):
     viewer = make_napari_viewer()

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.images import SourceImage, as_source_image
+from napari_partial_style.core.images import SourceImage
 from napari_partial_style.core.job import USER_TARGET, JobResult, Stopwatch, record_of
 from napari_partial_style.core.params import (
     CompositeParams,
@@ -39,52 +39,24 @@ from napari_partial_style.core.params import (
     StyleParams,
 )
 from napari_partial_style.core.progress import Progress, drain, map_events
+from napari_partial_style.core.job_plan import (
+    Blend,
+    combined_scores,
+    each_style,
+    guides,
+    region_probability,
+    regions_of,
+    segmented_mask,
+    style_images,
+    styles_of,
+)
+from napari_partial_style.core.job_plan import source as _source
 from napari_partial_style.core.style.regions import StyleRegion, has_region, region_coverage, with_style_region
 
 T = TypeVar("T")
 Image = np.ndarray | SourceImage
 
 __all__ = ["JobParams", "JobResult", "Session", "Stage", "StyleRegion", "run"]
-
-
-@dataclass(frozen=True)
-class _Region(StyleRegion):
-    """A job's style region with the label values it covers (for the CRF's probability of it)."""
-
-    values: tuple[int, ...] = ()
-
-
-_Mix = list[tuple[SourceImage, float]]
-Blend = Sequence[tuple[np.ndarray | SourceImage, float]]  # style images and their weights
-
-
-def _mix(style: Image | Blend, what: str) -> _Mix:
-    """One style, or a blend's checked images and weights (each finite and above 0)."""
-    if isinstance(style, (np.ndarray, SourceImage)):
-        return [(_source(style, what), 1.0)]
-    pairs = list(style)
-    if not pairs:
-        raise InputError(f"{what}: a blend needs at least one (image, weight) pair.")
-    mix = []
-    for index, (image, weight) in enumerate(pairs, start=1):
-        if not (isinstance(weight, (int, float)) and np.isfinite(weight) and weight > 0):
-            raise InputError(f"{what}: blend weight {weight!r} of style {index} must be a finite number above 0.")
-        mix.append((_source(image, f"{what} #{index}"), float(weight)))
-    return mix
-
-
-def _each_style(region: StyleRegion, change: Callable[[SourceImage], SourceImage]) -> StyleRegion:
-    """The region with `change` applied to each of its style images (a blend's too)."""
-    return replace(region, style=change(region.style), blend=tuple((change(s), w) for s, w in region.blend))
-
-
-def _images(region: StyleRegion) -> list[SourceImage]:
-    return [region.style, *(s for s, _ in region.blend)]
-
-
-def _region(mix: _Mix, mask: np.ndarray, name: str, values: tuple[int, ...]) -> _Region:
-    (first, weight), *rest = mix
-    return _Region(first, mask, name, weight=weight, blend=tuple(rest), values=values)
 
 
 class Stage(Generic[T]):
@@ -108,10 +80,6 @@ def _stage(method: Callable[..., Generator[Progress, None, T]]) -> Callable[...,
         return Stage(method(*args, **kwargs))
 
     return wrapper
-
-
-def _source(image: Image, name: str) -> SourceImage:
-    return image if isinstance(image, SourceImage) else as_source_image(image, name=name)
 
 
 class Session:
@@ -241,14 +209,14 @@ class Session:
         if params.style_region:
             regions, found = yield from self._select_style_regions(regions, params.style_region,
                                                                    segment or SegmentParams())
-        chosen = [[{"class": found.get(id(s)), "coverage": round(region_coverage(s), 4)} for s in _images(r)]
+        chosen = [[{"class": found.get(id(s)), "coverage": round(region_coverage(s), 4)} for s in style_images(r)]
                   for r in regions]
         optimised = content
         if params.colors == "match":
-            regions = [_each_style(r, lambda s, r=r: colors.match_colors(s, content, r.mask)) for r in regions]
+            regions = [each_style(r, lambda s, r=r: colors.match_colors(s, content, r.mask)) for r in regions]
         elif params.colors == "content":  # the transfer sees luminance only; the chroma comes back after
             optimised = colors.luminance_image(content)
-            regions = [_each_style(r, lambda s, r=r: colors.luminance_style(s, content, r.mask)) for r in regions]
+            regions = [each_style(r, lambda s, r=r: colors.luminance_style(s, content, r.mask)) for r in regions]
             start = None if start is None else colors.luminance_image(start)
         net = yield from self.style_network(params.objective)
         first = self.size_for(content.shape)
@@ -273,14 +241,14 @@ class Session:
         done: dict[int, SourceImage] = {}
         found: dict[int, str] = {}
         for region in regions:
-            for image in _images(region):
+            for image in style_images(region):
                 if id(image) in done or has_region(image):
                     continue
                 mask, klass = yield from style_region_stage(model, image, which, segment,
                                                             self.size_for(image.shape), self.device)
                 done[id(image)] = with_style_region(image, mask)
                 found[id(done[id(image)])] = klass
-        return [_each_style(r, lambda s: done.get(id(s), s)) for r in regions], found
+        return [each_style(r, lambda s: done.get(id(s), s)) for r in regions], found
 
     @_stage
     def sweep(self, content: Image, style: Image | Sequence[StyleRegion], weights: Sequence[float],
@@ -379,7 +347,7 @@ class Session:
 
         params = replace(params or JobParams(), session=self.params)  # the session's own settings are used
         content = _source(content, "content")
-        styles = self._styles(style)
+        styles = styles_of(style)
         scoring = bool(styles) and params.score.enabled
         clock = Stopwatch()
         labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
@@ -409,21 +377,22 @@ class Session:
                 segmentation = yield from self.segment(content, params.segment)
             targets = segmentation.targets
             labels = segmentation.labels
-            mask = self._segmented_mask(segmentation, params.composite)
+            mask = segmented_mask(segmentation.labels, segmentation.targets, params.composite)
         result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
         if params.composite.crf_edge and segmentation is None:
             raise InputError(f"a CRF soft edge ({params.composite.crf_edge:g} px) needs the CRF's probabilities, which "
                              "a job with --labels has none of: drop --crf-edge or --labels.")
         if styles:
-            regions = self._regions(styles, labels, mask, targets if segmentation is not None else None,
-                                    params.composite.label_values)
+            regions = regions_of(styles, labels, content.shape, mask, targets if segmentation is not None else None,
+                                 params.composite.label_values)
             result.mask = mask = np.logical_or.reduce([r.mask for r in regions])
             probability = None
             if params.composite.crf_edge:
-                probability = segmentation.probabilities[sorted({v for r in regions for v in r.values})].sum(axis=0)
+                probability = region_probability(segmentation.probabilities, [v for r in regions for v in r.values])
             with clock.time("style"):
-                stylized = yield from self._stylize(content, self._guides(regions, segmentation, params), params.style,
-                                                    None, segment=params.segment)
+                probabilities = None if segmentation is None else segmentation.probabilities
+                shaped = guides(regions, probabilities, params.composite.crf_edge, params.style.method)
+                stylized = yield from self._stylize(content, shaped, params.style, None, segment=params.segment)
             result.stylized = stylized.image
             with clock.time("composite"):
                 yield Progress("composite", 0, 1)
@@ -455,80 +424,15 @@ class Session:
             result.record["scores"] = result.scores
         return result
 
-    @staticmethod
-    def _styles(style: Image | Blend | Mapping[str | int, Image | Blend] | None) -> list[tuple[str, _Mix]]:
-        """(region selector, [(style, weight), ...]) pairs; "" selects every target. A style is one
-        image or a blend: a list of (image, weight) pairs."""
-        if style is None:
-            return []
-        if isinstance(style, Mapping):
-            if not style:
-                raise InputError("give at least one style.")
-            return [(str(key), _mix(value, f"style for {key}")) for key, value in style.items()]
-        return [("", _mix(style, "style"))]
-
-    @staticmethod
-    def _regions(styles: list[tuple[str, _Mix]], labels: np.ndarray, mask: np.ndarray,
-                 targets: list[str] | None, label_values: tuple[int, ...] = ()) -> list[_Region]:
-        """Each style's region and its label values: every target for a single style, else the
-        label value its selector names (a target class of the segmentation, or a number)."""
-        from napari_partial_style.core.images import target_mask
-
-        if len(styles) == 1 and styles[0][0] == "":
-            values = label_values or tuple(range(1, len(targets) + 1)) if targets else label_values
-            return [_region(styles[0][1], mask, "all targets", values)]
-        regions = []
-        for selector, mix in styles:
-            if selector.isdigit():
-                value = int(selector)
-            elif targets is not None and selector.lower() in (t.lower() for t in targets):
-                value = [t.lower() for t in targets].index(selector.lower()) + 1
-            else:
-                known = f"this job's targets are {', '.join(targets)}" if targets else "painted labels have no names"
-                raise InputError(f"style region {selector!r} is neither a label value nor a target class ({known}); "
-                                 "use CLASS=STYLE with a target class or N=STYLE with a label value.")
-            regions.append(_region(mix, target_mask(labels, mask.shape, f"labels for {selector}", (value,)),
-                                   selector, (value,)))
-        return regions
-
-    @staticmethod
-    def _guides(regions: list[_Region], segmentation, params: JobParams) -> list[StyleRegion]:
-        """The regions as the style stage sees them: masked's guides take the CRF soft edge too."""
-        from napari_partial_style.core.composite import crf_edge_alpha
-
-        width = params.composite.crf_edge
-        if not width or params.style.method != "masked":
-            return list(regions)
-        return [replace(r, mask=crf_edge_alpha(r.mask.astype(np.float32), r.mask,
-                                               segmentation.probabilities[list(r.values)].sum(axis=0), width))
-                for r in regions]
-
     def _score_regions(self, model, expected: list[int], composite: SourceImage, regions: list[StyleRegion],
                        segment: SegmentParams, original_targets: Sequence[str]):
-        """Each region scored against its style's class; with several, the means and each region's."""
+        """Each region scored against its style's class (combined as `combined_scores` says), and
+        the first one's re-segmentation."""
         each = []
         for region, klass in zip(regions, expected):
             each.append((yield from self._score(model, klass, composite, region.mask, segment, original_targets)))
-        rescored = each[0].pop("rescored_labels")
-        if len(each) == 1:
-            return each[0], rescored
-        for scores in each[1:]:
-            scores.pop("rescored_labels")
-        means = {key: round(float(np.mean([s[key] for s in each])), 4) for key in ("pixel_accuracy", "mean_iu")}
-        return {**means, "expected_class": ", ".join(s["expected_class"] for s in each),
-                "regions": {r.name: s for r, s in zip(regions, each)}}, rescored
-
-    @staticmethod
-    def _segmented_mask(segmentation, params: CompositeParams) -> np.ndarray:
-        values = params.label_values or range(1, len(segmentation.targets) + 1)
-        mask = np.isin(segmentation.labels, list(values))
-        if not mask.any():
-            raise InputError(
-                f"the CRF labelled no pixel as {', '.join(segmentation.targets)}: the background won everywhere. "
-                "Raise the background exponent (--bg-alpha 2 or 4), keep --calibrate otsu, or paint the region "
-                "and pass --labels."
-            )
-        return mask
+        rescored = [scores.pop("rescored_labels") for scores in each][0]
+        return combined_scores(regions, each), rescored
 
 
 def run(content: Image, style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,

@@ -103,8 +103,9 @@ class CompositeWidget(Container):
         stylized = names.newest_version(names.role(base, names.STYLIZED), [lyr.name for lyr in layers])
         if stylized is not None:
             self.stylized.value = layers[stylized]
-            style_name = layers[stylized].metadata.get(META_KEY, {}).get("style_layer")
-            if self.style.value is None and style_name in layers:  # the style Stylize used, for Score
+            # the style Stylize used, for Score: named in its record, or a reopened bundle's own
+            style_name = layers[stylized].metadata.get(META_KEY, {}).get("style_layer") or names.role(base, names.STYLE)
+            if self.style.value is None and style_name in layers:
                 self.style.reset_choices()
                 self.style.value = layers[style_name]
         elif self.stylized.value is content:  # never the content as its own stylized image
@@ -136,11 +137,12 @@ class CompositeWidget(Container):
     def _probability(labels, params, shape: tuple[int, int]) -> np.ndarray | None:
         """The CRF's probability of the chosen label values, kept beside the labels by Segment or a
         bundle; None where there is none (painted from scratch, a stack, another size)."""
+        from napari_partial_style.core.job_plan import region_probability
+
         marginals = labels.metadata.get(PROBABILITIES_KEY)
         if not params.crf_edge or marginals is None or marginals.shape[1:] != tuple(shape):
             return None
-        values = list(params.label_values) or list(range(1, len(marginals)))
-        return marginals[[v for v in values if v < len(marginals)]].sum(axis=0)
+        return region_probability(marginals, params.label_values or range(1, len(marginals)))
 
     def _stack_composite(self):
         """Each slice composited with its own stylized slice and labels slice, stacked."""
@@ -218,7 +220,10 @@ class CompositeWidget(Container):
         chosen = self.score_form.params()
         style = None if self.style.value is None else source_image(self.viewer, self.style.value, "the style layer")
         if chosen.score.expect is None and style is None:
-            raise InputError("name the expected class, or choose the style layer so its top class is used.")
+            recorded = (self.viewer.layers[name].metadata.get(META_KEY, {}).get("scores") or {}).get("expected_class")
+            if recorded is None:
+                raise InputError("name the expected class, or choose the style layer so its top class is used.")
+            chosen = replace(chosen, score=replace(chosen.score, expect=recorded))  # as the job that made it
         labels_layer = self.labels_layer.value
         segment = replace(recorded_segment_params(labels_layer), classifier=chosen.segment.classifier)
         original = list(labels_layer.metadata.get(META_KEY, {}).get("targets", []))

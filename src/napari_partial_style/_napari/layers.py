@@ -14,6 +14,9 @@ META_KEY = "partial_style"
 # The CRF's marginals (K+1, H, W) beside a labels layer, for the composite's CRF soft edge; kept out of
 # META_KEY, which is JSON for the manifest.
 PROBABILITIES_KEY = "crf_probabilities"
+# The style image (native pixels) beside a stylized layer, so a bundle saved from napari carries it
+# whatever the style layer is called or whether it is selected.
+STYLE_IMAGE_KEY = "style_image"
 # Segment's labels drawn as outlines: filled at half opacity, a red class vanished on a red cup.
 # Outlines read on any photo; napari's layer controls set `contour` to 0 for filled labels to paint.
 # (A reader cannot set `contour`: napari's add_labels does not take it, so bundles open filled.)
@@ -106,10 +109,12 @@ def was_painted(layer) -> bool:
     return written is None or written != checksum(np.asarray(layer.data))
 
 
-def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None = None, **kwargs: Any):
+def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None = None,
+              beside: dict[str, Any] | None = None, **kwargs: Any):
     """Update the image layer called `name` in place (the plugin's own output: replaced whole when a
-    stack result follows a single-slice one), or add it; returns the layer."""
-    meta = {META_KEY: metadata or {}}
+    stack result follows a single-slice one), or add it; returns the layer. `beside`: arrays kept in
+    the layer's metadata next to the JSON record (META_KEY)."""
+    meta = {META_KEY: metadata or {}, **(beside or {})}
     from napari.layers import Image
 
     spatial = data.ndim - (1 if kwargs.get("rgb") else 0)

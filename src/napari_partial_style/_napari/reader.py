@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 LayerData = tuple[Any, dict[str, Any], str]
 
 
@@ -57,7 +59,29 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
             "metadata": {**meta, PROBABILITIES_KEY: bundle.crf_probabilities, OUTLINE_KEY: token},
             "colormap": class_colormap(["background", *targets]),  # the colours the job showed
         }, "labels"))
-    return layers
+    return _placed(layers, bundle.manifest.get("napari"), name)
+
+
+def _placed(layers: list[LayerData], record: Any, name: str) -> list[LayerData]:
+    """The layers where the napari writer found them (scale, translate, units, ...; the style
+    image has a grid of its own) with each one's user metadata back (DESIGN.md's bundle)."""
+    from napari_partial_style._napari import layer_names as names
+
+    if not isinstance(record, dict):
+        return layers  # a CLI bundle: pixels are the world
+    where = _checked_place(record.get("place"), name)
+    own = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+    roles = {names.role(name, role): role for role in (names.CONTENT, names.STYLE, names.STYLIZED,
+                                                       names.COMPOSITE, names.LABELS)}
+    placed = []
+    for data, kwargs, kind in layers:
+        role = roles.get(kwargs["name"])
+        extra = own.get(role) if isinstance(own.get(role), dict) else {}
+        kwargs = {**kwargs, "metadata": {**extra, **kwargs["metadata"]}}
+        if role != names.STYLE:
+            kwargs.update(where)
+        placed.append((data, kwargs, kind))
+    return placed
 
 
 OUTLINE_KEY = "outline_when_added"
@@ -91,3 +115,28 @@ def _outline_when_added() -> str:
 
     viewer.layers.events.inserted.connect(outline)
     return token
+
+
+PLACE_KEYS = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels")
+
+
+def _checked_place(place: Any, name: str) -> dict[str, Any]:
+    """The recorded place if napari accepts it for a 2D layer; a damaged one is dropped with a
+    warning (the layers then open on the pixel grid), never an error that loses the bundle."""
+    import warnings
+
+    if not isinstance(place, dict):
+        return {}
+    place = {key: value for key, value in place.items() if key in PLACE_KEYS}
+    try:
+        from napari.layers import Image
+
+        for key in PLACE_KEYS[:5]:
+            if key in place and not np.isfinite(np.asarray(place[key], dtype=float)).all():
+                raise ValueError(f"{key} is not finite")
+        Image(np.zeros((2, 2), np.uint8), **place)
+    except Exception as exc:  # noqa: BLE001 - any refusal means the record is not usable
+        warnings.warn(f"{name}.pstyle: the layers' recorded place is damaged ({exc}); they open on the pixel grid.",
+                      stacklevel=2)
+        return {}
+    return place

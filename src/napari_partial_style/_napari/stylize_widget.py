@@ -28,6 +28,7 @@ from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.label_styles import LabelStyles
 from napari_partial_style._napari.layers import (
+    STYLE_IMAGE_KEY,
     current_slice,
     into_stack,
     put_image,
@@ -137,8 +138,8 @@ class StylizeWidget(Container):
     def _style_input(self, shape, params: JobParams, style, styles, plane=None):
         """What Session.stylize takes for this slice: the style and the labels' region (None: the
         whole frame), or with a style per label value a list of regions and no mask."""
-        from napari_partial_style.api import Session, StyleRegion
-        from napari_partial_style.core.images import target_mask
+        from napari_partial_style.api import Session
+        from napari_partial_style.core.job_plan import regions_of, styles_of
 
         labels = self.labels_layer.value
         if labels is None:
@@ -147,9 +148,7 @@ class StylizeWidget(Container):
         if styles is None:
             mask = Session.target_mask(data, shape, params.composite, labels.name, allow_empty=plane is not None)
             return self._blended(style, mask), mask
-        regions = [StyleRegion(image, target_mask(data, shape, labels.name, (value,), allow_empty=True), str(value))
-                   for value, image in styles.items()]
-        regions = [region for region in regions if region.mask.any()]
+        regions = regions_of(styles_of(styles), data, shape, labels_name=labels.name, skip_empty=True)
         if not regions and plane is None:
             raise InputError(f"no pixel of {labels.name} has a value that a style is chosen for; paint one.")
         return regions, None
@@ -228,8 +227,12 @@ class StylizeWidget(Container):
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
 
-        return (job, lambda result: self._show(layer, name, params, *result, index=index, earlier=earlier),
-                lambda event: self._on_event(layer, name, content, event, index, earlier), undo_previews)
+        single = style.native if styles is None and self.blend.value is None else None  # the bundle's style
+
+        def show(result) -> None:
+            self._show(layer, name, params, *result, index=index, earlier=earlier, style=single)
+
+        return (job, show, lambda event: self._on_event(layer, name, content, event, index, earlier), undo_previews)
 
     def _sweep_job(self):
         """The job Preview sweep starts: the region at each weight, side by side in one layer."""
@@ -305,7 +308,9 @@ class StylizeWidget(Container):
         return into_stack(self.viewer, layer, index, image, previous, content_elsewhere=True)
 
     def _show(self, layer, name: str, params: JobParams, stylized, size, device,
-              index: tuple[int, ...] | None = None, earlier: str | None = None) -> None:
+              index: tuple[int, ...] | None = None, earlier: str | None = None,
+              style: np.ndarray | None = None) -> None:
+        """The result as `name`; `style` (the one style image, when there is one) is kept beside it."""
         meta = {"stage": "stylize", "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
                 "size": size, "device": device,
                 "style_layer": self.style.value.name if self.style.value is not None else None,
@@ -313,7 +318,8 @@ class StylizeWidget(Container):
                 "label_styles": self._label_style_names}
         if index is not None:
             meta["slice"] = list(index)
-        put_image(self.viewer, name, self._on_its_slice(layer, name, stylized, index, earlier), layer, meta, rgb=True)
+        put_image(self.viewer, name, self._on_its_slice(layer, name, stylized, index, earlier), layer, meta,
+                  {STYLE_IMAGE_KEY: style}, rgb=True)
         h, w = stylized.shape[-3:-1]
         self.status.value = f"Stylize: done{slice_text(index)} ({w}×{h} px, from {size} px, on {device})"
 

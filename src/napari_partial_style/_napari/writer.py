@@ -14,10 +14,13 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.layers import PROBABILITIES_KEY
+from napari_partial_style._napari.layers import META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY
 from napari_partial_style._napari.settings import prefer_our_reader
 
 LayerData = tuple[Any, dict, str]
+NAPARI = "napari"  # the manifest's record of where the layers sat and the user's own metadata
+PLACE = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels")
+OURS = {META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY, "bundle", "outline_when_added"}  # not the user's
 
 
 def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
@@ -32,7 +35,7 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
     try:
         job = JobLayers(layer_data)
         bundle = Bundle(manifest=job.manifest(), content=job.content, labels=job.labels, saliency=job.saliency,
-                        crf_probabilities=job.probabilities, scores=job.scores, **job.images)
+                        crf_probabilities=job.probabilities, scores=job.scores, preview=job.preview(), **job.images)
         check_target(target, overwrite=True)
         return [str(write_bundle(bundle, target, overwrite=True))]
     except InputError as exc:
@@ -40,7 +43,41 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
 
 
 def _meta(layer_meta: dict) -> dict:
-    return (layer_meta.get("metadata") or {}).get("partial_style") or {}
+    return (layer_meta.get("metadata") or {}).get(META_KEY) or {}
+
+
+def _plain(value: Any) -> Any:
+    """`value` as JSON types (numbers, lists, strings), or TypeError when it has no such form."""
+    import json
+
+    def convert(item: Any) -> Any:
+        if isinstance(item, (np.ndarray, np.generic)):
+            return item.tolist()
+        if isinstance(item, tuple):
+            return list(item)
+        if type(item).__name__ == "Unit":  # pint's units, as napari gives them
+            return str(item)
+        raise TypeError(f"{type(item).__name__} is not JSON")
+
+    return json.loads(json.dumps(value, default=convert))
+
+
+def place(layer_meta: dict) -> dict[str, Any]:
+    """Where a layer sits in the world (scale, translate, rotation, shear, affine, units), as JSON."""
+    return {key: _plain(layer_meta[key]) for key in PLACE if layer_meta.get(key) is not None}
+
+
+def user_metadata(layer_meta: dict) -> tuple[dict[str, Any], list[str]]:
+    """The user's own metadata keys as JSON, and the names of those with no JSON form (left out)."""
+    kept, left = {}, []
+    for key, value in (layer_meta.get("metadata") or {}).items():
+        if key in OURS:
+            continue
+        try:
+            kept[key] = _plain(value)
+        except (TypeError, ValueError):
+            left.append(str(key))
+    return kept, left
 
 
 class JobLayers:
@@ -58,6 +95,12 @@ class JobLayers:
                              "needs the image the job started from.")
         base = names.base_name(content)
         self.content = np.asarray(images[content][0])
+        planes = 3 if images[content][1].get("rgb") else 2
+        if self.content.ndim > planes:
+            slices = int(np.prod(self.content.shape[:-planes]))
+            raise InputError(f"'{content}' is a stack of {slices} slices ({self.content.shape}); a bundle holds one "
+                             "2D job. Split it (right-click the layer › Split Stack) and save one slice's layers.")
+        self.raw = {"content": images[content][1]}  # napari's layer state, for the place and user metadata
         self.metas = {"content": _meta(images[content][1])}
         self.images: dict[str, np.ndarray] = {}
         for role in names.ROLES:
@@ -65,7 +108,12 @@ class JobLayers:
             if newest is not None:
                 data, meta = images[newest]
                 self.images[role] = np.asarray(data)
-                self.metas[role] = _meta(meta)
+                self.metas[role], self.raw[role] = _meta(meta), meta
+        if "style" not in self.images and "stylized" in self.raw:  # the style Stylize used, by any name
+            chosen = self.metas["stylized"].get("style_layer")
+            style = images[chosen][0] if chosen in images else self.raw["stylized"]["metadata"].get(STYLE_IMAGE_KEY)
+            if style is not None:
+                self.images["style"] = np.asarray(style)
         saliency = [(names.saliency_target(base, name), data, meta) for name, (data, meta) in images.items()
                     if names.saliency_target(base, name) is not None]
         self.targets = [target for target, _, _ in saliency]
@@ -77,6 +125,7 @@ class JobLayers:
         chosen = ours[-1] if ours else (labels[0] if len(labels) == 1 else None)  # the newest of the job's
         if chosen is not None:
             self.labels = np.asarray(chosen[0])
+            self.raw["labels"] = chosen[1]
             self.probabilities = (chosen[1].get("metadata") or {}).get(PROBABILITIES_KEY)
             self.metas["segment"] = _meta(chosen[1]) or self.metas.get("segment", {})
             features = chosen[1].get("features")
@@ -116,7 +165,31 @@ class JobLayers:
             parameters["composite"] = composite["parameters"]
         parameters["score"] = {**parameters.get("score", {}), "enabled": self.scores is not None}
         manifest.update(parameters=parameters, targets=self.targets or manifest.get("targets") or ["target"],
-                        written_by="napari writer")
+                        written_by="napari writer", napari=self.napari_record())
         if self.scores is not None:
             manifest["scores"] = self.scores
         return manifest
+
+    def napari_record(self) -> dict[str, Any]:
+        """The content layer's place (every layer of the job lies on it) and each layer's own metadata."""
+        record: dict[str, Any] = {"place": place(self.raw["content"]), "metadata": {}}
+        left_out = []
+        for role, meta in self.raw.items():
+            kept, left = user_metadata(meta)
+            if kept:
+                record["metadata"][role] = kept
+            left_out += [f"{role}: {key}" for key in left]
+        if left_out:
+            record["metadata_left_out"] = left_out  # no JSON form (e.g. an object): named, not silently lost
+        return record
+
+    def preview(self) -> np.ndarray | None:
+        """content | stylized | composite, as the CLI's bundles carry, when the three are there."""
+        from napari_partial_style.core.images import as_source_image
+        from napari_partial_style.core.job import preview_strip
+
+        parts = [self.content, self.images.get("stylized"), self.images.get("composite")]
+        if any(part is None for part in parts):
+            return None
+        return preview_strip([as_source_image(part, name).native for part, name in
+                              zip(parts, ("content", "stylized", "composite"))])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,13 +75,14 @@ def record_of(params: JobParams, device, size: int, timings: dict[str, float], i
     }
 
 
-def preview_strip(result: JobResult, height: int = 384) -> np.ndarray:
-    """content | stylized | composite side by side, 8-bit, for a quick look."""
-    h, w = result.content.shape
+def preview_strip(natives: Sequence[np.ndarray], height: int = 384) -> np.ndarray:
+    """Images of one size (native RGB: content | stylized | composite) side by side, 8-bit, for a
+    quick look; the CLI's bundles and napari's carry the same."""
+    h, w = natives[0].shape[:2]
     shape = (height, max(1, round(w * height / h)))
     gap = np.ones((shape[0], 8, 3), np.float32)
-    strip = [resize_native(native, shape) for native in (result.content.native, result.stylized, result.composite)]
-    return to_uint8(np.concatenate([strip[0], gap, strip[1], gap, strip[2]], axis=1))
+    parts = [part for native in natives for part in (gap, resize_native(native, shape))][1:]
+    return to_uint8(np.concatenate(parts, axis=1))
 
 
 def to_bundle(result: JobResult) -> Bundle:
@@ -96,7 +97,8 @@ def to_bundle(result: JobResult) -> Bundle:
         style=None if result.style is None else result.style.native,
         stylized=result.stylized,
         composite=result.composite,
-        preview=None if result.composite is None else preview_strip(result),
+        preview=None if result.composite is None else preview_strip(
+            [result.content.native, result.stylized, result.composite]),
         labels=seg.labels if seg is not None else result.mask.astype(np.uint8),
         saliency=None if seg is None else seg.maps,
         crf_probabilities=None if seg is None else seg.probabilities,
