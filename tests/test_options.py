@@ -104,7 +104,7 @@ def test_every_flag_a_message_names_exists():
     for path in Path(napari_partial_style.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", node.value):
+                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?![\w{-])", node.value):
                     named.setdefault(flag, path.name)
     assert len(named) > 20  # the scan reads the messages (a broken scan would find none)
     unknown = {flag: where for flag, where in named.items() if flag not in known}

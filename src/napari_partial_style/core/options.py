@@ -203,3 +203,20 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
 
 
 _MISSING = object()
+
+
+def options_markdown(cls: type) -> str:
+    """A Markdown table of every option of `cls` (field, flag, napari label, default, bounds,
+    help): docs/api.md carries it, and a test checks that it is this, so it cannot drift."""
+    rows = ["| field | CLI flag | napari label | default | range or choices | what it does |",
+            "|---|---|---|---|---|---|"]
+    for leaf in leaves(cls):
+        opt = leaf.option
+        default = opt.none_text if leaf.default is None else shown(leaf.default) if leaf.default != () else "none"
+        choices = opt.choice_list()
+        span = ", ".join(choices) if choices else (f"{shown(opt.min)} to {shown(opt.max)}"
+                                                   if opt.min is not None and opt.max is not None else "")
+        flag = f"`{leaf.flag}`" + (f" / `--no-{leaf.flag[2:]}`" if leaf.base is bool else "")
+        rows.append(f"| `{'.'.join(leaf.path)}` | {flag} | {leaf.label} | {default} | {span} | "
+                    f"{opt.help.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
