@@ -76,9 +76,3 @@ def rng():
 
 
 tiny_networks.register()
-
-
-def pytest_collection_modifyitems(config, items):
-    """The slow tests first: pytest-xdist hands tests out in order, and a long test started last
-    keeps one worker busy while the others wait (the suite's tail)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

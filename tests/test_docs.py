@@ -19,19 +19,25 @@ def test_the_style_options_table_is_what_the_tree_generates():
     assert "`--fine-steps`" in text and "| `style_weight` |" in text
 
 
+def registered_example(package, path, tmp_path, monkeypatch):
+    """docs/api.md's worked example for `path` (a file of a registry `package`) saved in a folder
+    added to the package's search path: one file, as a newcomer would add it, the source tree untouched."""
+    block = re.search(rf"<!-- example: {re.escape(path)} -->\n```python\n(.*?)```", API_DOC.read_text(), re.S)
+    assert block, f"docs/api.md lost its worked example {path}"
+    name = Path(path).stem
+    (tmp_path / f"{name}.py").write_text(block.group(1))
+    monkeypatch.setattr(package, "__path__", [*package.__path__, str(tmp_path)])
+    module = f"{package.__name__}.{name}"
+    monkeypatch.setitem(sys.modules, module, None)  # so that the undo below removes what the test imported
+    monkeypatch.delitem(sys.modules, module)
+    return name
+
+
 @pytest.fixture
 def moments_objective(tmp_path, monkeypatch):
-    """docs/api.md's worked example saved as one file of the objectives registry (a folder added
-    to the package's search path, so the source tree is left as it is)."""
     from napari_partial_style.core.style import objectives
 
-    block = re.search(r"<!-- example: core/style/objectives/moments.py -->\n```python\n(.*?)```", API_DOC.read_text(),
-                      re.S)
-    assert block, "docs/api.md lost its worked example"
-    (tmp_path / "moments.py").write_text(block.group(1))
-    monkeypatch.setattr(objectives, "__path__", [*objectives.__path__, str(tmp_path)])
-    yield "moments"
-    sys.modules.pop(f"{objectives.__name__}.moments", None)
+    return registered_example(objectives, "core/style/objectives/moments.py", tmp_path, monkeypatch)
 
 
 def test_the_worked_example_objective_is_one_file_and_runs_a_job(moments_objective, hub):
@@ -52,3 +58,27 @@ def test_the_worked_example_objective_is_one_file_and_runs_a_job(moments_objecti
     assert result.shape == content.shape and not np.array_equal(result[mask], content[mask])
     losses = [e.values for e in events if e.values and "style" in e.values]
     assert losses and losses[-1]["style"] < losses[0]["style"]  # the new loss is what was minimised
+
+
+@pytest.fixture
+def blur_crf(tmp_path, monkeypatch):
+    from napari_partial_style.core.segment import crf_backends
+
+    return registered_example(crf_backends, "core/segment/crf_backends/blur.py", tmp_path, monkeypatch)
+
+
+def test_the_worked_example_crf_back_end_is_one_file_and_segments(blur_crf):
+    from napari_partial_style.cli import build_parser
+    from napari_partial_style.core.params import CRFParams
+    from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.segment.crf import crf_stage
+    from test_crf_metrics import accuracy, noisy_two_regions
+
+    args = build_parser().parse_args(["segment", "i.png", "--out", "o.pstyle", "--crf", "blur"])
+    assert args.segment__crf__method == "blur"
+    img, maps, truth = noisy_two_regions()
+    plain, _ = drain(crf_stage(img, maps, CRFParams(method="none")))
+    events = []
+    labels, marginals = drain(crf_stage(img, maps, CRFParams(method="blur")), events.append)
+    assert accuracy(labels, truth) > accuracy(plain, truth) + 0.1  # the smoothing cleans the noisy maps
+    assert np.allclose(marginals.sum(axis=0), 1, atol=1e-4) and len(events) == CRFParams().iterations + 1

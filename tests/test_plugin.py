@@ -778,30 +778,33 @@ def test_cancel_removes_the_runs_preview_and_leaves_earlier_results(make_napari_
         assert viewer.layers["img stylized"].metadata["partial_style"] == {"mine": 1}
 
 
-def job_layers(viewer, qtbot):
-    """Segment, stylize, composite and score through the widgets, as a user would."""
+def job_layers(viewer, qtbot, sizes=(64, 48, 64), steps=(2, 1), crf="none"):
+    """Segment, stylize, composite and score through the widgets, as a user would, at working
+    `sizes` (segment, stylize, score) and `steps` (first and finer levels); the scene and the docks."""
+    from types import SimpleNamespace
+
     img, style = small_scene(viewer)
-    segment = segment_for_cup(viewer, img)
-    segment.form["segment.crf.method"].value = "none"
+    segment = segment_for_cup(viewer, img, size=sizes[0])
+    segment.form["segment.crf.method"].value = crf
     segment.run.clicked()
     wait_done(qtbot, segment.runner)
     stylize = dock(viewer, "Stylize")
     stylize.content.value, stylize.style.value = img, style
-    stylize.form["session.size"].value, stylize.form["style.steps"].value = 48, 2
-    stylize.form["style.fine_steps"].value = 1
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = sizes[1], steps[0]
+    stylize.form["style.fine_steps"].value = steps[1]
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
     composite = dock(viewer, "Composite and score")
     composite.content.value = img
     composite.labels_layer.value = viewer.layers["img labels"]
     composite.composite_button.clicked()
-    composite.style.value, composite.score_form["session.size"].value = style, 64
+    composite.style.value, composite.score_form["session.size"].value = style, sizes[2]
     composite.score_form["segment.classifier"].set("tiny")
     composite.score_button.clicked()
     wait_done(qtbot, composite.runner)
     for runner in (segment.runner, stylize.runner, composite.runner):
         assert runner.last_error is None, runner.status.value
-    return img
+    return SimpleNamespace(img=img, style=style, segment=segment, stylize=stylize, composite=composite)
 
 
 def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qtbot, hub, tmp_path):
@@ -836,25 +839,8 @@ def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, 
     from napari_partial_style.core.params import JobParams
 
     viewer = make_napari_viewer()
-    img, style = small_scene(viewer)
-    segment = segment_for_cup(viewer, img, size=48)
-    segment.run.clicked()
-    wait_done(qtbot, segment.runner)
-    stylize = dock(viewer, "Stylize")
-    stylize.content.value, stylize.style.value = img, style
-    stylize.form["session.size"].value, stylize.form["style.steps"].value = 48, 3
-    stylize.form["style.fine_steps"].value = 2
-    stylize.run.clicked()
-    wait_done(qtbot, stylize.runner)
-    composite = dock(viewer, "Composite and score")
-    composite.content.value = img
-    composite.composite_button.clicked()
-    composite.score_form["segment.classifier"].set("tiny")
-    composite.score_form["session.size"].value = 48
-    composite.score_button.clicked()
-    wait_done(qtbot, composite.runner)
-    for runner in (segment.runner, stylize.runner, composite.runner):
-        assert runner.last_error is None, runner.status.value
+    job = job_layers(viewer, qtbot, sizes=(48, 48, 48), steps=(3, 2), crf="torch")
+    img, style, segment, stylize, composite = job.img, job.style, job.segment, job.stylize, job.composite
     viewer.layers.selection = {lyr for lyr in viewer.layers if lyr.name.startswith("img") and "re-seg" not in lyr.name}
     docks = read_bundle(viewer.layers.save(str(tmp_path / "docks.pstyle"), selected=True, plugin=PLUGIN)[0])
 
@@ -877,7 +863,7 @@ def test_a_bundle_saved_from_napari_carries_the_job_back(make_napari_viewer, qtb
     from napari_partial_style.core.io.bundle import LAYERS, read_bundle
 
     viewer = make_napari_viewer()
-    img = job_layers(viewer, qtbot)
+    img = job_layers(viewer, qtbot).img
     img.scale, img.translate, img.units = (0.5, 0.25), (10, -3), ("mm", "mm")
     img.metadata.update(mine={"taken": "2026-12-01", "exposure": [1, 2]}, opaque=object())
     viewer.layers["img composite"].metadata["note"] = "keep"

@@ -15,7 +15,6 @@ from napari_partial_style.core.options import check, group, option
 
 MIN_SIDE = 32
 MAX_SIDE = 16384
-CRF_METHODS = ("torch", "pydensecrf", "none")
 CALIBRATIONS = ("otsu", "none")
 INITS = ("content", "noise")
 METHODS = ("masked", "composite")
@@ -27,6 +26,12 @@ GUIDE_MODES = ("inside", "simple", "all")
 # losses to the second: 1e3 · (255·0.226)² ≈ 3.3e6 here (docs/style-weights.md).
 DEFAULT_STYLE_WEIGHT = 1e3 * (255.0 * 0.226) ** 2
 DEFAULT_SCALES = (0.8, 1.0, 1.2)
+
+
+def crf_methods() -> list[str]:
+    from napari_partial_style.core.segment.crf_backends import methods
+
+    return methods()
 
 
 def style_objectives() -> list[str]:
@@ -75,8 +80,9 @@ class CRFParams:
     """The dense CRF: PSA's settings by default (method-spec B.2)."""
 
     method: str = option("torch", "torch (built in, runs on the device), pydensecrf (the `crf` extra, the "
-                                  "reference; the two agree) or none: the argmax of the maps and the background",
-                         choices=CRF_METHODS, flag="--crf", label="CRF")
+                                  "reference; the two agree), another back end in core/segment/crf_backends/, "
+                                  "or none: the argmax of the maps and the background",
+                         choices=crf_methods, flag="--crf", label="CRF")
     calibration: str = option("otsu", "otsu: raise each saliency map to the power that puts its Otsu threshold at "
                                       "0.5, so peaky or weaker targets are kept; none: the maps as they are",
                               choices=CALIBRATIONS, flag="--calibrate", label="map calibration")

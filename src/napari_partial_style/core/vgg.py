@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import torch
 from torch import nn
@@ -16,7 +15,6 @@ from torch import nn
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.model_cache import cached_model
 
-M = TypeVar("M", bound=nn.Module)
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 WIDTHS = (64, 128, 256, 512, 512)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -33,21 +31,22 @@ def layer_names(arch: str) -> list[str]:
     return names
 
 
-def built(build: Callable[[], M], initialise: bool = True) -> M:
-    """`build()`; with `initialise` False its parameters are allocated but not set, for a loader
-    that overwrites every one next: torch's random initialisation of VGG16's fc6-fc8 (124 M
-    numbers) took 0.8 s of each load. Only for modules without buffers, which would stay unset too."""
-    if initialise:
-        return build()
-    with torch.device("meta"):  # thread-local: a job building a network beside this one is unaffected
-        module = build()
-    if next(module.buffers(), None) is not None:
-        raise ValueError(f"{type(module).__name__} has buffers, which to_empty would leave unset")
-    return module.to_empty(device="cpu")
+class UnsetConv2d(nn.Conv2d):
+    """A convolution whose parameters are allocated but not set, for a loader that overwrites every
+    one next: torch's random initialisation of VGG16's fc6-fc8 (124 M numbers) took 0.8 s of each
+    load. (Building on torch's meta device skips it too, but its first use imports sympy: 0.5 s,
+    with the GIL held for 0.1 s at a time, which froze napari while a job loaded its network.)"""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+def conv_class(initialise: bool) -> type[nn.Conv2d]:
+    return nn.Conv2d if initialise else UnsetConv2d
 
 
 def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU,
-               widths: Sequence[int] = WIDTHS) -> nn.Sequential:
+               widths: Sequence[int] = WIDTHS, initialise: bool = True) -> nn.Sequential:
     """The VGG `features` stack up to and including the layer named `last`; `widths` (channels per
     block) other than VGG's make a network of the same shape but another cost (the tests' tiny one)."""
     names = layer_names(arch)
@@ -58,7 +57,7 @@ def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU,
     for name in names[: names.index(last) + 1]:
         if name.startswith("conv"):
             width = widths[int(name[4]) - 1]
-            layers.append(nn.Conv2d(channels, width, kernel_size=3, padding=1))
+            layers.append(conv_class(initialise)(channels, width, kernel_size=3, padding=1))
             channels = width
         elif name.startswith("relu"):
             layers.append(relu())
@@ -134,7 +133,7 @@ class TappedVGG(nn.Module):
         self.taps = tuple(taps)
         last = max(self.taps, key=names.index)
         self.normalize = Normalize()
-        self.body = built(lambda: build_body(arch, last), initialise)  # see `built`
+        self.body = build_body(arch, last, initialise=initialise)  # see UnsetConv2d
         self.names = names[: len(self.body)]
         self.memory_format = torch.contiguous_format
 

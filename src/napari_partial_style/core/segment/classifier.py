@@ -27,7 +27,7 @@ from napari_partial_style.core.vgg import (
     WIDTHS,
     Normalize,
     build_body,
-    built,
+    conv_class,
     layer_names,
     load_body_weights,
     load_checkpoint,
@@ -60,13 +60,14 @@ class FCNClassifier(nn.Module):
         self.score_kind = score_kind
         self.mean, self.std = list(mean), list(std)
         self.normalize = Normalize(mean, std)
-        self.body = built(lambda: build_body("vgg16", "pool5", SwitchableReLU, widths), initialise)  # see `built`
+        self.body = build_body("vgg16", "pool5", SwitchableReLU, widths, initialise)  # see UnsetConv2d
         self.names = layer_names("vgg16")
-        self.head = built(lambda: nn.Sequential(OrderedDict(
-            fc6=nn.Conv2d(widths[-1], hidden, kernel_size=7), relu6=SwitchableReLU(),
-            fc7=nn.Conv2d(hidden, hidden, kernel_size=1), relu7=SwitchableReLU(),
-            fc8=nn.Conv2d(hidden, len(self.classes), kernel_size=1),
-        )), initialise)
+        conv = conv_class(initialise)
+        self.head = nn.Sequential(OrderedDict(
+            fc6=conv(widths[-1], hidden, kernel_size=7), relu6=SwitchableReLU(),
+            fc7=conv(hidden, hidden, kernel_size=1), relu7=SwitchableReLU(),
+            fc8=conv(hidden, len(self.classes), kernel_size=1),
+        ))
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x, taps = tapped_forward(self.body, self.names, self.normalize(x), DCSM_TAPS)

@@ -1,8 +1,9 @@
 """Dense CRF (Krähenbühl & Koltun 2011) over the saliency maps plus a background.
 
-Two implementations of the same model: `torch` (core/segment/crf_torch.py, the default: installs with
-the package, runs on the job's device, releases the GIL) and `pydensecrf` (the `crf` extra, kept as
-the reference: the two agree to float precision, tests/test_crf_torch.py). `none` takes the argmax.
+Implementations of the same model are back ends, one file each in core/segment/crf_backends/:
+`torch` (core/segment/crf_torch.py, the default: installs with the package, runs on the job's
+device, releases the GIL) and `pydensecrf` (the `crf` extra, kept as the reference: the two agree to
+float precision, tests/test_crf_torch.py). `none` takes the argmax.
 
 Unaries are −log of [ (1 − max_c M'_c)^α, M'_1, ..., M'_K ]. The paper's α is 1; PSA-style code
 uses 4–32, since a larger α shrinks the background channel where maps are weak. One fixed α fails
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_partial_style.core.errors import InputError, PartialStyleError
+from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import CRFParams
 from napari_partial_style.core.progress import Progress, StageGenerator
+from napari_partial_style.core.segment import crf_backends
 
 UNARY_CLIP = 1e-5
 # Otsu thresholds are kept inside this range: a map with almost no contrast must not become all target.
@@ -54,17 +56,6 @@ def unaries(probabilities: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(-np.log(np.clip(probabilities, UNARY_CLIP, 1.0)).reshape(n, -1), dtype=np.float32)
 
 
-def import_pydensecrf():
-    try:
-        import pydensecrf.densecrf as dcrf
-    except ImportError as exc:
-        raise PartialStyleError(
-            "the pydensecrf CRF needs the `crf` extra: pip install \"napari-partial-style[crf]\" "
-            "(pydensecrf2; a C++ compiler and Python ≤ 3.12). Or choose the CRF method `torch` (the default)."
-        ) from exc
-    return dcrf
-
-
 def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
               device=None) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
     """Labels (h, w; 0 = background, k = the k-th map) and marginals (K+1, h, w) for an 8-bit image;
@@ -73,47 +64,16 @@ def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
         raise InputError("the CRF needs the 8-bit RGB image at the maps' size.")
     probabilities = class_probabilities(calibrate(maps, params.calibration), params.background_alpha)
     n, (h, w) = probabilities.shape[0], maps.shape[1:]
-    if params.method == "none":
+    if params.method == crf_backends.NONE:
         q = probabilities / probabilities.sum(axis=0, keepdims=True)
         yield Progress("crf", 1, 1, message="argmax (no CRF)")
         return q.argmax(axis=0).astype(np.int32), q
     # the lattices' set-up is most of the time on large images (5 of 8 s at 2048²): say so
     yield Progress("crf", 0, params.iterations, message=f"building the {params.method} CRF's lattices")
-    model = (_torch_model if params.method == "torch" else _pydensecrf_model)(rgb8, unaries(probabilities),
-                                                                             params.gaussian, params.bilateral, device)
+    model = crf_backends.get(params.method).model(rgb8, unaries(probabilities), params.gaussian, params.bilateral,
+                                                  device)
     for step in range(1, params.iterations + 1):
         model.step()
         yield Progress("crf", step, params.iterations)
     marginals = model.marginals().reshape(n, h, w)
     return marginals.argmax(axis=0).astype(np.int32), marginals
-
-
-def _torch_model(rgb8, unary, gaussian, bilateral, device):
-    """The torch CRF on CUDA when the job runs there, else on the CPU (Apple's MPS has no sparse
-    CSR products)."""
-    import torch
-
-    from napari_partial_style.core.segment.crf_torch import DenseCRF
-
-    on_cuda = device is not None and torch.device(device).type == "cuda"
-    return DenseCRF(rgb8, unary, gaussian, bilateral, device if on_cuda else "cpu")
-
-
-class _pydensecrf_model:
-    """pydensecrf behind the same step()/marginals() as the torch CRF."""
-
-    def __init__(self, rgb8, unary, gaussian, bilateral, _device) -> None:
-        dcrf = import_pydensecrf()
-        n, (h, w) = unary.shape[0], rgb8.shape[:2]
-        self.model = dcrf.DenseCRF2D(w, h, n)
-        self.model.setUnaryEnergy(unary)
-        self.model.addPairwiseGaussian(sxy=gaussian[0], compat=gaussian[1])
-        self.model.addPairwiseBilateral(sxy=bilateral[0], srgb=bilateral[1], rgbim=np.ascontiguousarray(rgb8[..., :3]),
-                                        compat=bilateral[2])
-        self.q, self.tmp1, self.tmp2 = self.model.startInference()
-
-    def step(self) -> None:
-        self.model.stepInference(self.q, self.tmp1, self.tmp2)
-
-    def marginals(self) -> np.ndarray:
-        return np.array(self.q, dtype=np.float32)
