@@ -109,3 +109,26 @@ def test_every_flag_a_message_names_exists():
     assert len(named) > 20  # the scan reads the messages (a broken scan would find none)
     unknown = {flag: where for flag, where in named.items() if flag not in known}
     assert not unknown, f"messages name flags no command has: {unknown}"
+
+
+def test_training_weight_and_device_options_come_from_their_declarations(capsys):
+    """train's options are TrainParams' fields (defaults and bounds in --help, the same check as the
+    library's); --device is the session's option; --vgg16/--vgg19 come from the known weight files."""
+    from napari_partial_style.cli_options import params_from
+    from napari_partial_style.core.io.weights import KNOWN
+    from napari_partial_style.core.params import TrainParams
+
+    train = subparser("train")
+    assert {leaf.dest for leaf in leaves(TrainParams)} | {"session__device", "vgg16"} <= dests(train)
+    args = build_parser().parse_args(["train", "data", "--out", "m.pt", "--no-pretrained", "--scale-jitter", "0.9",
+                                      "1.1", "--device", "cpu"])
+    assert params_from(args, TrainParams) == TrainParams(pretrained=False, scale_jitter=(0.9, 1.1))
+    assert params_from(args, JobParams).session.device == "cpu"
+    with pytest.raises(InputError, match="size must be at least 224, not 100"):
+        params_from(build_parser().parse_args(["train", "d", "--out", "m.pt", "--size", "100"]), TrainParams)
+    for command, keys in (("run", ("vgg16", "vgg19")), ("weights", ("vgg16", "vgg19")), ("train", ("vgg16",))):
+        helps = {a.dest: a.help for a in subparser(command)._actions}
+        assert all(KNOWN[key].purpose in helps[key] for key in keys), command
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    assert "default: 448; 224 to 4096" in " ".join(capsys.readouterr().out.split())  # from the tree

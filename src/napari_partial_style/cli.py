@@ -52,8 +52,18 @@ def add_io_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                        help=f"refuse input images with more pixels, read from the file's header before decoding "
                             f"(default: {DEFAULT_MAX_PIXELS:.0e})")
-    group.add_argument("--vgg16", metavar="PATH", help="VGG16 weights file for the imagenet classifier (default: looked up, see `weights`)")
-    group.add_argument("--vgg19", metavar="PATH", help="VGG19 weights file (default: looked up, see `weights`)")
+    add_weight_options(group)
+
+
+def add_weight_options(group, keys: tuple[str, ...] = ("vgg16", "vgg19"),
+                       what: str = "instead of the one looked up (see `weights`)") -> None:
+    """--vgg16 PATH, --vgg19 PATH: an explicit weight file, one flag per known file (core/io/weights.py)."""
+    from napari_partial_style.core.io.weights import KNOWN
+
+    for key in keys:
+        weight = KNOWN[key]
+        group.add_argument(f"--{key}", metavar="PATH", help=f"{weight.key.upper()} weights file for {weight.purpose}, "
+                                                            f"{what}")
 
 
 def add_job_options(parser: argparse.ArgumentParser, parts: tuple[str, ...],
@@ -107,6 +117,10 @@ def style_masks(args: argparse.Namespace, count: int) -> list[str | None]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from napari_partial_style.cli_options import add_flat, add_tree
+    from napari_partial_style.core.options import shown
+    from napari_partial_style.core.params import JobParams, StyleParams, TrainParams
+
     parser = argparse.ArgumentParser(prog="napari-partial-style", description="Change the style or material of part of an image.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="stylize the target region of an image (or of many)",
@@ -155,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("style", help="style image")
     add_style_mask(sweep, "of the style image")
     sweep.add_argument("--style-weight", dest="sweep_weights", nargs="+", type=finite_float, required=True,
-                       metavar="W", help="style weights to try, e.g. 1e5 1e6 1e7 (the default is 3.32122e+06)")
+                       metavar="W", help=f"style weights to try, e.g. 1e5 1e6 1e7 (a job's default is {shown(StyleParams().style_weight)})")
     sweep.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target "
                                                       "(default: segment automatically, once)")
     sweep.add_argument("--out", required=True, metavar="DIR", help="folder for sweep.png and the bundles")
@@ -176,28 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Fine-tune the VGG16 FCN on DATA (a folder of class folders such as FMD's, or a CSV with path,labels) and write a checkpoint usable with --classifier.")
     train.add_argument("data", help="folder of class folders (FMD: the folder holding image/), or a .csv with columns path,labels")
     train.add_argument("--out", required=True, metavar="CKPT", help="checkpoint to write (the best epoch); a .csv log and a .resume.pt state go beside it")
-    train.add_argument("--epochs", type=positive_int, default=30, help="epochs (default: 30)")
-    train.add_argument("--size", type=positive_int, default=448, help="letterboxed training size in px, at least 224 (default: 448)")
-    train.add_argument("--batch-size", type=positive_int, help="images per step (default: as many as half the free memory holds, 1 to 32)")
-    train.add_argument("--lr", type=finite_float, default=1e-3, help="learning rate; fc8 gets 10 times it (default: 1e-3)")
-    train.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet's VGG16")
-    train.add_argument("--no-augment", action="store_true", help="no flips or scale jitter")
-    train.add_argument("--val-fraction", type=finite_float, default=0.2, help="share of each class held out for validation (default: 0.2)")
     train.add_argument("--classes", metavar="A,B,...", help="class list and order (default: every label found, sorted)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run of --out")
     train.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint, its log and its resume state")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    train.add_argument("--seed", type=int, default=0, help="random seed for the split, order and augmentation (default: 0)")
-    train.add_argument("--vgg16", metavar="PATH", help="VGG16 weights file (default: looked up, see `weights`)")
     train.add_argument("--quiet", action="store_true", help="print nothing but errors and the checkpoint's path")
+    add_weight_options(train, ("vgg16",))
+    add_flat(train, TrainParams, "training")
+    add_tree(train, JobParams, ("session",), exclude=(("session", "size"),))  # --device, as every job takes it
 
     datasets = sub.add_parser("datasets", help="download a dataset")
     datasets.add_argument("name", choices=["fmd"], help="fmd: the Flickr Material Database (10 materials, 100 images each)")
     datasets.add_argument("--dest", required=True, metavar="DIR", help="folder to put it in (as DIR/FMD)")
 
     weights = sub.add_parser("weights", help="where pretrained weights are looked for and which are present")
-    weights.add_argument("--vgg19", metavar="PATH", help="an explicit VGG19 weights file to check")
-    weights.add_argument("--vgg16", metavar="PATH", help="an explicit VGG16 weights file to check")
+    add_weight_options(weights, what="to check instead of the one looked up")
     return parser
 
 
@@ -454,18 +460,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     from napari_partial_style.core.train.datasets import load_dataset
     from napari_partial_style.core.device import get_device
     from napari_partial_style.core.progress import drain
-    from napari_partial_style.core.train.training import Trainer, TrainParams, check_outputs
+    from napari_partial_style.core.params import TrainParams
+    from napari_partial_style.core.train.training import Trainer, check_outputs
 
-    params = TrainParams(epochs=args.epochs, size=args.size, batch_size=args.batch_size, lr=args.lr,
-                         pretrained=not args.no_pretrained, augment=not args.no_augment,
-                         val_fraction=args.val_fraction, seed=args.seed)
+    from napari_partial_style.cli_options import params_from
+    from napari_partial_style.core.params import JobParams
+
+    params = params_from(args, TrainParams)
     out = check_outputs(Path(args.out), resume=args.resume, overwrite=args.overwrite)
     printer = args.printer
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     dataset = load_dataset(args.data, classes)
     for _, problem in dataset.skipped:
         printer.info(f"skipped {problem}")
-    device = get_device(args.device)
+    device = get_device(params_from(args, JobParams).session.device)
     vgg16 = None
     if params.pretrained and not args.resume:
         vgg16 = drain(weights.ensure_steps([weights.VGG16], explicit_weights(args)), printer)["vgg16"]

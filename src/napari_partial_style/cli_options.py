@@ -63,6 +63,15 @@ def add_tree(parser: argparse.ArgumentParser, cls: type, parts: tuple[str, ...],
                 add_leaf(group, leaf)
 
 
+def add_flat(parser: argparse.ArgumentParser, cls: type, title: str,
+             exclude: tuple[tuple[str, ...], ...] = ()) -> None:
+    """Every option of a flat parameter dataclass (TrainParams) as one argument group."""
+    group = parser.add_argument_group(title)
+    for leaf in leaves(cls):
+        if leaf.path not in exclude:
+            add_leaf(group, leaf)
+
+
 def params_from(args: argparse.Namespace, cls: type, overrides: dict[tuple[str, ...], Any] | None = None) -> Any:
     """The tree built from the parsed flags; `overrides` replace the defaults of flags not given."""
     values = dict(overrides or {})

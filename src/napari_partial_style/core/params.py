@@ -210,3 +210,34 @@ class JobParams:
     style: StyleParams = group(StyleParams)
     composite: CompositeParams = group(CompositeParams)
     score: ScoreParams = group(ScoreParams)
+
+
+MIN_TRAIN_SIZE = 224  # fc6 sees 224 px windows
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Training the material classifier (`napari-partial-style train`, core/train/training.py)."""
+
+    epochs: int = option(30, "epochs", min=1, max=10000)
+    size: int = option(448, f"letterboxed training size in px (fc6 sees {MIN_TRAIN_SIZE} px windows)",
+                       min=MIN_TRAIN_SIZE, max=4096)
+    batch_size: int | None = option(None, "images per step (default: as many as half the free memory holds, "
+                                          "up to 32)", min=1, max=1024)
+    lr: float = option(1e-3, "learning rate; fc8 gets --head-lr-factor times it", min=1e-8, max=10.0)
+    pretrained: bool = option(True, "start from ImageNet's VGG16 (--no-pretrained: from random weights)")
+    augment: bool = option(True, "horizontal flips and scale jitter (--no-augment: neither)")
+    val_fraction: float = option(0.2, "share of each class held out for validation", min=0.0, max=0.9)
+    seed: int = option(0, "random seed for the split, order and augmentation", min=0, max=2**31 - 1)
+    momentum: float = option(0.9, "SGD momentum", min=0.0, max=0.999)
+    weight_decay: float = option(5e-4, "SGD weight decay", min=0.0, max=1.0)
+    head_lr_factor: float = option(10.0, "learning rate of the new fc8 relative to the rest", min=0.01, max=1000.0)
+    scale_jitter: tuple[float, float] = option((0.8, 1.2), "augmentation: each image's long side is scaled by a "
+                                                           "random factor between these", min=0.1, max=4.0,
+                                               metavar=("LO", "HI"))
+
+    def __post_init__(self) -> None:
+        check(self)
+        if self.scale_jitter[0] > self.scale_jitter[1]:
+            raise InputError(f"--scale-jitter's LO must not exceed HI, not {self.scale_jitter[0]:g} > "
+                             f"{self.scale_jitter[1]:g}.")

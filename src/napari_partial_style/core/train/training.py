@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,40 +26,17 @@ from napari_partial_style.core.train.datasets import Dataset
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.image_files import read_image_file
 from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
+from napari_partial_style.core.params import MIN_TRAIN_SIZE, TrainParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.segment.canvas import canvas
 from napari_partial_style.core.vgg import IMAGENET_MEAN
 
-MIN_SIZE = 224
 RESUME_FORMAT = "napari-partial-style training state"
 # Training memory per image for VGG16 at 224 px (activations and their gradients), scaled by area;
 # plus weights, gradients and momentum of the 134 M parameters. Estimates, used to pick a batch size.
 BYTES_PER_IMAGE_224 = 0.15e9
 MODEL_BYTES = 3 * 4 * 134e6
 
-
-@dataclass(frozen=True)
-class TrainParams:
-    epochs: int = 30
-    size: int = 448
-    batch_size: int | None = None
-    lr: float = 1e-3
-    pretrained: bool = True
-    augment: bool = True
-    val_fraction: float = 0.2
-    seed: int = 0
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    head_lr_factor: float = 10.0
-    scale_jitter: tuple[float, float] = (0.8, 1.2)
-
-    def __post_init__(self) -> None:
-        if self.size < MIN_SIZE:
-            raise InputError(f"--size must be at least {MIN_SIZE} px (fc6 sees 224 px windows), not {self.size}.")
-        if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
-            raise InputError("epochs and batch size must be at least 1.")
-        if not 0 <= self.val_fraction < 1:
-            raise InputError(f"the validation fraction must be in [0, 1), not {self.val_fraction}.")
 
 
 def output_paths(out: Path) -> tuple[Path, Path, Path]:
@@ -106,7 +83,7 @@ def auto_batch_size(size: int, device: torch.device) -> int:
         free = torch.cuda.mem_get_info(device)[0]
     else:
         free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    per_image = BYTES_PER_IMAGE_224 * (size / MIN_SIZE) ** 2
+    per_image = BYTES_PER_IMAGE_224 * (size / MIN_TRAIN_SIZE) ** 2
     return int(np.clip((0.5 * free - MODEL_BYTES) // per_image, 1, 32))
 
 
