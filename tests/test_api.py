@@ -184,18 +184,23 @@ def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, mo
         with_style_region(as_source_image(style), painted[:40])
 
 
-def test_a_sweep_puts_the_region_at_each_weight_side_by_side(hub):
+def test_a_sweep_runs_the_whole_job_at_each_weight_and_puts_the_regions_side_by_side(hub):
     from napari_partial_style.core.contact_sheet import TILE
 
     content = two_tone((48, 64))
     mask = np.zeros((48, 64), bool)
     mask[10:30, 10:40] = True
     events = []
-    sheet = Session(CPU).sweep(content, two_tone((40, 40))[::-1], [1e5, 1e7, 1e5], StyleParams(steps=1, fine_steps=1),
-                               mask).result(events.append)
+    params = JobParams(session=CPU, style=StyleParams(steps=1, fine_steps=1, max_size=512), score=ScoreParams(enabled=False))
+    swept = Session(CPU).sweep(content, two_tone((40, 40))[::-1], [1e5, 1e7, 1e5], params,
+                               mask.astype(np.uint8)).result(events.append)
+    sheet = swept.sheet
     assert sheet.dtype == np.uint8 and sheet.shape[2] == 3
     assert sheet.shape[1] > 2 * sheet.shape[0] - 60 and sheet.shape[1] < 3 * TILE  # two tiles: the repeat is dropped
     assert {e.stage.split(":")[0] for e in events if e.stage.endswith("style")} == {"weight 100000", "weight 1e+07"}
+    assert swept.weights == [1e5, 1e7] and [j.record["parameters"]["style"]["style_weight"] for j in swept.jobs] == [1e5, 1e7]
+    assert all(j.record["parameters"]["style"]["max_size"] == 256 for j in swept.jobs)  # capped: a quick look
+    assert all(np.array_equal(j.mask, mask) for j in swept.jobs)  # whole jobs, every one on the same region
     for bad in ([], [float("nan")], [-1.0]):
         with pytest.raises(InputError, match="style weights"):
-            Session(CPU).sweep(content, content, bad, StyleParams(steps=1), mask).result()
+            Session(CPU).sweep(content, content, bad, params, mask.astype(np.uint8)).result()

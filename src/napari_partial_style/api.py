@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -56,7 +56,7 @@ from napari_partial_style.core.style.regions import StyleRegion, has_region, reg
 T = TypeVar("T")
 Image = np.ndarray | SourceImage
 
-__all__ = ["JobParams", "JobResult", "Session", "Stage", "StyleRegion", "run"]
+__all__ = ["JobParams", "JobResult", "Session", "Stage", "StyleRegion", "Sweep", "run"]
 
 
 class Stage(Generic[T]):
@@ -80,6 +80,15 @@ def _stage(method: Callable[..., Generator[Progress, None, T]]) -> Callable[...,
         return Stage(method(*args, **kwargs))
 
     return wrapper
+
+
+@dataclass
+class Sweep:
+    """A sweep's contact sheet (uint8 RGB, one labelled tile per weight) and each weight's job."""
+
+    sheet: np.ndarray
+    jobs: list[JobResult]
+    weights: list[float]
 
 
 class Session:
@@ -251,29 +260,32 @@ class Session:
         return [each_style(r, lambda s: done.get(id(s), s)) for r in regions], found
 
     @_stage
-    def sweep(self, content: Image, style: Image | Sequence[StyleRegion], weights: Sequence[float],
-              params: StyleParams | None = None, mask: np.ndarray | None = None,
-              composite: CompositeParams | None = None):
-        """A contact sheet (uint8 RGB): the region (`mask`; None: the whole frame) composited at each
-        style weight, side by side and labelled, each made at most SWEEP_SIZE px (long side of the
-        frame) so a look takes seconds to a minute: how a user tunes the weight before the full-size
-        job. `style` is what `stylize` takes."""
+    def sweep(self, content: Image, style: Image | Blend, weights: Sequence[float], params: JobParams | None = None,
+              labels: np.ndarray | None = None, inputs: dict[str, str] | None = None):
+        """The same job (`run`) at each style weight, each made at most SWEEP_SIZE px (long side of
+        the frame) so a look takes seconds to a minute, and a labelled contact sheet of the region
+        side by side: how a user tunes the weight before the full-size job. The region is found once
+        (segmented by the first job unless `labels` are given) so every tile shows the same region.
+        The CLI's `sweep` saves each job's bundle; napari's Preview sweep shows the sheet."""
         from napari_partial_style.core.contact_sheet import SWEEP_SIZE, contact_sheet
         from napari_partial_style.core.progress import relabel
 
-        content = _source(content, "content")
-        params = params or StyleParams()
+        params = params or JobParams()
         weights = list(dict.fromkeys(weights))
         if not weights or any(not (np.isfinite(w) and w >= 0) for w in weights):
             raise InputError(f"give one or more style weights, each a finite number of 0 or more (got {weights}).")
-        mask = np.ones(content.shape, bool) if mask is None else np.asarray(mask, bool)
-        small = replace(params, max_size=min(params.max_size or SWEEP_SIZE, SWEEP_SIZE))
-        composites = []
+        small = replace(params, style=replace(params.style, max_size=min(params.style.max_size or SWEEP_SIZE,
+                                                                         SWEEP_SIZE)))
+        jobs, captions = [], []
         for weight in weights:
-            stage = self.stylize(content, style, replace(small, style_weight=weight), mask)
-            stylized = yield from relabel(iter(stage), f"weight {weight:g}:")
-            composites.append(self.composite(content, stylized, mask, composite)[0])
-        return contact_sheet(composites, [f"style weight {w:g}" for w in weights], mask)
+            job = replace(small, style=replace(small.style, style_weight=weight))
+            result = yield from relabel(iter(self.run(content, style, job, labels, inputs)), f"weight {weight:g}:")
+            if labels is None:  # the first job's region for all
+                labels = result.mask.astype(np.uint8)
+            jobs.append(result)
+            score = f", mean IU {result.scores['mean_iu']:.2f}" if result.scores is not None else ""
+            captions.append(f"style weight {weight:g}{score}")
+        return Sweep(contact_sheet([j.composite for j in jobs], captions, jobs[-1].mask), jobs, weights)
 
     @staticmethod
     def composite(content: Image, stylized: np.ndarray, mask: np.ndarray, params: CompositeParams | None = None,

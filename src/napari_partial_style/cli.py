@@ -385,12 +385,9 @@ def sweep_defaults() -> dict:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """One job per style weight, the region segmented once; a labelled contact sheet and the bundles."""
-    from dataclasses import replace
-
     from PIL import Image
 
     from napari_partial_style.api import Session
-    from napari_partial_style.core.contact_sheet import contact_sheet
     from napari_partial_style.core.io.atomic import atomic_file, check_parent
     from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
@@ -413,20 +410,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     session = Session(params.session, weights=explicit_weights(args))
     inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {}),
               **({"style_masks": args.style_masks[0]} if args.style_masks else {})}
-    composites, captions, mask = [], [], None
-    for weight, path in zip(weights, bundles):
-        args.printer.info(f"style weight {weight:g}")
-        job = replace(params, style=replace(params.style, style_weight=weight))
-        result = session.run(content, style, job, labels, inputs).result(args.printer)
-        if labels is None:  # the first job's region for all: one segmentation, the same region in every tile
-            labels = result.mask.astype("uint8")
-        mask = result.mask
+    swept = session.sweep(content, style, weights, params, labels, inputs).result(args.printer)
+    for result, path in zip(swept.jobs, bundles):
         result.save(path, overwrite=args.overwrite)
-        composites.append(result.composite)
-        score = f", mean IU {result.scores['mean_iu']:.2f}" if result.scores is not None else ""
-        captions.append(f"style weight {weight:g}{score}")
     with atomic_file(sheet_path) as tmp:
-        Image.fromarray(contact_sheet(composites, captions, mask)).save(tmp, format="PNG")
+        Image.fromarray(swept.sheet).save(tmp, format="PNG")
     args.printer.info(f"wrote {sheet_path} and {len(bundles)} bundles in {out}")
     if args.quiet:
         print(sheet_path)

@@ -245,14 +245,20 @@ class StylizeWidget(Container):
         except ValueError:
             raise InputError(f"sweep weights: {self.sweep_weights.value!r} is not a list of numbers (e.g. "
                              f"{DEFAULT_SWEEP}).") from None
+        from dataclasses import replace
+
         params = self.params()
-        style_input, mask = self._style_input(content.shape, params, style, None)
+        params = replace(params, score=replace(params.score, enabled=False))  # a quick look: no scores
+        _, mask = self._style_input(content.shape, params, style, None)
+        labels = np.ones(content.shape, np.uint8) if mask is None else mask.astype(np.uint8)  # no labels: the frame
+        if self.blend.value is not None:
+            share = self.blend_share.value
+            style = [(style, 1.0 - share), (source_image(self.viewer, self.blend.value, "the style to blend with"), share)]
         job_session = session(params.session)
         name = names.role(layer.name, names.SWEEP)
 
         def job():
-            return (yield from job_session.sweep(content, style_input, weights, params.style, mask,
-                                                 params.composite))
+            return (yield from job_session.sweep(content, style, weights, params, labels)).sheet
 
         def show(sheet) -> None:
             put_image(self.viewer, name, sheet, None, {"stage": "sweep", "style_weights": weights}, rgb=True)
