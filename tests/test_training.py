@@ -150,7 +150,7 @@ def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path
     write_image_file(image, data.brick()[:96, :128])
     bundle = tmp_path / "seg.pstyle"
     args = ["segment", str(image), "--out", str(bundle), "--classifier", str(out), "--target", "brick",
-            "--size", "96", "--device", "cpu", "--crf", "none", "--quiet"]
+            "--size", "96", "--scales", "1", "--device", "cpu", "--crf", "none", "--quiet"]
     assert main(args) == 0
     from napari_partial_style.core.io.bundle import read_bundle
 
