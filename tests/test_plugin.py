@@ -335,6 +335,35 @@ def test_each_stylize_run_keeps_the_earlier_results_and_composite_takes_the_newe
     assert composite.stylized.value is viewer.layers["img stylized"]
 
 
+def test_two_stylize_runs_at_once_give_two_layers(make_napari_viewer, qtbot, hub):
+    """Stylize from its dock and from the workflow's Stylize tab at the same time: each run holds its
+    own output name from its start, so neither result replaces the other; a cancelled run frees its name."""
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    alone, flow = dock(viewer, "Stylize"), dock(viewer, "Partial style (all steps)").stylize
+    for widget in (alone, flow):
+        widget.content.value, widget.style.value = img, style
+        widget.form["session.size"].value, widget.form["style.steps"].value = 32, 2
+        widget.form["style.fine_steps"].value = 1
+    alone.run.clicked()
+    flow.run.clicked()
+    assert alone.runner.running and flow.runner.running
+    wait_done(qtbot, alone.runner)
+    wait_done(qtbot, flow.runner)
+    assert alone.runner.last_error is None and flow.runner.last_error is None, (alone.status.value, flow.status.value)
+    made = [lyr for lyr in viewer.layers if lyr.name.startswith("img stylized")]
+    assert sorted(lyr.name for lyr in made) == ["img stylized", "img stylized [2]"]
+    assert all(lyr.metadata["partial_style"]["stage"] == "stylize" for lyr in made)  # results, not previews
+    alone.form["style.steps"].value = 5000
+    alone.run.clicked()
+    qtbot.waitUntil(lambda: "style" in alone.status.value, timeout=TIMEOUT_MS)
+    alone.run.clicked()  # Cancel
+    wait_done(qtbot, alone.runner)
+    flow.run.clicked()
+    wait_done(qtbot, flow.runner)
+    assert "img stylized [3]" in viewer.layers and "img stylized [4]" not in viewer.layers  # [3] was freed
+
+
 def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)

@@ -87,6 +87,33 @@ def planes(layer) -> tuple[tuple[int, ...], list[np.ndarray]]:
     return leading, [flat[i] for i in range(len(flat))]
 
 
+_RESERVED: dict[int, set[str]] = {}  # per viewer: the output names of jobs still running
+
+
+def _viewer_key(viewer) -> int:
+    """One key per viewer: napari hands each plugin widget its own proxy of the same viewer."""
+    return id(getattr(viewer, "__wrapped__", viewer))
+
+
+def reserve_version(viewer, first: str) -> str:
+    """The next free `first`, `first [2]`, ... among the viewer's layers and the names running jobs
+    hold, held until `release`: two jobs started together write two layers, not one over the other."""
+    from napari_partial_style._napari.layer_names import next_version
+
+    held = _RESERVED.setdefault(_viewer_key(viewer), set())
+    name = next_version(first, {lyr.name for lyr in viewer.layers} | held)
+    held.add(name)
+    return name
+
+
+def release(viewer, name: str) -> None:
+    """The job that reserved `name` has ended (its layer exists now, or it never will)."""
+    held = _RESERVED.get(_viewer_key(viewer), set())
+    held.discard(name)
+    if not held:
+        _RESERVED.pop(_viewer_key(viewer), None)
+
+
 def geometry(layer, ndim: int = 2) -> dict[str, Any]:
     """Scale, translate, rotation and affine of the last `ndim` axes (the image plane, or the whole
     stack), so outputs sit on their input."""

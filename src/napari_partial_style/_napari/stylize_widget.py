@@ -33,6 +33,8 @@ from napari_partial_style._napari.layers import (
     into_stack,
     put_image,
     recorded_segment_params,
+    release,
+    reserve_version,
     slice_index,
     slice_text,
 )
@@ -208,14 +210,14 @@ class StylizeWidget(Container):
         params = self.params()
         job_session = session(params.session)
         preview_every = self.preview_every.value
-        name = names.next_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
         if is_stack(layer) and self.slices.value == ALL_SLICES:
-            return self._stack_job(layer, name, style, styles, params, job_session)
+            return self._stack_job(layer, style, styles, params, job_session)
 
         style_input, mask = self._style_input(content.shape, params, style, styles)
         segment = self._segment_params()
         index = slice_index(self.viewer, layer)
         earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
+        name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or undo
 
         def job():
             stylized = yield from job_session.stylize(content, style_input, params.style, mask,
@@ -224,12 +226,14 @@ class StylizeWidget(Container):
 
         def undo_previews() -> None:
             """A cancelled or failed run leaves no half-stylized preview for Composite to pick."""
+            release(self.viewer, name)
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
 
         single = style.native if styles is None and self.blend.value is None else None  # the bundle's style
 
         def show(result) -> None:
+            release(self.viewer, name)
             self._show(layer, name, params, *result, index=index, earlier=earlier, style=single)
 
         return (job, show, lambda event: self._on_event(layer, name, content, event, index, earlier), undo_previews)
@@ -267,7 +271,7 @@ class StylizeWidget(Container):
 
         return job, show
 
-    def _stack_job(self, layer, name: str, style, styles, params: JobParams, job_session):
+    def _stack_job(self, layer, style, styles, params: JobParams, job_session):
         """Every slice stylized in turn (no previews), stacked with the content's axes."""
         from napari_partial_style._napari.layers import planes
 
@@ -295,8 +299,14 @@ class StylizeWidget(Container):
             stacked = np.stack(done).reshape(*leading, *done[0].shape)
             return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
 
-        return (job, lambda result: self._show(layer, name, params, *result),
-                lambda event: self._on_event(layer, name, sources[0], event))
+        name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or abort
+
+        def show(result) -> None:
+            release(self.viewer, name)
+            self._show(layer, name, params, *result)
+
+        return (job, show, lambda event: self._on_event(layer, name, sources[0], event),
+                lambda: release(self.viewer, name))
 
     def _on_event(self, layer, name: str, content, event, index: tuple[int, ...] | None = None,
                   earlier: str | None = None) -> None:
