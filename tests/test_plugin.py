@@ -364,6 +364,22 @@ def test_two_stylize_runs_at_once_give_two_layers(make_napari_viewer, qtbot, hub
     assert "img stylized [3]" in viewer.layers and "img stylized [4]" not in viewer.layers  # [3] was freed
 
 
+def test_composite_takes_a_finished_result_never_a_running_preview(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    stylize, composite = dock(viewer, "Stylize"), dock(viewer, "Composite and score")
+    composite.content.value = img
+    stylize.content.value, stylize.style.value = img, style
+    stylize.form["session.size"].value, stylize.form["style.steps"].value, stylize.preview_every.value = 32, 40, 2
+    stylize.form["style.fine_steps"].value = 1
+    stylize.run.clicked()
+    qtbot.waitUntil(lambda: "img stylized" in viewer.layers, timeout=TIMEOUT_MS)  # the run's first preview
+    assert stylize.runner.running and composite.stylized.value is not viewer.layers["img stylized"]
+    wait_done(qtbot, stylize.runner)
+    assert stylize.runner.last_error is None, stylize.status.value
+    assert composite.stylized.value is viewer.layers["img stylized"]  # picked as it became the result
+
+
 def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)

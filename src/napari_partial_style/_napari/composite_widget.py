@@ -31,6 +31,7 @@ from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import (
     META_KEY,
+    is_preview,
     PROBABILITIES_KEY,
     current_slice,
     into_stack,
@@ -80,6 +81,7 @@ class CompositeWidget(Container):
         self.score_button.clicked.connect(lambda: self.runner.toggle(self._score_job))
         self.content.changed.connect(self._pick_companions)
         viewer.layers.events.inserted.connect(self._pick_companions)
+        viewer.layers.events.inserted.connect(self._follow_data)
         viewer.layers.events.removed.connect(self._pick_companions)
         self.labels_layer.changed.connect(self._watch_labels)
         self.auto.changed.connect(self._watch_labels)
@@ -88,6 +90,11 @@ class CompositeWidget(Container):
         self._timer = None
         self._watch_labels()
         self._pick_companions()  # the layers already open when the widget is docked
+
+    def _follow_data(self, event) -> None:
+        """A stylized layer that opens as a preview becomes a result in place: pick again then."""
+        if is_preview(event.value):
+            event.value.events.data.connect(self._pick_companions)
 
     def _pick_companions(self, _event=None) -> None:
         """Select the newest `<content> stylized [n]` and `<content> labels [n]` when they exist (so
@@ -100,7 +107,8 @@ class CompositeWidget(Container):
         self.labels_layer.reset_choices()
         layers = self.viewer.layers
         base = names.base_name(content.name)
-        stylized = names.newest_version(names.role(base, names.STYLIZED), [lyr.name for lyr in layers])
+        results = [lyr.name for lyr in layers if not is_preview(lyr)]  # never a run's half-finished preview
+        stylized = names.newest_version(names.role(base, names.STYLIZED), results)
         if stylized is not None:
             self.stylized.value = layers[stylized]
             # the style Stylize used, for Score: named in its record, or a reopened bundle's own

@@ -149,14 +149,21 @@ def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None =
         viewer.layers.remove(name)
     if name in viewer.layers and isinstance(viewer.layers[name], Image):
         layer = viewer.layers[name]
+        layer.metadata.update(meta)  # first: whoever the data event wakes sees what the data now is
         layer.data = data
-        layer.metadata.update(meta)
         for key, value in kwargs.items():
             if key not in CREATE_ONLY:
                 setattr(layer, key, value)
         return layer
     placed = geometry(like, spatial) if like is not None else {}  # None: an output of its own, not over an input
     return viewer.add_image(data, name=name, metadata=meta, **placed, **kwargs)
+
+
+PREVIEW_KEY = "preview_step"  # in META_KEY while a layer holds a running job's preview, not its result
+
+
+def is_preview(layer) -> bool:
+    return PREVIEW_KEY in layer.metadata.get(META_KEY, {})
 
 
 def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,

@@ -28,6 +28,7 @@ from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.label_styles import LabelStyles
 from napari_partial_style._napari.layers import (
+    PREVIEW_KEY,
     STYLE_IMAGE_KEY,
     current_slice,
     into_stack,
@@ -315,7 +316,7 @@ class StylizeWidget(Container):
         if event.preview is not None:
             preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
             put_image(self.viewer, name, self._on_its_slice(layer, name, preview, index, earlier), layer,
-                      {"preview_step": event.step}, rgb=True)
+                      {PREVIEW_KEY: event.step}, rgb=True)
 
     def _on_its_slice(self, layer, name: str, image: np.ndarray, index, earlier: str | None) -> np.ndarray:
         """One slice's result in a stack of the content's shape: the other slices as the run's
