@@ -414,6 +414,37 @@ def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napar
     assert flow.stylize.runner.cancelled and "img stylized [2]" not in viewer.layers
 
 
+def test_run_all_stylizes_the_contents_labels_unless_told_to_segment_again(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    painted = np.zeros((64, 96), np.uint8)
+    painted[10:40, 20:60] = 1
+    viewer.add_labels(painted, name="img labels")  # a sample's, or painted
+    flow = dock(viewer, "Partial style (all steps)")
+    flow.segment.image.value, flow.stylize.style.value = img, style
+    flow.segment.classifier.set("tiny")
+    flow.segment.picker.above.value = False
+    flow.segment.picker.search.value = "cup"
+    flow.segment.picker.targets.value = ["cup"]
+    flow.segment.form["session.size"].value = 48
+    flow.stylize.form["session.size"].value, flow.stylize.form["style.steps"].value = 32, 1
+    flow.stylize.form["style.fine_steps"].value = 1
+    flow.composite.score_form["segment.classifier"].set("tiny")
+    flow.composite.score_form["session.size"].value = 48
+    flow.toggle_all()
+    assert flow.stylize.runner.running and not flow.segment.runner.running
+    assert "stylizing the labels 'img labels'" in flow.status.text()
+    qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
+    assert flow.status.text() == "Run all: done", flow.status.text()
+    assert np.array_equal(viewer.layers["img labels"].data, painted) and "img composite" in viewer.layers
+    assert np.array_equal(viewer.layers["img composite"].data[painted == 0], img.data[painted == 0])
+    flow.resegment.setChecked(True)
+    flow.toggle_all()
+    assert flow.segment.runner.running
+    qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
+    assert flow.status.text() == "Run all: done" and "img labels [2]" in viewer.layers  # the painted ones kept
+
+
 def test_a_click_on_the_image_adds_the_class_the_classifier_sees_there(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, _ = small_scene(viewer)

@@ -14,6 +14,7 @@ import napari
 from qtpy.QtCore import Qt, QUrl
 from qtpy.QtGui import QDesktopServices, QKeySequence
 from qtpy.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -24,6 +25,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_partial_style._napari import layer_names as names
+from napari_partial_style._napari.common import layer_kind
 from napari_partial_style._napari.composite_widget import CompositeWidget
 from napari_partial_style._napari.segment_widget import SegmentWidget
 from napari_partial_style._napari.stylize_widget import StylizeWidget
@@ -51,15 +54,20 @@ class WorkflowWidget(QWidget):
                                    + SCROLLBAR_ALLOWANCE)
             self.tabs.addTab(scroll, f"{number} {title}")
         self.run_all = QPushButton(RUN_ALL)
-        self.run_all.setToolTip("segment the content, stylize its labels, composite and score, one after the other "
+        self.run_all.setToolTip("segment the content (unless it has labels already), stylize its labels, composite "
+                                "and score, one after the other "
                                 f"({RUN_KEYS} runs the open tab's step, {CANCEL_KEYS} cancels)")
         self.help = QPushButton("Help")
         self.help.setToolTip(f"the napari workflow, step by step, in the browser: {HELP_URL}")
         self.help.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(HELP_URL)))
+        self.resegment = QCheckBox("segment again")
+        self.resegment.setToolTip("Run all segments the content even when it has labels already (a sample's, "
+                                  "yours or an earlier run's); unticked, it stylizes those")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.run_all, 1)
+        top.addWidget(self.resegment)
         top.addWidget(self.help)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -111,9 +119,20 @@ class WorkflowWidget(QWidget):
             self._say("choose the style image in the Stylize tab first (open one, e.g. File › Open Sample).")
             self.tabs.setCurrentIndex(1)
             return
-        self._steps, self._cancelled = [self._segment, self._stylize, self._composite_and_score], False
+        labels = self._labels_of(content)
+        segment = [self._segment] if labels is None or self.resegment.isChecked() else []
+        self._steps, self._cancelled = [*segment, self._stylize, self._composite_and_score], False
         self.run_all.setText(CANCEL_ALL)
         self._next()
+        if not segment and self._waiting is not None:
+            self._say(f"stylizing the labels '{labels.name}' ('segment again' to replace them)")
+
+    def _labels_of(self, content):
+        """The newest labels layer of `content` (`<content> labels [n]`), else None."""
+        base = names.base_name(content.name)
+        found = [lyr for lyr in self.viewer.layers
+                 if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
+        return found[-1] if found else None
 
     def _say(self, text: str) -> None:
         self.status.setText(f"Run all: {text}")
