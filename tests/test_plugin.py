@@ -887,7 +887,12 @@ def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qt
     from napari_partial_style.core.io.bundle import read_bundle
 
     viewer = make_napari_viewer()
-    job_layers(viewer, qtbot)
+    job = job_layers(viewer, qtbot)
+    job.composite.composite_button.clicked()  # a new composite: the scores shown measured the old one
+    assert job.composite.scores.value.startswith("Out of date") and "mean IU" in job.composite.scores.value
+    job.composite.score_button.clicked()
+    wait_done(qtbot, job.composite.runner)
+    assert not job.composite.scores.value.startswith("Out of date") and "mean IU" in job.composite.scores.value
     viewer.layers["img labels"].data_setitem((np.array([1]), np.array([1])), 1)  # painted after the job
     viewer.add_labels(np.zeros((64, 96), np.uint8), name="img labels [2]")
     viewer.add_points([[3, 4]], name="clicks")

@@ -46,6 +46,7 @@ from napari_partial_style.core.params import JobParams
 
 AUTO_DELAY_MS = 150
 COMPOSITE_PARTS = (("composite",),)
+STALE = "Out of date (the composite changed; press Score):"
 SCORE_PARTS = (("segment", "classifier"), ("score",), ("session",))
 # napari scores with the Score button, so the CLI's --score/--no-score has no widget.
 NOT_IN_NAPARI = (("score", "enabled"),)
@@ -193,6 +194,8 @@ class CompositeWidget(Container):
         result = into_stack(self.viewer, layer, index, result, name, content_elsewhere=True)
         put_image(self.viewer, name, result, layer, meta, rgb=True)
         self.status.value = f"Composite: {int(mask.sum())} px changed region{slice_text(index)}"
+        if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
+            self.scores.value = f"{STALE} {self.scores.value}"
 
     def _watch_labels(self) -> None:
         if self._watched is not None:
