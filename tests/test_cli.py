@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import pytest
 
-from napari_partial_style.cli import main
+from napari_partial_style.cli import build_parser, main
 from napari_partial_style.core.io.bundle import read_bundle
 from napari_partial_style.core.io.image_files import read_image_file, write_image_file
 from synthetic import two_tone
@@ -304,8 +304,6 @@ def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own():
 
 
 def test_repeated_class_flags_accumulate():
-    from napari_partial_style.cli import build_parser
-
     args = build_parser().parse_args(["segment", "a.png", "--out", "a.pstyle", "--target", "cup", "--target", "plate",
                                       "spoon", "--subtract", "table", "--subtract", "bowl"])
     assert args.segment__saliency__targets == ["cup", "plate", "spoon"]
@@ -441,3 +439,13 @@ def test_an_unknown_style_region_class_is_named_before_any_work(inputs, tmp_path
     assert main(run_args(inputs, out, "--style-region", "cupp")) == 2
     err = capsys.readouterr().err
     assert "cupp" in err and "cup" in err.replace("cupp", "") and "Traceback" not in err and not out.exists()
+
+
+def test_version_and_the_short_output_flag(inputs, tmp_path, capsys):
+    from napari_partial_style import __version__
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"napari-partial-style {__version__}"
+    args = build_parser().parse_args(["segment", str(inputs["content"]), "-o", str(tmp_path / "s.pstyle")])
+    assert args.out == str(tmp_path / "s.pstyle")

@@ -98,7 +98,7 @@ def test_every_flag_a_message_names_exists():
 
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices.values()
-    known = {flag for command in commands for action in command._actions for flag in action.option_strings}
+    known = {flag for command in (parser, *commands) for action in command._actions for flag in action.option_strings}
     known |= {"--" + f[5:] for f in known if f.startswith("--no-")}  # --no-crop: --crop named alone
     named = {}
     for path in Path(napari_partial_style.__file__).parent.rglob("*.py"):

@@ -117,11 +117,13 @@ def style_masks(args: argparse.Namespace, count: int) -> list[str | None]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from napari_partial_style import __version__
     from napari_partial_style.cli_options import add_flat, add_tree
     from napari_partial_style.core.options import shown
     from napari_partial_style.core.params import JobParams, StyleParams, TrainParams
 
     parser = argparse.ArgumentParser(prog="napari-partial-style", description="Change the style or material of part of an image.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="stylize the target region of an image (or of many)",
                          description="Segment CONTENT (or take --labels), stylize the target region with STYLE, score it, and "
@@ -141,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target; for a batch, "
                                                       "a folder of masks named like the contents (default: CONTENT_mask.* beside "
                                                       "each content, else segment automatically)")
-    run.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write (a batch: a folder for all results)")
+    run.add_argument("-o", "--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write (a batch: a folder for all results)")
     add_job_options(run, ALL_PARTS)
     add_batch_options(run)
 
@@ -154,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="content images, folders or globs; each target mask is CONTENT_mask.* beside it or in "
                                "FMD's mask/ folder (else the content is segmented)")
     evaluate.add_argument("--styles", required=True, metavar="DIR", help="folder of class folders of style images (FMD: its image/)")
-    evaluate.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for the results and the report")
+    evaluate.add_argument("-o", "--out", required=True, metavar="REPORT_DIR", help="folder for the results and the report")
     evaluate.add_argument("--per-class", type=positive_int, metavar="N", help="use the first N style images of each class (default: all)")
     evaluate.add_argument("--no-bundles", action="store_true", help="keep only thumbnails, not each job's bundle")
     add_job_options(evaluate, ("session", "segment", "style", "composite"))
@@ -172,24 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="W", help=f"style weights to try, e.g. 1e5 1e6 1e7 (a job's default is {shown(StyleParams().style_weight)})")
     sweep.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target "
                                                       "(default: segment automatically, once)")
-    sweep.add_argument("--out", required=True, metavar="DIR", help="folder for sweep.png and the bundles")
+    sweep.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for sweep.png and the bundles")
     add_job_options(sweep, ALL_PARTS, exclude=(("style", "style_weight"),))
 
     segment = sub.add_parser("segment", help="saliency maps and CRF labels only", description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.")
     segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
-    segment.add_argument("--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
+    segment.add_argument("-o", "--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
     add_job_options(segment, SEGMENT_PARTS)
 
     demo = sub.add_parser("demo", help="the main job on the bundled sample",
                           description="Find the cup in scikit-image's coffee photo with the ImageNet classifier and turn it to stone.")
-    demo.add_argument("--out", default="demo.pstyle", metavar="DIR.pstyle", help="result bundle folder (default: demo.pstyle)")
+    demo.add_argument("-o", "--out", default="demo.pstyle", metavar="DIR.pstyle", help="result bundle folder (default: demo.pstyle)")
     demo.add_argument("--labels", action="store_true", help="use the bundled cup labels instead of segmenting")
     add_job_options(demo, ALL_PARTS)
 
     train = sub.add_parser("train", help="train the material classifier from image-level labels",
                            description="Fine-tune the VGG16 FCN on DATA (a folder of class folders such as FMD's, or a CSV with path,labels) and write a checkpoint usable with --classifier.")
     train.add_argument("data", help="folder of class folders (FMD: the folder holding image/), or a .csv with columns path,labels")
-    train.add_argument("--out", required=True, metavar="CKPT", help="checkpoint to write (the best epoch); a .csv log and a .resume.pt state go beside it")
+    train.add_argument("-o", "--out", required=True, metavar="CKPT", help="checkpoint to write (the best epoch); a .csv log and a .resume.pt state go beside it")
     train.add_argument("--classes", metavar="A,B,...", help="class list and order (default: every label found, sorted)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run of --out")
     train.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint, its log and its resume state")
