@@ -32,6 +32,3 @@ def register(name: str, source: Any) -> None:
     """Offer `source` (an object with WEIGHTS, load and classes, as a module here) under `name`."""
     _REGISTERED[name] = source
 
-
-def unregister(name: str) -> None:
-    _REGISTERED.pop(name, None)
