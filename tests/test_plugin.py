@@ -48,8 +48,9 @@ WIDGETS = {"Segment": SegmentWidget, "Stylize": StylizeWidget, "Composite and sc
 def dock(viewer, name):
     """Open a widget the way Plugins › Partial Style Transfer › NAME does."""
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
-    assert isinstance(widget, WIDGETS[name])
-    return widget
+    step = getattr(widget, "step", widget)  # the separate steps scroll: the step is inside
+    assert isinstance(step, WIDGETS[name])
+    return step
 
 
 @pytest.mark.parametrize("name", list(WIDGETS))
@@ -61,6 +62,33 @@ def test_every_widget_opens_from_the_plugins_menu(make_napari_viewer, name):
         name, lambda: widget.content)()
     assert first.value is not None and first.value.name == "img"
 
+
+# A window's title bar and a task bar take about this much of a screen's height.
+SCREEN_FRAME_PX = 80
+
+
+@pytest.mark.parametrize("screen, names", [((1366, 768), [name]) for name in WIDGETS] + [((1600, 900), list(WIDGETS))])
+def test_the_docks_fit_a_small_screen_alone_and_all_together_a_larger_one(make_napari_viewer, qtbot, screen, names):
+    """Docks opened from the Plugins menu, with their Advanced sections open: the window can
+    shrink to the screen: each dock scrolls."""
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(two_tone((48, 64)), name="img", rgb=True)
+    for name in names:
+        step = dock(viewer, name)
+        steps = [step.segment, step.stylize, step.composite] if isinstance(step, WorkflowWidget) else [step]
+        forms = [form for each in steps for form in (getattr(each, "form", None), getattr(each, "composite_form", None),
+                                                     getattr(each, "score_form", None)) if form and len(form.advanced)]
+        assert forms
+        for form in forms:
+            form._toggle()
+            assert form.advanced_open
+    window = viewer.window._qt_window
+    qtbot.wait(50)
+    width, height = window.minimumSizeHint().width(), window.minimumSizeHint().height()
+    assert width <= screen[0] and height <= screen[1] - SCREEN_FRAME_PX, (width, height)
+    window.resize(screen[0], screen[1] - SCREEN_FRAME_PX)
+    qtbot.wait(50)
+    assert window.height() <= screen[1] - SCREEN_FRAME_PX
 
 def test_manifest_is_valid_and_complete():
     import subprocess
@@ -88,6 +116,34 @@ def test_sample_data_opens(make_napari_viewer):
     assert labels.data.dtype == np.uint8 and labels.data.max() == 1
     viewer.open_sample(PLUGIN, "stone")
     assert viewer.layers["stone"].data.shape == (512, 512)
+
+
+def test_docks_start_on_a_photo_as_the_content_and_a_texture_as_the_style(make_napari_viewer):
+    from napari_partial_style._napari.common import mark_used
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "coffee")
+    viewer.open_sample(PLUGIN, "stone")  # the texture opened last is the selected layer
+    segment, stylize, composite = dock(viewer, "Segment"), dock(viewer, "Stylize"), dock(viewer, "Composite and score")
+    assert segment.image.value.name == stylize.content.value.name == composite.content.value.name == "coffee"
+    assert stylize.style.value.name == "stone"
+    viewer.open_sample(PLUGIN, "brick")
+    assert stylize.style.value.name == "stone" and stylize.content.value.name == "coffee"  # a chosen style is kept
+
+    fresh = make_napari_viewer()
+    fresh.open_sample(PLUGIN, "stone")
+    stylize = dock(fresh, "Stylize")
+    assert stylize.content.value.name == "stone" and stylize.style.value is None  # nothing else to take
+    fresh.open_sample(PLUGIN, "coffee")  # the photo, opened after the dock: it becomes the content
+    assert stylize.content.value.name == "coffee" and stylize.style.value.name == "stone"
+
+    third = make_napari_viewer()
+    third.open_sample(PLUGIN, "coffee")
+    third.open_sample(PLUGIN, "stone")
+    third.add_image(two_tone((48, 64)), name="mine", rgb=True)
+    mark_used(content=third.layers["mine"], style=third.layers["coffee"])  # a job ran on these
+    later = dock(third, "Stylize")
+    assert later.content.value.name == "mine" and later.style.value.name == "coffee"
 
 
 def segment_for_cup(viewer, img, size=64, classifier="tiny"):

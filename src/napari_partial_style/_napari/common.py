@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, LineEdit, Select
@@ -31,12 +32,71 @@ def layer_choices(viewer, kind: str):
     return choices
 
 
-def pick_active(viewer, box: ComboBox) -> None:
-    """Start on the layer the user has selected (napari's active layer), when it is an image."""
+# Layer metadata: a sample says what it is ("photo" or "texture"); a job records, per role, when it
+# last took the layer as its content or style, so a dock opened later starts on the same pair.
+KIND_KEY, TEXTURE = "partial_style_sample", "texture"
+USED_KEY = "partial_style_used_as"
+_uses = itertools.count(1)
+
+
+def mark_used(**layers: Any) -> None:
+    """Record that a job starts on these layers (`content=..., style=...`)."""
+    for role, layer in layers.items():
+        if layer is not None:
+            layer.metadata[USED_KEY] = {**layer.metadata.get(USED_KEY, {}), role: next(_uses)}
+
+
+def _inputs(viewer) -> list[Any]:
+    """Image layers a job can start from (not its own stylized, composite, saliency, ... layers)."""
+    from napari_partial_style._napari.layer_names import is_derived
+
+    return [layer for layer in viewer.layers if isinstance(layer, layer_kind("image")) and not is_derived(layer.name)]
+
+
+def _last_used(layers: list[Any], role: str) -> Any:
+    used = [layer for layer in layers if role in layer.metadata.get(USED_KEY, {})]
+    return max(used, key=lambda layer: layer.metadata[USED_KEY][role], default=None)
+
+
+def is_texture(layer: Any) -> bool:
+    return layer.metadata.get(KIND_KEY) == TEXTURE
+
+
+def preferred_content(viewer) -> Any:
+    """The image a job last took as its content; else the selected image unless it is a texture
+    sample; else the newest image that is not a texture; else None."""
+    images = _inputs(viewer)
     active = viewer.layers.selection.active
-    if isinstance(active, layer_kind("image")):
+    photos = [layer for layer in images if not is_texture(layer)]
+    return _last_used(images, "content") or (active if active in photos else None) or (photos[-1] if photos else None)
+
+
+def preferred_style(viewer, content: Any) -> Any:
+    """The image a job last took as its style; else the newest texture sample; else the one other
+    image there is; else None (the user chooses)."""
+    others = [layer for layer in _inputs(viewer) if layer is not content]
+    textures = [layer for layer in others if is_texture(layer)]
+    return (_last_used(others, "style") or (textures[-1] if textures else None)
+            or (others[0] if len(others) == 1 else None))
+
+
+def pick_content(viewer, box: ComboBox, keep: bool = False) -> None:
+    """Set the content box to `preferred_content` (when there is one); with `keep`, only when it
+    shows nothing or a texture sample no job took as content (a photo opened after a texture)."""
+    current = box.value
+    if keep and current is not None and not (is_texture(current) and "content" not in current.metadata.get(USED_KEY, {})):
+        return
+    chosen = preferred_content(viewer)
+    if chosen is not None:
         box.reset_choices()
-        box.value = active
+        box.value = chosen
+
+
+def pick_style(viewer, box: ComboBox, content: Any) -> None:
+    """Fill an empty style box with `preferred_style`; a style the user chose is kept."""
+    if box.value is None or box.value is content:
+        box.reset_choices()
+        box.value = preferred_style(viewer, content)
 
 
 def watch_layers(viewer, *widgets) -> None:

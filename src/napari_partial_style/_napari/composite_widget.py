@@ -25,6 +25,7 @@ from napari_partial_style._napari.common import (
     slices_box,
     source_image,
     stack_sources,
+    pick_content,
     watch_layers,
 )
 from napari_partial_style._napari.forms import ParamForm
@@ -90,6 +91,7 @@ class CompositeWidget(Container):
         self._watched = None
         self._timer = None
         self._watch_labels()
+        pick_content(viewer, self.content)
         self._pick_companions()  # the layers already open when the widget is docked
 
     def _follow_data(self, event) -> None:

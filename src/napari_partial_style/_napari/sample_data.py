@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from napari_partial_style import samples
+from napari_partial_style._napari.common import KIND_KEY, TEXTURE
 from napari_partial_style._napari.settings import prefer_our_reader
 
 
-def _image(data, name: str):
+def _image(data, name: str, kind: str = "photo"):
+    """An image layer marked as a photo or a texture, so the docks start with a photo as the
+    content and a texture as the style."""
     prefer_our_reader()  # the plugin is in use: let napari open bundles with its reader from now on
-    return (data, {"name": name}, "image")
+    return (data, {"name": name, "metadata": {KIND_KEY: kind}}, "image")
 
 
 def coffee():
@@ -24,12 +27,12 @@ def coffee_cup_labels():
 
 
 def stone():
-    return [_image(samples.stone(), "stone")]
+    return [_image(samples.stone(), "stone", TEXTURE)]
 
 
 def brick():
-    return [_image(samples.brick(), "brick")]
+    return [_image(samples.brick(), "brick", TEXTURE)]
 
 
 def grass():
-    return [_image(samples.grass(), "grass")]
+    return [_image(samples.grass(), "grass", TEXTURE)]

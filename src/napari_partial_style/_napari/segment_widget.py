@@ -16,7 +16,8 @@ from napari_partial_style._napari.common import (
     is_stack,
     layer_choices,
     over_slices,
-    pick_active,
+    mark_used,
+    pick_content,
     session,
     slices_box,
     source_image,
@@ -66,7 +67,8 @@ class SegmentWidget(Container):
         self.run.clicked.connect(lambda: self.runner.toggle(self._segment_job))
         self.crf_only.clicked.connect(lambda: self.crf_runner.toggle(self._crf_job))
         watch_layers(viewer, self.image)
-        pick_active(viewer, self.image)
+        pick_content(viewer, self.image)
+        viewer.layers.events.inserted.connect(lambda _event: pick_content(viewer, self.image, keep=True))
         self.image.changed.connect(lambda: setattr(self.slices, "visible", is_stack(self.image.value)))
         self.slices.visible = is_stack(self.image.value)
 
@@ -133,6 +135,7 @@ class SegmentWidget(Container):
     def _segment_job(self):
         """The job the Run button starts, and what shows its result; bad input raises here."""
         layer = self.image.value
+        mark_used(content=layer)
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer)
         source = source_image(self.viewer, layer, "an image layer")

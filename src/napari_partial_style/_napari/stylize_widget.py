@@ -16,7 +16,9 @@ from napari_partial_style._napari.common import (
     layer_choices,
     layer_kind,
     over_slices,
-    pick_active,
+    mark_used,
+    pick_content,
+    pick_style,
     session,
     shown,
     slices_box,
@@ -99,17 +101,24 @@ class StylizeWidget(Container):
         self.sweep_runner = JobRunner(self.sweep, self.status, "Sweep", self.progress)
         self.sweep.clicked.connect(lambda: self.sweep_runner.toggle(self._sweep_job))
         watch_layers(viewer, self.content, self.style, self.style_mask, self.blend, self.labels_layer, self.label_styles)
-        self.style.changed.connect(self._pick_style_mask)
+        self.style.changed.connect(lambda: self._pick_labels_of(self.style.value, self.style_mask, changed=True))
         self.labels_layer.changed.connect(self.label_styles.follow)
-        pick_active(viewer, self.content)
+        pick_content(viewer, self.content)
+        pick_style(viewer, self.style, self.content.value)
+        viewer.layers.events.inserted.connect(self._pick_inputs)
         self.content.changed.connect(self._content_changed)
         viewer.layers.events.inserted.connect(self._pick_labels)
         viewer.layers.events.inserted.connect(self._pick_style_mask)
-        self.slices.changed.connect(self._content_changed)
+        self.slices.changed.connect(self._slices_shown)
         self._content_changed()
         self.label_styles.follow(self.labels_layer.value)
         self._pick_style_mask()
         self._label_style_names: dict[str, str] = {}
+
+    def _pick_inputs(self, _event=None) -> None:
+        """A photo opened after a texture becomes the content; an empty style box takes a texture."""
+        pick_content(self.viewer, self.content, keep=True)
+        pick_style(self.viewer, self.style, self.content.value)
 
     def _pick_labels(self, _event=None) -> None:
         """The newest `<content> labels`, when there is one."""
@@ -119,14 +128,17 @@ class StylizeWidget(Container):
         """The newest `<style> labels` (painted on the style, or Segment run on it), when there is one."""
         self._pick_labels_of(self.style.value, self.style_mask)
 
-    def _pick_labels_of(self, layer, box: ComboBox) -> None:
-        if layer is None:
-            return
+    def _pick_labels_of(self, layer, box: ComboBox, changed: bool = False) -> None:
+        """The newest `<layer> labels` in `box`; when `layer` itself `changed`, an earlier pick
+        that is not its labels is dropped (another image's labels would not fit it)."""
         box.reset_choices()
-        base = names.base_name(layer.name)
-        found = [lyr for lyr in self.viewer.layers if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
+        base = None if layer is None else names.base_name(layer.name)
+        found = [lyr for lyr in self.viewer.layers
+                 if base is not None and isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
         if found:
             box.value = found[-1]
+        elif changed and box.value is not None:
+            box.value = None
 
     def _style_source(self, layer, what: str):
         """The style layer's image; the style box's layer with the style mask's region, if one is chosen."""
@@ -184,7 +196,11 @@ class StylizeWidget(Container):
         return SegmentParams() if labels is None else recorded_segment_params(labels)
 
     def _content_changed(self) -> None:
-        self._pick_labels()
+        self._pick_labels_of(self.content.value, self.labels_layer, changed=True)
+        pick_style(self.viewer, self.style, self.content.value)
+        self._slices_shown()
+
+    def _slices_shown(self) -> None:
         self.slices.visible = is_stack(self.content.value)
         self.chain.visible = shown(self.slices) and self.slices.value == ALL_SLICES
 
@@ -207,6 +223,7 @@ class StylizeWidget(Container):
     def _stylize_job(self):
         """The job the Run button starts, and what shows its result; bad input raises here."""
         layer, content, style = self._inputs()
+        mark_used(content=layer, style=self.style.value)
         styles = self._label_styles()
         params = self.params()
         job_session = session(params.session)

@@ -3,7 +3,7 @@
 The three step widgets are the same ones the separate docks show, so every option, default and
 check is theirs; this dock only chains them (each step starts when the one before ended with a
 result, and a failure or Cancel stops the chain where it is) and adds the shortcuts and a help
-link. Tabs keep the dock short enough for a 1000 px screen.
+link. Tabs keep the dock short, and each tab scrolls.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QShortcut,
     QTabWidget,
     QVBoxLayout,
@@ -28,13 +27,13 @@ from qtpy.QtWidgets import (
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import layer_kind
 from napari_partial_style._napari.composite_widget import CompositeWidget
+from napari_partial_style._napari.docks import ScrollingStep
 from napari_partial_style._napari.segment_widget import SegmentWidget
 from napari_partial_style._napari.stylize_widget import StylizeWidget
 
 HELP_URL = "https://github.com/napari-partial-style/napari-partial-style/blob/main/docs/napari.md"
 RUN_KEYS, CANCEL_KEYS = "Ctrl+Return", "Escape"
 RUN_ALL, CANCEL_ALL = "Run all", "Cancel all"
-SCROLLBAR_ALLOWANCE = 48  # napari's stylesheet widens scroll bars after the dock is built
 
 
 class WorkflowWidget(QWidget):
@@ -45,14 +44,7 @@ class WorkflowWidget(QWidget):
         self.tabs = QTabWidget()
         for number, (widget, title) in enumerate(((self.segment, "Segment"), (self.stylize, "Stylize"),
                                                   (self.composite, "Composite && score")), start=1):
-            widget.native.layout().addStretch(1)  # rows at the top, not spread over the tab's height
-            scroll = QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setWidget(widget.native)
-            # wide enough for the step's rows as they start; longer class names later scroll sideways
-            scroll.setMinimumWidth(widget.native.minimumSizeHint().width() + 2 * scroll.frameWidth()
-                                   + SCROLLBAR_ALLOWANCE)
-            self.tabs.addTab(scroll, f"{number} {title}")
+            self.tabs.addTab(ScrollingStep(widget), f"{number} {title}")
         self.run_all = QPushButton(RUN_ALL)
         self.run_all.setToolTip("segment the content (unless it has labels already), stylize its labels, composite "
                                 "and score, one after the other "

@@ -1,0 +1,45 @@
+"""What the Plugins menu opens: each step widget in a scroll area, so a dock taller than the
+screen scrolls instead of pushing the window (and the step's button) off a 768 px screen."""
+
+from __future__ import annotations
+
+import napari
+from magicgui.widgets import Container
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QFrame, QScrollArea
+
+from napari_partial_style._napari.composite_widget import CompositeWidget
+from napari_partial_style._napari.segment_widget import SegmentWidget
+from napari_partial_style._napari.stylize_widget import StylizeWidget
+
+SCROLLBAR_ALLOWANCE = 48  # napari's stylesheet widens scroll bars after the dock is built
+
+
+class ScrollingStep(QScrollArea):
+    """One step widget (`.step`), its rows at the top, scrolling up and down, never sideways
+    while it starts: wide enough for its rows (longer class names later scroll sideways)."""
+
+    def __init__(self, step: Container) -> None:
+        super().__init__()
+        self.step = step
+        step.native.layout().addStretch(1)  # rows at the top, not spread over the dock's height
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(step.native)
+        self.setMinimumWidth(step.native.minimumSizeHint().width() + SCROLLBAR_ALLOWANCE)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+
+
+class SegmentDock(ScrollingStep):
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:  # napari passes the viewer by this annotation
+        super().__init__(SegmentWidget(viewer))
+
+
+class StylizeDock(ScrollingStep):
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(StylizeWidget(viewer))
+
+
+class CompositeDock(ScrollingStep):
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(CompositeWidget(viewer))
