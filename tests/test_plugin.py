@@ -118,6 +118,17 @@ def test_sample_data_opens(make_napari_viewer):
     assert viewer.layers["stone"].data.shape == (512, 512)
 
 
+def test_empty_boxes_show_the_value_a_job_will_use(make_napari_viewer):
+    viewer = make_napari_viewer()
+    segment, stylize = dock(viewer, "Segment"), dock(viewer, "Stylize")
+    placeholder = lambda widget: widget.native.placeholderText()  # noqa: E731
+    assert placeholder(segment.threshold) == "0.2 (default for imagenet)"  # softmax over 1000 classes
+    segment.classifier.set("tiny-materials")  # sigmoid scores, as a trained checkpoint
+    assert placeholder(segment.threshold) == "0.5 (default for tiny-materials)"
+    assert placeholder(segment.form["session.size"]) == "auto: 256 px on cpu"
+    assert placeholder(stylize.form["style.max_size"]) == "the content's, at most 1024 px on cpu"
+
+
 def test_docks_start_on_a_photo_as_the_content_and_a_texture_as_the_style(make_napari_viewer):
     from napari_partial_style._napari.common import mark_used
 
@@ -191,6 +202,9 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     wait_done(qtbot, widget.runner)
     assert widget.run.text == "Segment" and widget.runner.last_error is None, widget.status.value
     assert bars and all(seen for _, seen in bars) and not shown(widget.progress)  # Segment's bar is in its dock
+    # the tiny network's softmax gives 'cup' about 1/1000: far under the threshold, one warning line
+    assert "Warning: the classifier barely sees its target here ('cup' scores 0.00" in widget.status.value
+    assert "name another 'target classes'" in widget.status.value
     assert viewer.layers["img labels"].contour > 0  # outlines: filled labels vanished on a same-coloured object
     saliency = viewer.layers["img saliency [cup]"]
     assert saliency.data.shape == (64, 96) and saliency.data.dtype == np.float32

@@ -61,6 +61,24 @@ def test_named_target_below_threshold_still_gets_a_map():
     assert result.maps[0][:, :28].mean() > result.maps[0][:, 68:].mean() + 0.5
 
 
+def test_a_named_target_the_classifier_barely_sees_is_one_warning_line():
+    from napari_partial_style.core.images import as_source_image
+    from napari_partial_style.core.params import CRFParams, SegmentParams
+    from napari_partial_style.core.segment.segmentation import segment_stage
+
+    def segmented(img):
+        params = SegmentParams(saliency=SaliencyParams(threshold=0.9, targets=("red thing",), subtract=("blue thing",)),
+                               crf=CRFParams(method="none"))
+        return drain(segment_stage(TinyTapped(), as_source_image(img), params, 96, CPU))
+
+    weak = red_blue()
+    weak[:, : 32, 0] = 0.3  # its score (about 0.82) is under the threshold 0.9
+    warning = segmented(weak).weak_targets()
+    assert warning is not None and "\n" not in warning
+    assert "'red thing' scores 0.8" in warning and "threshold 0.9" in warning and "--target" in warning
+    assert segmented(red_blue()).weak_targets() is None  # full red scores above it
+
+
 def test_all_zero_map_is_a_clear_error():
     img = np.full((64, 64, 3), 0.5, np.float32)  # grey: no evidence for red
     with pytest.raises(InputError, match="all zero"):

@@ -24,7 +24,7 @@ class TinySource:
     WEIGHTS: tuple = ()  # reads no file
 
     def __init__(self, classes: list[str] | None, score_kind: str, seed: int) -> None:
-        self._classes, self.score_kind, self.seed = classes, score_kind, seed
+        self._classes, self.SCORE_KIND, self.seed = classes, score_kind, seed
 
     def classes(self) -> list[str]:
         return self._classes or imagenet.classes()
@@ -32,7 +32,7 @@ class TinySource:
     def load(self, _found) -> FCNClassifier:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            return FCNClassifier(self.classes(), self.score_kind, widths=WIDTHS, hidden=HIDDEN)
+            return FCNClassifier(self.classes(), self.SCORE_KIND, widths=WIDTHS, hidden=HIDDEN)
 
 
 TINY = {"tiny": TinySource(None, "softmax", 0),  # ImageNet's 1000 classes, as the imagenet source

@@ -27,6 +27,11 @@ class ProgressPrinter:
             self.end_line()
             print(text, file=self.stream, flush=True)
 
+    def warn(self, text: str) -> None:
+        """A warning is printed even with --quiet: the result may not be what was asked for."""
+        self.end_line()
+        print(f"warning: {text}", file=self.stream, flush=True)
+
     def __call__(self, event: Progress) -> None:
         if self.quiet:
             return

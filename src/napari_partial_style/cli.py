@@ -272,6 +272,8 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     path = result.save(out, overwrite=args.overwrite)
     if result.segmentation is not None:
         printer.info("targets: " + ", ".join(f"{k} ({v:.3f})" for k, v in result.segmentation.class_scores().items()))
+        if (weak := result.segmentation.weak_targets()) is not None:
+            printer.warn(weak)
     if result.scores is not None:
         from napari_partial_style.core.segment.score_meaning import summary
 

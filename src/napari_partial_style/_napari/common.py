@@ -226,6 +226,43 @@ class TargetPicker(Container):
         self.targets.value = list(value)
 
 
+def show_defaults(form) -> None:
+    """Boxes left empty say the value a job will use, which depends on other boxes: the working
+    and result sizes on the device, the threshold on the classifier (its score kind)."""
+    fields = form.fields
+
+    def on_device(_value=None) -> None:
+        from napari_partial_style.core.device import DEFAULT_RESULT_SIZE, DEFAULT_SIZE, get_device
+
+        try:
+            kind = get_device(fields["session.device"].value).type
+        except InputError:
+            return
+        if "session.size" in fields:
+            fields["session.size"].native.setPlaceholderText(f"auto: {DEFAULT_SIZE.get(kind, 256)} px on {kind}")
+        if "style.max_size" in fields:
+            most = DEFAULT_RESULT_SIZE.get(kind, DEFAULT_RESULT_SIZE["cpu"])
+            fields["style.max_size"].native.setPlaceholderText(f"the content's, at most {most} px on {kind}")
+
+    def on_classifier(_value=None) -> None:
+        from napari_partial_style.core.segment.saliency import source_default_threshold
+
+        picker = fields["segment.classifier"]
+        try:
+            value = source_default_threshold(picker.get())
+        except Exception:  # no checkpoint chosen yet, or an unreadable one: the Segment status says so
+            return
+        fields["segment.saliency.threshold"].native.setPlaceholderText(f"{value:g} (default for {picker.source.value})")
+
+    if "session.device" in fields:
+        fields["session.device"].changed.connect(on_device)
+        on_device()
+    if "segment.classifier" in fields and "segment.saliency.threshold" in fields:
+        fields["segment.classifier"].source.changed.connect(on_classifier)
+        fields["segment.classifier"].checkpoint.changed.connect(on_classifier)
+        on_classifier()
+
+
 CUSTOM = {"device": device_box, "classifier": ClassifierPicker, "targets": TargetPicker}
 
 

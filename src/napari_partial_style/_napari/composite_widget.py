@@ -21,29 +21,30 @@ from napari_partial_style._napari.common import (
     is_stack,
     layer_choices,
     layer_kind,
+    pick_content,
     session,
+    show_defaults,
     slices_box,
     source_image,
     stack_sources,
-    pick_content,
     watch_layers,
 )
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import (
     META_KEY,
-    is_preview,
     PROBABILITIES_KEY,
     current_slice,
     into_stack,
+    is_preview,
     put_image,
     recorded_segment_params,
     slice_index,
     slice_text,
 )
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.segment.score_meaning import MEANING
 from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.segment.score_meaning import MEANING
 
 AUTO_DELAY_MS = 150
 COMPOSITE_PARTS = (("composite",),)
@@ -67,6 +68,7 @@ class CompositeWidget(Container):
         self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True,
                               tooltip="the style image: its top class is the expected class unless one is named")
         self.score_form = ParamForm(JobParams, SCORE_PARTS, CUSTOM, exclude=NOT_IN_NAPARI)
+        show_defaults(self.score_form)
         self.score_button = PushButton(text="Score")
         self.scores = Label(value="")
         self.scores.native.setWordWrap(True)

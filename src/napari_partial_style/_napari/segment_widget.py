@@ -15,16 +15,17 @@ from napari_partial_style._napari.common import (
     CUSTOM,
     is_stack,
     layer_choices,
-    over_slices,
     mark_used,
+    over_slices,
     pick_content,
     session,
+    show_defaults,
     slices_box,
     source_image,
     stack_sources,
     watch_layers,
 )
-from napari_partial_style._napari.forms import ParamForm
+from napari_partial_style._napari.forms import ParamForm, in_widget_words
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import (
     current_slice,
@@ -46,6 +47,7 @@ class SegmentWidget(Container):
         self.image = ComboBox(label="image", choices=layer_choices(viewer, "image"))
         self.slices = slices_box()
         self.form = ParamForm(JobParams, PARTS, CUSTOM)
+        show_defaults(self.form)
         self.classifier = self.form["segment.classifier"]
         self.picker = self.form["segment.saliency.targets"]
         self.threshold = self.form["segment.saliency.threshold"]
@@ -171,7 +173,8 @@ class SegmentWidget(Container):
             first = segs[0]
             maps = np.stack([s.maps for s in segs], axis=1).reshape(len(first.targets), *leading, *first.labels.shape)
             labels = np.stack([s.labels for s in segs]).reshape(*leading, *first.labels.shape)
-            stacked = Segmentation(maps, labels, None, first.targets, first.target_ids, first.scores, first.classes)
+            stacked = Segmentation(maps, labels, None, first.targets, first.target_ids, first.scores, first.classes,
+                                   first.threshold)
             return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
 
         return (job, lambda result: self._show(layer, params, *result))
@@ -191,6 +194,13 @@ class SegmentWidget(Container):
         yield from self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities, index)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())
         self.status.value = f"Segment: done{slice_text(index)} — {scores}"
+        weak = seg.weak_targets()
+        if weak is not None:
+            from napari.utils.notifications import show_warning
+
+            warning = in_widget_words(weak)
+            self.status.value += f"\nWarning: {warning}"
+            show_warning(f"Segment: {warning}")
 
     def _put_labels(self, layer, labels: np.ndarray, targets: list[str], meta: dict,
                     probabilities: np.ndarray | None, index: tuple[int, ...] | None = None) -> Iterator[None]:

@@ -6,7 +6,16 @@ from dataclasses import asdict
 
 import napari
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, PushButton, SpinBox
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    Label,
+    LineEdit,
+    PushButton,
+    SpinBox,
+)
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
@@ -15,11 +24,12 @@ from napari_partial_style._napari.common import (
     is_stack,
     layer_choices,
     layer_kind,
-    over_slices,
     mark_used,
+    over_slices,
     pick_content,
     pick_style,
     session,
+    show_defaults,
     shown,
     slices_box,
     source_image,
@@ -41,9 +51,9 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
+from napari_partial_style.core.contact_sheet import SWEEP_SIZE
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
-from napari_partial_style.core.contact_sheet import SWEEP_SIZE
 
 PARTS = (("session",), ("style",))
 DEFAULT_SWEEP = "1e5, 1e6, 1e7"
@@ -79,6 +89,7 @@ class StylizeWidget(Container):
         self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
                               tooltip="for a time series: frames change smoothly instead of flickering")
         self.form = ParamForm(JobParams, PARTS, CUSTOM)
+        show_defaults(self.form)
         self.preview_every = SpinBox(label="preview every", value=10, min=0, max=1000,
                                      tooltip="steps between previews in the stylized layer; 0: none (display only, "
                                              "not a job parameter)")

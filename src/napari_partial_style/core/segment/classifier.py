@@ -171,8 +171,19 @@ def class_names(source: str) -> list[str]:
     return named.classes() if named is not None else read_class_names(source)
 
 
+def score_kind(source: str) -> str:
+    """"softmax" or "sigmoid", without loading the network (the default threshold follows it)."""
+    named = sources.get(source)
+    return named.SCORE_KIND if named is not None else _checkpoint_header(source).get("score", "sigmoid")
+
+
 def read_class_names(path: str | Path) -> list[str]:
     """A checkpoint's class names, without reading its tensors into memory."""
+    return list(_checkpoint_header(path)["classes"])
+
+
+def _checkpoint_header(path: str | Path) -> dict[str, Any]:
+    """A checkpoint's record (its tensors memory-mapped, not read), checked for our format."""
     from napari_partial_style.core.io.image_files import describe_file
 
     path = Path(path)
@@ -185,4 +196,4 @@ def read_class_names(path: str | Path) -> list[str]:
         raise WeightsError(f"{path} cannot be read as a classifier checkpoint ({exc}); {MAKE_ONE}.") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
-    return list(state["classes"])
+    return state

@@ -52,6 +52,7 @@ class SaliencyResult:
     subtracted: list[int]     # the set K (targets first)
     scores: np.ndarray        # (scales, classes)
     classes: list[str]
+    threshold: float          # the class score a target was held to
 
     @property
     def target_names(self) -> list[str]:
@@ -60,6 +61,13 @@ class SaliencyResult:
 
 def default_threshold(model: TappedClassifier) -> float:
     return DEFAULT_THRESHOLD[model.score_kind]
+
+
+def source_default_threshold(source: str) -> float:
+    """The threshold a job uses with this classifier source when none is given (without loading it)."""
+    from napari_partial_style.core.segment.classifier import score_kind
+
+    return DEFAULT_THRESHOLD[score_kind(source)]
 
 
 def scaled(canvas_t: torch.Tensor, scale: float) -> torch.Tensor:
@@ -166,4 +174,4 @@ def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams, devic
                 "that sets it apart from the other classes. Pick another target, or change --subtract."
             )
         maps.append(finish(crop[row]))
-    return SaliencyResult(np.stack(maps), targets, k_set, scores, list(model.classes))
+    return SaliencyResult(np.stack(maps), targets, k_set, scores, list(model.classes), threshold)

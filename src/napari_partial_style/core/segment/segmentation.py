@@ -28,6 +28,7 @@ class Segmentation:
     target_ids: list[int]
     scores: np.ndarray | None
     classes: list[str]
+    threshold: float | None = None  # the class score targets were held to (None: no scores)
 
     def class_scores(self) -> dict[str, float]:
         """The best score of each target over scales."""
@@ -35,6 +36,18 @@ class Segmentation:
             return {}
         best = self.scores.max(axis=0)
         return {self.classes[i]: round(float(best[i]), 4) for i in self.target_ids}
+
+    def weak_targets(self) -> str | None:
+        """One warning line when a named target scores under the threshold: the classifier barely
+        sees it in this image, so its map, and the labels, may be noise rather than the object."""
+        if self.threshold is None:
+            return None
+        weak = {name: score for name, score in self.class_scores().items() if score < self.threshold}
+        if not weak:
+            return None
+        listed = ", ".join(f"'{name}' scores {score:.2f}" for name, score in weak.items())
+        return (f"the classifier barely sees its target here ({listed}, under the threshold {self.threshold:g}), "
+                "so the labels may miss it: look at the saliency map, name another --target, or paint the labels.")
 
 
 def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -69,4 +82,4 @@ def segment_stage(model: TappedClassifier, image: SourceImage, params: SegmentPa
     shape = image.shape
     labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape, device)
     return Segmentation(resize_stack(saliency.maps, shape), labels, probabilities, saliency.target_names,
-                        saliency.targets, saliency.scores, saliency.classes)
+                        saliency.targets, saliency.scores, saliency.classes, saliency.threshold)

@@ -1,7 +1,7 @@
 """Classifier sources: one module per named source, so a new source is one new file.
 
 A module here defines `WEIGHTS` (the pretrained files it needs, see core/io/weights.py; may be
-empty), `load(found)` (the classifier, from {weight key: path}) and `classes()` (its class names,
+empty), `SCORE_KIND` ("softmax" or "sigmoid": the scores its network gives), `load(found)` (the classifier, from {weight key: path}) and `classes()` (its class names,
 read cheaply for napari's class list). A source can also be registered at run time (`register`),
 as the tests' tiny network is. Any other source string is a checkpoint file made by `train`.
 Listing the names imports nothing.
@@ -29,6 +29,6 @@ def get(source: str) -> ModuleType | Any | None:
 
 
 def register(name: str, source: Any) -> None:
-    """Offer `source` (an object with WEIGHTS, load and classes, as a module here) under `name`."""
+    """Offer `source` (an object with WEIGHTS, SCORE_KIND, load and classes, as a module here) under `name`."""
     _REGISTERED[name] = source
 

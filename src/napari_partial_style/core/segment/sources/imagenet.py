@@ -8,6 +8,7 @@ from pathlib import Path
 from napari_partial_style.core.io import weights
 
 WEIGHTS = [weights.VGG16]
+SCORE_KIND = "softmax"  # one of 1000 classes: scores sum to 1
 
 
 @functools.lru_cache(maxsize=1)
@@ -25,6 +26,6 @@ def load(found: dict[str, Path]):
     """torchvision's VGG16 with its fully connected layers reshaped into convolutions."""
     from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights
 
-    model = FCNClassifier(classes(), score_kind="softmax", initialise=False)  # all of it is loaded next
+    model = FCNClassifier(classes(), score_kind=SCORE_KIND, initialise=False)  # all of it is loaded next
     copy_imagenet_weights(model, found[weights.VGG16.key], ("fc6", "fc7", "fc8"))
     return model
