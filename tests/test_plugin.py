@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from qtpy.QtCore import Qt
 from scipy import ndimage as ndi
 import pytest
 
@@ -532,6 +533,26 @@ def test_a_click_on_the_image_adds_the_class_the_classifier_sees_there(make_napa
     picked = widget.status.value.split("Pick: done — ")[1].split(" (")[0]
     assert widget.picker.get() == (picked,) and not widget.picker.above.value
     assert picked in widget.picker.targets.choices
+    assert widget.picker.picked.value == f"chosen: {picked}" and shown(widget.picker.picked)
+    classes = widget.picker.targets.native
+    item = classes.findItems(picked, Qt.MatchFlag.MatchExactly)[0]
+    assert classes.viewport().rect().intersects(classes.visualItemRect(item))  # in view, not scrolled away
+
+
+def test_the_class_list_shows_eight_rows_and_word_starts_first(make_napari_viewer):
+    from napari_partial_style._napari.common import LISTED_ROWS, ranked_matches
+
+    viewer = make_napari_viewer(show=True)
+    for name in WIDGETS:  # all docks open: the class list keeps its rows, the docks scroll
+        dock(viewer, name)
+    widget = dock(viewer, "Segment")
+    widget.picker.above.value = False
+    listing = widget.picker.targets.native
+    assert listing.height() >= LISTED_ROWS * listing.sizeHintForRow(0)
+    widget.picker.search.value = "cup"
+    listed = list(widget.picker.targets.choices)
+    assert listed[0] == "cup" and listed.index("cup") < listed.index("porcupine")
+    assert ranked_matches(["porcupine", "coffee mug", "mugger", "mug"], "MUG") == ["mug", "mugger", "coffee mug"]
 
 
 def test_cancel_stops_a_long_run_within_two_seconds(make_napari_viewer, qtbot, hub):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, LineEdit, Select
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, Select
+from qtpy.QtCore import Qt
 
 from napari_partial_style._napari.settings import default_device, prefer_our_reader, weights_folder
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.options import Leaf
 
 MAX_LISTED = 200
+LISTED_ROWS = 8
 CHECKPOINT = "checkpoint file"
 
 
@@ -161,6 +163,20 @@ class ClassifierPicker(Container):
         return class_names(self.get())
 
 
+def ranked_matches(classes: list[str], text: str) -> list[str]:
+    """Classes containing `text` (any case): the class itself first, then names that start with
+    it, then names with a word that starts with it ("coffee mug" for "mug"), then the rest
+    ("porcupine" for "cup")."""
+    text = text.strip().lower()
+
+    def rank(name: str) -> int:
+        lower = name.lower()
+        words = lower.replace("-", " ").replace(",", " ").split()
+        return 0 if lower == text else 1 if lower.startswith(text) else 2 if any(w.startswith(text) for w in words) else 3
+
+    return sorted((c for c in classes if text in c.lower()), key=rank)  # sorted is stable: the list's order within a rank
+
+
 class TargetPicker(Container):
     """Every class above the threshold, or classes picked from a searchable list."""
 
@@ -175,31 +191,47 @@ class TargetPicker(Container):
         # layers change, which would empty a list given once.
         self.targets = Select(choices=lambda _widget: self._listed, visible=False, tooltip=tooltip(leaf))
         self._fixed_width(self.targets)
-        super().__init__(widgets=[self.above, self.search, self.targets], label=leaf.label, name=leaf.dest)
+        self.picked = Label(value="", visible=False)
+        self.picked.native.setWordWrap(True)
+        super().__init__(widgets=[self.above, self.search, self.targets, self.picked], label=leaf.label, name=leaf.dest)
         self.margins = (0, 0, 0, 0)
         self.search.changed.connect(self.filter)
         self.above.changed.connect(self._mode_changed)
+        self.targets.changed.connect(self._show_picked)
 
     @staticmethod
     def _fixed_width(select: Select) -> None:
-        """The class list keeps the dock's width: ImageNet's longest names would widen the dock."""
+        """The class list keeps the dock's width (ImageNet's longest names would widen the dock)
+        and shows LISTED_ROWS rows however many docks share the window (the docks scroll)."""
         from qtpy.QtWidgets import QAbstractScrollArea, QSizePolicy
 
         select.native.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
         select.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
         select.native.setMinimumWidth(160)
+        row = select.native.fontMetrics().height() + 4  # Qt's item padding
+        select.native.setMinimumHeight(LISTED_ROWS * row + 2 * select.native.frameWidth())
 
     def _mode_changed(self) -> None:
         self.search.visible = self.targets.visible = not self.above.value
+        self._show_picked()
+
+    def _show_picked(self, _value=None) -> None:
+        """The chosen classes in words under the list (a long list may hide them), and the one
+        chosen last (a click's) scrolled into view."""
+        chosen = list(self.targets.value)
+        self.picked.value = f"chosen: {', '.join(chosen)}" if chosen else "chosen: none yet"
+        self.picked.visible = not self.above.value
+        items = self.targets.native.findItems(chosen[-1], Qt.MatchFlag.MatchExactly) if chosen else []
+        if items:
+            self.targets.native.scrollToItem(items[0])
 
     def set_classes(self, classes: list[str]) -> None:
         self._classes = list(classes)
         self.filter()
 
     def filter(self) -> None:
-        text = (self.search.value or "").strip().lower()
         chosen = list(self.targets.value)
-        matches = [c for c in self._classes if text in c.lower()][:MAX_LISTED]
+        matches = ranked_matches(self._classes, self.search.value or "")[:MAX_LISTED]
         self._listed = list(dict.fromkeys([*chosen, *matches]))
         self.targets.reset_choices()
         self.targets.value = chosen
