@@ -6,15 +6,38 @@ import subprocess
 import sys
 
 import re
+import zipfile
 
 import numpy as np
 import pytest
 
 from napari_partial_style.core.io import bundle as bundle_mod
 from napari_partial_style.core.io.bundle import Bundle, check_target, read_bundle, write_bundle
-from napari_partial_style.core.io.image_files import write_image_file
+from napari_partial_style.core.io.image_files import encode_image, write_image_file
 from napari_partial_style.core.errors import BundleError, InputError, OutputError
 from synthetic import two_tone
+
+
+def entries(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rewrite(path, name, data):
+    """The bundle at `path` with entry `name` replaced by `data` (removed when None), as a user's
+    zip tool might leave it."""
+    kept = {**entries(path), name: data}
+    with zipfile.ZipFile(path, "w") as archive:
+        for entry, content in kept.items():
+            if content is not None:
+                archive.writestr(entry, content)
+
+
+def unzipped(path, folder):
+    """What `unzip` makes of a bundle: a folder of its files (also the layout of version 0.1)."""
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(folder)
+    return folder
 
 
 def sample_bundle(rng, dtype=np.uint8, marker=0):
@@ -65,21 +88,65 @@ def test_existing_bundle_needs_overwrite(tmp_path, rng):
 
 def test_failure_mid_write_leaves_old_bundle_intact(tmp_path, rng, monkeypatch):
     path = write_bundle(sample_bundle(rng, marker=1), tmp_path / "job.pstyle")
-    before = {p.name: p.read_bytes() for p in path.iterdir()}
-    real_write = bundle_mod.write_image_file
+    before = path.read_bytes()
+    real_encode = bundle_mod.encode_image
     calls = []
 
-    def failing_write(target, array):
-        calls.append(target)
+    def failing_encode(*args):
+        calls.append(args)
         if len(calls) == 3:
             raise OSError(errno.ENOSPC, "No space left on device")
-        real_write(target, array)
+        return real_encode(*args)
 
-    monkeypatch.setattr(bundle_mod, "write_image_file", failing_write)
+    monkeypatch.setattr(bundle_mod, "encode_image", failing_encode)
     with pytest.raises(OutputError, match="No space left on device; nothing was written"):
         write_bundle(sample_bundle(rng, marker=2), path, overwrite=True)
-    assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+    assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["job.pstyle"]
+
+
+def test_a_bundle_is_one_zip_that_unzips_to_plain_images_and_reads_back_unzipped(tmp_path, rng):
+    original = sample_bundle(rng)
+    path = write_bundle(original, tmp_path / "job.pstyle")
+    assert path.is_file() and zipfile.is_zipfile(path)
+    names = set(entries(path))
+    assert {"manifest.json", "scores.json", "content.png", "labels.png", "saliency.tif"} <= names
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("content.png").compress_type == zipfile.ZIP_STORED
+    folder = unzipped(path, tmp_path / "unzipped.pstyle")
+    back = read_bundle(folder)
+    assert np.array_equal(back.labels, original.labels) and back.scores == original.scores
+
+
+def test_an_old_folder_bundle_is_replaced_by_a_file_on_overwrite(tmp_path, rng):
+    folder = unzipped(write_bundle(sample_bundle(rng, marker=1), tmp_path / "zip.pstyle"), tmp_path / "job.pstyle")
+    with pytest.raises(InputError, match="--overwrite"):
+        write_bundle(sample_bundle(rng, marker=2), folder)
+    write_bundle(sample_bundle(rng, marker=2), folder, overwrite=True)
+    assert folder.is_file() and read_bundle(folder).manifest["marker"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job.pstyle", "zip.pstyle"]
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    (b"", "it is an empty file, not a zip holding manifest.json"),
+    (b"just some notes", "it is a text file"),
+    (b"PK\x03\x04 cut short", "it is a zip archive, not a zip holding"),
+])
+def test_a_pstyle_file_that_is_not_a_bundle_is_one_line_and_left_alone(tmp_path, data, words):
+    path = tmp_path / "notes.pstyle"
+    path.write_bytes(data)
+    with pytest.raises(BundleError, match=re.escape(words)):
+        read_bundle(path)
+    with pytest.raises(InputError, match="is not a result bundle; it is left alone"):
+        check_target(path, overwrite=True)
+    assert path.read_bytes() == data
+
+
+def test_an_entry_that_claims_more_than_a_bundle_holds_is_refused_before_inflating(tmp_path, rng, monkeypatch):
+    path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
+    monkeypatch.setattr(bundle_mod, "MAX_ENTRY_BYTES", 100)
+    with pytest.raises(BundleError, match="more than any bundle holds"):
+        read_bundle(path)
 
 
 def test_target_checks(tmp_path):
@@ -90,18 +157,20 @@ def test_target_checks(tmp_path):
     (folder / "thesis.txt").write_text("mine")
     with pytest.raises(InputError, match="not a result bundle"):
         check_target(folder, overwrite=True)
+    assert (folder / "thesis.txt").read_text() == "mine"
     with pytest.raises(InputError, match="does not exist"):
         check_target(tmp_path / "nowhere" / "job.pstyle")
 
 
 def test_damaged_bundle_names_the_file(tmp_path, rng):
     path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
-    (path / "labels.png").unlink()
-    with pytest.raises(BundleError, match="labels.png"):
+    rewrite(path, "labels.png", None)
+    with pytest.raises(BundleError, match="labels.png is missing"):
         read_bundle(path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["version"] = 99
-    (path / "manifest.json").write_text(json.dumps(manifest))
+    rewrite(path, "content.png", b"\x89PNG\r\n\x1a\n garbage")
+    with pytest.raises(BundleError, match="content.png is missing or damaged"):
+        read_bundle(path)
+    edit_manifest(path, lambda m: {**m, "version": 99})
     with pytest.raises(BundleError, match="version 99"):
         read_bundle(path)
     with pytest.raises(BundleError, match="manifest.json is missing"):
@@ -144,8 +213,10 @@ write_bundle(Bundle(manifest={"marker": 2}, content=np.zeros((40, 40, 3), np.uin
 """
 
 
-def test_sigkill_between_the_two_renames_loses_nothing(tmp_path, rng):
-    path = write_bundle(sample_bundle(rng, marker=1), tmp_path / "job.pstyle")
+def test_sigkill_between_the_two_renames_of_a_folder_bundle_loses_nothing(tmp_path, rng):
+    """A zip over a zip is one rename; an old folder bundle is hidden first, then replaced."""
+    path = unzipped(write_bundle(sample_bundle(rng, marker=1), tmp_path / "zip.pstyle"), tmp_path / "job.pstyle")
+    (tmp_path / "zip.pstyle").unlink()
     child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "hidden"
     child.send_signal(signal.SIGKILL)
@@ -158,20 +229,17 @@ def test_sigkill_between_the_two_renames_loses_nothing(tmp_path, rng):
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
-def test_bundle_folders_follow_the_umask(tmp_path, rng, umask):
+def test_bundles_follow_the_umask(tmp_path, rng, umask):
     old = os.umask(umask)
     try:
         path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
     finally:
         os.umask(old)
-    assert path.stat().st_mode & 0o777 == 0o777 & ~umask
-    assert (path / "manifest.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def edit_manifest(path, change):
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest = change(manifest)
-    (path / "manifest.json").write_text(json.dumps(manifest))
+    rewrite(path, "manifest.json", json.dumps(change(json.loads(entries(path)["manifest.json"]))))
 
 
 @pytest.mark.parametrize(("change", "words"), [
@@ -198,7 +266,7 @@ def test_malformed_manifests_are_bundle_errors(tmp_path, rng, change, words):
 ])
 def test_labels_that_do_not_lie_on_the_content_are_refused(tmp_path, rng, labels, words):
     path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
-    write_image_file(path / "labels.png", labels)
+    rewrite(path, "labels.png", encode_image(labels, ".png"))
     with pytest.raises(BundleError, match=re.escape(words)):
         read_bundle(path)
 

@@ -1,6 +1,5 @@
 """The command line end to end, with random-weight checkpoints (no download, no accuracy claim)."""
 
-import json
 import os
 import subprocess
 import sys
@@ -72,7 +71,7 @@ def test_demo_with_bundled_labels(hub, tmp_path, capsys):
     bundle = read_bundle(out)
     assert bundle.composite.shape == (400, 600, 3)
     assert bundle.labels.sum() > 10_000
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = bundle.manifest
     assert manifest["inputs"]["content"] == "skimage.data.coffee" and manifest["classifier_classes"] is None
     assert bundle.scores is None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import zipfile
+
 import numpy as np
 from qtpy.QtCore import Qt
 from scipy import ndimage as ndi
@@ -636,11 +638,16 @@ def test_reader_ignores_other_paths_and_names_a_damaged_file(tmp_path):
 
     assert get_reader(str(tmp_path / "photo.png")) is None
     assert get_reader([str(tmp_path / "a.pstyle"), str(tmp_path / "b.pstyle")]) is None
+    assert get_reader(str(tmp_path / "missing.pstyle")) is None
     broken = tmp_path / "broken.pstyle"
     broken.mkdir()
     reader = get_reader(str(broken))
     with pytest.raises(BundleError, match="manifest.json"):
         reader(str(broken))
+    notes = tmp_path / "notes.pstyle"
+    notes.write_text("not a bundle")
+    with pytest.raises(BundleError, match="is not a result bundle: it is a text file"):
+        get_reader(str(notes))(str(notes))
 
 
 def event_loop_gaps(qtbot, viewer, runner, start):
@@ -1109,7 +1116,9 @@ def test_writer_errors_reach_the_user(make_napari_viewer, tmp_path):
     assert not (tmp_path / "x.pstyle").exists()
 
 
-def test_napari_opens_bundles_with_our_reader_once_the_plugin_ran(make_napari_viewer, tmp_path):
+def test_a_fresh_napari_opens_a_bundle_without_asking_by_open_and_drop(make_napari_viewer, tmp_path, monkeypatch):
+    """No reader preference is set (the plugin never ran in this viewer), yet `viewer.open`, File ›
+    Open and drag-and-drop (both `_qt_open`) open the bundle with no reader chooser."""
     from napari.settings import get_settings
 
     from napari_partial_style.core.io.bundle import Bundle, write_bundle
@@ -1117,11 +1126,20 @@ def test_napari_opens_bundles_with_our_reader_once_the_plugin_ran(make_napari_vi
     path = write_bundle(Bundle(manifest={"targets": ["cup"]}, content=two_tone((48, 64)),
                                labels=np.ones((48, 64), np.uint8)), tmp_path / "job.pstyle")
     viewer = make_napari_viewer()
-    assert "*.pstyle/" not in get_settings().plugins.extension2reader
-    dock(viewer, "Segment")
-    assert get_settings().plugins.extension2reader["*.pstyle/"] == PLUGIN
-    viewer.open(str(path), plugin=None)  # what File › Open, drag and drop and `napari job.pstyle` do
+    assert not any("pstyle" in pattern for pattern in get_settings().plugins.extension2reader)
+    viewer.open(str(path), plugin=None)  # `napari job.pstyle` and scripts
     assert [layer.name for layer in viewer.layers] == ["job content", "job labels"]
+    chooser = []
+    monkeypatch.setattr("napari._qt.qt_viewer.handle_gui_reading", lambda *a, **k: chooser.append(a))
+    viewer.layers.clear()
+    viewer.window._qt_viewer._qt_open([str(path)], stack=False)  # File › Open and a drop
+    assert chooser == [] and [layer.name for layer in viewer.layers] == ["job content", "job labels"]
+    # napari's folder reader claims every folder; once the plugin has run, unzipped and 0.1 bundles come to us too
+    assert get_settings().plugins.extension2reader["*.pstyle/"] == PLUGIN
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(tmp_path / "old.pstyle")
+    viewer.window._qt_viewer._qt_open([str(tmp_path / "old.pstyle")], stack=False)
+    assert chooser == [] and viewer.layers[-1].name == "old labels"
 
 
 def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, errors):

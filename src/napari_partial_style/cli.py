@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target; for a batch, "
                                                       "a folder of masks named like the contents (default: CONTENT_mask.* beside "
                                                       "each content, else segment automatically)")
-    run.add_argument("-o", "--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write (a batch: a folder for all results)")
+    run.add_argument("-o", "--out", required=True, metavar="NAME.pstyle", help="result bundle file to write (a batch: a folder for all results)")
     add_job_options(run, ALL_PARTS)
     add_batch_options(run)
 
@@ -179,12 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     segment = sub.add_parser("segment", help="saliency maps and CRF labels only", description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.")
     segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
-    segment.add_argument("-o", "--out", required=True, metavar="DIR.pstyle", help="result bundle folder to write")
+    segment.add_argument("-o", "--out", required=True, metavar="NAME.pstyle", help="result bundle file to write")
     add_job_options(segment, SEGMENT_PARTS)
 
     demo = sub.add_parser("demo", help="the main job on the bundled sample",
                           description="Find the cup in scikit-image's coffee photo with the ImageNet classifier and turn it to stone.")
-    demo.add_argument("-o", "--out", default="demo.pstyle", metavar="DIR.pstyle", help="result bundle folder (default: demo.pstyle)")
+    demo.add_argument("-o", "--out", default="demo.pstyle", metavar="NAME.pstyle", help="result bundle file (default: demo.pstyle)")
     demo.add_argument("--labels", action="store_true", help="use the bundled cup labels instead of segmenting")
     add_job_options(demo, ALL_PARTS)
 
@@ -278,9 +278,9 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
         from napari_partial_style.core.segment.score_meaning import summary
 
         printer.info(f"score: {summary(result.scores)}")
-    preview = f"  (preview: {path / 'preview.png'})" if result.composite is not None else ""
-    printer.info(f"wrote {path}{preview}")
+    printer.info(f"wrote {path}")
     printer.info(f"open it in napari:  napari {path}")
+    printer.info(f"or unpack its images (a zip):  unzip {path} -d {path.with_suffix('')}")
     if args.quiet:
         print(path)
     return path

@@ -1,4 +1,4 @@
-"""napari reader for result bundles: a `.pstyle` folder opens as one layer per stage."""
+"""napari reader for result bundles: a `.pstyle` file (or an unzipped bundle folder) opens as one layer per stage."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ LayerData = tuple[Any, dict[str, Any], str]
 
 
 def get_reader(path: str | list[str]):
-    """Return the bundle reader for a `.pstyle` folder, else None; never raises."""
+    """Return the bundle reader for a `.pstyle` file or folder, else None; never raises."""
     if isinstance(path, list):
         if len(path) != 1:
             return None
         path = path[0]
     candidate = Path(path)
-    if candidate.suffix != ".pstyle" or not candidate.is_dir():
+    if candidate.suffix != ".pstyle" or not candidate.exists():
         return None
     return read_bundle_layers
 

@@ -88,26 +88,31 @@ def disk_error(path: Path, exc: OSError) -> OutputError:
     return OutputError(f"cannot write {path}: {reason}; nothing was written. Free some space or choose another folder.")
 
 
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Rename the finished `tmp` to `path`. A file over a file is one atomic rename; a folder, or a
+    file over a folder, hides the old one first and deletes it last (put back if the rename fails)."""
+    old = None
+    if (path.is_dir() and not path.is_symlink()) or (tmp.is_dir() and path.exists()):
+        old = _sibling(path, "old")
+        os.replace(path, old)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None:
+            os.replace(old, path)
+        raise
+    if old is not None:
+        _remove(old)
+
+
 @contextmanager
 def atomic_folder(path: Path) -> Iterator[Path]:
-    """Yield an empty folder to fill; on success it replaces `path` in two renames (the old
-    folder is hidden first and deleted last). The folder follows the umask, like `mkdir`."""
+    """Yield an empty folder to fill; on success it replaces `path`. The folder follows the umask, like `mkdir`."""
     tmp = _sibling(path, "tmp")
     try:
         os.mkdir(tmp, 0o777)
         yield tmp
-        old = None
-        if path.exists():
-            old = _sibling(path, "old")
-            os.replace(path, old)
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            if old is not None:
-                os.replace(old, path)
-            raise
-        if old is not None:
-            _remove(old)
+        _swap_in(tmp, path)
     except OSError as exc:
         raise disk_error(path, exc) from exc
     finally:
@@ -123,7 +128,7 @@ def atomic_file(path: Path) -> Iterator[Path]:
     tmp = _sibling(path, "tmp")
     try:
         yield tmp
-        os.replace(tmp, path)
+        _swap_in(tmp, path)
     except OSError as exc:
         raise disk_error(path, exc) from exc
     finally:

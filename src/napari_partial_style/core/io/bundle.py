@@ -1,24 +1,32 @@
-"""The result bundle `NAME.pstyle/`: a folder of plain files plus `manifest.json`.
+"""The result bundle `NAME.pstyle`: one zip file of plain image files plus `manifest.json`.
 
-Writes go to a temporary folder beside the target; an existing bundle is moved aside, the new
-one renamed in, and only then is the old one deleted, so a failed or interrupted write never
-leaves a half bundle and never damages the bundle that was there (core/io/atomic.py; what a killed
-writer left is cleaned up by the next write or read). Reading trusts nothing in the folder: the
-manifest's shape, file names (plain names inside the bundle only) and every array's shape are checked.
+One file, because napari's own reader claims every folder: a folder bundle made napari ask which
+reader to use, while a `.pstyle` file goes to this plugin from File > Open, drag-and-drop and
+`viewer.open`. Being a zip, `unzip NAME.pstyle` gives its PNG and TIFF files, and such an unzipped
+folder (or a folder bundle of version 0.1) is read as well.
+
+The zip is built beside the target and renamed in, so a failed or interrupted write never leaves
+a half bundle and never damages the bundle that was there (core/io/atomic.py; what a killed writer
+left is cleaned up by the next write or read). Reading trusts nothing in the file: the manifest's
+shape, file names (plain names inside the bundle only), entry sizes and every array's shape are checked.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from napari_partial_style.core.io.atomic import atomic_folder, check_parent, recover
+from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
 from napari_partial_style.core.errors import BundleError, InputError
-from napari_partial_style.core.io.image_files import image_suffix, read_image_file, write_image_file
+from napari_partial_style.core.io.image_files import describe_file, encode_image, image_suffix, read_image
 
 FORMAT = "napari-partial-style bundle"
 VERSION = 1
@@ -28,6 +36,8 @@ SCORES = "scores.json"
 IMAGE_LAYERS = ("content", "style", "stylized", "composite", "preview")
 STACK_LAYERS = ("saliency", "crf_probabilities")
 LAYERS = (*IMAGE_LAYERS, "labels", *STACK_LAYERS)
+# An entry that claims more is refused before it is inflated (a zip bomb); 100 Mpx of 16 float32 maps.
+MAX_ENTRY_BYTES = 100_000_000 * 4 * 16
 
 
 @dataclass
@@ -50,15 +60,26 @@ def check_target(path: str | Path, overwrite: bool = False) -> Path:
     """Refuse, before any work, a target that would fail or destroy something at write time."""
     path = Path(path)
     if path.suffix != SUFFIX:
-        raise InputError(f"output {path} must end in {SUFFIX} (napari opens such folders); e.g. {path.name}{SUFFIX}")
-    recover(path, is_complete=lambda p: (p / MANIFEST).is_file())
+        raise InputError(f"output {path} must end in {SUFFIX} (napari opens such files); e.g. {path.name}{SUFFIX}")
+    recover(path, is_complete=is_bundle)
     if path.exists() or path.is_symlink():
         if not overwrite:
             raise InputError(f"output {path} exists; choose another name or pass --overwrite.")
-        if not (path / MANIFEST).is_file():
+        if not is_bundle(path):
             raise InputError(f"{path} exists and is not a result bundle; it is left alone, choose another name.")
     check_parent(path)
     return path
+
+
+def is_bundle(path: Path) -> bool:
+    """Whether `path` holds a bundle's manifest (a zip file, or a folder from version 0.1 or unzip)."""
+    if path.is_dir():
+        return (path / MANIFEST).is_file()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return MANIFEST in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _files(bundle: Bundle) -> dict[str, tuple[str, np.ndarray]]:
@@ -88,13 +109,23 @@ def write_bundle(bundle: Bundle, path: str | Path, overwrite: bool = False) -> P
         "files": {name: filename for name, (filename, _) in files.items()},
     }
     text = json.dumps(manifest, indent=2, default=_jsonable)
-    with atomic_folder(path) as tmp:
+    with atomic_file(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
         for filename, array in files.values():
-            write_image_file(tmp / filename, array)
+            _add(archive, filename, encode_image(array, Path(filename).suffix, filename))
         if bundle.scores is not None:
-            (tmp / SCORES).write_text(json.dumps(bundle.scores, indent=2, default=_jsonable))
-        (tmp / MANIFEST).write_text(text)
+            _add(archive, SCORES, json.dumps(bundle.scores, indent=2, default=_jsonable).encode())
+        _add(archive, MANIFEST, text.encode())
     return path
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """PNGs are stored as they are (already compressed), TIFF and JSON deflated; unzip gives rw-r--r-- files."""
+    import time
+
+    info = zipfile.ZipInfo(name, time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
 
 
 def _jsonable(value: Any) -> Any:
@@ -105,12 +136,49 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+@contextmanager
+def _entries(path: Path) -> Iterator[Callable[[str], bytes]]:
+    """A reader of the bundle's files by name, open for one read of the whole bundle (so its
+    files all come from the same write); FileNotFoundError names a missing file."""
+    recover(path, is_complete=is_bundle)
+    if path.is_dir():
+        yield lambda name: (path / name).read_bytes()
+        return
+    if not path.is_file():
+        raise BundleError(f"{path}: no such bundle; check the path.")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BundleError(f"{path} is not a result bundle: it is {describe_file(path)}, "
+                          f"not a zip holding {MANIFEST}.") from exc
+
+    def read(name: str) -> bytes:
+        try:
+            info = archive.getinfo(name)
+        except KeyError:
+            raise FileNotFoundError(name) from None
+        if info.file_size > MAX_ENTRY_BYTES:
+            raise BundleError(f"{path}: {name} claims {info.file_size / 1e9:.3g} GB, more than any bundle holds; "
+                              "the bundle is damaged.")
+        try:
+            return archive.read(info)
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+            raise BundleError(f"{path}: {name} is damaged ({exc}).") from exc
+
+    with archive:
+        yield read
+
+
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The manifest of a bundle, checked for format, version and the shape of `files`."""
     path = Path(path)
-    recover(path, is_complete=lambda p: (p / MANIFEST).is_file())
+    with _entries(path) as read:
+        return _manifest(path, read)
+
+
+def _manifest(path: Path, read: Callable[[str], bytes]) -> dict[str, Any]:
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(read(MANIFEST).decode("utf-8"))
     except FileNotFoundError as exc:
         raise BundleError(f"{path} is not a result bundle: {MANIFEST} is missing.") from exc
     except (OSError, ValueError) as exc:
@@ -145,28 +213,34 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 def read_bundle(path: str | Path) -> Bundle:
     """Read every file the manifest names; a missing, unreadable or misshapen one is named in the error."""
     path = Path(path)
-    manifest = read_manifest(path)
-    arrays: dict[str, Any] = {}
-    for name, filename in manifest["files"].items():
-        try:
-            arrays[name] = read_image_file(path / filename)
-        except InputError as exc:
-            raise BundleError(f"{path}: {filename} is missing or damaged ({exc}).") from exc
+    with _entries(path) as read:
+        manifest = _manifest(path, read)
+        arrays: dict[str, Any] = {}
+        for name, filename in manifest["files"].items():
+            try:
+                arrays[name] = read_image(io.BytesIO(read(filename)), filename)
+            except (InputError, OSError) as exc:
+                raise BundleError(f"{path}: {filename} is missing or damaged ({exc}).") from exc
+        scores = _scores(path, read)
     if "content" not in arrays:
         raise BundleError(f"{path}: the manifest names no content image.")
     for name in STACK_LAYERS:
         if name in arrays and arrays[name].ndim == 2:
             arrays[name] = arrays[name][None]
     _check_shapes(path, manifest["files"], arrays)
-    scores = None
-    if (path / SCORES).is_file():
-        try:
-            scores = json.loads((path / SCORES).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise BundleError(f"{path}: {SCORES} is damaged ({exc}).") from exc
-        if not isinstance(scores, dict):
-            raise BundleError(f"{path}: {SCORES} holds a JSON {type(scores).__name__}, not an object.")
     return Bundle(manifest=manifest, scores=scores, **arrays)
+
+
+def _scores(path: Path, read: Callable[[str], bytes]) -> dict[str, Any] | None:
+    try:
+        scores = json.loads(read(SCORES).decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path}: {SCORES} is damaged ({exc}).") from exc
+    if not isinstance(scores, dict):
+        raise BundleError(f"{path}: {SCORES} holds a JSON {type(scores).__name__}, not an object.")
+    return scores
 
 
 def _check_shapes(path: Path, files: dict[str, str], arrays: dict[str, np.ndarray]) -> None:

@@ -6,7 +6,9 @@ those go through pypng; TIFF (any dtype, floats included) goes through tifffile.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -31,54 +33,61 @@ def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> n
     if not path.is_file():
         raise InputError(f"{path}: no such file; check the path.")
     with open(path, "rb") as fh:
-        head = fh.read(32)
+        return read_image(fh, str(path), max_pixels)
+
+
+def read_image(fh: BinaryIO, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """`read_image_file` for an open, seekable binary file (a file on disk or a bundle's entry);
+    `name` is what messages call it."""
+    head = fh.read(32)
+    fh.seek(0)
     try:
         if head.startswith(TIFF_SIGNATURES):
-            return _read_tiff(path, max_pixels)
+            return _read_tiff(fh, name, max_pixels)
         if head.startswith(PNG_SIGNATURE) and len(head) > 24 and head[24] == 16:
-            _check_pixels(path, int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), max_pixels)
-            return _read_png16(path)
-        return _read_with_pillow(path, max_pixels)
+            _check_pixels(name, int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), max_pixels)
+            return _read_png16(fh)
+        return _read_with_pillow(fh, name, max_pixels)
     except InputError:
         raise
     except MemoryError as exc:
-        raise InputError(f"{path}: not enough memory to decode it; free memory or give a smaller image.") from exc
+        raise InputError(f"{name}: not enough memory to decode it; free memory or give a smaller image.") from exc
     except Exception as exc:  # every reader has its own exception types
         raise InputError(
-            f"{path}: cannot be read as an image ({exc.__class__.__name__}: {exc}); "
+            f"{name}: cannot be read as an image ({exc.__class__.__name__}: {exc}); "
             "give a PNG, JPEG or TIFF file."
         ) from exc
 
 
-def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise InputError(
-            f"{path}: {width}×{height} px ({width * height / 1e6:.3g} Mpx) is above the limit of "
+            f"{name}: {width}×{height} px ({width * height / 1e6:.3g} Mpx) is above the limit of "
             f"{max_pixels / 1e6:.3g} Mpx; downscale it first, or raise the limit with --max-pixels "
             f"{width * height} if the machine has the memory (about 15 bytes per pixel besides the models)."
         )
 
 
-def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
+def _read_tiff(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
     import tifffile
 
-    with tifffile.TiffFile(path) as tif:
+    with tifffile.TiffFile(fh) as tif:
         series = tif.series[0]
         samples = dict(zip(series.axes, series.shape)).get("S", 1)
         planes = [n for axis, n in zip(series.axes, series.shape) if axis != "S"]
         height, width = (planes[-2], planes[-1]) if len(planes) >= 2 else (1, planes[0] if planes else 1)
-        _check_pixels(path, width, height * int(np.prod(planes[:-2], dtype=np.int64)), max_pixels)
+        _check_pixels(name, width, height * int(np.prod(planes[:-2], dtype=np.int64)), max_pixels)
         array = np.asarray(series.asarray())
         extras = tuple(int(e) for e in (getattr(series.pages[0], "extrasamples", None) or ()))
     if array.ndim == 3 and array.shape[-1] == 2 and not (samples == 2 and extras in ((1,), (2,))):
         raise InputError(
-            f"{path}: a TIFF whose last axis has 2 values that are not marked as gray and alpha; "
+            f"{name}: a TIFF whose last axis has 2 values that are not marked as gray and alpha; "
             "save one channel as a grayscale image (or three as RGB) first."
         )
     return array
 
 
-def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
+def _read_with_pillow(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
     import warnings
 
     from PIL import Image, ImageOps, UnidentifiedImageError
@@ -89,15 +98,15 @@ def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
             try:
-                img_file = Image.open(path)
+                img_file = Image.open(fh)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
         with img_file as img:
-            _check_pixels(path, *img.size, max_pixels)
+            _check_pixels(name, *img.size, max_pixels)
             frames = getattr(img, "n_frames", 1)
             if frames > 1:
                 raise InputError(
-                    f"{path}: an animated or multi-page {img.format} with {frames} frames; save the frame you "
+                    f"{name}: an animated or multi-page {img.format} with {frames} frames; save the frame you "
                     "want as a PNG first."
                 )
             img = ImageOps.exif_transpose(img)
@@ -105,15 +114,20 @@ def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
                 img = img.convert("RGBA" if "transparency" in img.info or img.mode == "PA" else "RGB")
             return np.array(img)  # a writable copy: napari paints into labels read from a bundle
     except UnidentifiedImageError as exc:
+        fh.seek(0)
         raise InputError(
-            f"{path}: cannot be read as an image: it is {describe_file(path)}; give a PNG, JPEG or TIFF file."
+            f"{name}: cannot be read as an image: it is {describe_head(fh.read(512))}; give a PNG, JPEG or TIFF file."
         ) from exc
 
 
 def describe_file(path: Path) -> str:
     """What a file looks like from its first bytes, for messages about the wrong kind of file."""
     with open(path, "rb") as fh:
-        head = fh.read(512)
+        return describe_head(fh.read(512))
+
+
+def describe_head(head: bytes) -> str:
+    """`describe_file` for a file's first 512 bytes."""
     if not head:
         return "an empty file"
     kinds = {PNG_SIGNATURE: "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"PK\x03\x04": "a zip archive",
@@ -129,10 +143,10 @@ def describe_file(path: Path) -> str:
     return "a text file"
 
 
-def _read_png16(path: Path) -> np.ndarray:
+def _read_png16(fh: BinaryIO) -> np.ndarray:
     import png
 
-    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    width, height, rows, info = png.Reader(file=fh).asDirect()
     planes = info["planes"]
     data = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
     data = data.reshape(height, width, planes)
@@ -142,33 +156,31 @@ def _read_png16(path: Path) -> np.ndarray:
 def write_image_file(path: str | Path, array: np.ndarray) -> None:
     """Write uint8/uint16 arrays as PNG and anything else (floats) as TIFF, losslessly."""
     path = Path(path)
+    path.write_bytes(encode_image(array, path.suffix, path.name))
+
+
+def encode_image(array: np.ndarray, suffix: str, name: str = "image") -> bytes:
+    """The bytes of `write_image_file`'s file: TIFF for a `.tif` suffix, else PNG (uint8 or uint16)."""
     array = np.ascontiguousarray(array)
-    if path.suffix.lower() in (".tif", ".tiff"):
+    out = io.BytesIO()
+    if suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
-        tifffile.imwrite(path, array, photometric=_photometric(array))
-        return
-    if array.dtype == np.uint8:
+        tifffile.imwrite(out, array, photometric=_photometric(array))
+    elif array.dtype == np.uint8:
         from PIL import Image
 
-        Image.fromarray(array).save(path)
-        return
-    if array.dtype == np.uint16:
+        Image.fromarray(array).save(out, format="PNG")
+    elif array.dtype == np.uint16:
         import png
 
         planes = 1 if array.ndim == 2 else array.shape[2]
-        rows = array.reshape(array.shape[0], -1)
-        writer = png.Writer(
-            width=array.shape[1],
-            height=array.shape[0],
-            bitdepth=16,
-            greyscale=planes in (1, 2),
-            alpha=planes in (2, 4),
-        )
-        with open(path, "wb") as fh:
-            writer.write(fh, rows)
-        return
-    raise InputError(f"{path.name}: PNG holds uint8 or uint16, not {array.dtype}; use a .tif name.")
+        writer = png.Writer(width=array.shape[1], height=array.shape[0], bitdepth=16,
+                            greyscale=planes in (1, 2), alpha=planes in (2, 4))
+        writer.write(out, array.reshape(array.shape[0], -1))
+    else:
+        raise InputError(f"{name}: PNG holds uint8 or uint16, not {array.dtype}; use a .tif name.")
+    return out.getvalue()
 
 
 def image_suffix(dtype: np.dtype) -> str:
