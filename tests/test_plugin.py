@@ -824,6 +824,23 @@ def test_stacks_are_worked_on_at_the_current_slice(make_napari_viewer):
     assert current_slice(viewer, rgb)[0].shape == (40, 50, 3) and not current_slice(viewer, rgb)[1]
 
 
+def test_a_small_rgb_image_napari_reads_as_a_stack_is_named_as_what_it_is(make_napari_viewer, tmp_path):
+    from napari_partial_style._napari.common import source_image, stack_sources
+    from napari_partial_style.core.errors import InputError
+    from napari_partial_style.core.io.image_files import write_image_file
+
+    viewer = make_napari_viewer()
+    write_image_file(tmp_path / "tiny.png", np.zeros((20, 24, 3), np.uint8))
+    layer = viewer.open(str(tmp_path / "tiny.png"))[0]
+    assert not layer.rgb and layer.ndim == 3  # napari's guess for a side of 30 px or less
+    for read in (lambda: source_image(viewer, layer, "a content image"), lambda: stack_sources(layer)):
+        with pytest.raises(InputError, match=r"tiny is a 24×20 px RGB image \(napari shows it as a stack of 20 "
+                                             r"slices.*need at least 32 px"):
+            read()
+    stack = viewer.add_image(np.zeros((4, 40, 50), np.uint8), name="stack")
+    assert source_image(viewer, stack, "a content image").shape == (40, 50)  # a real stack is a stack
+
+
 def test_device_default_comes_from_the_plugin_settings(make_napari_viewer):
     from napari.settings import get_plugin_settings
 

@@ -312,6 +312,7 @@ def source_image(viewer, layer, what: str) -> Any:
 
     if layer is None:
         raise InputError(f"open or choose {what} first.")
+    refuse_small_rgb_read_as_stack(layer)
     data, sliced = current_slice(viewer, layer)
     if sliced:
         from napari.utils.notifications import show_info
@@ -335,6 +336,23 @@ def shown(widget) -> bool:
     return not widget.native.isHidden()
 
 
+NAPARI_RGB_MIN_SIDE = 30  # napari's guess_rgb: an H×W×3 image with a side up to this is a stack
+
+
+def refuse_small_rgb_read_as_stack(layer) -> None:
+    """napari opens an RGB image with a side of 30 px or less as a stack of H slices of W×3, so a
+    20×20 photo would be called "3×20 px": name what it really is instead."""
+    from napari_partial_style.core.images import MIN_SIDE
+
+    shape = layer.data.shape
+    if (getattr(layer, "rgb", True) or len(shape) != 3 or shape[-1] not in (3, 4)
+            or min(shape[:2]) > NAPARI_RGB_MIN_SIDE):
+        return
+    raise InputError(f"{layer.name} is a {shape[1]}×{shape[0]} px RGB image (napari shows it as a stack of "
+                     f"{shape[0]} slices, as it does when a side is {NAPARI_RGB_MIN_SIDE} px or less); it is too "
+                     f"small: both sides need at least {MIN_SIDE} px.")
+
+
 def is_stack(layer) -> bool:
     if layer is None:
         return False
@@ -346,6 +364,7 @@ def stack_sources(layer) -> tuple[tuple[int, ...], list[Any]]:
     from napari_partial_style._napari.layers import planes
     from napari_partial_style.core.images import as_source_image
 
+    refuse_small_rgb_read_as_stack(layer)
     leading, found = planes(layer)
     return leading, [as_source_image(p, name=f"{layer.name} [{i}]") for i, p in enumerate(found)]
 
