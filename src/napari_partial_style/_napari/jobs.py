@@ -3,7 +3,8 @@
 The worker's events drive a progress bar with the time left inside the dock (napari's own bar in its
 activity panel only where the settings ask for it, or the runner has no dock bar: the panel's spinner
 redraws the whole window 30 times a second, which on software OpenGL slowed the jobs by 20% to 2x);
-the Run button turns into Cancel while it runs; the bars close and the button comes back on every
+the Run button turns into Cancel while it runs (which stops the job within one network layer,
+core/cancel.py); the bars close and the button comes back on every
 ending (result, error, cancel), which stardist-napari#23 is the counterexample of. Errors become notifications, never dialogs. A result that adds several layers can be shown one
 layer per event-loop turn (napari spends 0.1-0.2 s making each on software OpenGL), so the viewer
 never freezes for their sum.
@@ -17,6 +18,7 @@ never ran and napari froze for good.
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 from magicgui.widgets import Container, Label, ProgressBar, PushButton
 
 from napari_partial_style._napari.settings import activity_panel
+from napari_partial_style.core.cancel import cancellable
 from napari_partial_style.core.progress import Estimator, Progress
 
 CANCEL = "Cancel"
@@ -128,6 +131,7 @@ class JobRunner:
         self.stage: str | None = None  # of the activity panel's bar
         self._events = 0  # progress events received
         self.cancelled = False
+        self._stop = threading.Event()  # stops the job inside a network pass (core/cancel.py)
         self.last_error: BaseException | None = None
         self.computed_at: float | None = None
         self.on_abort: Callable[[], None] | None = None
@@ -154,11 +158,13 @@ class JobRunner:
         if self.running:
             return
         self.cancelled, self.last_error, self.computed_at = False, None, None
+        stop = self._stop = threading.Event()
         self.in_activity_panel = self.progress is None or activity_panel()
         self.on_abort, self.finished_with_result = on_abort, False
 
         def drive():
-            result = yield from job()
+            with cancellable(stop):
+                result = yield from job()
             _prepare_first_layers()
             self.computed_at = time.perf_counter()  # before the results become layers
             return result
@@ -190,6 +196,7 @@ class JobRunner:
         if self.worker is not None and self._showing is None:  # a result being shown is not stopped
             self.cancelled = True
             self.status.value = f"{self.name}: cancelling"
+            self._stop.set()
             self.worker.quit()
 
     def _on_event(self, event: Progress, on_event: Callable[[Progress], None] | None) -> None:
@@ -231,8 +238,10 @@ class JobRunner:
         from napari.utils.notifications import show_error
 
         from napari_partial_style._napari.forms import in_widget_words
-        from napari_partial_style.core.errors import PartialStyleError
+        from napari_partial_style.core.errors import Cancelled, PartialStyleError
 
+        if isinstance(exc, Cancelled) and self.cancelled:  # how a cancelled pass ends: not an error
+            return
         self.last_error = exc
         text = in_widget_words(str(exc)) if isinstance(exc, PartialStyleError) else f"{exc.__class__.__name__}: {exc}"
         name = action or self.name

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from napari_partial_style.core import cancel
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.model_cache import cached_model
 
@@ -103,10 +104,13 @@ def load_body_weights(body: nn.Sequential, state: dict[str, torch.Tensor], path:
 
 def tapped_forward(body: nn.Sequential, names: Sequence[str], x: torch.Tensor,
                    taps: Sequence[str]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Run `body` (modules named `names`); the last output and the outputs of the `taps` by name."""
+    """Run `body` (modules named `names`); the last output and the outputs of the `taps` by name.
+    A cancelled job stops after any layer, forward or backward (core/cancel.py)."""
     out = {}
     for name, layer in zip(names, body):
         x = layer(x)
+        cancel.check()
+        cancel.watch(x)
         if name in taps:
             out[name] = x
     return x, out
