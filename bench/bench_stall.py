@@ -1,12 +1,18 @@
-"""How long napari's event loop stalls while the plugin works: a first (cold) Segment and Stylize in a
-fresh process, then "Re-run CRF only" with the torch CRF against pydensecrf.
+"""How long napari's event loop stalls while the plugin works, and how long Cancel takes.
 
-A 10 ms timer ticks on the event loop while a widget (opened as the Plugins menu opens it) runs a
-job; the largest gap between ticks until the computation ends is the stall a user feels. Gaps in
+Sections (`--only`): `single`, a first (cold) Segment and Stylize in a fresh process; `two`,
+Segment and Stylize started together, twice; `cancel`, Stylize cancelled at a random moment of its
+optimisation at several working sizes; `crf`, "Re-run CRF only" with the torch CRF against
+pydensecrf. `--load N` runs N busy processes beside it (a competing program on every core).
+
+A 10 ms timer ticks on the event loop while widgets (opened as the Plugins menu opens them) run
+jobs; the largest gap between ticks until the computation ends is the stall a user feels. Gaps in
 which napari added a layer are reported apart: that is napari's own cost (drawing a new layer on
-software OpenGL), the same for any plugin. Run under Xvfb:
+software OpenGL), the same for any plugin. Cancel is timed from the click to the moment the Run
+button is back. Run under Xvfb:
 
-    TORCH_HOME=/tmp/scratch/th xvfb-run -a python bench/bench_stall.py [--size 1024] [--iterations 10]
+    TORCH_HOME=/tmp/scratch/th xvfb-run -a -s "-screen 0 1600x900x24" python bench/bench_stall.py \
+        [--load 2] [--only two cancel] [--size 1024] [--iterations 10]
 """
 
 from __future__ import annotations
@@ -17,9 +23,9 @@ import time
 import torchvision  # noqa: F401  (Triton's LLVM must load before Mesa's; see core/segment/classifier.py)
 
 
-def stall(app, viewer, runner, start) -> tuple[float, float, float, float]:
-    """Largest gaps between 10 ms ticks while the job computes (layer additions left out, and all),
-    the gap in which its result was shown (layers added or updated), and the seconds computing."""
+def stall(app, viewer, runners, start) -> tuple[float, float, float, float]:
+    """Largest gaps between 10 ms ticks while the jobs compute (layer additions left out, and all),
+    the gap in which their results were shown (layers added or updated), and the seconds computing."""
     from qtpy.QtCore import QTimer
 
     ticks, inserted = [time.perf_counter()], []
@@ -29,21 +35,50 @@ def stall(app, viewer, runner, start) -> tuple[float, float, float, float]:
     timer.start(10)
     begin = time.perf_counter()
     start()
-    while runner.running:
+    while any(runner.running for runner in runners):
         app.processEvents()
         time.sleep(0.001)
     for _ in range(5):  # the ticks after the result was shown
         app.processEvents()
         time.sleep(0.01)
     timer.stop()
-    assert runner.last_error is None, runner.status.value
-    end = runner.computed_at
+    for runner in runners:
+        assert runner.last_error is None, runner.status.value
+    end = max(runner.computed_at for runner in runners)
     during = [t for t in ticks if t <= end] + [end]
     pairs = list(zip(during, during[1:]))
     plain = [b - a for a, b in pairs if not any(a <= t <= b for t in inserted)]
     after = [end] + [t for t in ticks if t > end]
     shown = max(b - a for a, b in zip(after, after[1:]))
     return max(plain), max(b - a for a, b in pairs), shown, end - begin
+
+
+def cancel_seconds(app, runner, button, rng) -> float:
+    """Start the job, click Cancel at a random moment of its optimisation, and time the click to the
+    moment the job is over (the Run button is back)."""
+    button.clicked()
+    while "style" not in runner.status.value:
+        app.processEvents()
+        time.sleep(0.005)
+    wait_until = time.perf_counter() + rng.uniform(0.2, 3.0)
+    while time.perf_counter() < wait_until:
+        app.processEvents()
+        time.sleep(0.005)
+    click = time.perf_counter()
+    button.clicked()
+    while runner.running:
+        app.processEvents()
+        time.sleep(0.001)
+    assert runner.cancelled and runner.last_error is None, runner.status.value
+    return time.perf_counter() - click
+
+
+def busy(count: int) -> list:
+    """`count` processes that keep a core busy each, as another program would."""
+    import subprocess
+    import sys
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
 
 
 def main() -> None:
@@ -54,6 +89,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--load", type=int, default=0, help="busy processes beside the bench")
+    parser.add_argument("--only", nargs="+", default=["single", "two", "cancel", "crf"],
+                        choices=["single", "two", "cancel", "crf"])
+    parser.add_argument("--cancel-sizes", type=int, nargs="+", default=[256, 600, 1024])
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     viewer = napari.Viewer()  # shown: a hidden window is never drawn, and drawing is part of the stall
@@ -64,6 +104,7 @@ def main() -> None:
     style = viewer.add_image(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), name="style", rgb=True)
     _, segment = viewer.window.add_plugin_dock_widget("napari-partial-style", "Segment")
     _, stylize = viewer.window.add_plugin_dock_widget("napari-partial-style", "Stylize")
+    segment, stylize = getattr(segment, "step", segment), getattr(stylize, "step", stylize)
     segment.image.value = small
     segment.picker.above.value = False
     segment.picker.search.value = "cup"
@@ -73,14 +114,46 @@ def main() -> None:
     stylize.form["session.size"].value, stylize.form["session.device"].value = 128, "cpu"
     stylize.form["style.steps"].value = 5
     stylize.form["style.max_size"].set(256)  # two short levels: the stall, not the speed, is measured
-    print("| job | largest gap (ms) computing, layer additions left out | computing, all | showing the result | "
-          "seconds |")
-    print("|---|---|---|---|---|")
-    for name, widget, runner, button in (("first Segment (cold)", segment, segment.runner, segment.run),
-                                         ("first Stylize (cold)", stylize, stylize.runner, stylize.run),
-                                         ("second Stylize", stylize, stylize.runner, stylize.run)):
-        plain, worst, shown, seconds = stall(app, viewer, runner, button.clicked)
-        print(f"| {name} | {plain * 1000:.0f} | {worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |")
+    load = busy(args.load)
+    print(f"{args.load} busy processes beside the bench")
+    try:
+        print("| job | largest gap (ms) computing, layer additions left out | computing, all | showing the result | "
+              "seconds |")
+        print("|---|---|---|---|---|")
+        if "single" in args.only:
+            for name, runner, button in (("first Segment (cold)", segment.runner, segment.run),
+                                         ("first Stylize (cold)", stylize.runner, stylize.run),
+                                         ("second Stylize", stylize.runner, stylize.run)):
+                plain, worst, shown, seconds = stall(app, viewer, [runner], button.clicked)
+                print(f"| {name} | {plain * 1000:.0f} | {worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |")
+        if "two" in args.only:
+            for attempt in range(args.repeats):
+                plain, worst, shown, seconds = stall(app, viewer, [segment.runner, stylize.runner],
+                                                     lambda: (segment.run.clicked(), stylize.run.clicked()))
+                print(f"| Segment and Stylize at once ({attempt + 1}) | {plain * 1000:.0f} | {worst * 1000:.0f} | "
+                      f"{shown * 1000:.0f} | {seconds:.2f} |")
+        if "cancel" in args.only:
+            from PIL import Image
+
+            stylize.form["style.steps"].value = 5000
+            for size in args.cancel_sizes:  # the photo resized so that its long side is `size`
+                photo = Image.fromarray(coffee()).resize((size, size * 2 // 3), Image.Resampling.BICUBIC)
+                stylize.content.value = viewer.add_image(np.asarray(photo), name=f"photo {size}", rgb=True)
+                stylize.style.value = style
+                stylize.form["session.size"].value = size
+                stylize.form["style.max_size"].set(size)
+                seconds = [cancel_seconds(app, stylize.runner, stylize.run, rng) for _ in range(args.repeats)]
+                print(f"| Cancel during Stylize at {size} px | " + ", ".join(f"{s:.2f}" for s in seconds) + " s |")
+        if "crf" in args.only:
+            crf_section(app, viewer, segment, rng, args)
+    finally:
+        for process in load:
+            process.kill()
+    viewer.close()
+
+
+def crf_section(app, viewer, segment, rng, args) -> None:
+    import numpy as np
 
     img = viewer.add_image(rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8), name="img", rgb=True)
     yy, xx = np.mgrid[:args.size, :args.size] / args.size
@@ -92,10 +165,9 @@ def main() -> None:
     segment.form["segment.crf.iterations"].value = args.iterations
     for method in ("torch", "pydensecrf", "torch", "pydensecrf"):
         segment.form["segment.crf.method"].value = method
-        plain, worst, shown, seconds = stall(app, viewer, segment.crf_runner, segment.crf_only.clicked)
+        plain, worst, shown, seconds = stall(app, viewer, [segment.crf_runner], segment.crf_only.clicked)
         print(f"| Re-run CRF only, {method}, {args.size}², {args.iterations} iterations | {plain * 1000:.0f} | "
               f"{worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |")
-    viewer.close()
 
 
 if __name__ == "__main__":

@@ -488,6 +488,35 @@ def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napar
     assert flow.stylize.runner.cancelled and "img stylized [2]" not in viewer.layers
 
 
+def test_quick_look_runs_the_tabs_job_small_and_says_how_long_run_all_takes(make_napari_viewer, qtbot, hub):
+    from napari_partial_style._napari.layers import META_KEY
+
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    flow = dock(viewer, "Partial style (all steps)")
+    flow.segment.image.value, flow.stylize.style.value = img, style
+    flow.segment.classifier.set("tiny")
+    flow.segment.picker.above.value = False
+    flow.segment.picker.search.value = "cup"
+    flow.segment.picker.targets.value = ["cup"]
+    flow.stylize.form["style.colors"].value = "content"
+    flow.quick.clicked()
+    assert flow.quick_runner.running
+    wait_done(qtbot, flow.quick_runner)
+    assert flow.quick_runner.last_error is None, flow.quick_status.value
+    assert sorted(layer.name for layer in viewer.layers) == ["img", "img quick look", "style"]  # nothing else touched
+    look = viewer.layers["img quick look"]
+    assert look.data.shape == img.data.shape and not np.array_equal(look.data, img.data)
+    record = look.metadata[META_KEY]["quick_look"]["parameters"]
+    assert record["session"]["size"] == 128 and record["style"]["steps"] == 30 and record["segment"]["saliency"]["scales"] == (1.0,)
+    assert record["style"]["colors"] == "content" and record["segment"]["saliency"]["targets"] == ("cup",)  # the tabs' job
+    assert "Run all will take about" in flow.quick_status.value and flow.quick.text == "Quick look"
+    flow.run_all.click()  # the full job now says how long it takes before it runs
+    assert "in all (from the quick look)" in flow.status.text()
+    flow.cancel()
+    qtbot.waitUntil(lambda: not flow.running_all, timeout=TIMEOUT_MS)
+
+
 def test_run_all_stylizes_the_contents_labels_unless_told_to_segment_again(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)

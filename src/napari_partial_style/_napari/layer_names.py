@@ -11,6 +11,7 @@ from __future__ import annotations
 CONTENT, STYLE, STYLIZED, COMPOSITE, LABELS, SALIENCY = "content", "style", "stylized", "composite", "labels", "saliency"
 RESEGMENTED = "re-segmentation"  # what the classifier sees in the composite (Score)
 SWEEP = "sweep"  # Stylize's contact sheet of style weights
+QUICK_LOOK = "quick look"  # the workflow's low-resolution composite
 ROLES = (STYLIZED, COMPOSITE, STYLE)
 
 
@@ -66,4 +67,4 @@ def base_name(content_name: str) -> str:
 
 def is_derived(name: str) -> bool:
     """A name the plugin gives to a layer made from another (not an input image)."""
-    return any(f" {kind}" in name for kind in (STYLIZED, COMPOSITE, STYLE, RESEGMENTED, SWEEP)) or f" {SALIENCY} [" in name
+    return any(f" {kind}" in name for kind in (STYLIZED, COMPOSITE, STYLE, RESEGMENTED, SWEEP, QUICK_LOOK)) or f" {SALIENCY} [" in name

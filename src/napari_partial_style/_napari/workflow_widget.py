@@ -1,16 +1,20 @@
-"""One dock for the whole job: Segment → Stylize → Composite and score as tabs, and "Run all".
+"""One dock for the whole job: Segment → Stylize → Composite and score as tabs, "Quick look" and "Run all".
 
 The three step widgets are the same ones the separate docks show, so every option, default and
 check is theirs; this dock only chains them (each step starts when the one before ended with a
 result, and a failure or Cancel stops the chain where it is) and adds the shortcuts and a help
-link. Tabs keep the dock short, and each tab scrolls.
+link. Tabs keep the dock short, and each tab scrolls. Quick look runs the tabs' job through
+`Session.run` at a low resolution (core/quick_look.py) into one `<image> quick look` layer, and
+says from its timings how long Run all will take.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import napari
+from magicgui.widgets import Label, PushButton
 from qtpy.QtCore import Qt, QUrl
 from qtpy.QtGui import QDesktopServices, QKeySequence
 from qtpy.QtWidgets import (
@@ -25,15 +29,18 @@ from qtpy.QtWidgets import (
 )
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.common import layer_kind
+from napari_partial_style._napari.common import layer_kind, mark_used, session, source_image
 from napari_partial_style._napari.composite_widget import CompositeWidget
 from napari_partial_style._napari.docks import ScrollingStep
+from napari_partial_style._napari.jobs import JobProgress, JobRunner, duration
 from napari_partial_style._napari.segment_widget import SegmentWidget
 from napari_partial_style._napari.stylize_widget import StylizeWidget
+from napari_partial_style.core.errors import InputError
 
 HELP_URL = "https://github.com/napari-partial-style/napari-partial-style/blob/main/docs/napari.md"
 RUN_KEYS, CANCEL_KEYS = "Ctrl+Return", "Escape"
 RUN_ALL, CANCEL_ALL = "Run all", "Cancel all"
+QUICK = "Quick look"
 
 
 class WorkflowWidget(QWidget):
@@ -55,14 +62,25 @@ class WorkflowWidget(QWidget):
         self.resegment = QCheckBox("segment again")
         self.resegment.setToolTip("Run all segments the content even when it has labels already (a sample's, "
                                   "yours or an earlier run's); unticked, it stylizes those")
+        self.quick = PushButton(text=QUICK, tooltip="the whole job at low resolution (one saliency scale, the style "
+                                "at 128 px, 30 steps, no score) into '<image> quick look', in seconds; it says how "
+                                "long Run all will take")
+        self.quick_status = Label(value="")
+        self.quick_progress = JobProgress()
+        self.quick_runner = JobRunner(self.quick, self.quick_status, QUICK, self.quick_progress)
+        self.quick.clicked.connect(lambda: self.quick_runner.toggle(self._quick_job))
+        self._estimate: tuple[str, float] | None = None  # (content layer name, seconds Run all takes)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         top = QHBoxLayout()
+        top.addWidget(self.quick.native)
         top.addWidget(self.run_all, 1)
         top.addWidget(self.resegment)
         top.addWidget(self.help)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.quick_status.native)
+        layout.addWidget(self.quick_progress.native)
         layout.addWidget(self.status)
         layout.addWidget(self.tabs)
         self.run_all.clicked.connect(self.toggle_all)
@@ -82,7 +100,7 @@ class WorkflowWidget(QWidget):
 
     def _runners(self):
         return (self.segment.runner, self.segment.crf_runner, self.stylize.runner, self.composite.runner,
-                self.segment.point_runner, self.stylize.sweep_runner)
+                self.segment.point_runner, self.stylize.sweep_runner, self.quick_runner)
 
     @property
     def running_all(self) -> bool:
@@ -99,25 +117,84 @@ class WorkflowWidget(QWidget):
             if runner.running:
                 runner.cancel()
 
+    def _inputs(self):
+        """The content and style layers the tabs hold; InputError names the one missing."""
+        content, style = self.segment.image.value, self.stylize.style.value
+        if content is None:
+            raise InputError("open an image and choose it in the Segment tab first.")
+        if style is None or style is content:
+            self.tabs.setCurrentIndex(1)
+            raise InputError("choose the style image in the Stylize tab first (open one, e.g. File › Open Sample).")
+        return content, style
+
     def toggle_all(self) -> None:
         if self.running_all:
             self.cancel()
             return
-        content, style = self.segment.image.value, self.stylize.style.value
-        if content is None:
-            self._say("open an image and choose it in the Segment tab first.")
-            return
-        if style is None or style is content:
-            self._say("choose the style image in the Stylize tab first (open one, e.g. File › Open Sample).")
-            self.tabs.setCurrentIndex(1)
+        try:
+            content, _ = self._inputs()
+        except InputError as exc:
+            self._say(str(exc))
             return
         labels = self._labels_of(content)
         segment = [self._segment] if labels is None or self.resegment.isChecked() else []
         self._steps, self._cancelled = [*segment, self._stylize, self._composite_and_score], False
         self.run_all.setText(CANCEL_ALL)
         self._next()
+        if self._estimate is not None and self._estimate[0] == content.name and self._waiting is not None:
+            self.status.setText(f"{self.status.text()} · about {duration(self._estimate[1])} in all (from the "
+                                f"quick look)")
         if not segment and self._waiting is not None:
             self._say(f"stylizing the labels '{labels.name}' ('segment again' to replace them)")
+
+    def params(self):
+        """The job the tabs describe: Segment's, Stylize's (and its session), Composite's and Score's options."""
+        from napari_partial_style.core.options import build
+        from napari_partial_style.core.params import JobParams
+
+        composite = self.composite
+        return build(JobParams, {**composite.score_form.values(), **composite.composite_form.values(),
+                                 **self.segment.form.values(), **self.stylize.form.values()})
+
+    def _quick_job(self):
+        """Quick look: the tabs' job at low resolution (bad input raises here, as for any job)."""
+        import numpy as np
+
+        from napari_partial_style._napari.layers import put_image
+        from napari_partial_style.core.quick_look import full_job_seconds, quick_params
+
+        layer, style_layer = self._inputs()
+        self.stylize.content.value = layer  # the tabs show the job that ran, as Run all's do
+        labels_layer = None if self.resegment.isChecked() else self._labels_of(layer)
+        params = self.params()
+        quick = quick_params(params)
+        content = source_image(self.viewer, layer, "a content image")
+        style = source_image(self.viewer, style_layer, "a style image")
+        labels = None if labels_layer is None else np.asarray(labels_layer.data)
+        mark_used(content=layer, style=style_layer)
+        job_session = session(quick.session)
+        sizes = (session(self.segment.params().session).size_for(content.shape),
+                 session(self.stylize.params().session).size_for(content.shape))
+
+        def job():
+            started = time.perf_counter()
+            if labels is None:  # networks first, so the stages' timings hold only their own work
+                yield from job_session.classifier(params.segment.classifier)
+            yield from job_session.style_network(params.style.objective)
+            result = yield from job_session.run(content, style, quick, labels)
+            return result, time.perf_counter() - started, str(job_session.device)
+
+        def show(out) -> None:
+            result, seconds, device = out
+            put_image(self.viewer, names.role(names.base_name(layer.name), names.QUICK_LOOK), result.composite, layer,
+                      {"quick_look": result.record}, rgb=result.composite.ndim == 3)
+            estimate = full_job_seconds(result.record["timings_s"], params, max(content.shape), *sizes,
+                                        segments=labels is None)
+            self._estimate = (layer.name, estimate)
+            self.quick_status.value = (f"{QUICK}: done in {duration(seconds)}. {RUN_ALL} will take about "
+                                       f"{duration(estimate)} on {device}.")
+
+        return job, show
 
     def _labels_of(self, content):
         """The newest labels layer of `content` (`<content> labels [n]`), else None."""
