@@ -94,6 +94,23 @@ def test_the_docks_fit_a_small_screen_alone_and_all_together_a_larger_one(make_n
     qtbot.wait(50)
     assert window.height() <= screen[1] - SCREEN_FRAME_PX
 
+def test_step_docks_opened_one_under_another_share_the_height(make_napari_viewer, qtbot):
+    """Qt left the first dock its whole height and squeezed the next ones to two rows each."""
+    from qtpy.QtWidgets import QDockWidget
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1600, 900 - SCREEN_FRAME_PX)
+    viewer.add_image(two_tone((48, 64)), name="img", rgb=True)
+    steps = ["Segment", "Stylize", "Composite and score"]
+    for name in steps:
+        dock(viewer, name)
+        qtbot.wait(20)
+    qtbot.wait(50)
+    heights = {d.windowTitle().split(" (")[0]: d.height() for d in viewer.window._qt_window.findChildren(QDockWidget)
+               if d.isVisible() and d.windowTitle().split(" (")[0] in steps}
+    assert len(heights) == 3 and min(heights.values()) >= 200, heights
+
+
 def test_manifest_is_valid_and_complete():
     import subprocess
     import sys

@@ -1,12 +1,14 @@
 """What the Plugins menu opens: each step widget in a scroll area, so a dock taller than the
-screen scrolls instead of pushing the window (and the step's button) off a 768 px screen."""
+screen scrolls instead of pushing the window (and the step's button) off a 768 px screen. Docks
+opened one under another share the height by what each holds: Qt would leave the first one its
+whole height and squeeze the next ones to two rows."""
 
 from __future__ import annotations
 
 import napari
 from magicgui.widgets import Container
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QFrame, QScrollArea
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea
 
 from napari_partial_style._napari.composite_widget import CompositeWidget
 from napari_partial_style._napari.segment_widget import SegmentWidget
@@ -28,6 +30,29 @@ class ScrollingStep(QScrollArea):
         self.setWidget(step.native)
         self.setMinimumWidth(step.native.minimumSizeHint().width() + SCROLLBAR_ALLOWANCE)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self._shared = False
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._shared:  # once, when napari has docked it (the next turn)
+            self._shared = True
+            QTimer.singleShot(0, self.share_height)
+
+    def share_height(self) -> None:
+        """Size the step docks stacked in this dock's area by their rows' heights."""
+        window = self.window()
+        own = self.parent()
+        while own is not None and not isinstance(own, QDockWidget):
+            own = own.parent()
+        if not isinstance(window, QMainWindow) or own is None or own.isFloating():
+            return
+        area = window.dockWidgetArea(own)
+        docks = [dock for dock in window.findChildren(QDockWidget)
+                 if dock.isVisible() and not dock.isFloating() and window.dockWidgetArea(dock) == area
+                 and dock.findChild(ScrollingStep) is not None]
+        if len(docks) > 1:
+            heights = [dock.findChild(ScrollingStep).step.native.sizeHint().height() for dock in docks]
+            window.resizeDocks(docks, heights, Qt.Orientation.Vertical)
 
 
 class SegmentDock(ScrollingStep):
