@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import napari
 from magicgui.widgets import Container
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea
 
 from napari_partial_style._napari.composite_widget import CompositeWidget
@@ -28,9 +28,14 @@ class ScrollingStep(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setWidget(step.native)
-        self.setMinimumWidth(step.native.minimumSizeHint().width() + SCROLLBAR_ALLOWANCE)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._shared = False
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """As wide as the step's rows need now (a class list filled later widens them) plus a vertical
+        scroll bar, so that scrolling up and down never also needs a sideways scroll bar."""
+        hint = super().minimumSizeHint()
+        return QSize(self.step.native.minimumSizeHint().width() + SCROLLBAR_ALLOWANCE, hint.height())
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
