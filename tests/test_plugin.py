@@ -1391,3 +1391,39 @@ def test_defaults_follow_the_user_and_errors_keep_the_dock_narrow(make_napari_vi
     composite.stylized.value = None
     composite.composite_button.clicked()
     assert errors and errors[-1].startswith("Composite failed")
+
+
+@pytest.mark.slow
+def test_the_issue_25_walk_through_the_menus(make_napari_viewer, qtbot, hub, tmp_path, errors):
+    """A new user's afternoon, through the menus: samples Coffee then Stone, the all-steps dock on a
+    1600×900 screen, its sensible starts and defaults, a class list that finds 'cup', a quick look
+    and its estimate, Run all, File › Save Selected Layers… and the bundle opened in a fresh napari."""
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1600, 900 - SCREEN_FRAME_PX)
+    viewer.open_sample(PLUGIN, "coffee")  # File › Open Sample
+    viewer.open_sample(PLUGIN, "stone")
+    flow = dock(viewer, "Partial style (all steps)")
+    assert flow.segment.image.value.name == "coffee" and flow.stylize.style.value.name == "stone"
+    assert flow.segment.threshold.native.placeholderText() == "0.2 (default for imagenet)"
+    flow.segment.classifier.set("tiny")
+    flow.composite.score_form["segment.classifier"].set("tiny")
+    flow.segment.picker.above.value = False
+    flow.segment.picker.search.value = "cup"
+    assert flow.segment.picker.targets.choices[0] == "cup"
+    flow.segment.picker.targets.value = ["cup"]
+    for form, size in ((flow.segment.form, 96), (flow.stylize.form, 64), (flow.composite.score_form, 96)):
+        form["session.size"].value = size
+    flow.stylize.form["style.steps"].value, flow.stylize.form["style.fine_steps"].value = 3, 1
+    flow.quick.clicked()
+    wait_done(qtbot, flow.quick_runner)
+    assert "coffee quick look" in viewer.layers and "Run all will take about" in flow.quick_status.value
+    flow.run_all.click()
+    assert "in all (from the quick look)" in flow.status.text()
+    qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
+    assert flow.status.text() == "Run all: done", flow.status.text()
+    assert "mean IU" in flow.composite.scores.value and not errors
+    viewer.layers.select_all()
+    saved = viewer.layers.save(str(tmp_path / "cup.pstyle"), selected=True)  # the extension picks our writer
+    fresh = make_napari_viewer()
+    fresh.open(saved[0], plugin=None)  # what `napari cup.pstyle`, File › Open and a drop do
+    assert {"cup content", "cup style", "cup labels", "cup stylized", "cup composite"} <= {lyr.name for lyr in fresh.layers}
