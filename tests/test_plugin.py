@@ -1032,9 +1032,10 @@ def test_cancel_removes_the_runs_preview_and_leaves_earlier_results(make_napari_
         assert viewer.layers["img stylized"].metadata["partial_style"] == {"mine": 1}
 
 
-def job_layers(viewer, qtbot, sizes=(64, 48, 64), steps=(2, 1), crf="none"):
+def job_layers(viewer, qtbot, sizes=(64, 48, 64), steps=(2, 1), crf="none", crf_edge=0.0):
     """Segment, stylize, composite and score through the widgets, as a user would, at working
-    `sizes` (segment, stylize, score) and `steps` (first and finer levels); the scene and the docks."""
+    `sizes` (segment, stylize, score) and `steps` (first and finer levels), with a CRF soft edge of
+    `crf_edge` px set in Stylize and Composite; the scene and the docks."""
     from types import SimpleNamespace
 
     img, style = small_scene(viewer)
@@ -1046,11 +1047,13 @@ def job_layers(viewer, qtbot, sizes=(64, 48, 64), steps=(2, 1), crf="none"):
     stylize.content.value, stylize.style.value = img, style
     stylize.form["session.size"].value, stylize.form["style.steps"].value = sizes[1], steps[0]
     stylize.form["style.fine_steps"].value = steps[1]
+    stylize.form["composite.crf_edge"].value = crf_edge
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
     composite = dock(viewer, "Composite and score")
     composite.content.value = img
     composite.labels_layer.value = viewer.layers["img labels"]
+    composite.composite_form["composite.crf_edge"].value = crf_edge
     composite.composite_button.clicked()
     composite.style.value, composite.score_form["session.size"].value = style, sizes[2]
     composite.score_form["segment.classifier"].set("tiny")
@@ -1088,9 +1091,11 @@ def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qt
     assert bundle.stylized.shape == bundle.composite.shape == (64, 96, 3) and bundle.saliency.shape == (1, 64, 96)
 
 
-def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, hub, tmp_path):
+@pytest.mark.parametrize("crf_edge", [0.0, 6.0])
+def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, hub, tmp_path, crf_edge):
     """One job through the docks, stage by stage (Segment, Stylize, Composite, Score), and through
-    `Session.run` with the parameters the docks show: the same bundle, array for array."""
+    `Session.run` with the parameters the docks show: the same bundle, array for array; also with a
+    CRF soft edge, which softens masked's style guides as well as the composite's alpha."""
     from dataclasses import replace
 
     from napari_partial_style.api import Session
@@ -1098,7 +1103,7 @@ def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, 
     from napari_partial_style.core.params import JobParams
 
     viewer = make_napari_viewer()
-    job = job_layers(viewer, qtbot, sizes=(48, 48, 48), steps=(3, 2), crf="torch")
+    job = job_layers(viewer, qtbot, sizes=(48, 48, 48), steps=(3, 2), crf="torch", crf_edge=crf_edge)
     img, style, segment, stylize, composite = job.img, job.style, job.segment, job.stylize, job.composite
     viewer.layers.selection = {lyr for lyr in viewer.layers if lyr.name.startswith("img") and "re-seg" not in lyr.name}
     docks = read_bundle(viewer.layers.save(str(tmp_path / "docks.pstyle"), selected=True, plugin=PLUGIN)[0])
@@ -1107,6 +1112,7 @@ def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, 
     params = replace(JobParams(), session=shown.session, segment=segment.params().segment, style=shown.style,
                      composite=composite.composite_form.params().composite, score=composite.score_form.params().score)
     assert params.segment.classifier == "tiny" and params.segment.saliency.targets == ("cup",)
+    assert params.composite.crf_edge == crf_edge
     ran = read_bundle(Session(params.session).run(img.data, style.data, params).result().save(tmp_path / "run.pstyle"))
     for name in ("labels", "saliency", "crf_probabilities", "stylized", "composite", "style", "preview"):
         assert np.array_equal(getattr(docks, name), getattr(ran, name)), name
@@ -1427,3 +1433,24 @@ def test_the_issue_25_walk_through_the_menus(make_napari_viewer, qtbot, hub, tmp
     fresh = make_napari_viewer()
     fresh.open(saved[0], plugin=None)  # what `napari cup.pstyle`, File › Open and a drop do
     assert {"cup content", "cup style", "cup labels", "cup stylized", "cup composite"} <= {lyr.name for lyr in fresh.layers}
+
+
+def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_probabilities(make_napari_viewer,
+                                                                                           errors):
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    flow = dock(viewer, "Partial style (all steps)")
+    stylize_edge, composite_edge = flow.stylize.form["composite.crf_edge"], flow.composite.composite_form["composite.crf_edge"]
+    stylize_edge.value = 4.0
+    assert composite_edge.value == 4.0
+    composite_edge.value = 2.0
+    assert stylize_edge.value == 2.0 and flow.params().composite.crf_edge == 2.0
+    painted = np.zeros((64, 96), np.uint8)
+    painted[10:40, 20:60] = 1
+    viewer.add_labels(painted, name="img labels")  # painted from scratch: no CRF probabilities beside it
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value, widget.labels_layer.value = img, style, viewer.layers["img labels"]
+    widget.form["composite.crf_edge"].value = 3.0
+    widget.run.clicked()
+    assert not widget.runner.running and "has none for this image" in errors[-1]
+    assert "'CRF soft edge (px)'" in errors[-1]

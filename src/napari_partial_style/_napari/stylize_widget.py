@@ -41,6 +41,7 @@ from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.label_styles import LabelStyles
 from napari_partial_style._napari.layers import (
     PREVIEW_KEY,
+    PROBABILITIES_KEY,
     STYLE_IMAGE_KEY,
     current_slice,
     into_stack,
@@ -55,7 +56,7 @@ from napari_partial_style.core.contact_sheet import SWEEP_SIZE
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 
-PARTS = (("session",), ("style",))
+PARTS = (("session",), ("style",), ("composite", "crf_edge"))  # the soft edge shapes masked's guides too
 DEFAULT_SWEEP = "1e5, 1e6, 1e7"
 
 
@@ -179,6 +180,27 @@ class StylizeWidget(Container):
             raise InputError(f"no pixel of {labels.name} has a value that a style is chosen for; paint one.")
         return regions, None
 
+    def _soft_guides(self, style_input, mask, params: JobParams, shape):
+        """With a CRF soft edge (Advanced), masked's guides take the CRF's probability of the region
+        near its edge, as `Session.run` does for --crf-edge: the regions with their label values,
+        softened by `job_plan.guides` from the probabilities Segment kept beside the labels."""
+        from napari_partial_style.api import StyleRegion
+        from napari_partial_style.core.job_plan import JobRegion, guides
+
+        labels, edge = self.labels_layer.value, params.composite.crf_edge
+        if not edge or params.style.method != "masked" or labels is None:
+            return style_input, mask
+        marginals = labels.metadata.get(PROBABILITIES_KEY)
+        if marginals is None or marginals.shape[1:] != tuple(shape):
+            raise InputError(f"a CRF soft edge needs the CRF's probabilities, and {labels.name} has none for this "
+                             "image (painted from scratch, or another image's): set --crf-edge to 0, or run Segment.")
+        if not (isinstance(style_input, list) and all(isinstance(r, JobRegion) for r in style_input)):
+            first = style_input[0] if isinstance(style_input, list) else StyleRegion(style_input, mask)
+            values = params.composite.label_values or tuple(range(1, len(marginals)))
+            style_input = [JobRegion(first.style, mask, "all targets", weight=first.weight, blend=first.blend,
+                                     values=values)]
+        return guides(style_input, marginals, edge, params.style.method), None
+
     def _blended(self, style, mask):
         """The style, or with `blend with` chosen, one region whose targets mix the two styles."""
         from napari_partial_style.api import StyleRegion
@@ -242,7 +264,8 @@ class StylizeWidget(Container):
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer, style, styles, params, job_session)
 
-        style_input, mask = self._style_input(content.shape, params, style, styles)
+        style_input, mask = self._soft_guides(*self._style_input(content.shape, params, style, styles), params,
+                                              content.shape)
         segment = self._segment_params()
         index = slice_index(self.viewer, layer)
         earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])

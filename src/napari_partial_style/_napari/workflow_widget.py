@@ -89,8 +89,17 @@ class WorkflowWidget(QWidget):
         self._cancelled = False
         for runner in self._runners():
             runner.on_done.append(lambda ok, runner=runner: self._step_done(runner, ok))
+        self._link(self.stylize.form["composite.crf_edge"], self.composite.composite_form["composite.crf_edge"])
         self.shortcuts = {RUN_KEYS: self._shortcut(RUN_KEYS, self.run_tab),
                           CANCEL_KEYS: self._shortcut(CANCEL_KEYS, self.cancel)}
+
+    @staticmethod
+    def _link(*boxes) -> None:
+        """Boxes of one option in several tabs (the CRF soft edge shapes Stylize's guides and
+        Composite's alpha, as --crf-edge does both): changing one changes the others."""
+        for box in boxes:
+            box.changed.connect(lambda value, box=box: [other.set_value(value) for other in boxes
+                                                        if other is not box and other.value != value])
 
     def _shortcut(self, keys: str, action: Callable[[], None]) -> QShortcut:
         shortcut = QShortcut(QKeySequence(keys), self)
