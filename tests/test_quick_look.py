@@ -51,10 +51,13 @@ def test_the_estimate_grows_with_the_work_each_stage_is_given():
     assert full_job_seconds({"segment": 3.0}, segment_only, 600, 256, 256, segments=False) == 0.0
 
 
-def test_a_quick_look_run_records_the_timings_the_estimate_reads(hub):
-    quick = quick_params(replace(JOB, session=SessionParams(device="cpu"), style=replace(JOB.style, steps=2)))
+def test_a_quick_look_run_records_the_timings_the_estimate_reads():
+    """With the tests' tiny classifier and style network: no weight file is read."""
+    quick = quick_params(replace(JOB, session=SessionParams(device="cpu"), style=replace(JOB.style, steps=2,
+                                                                                          network="tiny")))
     session = Session(quick.session)  # as the napari dock makes it: run takes the session's size
     result = session.run(two_tone((64, 96)), two_tone((48, 48))[::-1].copy(), quick).result()
     assert {"segment", "style", "composite"} <= set(result.record["timings_s"])
     assert result.composite.shape == (64, 96, 3) and result.scores is None
     assert result.record["parameters"]["session"]["size"] == QUICK_SIZE
+    assert result.record["parameters"]["style"]["network"] == "tiny"

@@ -1,6 +1,7 @@
-"""Tiny classifier sources for plumbing tests: VGG16's FCN shape at 1/8 of its widths.
+"""Tiny networks for plumbing tests: classifier sources with VGG16's FCN shape and a style network
+with VGG19's, both at 1/8 of their widths.
 
-The real loading, saliency, CRF and scoring code runs on them; only the arithmetic is small
+The real loading, saliency, CRF, style and scoring code runs on them; only the arithmetic is small
 (segmenting a 48×64 image takes ~0.1 CPU-s instead of ~10 with the full network). They read no
 weight file, so they cannot stand in for a test of loading; a few end-to-end tests use the full
 networks for that.
@@ -13,6 +14,8 @@ import torch
 from napari_partial_style.core.segment import sources
 from napari_partial_style.core.segment.classifier import FCNClassifier
 from napari_partial_style.core.segment.sources import imagenet
+from napari_partial_style.core.style import networks
+from napari_partial_style.core.vgg import TappedVGG
 
 WIDTHS = (8, 16, 32, 64, 64)
 HIDDEN = 64
@@ -39,6 +42,18 @@ TINY = {"tiny": TinySource(None, "softmax", 0),  # ImageNet's 1000 classes, as t
         "tiny-materials": TinySource(["leather", "metal", "wood"], "sigmoid", 1)}  # as a trained checkpoint
 
 
+class TinyStyleNetwork:
+    """A registered style network: VGG19's layers at 1/8 of its widths, seeded, reading no file."""
+
+    WEIGHTS: tuple = ()
+
+    def load(self, _found, taps, device) -> TappedVGG:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(2)
+            return TappedVGG("vgg19", taps, widths=WIDTHS).eval().requires_grad_(False).to(device)
+
+
 def register() -> None:
     for name, source in TINY.items():
         sources.register(name, source)
+    networks.register("tiny", TinyStyleNetwork())

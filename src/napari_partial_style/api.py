@@ -129,16 +129,17 @@ class Session:
         yield Progress("load", 1, 1, message="classifier loaded")
         return model
 
-    def style_network(self, objective: str) -> Generator[Progress, None, Any]:
-        """VGG19 truncated after the last layer the style objective reads, loaded once."""
-        from napari_partial_style.core.io import weights
+    def style_network(self, style: StyleParams) -> Generator[Progress, None, Any]:
+        """The style network (VGG19 unless `style.network` names another) truncated after the last
+        layer the style objective reads."""
+        from napari_partial_style.core.style import networks
         from napari_partial_style.core.style.objectives import get
-        from napari_partial_style.core.vgg import tapped_vgg
 
-        found = yield from self.find_weights([weights.VGG19])
-        yield Progress("load", 0, 1, message="loading VGG19")
-        net = tapped_vgg("vgg19", found[weights.VGG19.key], get(objective).TAPS, self.device)
-        yield Progress("load", 1, 1, message="VGG19 loaded")
+        network = networks.get(style.network)
+        found = yield from self.find_weights(list(network.WEIGHTS))
+        yield Progress("load", 0, 1, message=f"loading the style network {style.network}")
+        net = network.load(found, tuple(get(style.objective).TAPS), self.device)
+        yield Progress("load", 1, 1, message=f"style network {style.network} loaded")
         return net
 
     # stages ----------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ class Session:
             optimised = colors.luminance_image(content)
             regions = [each_style(r, lambda s, r=r: colors.luminance_style(s, content, r.mask)) for r in regions]
             start = None if start is None else colors.luminance_image(start)
-        net = yield from self.style_network(params.objective)
+        net = yield from self.style_network(params)
         first = self.size_for(content.shape)
         final = result_size(params.max_size, self.device, content.shape)
         stage = stylize_regions(net, optimised, regions, params, self.device, min(first, final), final,
@@ -353,9 +354,9 @@ class Session:
         composite, score. `style` is one image for every target, or a mapping from a target class
         (or a label value) to its own style; a style may be a blend, [(image, weight), ...], whose
         Gram targets are mixed by weight. Every weight file is found before any work starts."""
-        from napari_partial_style.core.io import weights
         from napari_partial_style.core.segment.classifier import required_weights
         from napari_partial_style.core.segment.style_region import AUTO
+        from napari_partial_style.core.style import networks
 
         params = replace(params or JobParams(), session=self.params)  # the session's own settings are used
         content = _source(content, "content")
@@ -364,7 +365,7 @@ class Session:
         clock = Stopwatch()
         labels_name = f"labels ({inputs['labels']})" if inputs and "labels" in inputs else "labels"
         mask = None if labels is None else self.target_mask(labels, content.shape, params.composite, labels_name)
-        needed = [weights.VGG19] if styles else []
+        needed = list(networks.get(params.style.network).WEIGHTS) if styles else []
         style_region = params.style.style_region if styles else None
         if style_region and style_region != AUTO:  # an unknown class fails now, not after the segmentation
             from napari_partial_style.core.segment.classifier import class_names

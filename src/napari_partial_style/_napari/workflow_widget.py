@@ -189,7 +189,7 @@ class WorkflowWidget(QWidget):
             started = time.perf_counter()
             if labels is None:  # networks first, so the stages' timings hold only their own work
                 yield from job_session.classifier(params.segment.classifier)
-            yield from job_session.style_network(params.style.objective)
+            yield from job_session.style_network(params.style)
             result = yield from job_session.run(content, style, quick, labels)
             return result, time.perf_counter() - started, str(job_session.device)
 

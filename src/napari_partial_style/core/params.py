@@ -40,6 +40,12 @@ def style_objectives() -> list[str]:
     return names()
 
 
+def style_networks() -> list[str]:
+    from napari_partial_style.core.style.networks import names
+
+    return names()
+
+
 @dataclass(frozen=True)
 class SessionParams:
     """Where and how large the heavy stages run."""
@@ -152,6 +158,9 @@ class StyleParams:
                               label="TV weight")
     objective: str = option("gatys", "style loss: one module per objective in core/style/objectives/",
                             choices=style_objectives, advanced=True, label="style objective")
+    network: str = option("vgg19", "network whose features the style loss compares: one module per network in "
+                                   "core/style/networks/", choices=style_networks, advanced=True,
+                          flag="--style-network", label="style network")
     init: str = option("content", "start from the content image or from noise", choices=INITS, advanced=True)
     seed: int = option(0, "random seed (noise start)", min=0, max=2**31 - 1, advanced=True)
     outside: str = option("self", "masked: what the rest of the frame matches: its own statistics (self) or nothing "

@@ -131,13 +131,13 @@ class Normalize(nn.Module):
 class TappedVGG(nn.Module):
     """A truncated VGG body whose forward returns the activations of the tapped layers by name."""
 
-    def __init__(self, arch: str, taps: Sequence[str], initialise: bool = True) -> None:
+    def __init__(self, arch: str, taps: Sequence[str], initialise: bool = True, widths: Sequence[int] = WIDTHS) -> None:
         super().__init__()
         names = layer_names(arch)
         self.taps = tuple(taps)
         last = max(self.taps, key=names.index)
         self.normalize = Normalize()
-        self.body = build_body(arch, last, initialise=initialise)  # see UnsetConv2d
+        self.body = build_body(arch, last, widths=widths, initialise=initialise)  # see UnsetConv2d
         self.names = names[: len(self.body)]
         self.memory_format = torch.contiguous_format
 
