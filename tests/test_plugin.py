@@ -505,17 +505,24 @@ def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napar
     assert flow.stylize.runner.cancelled and "img stylized [2]" not in viewer.layers
 
 
-def test_quick_look_runs_the_tabs_job_small_and_says_how_long_run_all_takes(make_napari_viewer, qtbot, hub):
-    from napari_partial_style._napari.layers import META_KEY
-
-    viewer = make_napari_viewer()
-    img, style = small_scene(viewer)
+def flow_for_cup(viewer, img, style):
+    """The all-steps dock, opened from the menu, set to find a cup in `img` with the tests' tiny
+    classifier and to stylize it with `style`."""
     flow = dock(viewer, "Partial style (all steps)")
     flow.segment.image.value, flow.stylize.style.value = img, style
     flow.segment.classifier.set("tiny")
     flow.segment.picker.above.value = False
     flow.segment.picker.search.value = "cup"
     flow.segment.picker.targets.value = ["cup"]
+    return flow
+
+
+def test_quick_look_runs_the_tabs_job_small_and_says_how_long_run_all_takes(make_napari_viewer, qtbot, hub):
+    from napari_partial_style._napari.layers import META_KEY
+
+    viewer = make_napari_viewer()
+    flow = flow_for_cup(viewer, *small_scene(viewer))
+    img = flow.segment.image.value
     flow.stylize.form["style.colors"].value = "content"
     flow.quick.clicked()
     assert flow.quick_runner.running
@@ -540,12 +547,7 @@ def test_run_all_stylizes_the_contents_labels_unless_told_to_segment_again(make_
     painted = np.zeros((64, 96), np.uint8)
     painted[10:40, 20:60] = 1
     viewer.add_labels(painted, name="img labels")  # a sample's, or painted
-    flow = dock(viewer, "Partial style (all steps)")
-    flow.segment.image.value, flow.stylize.style.value = img, style
-    flow.segment.classifier.set("tiny")
-    flow.segment.picker.above.value = False
-    flow.segment.picker.search.value = "cup"
-    flow.segment.picker.targets.value = ["cup"]
+    flow = flow_for_cup(viewer, img, style)
     flow.segment.form["session.size"].value = 48
     flow.stylize.form["session.size"].value, flow.stylize.form["style.steps"].value = 32, 1
     flow.stylize.form["style.fine_steps"].value = 1
