@@ -204,3 +204,18 @@ def test_a_sweep_runs_the_whole_job_at_each_weight_and_puts_the_regions_side_by_
     for bad in ([], [float("nan")], [-1.0]):
         with pytest.raises(InputError, match="style weights"):
             Session(CPU).sweep(content, content, bad, params, mask.astype(np.uint8)).result()
+
+
+@pytest.mark.parametrize("saliency", [SaliencyParams(targets=("cupp",)), SaliencyParams(targets=("1000",)),
+                                      SaliencyParams(targets=("cup",), subtract=("nosuchclass",))])
+def test_unknown_classes_are_refused_before_any_network_loads(monkeypatch, saliency):
+    """Named from the class list, which is read without the network (VGG16 takes 18-26 s to load)."""
+    def no_loading(self, source):
+        raise AssertionError("the classifier was loaded")
+
+    monkeypatch.setattr(Session, "classifier", no_loading)
+    segment = SegmentParams(classifier="tiny", saliency=saliency)
+    with pytest.raises(InputError, match="cupp|out of range|nosuchclass"):
+        Session(CPU).segment(two_tone((48, 64)), segment).result()
+    with pytest.raises(InputError, match="cupp|out of range|nosuchclass"):
+        Session(CPU).run(two_tone((48, 64)), two_tone((32, 32)), JobParams(session=CPU, segment=segment)).result()

@@ -448,3 +448,10 @@ def test_version_and_the_short_output_flag(inputs, tmp_path, capsys):
     assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"napari-partial-style {__version__}"
     args = build_parser().parse_args(["segment", str(inputs["content"]), "-o", str(tmp_path / "s.pstyle")])
     assert args.out == str(tmp_path / "s.pstyle")
+
+
+def test_target_with_labels_is_refused_not_ignored(inputs, tmp_path, capsys):
+    """--labels gives the region, so a --target (or --subtract) would be silently unused."""
+    assert main(run_args(inputs, tmp_path / "out.pstyle", "--target", "cup")) == 2
+    assert "--target and --subtract choose what segmentation finds, but --labels" in capsys.readouterr().err
+    assert not (tmp_path / "out.pstyle").exists()

@@ -150,6 +150,7 @@ class Session:
 
         image = _source(image, "image")
         params = params or SegmentParams()
+        _check_classes(params)
         model = yield from self.classifier(params.classifier)
         return (yield from segment_stage(model, image, params, self.size_for(image.shape), self.device))
 
@@ -372,6 +373,8 @@ class Session:
             from napari_partial_style.core.segment.targets import resolve_class
 
             resolve_class(style_region, class_names(params.segment.classifier))
+        if labels is None:
+            _check_classes(params.segment)
         if labels is None or scoring or style_region:
             needed += required_weights(params.segment.classifier)
         with clock.time("weights"):
@@ -446,6 +449,14 @@ class Session:
             each.append((yield from self._score(model, klass, composite, region.mask, segment, original_targets)))
         rescored = [scores.pop("rescored_labels") for scores in each][0]
         return combined_scores(regions, each), rescored
+
+
+def _check_classes(segment: SegmentParams) -> None:
+    """Named targets and subtracted classes exist: an unknown one fails now, not after VGG16 loads."""
+    from napari_partial_style.core.segment.classifier import class_names
+    from napari_partial_style.core.segment.targets import check_named
+
+    check_named(class_names(segment.classifier), segment.saliency.targets, segment.saliency.subtract)
 
 
 def run(content: Image, style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,

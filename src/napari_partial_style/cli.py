@@ -262,6 +262,10 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
 
     out = check_target(args.out, args.overwrite)
     params = job_params(args, overrides)
+    given = job_params(args).segment.saliency  # what the user typed, without a command's own defaults
+    if labels is not None and (given.targets or given.subtract):
+        raise InputError("--target and --subtract choose what segmentation finds, but --labels gives the region "
+                         "already; drop them, or drop --labels.")
     printer = args.printer
     session = Session(params.session, weights=explicit_weights(args))
     size = session.size_for(content.shape)

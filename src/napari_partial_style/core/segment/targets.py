@@ -34,6 +34,13 @@ def top_classes(scores: np.ndarray, classes: Sequence[str], n: int = 5) -> str:
     return ", ".join(f"{classes[i]} {scores[i]:.3f}" for i in order)
 
 
+def check_named(classes: Sequence[str], *named: Sequence[str | int]) -> None:
+    """Every named class (targets, subtracted) is one of `classes`: checked before any network loads."""
+    for group in named:
+        for name in group:
+            resolve_class(name, classes)
+
+
 def select_targets(scores: np.ndarray, classes: Sequence[str], threshold: float,
                    named: Sequence[str | int] = ()) -> list[int]:
     """Named classes, or else every class scoring above `threshold` at any scale.
