@@ -1,6 +1,7 @@
 """The parameter tree is the one declaration of every option: the CLI is made from it, bounds and
 choices are checked in one place, and a manifest's record rebuilds the same parameters."""
 
+import re
 from dataclasses import asdict
 
 import pytest
@@ -132,3 +133,18 @@ def test_training_weight_and_device_options_come_from_their_declarations(capsys)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--help"])
     assert "default: 448; 224 to 4096" in " ".join(capsys.readouterr().out.split())  # from the tree
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda: StyleParams(steps="3"), "steps must be a whole number, not str '3'"),
+    (lambda: StyleParams(style_weight=True), "style_weight must be a number, not bool True"),
+    (lambda: StyleParams(steps=3.5), "steps must be a whole number, not float 3.5"),
+    (lambda: SaliencyParams(targets="cup"), "targets takes a tuple of str values, not str 'cup'"),
+    (lambda: CRFParams(gaussian=[3.0, 3.0]), "gaussian takes a tuple of float values, not list"),
+])
+def test_the_api_refuses_values_of_the_wrong_type_at_its_door(make, words):
+    """Scripts calling the API get the check the CLI and widgets get, not a failure deep in the run."""
+    with pytest.raises(InputError, match=re.escape(words)):
+        make()
+    assert SaliencyParams(targets=("cup", 724)).targets == ("cup", 724)  # a class by name or index
+    assert StyleParams(style_weight=10).style_weight == 10  # a whole number is a number

@@ -149,11 +149,34 @@ def check(params: Any) -> None:
         value = getattr(params, leaf.name)
         if value is None and leaf.optional:
             continue
+        if leaf.item is not None and not isinstance(value, tuple):
+            raise InputError(f"{leaf.name} takes a tuple of {leaf.item.__name__} values, not {type(value).__name__} "
+                             f"{value!r}; e.g. {leaf.name}=({shown_item(leaf.default, leaf.item)!r},).")
         values = value if isinstance(value, tuple) else (value,)
         for item in values:
+            _check_type(leaf, item)
             _check_value(leaf, item)
         if leaf.length is not None and len(values) != leaf.length:
             raise InputError(f"{leaf.flag} takes {leaf.length} values, not {len(values)}.")
+
+
+def shown_item(default: Any, item: type) -> Any:
+    """An example item for a tuple option's message: its default's first, else a value of its type."""
+    return default[0] if default else {str: "cup", int: 1, float: 1.0}.get(item, item())
+
+
+def _check_type(leaf: Leaf, value: Any) -> None:
+    """The value's Python type is the option's (an int for a float is fine, and a class's index
+    among names): `steps="3"` from a script is refused here, not deep inside the run."""
+    expected = leaf.item or leaf.base
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    fits = {int: number and isinstance(value, int), float: number, bool: isinstance(value, bool),
+            str: isinstance(value, str) or (leaf.item is str and number and isinstance(value, int))}.get(expected, True)
+    if not fits:
+        raise InputError(f"{leaf.name} must be {_TYPE_WORDS[expected]}, not {type(value).__name__} {value!r}.")
+
+
+_TYPE_WORDS = {int: "a whole number", float: "a number", bool: "True or False", str: "a string"}
 
 
 def _check_value(leaf: Leaf, value: Any) -> None:
