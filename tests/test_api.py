@@ -219,3 +219,20 @@ def test_unknown_classes_are_refused_before_any_network_loads(monkeypatch, salie
         Session(CPU).segment(two_tone((48, 64)), segment).result()
     with pytest.raises(InputError, match="cupp|out of range|nosuchclass"):
         Session(CPU).run(two_tone((48, 64)), two_tone((32, 32)), JobParams(session=CPU, segment=segment)).result()
+
+
+def test_nan_and_misshapen_arrays_are_refused_at_the_door():
+    """A NaN stylized image pasted black, NaN maps gave all background, and a mask of another
+    size was reported as an empty region; each is now one line naming the array."""
+    content = two_tone((48, 64))
+    mask = np.zeros((48, 64), bool)
+    mask[10:30, 10:30] = True
+    nan_image = np.full((48, 64, 3), np.nan, np.float32)
+    with pytest.raises(InputError, match="stylized: contains NaN or infinite"):
+        Session.composite(content, nan_image, mask)
+    with pytest.raises(InputError, match=r"the mask has shape \(40, 40\)"):
+        Session.composite(content, content, np.ones((40, 40), bool))
+    with pytest.raises(InputError, match="saliency maps contain NaN"):
+        Session(CPU).recrf(content, np.full((1, 48, 64), np.nan, np.float32), ["cup"]).result()
+    with pytest.raises(InputError, match=r"the mask of the region has shape \(40, 40\)"):
+        Session(CPU).stylize(content, two_tone((32, 32)), StyleParams(steps=1), np.ones((40, 40), bool)).result()

@@ -166,6 +166,8 @@ class Session:
         if maps.ndim != 3 or maps.shape[1:] != image.shape or len(maps) != len(targets):
             raise InputError(f"give one saliency map per target at the image's size {image.shape}; "
                              f"got {maps.shape} for {len(targets)} target(s).")
+        if not np.isfinite(maps).all():
+            raise InputError("the saliency maps contain NaN or infinite values; replace them (or segment again).")
         shape = working_shape(image.shape, self.size_for(image.shape))
         labels, probabilities = yield from labels_from_maps(image.resized(shape), resize_stack(maps, shape),
                                                             crf or CRFParams(), image.shape, self.device)
@@ -215,6 +217,8 @@ class Session:
             regions = [replace(r, style=_source(r.style, f"style {r.name}".strip()),
                                blend=tuple((_source(s, f"style {r.name}".strip()), w) for s, w in r.blend))
                        for r in style]
+        for region in regions:
+            _check_map(region.mask, content.shape, f"the mask of {region.name or 'the region'}")
         start = None if start is None else _source(start, "start")
         found: dict[int, str] = {}
         if params.style_region:
@@ -298,6 +302,12 @@ class Session:
 
         content = _source(content, "content")
         params = params or CompositeParams()
+        stylized = np.asarray(stylized)
+        if _source(stylized, "stylized").shape != content.shape:  # also refuses NaN, which would paste black
+            raise InputError(f"the stylized image is {stylized.shape[1]}×{stylized.shape[0]} but the content is "
+                             f"{content.shape[1]}×{content.shape[0]}; stylize this content.")
+        _check_map(mask, content.shape, "the mask")
+        _check_map(probability, content.shape, "the CRF's probability")
         alpha = feather_alpha(mask, params.feather, params.grow)
         if params.crf_edge:
             if probability is None:
@@ -306,7 +316,7 @@ class Session:
             alpha = crf_edge_alpha(alpha, mask, probability, params.crf_edge)
         if params.edge_radius:
             alpha = edge_aware(alpha, content.rgb.mean(axis=2), params.edge_radius)
-        return composite(content, np.asarray(stylized), alpha), alpha
+        return composite(content, stylized, alpha), alpha
 
     @staticmethod
     def target_mask(labels: np.ndarray, shape: tuple[int, int], params: CompositeParams | None = None,
@@ -449,6 +459,18 @@ class Session:
             each.append((yield from self._score(model, klass, composite, region.mask, segment, original_targets)))
         rescored = [scores.pop("rescored_labels") for scores in each][0]
         return combined_scores(regions, each), rescored
+
+
+def _check_map(array: np.ndarray | None, shape: tuple[int, int], what: str) -> None:
+    """A mask or probability map lies on the image and holds finite values (None: nothing to check)."""
+    if array is None:
+        return
+    array = np.asarray(array)
+    if array.shape != tuple(shape):
+        raise InputError(f"{what} has shape {array.shape}, but the image is {shape[1]}×{shape[0]}: give an H×W "
+                         f"array of shape {tuple(shape)}.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise InputError(f"{what} contains NaN or infinite values; replace them first.")
 
 
 def _check_classes(segment: SegmentParams) -> None:
