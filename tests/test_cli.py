@@ -250,6 +250,10 @@ def test_weights_command_lists_files_and_state(hub, tmp_path, monkeypatch, capsy
     assert main(["weights"]) == 0
     out = capsys.readouterr().out
     assert out.count("found: " + str(hub)) == 2
+    assert out.count("not torchvision's") == 2  # the tests' random weights: PyTorch files, other sha256
+    (tmp_path / "text.png").write_text("not weights")
+    assert main(["weights", "--vgg19", str(tmp_path / "text.png")]) == 1
+    assert "but it is a text file, not PyTorch weights" in capsys.readouterr().out
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     assert main(["weights"]) == 0
     out = capsys.readouterr().out
@@ -455,3 +459,18 @@ def test_target_with_labels_is_refused_not_ignored(inputs, tmp_path, capsys):
     assert main(run_args(inputs, tmp_path / "out.pstyle", "--target", "cup")) == 2
     assert "--target and --subtract choose what segmentation finds, but --labels" in capsys.readouterr().err
     assert not (tmp_path / "out.pstyle").exists()
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--classes", "brick,Brick,stone"], "--classes names Brick, brick more than once"),
+    (["--resume", "--overwrite"], "--resume continues the run of --out and --overwrite starts it afresh"),
+])
+def test_train_refuses_flags_that_contradict_or_repeat(tmp_path, capsys, extra, words):
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "m.pt"), *extra]) == 2
+    assert words in capsys.readouterr().err and not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("extra", [["--scheduler", "tcp://localhost:8786"], ["--workers", "2"]])
+def test_batch_only_flags_on_a_single_run_are_refused_not_ignored(inputs, tmp_path, capsys, extra):
+    assert main(run_args(inputs, tmp_path / "out.pstyle", *extra)) == 2
+    assert "--workers and --scheduler spread a batch" in capsys.readouterr().err

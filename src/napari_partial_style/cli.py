@@ -364,6 +364,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_batch(args, batch_steps(args.content, args.style, job_params(args), args.out, args.labels,
                                            args.workers, args.scheduler, args.overwrite, args.max_pixels,
                                            explicit_weights(args)))
+    if args.scheduler or args.workers != 1:
+        raise InputError("--workers and --scheduler spread a batch (several contents, a folder or a glob); "
+                         "one content runs as one job: drop them.")
     args.content = args.content[0]
     content = read_source_image(args.content, "content", args.max_pixels)
     if args.region_styles:
@@ -463,9 +466,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from napari_partial_style.core.params import JobParams
 
     params = params_from(args, TrainParams)
+    if args.resume and args.overwrite:
+        raise InputError("--resume continues the run of --out and --overwrite starts it afresh; give one of them.")
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    twice = sorted({c for c in classes or () if [x.lower() for x in classes].count(c.lower()) > 1})
+    if twice:
+        raise InputError(f"--classes names {', '.join(twice)} more than once; give each class once.")
     out = check_outputs(Path(args.out), resume=args.resume, overwrite=args.overwrite)
     printer = args.printer
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     dataset = load_dataset(args.data, classes)
     for _, problem in dataset.skipped:
         printer.info(f"skipped {problem}")
@@ -512,8 +520,13 @@ def cmd_weights(args: argparse.Namespace) -> int:
     print(f"  3. torch's hub cache: {weights.hub_folder()}")
     state = f"off: {weights.OFFLINE_ENV} is set" if weights.offline() else "on"
     print(f"  4. a download from the URL below into the hub cache ({state})")
+    usable = True
     for weight, path in weights.report(explicit_weights(args)):
         print(f"\n{weight.filename}  ({weight.purpose})\n  " + (f"found: {path}" if path else "missing"))
         if path is None:
             print(f"  get it: curl -L -o {weights.hub_folder() / weight.filename} {weight.url}")
-    return 0
+            continue
+        ok, line = weights.verdict(weight, path)
+        usable &= ok
+        print(f"  {line}")
+    return 0 if usable else 1
