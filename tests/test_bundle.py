@@ -280,3 +280,21 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
     with atomic_file(target) as tmp:
         tmp.write_bytes(b"whole")
     assert target.read_bytes() == b"whole" and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_a_link_out_of_an_unzipped_bundle_is_not_followed(tmp_path, rng):
+    folder = unzipped(write_bundle(sample_bundle(rng), tmp_path / "zip.pstyle"), tmp_path / "job.pstyle")
+    write_image_file(tmp_path / "secret.png", np.zeros((48, 64), np.uint8))
+    (folder / "labels.png").unlink()
+    (folder / "labels.png").symlink_to(tmp_path / "secret.png")
+    with pytest.raises(BundleError, match="labels.png is a link to .*secret.png, outside the bundle"):
+        read_bundle(folder)
+
+
+@pytest.mark.parametrize(("entry", "data"), [("manifest.json", "[" * 100_000), ("scores.json", "[" * 100_000),
+                                             ("manifest.json", "x" * 5000)])
+def test_absurd_manifests_are_bundle_errors(tmp_path, rng, entry, data):
+    path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
+    rewrite(path, entry, data)
+    with pytest.raises(BundleError, match=entry):
+        read_bundle(path)

@@ -142,7 +142,7 @@ def _entries(path: Path) -> Iterator[Callable[[str], bytes]]:
     files all come from the same write); FileNotFoundError names a missing file."""
     recover(path, is_complete=is_bundle)
     if path.is_dir():
-        yield lambda name: (path / name).read_bytes()
+        yield lambda name: _inside(path, name).read_bytes()
         return
     if not path.is_file():
         raise BundleError(f"{path}: no such bundle; check the path.")
@@ -169,6 +169,15 @@ def _entries(path: Path) -> Iterator[Callable[[str], bytes]]:
         yield read
 
 
+def _inside(folder: Path, name: str) -> Path:
+    """A file of a folder bundle, refused when it is a link that leads out of the folder."""
+    entry = folder / name
+    if entry.is_symlink() and not entry.resolve().is_relative_to(folder.resolve()):
+        raise BundleError(f"{folder}: {name} is a link to {entry.resolve()}, outside the bundle; only files inside "
+                          "the bundle are read.")
+    return entry
+
+
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The manifest of a bundle, checked for format, version and the shape of `files`."""
     path = Path(path)
@@ -183,6 +192,8 @@ def _manifest(path: Path, read: Callable[[str], bytes]) -> dict[str, Any]:
         raise BundleError(f"{path} is not a result bundle: {MANIFEST} is missing.") from exc
     except (OSError, ValueError) as exc:
         raise BundleError(f"{path}: {MANIFEST} is damaged ({exc}).") from exc
+    except RecursionError as exc:
+        raise BundleError(f"{path}: {MANIFEST} is nested deeper than any manifest is; the bundle is damaged.") from exc
     if not isinstance(manifest, dict):
         raise BundleError(f"{path}: {MANIFEST} holds a JSON {type(manifest).__name__}, not an object; the bundle is damaged.")
     if manifest.get("format") != FORMAT:
@@ -236,8 +247,8 @@ def _scores(path: Path, read: Callable[[str], bytes]) -> dict[str, Any] | None:
         scores = json.loads(read(SCORES).decode("utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{path}: {SCORES} is damaged ({exc}).") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise BundleError(f"{path}: {SCORES} is damaged ({exc.__class__.__name__}).") from exc
     if not isinstance(scores, dict):
         raise BundleError(f"{path}: {SCORES} holds a JSON {type(scores).__name__}, not an object.")
     return scores
