@@ -1,3 +1,4 @@
+import re
 import sys
 
 import numpy as np
@@ -91,3 +92,46 @@ def test_missing_crf_extra_names_it(monkeypatch):
     for method in ("torch", "none"):  # what the default install has
         labels, _ = drain(crf_stage(img, maps, CRFParams(method=method)))
         assert labels.shape == (40, 40)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda s: s.pop("classes"), '"classes" must be a list of class names, not None'),
+    (lambda s: s.update(classes=5), '"classes" must be a list of class names, not 5'),
+    (lambda s: s.update(classes=["glass", "Glass"]), '"classes" names a class twice'),
+    (lambda s: s.update(score="bogus"), "\"score\" is 'bogus', not sigmoid or softmax"),
+    (lambda s: s.update(state_dict=5), '"state_dict" is a int, not the network'),
+    (lambda s: s["state_dict"]["body.0.weight"].fill_(float("nan")), "body.0.weight holds NaN or infinite values"),
+])
+def test_a_damaged_checkpoint_is_one_line_naming_the_field(tmp_path, change, words):
+    """Each was a KeyError or TypeError from inside the loader, or NaN weights that surfaced as
+    "no class above the threshold"."""
+    from napari_partial_style.core.segment.classifier import class_names
+
+    path = tmp_path / "m.pt"
+    save_checkpoint(FCNClassifier(["glass", "wood"], widths=(8, 16, 32, 64, 64), hidden=64), path)
+    state = torch.load(path, weights_only=True)
+    change(state)
+    torch.save(state, path)
+    with pytest.raises(WeightsError, match=re.escape(words)):
+        load_checkpoint_classifier(path)
+    if "classes" in words or "score" in words:  # read without the network too (napari's class list)
+        with pytest.raises(WeightsError, match=re.escape(words)):
+            class_names(str(path))
+
+
+def test_nan_in_vgg19_weights_is_named_as_such(tmp_path):
+    from napari_partial_style.core.vgg import load_tapped_vgg
+
+    path = tmp_path / weights.VGG19.filename
+    body = {f"features.{k}": v for k, v in first_block_state().items()}
+    body["features.0.weight"][0, 0, 0, 0] = float("inf")
+    torch.save(body, path)
+    with pytest.raises(WeightsError, match="features.0.weight holds NaN or infinite values; delete it and download"):
+        load_tapped_vgg(path, "vgg19", ("relu1_1",))
+
+
+def first_block_state():
+    """The tensors of a VGG19 body's first block, named as torchvision names them after 'features.'."""
+    from napari_partial_style.core.vgg import TappedVGG
+
+    return TappedVGG("vgg19", ("relu1_1",)).body.state_dict()

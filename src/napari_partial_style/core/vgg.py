@@ -7,6 +7,7 @@ torchvision's `features` Sequential, so its checkpoints load unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from pathlib import Path
 
 import torch
@@ -96,10 +97,21 @@ def load_body_weights(body: nn.Sequential, state: dict[str, torch.Tensor], path:
     missing = [k for k in wanted if k not in state]
     if missing:
         raise WeightsError(f"{path} is not {what}: it lacks {missing[0]}; delete it and download it again.")
+    check_finite({wanted_key: state[wanted_key] for wanted_key in wanted}, path, "delete it and download it again")
     try:
         body.load_state_dict({wanted[k]: state[k] for k in wanted})
     except RuntimeError as exc:
         raise WeightsError(f"{path} does not fit {what} ({exc}); delete it and download it again.") from exc
+
+
+def check_finite(tensors: dict[str, Any], path: Path, fix: str) -> None:
+    """Every tensor is a tensor of finite numbers: NaN weights would surface as a NaN loss or no class
+    above the threshold, far from their cause."""
+    for key, tensor in tensors.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise WeightsError(f"{path}: {key} is a {type(tensor).__name__}, not a tensor; {fix}.")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise WeightsError(f"{path}: {key} holds NaN or infinite values; {fix}.")
 
 
 def tapped_forward(body: nn.Sequential, names: Sequence[str], x: torch.Tensor,

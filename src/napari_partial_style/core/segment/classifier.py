@@ -8,6 +8,7 @@ positions of the per-position softmax) and checkpoints written by `train` (sigmo
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from napari_partial_style.core.vgg import (
     WIDTHS,
     Normalize,
     build_body,
+    check_finite,
     conv_class,
     layer_names,
     load_body_weights,
@@ -131,6 +133,11 @@ def load_checkpoint_classifier(path: Path) -> FCNClassifier:
             f"{path} is checkpoint version {state.get('version')} ({state.get('architecture')}); this version reads "
             f"{CHECKPOINT_VERSION} ({ARCHITECTURE}). Update napari-partial-style or retrain."
         )
+    check_record(state, path)
+    if not isinstance(state.get("state_dict"), dict):
+        raise WeightsError(f"{path}: its \"state_dict\" is a {type(state.get('state_dict')).__name__}, not the "
+                           f"network's tensors; {MAKE_ONE}.")
+    check_finite(state["state_dict"], path, MAKE_ONE)
     norm = state.get("normalization", {})
     model = FCNClassifier(state["classes"], state.get("score", "sigmoid"), norm.get("mean", IMAGENET_MEAN),
                           norm.get("std", IMAGENET_STD), initialise=False)  # the strict load sets every parameter
@@ -139,6 +146,25 @@ def load_checkpoint_classifier(path: Path) -> FCNClassifier:
     except (KeyError, RuntimeError) as exc:
         raise WeightsError(f"{path} does not fit the {ARCHITECTURE} classifier ({exc}).") from exc
     return model
+
+
+def check_record(state: dict[str, Any], path: Path) -> None:
+    """The checkpoint's class list and score kind are what `train` writes: one line naming the field."""
+    classes = state.get("classes")
+    if (not isinstance(classes, list) or not classes
+            or not all(isinstance(c, str) and c.strip() for c in classes)):
+        raise WeightsError(f"{path}: its \"classes\" must be a list of class names, not {classes!r:.60}; {MAKE_ONE}.")
+    if len({c.lower() for c in classes}) != len(classes):
+        raise WeightsError(f"{path}: its \"classes\" names a class twice; {MAKE_ONE}.")
+    if state.get("score", "sigmoid") not in ("sigmoid", "softmax"):
+        raise WeightsError(f"{path}: its \"score\" is {state.get('score')!r}, not sigmoid or softmax; {MAKE_ONE}.")
+    norm = state.get("normalization", {})
+    for key, default in (("mean", IMAGENET_MEAN), ("std", IMAGENET_STD)):
+        value = norm.get(key, default) if isinstance(norm, dict) else norm
+        if (not isinstance(value, (list, tuple)) or len(value) != 3
+                or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)):
+            raise WeightsError(f"{path}: its normalization {key} must be 3 finite numbers, not {value!r:.60}; "
+                               f"{MAKE_ONE}.")
 
 
 def required_weights(source: str) -> list[weights_mod.WeightFile]:
@@ -196,4 +222,5 @@ def _checkpoint_header(path: str | Path) -> dict[str, Any]:
         raise WeightsError(f"{path} cannot be read as a classifier checkpoint ({exc}); {MAKE_ONE}.") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
+    check_record(state, path)
     return state
