@@ -474,3 +474,28 @@ def test_train_refuses_flags_that_contradict_or_repeat(tmp_path, capsys, extra, 
 def test_batch_only_flags_on_a_single_run_are_refused_not_ignored(inputs, tmp_path, capsys, extra):
     assert main(run_args(inputs, tmp_path / "out.pstyle", *extra)) == 2
     assert "--workers and --scheduler spread a batch" in capsys.readouterr().err
+
+
+HOLDER = """
+import sys, time
+from napari_partial_style.core.io.claim import claimed
+with claimed(sys.argv[1]):
+    print("holding", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_writer_of_the_same_output_is_refused_and_a_killed_ones_claim_is_gone(inputs, tmp_path, capsys):
+    """Two `run`s on one --out: both used to say "wrote" and one result was lost."""
+    out = tmp_path / "out.pstyle"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert main(run_args(inputs, out)) == 2
+        err = capsys.readouterr().err
+        assert f"{out} is being written by process {holder.pid} on " in err and "choose another output" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(run_args(inputs, out, "--no-score", "--style-network", "tiny")) == 0  # the killed holder's claim went
+    assert out.is_file()

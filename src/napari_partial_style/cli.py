@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args.printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return commands[args.command](args)
+        with _claim(args):
+            return commands[args.command](args)
     except PartialStyleError as exc:
         args.printer.end_line()
         print(f"napari-partial-style: error: {exc}", file=sys.stderr)
@@ -229,6 +230,18 @@ def main(argv: list[str] | None = None) -> int:
         return interrupted_status(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+WRITERS = ("run", "sweep", "segment", "demo", "evaluate", "train")
+
+
+def _claim(args: argparse.Namespace):
+    """A writing command claims its --out before any work (core/io/claim.py); others claim nothing."""
+    from contextlib import nullcontext
+
+    from napari_partial_style.core.io.claim import claimed
+
+    return claimed(args.out) if args.command in WRITERS and getattr(args, "out", None) else nullcontext()
 
 
 def entry() -> None:
