@@ -79,13 +79,20 @@ def test_a_killed_run_redoes_only_the_row_it_cut_off(hub, grid_files, capsys):
     assert len(rows(out / "results.csv")) == 2
 
 
-def test_other_parameters_do_not_count_as_done(hub, grid_files, capsys):
+def test_other_parameters_do_not_count_as_done_and_replace_bundles_only_with_overwrite(hub, grid_files, capsys):
+    """A rerun with other settings replaced every bundle silently and left rows pointing at them."""
     out = grid_files / "report"
     assert evaluate(grid_files, out, "--per-class", "1") == 0
+    before = {p.name: p.read_bytes() for p in (out / "bundles").iterdir()}
     capsys.readouterr()
-    assert evaluate(grid_files, out, "--feather", "2") == 0
+    assert evaluate(grid_files, out, "--feather", "2") == 2
+    assert "exists from a run with other settings (2 such bundle(s)); add --overwrite" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (out / "bundles").iterdir()} == before
+    assert evaluate(grid_files, out, "--feather", "2", "--overwrite") == 0
     assert "2 job(s) written, 0 already done" in capsys.readouterr().err
     assert len(rows(out / "table1.csv")) == 4  # the report shows the latest settings only
+    results = rows(out / "results.csv")
+    assert len(results) == 2 and len({r["params_hash"] for r in results}) == 1  # no row points at a replaced bundle
 
 
 @pytest.mark.slow
@@ -150,6 +157,11 @@ def test_a_batch_writes_a_bundle_per_content_and_goes_on_past_a_bad_one(hub, gri
     (contents / "broken.png").unlink()
     code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", "--classifier", "tiny", *JOB])
     assert code == 0 and "0 job(s) written, 2 already done" in capsys.readouterr().err
+    text = (out / "results.csv").read_text()
+    (out / "results.csv").write_text(text[: len(text) - 20])  # killed while writing the last row
+    code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", "--classifier", "tiny", *JOB])
+    err = capsys.readouterr().err  # its bundle was made with these settings: redone, not "other settings"
+    assert code == 0 and "1 job(s) written, 1 already done" in err, err
 
 
 def test_without_the_batch_extra_the_message_names_it(grid_files, monkeypatch, capsys):

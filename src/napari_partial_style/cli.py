@@ -329,7 +329,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     command = "napari-partial-style " + " ".join(sys.argv[1:])
     return run_batch(args, evaluate_steps(args.contents, args.styles, job_params(args), args.out, args.per_class,
                                           args.workers, args.scheduler, not args.no_bundles, args.max_pixels,
-                                          explicit_weights(args), command))
+                                          explicit_weights(args), command, args.overwrite))
 
 
 def split_styles(args: argparse.Namespace) -> None:

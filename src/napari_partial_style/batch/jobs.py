@@ -48,6 +48,9 @@ def score_thumbnail(labels: np.ndarray) -> np.ndarray:
     return SCORE_COLOURS[np.minimum(small, 2)]
 
 
+BATCH_KEY = "batch"  # in a batch bundle's manifest: its job's key and settings hash
+
+
 def run_content(content: Content, style: Path, params: JobParams, name: str, key: str, hash_: str,
                 max_pixels: int, weights: dict[str, str] | None = None, style_class: str | None = None,
                 keep_bundle: bool = True) -> Outcome:
@@ -76,7 +79,11 @@ def run_content(content: Content, style: Path, params: JobParams, name: str, key
     thumbs = {"composite": thumbnail(result.composite)}
     if result.rescored_labels is not None:
         thumbs["score"] = score_thumbnail(result.rescored_labels)
-    return Outcome(key, name, row, to_bundle(result) if keep_bundle else None, thumbs)
+    bundle = None
+    if keep_bundle:
+        bundle = to_bundle(result)
+        bundle.manifest[BATCH_KEY] = {"key": key, "params_hash": hash_}  # which settings made it, for reruns
+    return Outcome(key, name, row, bundle, thumbs)
 
 
 def evaluate_pair(pair: Pair, params: JobParams, hash_: str, max_pixels: int, weights: dict[str, str] | None,

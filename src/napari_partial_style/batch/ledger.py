@@ -74,6 +74,13 @@ class Ledger:
                 writer.writeheader()
                 writer.writerows(self.rows)
 
+    def forget(self, key: str) -> None:
+        """Drop the rows of `key` (an earlier run's, whose bundle a new one replaced), on disk too."""
+        kept = [row for row in self.rows if row["key"] != key]
+        if len(kept) != len(self.rows):
+            self.rows = kept
+            self._rewrite()
+
     def done(self, key: str, hash_: str) -> bool:
         return any(row["key"] == key and row["params_hash"] == hash_ for row in self.rows)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from napari_partial_style.batch.grid import Content, check_masks, find_contents, find_styles, grid
 from napari_partial_style.batch.jobs import Outcome, evaluate_pair, run_content
 from napari_partial_style.batch.ledger import Ledger, params_hash
-from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.errors import InputError, PartialStyleError
 from napari_partial_style.core.io.atomic import atomic_file, check_parent
 from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.progress import Progress, StageGenerator
@@ -60,6 +60,7 @@ def write_outcome(outcome: Outcome, out: Path, ledger: Ledger, summary: Summary,
     if outcome.bundle is not None:
         (out / "bundles").mkdir(exist_ok=True)
         row["bundle"] = write_bundle(outcome.bundle, out / "bundles" / f"{outcome.name}.pstyle", overwrite=overwrite)
+        ledger.forget(outcome.key)  # rows of earlier settings pointed at the bundle just replaced
     for kind, image in outcome.thumbnails.items():
         target = out / "thumbs" / f"{outcome.name}_{kind}.png"
         target.parent.mkdir(exist_ok=True)
@@ -91,7 +92,7 @@ def _drive(summary: Summary, out: Path, ledger: Ledger, fn, arguments: list[tupl
 def evaluate_steps(contents: list[str], styles: str, params: JobParams, out: str | Path, per_class: int | None = None,
                    workers: int = 1, scheduler: str | None = None, keep_bundles: bool = True,
                    max_pixels: int = 100_000_000, weights: dict[str, str] | None = None,
-                   command: str = "") -> StageGenerator[Summary]:
+                   command: str = "", overwrite: bool = False) -> StageGenerator[Summary]:
     """Every (content, style) pair stylized, composited, re-segmented and scored against the
     style's class; results.csv, Table 1, Figures 7–9 and report.md in `out`."""
     from napari_partial_style.batch.report import write_report
@@ -113,6 +114,8 @@ def evaluate_steps(contents: list[str], styles: str, params: JobParams, out: str
     todo = [p for p in pairs if not ledger.done(p.key, hash_)]
     summary.skipped = len(pairs) - len(todo)
     arguments = [(p, params, hash_, max_pixels, weights, keep_bundles) for p in todo]
+    if keep_bundles:
+        refuse_other_settings(out, [p.name for p in todo], hash_, overwrite)
     yield from _drive(summary, out, ledger, evaluate_pair, arguments, workers, scheduler)
     rows = [r for r in ledger.rows if r["params_hash"] == hash_]
     summary.report = write_report(out, rows, params, summary.failures, command)
@@ -138,12 +141,27 @@ def batch_steps(contents: list[str], style: str | Path, params: JobParams, out: 
     todo = [c for c in found if not ledger.done(str(c.path), hash_)]
     summary.skipped = len(found) - len(todo)
     arguments = [(c, Path(style), params, c.path.stem, str(c.path), hash_, max_pixels, weights) for c in todo]
-    existing = [c.path.stem for c in todo if (out / "bundles" / f"{c.path.stem}.pstyle").exists()]
-    if existing and not overwrite:
-        raise InputError(f"{out / 'bundles' / (existing[0] + '.pstyle')} exists from a run with other settings "
-                         f"({len(existing)} such bundle(s)); add --overwrite to replace them.")
+    refuse_other_settings(out, [c.path.stem for c in todo], hash_, overwrite)
     yield from _drive(summary, out, ledger, run_content, arguments, workers, scheduler, overwrite=True)
     return summary
+
+
+def refuse_other_settings(out: Path, names: list[str], hash_: str, overwrite: bool) -> None:
+    """Bundles of jobs to run that an earlier run made with other settings are replaced only with
+    --overwrite; one made with these settings (its CSV row cut off by a kill) is simply redone."""
+    from napari_partial_style.batch.jobs import BATCH_KEY
+    from napari_partial_style.core.io.bundle import read_manifest
+
+    def made_here(path: Path) -> bool:
+        try:
+            return read_manifest(path).get(BATCH_KEY, {}).get("params_hash") == hash_
+        except PartialStyleError:
+            return False
+
+    other = [path for name in names if (path := out / "bundles" / f"{name}.pstyle").exists() and not made_here(path)]
+    if other and not overwrite:
+        raise InputError(f"{other[0]} exists from a run with other settings ({len(other)} such bundle(s)); add "
+                         "--overwrite to replace them, or choose another --out.")
 
 
 def describe(summary: Summary) -> list[str]:
