@@ -123,6 +123,7 @@ def test_a_local_cluster_gives_what_the_in_process_run_gives(hub, grid_files):
     ("no_class_folders", "has no class folders with images"),
     ("mask_size", "give a mask of the content's size"),
     ("unknown_class", "are not classes of the classifier"),
+    ("results_folder", "results.csv is a folder, where the results file goes"),
 ])
 def test_bad_grids_give_one_line_and_exit_2(grid_files, material_checkpoint, case, words, capsys):
     styles, classifier = grid_files / "styles", material_checkpoint
@@ -134,11 +135,13 @@ def test_bad_grids_give_one_line_and_exit_2(grid_files, material_checkpoint, cas
         write_image_file(grid_files / "contents" / "ball_mask.png", np.zeros((10, 10), np.uint8))
     elif case == "unknown_class":
         (styles / "wood").rename(styles / "plastic")
+    elif case == "results_folder":
+        (grid_files / "r" / "results.csv").mkdir(parents=True)
     code = main(["evaluate", "--contents", str(grid_files / "contents"), "--styles", str(styles),
                  "--classifier", str(classifier), "--out", str(grid_files / "r"), *JOB])
     err = capsys.readouterr().err
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
-    assert not (grid_files / "r").exists()
+    assert not (grid_files / "r").exists() or case == "results_folder"
 
 
 def test_a_batch_writes_a_bundle_per_content_and_goes_on_past_a_bad_one(hub, grid_files, capsys):

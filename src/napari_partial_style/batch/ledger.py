@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.atomic import atomic_file, disk_error
 
 COLUMNS = ("key", "content", "mask", "content_class", "style", "style_class", "expected_class", "method",
@@ -44,6 +45,9 @@ class Ledger:
         self.path = Path(path)
         self.rows: list[dict[str, str]] = []
         self.problems: list[str] = []
+        if self.path.is_dir():
+            raise InputError(f"{self.path} is a folder, where the results file goes; move it away or choose "
+                             "another --out.")
         if self.path.exists():
             self._read()
 
