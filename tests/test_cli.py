@@ -499,3 +499,13 @@ def test_a_second_writer_of_the_same_output_is_refused_and_a_killed_ones_claim_i
         holder.wait()
     assert main(run_args(inputs, out, "--no-score", "--style-network", "tiny")) == 0  # the killed holder's claim went
     assert out.is_file()
+
+
+def test_bad_options_are_refused_before_torch_is_imported(inputs, tmp_path):
+    """`run ... --steps 0` imported torch (6.7 s on a cold disk) before saying steps must be at least 1."""
+    script = ("import sys; from napari_partial_style.cli import main; "
+              f"code = main(['run', {str(inputs['content'])!r}, {str(inputs['style'])!r}, '--steps', '0', "
+              f"'--out', {str(tmp_path / 'x.pstyle')!r}]); print(code, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
+    assert "steps must be at least 1, not 0" in proc.stderr

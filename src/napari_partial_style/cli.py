@@ -365,6 +365,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
 
+    job_params(args)  # bad options are refused before the images are read and torch is imported
     split_styles(args)
     if is_batch(args.content):
         from napari_partial_style.batch.runner import batch_steps
@@ -448,6 +449,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_segment(args: argparse.Namespace) -> int:
     from napari_partial_style.core.images import read_source_image
 
+    job_params(args)  # bad options first, before the image is read and torch is imported
     execute(args, read_source_image(args.image, "image", args.max_pixels), None, None, {"content": args.image})
     return 0
 
