@@ -313,3 +313,33 @@ def test_skipped_images_are_named_once(texture_folder, tmp_path, capsys):
     assert main(["train", str(texture_folder), "--out", str(tmp_path / "m.pt"), "--device", "tpu"]) == 2
     err = capsys.readouterr().err
     assert err.count(str(broken)) == 1 and "skipped " + str(broken) in err
+
+
+def test_a_run_killed_before_its_first_state_does_not_send_the_user_round_in_circles(texture_folder, tmp_path,
+                                                                                    capsys):
+    """Killed while writing its first state: a plain rerun said "use --resume", --resume said
+    "start without --resume"; only --overwrite got out, and neither said so."""
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"best of epoch 1")  # the checkpoint and log were written, the state was not
+    out.with_suffix(".csv").write_text("epoch\n1\n")
+    assert main(train_args(texture_folder, out, "--epochs", "1")) == 2
+    err = capsys.readouterr().err
+    assert "replace it with --overwrite" in err and "--resume" not in err
+    assert main(train_args(texture_folder, out, "--epochs", "1", "--resume")) == 2
+    assert "nothing to resume" in (err := capsys.readouterr().err) and "start again with --overwrite" in err
+
+
+def test_an_interrupted_training_keeps_the_last_whole_epochs_state(texture_folder, tmp_path, capsys, monkeypatch):
+    """Ctrl-C mid-epoch used to save the half-trained weights under the last whole epoch's number."""
+    from napari_partial_style.core.train import training
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+        yield
+
+    saved = []
+    monkeypatch.setattr(training.Trainer, "run", interrupted)
+    monkeypatch.setattr(training.Trainer, "save_resume", lambda self: saved.append(self))
+    out = tmp_path / "model.pt"
+    assert main(train_args(texture_folder, out, "--epochs", "1")) == 130
+    assert saved == [] and "no epoch finished, so there is nothing to resume" in capsys.readouterr().err

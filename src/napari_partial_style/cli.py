@@ -475,7 +475,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from napari_partial_style.core.device import get_device
     from napari_partial_style.core.progress import drain
     from napari_partial_style.core.params import TrainParams
-    from napari_partial_style.core.train.training import Trainer, check_outputs
+    from napari_partial_style.core.train.training import Trainer, check_outputs, output_paths
 
     from napari_partial_style.cli_options import params_from
     from napari_partial_style.core.params import JobParams
@@ -502,10 +502,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                  f"on {device}; from epoch {trainer.epoch + 1} of {params.epochs}")
     try:
         summary = drain(trainer.run(), printer)
-    except KeyboardInterrupt as exc:
-        path = trainer.save_resume()
+    except KeyboardInterrupt as exc:  # the state on disk is the last whole epoch's: the one in memory is mid-epoch
         printer.end_line()
-        print(f"napari-partial-style: interrupted; state saved in {path}; continue with --resume.", file=sys.stderr)
+        state = output_paths(out)[2]
+        where = (f"the state of the last finished epoch is in {state}; continue with --resume" if state.is_file()
+                 else "no epoch finished, so there is nothing to resume")
+        print(f"napari-partial-style: interrupted; {where}.", file=sys.stderr)
         return interrupted_status(exc)
     if dataset.skipped:
         printer.info(f"{len(dataset.skipped)} unreadable image(s) were skipped (listed above).")

@@ -51,14 +51,17 @@ def check_outputs(out: Path, resume: bool = False, overwrite: bool = False) -> P
         raise InputError(f"--out {out} is a folder; give a checkpoint file name such as {out / 'classifier.pt'}.")
     check_parent(out)
     checkpoint, log, state = output_paths(out)
+    existing = [p for p in (checkpoint, log, state) if p.exists()]
     if resume:
         if not state.is_file():
-            raise InputError(f"nothing to resume: {state} does not exist; start without --resume.")
+            again = "start again with --overwrite" if existing else "start without --resume"
+            raise InputError(f"nothing to resume: {state} does not exist (no epoch of that run finished its "
+                             f"state); {again}.")
         return out
-    existing = [p for p in (checkpoint, log, state) if p.exists()]
     if existing and not overwrite:
-        raise InputError(f"{existing[0]} exists (from an earlier run); continue it with --resume, replace it with "
-                         "--overwrite, or choose another --out.")
+        carry_on = "continue it with --resume, " if state.is_file() else ""
+        raise InputError(f"{existing[0]} exists (from an earlier run); {carry_on}replace it with --overwrite, or "
+                         "choose another --out.")
     return out
 
 
