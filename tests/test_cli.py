@@ -509,3 +509,12 @@ def test_bad_options_are_refused_before_torch_is_imported(inputs, tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
     assert "steps must be at least 1, not 0" in proc.stderr
+
+
+def test_a_sweep_onto_a_file_or_into_a_missing_folder_is_one_line(inputs, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    for out, words in ((tmp_path / "afile", "is a file; give a folder"), (tmp_path / "no" / "where", "does not exist")):
+        assert main(["sweep", str(inputs["content"]), str(inputs["style"]), "--style-weight", "1e5", "1e6",
+                     "--out", str(out)]) == 2
+        assert words in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "mine"

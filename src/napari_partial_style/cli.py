@@ -421,6 +421,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     weights = list(dict.fromkeys(args.sweep_weights))
     if any(w < 0 for w in weights):
         raise InputError("style weights must be 0 or more.")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the sheet and the bundles.")
+    check_parent(out)
     bundles = [out / f"style-weight-{w:g}.pstyle" for w in weights]
     sheet_path = out / "sweep.png"
     existing = [str(p) for p in [sheet_path, *bundles] if p.exists()]
