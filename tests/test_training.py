@@ -284,7 +284,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.slow
-def test_sigterm_saves_a_resumable_state(texture_folder, tmp_path):
+def test_sigterm_mid_epoch_keeps_the_last_whole_epochs_state(texture_folder, tmp_path):
     import os
     import signal
     import subprocess
@@ -296,15 +296,19 @@ def test_sigterm_saves_a_resumable_state(texture_folder, tmp_path):
     child = subprocess.Popen([sys.executable, "-c", SIGTERM_TRAIN, *args], stderr=subprocess.PIPE, text=True,
                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
     seen = ""
-    while "epoch 1/50" not in seen:
+    while "epoch 2/50" not in seen:  # epoch 1 is done and its state written; epoch 2 is under way
         char = child.stderr.read(1)
         assert char, seen
         seen += char
+    state = out.with_suffix(".resume.pt")
+    after_epoch_1 = state.read_bytes()
     child.send_signal(signal.SIGTERM)
     rest = child.stderr.read()
     assert child.wait(timeout=60) == 143
-    assert "state saved in" in rest and "--resume" in rest
-    assert torch.load(out.with_suffix(".resume.pt"), weights_only=True)["format"].endswith("training state")
+    assert "the state of the last finished epoch is in" in rest and "--resume" in rest
+    assert state.read_bytes() == after_epoch_1  # not the half-trained weights of epoch 2
+    saved = torch.load(state, weights_only=True)
+    assert saved["format"].endswith("training state") and saved["epoch"] == 1
 
 
 def test_skipped_images_are_named_once(texture_folder, tmp_path, capsys):
