@@ -5,8 +5,6 @@ other tests' random checkpoints (same file name) by its sha256. On a machine wit
     pytest tests/test_pretrained.py -s
 """
 
-import hashlib
-
 import numpy as np
 import pytest
 
@@ -15,13 +13,7 @@ from napari_partial_style.core.io import weights
 
 def _real(weight: weights.WeightFile) -> bool:
     path = weights.locate(weight)
-    if path is None:
-        return False
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            digest.update(chunk)
-    return digest.hexdigest().startswith(weight.sha256_prefix)
+    return path is not None and weights.is_torchvisions(weight, path)
 
 
 pytestmark = pytest.mark.skipif(not _real(weights.VGG16),

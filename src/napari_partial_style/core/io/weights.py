@@ -127,21 +127,26 @@ def download(weight: WeightFile, others: list[WeightFile] | None = None) -> Stag
         raise WeightsError(f"download of {weight.url} failed ({exc}); run the command again.") from exc
 
 
+def is_torchvisions(weight: WeightFile, path: Path) -> bool:
+    """Whether the file is torchvision's own: its sha256 starts as its canonical name says."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest().startswith(weight.sha256_prefix)
+
+
 def verdict(weight: WeightFile, path: Path) -> tuple[bool, str]:
     """Whether the file at `path` can be weights at all, and one line on what it is: a PyTorch file
     (a zip) whose sha256 is torchvision's, another PyTorch file, or not weights."""
-    import hashlib
-
     from napari_partial_style.core.io.image_files import describe_file
 
     kind = describe_file(path)
     if kind != "a zip archive":
         return False, f"but it is {kind}, not PyTorch weights: delete it and get it again"
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            digest.update(chunk)
-    if digest.hexdigest().startswith(weight.sha256_prefix):
+    if is_torchvisions(weight, path):
         return True, "torchvision's file (sha256 checked)"
     return True, (f"a PyTorch file whose sha256 does not start with {weight.sha256_prefix}: not torchvision's "
                   "(other training, or damaged); jobs use it, and their results differ from the pretrained ones")
