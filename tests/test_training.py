@@ -2,6 +2,7 @@
 
 import csv
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -347,3 +348,128 @@ def test_an_interrupted_training_keeps_the_last_whole_epochs_state(texture_folde
     out = tmp_path / "model.pt"
     assert main(train_args(texture_folder, out, "--epochs", "1")) == 130
     assert saved == [] and "no epoch finished, so there is nothing to resume" in capsys.readouterr().err
+
+
+class Killed(BaseException):
+    """A kill at a chosen moment: nothing after it runs (no handler catches a BaseException of its own)."""
+
+
+@pytest.fixture
+def narrow_training(monkeypatch):
+    """Training's classifier at VGG16's shape but a few channels wide: a whole run takes a second."""
+    from napari_partial_style.core.segment.classifier import FCNClassifier
+    from napari_partial_style.core.train import training
+
+    class Narrow(FCNClassifier):
+        def __init__(self, classes, score_kind="sigmoid"):
+            super().__init__(classes, score_kind, widths=(4, 8, 8, 8, 8), hidden=8)
+
+    monkeypatch.setattr(training, "FCNClassifier", Narrow)
+
+
+def test_a_kill_at_any_write_leaves_a_run_that_its_advice_finishes_exactly(texture_folder, tmp_path, narrow_training,
+                                                                           monkeypatch, capsys):
+    """Killed before or after each of a 3-epoch run's renames (log, state, checkpoint), then led only
+    by the tool's own advice: the run ends with the log, state and checkpoint of a run never stopped,
+    and only a kill before the first state needs --overwrite. Before: the checkpoint and the state
+    were two commits, and a kill between them left a checkpoint from an epoch the state did not hold."""
+    import os
+
+    real_replace = os.replace
+    epochs = ["--epochs", "3", "--batch-size", "4", "--lr", "0.05"]
+
+    def files(out):
+        with open(out.with_suffix(".csv")) as fh:
+            log = [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(fh)]
+        return log, torch.load(out, weights_only=True), torch.load(out.with_suffix(".resume.pt"), weights_only=True)
+
+    def same(a, b):
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
+
+    clean = tmp_path / "clean.pt"
+    renames = []
+    monkeypatch.setattr(os, "replace", lambda src, dst: (renames.append(Path(dst).name), real_replace(src, dst)))
+    assert main(train_args(texture_folder, clean, *epochs)) == 0
+    expected = files(clean)
+    assert [row["epoch"] for row in expected[0]] == ["1", "2", "3"]
+    assert expected[1]["training"]["epoch"] == int(max(expected[0], key=lambda r: float(r["map"]))["epoch"])
+    first_state = renames.index("clean.resume.pt")
+
+    for k in range(len(renames)):
+        for after in (False, True):
+            out = tmp_path / f"k{k}{'a' if after else 'b'}.pt"
+            count = iter(range(10 ** 6))
+
+            def killing_replace(src, dst, k=k, after=after):
+                if next(count) == k:
+                    if after:
+                        real_replace(src, dst)
+                    raise Killed
+                real_replace(src, dst)
+
+            monkeypatch.setattr(os, "replace", killing_replace)
+            with pytest.raises(Killed):
+                main(train_args(texture_folder, out, *epochs))
+            monkeypatch.setattr(os, "replace", real_replace)
+            capsys.readouterr()
+            advice, commands = [], []
+            while (status := main(train_args(texture_folder, out, *epochs, *advice))) != 0:
+                assert status == 2 and len(commands) < 3, commands
+                err = capsys.readouterr().err
+                commands.append(err)
+                advice = ["--resume"] if "--resume" in err.split("replace it with")[0] else ["--overwrite"]
+            needed_overwrite = any("--overwrite" in c and "--resume" not in c for c in commands)
+            done = k + after  # renames finished before the kill
+            assert needed_overwrite == (0 < done <= first_state), (k, after, commands)
+            log, checkpoint, state = files(out)
+            assert log == expected[0], (k, after)
+            assert same(checkpoint, expected[1]) and same(state, expected[2]), (k, after)
+
+
+def test_a_damaged_or_foreign_resume_state_is_one_line_that_does_not_loop(texture_folder, tmp_path, narrow_training,
+                                                                          capsys):
+    out = tmp_path / "m.pt"
+    assert main(train_args(texture_folder, out, "--epochs", "1", "--batch-size", "4")) == 0
+    state = out.with_suffix(".resume.pt")
+    whole = state.read_bytes()
+    saved = torch.load(state, weights_only=True)
+    damaged = {
+        "truncated": whole[: len(whole) // 2],
+        "text": b"epoch: 1\n",
+        "no optimiser": saved | {"optimizer": 5},
+        "other shapes": saved | {"model": {k: v[:1] for k, v in saved["model"].items()}},
+    }
+    for name, content in damaged.items():
+        if isinstance(content, bytes):
+            state.write_bytes(content)
+        else:
+            torch.save(content, state)
+        assert main(train_args(texture_folder, out, "--epochs", "2", "--batch-size", "4", "--resume")) == 2, name
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(state) in err and "start again with --overwrite" in err, (name, err)
+    assert main(train_args(texture_folder, out, "--epochs", "2", "--batch-size", "4", "--overwrite")) == 0
+
+
+def test_a_missing_checkpoint_is_rebuilt_only_when_the_state_holds_it(texture_folder, tmp_path, narrow_training,
+                                                                     capsys):
+    out = tmp_path / "m.pt"
+    assert main(train_args(texture_folder, out, "--epochs", "1", "--batch-size", "4")) == 0
+    best = torch.load(out, weights_only=True)
+    out.unlink()  # the state's own epoch is the best: the checkpoint is its model
+    assert main(train_args(texture_folder, out, "--epochs", "1", "--batch-size", "4", "--resume")) == 0
+    again = torch.load(out, weights_only=True)
+    assert all(torch.equal(again["state_dict"][k], v) for k, v in best["state_dict"].items())
+    state = out.with_suffix(".resume.pt")
+    torch.save(torch.load(state, weights_only=True) | {"best_epoch": 0}, state)  # the best is an earlier epoch
+    out.unlink()
+    assert main(train_args(texture_folder, out, "--epochs", "2", "--batch-size", "4", "--resume")) == 2
+    assert "is missing (moved or deleted)" in capsys.readouterr().err
+
+
+def test_a_diverging_run_stops_with_the_fix(texture_folder, tmp_path, narrow_training, capsys):
+    out = tmp_path / "m.pt"
+    assert main(train_args(texture_folder, out, "--epochs", "3", "--batch-size", "4", "--lr", "10")) == 2
+    err = capsys.readouterr().err
+    assert "training diverged in epoch" in err and "lower --lr (now 10)" in err

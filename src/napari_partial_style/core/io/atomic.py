@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
+
 from napari_partial_style.core.errors import InputError, OutputError
 
 
@@ -33,15 +35,7 @@ def _writer_alive(leftover: Path) -> bool:
         pid = int(leftover.name.rsplit("-", 2)[1])
     except (IndexError, ValueError):
         return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or psutil.pid_exists(pid)  # not os.kill(pid, 0): on Windows that ends the process
 
 
 def _remove(path: Path) -> None:

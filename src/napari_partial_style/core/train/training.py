@@ -5,6 +5,13 @@ from scratch; BCE-with-logits on the globally max-pooled fc8 map; SGD with momen
 decay 5e-4 and ×10 learning rate on fc8; horizontal flips and scale jitter; letterboxed square
 inputs. Each epoch is validated on a stratified, seeded split; the best epoch (validation mAP) is
 the checkpoint, every epoch is a row of a CSV log, and a resumable state is saved after each epoch.
+
+After each epoch the files are written in one order: the log row, then the resume state (the
+commit: model, optimiser, epoch, best score and the best epoch's record, in one atomic file), then
+the checkpoint if this epoch is the best. A kill between the last two leaves a state whose best
+epoch is its own epoch, so `--resume` writes the checkpoint from the state's model before going
+on; a kill anywhere else leaves the previous or the new state whole. Each epoch draws its shuffles
+from its own seed, so a resumed run trains exactly as one that was never stopped.
 """
 
 from __future__ import annotations
@@ -23,15 +30,18 @@ import torch.nn.functional as F
 from napari_partial_style.core.io.atomic import atomic_file, check_parent
 from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
 from napari_partial_style.core.train.datasets import Dataset
-from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.errors import InputError, WeightsError
 from napari_partial_style.core.io.image_files import read_image_file
 from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
 from napari_partial_style.core.params import MIN_TRAIN_SIZE, TrainParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.segment.canvas import canvas
-from napari_partial_style.core.vgg import IMAGENET_MEAN
+from napari_partial_style.core.vgg import IMAGENET_MEAN, load_checkpoint
 
 RESUME_FORMAT = "napari-partial-style training state"
+RESUME_KEYS = {"classes": list, "epoch": int, "best": float, "model": dict, "optimizer": dict,
+               "train_idx": torch.Tensor, "val_idx": torch.Tensor}
+START_AGAIN = "start again with --overwrite"
 # Training memory per image for VGG16 at 224 px (activations and their gradients), scaled by area;
 # plus weights, gradients and momentum of the 134 M parameters. Estimates, used to pick a batch size.
 BYTES_PER_IMAGE_224 = 0.15e9
@@ -166,7 +176,8 @@ class Trainer:
         self.batch_size = params.batch_size or auto_batch_size(params.size, device)
         self.images: dict[int, np.ndarray] = {}
         self.epoch = 0
-        self.best = -1.0
+        self.best = -float("inf")  # any first epoch is the best so far, whatever its loss
+        self.best_record: dict[str, Any] | None = None  # the best epoch's `training` entry of the checkpoint
         if resume:
             self._load_resume()
             self._trim_log()
@@ -175,28 +186,49 @@ class Trainer:
             self.model = new_classifier(dataset.classes, vgg16_path if params.pretrained else None).to(device)
             self.optimizer = make_optimizer(self.model, params)
             self.train_idx, self.val_idx = stratified_split(dataset.targets, params.val_fraction, params.seed)
-        self.rng = np.random.default_rng(params.seed + self.epoch)
+        self.rng = np.random.default_rng([params.seed, self.epoch])
 
     def _load_resume(self) -> None:
         if not self.resume_path.is_file():
             raise InputError(f"nothing to resume: {self.resume_path} does not exist; start without --resume.")
-        state = torch.load(self.resume_path, map_location="cpu", weights_only=True)
-        if state.get("format") != RESUME_FORMAT or state["classes"] != self.dataset.classes:
-            raise InputError(f"{self.resume_path} belongs to another run (classes {state.get('classes')}); "
+        state = load_checkpoint(self.resume_path, "a training state", fix=START_AGAIN)
+        if state.get("format") != RESUME_FORMAT:
+            raise WeightsError(f"{self.resume_path} is not a {RESUME_FORMAT}; {START_AGAIN}.")
+        wrong = [key for key, kind in RESUME_KEYS.items() if not isinstance(state.get(key), kind)]
+        if wrong:
+            raise WeightsError(f"{self.resume_path} is damaged ({wrong[0]} is missing or of the wrong type); {START_AGAIN}.")
+        if state["classes"] != self.dataset.classes:
+            raise InputError(f"{self.resume_path} belongs to another run (classes {state['classes']}); "
                              "start without --resume or use the same data.")
         self.model = FCNClassifier(state["classes"], "sigmoid").to(self.device)
-        self.model.load_state_dict(state["model"])
         self.optimizer = make_optimizer(self.model, self.params)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.epoch, self.best = int(state["epoch"]), float(state["best"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise WeightsError(f"{self.resume_path} does not fit the classifier ({str(exc).splitlines()[0]}); "
+                               f"{START_AGAIN}.") from exc
+        self.epoch, self.best = state["epoch"], state["best"]
+        self.best_record = state.get("best_record")
         # the batch size is part of the run: an automatic one may differ now that memory differs
         self.batch_size = int(state.get("batch_size", self.batch_size)) if self.params.batch_size is None else self.batch_size
         self.train_idx, self.val_idx = state["train_idx"].numpy(), state["val_idx"].numpy()
+        self._finish_commit(state.get("best_epoch"))
+
+    def _finish_commit(self, best_epoch: int | None) -> None:
+        """The checkpoint of a state committed just before a kill: its best epoch is its own epoch,
+        and the checkpoint may still hold an earlier one (or be missing)."""
+        if best_epoch == self.epoch and self.best_record is not None:
+            self._save_best()
+        elif not self.out.is_file() and self.epoch > 0:
+            raise InputError(f"{self.out}, the best epoch's checkpoint, is missing (moved or deleted) and the state "
+                             f"cannot rebuild it; {START_AGAIN}.")
 
     def save_resume(self) -> Path:
-        """The whole state (after `self.epoch` complete epochs), written atomically."""
+        """The whole state (after `self.epoch` complete epochs), written atomically: the commit."""
         state = {
             "format": RESUME_FORMAT, "classes": self.dataset.classes, "epoch": self.epoch, "best": self.best,
+            "best_epoch": self.best_record["epoch"] if self.best_record else 0, "best_record": self.best_record,
             "batch_size": self.batch_size,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "train_idx": torch.from_numpy(np.asarray(self.train_idx)), "val_idx": torch.from_numpy(np.asarray(self.val_idx)),
@@ -242,6 +274,9 @@ class Trainer:
         x, y = self.batch(indices, augment)
         self.optimizer.zero_grad()
         loss = loss_of(self.model, x, y)
+        if not torch.isfinite(loss):
+            raise InputError(f"training diverged in epoch {self.epoch + 1} (the loss became {float(loss.detach())}); "
+                             f"lower --lr (now {self.params.lr:g}) and start again with --overwrite.")
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())
@@ -266,6 +301,7 @@ class Trainer:
         n_batches = max(1, int(np.ceil(len(self.train_idx) / self.batch_size)))
         while self.epoch < p.epochs:
             started = time.perf_counter()
+            self.rng = np.random.default_rng([p.seed, self.epoch])
             order = self.rng.permutation(self.train_idx)
             losses = []
             stage = f"epoch {self.epoch + 1}/{p.epochs}"
@@ -279,9 +315,10 @@ class Trainer:
             self._log(row)
             score = metrics["map"] if not np.isnan(metrics["map"]) else -row["train_loss"]
             if score > self.best:
-                self.best = score
-                self._save_best(row)
+                self.best, self.best_record = score, self._record(row)
             self.save_resume()
+            if self.best_record["epoch"] == self.epoch:
+                self._save_best()
             yield Progress(stage, n_batches, n_batches, message=_describe(row))
         return {"checkpoint": str(self.out), "log": str(self.log_path), "epochs": self.epoch, "best": self.best}
 
@@ -299,13 +336,15 @@ class Trainer:
             writer.writeheader()
             writer.writerows(rows)
 
-    def _save_best(self, row: dict[str, Any]) -> None:
-        extra = {"training": {**{k: v for k, v in asdict(self.params).items() if k != "scale_jitter"},
-                              "batch_size": self.batch_size, "epoch": row["epoch"],
-                              "val_accuracy": row["accuracy"], "val_map": row["map"],
-                              "train_images": len(self.train_idx), "val_images": len(self.val_idx)}}
+    def _record(self, row: dict[str, Any]) -> dict[str, Any]:
+        """What the checkpoint says of its training: the settings and this epoch's validation."""
+        return {**{k: v for k, v in asdict(self.params).items() if k != "scale_jitter"},
+                "batch_size": self.batch_size, "epoch": row["epoch"], "val_accuracy": row["accuracy"],
+                "val_map": row["map"], "train_images": len(self.train_idx), "val_images": len(self.val_idx)}
+
+    def _save_best(self) -> None:
         with atomic_file(self.out) as tmp:
-            save_checkpoint(self.model, tmp, extra)
+            save_checkpoint(self.model, tmp, {"training": self.best_record})
 
 
 def _describe(row: dict[str, Any]) -> str:
