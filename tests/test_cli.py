@@ -393,8 +393,43 @@ def test_sweep_writes_a_labelled_tile_and_a_bundle_per_weight_and_keeps_what_exi
     assert (caption_rows < 100).any()  # the captions' text
     before = (out / "sweep.png").read_bytes()
     capsys.readouterr()
-    assert main(command) == 2
-    assert "already exist" in capsys.readouterr().err and (out / "sweep.png").read_bytes() == before
+    assert main(command) == 0
+    assert capsys.readouterr().out.strip() == str(out / "sweep.png") and (out / "sweep.png").read_bytes() == before
+    assert main([*command, "--steps", "2"]) == 2
+    assert "exists from a run with other settings" in capsys.readouterr().err
+    assert (out / "sweep.png").read_bytes() == before
+
+
+def test_an_interrupted_sweep_keeps_its_finished_bundles_and_the_same_command_finishes_it(hub, inputs, tmp_path,
+                                                                                         capsys, monkeypatch):
+    """SIGTERM during the second weight said "nothing was written." beside the first weight's
+    bundle, and the same command was then refused because that bundle existed."""
+    from napari_partial_style.api import Session
+
+    out = tmp_path / "sweep"
+    command = ["sweep", str(inputs["content"]), str(inputs["style"]), "--style-weight", "1e5", "1e7",
+               "--out", str(out), "--target", "cup", "--steps", "1", "--fine-steps", "1", "--size", "48",
+               "--device", "cpu", "--quiet"]
+    real_run, runs = Session.run, []
+
+    def run_then_stop(self, *args, **kwargs):
+        runs.append(args[2].style.style_weight)
+        if len(runs) == 2:
+            raise KeyboardInterrupt
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "run", run_then_stop)
+    assert main(command) == 130
+    err = capsys.readouterr().err
+    assert f"the bundles of style weight 100000 are in {out}; run the same command again" in err
+    first = (out / "style-weight-100000.pstyle").read_bytes()
+    assert not (out / "sweep.png").exists()
+    monkeypatch.setattr(Session, "run", lambda self, *a, **k: (runs.append(a[2].style.style_weight), real_run(self, *a, **k))[1])
+    assert main(command) == 0
+    assert runs == [1e5, 1e7, 1e7]  # the first weight is not made again, and its region serves the second
+    assert (out / "style-weight-100000.pstyle").read_bytes() == first and (out / "sweep.png").is_file()
+    again = read_bundle(out / "style-weight-1e+07.pstyle")
+    assert np.array_equal(again.labels > 0, read_bundle(out / "style-weight-100000.pstyle").labels > 0)
 
 
 def test_styles_of_one_region_are_blended_by_weight(hub, inputs, tmp_path, capsys):
@@ -518,3 +553,47 @@ def test_a_sweep_onto_a_file_or_into_a_missing_folder_is_one_line(inputs, tmp_pa
                      "--out", str(out)]) == 2
         assert words in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_an_interrupt_that_a_library_swallowed_still_stops_the_job_with_nothing_written(hub, inputs, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """A Ctrl-C caught by a bare `except:` (around an import, say) let the job run on and write its
+    bundle (1 of 46 early interrupts)."""
+    import signal
+
+    from napari_partial_style import api
+
+    real_record = api.record_of
+
+    def swallowing(*args, **kwargs):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(api, "record_of", swallowing)
+    out = tmp_path / "x.pstyle"
+    assert main(run_args(inputs, out)) == 130
+    assert "interrupted; nothing was written" in capsys.readouterr().err and not out.exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back for the rest of the process
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_exits_130_without_a_traceback_or_a_result(hub, inputs, tmp_path):
+    """Once a bare traceback at 0.33 s (before the command's own handling began)."""
+    import signal
+    import time
+
+    for delay in (0.03, 0.08, 0.15, 0.3, 0.6, 1.2, 2.4):
+        out = tmp_path / f"after-{delay}.pstyle"
+        job = [*run_args(inputs, out, "--no-score")]
+        del job[job.index("--classifier"):job.index("--classifier") + 2]  # the entry point as installed: no tiny sources
+        child = subprocess.Popen([sys.executable, "-m", "napari_partial_style", *job],
+                                 stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        err = child.communicate(timeout=60)[1]
+        assert "Traceback" not in err, (delay, err)
+        if child.returncode != 0:  # it may have finished first
+            assert child.returncode == 130 and "interrupted" in err and not out.exists(), (delay, child.returncode, err)

@@ -91,6 +91,14 @@ class Sweep:
     weights: list[float]
 
 
+def sweep_job(params: JobParams, weight: float) -> JobParams:
+    """One job of a sweep: `params` at this style weight, at most SWEEP_SIZE px."""
+    from napari_partial_style.core.contact_sheet import SWEEP_SIZE
+
+    style = replace(params.style, style_weight=weight, max_size=min(params.style.max_size or SWEEP_SIZE, SWEEP_SIZE))
+    return replace(params, style=style)
+
+
 class Session:
     """Device, working size, weight lookup and loaded networks, shared by the jobs run through it.
 
@@ -267,25 +275,30 @@ class Session:
 
     @_stage
     def sweep(self, content: Image, style: Image | Blend, weights: Sequence[float], params: JobParams | None = None,
-              labels: np.ndarray | None = None, inputs: dict[str, str] | None = None):
+              labels: np.ndarray | None = None, inputs: dict[str, str] | None = None,
+              finished: dict[float, JobResult] | None = None, done: Callable[[float, JobResult], None] | None = None):
         """The same job (`run`) at each style weight, each made at most SWEEP_SIZE px (long side of
         the frame) so a look takes seconds to a minute, and a labelled contact sheet of the region
         side by side: how a user tunes the weight before the full-size job. The region is found once
         (segmented by the first job unless `labels` are given) so every tile shows the same region.
-        The CLI's `sweep` saves each job's bundle; napari's Preview sweep shows the sheet."""
-        from napari_partial_style.core.contact_sheet import SWEEP_SIZE, contact_sheet
+        `finished` holds jobs made before (an interrupted sweep's bundles, read back): they are not
+        run again. `done(weight, job)` is called as each new job finishes: the CLI saves its bundle
+        then, so an interruption keeps the finished ones. Napari's Preview sweep shows the sheet."""
+        from napari_partial_style.core.contact_sheet import contact_sheet
         from napari_partial_style.core.progress import relabel
 
         params = params or JobParams()
         weights = list(dict.fromkeys(weights))
         if not weights or any(not (np.isfinite(w) and w >= 0) for w in weights):
             raise InputError(f"give one or more style weights, each a finite number of 0 or more (got {weights}).")
-        small = replace(params, style=replace(params.style, max_size=min(params.style.max_size or SWEEP_SIZE,
-                                                                         SWEEP_SIZE)))
         jobs, captions = [], []
         for weight in weights:
-            job = replace(small, style=replace(small.style, style_weight=weight))
-            result = yield from relabel(iter(self.run(content, style, job, labels, inputs)), f"weight {weight:g}:")
+            result = (finished or {}).get(weight)
+            if result is None:
+                result = yield from relabel(iter(self.run(content, style, sweep_job(params, weight), labels, inputs)),
+                                            f"weight {weight:g}:")
+                if done is not None:
+                    done(weight, result)
             if labels is None:  # the first job's region for all
                 labels = result.mask.astype(np.uint8)
             jobs.append(result)

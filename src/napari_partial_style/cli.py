@@ -6,30 +6,40 @@ Bad input ends with one line naming the problem and the fix, exit status 2, noth
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
+from napari_partial_style._entry import EXIT_INTERRUPTED, EXIT_TERMINATED
 from napari_partial_style.cli_options import finite_float
-from napari_partial_style.core.errors import InputError, PartialStyleError
+from napari_partial_style.core.cancel import cancellable
+from napari_partial_style.core.errors import Cancelled, InputError, PartialStyleError
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (what cluster schedulers and `kill` send), handled like Ctrl-C: clean up, save, exit."""
 
 
-def _on_sigterm(_signum, _frame) -> None:
-    raise Terminated()
+class Stop(threading.Event):
+    """Set by Ctrl-C or SIGTERM, which also raise in the main thread as usual. The job checks it
+    after every network layer and before every final rename (core/cancel.py), so an interrupt
+    that a library swallowed (a bare `except:` around an import) still stops the job, and nothing
+    is written after it."""
 
+    signum: int = signal.SIGINT
 
-def interrupted_status(exc: KeyboardInterrupt) -> int:
-    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    def handle(self, signum: int, _frame) -> None:
+        self.signum = signum
+        self.set()
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def status(self, exc: BaseException) -> int:
+        terminated = isinstance(exc, Terminated) or (not isinstance(exc, KeyboardInterrupt) and self.signum == signal.SIGTERM)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 def positive_int(text: str) -> int:
@@ -210,26 +220,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from napari_partial_style._terminal import ProgressPrinter
-
-    args = build_parser().parse_args(argv)
-    commands = {"run": cmd_run, "sweep": cmd_sweep, "segment": cmd_segment, "demo": cmd_demo, "evaluate": cmd_evaluate, "train": cmd_train,
-                "datasets": cmd_datasets, "weights": cmd_weights}
-    args.printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    stop = Stop()
+    previous = {signum: signal.signal(signum, stop.handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+    args = argparse.Namespace(printer=None)
     try:
-        with _claim(args):
+        from napari_partial_style._terminal import ProgressPrinter
+
+        args = build_parser().parse_args(argv)
+        commands = {"run": cmd_run, "sweep": cmd_sweep, "segment": cmd_segment, "demo": cmd_demo,
+                    "evaluate": cmd_evaluate, "train": cmd_train, "datasets": cmd_datasets, "weights": cmd_weights}
+        args.printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
+        with _claim(args), cancellable(stop):
             return commands[args.command](args)
+    except (KeyboardInterrupt, Cancelled) as exc:
+        _end_line(args)
+        print(f"napari-partial-style: interrupted; {getattr(args, 'on_interrupt', 'nothing was written.')}", file=sys.stderr)
+        return stop.status(exc)
     except PartialStyleError as exc:
-        args.printer.end_line()
+        _end_line(args)
         print(f"napari-partial-style: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt as exc:
-        args.printer.end_line()
-        print(f"napari-partial-style: interrupted; {getattr(args, 'on_interrupt', 'nothing was written.')}", file=sys.stderr)
-        return interrupted_status(exc)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _end_line(args: argparse.Namespace) -> None:
+    if args.printer is not None:
+        args.printer.end_line()
 
 
 WRITERS = ("run", "sweep", "segment", "demo", "evaluate", "train")
@@ -242,19 +260,6 @@ def _claim(args: argparse.Namespace):
     from napari_partial_style.core.io.claim import claimed
 
     return claimed(args.out) if args.command in WRITERS and getattr(args, "out", None) else nullcontext()
-
-
-def entry() -> None:
-    """The console script: `main()`, then, after an interruption, an exit that does not wait for
-    jobs still running in worker threads. Their torch kernels cannot be stopped, and letting the
-    interpreter finalise around them aborted the process ("terminate called without an active
-    exception") instead of exiting 143; what finished is already on disk (atomic writes)."""
-    status = main()
-    if status in (EXIT_INTERRUPTED, EXIT_TERMINATED):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
-    raise SystemExit(status)
 
 
 def job_params(args: argparse.Namespace, overrides: dict | None = None):
@@ -412,7 +417,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """One job per style weight, the region segmented once; a labelled contact sheet and the bundles."""
     from PIL import Image
 
-    from napari_partial_style.api import Session
+    from napari_partial_style.api import Session, sweep_job
     from napari_partial_style.core.io.atomic import atomic_file, check_parent
     from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
@@ -424,29 +429,59 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the sheet and the bundles.")
     check_parent(out)
-    bundles = [out / f"style-weight-{w:g}.pstyle" for w in weights]
+    params = job_params(args, sweep_defaults())
+    bundles = {w: out / f"style-weight-{w:g}.pstyle" for w in weights}
     sheet_path = out / "sweep.png"
-    existing = [str(p) for p in [sheet_path, *bundles] if p.exists()]
-    if existing and not args.overwrite:
-        raise InputError(f"{', '.join(existing)} already exist; pass --overwrite to replace them, or choose another --out.")
+    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {}),
+              **({"style_masks": args.style_masks[0]} if args.style_masks else {})}
+    finished = {} if args.overwrite else {w: finished_job(path, sweep_job(params, w), inputs)
+                                          for w, path in bundles.items() if path.exists()}
+    if len(finished) == len(weights) and sheet_path.exists():
+        args.printer.info(f"nothing to do: {out} holds this sweep (its sheet and {len(weights)} bundles); "
+                          "pass --overwrite to make it again.")
+        if args.quiet:
+            print(sheet_path)
+        return 0
     content = read_source_image(args.content, "content", args.max_pixels)
     style = read_style(args.style, "style", style_masks(args, 1)[0], args.max_pixels)
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
-    params = job_params(args, sweep_defaults())
     out.mkdir(parents=True, exist_ok=True)
     check_parent(sheet_path)
     session = Session(params.session, weights=explicit_weights(args))
-    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {}),
-              **({"style_masks": args.style_masks[0]} if args.style_masks else {})}
-    swept = session.sweep(content, style, weights, params, labels, inputs).result(args.printer)
-    for result, path in zip(swept.jobs, bundles):
-        result.save(path, overwrite=args.overwrite)
+    kept = sorted(finished)
+
+    def save(weight: float, job) -> None:
+        job.save(bundles[weight], overwrite=args.overwrite)
+        kept.append(weight)
+        args.on_interrupt = (f"the bundles of style weight {', '.join(f'{w:g}' for w in kept)} are in {out}; "
+                             "run the same command again to make the rest.")
+
+    if kept:
+        args.printer.info(f"style weight {', '.join(f'{w:g}' for w in kept)}: kept from the earlier run in {out}")
+    swept = session.sweep(content, style, weights, params, labels, inputs, finished, save).result(args.printer)
     with atomic_file(sheet_path) as tmp:
         Image.fromarray(swept.sheet).save(tmp, format="PNG")
     args.printer.info(f"wrote {sheet_path} and {len(bundles)} bundles in {out}")
     if args.quiet:
         print(sheet_path)
     return 0
+
+
+def finished_job(path: Path, params, inputs: dict[str, str]):
+    """The job of an earlier sweep's bundle, if it was made with these settings and inputs."""
+    import json
+    from dataclasses import asdict
+
+    from napari_partial_style.core.io.bundle import read_bundle
+    from napari_partial_style.core.job import from_bundle
+
+    bundle = read_bundle(path)
+    same = (bundle.manifest.get("parameters") == json.loads(json.dumps(asdict(params)))
+            and bundle.manifest.get("inputs") == inputs and bundle.composite is not None)
+    if not same:
+        raise InputError(f"{path} exists from a run with other settings or inputs; pass --overwrite to replace the "
+                         "sweep, or choose another --out.")
+    return from_bundle(bundle, params.composite.label_values)
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
@@ -505,13 +540,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                  f"on {device}; from epoch {trainer.epoch + 1} of {params.epochs}")
     try:
         summary = drain(trainer.run(), printer)
-    except KeyboardInterrupt as exc:  # the state on disk is the last whole epoch's: the one in memory is mid-epoch
-        printer.end_line()
+    except (KeyboardInterrupt, Cancelled):  # the state on disk is the last whole epoch's: the one in memory is mid-epoch
         state = output_paths(out)[2]
-        where = (f"the state of the last finished epoch is in {state}; continue with --resume" if state.is_file()
-                 else "no epoch finished, so there is nothing to resume")
-        print(f"napari-partial-style: interrupted; {where}.", file=sys.stderr)
-        return interrupted_status(exc)
+        args.on_interrupt = (f"the state of the last finished epoch is in {state}; continue with --resume."
+                             if state.is_file() else "no epoch finished, so there is nothing to resume.")
+        raise
     if dataset.skipped:
         printer.info(f"{len(dataset.skipped)} unreadable image(s) were skipped (listed above).")
     printer.info(f"best checkpoint: {summary['checkpoint']} (log: {summary['log']})")

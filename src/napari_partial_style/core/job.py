@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style import __version__
-from napari_partial_style.core.images import SourceImage, resize_native, to_uint8
+from napari_partial_style.core.images import SourceImage, as_source_image, resize_native, target_mask, to_uint8
 from napari_partial_style.core.io.bundle import Bundle, write_bundle
 from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.segment.segmentation import Segmentation
@@ -105,3 +105,12 @@ def to_bundle(result: JobResult) -> Bundle:
         scores=result.scores,
     )
 
+
+
+def from_bundle(bundle: Bundle, label_values: tuple[int, ...] = ()) -> JobResult:
+    """A finished job read back from its bundle: its record, region, composite and scores (what a
+    sweep's tile and the region it shares need), without running anything again."""
+    content = as_source_image(bundle.content, bundle.manifest.get("inputs", {}).get("content", "content"))
+    mask = target_mask(bundle.labels, content.shape, values=label_values or None, allow_empty=True)
+    return JobResult(content=content, record=bundle.manifest, mask=mask, composite=bundle.composite,
+                     scores=bundle.scores)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from napari_partial_style.core.cancel import check
 from napari_partial_style.core.errors import InputError, OutputError
 
 
@@ -84,7 +85,9 @@ def disk_error(path: Path, exc: OSError) -> OutputError:
 
 def _swap_in(tmp: Path, path: Path) -> None:
     """Rename the finished `tmp` to `path`. A file over a file is one atomic rename; a folder, or a
-    file over a folder, hides the old one first and deletes it last (put back if the rename fails)."""
+    file over a folder, hides the old one first and deletes it last (put back if the rename fails).
+    A job asked to stop (core/cancel.py) renames nothing: what it made after the request stays unwritten."""
+    check()
     old = None
     if (path.is_dir() and not path.is_symlink()) or (tmp.is_dir() and path.exists()):
         old = _sibling(path, "old")
