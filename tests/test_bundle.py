@@ -1,4 +1,5 @@
 import errno
+import io
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import pytest
 
 from napari_partial_style.core.io import bundle as bundle_mod
 from napari_partial_style.core.io.bundle import Bundle, check_target, read_bundle, write_bundle
-from napari_partial_style.core.io.image_files import encode_image, write_image_file
+from napari_partial_style.core.io.image_files import write_encoded, write_image_file
 from napari_partial_style.core.errors import BundleError, InputError, OutputError
 from synthetic import two_tone
 
@@ -89,7 +90,7 @@ def test_existing_bundle_needs_overwrite(tmp_path, rng):
 def test_failure_mid_write_leaves_old_bundle_intact(tmp_path, rng, monkeypatch):
     path = write_bundle(sample_bundle(rng, marker=1), tmp_path / "job.pstyle")
     before = path.read_bytes()
-    real_encode = bundle_mod.encode_image
+    real_encode = bundle_mod.write_encoded
     calls = []
 
     def failing_encode(*args):
@@ -98,7 +99,7 @@ def test_failure_mid_write_leaves_old_bundle_intact(tmp_path, rng, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_encode(*args)
 
-    monkeypatch.setattr(bundle_mod, "encode_image", failing_encode)
+    monkeypatch.setattr(bundle_mod, "write_encoded", failing_encode)
     with pytest.raises(OutputError, match="No space left on device; nothing was written"):
         write_bundle(sample_bundle(rng, marker=2), path, overwrite=True)
     assert path.read_bytes() == before
@@ -266,7 +267,9 @@ def test_malformed_manifests_are_bundle_errors(tmp_path, rng, change, words):
 ])
 def test_labels_that_do_not_lie_on_the_content_are_refused(tmp_path, rng, labels, words):
     path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
-    rewrite(path, "labels.png", encode_image(labels, ".png"))
+    encoded = io.BytesIO()
+    write_encoded(labels, ".png", encoded)
+    rewrite(path, "labels.png", encoded.getvalue())
     with pytest.raises(BundleError, match=re.escape(words)):
         read_bundle(path)
 

@@ -76,7 +76,7 @@ def test_a_crf_soft_edge_follows_the_probability_near_the_edge_and_keeps_the_lab
     assert np.array_equal(alpha[far], hard[far])
     assert np.all(alpha[mask] >= 0.5) and np.all(alpha[~mask] <= 0.5)
     unsure = near & ~mask & (probability > 0.01) & (probability < 0.5)
-    assert unsure.any() and np.allclose(alpha[unsure], probability[unsure])
+    assert unsure.any() and np.allclose(alpha[unsure], probability[unsure], atol=1 / 2048)  # half precision
     assert 0 < alpha[near & ~mask].max() <= 0.5 and np.array_equal(crf_edge_alpha(hard, mask, probability, 0), hard)
     with pytest.raises(InputError, match="must match the region"):
         crf_edge_alpha(hard, mask, probability[:-1], 3)

@@ -7,6 +7,7 @@ does not change bit for bit, and write the result back in the source's bit depth
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,14 +105,14 @@ def to_float_rgb(native: np.ndarray) -> np.ndarray:
 
 
 def from_float_rgb(rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float pixels in [0, 1] back to `dtype`, rounded and clipped."""
+    """Float pixels in [0, 1] back to `dtype`, rounded and clipped; one float copy, scaled in place."""
     rgb = np.clip(rgb, 0.0, 1.0)
     dtype = np.dtype(dtype)
-    if dtype == np.uint8:
-        return np.round(rgb * 255.0).astype(np.uint8)
-    if dtype == np.uint16:
-        return np.round(rgb * 65535.0).astype(np.uint16)
-    return rgb.astype(dtype)
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(dtype)
+    if scale is None:
+        return rgb.astype(dtype)
+    rgb *= scale
+    return np.round(rgb, out=rgb).astype(dtype)
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -148,22 +149,44 @@ def resize_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def resize_native(native: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Native RGB pixels (any supported dtype) to float RGB in [0, 1] at `shape`, one channel at a
-    time, so a large image never exists as a whole in float."""
+    """Native RGB pixels (any supported dtype) to float RGB in [0, 1] at `shape`, a strip of rows
+    at a time, so a large image never exists as a whole in float."""
     if native.shape[:2] == tuple(shape):
         return to_float_rgb(native[..., :3])
     out = np.empty((*shape, 3), np.float32)
-    for c in range(3):
-        out[..., c] = resize_plane(to_float_rgb(native[..., c]), shape)
+    for rows, strip in resized_strips([native[..., c] for c in range(3)], shape):
+        out[rows] = strip
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def upsample_to_native(rgb: np.ndarray, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
-    """Float RGB (working size) to `shape` in `dtype`, channel by channel: the full-resolution
-    result is built in its own dtype without a full float copy."""
-    out = np.empty((*shape, 3), dtype)
-    for c in range(3):
-        out[..., c] = from_float_rgb(resize_plane(rgb[..., c], shape), dtype)
+def resized_strips(planes: Sequence[np.ndarray], shape: tuple[int, int],
+                   rows: int = 256) -> Iterator[tuple[slice, np.ndarray]]:
+    """Planes (H×W each, native or float) resized bilinearly to `shape` in float32 (native pixels
+    scaled to [0, 1]), about `rows` rows at a time, as (rows, strip of rows × W × planes). Each
+    strip is resampled from the input rows its filter reaches, through a box: the same result as
+    one resize (to 1e-6) with only those rows ever in float, shrinking or enlarging."""
+    from PIL import Image
+
+    h, w = planes[0].shape
+    scale = h / shape[0]
+    reach = int(np.ceil(max(scale, 1.0))) + 2  # the bilinear filter's support, in input rows, and a margin
+    rows = max(1, int(rows / max(scale, 1.0)))  # shrinking: about `rows` input rows a strip
+    for r0 in range(0, shape[0], rows):
+        r1 = min(r0 + rows, shape[0])
+        a, b = max(0, int(r0 * scale) - reach), min(h, int(np.ceil(r1 * scale)) + reach)
+        box = (0, r0 * scale - a, w, r1 * scale - a)
+        strip = [Image.fromarray(np.ascontiguousarray(to_float_rgb(p[a:b])), mode="F") for p in planes]
+        yield slice(r0, r1), np.stack([np.asarray(im.resize((shape[1], r1 - r0), Image.Resampling.BILINEAR, box=box),
+                                                  np.float32) for im in strip], axis=-1)
+
+
+def upsample_to_native(rgb: np.ndarray, shape: tuple[int, int], dtype: np.dtype, out: np.ndarray | None = None,
+                       where: np.ndarray | None = None) -> np.ndarray:
+    """Float RGB (working size) to `shape` in `dtype`, into `out` where `where` is set (or a new
+    array), strip by strip: a 24 Mpx result costs its own bytes and no more."""
+    out = np.empty((*shape, 3), dtype) if out is None else out
+    for rows, strip in resized_strips([rgb[..., c] for c in range(3)], shape):
+        np.copyto(out[rows], from_float_rgb(strip, dtype), where=True if where is None else where[rows, :, None])
     return out
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
 from napari_partial_style.core.errors import BundleError, InputError
-from napari_partial_style.core.io.image_files import describe_file, encode_image, image_suffix, read_image
+from napari_partial_style.core.io.image_files import describe_file, image_suffix, read_image, write_encoded
 
 FORMAT = "napari-partial-style bundle"
 VERSION = 1
@@ -90,7 +90,7 @@ def _files(bundle: Bundle) -> dict[str, tuple[str, np.ndarray]]:
             files[name] = (name + image_suffix(array.dtype), array)
     if bundle.labels is not None:
         dtype = np.uint8 if int(bundle.labels.max(initial=0)) <= 255 else np.uint16
-        files["labels"] = ("labels.png", bundle.labels.astype(dtype))
+        files["labels"] = ("labels.png", bundle.labels.astype(dtype, copy=False))
     for name in STACK_LAYERS:
         array = getattr(bundle, name)
         if array is not None:
@@ -111,21 +111,26 @@ def write_bundle(bundle: Bundle, path: str | Path, overwrite: bool = False) -> P
     text = json.dumps(manifest, indent=2, default=_jsonable)
     with atomic_file(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
         for filename, array in files.values():
-            _add(archive, filename, encode_image(array, Path(filename).suffix, filename))
+            with archive.open(_entry(filename), "w", force_zip64=True) as entry:
+                write_encoded(array, Path(filename).suffix, entry, filename)
         if bundle.scores is not None:
             _add(archive, SCORES, json.dumps(bundle.scores, indent=2, default=_jsonable).encode())
         _add(archive, MANIFEST, text.encode())
     return path
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+def _entry(name: str) -> zipfile.ZipInfo:
     """PNGs are stored as they are (already compressed), TIFF and JSON deflated; unzip gives rw-r--r-- files."""
     import time
 
     info = zipfile.ZipInfo(name, time.localtime()[:6])
     info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    return info
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    archive.writestr(_entry(name), data)
 
 
 def _jsonable(value: Any) -> Any:

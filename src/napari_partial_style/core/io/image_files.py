@@ -6,7 +6,6 @@ those go through pypng; TIFF (any dtype, floats included) goes through tifffile.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import BinaryIO
 
@@ -109,7 +108,7 @@ def _read_with_pillow(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
                     f"{name}: an animated or multi-page {img.format} with {frames} frames; save the frame you "
                     "want as a PNG first."
                 )
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # not a copy: a 24 Mpx RGB is 96 MB in Pillow
             if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
                 img = img.convert("RGBA" if "transparency" in img.info or img.mode == "PA" else "RGB")
             return np.array(img)  # a writable copy: napari paints into labels read from a bundle
@@ -156,31 +155,27 @@ def _read_png16(fh: BinaryIO) -> np.ndarray:
 def write_image_file(path: str | Path, array: np.ndarray) -> None:
     """Write uint8/uint16 arrays as PNG and anything else (floats) as TIFF, losslessly."""
     path = Path(path)
-    path.write_bytes(encode_image(array, path.suffix, path.name))
+    with open(path, "wb") as fh:
+        write_encoded(array, path.suffix, fh, path.name)
 
 
-def encode_image(array: np.ndarray, suffix: str, name: str = "image") -> bytes:
-    """The bytes of `write_image_file`'s file: TIFF for a `.tif` suffix, else PNG (uint8 or uint16)."""
-    array = np.ascontiguousarray(array)
-    out = io.BytesIO()
+def write_encoded(array: np.ndarray, suffix: str, out: BinaryIO, name: str = "image") -> None:
+    """An image file's bytes written to `out` as they are made (into a zip entry: no copy in
+    memory): TIFF for a `.tif` suffix, else PNG (uint8 or uint16)."""
     if suffix.lower() in (".tif", ".tiff"):
+        import io
+
         import tifffile
 
-        tifffile.imwrite(out, array, photometric=_photometric(array))
-    elif array.dtype == np.uint8:
-        from PIL import Image
+        encoded = io.BytesIO()  # tifffile seeks back to write offsets: a zip entry cannot
+        tifffile.imwrite(encoded, np.ascontiguousarray(array), photometric=_photometric(array))
+        out.write(encoded.getbuffer())
+    elif array.dtype in (np.uint8, np.uint16):
+        from napari_partial_style.core.io.png_strips import write_png
 
-        Image.fromarray(array).save(out, format="PNG")
-    elif array.dtype == np.uint16:
-        import png
-
-        planes = 1 if array.ndim == 2 else array.shape[2]
-        writer = png.Writer(width=array.shape[1], height=array.shape[0], bitdepth=16,
-                            greyscale=planes in (1, 2), alpha=planes in (2, 4))
-        writer.write(out, array.reshape(array.shape[0], -1))
+        write_png(array, out)
     else:
         raise InputError(f"{name}: PNG holds uint8 or uint16, not {array.dtype}; use a .tif name.")
-    return out.getvalue()
 
 
 def image_suffix(dtype: np.dtype) -> str:

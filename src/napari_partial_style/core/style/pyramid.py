@@ -22,6 +22,7 @@ from napari_partial_style.core.images import (
     resize_native,
     resize_plane,
     resize_rgb,
+    resized_strips,
     upsample_to_native,
     working_shape,
 )
@@ -154,13 +155,16 @@ def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[Style
     out = content.native.copy()
     result = Stylized(out, plan.levels)
     for group, layout in zip(groups, plan.layouts):
-        crop, free = yield from _stylize_group(net, content, [regions[i] for i in group], [masks[i] for i in group],
+        made, free = yield from _stylize_group(net, content, [regions[i] for i in group], [masks[i] for i in group],
                                                params, device, plan, layout, preview_every, start, out)
         y0, y1, x0, x1 = box = layout.box
-        keep = np.ones(crop.shape[:2], bool) if owner is None else np.isin(owner[y0:y1, x0:x1], group)
+        keep = None if owner is None else np.isin(owner[y0:y1, x0:x1], group)
         if free is not None:  # the last level's free pixels, at the content's size
-            keep &= resize_plane(free, crop.shape[:2]) > 0.5
-        out[y0:y1, x0:x1][keep] = crop[keep]
+            near = np.empty((y1 - y0, x1 - x0), bool)
+            for rows, strip in resized_strips([free], near.shape):
+                near[rows] = strip[..., 0] > 0.5
+            keep = near if keep is None else keep & near
+        upsample_to_native(made, (y1 - y0, x1 - x0), content.dtype, out=out[y0:y1, x0:x1], where=keep)
         result.boxes.append(box)
     return result
 
@@ -180,8 +184,8 @@ def _union(masks: list[np.ndarray | None]) -> np.ndarray | None:
 def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks: list[np.ndarray | None],
                    params: StyleParams, device, plan: _Plan, layout: _Layout, preview_every: int,
                    start: SourceImage | None, frame: np.ndarray):
-    """One optimisation over the levels: the box's stylized pixels at the content's size, and the
-    last level's free pixels (None: all of the box)."""
+    """One optimisation over the levels: the box's stylized pixels at the last level's size, and
+    its free pixels (None: all of the box)."""
     masked = params.method == "masked" and masks[0] is not None
     box = y0, y1, x0, x1 = layout.box
     result = None
@@ -217,7 +221,7 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
                                   (plan.done, plan.total), message, preview_every, framed)
             result = yield from plan.counted(events, index, layout)
         plan.finish_level(index, layout)
-    return upsample_to_native(result, (y1 - y0, x1 - x0), content.dtype), free
+    return result, free
 
 
 def _style_stats(net, region: StyleRegion, long_side: int, params: StyleParams, device):
