@@ -19,8 +19,11 @@ import tiny_networks
 def pytest_configure(config):
     """Under pytest-xdist, each worker's torch takes its share of the cores: two workers with a
     thread per core each would make four threads fight over two cores."""
+    import tempfile
+
     import torch
 
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="nps-test-cache-")  # the weights' sha256 cache, not ~/.cache
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))

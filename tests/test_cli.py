@@ -597,3 +597,65 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback_or_a_result(hub, inp
         assert "Traceback" not in err, (delay, err)
         if child.returncode != 0:  # it may have finished first
             assert child.returncode == 130 and "interrupted" in err and not out.exists(), (delay, child.returncode, err)
+
+
+def test_progress_into_a_log_is_plain_lines_and_on_a_terminal_fits_its_width(monkeypatch):
+    """`\\r` bars 79 columns wide were written into log files."""
+    import io
+    import os
+
+    from napari_partial_style import _terminal
+    from napari_partial_style.core.progress import Progress
+
+    clock = iter(float(t) for t in range(0, 1000, 10))  # 10 s a step
+    monkeypatch.setattr(_terminal.time, "perf_counter", lambda: next(clock))
+    log = io.StringIO()
+    printer = _terminal.ProgressPrinter(stream=log)
+    for step in range(1, 11):
+        printer(Progress("style", step, 10))
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and 3 <= len(lines) <= 5, lines  # every 30 s, and the end
+    assert lines[-1].startswith("style: 10/10")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(_terminal.shutil, "get_terminal_size", lambda: os.terminal_size((50, 20)))
+    screen = Terminal()
+    _terminal.ProgressPrinter(stream=screen)(Progress("segment", 1, 3, message="a long message " * 10))
+    assert screen.getvalue().startswith("\rsegment") and len(screen.getvalue()) == 1 + 49
+
+
+def test_a_batch_takes_its_one_style_from_style_too(inputs, tmp_path, monkeypatch, capsys):
+    """`--style s.png` (no REGION=) was refused with a message about REGION=STYLE."""
+    from napari_partial_style.batch import runner
+    from napari_partial_style.core.errors import InputError
+
+    def reached(contents, style, *args):
+        raise InputError(f"batch of {len(contents)} with style {style}")
+
+    monkeypatch.setattr(runner, "batch_steps", reached)
+    two = [str(inputs["content"]), str(inputs["labels"])]
+    assert main(["run", *two, "--style", str(inputs["style"]), "--out", str(tmp_path / "b")]) == 2
+    assert f"batch of 2 with style {inputs['style']}" in capsys.readouterr().err
+    assert main(["run", *two, "--style", f"1={inputs['style']}", "--out", str(tmp_path / "b")]) == 2
+    assert "a batch takes one style (positional, or --style STYLE)" in capsys.readouterr().err
+    assert main(["run", *two, "--style", str(inputs["style"]), "--style", str(inputs["style"]),
+                 "--out", str(tmp_path / "b")]) == 2
+    assert "blending several" in capsys.readouterr().err
+
+
+def test_save_image_writes_the_composite_alone_and_is_checked_first(hub, inputs, tmp_path, capsys):
+    out, picture = tmp_path / "x.pstyle", tmp_path / "x.png"
+    assert main(run_args(inputs, tmp_path / "x.png", "--no-score")) == 2
+    assert "for the picture alone, add --save-image x.png" in capsys.readouterr().err
+    for bad, says in (("x.jpg", "written as .png; name it x.png"), ("nodir/x.png", "does not exist")):
+        assert main(run_args(inputs, out, "--no-score", "--save-image", str(tmp_path / bad))) == 2
+        assert says in capsys.readouterr().err and not out.exists()
+    assert main(run_args(inputs, out, "--no-score", "--save-image", str(picture))) == 0
+    assert np.array_equal(read_image_file(picture), read_bundle(out).composite)
+    capsys.readouterr()
+    assert main(run_args(inputs, tmp_path / "y.pstyle", "--no-score", "--save-image", str(picture))) == 2
+    err = capsys.readouterr().err
+    assert f"--save-image {picture} exists; pass --overwrite" in err and not (tmp_path / "y.pstyle").exists()

@@ -2,6 +2,7 @@ import hashlib
 import io
 import subprocess
 import urllib.error
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,37 @@ def test_a_killed_downloads_leftover_is_removed_by_the_next(clean_env):
     leftover.write_bytes(b"half")
     drain(weights.ensure_steps([weight]))
     assert sorted(p.name for p in weights.hub_folder().iterdir()) == [weight.filename]
+
+
+def test_the_hub_folder_is_torchs_without_importing_torch(monkeypatch, tmp_path):
+    """`weights` imported torch (5 s) only to ask where its hub folder is."""
+    import sys
+
+    import torch
+
+    for env in ({"TORCH_HOME": str(tmp_path / "th")}, {"XDG_CACHE_HOME": str(tmp_path / "xdg")}, {}):
+        for name in ("TORCH_HOME", "XDG_CACHE_HOME"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        expected = Path(torch.hub.get_dir()) / "checkpoints"
+        with monkeypatch.context() as m:
+            m.delitem(sys.modules, "torch")
+            assert weights.hub_folder() == expected, env
+
+
+def test_a_files_sha256_is_remembered_until_it_changes(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "w.pth"
+    path.write_bytes(b"first")
+    first = weights.sha256_of(path)
+    stat = path.stat()
+    path.write_bytes(b"other")  # same size; the time put back: taken for the same file
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert weights.sha256_of(path) == first
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert weights.sha256_of(path) == hashlib.sha256(b"other").hexdigest()
+    (tmp_path / "cache" / "napari-partial-style" / "sha256.json").write_text("[not a dict")
+    assert weights.sha256_of(path) == hashlib.sha256(b"other").hexdigest()  # a damaged cache is ignored

@@ -1,7 +1,10 @@
-"""Progress bars on stderr for the CLI: one line per stage, redrawn in place."""
+"""Progress on stderr for the CLI: on a terminal, one bar per stage redrawn in place, as wide as
+the terminal; into a file or a pipe (a log, a cluster job), plain lines: one when a stage ends and
+one every half minute of a long stage, never carriage returns."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -9,6 +12,7 @@ from typing import TextIO
 from napari_partial_style.core.progress import Estimate, Estimator, Progress
 
 WIDTH = 28
+LOG_EVERY_S = 30.0
 
 
 class ProgressPrinter:
@@ -21,6 +25,8 @@ class ProgressPrinter:
         self.stage_start = time.perf_counter()
         self.open_line = False
         self.estimator = Estimator()
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.logged = 0.0
 
     def info(self, text: str) -> None:
         if not self.quiet:
@@ -38,7 +44,7 @@ class ProgressPrinter:
         now = time.perf_counter()
         if event.stage != self.stage:
             self.end_line()
-            self.stage, self.stage_start = event.stage, now
+            self.stage, self.stage_start, self.logged = event.stage, now, 0.0
             self.estimator = Estimator()
             self.estimator.started = now
         if event.stage == "style" and (estimate := self.estimator.update(event, now)):
@@ -46,9 +52,16 @@ class ProgressPrinter:
         self._bar(event.stage, event.step, event.total, _values(event), now - self.stage_start)
 
     def _bar(self, label: str, step: int, total: int, extra: str, elapsed: float) -> None:
+        done = step >= total
+        if not self.live:
+            if done or elapsed - self.logged >= LOG_EVERY_S:
+                self.logged = 0.0 if done else elapsed
+                print(f"{label}: {step}/{total} {_duration(elapsed)} {extra}".rstrip(), file=self.stream, flush=True)
+            return
+        columns = max(40, shutil.get_terminal_size().columns - 1)
         filled = int(WIDTH * step / total) if total else WIDTH
-        line = f"\r{label:<10} [{'#' * filled}{'.' * (WIDTH - filled)}] {step}/{total} {_duration(elapsed)} {extra}"
-        self.stream.write(line.ljust(79))
+        line = f"{label:<10} [{'#' * filled}{'.' * (WIDTH - filled)}] {step}/{total} {_duration(elapsed)} {extra}"
+        self.stream.write("\r" + line[:columns].ljust(columns))
         self.stream.flush()
         self.open_line = True
         if step >= total:

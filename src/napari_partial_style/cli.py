@@ -65,6 +65,29 @@ def add_io_options(parser: argparse.ArgumentParser) -> None:
     add_weight_options(group)
 
 
+def add_save_image(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--save-image", metavar="PATH", help="also write the composite alone as an image "
+                        "(.png for 8- and 16-bit content, .tif for float), for tools that do not open bundles")
+
+
+def check_save_image(args: argparse.Namespace, content) -> Path | None:
+    """The picture's path, refused before any work if it cannot be written as asked."""
+    from napari_partial_style.core.io.atomic import check_parent
+    from napari_partial_style.core.io.image_files import image_suffix
+
+    if getattr(args, "save_image", None) is None:
+        return None
+    path = Path(args.save_image)
+    wanted = image_suffix(content.dtype)
+    if path.suffix.lower() not in ((".tif", ".tiff") if wanted == ".tif" else (".png",)):
+        raise InputError(f"--save-image {path}: a {content.dtype} composite is written as {wanted}; name it "
+                         f"{path.with_suffix(wanted).name}.")
+    check_parent(path)
+    if path.is_dir() or (path.exists() and not args.overwrite):
+        raise InputError(f"--save-image {path} exists; pass --overwrite to replace it, or choose another name.")
+    return path
+
+
 def add_weight_options(group, keys: tuple[str, ...] = ("vgg16", "vgg19"),
                        what: str = "instead of the one looked up (see `weights`)") -> None:
     """--vgg16 PATH, --vgg19 PATH: an explicit weight file, one flag per known file (core/io/weights.py)."""
@@ -154,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "a folder of masks named like the contents (default: CONTENT_mask.* beside "
                                                       "each content, else segment automatically)")
     run.add_argument("-o", "--out", required=True, metavar="NAME.pstyle", help="result bundle file to write (a batch: a folder for all results)")
+    add_save_image(run)
     add_job_options(run, ALL_PARTS)
     add_batch_options(run)
 
@@ -195,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the main job on the bundled sample",
                           description="Find the cup in scikit-image's coffee photo with the ImageNet classifier and turn it to stone.")
     demo.add_argument("-o", "--out", default="demo.pstyle", metavar="NAME.pstyle", help="result bundle file (default: demo.pstyle)")
+    add_save_image(demo)
     demo.add_argument("--labels", action="store_true", help="use the bundled cup labels instead of segmenting")
     add_job_options(demo, ALL_PARTS)
 
@@ -279,6 +304,7 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     from napari_partial_style.core.io.bundle import check_target
 
     out = check_target(args.out, args.overwrite)
+    picture = check_save_image(args, content) if style is not None else None
     params = job_params(args, overrides)
     given = job_params(args).segment.saliency  # what the user typed, without a command's own defaults
     if labels is not None and (given.targets or given.subtract):
@@ -292,6 +318,13 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     printer.info(f"device {session.device}, working size {size} px ({chosen}){steps}")
     result = session.run(content, style, params, labels, inputs).result(printer)
     path = result.save(out, overwrite=args.overwrite)
+    if picture is not None:
+        from napari_partial_style.core.io.atomic import atomic_file
+        from napari_partial_style.core.io.image_files import write_encoded
+
+        with atomic_file(picture) as tmp, open(tmp, "wb") as fh:
+            write_encoded(result.composite, picture.suffix, fh, picture.name)
+        printer.info(f"wrote {picture}")
     if result.segmentation is not None:
         printer.info("targets: " + ", ".join(f"{k} ({v:.3f})" for k, v in result.segmentation.class_scores().items()))
         if (weak := result.segmentation.weak_targets()) is not None:
@@ -375,10 +408,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if is_batch(args.content):
         from napari_partial_style.batch.runner import batch_steps
 
-        if args.region_styles:
-            raise InputError("--style REGION=STYLE is for one content at a time; a batch takes one positional STYLE.")
+        if [region for region, _, _ in args.region_styles] == [""]:  # --style STYLE: the batch's one style
+            args.style = args.region_styles[0][1]
+        elif any(region for region, _, _ in args.region_styles):
+            raise InputError("--style REGION=STYLE is for one content at a time; a batch takes one style "
+                             "(positional, or --style STYLE).")
+        elif args.region_styles:
+            raise InputError("a batch takes one style; blending several (--style A --style B) is for one content "
+                             "at a time.")
         if args.style_masks:
             raise InputError("--style-mask is for one content at a time; a batch can use --style-region auto.")
+        if args.save_image:
+            raise InputError("--save-image is for one content at a time; a batch's composites are in its bundles "
+                             "(unzip them, or open them in napari).")
 
         return run_batch(args, batch_steps(args.content, args.style, job_params(args), args.out, args.labels,
                                            args.workers, args.scheduler, args.overwrite, args.max_pixels,

@@ -60,7 +60,8 @@ def check_target(path: str | Path, overwrite: bool = False) -> Path:
     """Refuse, before any work, a target that would fail or destroy something at write time."""
     path = Path(path)
     if path.suffix != SUFFIX:
-        raise InputError(f"output {path} must end in {SUFFIX} (napari opens such files); e.g. {path.name}{SUFFIX}")
+        picture = " (for the picture alone, add --save-image " + path.name + ")" if path.suffix in (".png", ".tif", ".tiff", ".jpg") else ""
+        raise InputError(f"output {path} must end in {SUFFIX} (napari opens such files); e.g. {path.name}{SUFFIX}{picture}")
     recover(path, is_complete=is_bundle)
     if path.exists() or path.is_symlink():
         if not overwrite:

@@ -9,12 +9,13 @@ with one message naming the file, the URL and the folder to put it in.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from napari_partial_style.core.io.download import OFFLINE_ENV, NoConnection, fetch, offline
-from napari_partial_style.core.errors import WeightsError
+from napari_partial_style.core.errors import PartialStyleError, WeightsError
 from napari_partial_style.core.progress import StageGenerator, drain
 
 WEIGHTS_ENV = "NAPARI_PARTIAL_STYLE_WEIGHTS"
@@ -50,10 +51,15 @@ KNOWN = {w.key: w for w in (VGG19, VGG16)}
 
 
 def hub_folder() -> Path:
-    """torch's hub cache for checkpoints, where torchvision itself looks and downloads."""
-    import torch
-
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    """torch's hub cache for checkpoints, where torchvision itself looks and downloads. Worked out
+    as `torch.hub.get_dir()` does ($TORCH_HOME/hub, else $XDG_CACHE_HOME/torch/hub, else
+    ~/.cache/torch/hub) without importing torch (seconds) unless it is loaded already, where a
+    program may have moved it with `torch.hub.set_dir`."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    home = os.environ.get("TORCH_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "torch")
+    return Path(home).expanduser() / "hub" / "checkpoints"
 
 
 def search_folders(extra: Sequence[str | Path] = ()) -> list[Path]:
@@ -129,13 +135,43 @@ def download(weight: WeightFile, others: list[WeightFile] | None = None) -> Stag
 
 def is_torchvisions(weight: WeightFile, path: Path) -> bool:
     """Whether the file is torchvision's own: its sha256 starts as its canonical name says."""
-    import hashlib
+    return sha256_of(Path(path)).startswith(weight.sha256_prefix)
 
+
+def digest_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "napari-partial-style" / "sha256.json"
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256, remembered by path, size and modification time: hashing 550 MB takes
+    seconds, and `weights` should answer at once. An unwritable cache only costs the time."""
+    import hashlib
+    import json
+
+    from napari_partial_style.core.io.atomic import atomic_file
+
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    cache = digest_cache()
+    try:
+        known = json.loads(cache.read_text())
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known.get(key), str):
+        return known[key]
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 24):
             digest.update(chunk)
-    return digest.hexdigest().startswith(weight.sha256_prefix)
+    known[key] = digest.hexdigest()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(cache) as tmp:
+            tmp.write_text(json.dumps(known))
+    except (OSError, PartialStyleError):
+        pass
+    return known[key]
 
 
 def verdict(weight: WeightFile, path: Path) -> tuple[bool, str]:
