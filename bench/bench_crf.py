@@ -31,12 +31,12 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
+from napari_partial_style.core.images import to_uint8
 from napari_partial_style.core.params import CALIBRATIONS, CRFParams
+from napari_partial_style.core.progress import drain
 from napari_partial_style.core.segment import crf_torch
 from napari_partial_style.core.segment.crf import crf_stage
-from napari_partial_style.core.images import to_uint8
 from napari_partial_style.core.segment.metrics import confusion, mean_iu
-from napari_partial_style.core.progress import drain
 from napari_partial_style.core.segment.saliency import SaliencyParams, dcsm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -79,8 +79,12 @@ def speed_table(sizes: list[int], rounds: int = 3) -> None:
     if torch.cuda.is_available():
         runs.append(("torch", "cuda", False))
         crf_seconds(*test_image(64, "noise"), "torch", "cuda")  # CUDA context and kernels, once
-    names = {("torch", "cpu", False): "torch CPU", ("torch", "cpu", True): "torch CPU, size seen before",
-             ("pydensecrf", "cpu", False): "pydensecrf CPU", ("torch", "cuda", False): "torch CUDA"}
+    names = {
+        ("torch", "cpu", False): "torch CPU",
+        ("torch", "cpu", True): "torch CPU, size seen before",
+        ("pydensecrf", "cpu", False): "pydensecrf CPU",
+        ("torch", "cuda", False): "torch CUDA",
+    }
     print("| image | size | " + " | ".join(f"{names[r]} (s)" for r in runs) + " | torch/pydensecrf (cold) |")
     print("|---|---|" + "---|" * (len(runs) + 1))
     for kind in ("photo", "noise"):
@@ -88,12 +92,13 @@ def speed_table(sizes: list[int], rounds: int = 3) -> None:
             img, maps = test_image(size, kind)
             times = {r: [] for r in runs}
             for _ in range(rounds):
-                for r in runs:            # the warm run follows the cold one, whose spatial lattice it reuses
+                for r in runs:  # the warm run follows the cold one, whose spatial lattice it reuses
                     times[r].append(crf_seconds(img, maps, *r))
             best = {r: min(t) for r, t in times.items()}
             ratio = best[runs[0]] / best[runs[2]]
-            print(f"| {kind} | {size}² | " + " | ".join(f"{best[r]:.3f}" for r in runs) + f" | {ratio:.2f} |",
-                  flush=True)
+            print(
+                f"| {kind} | {size}² | " + " | ".join(f"{best[r]:.3f}" for r in runs) + f" | {ratio:.2f} |", flush=True
+            )
 
 
 def agreement_table(seeds: int) -> None:
@@ -153,7 +158,11 @@ def tiny_maps(img: np.ndarray, targets: tuple[str, ...], pool: int) -> np.ndarra
 def case(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(image, maps, truth labels 0..K) of one case."""
     rng = np.random.default_rng(seed)
-    red, left, right = ellipse(H / 2, W / 2, H / 3, W / 4), ellipse(H / 2, W / 4, H / 3, W / 6), ellipse(H / 2, 3 * W / 4, H / 3, W / 6)
+    red, left, right = (
+        ellipse(H / 2, W / 2, H / 3, W / 4),
+        ellipse(H / 2, W / 4, H / 3, W / 6),
+        ellipse(H / 2, 3 * W / 4, H / 3, W / 6),
+    )
     if name.startswith("coarse"):
         img = textured(rng, [(red, (1.0, 0.1, 0.1))])
         return img, tiny_maps(img, ("red thing",), int(name.split()[1])), red.astype(np.int64)

@@ -36,7 +36,7 @@ def inputs(folder: Path) -> dict[str, tuple[Path, Path]]:
         photo, mask = folder / f"{h}x{w}.png", folder / f"{h}x{w}-mask.png"
         Image.fromarray(data.coffee()).resize((w, h), Image.Resampling.BICUBIC).save(photo)
         labels = np.zeros((h, w), np.uint8)
-        labels[h // 4:3 * h // 4, w // 4:3 * w // 4] = 1
+        labels[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 1
         Image.fromarray(labels).save(mask)
         made[name] = (photo, mask)
     Image.fromarray(data.gravel()).convert("RGB").save(folder / "style.png")
@@ -48,9 +48,30 @@ def peak(cli: str, folder: Path, photo: Path, mask: Path, flags: list[str]) -> t
     report = folder / "time.txt"
     out = folder / "out.pstyle"
     out.unlink(missing_ok=True)
-    subprocess.run(["/usr/bin/time", "-f", "%M %e", "-o", str(report), cli, "run", str(photo), str(folder / "style.png"),
-                    "--labels", str(mask), "--out", str(out), "--device", "cpu", "--quiet", *flags],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "/usr/bin/time",
+            "-f",
+            "%M %e",
+            "-o",
+            str(report),
+            cli,
+            "run",
+            str(photo),
+            str(folder / "style.png"),
+            "--labels",
+            str(mask),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--quiet",
+            *flags,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     kilobytes, seconds = report.read_text().split()
     return int(kilobytes) / 1e6, float(seconds)
 
@@ -66,8 +87,10 @@ def main() -> None:
         for label, flags in JOBS.items():
             (small, t_small), (large, t_large) = (peak(args.cli, folder, *made[size], flags) for size in SIZES)
             growth = (large - small) * 1e9 / (24e6 - 6e6)
-            print(f"| `{label}` | {small:.2f} GB, {t_small:.0f} s | {large:.2f} GB, {t_large:.0f} s | {growth:.1f} |",
-                  flush=True)
+            print(
+                f"| `{label}` | {small:.2f} GB, {t_small:.0f} s | {large:.2f} GB, {t_large:.0f} s | {growth:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,11 @@ def scene(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h, w = size * 3 // 4, size
     y, x = np.mgrid[0:h, 0:w] / max(h, w)
     rng = np.random.default_rng(0)
-    content = np.stack([0.3 + 0.4 * x, 0.5 - 0.2 * y, 0.4 + 0.3 * x * y], axis=2) + 0.03 * rng.standard_normal((h, w, 3))
+    content = np.stack([0.3 + 0.4 * x, 0.5 - 0.2 * y, 0.4 + 0.3 * x * y], axis=2) + 0.03 * rng.standard_normal(
+        (h, w, 3)
+    )
     radius = np.sqrt(0.2 * h * w / np.pi)
-    mask = (np.hypot(*np.mgrid[0:h, 0:w] - np.array([h / 2, w / 2])[:, None, None]) < radius)
+    mask = np.hypot(*np.mgrid[0:h, 0:w] - np.array([h / 2, w / 2])[:, None, None]) < radius
     stripes = (np.arange(256)[:, None] // 8 % 2) * np.ones((256, 256))
     style = np.stack([0.2 + 0.6 * stripes, 0.3 * stripes, 0.8 - 0.5 * stripes], axis=2)
     return (np.clip(content, 0, 1) * 255).astype(np.uint8), mask, (style * 255).astype(np.uint8)
@@ -58,22 +60,29 @@ def run_case(name: str, size: int, steps: int) -> dict:
     ticks = []
     stylized = session.stylize(content, style, params, mask).result(lambda event: ticks.append(time.perf_counter()))
     seconds = time.perf_counter() - start
-    step = float(np.median(np.diff(ticks[-max(2, steps - 2):])))  # steady state: after the set-up and first steps
+    step = float(np.median(np.diff(ticks[-max(2, steps - 2) :])))  # steady state: after the set-up and first steps
     composite, _ = session.composite(content, stylized, mask, CompositeParams())
     free = within(mask.astype(np.float32), params.band)
-    return {"case": name, "seconds": round(seconds, 2), "step_s": round(step, 3),
-            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-            "stylized_changed_beyond_band": int((stylized != content).any(axis=2)[~free].sum()),
-            "composite_seam_score": round(seam_score(composite, mask), 3),
-            "original_seam_score": round(seam_score(content, mask), 3)}
+    return {
+        "case": name,
+        "seconds": round(seconds, 2),
+        "step_s": round(step, 3),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "stylized_changed_beyond_band": int((stylized != content).any(axis=2)[~free].sum()),
+        "composite_seam_score": round(seam_score(composite, mask), 3),
+        "original_seam_score": round(seam_score(content, mask), 3),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--only", action="append", help="run only the cases whose name contains this (e.g. 'full "
-                                                        "frame'); repeat it for several")
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="run only the cases whose name contains this (e.g. 'full frame'); repeat it for several",
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
@@ -81,18 +90,26 @@ def main() -> None:
         return
     rows = []
     for name in [n for n in CASES if args.only is None or any(part in n for part in args.only)]:
-        out = subprocess.run([sys.executable, __file__, "--case", name, "--size", str(args.size), "--steps",
-                              str(args.steps)], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", name, "--size", str(args.size), "--steps", str(args.steps)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         rows.append(json.loads(out.splitlines()[-1]))
     base = rows[0]
-    print(f"| case | s | s vs first | s per step | per step vs first | peak RSS GB | memory vs first | stylized px changed beyond the band | "
-          f"composite seam (original {base['original_seam_score']}) |")
+    print(
+        f"| case | s | s vs first | s per step | per step vs first | peak RSS GB | memory vs first | stylized px changed beyond the band | "
+        f"composite seam (original {base['original_seam_score']}) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['case']} | {r['seconds']} | {r['seconds'] / base['seconds']:.2f} | {r['step_s']} | "
-              f"{r['step_s'] / base['step_s']:.2f} | {r['peak_rss_gb']} | "
-              f"{r['peak_rss_gb'] / base['peak_rss_gb']:.2f} | {r['stylized_changed_beyond_band']} | "
-              f"{r['composite_seam_score']} |")
+        print(
+            f"| {r['case']} | {r['seconds']} | {r['seconds'] / base['seconds']:.2f} | {r['step_s']} | "
+            f"{r['step_s'] / base['step_s']:.2f} | {r['peak_rss_gb']} | "
+            f"{r['peak_rss_gb'] / base['peak_rss_gb']:.2f} | {r['stylized_changed_beyond_band']} | "
+            f"{r['composite_seam_score']} |"
+        )
 
 
 if __name__ == "__main__":

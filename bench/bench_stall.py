@@ -90,8 +90,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--load", type=int, default=0, help="busy processes beside the bench")
-    parser.add_argument("--only", nargs="+", default=["single", "two", "cancel", "crf"],
-                        choices=["single", "two", "cancel", "crf"])
+    parser.add_argument(
+        "--only", nargs="+", default=["single", "two", "cancel", "crf"], choices=["single", "two", "cancel", "crf"]
+    )
     parser.add_argument("--cancel-sizes", type=int, nargs="+", default=[256, 600, 1024])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -117,21 +118,31 @@ def main() -> None:
     load = busy(args.load)
     print(f"{args.load} busy processes beside the bench")
     try:
-        print("| job | largest gap (ms) computing, layer additions left out | computing, all | showing the result | "
-              "seconds |")
+        print(
+            "| job | largest gap (ms) computing, layer additions left out | computing, all | showing the result | "
+            "seconds |"
+        )
         print("|---|---|---|---|---|")
         if "single" in args.only:
-            for name, runner, button in (("first Segment (cold)", segment.runner, segment.run),
-                                         ("first Stylize (cold)", stylize.runner, stylize.run),
-                                         ("second Stylize", stylize.runner, stylize.run)):
+            for name, runner, button in (
+                ("first Segment (cold)", segment.runner, segment.run),
+                ("first Stylize (cold)", stylize.runner, stylize.run),
+                ("second Stylize", stylize.runner, stylize.run),
+            ):
                 plain, worst, shown, seconds = stall(app, viewer, [runner], button.clicked)
                 print(f"| {name} | {plain * 1000:.0f} | {worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |")
         if "two" in args.only:
             for attempt in range(args.repeats):
-                plain, worst, shown, seconds = stall(app, viewer, [segment.runner, stylize.runner],
-                                                     lambda: (segment.run.clicked(), stylize.run.clicked()))
-                print(f"| Segment and Stylize at once ({attempt + 1}) | {plain * 1000:.0f} | {worst * 1000:.0f} | "
-                      f"{shown * 1000:.0f} | {seconds:.2f} |")
+                plain, worst, shown, seconds = stall(
+                    app,
+                    viewer,
+                    [segment.runner, stylize.runner],
+                    lambda: (segment.run.clicked(), stylize.run.clicked()),
+                )
+                print(
+                    f"| Segment and Stylize at once ({attempt + 1}) | {plain * 1000:.0f} | {worst * 1000:.0f} | "
+                    f"{shown * 1000:.0f} | {seconds:.2f} |"
+                )
         if "cancel" in args.only:
             from PIL import Image
 
@@ -156,7 +167,7 @@ def crf_section(app, viewer, segment, rng, args) -> None:
     import numpy as np
 
     img = viewer.add_image(rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8), name="img", rgb=True)
-    yy, xx = np.mgrid[:args.size, :args.size] / args.size
+    yy, xx = np.mgrid[: args.size, : args.size] / args.size
     for name, centre in (("a", 0.3), ("b", 0.7)):
         bump = np.exp(-((yy - centre) ** 2 + (xx - centre) ** 2) / 0.02).astype(np.float32)
         viewer.add_image(bump, name=f"img saliency [{name}]")
@@ -166,8 +177,10 @@ def crf_section(app, viewer, segment, rng, args) -> None:
     for method in ("torch", "pydensecrf", "torch", "pydensecrf"):
         segment.form["segment.crf.method"].value = method
         plain, worst, shown, seconds = stall(app, viewer, [segment.crf_runner], segment.crf_only.clicked)
-        print(f"| Re-run CRF only, {method}, {args.size}², {args.iterations} iterations | {plain * 1000:.0f} | "
-              f"{worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |")
+        print(
+            f"| Re-run CRF only, {method}, {args.size}², {args.iterations} iterations | {plain * 1000:.0f} | "
+            f"{worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |"
+        )
 
 
 if __name__ == "__main__":

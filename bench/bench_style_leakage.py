@@ -30,13 +30,15 @@ def style_photo(size: int) -> tuple[np.ndarray, np.ndarray]:
     photo = np.repeat(grey[..., None], 3, axis=2)
     h, w = photo.shape[:2]
     cut = round(w * 0.6)
-    distraction = coffee()[:h, 100:100 + w - cut]
+    distraction = coffee()[:h, 100 : 100 + w - cut]
     photo[:, cut:] = distraction
     mask = np.zeros((h, w), bool)
     mask[:, :cut] = True
     scale = size / max(h, w)
     shape = (round(h * scale), round(w * scale))
-    return (resize_native(photo, shape) * 255).round().astype(np.uint8), resize_plane(mask.astype(np.float32), shape) > 0.5
+    return (resize_native(photo, shape) * 255).round().astype(np.uint8), resize_plane(
+        mask.astype(np.float32), shape
+    ) > 0.5
 
 
 def main() -> None:
@@ -57,21 +59,26 @@ def main() -> None:
     photo, mask = style_photo(args.size)
     params = StyleParams()
     source = as_source_image(photo)
-    stone_only = as_source_image(np.ascontiguousarray(photo[:, :mask.any(axis=0).sum()]))
+    stone_only = as_source_image(np.ascontiguousarray(photo[:, : mask.any(axis=0).sum()]))
     cases = {"whole photo (default)": source, "stone region as the style mask": with_style_region(source, mask)}
     reference = _style_stats(net, StyleRegion(stone_only), max(stone_only.shape), params, session.device)
-    print(f"VGG19: {weights.hub_folder() / weights.VGG19.filename}; style photo {photo.shape[1]}×{photo.shape[0]}, "
-          f"stone {mask.mean():.0%} of it")
+    print(
+        f"VGG19: {weights.hub_folder() / weights.VGG19.filename}; style photo {photo.shape[1]}×{photo.shape[0]}, "
+        f"stone {mask.mean():.0%} of it"
+    )
     print("| style targets | " + " | ".join(STYLE_LAYERS) + " | mean | seconds |")
     print("|---|" + "---|" * (len(STYLE_LAYERS) + 2))
     for name, image in cases.items():
         start = time.perf_counter()
         stats = _style_stats(net, StyleRegion(image), args.size, params, session.device)
         seconds = time.perf_counter() - start
-        distances = [float(torch.linalg.norm(stats[n] - reference[n]) / torch.linalg.norm(reference[n]))
-                     for n in STYLE_LAYERS]
-        print(f"| {name} | " + " | ".join(f"{d:.3f}" for d in distances) + f" | {np.mean(distances):.3f} | "
-              f"{seconds:.2f} |")
+        distances = [
+            float(torch.linalg.norm(stats[n] - reference[n]) / torch.linalg.norm(reference[n])) for n in STYLE_LAYERS
+        ]
+        print(
+            f"| {name} | " + " | ".join(f"{d:.3f}" for d in distances) + f" | {np.mean(distances):.3f} | "
+            f"{seconds:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -21,10 +21,10 @@ import torchvision
 
 from napari_partial_style.core.device import get_device
 from napari_partial_style.core.params import StyleParams
+from napari_partial_style.core.style.objectives import StyleImage, Target
 from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
 from napari_partial_style.core.style.objectives.gatys import GatysObjective as StyleObjective
 from napari_partial_style.core.style.objectives.gatys import style_stats
-from napari_partial_style.core.style.objectives import StyleImage, Target
 from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
 from napari_partial_style.core.style.transfer import style_stats as stats_of_arrays
 from napari_partial_style.core.tensors import to_tensor
@@ -72,8 +72,9 @@ class HookedFullVGG(torch.nn.Module):
 
 def torch_lbfgs(image: torch.Tensor, history_size: int) -> torch.optim.LBFGS:
     """The plain way: torch's own L-BFGS stepped one evaluation at a time."""
-    return torch.optim.LBFGS([image], lr=1, max_iter=1, tolerance_grad=-1, tolerance_change=-1,
-                             history_size=history_size)
+    return torch.optim.LBFGS(
+        [image], lr=1, max_iter=1, tolerance_grad=-1, tolerance_change=-1, history_size=history_size
+    )
 
 
 def step_time(net, content, style, steps, device, optimizer_factory=make_optimizer, warmup: int = 1) -> float:
@@ -90,8 +91,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--warmup", type=int, default=100,
-                        help="steps before timing: 100 fills L-BFGS's history, the steady state of a real run")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=100,
+        help="steps before timing: 100 fills L-BFGS's history, the steady state of a real run",
+    )
     args = parser.parse_args()
     device = get_device(args.device)
     torch.manual_seed(0)
@@ -130,9 +135,12 @@ def main() -> None:
             start = time.perf_counter()
         rounds["generator"].append(statistics.median(times))
     fb, ours_step, torch_step, plain_step, generator_step = (
-        statistics.median(rounds[k]) for k in ("fb", "ours", "torch_lbfgs", "plain", "generator"))
+        statistics.median(rounds[k]) for k in ("fb", "ours", "torch_lbfgs", "plain", "generator")
+    )
 
-    print(f"device {device}, {args.size}x{args.size} px, {args.steps} steps after {args.warmup}, torch {torch.__version__}")
+    print(
+        f"device {device}, {args.size}x{args.size} px, {args.steps} steps after {args.warmup}, torch {torch.__version__}"
+    )
     print(f"forward+backward, truncated VGG19     {fb * 1000:8.1f} ms")
     print(f"L-BFGS step, ours (objective loop)     {ours_step * 1000:8.1f} ms")
     print(f"step, truncated VGG19 + torch LBFGS    {torch_step * 1000:8.1f} ms")

@@ -13,8 +13,10 @@ import torchvision
 from napari_partial_style.core.io import weights
 
 if not os.environ.get("TORCH_HOME"):
-    sys.exit("set TORCH_HOME to a scratch folder first: random weights must never land in the real hub cache, "
-             "where every later job would use them")
+    sys.exit(
+        "set TORCH_HOME to a scratch folder first: random weights must never land in the real hub cache, "
+        "where every later job would use them"
+    )
 folder = weights.hub_folder()
 folder.mkdir(parents=True, exist_ok=True)
 torch.manual_seed(0)

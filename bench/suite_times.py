@@ -31,8 +31,10 @@ def main(before_xml: str, after_xml: str) -> None:
     print("|---|---:|---:|---:|---:|")
     for name in sorted(set(before) | set(after), key=lambda n: -before.get(n, 0)):
         print(f"| {name} | {before_n[name]} | {before[name]:.1f} | {after_n[name]} | {after[name]:.1f} |")
-    print(f"| **sum of tests** | {sum(before_n.values())} | {sum(before.values()):.0f} | {sum(after_n.values())} | "
-          f"{sum(after.values()):.0f} |")
+    print(
+        f"| **sum of tests** | {sum(before_n.values())} | {sum(before.values()):.0f} | {sum(after_n.values())} | "
+        f"{sum(after.values()):.0f} |"
+    )
     print(f"| **wall time of the run** | | {before_wall:.0f} | | {after_wall:.0f} |")
 
 

@@ -30,9 +30,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     session = Session(params.session)
     result = session.run(samples.coffee(), samples.stone(), params).result(
-        lambda event: print(f"\r{event.stage} {event.step}/{event.total}", end="", flush=True))
-    print(f"\nthe region now reads as {result.scores['expected_class']!r}: "
-          f"pixel accuracy {result.scores['pixel_accuracy']:.3f}, mean IU {result.scores['mean_iu']:.3f}")
+        lambda event: print(f"\r{event.stage} {event.step}/{event.total}", end="", flush=True)
+    )
+    print(
+        f"\nthe region now reads as {result.scores['expected_class']!r}: "
+        f"pixel accuracy {result.scores['pixel_accuracy']:.3f}, mean IU {result.scores['mean_iu']:.3f}"
+    )
     print("wrote", result.save(args.out, overwrite=True))
 
 

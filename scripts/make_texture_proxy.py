@@ -27,7 +27,7 @@ def crops(image: np.ndarray, rows: tuple[int, int], n: int, rng: np.random.Gener
     for _ in range(n):
         top = int(rng.integers(rows[0], rows[1] - CROP))
         left = int(rng.integers(0, image.shape[1] - CROP))
-        crop = image[top:top + CROP, left:left + CROP]
+        crop = image[top : top + CROP, left : left + CROP]
         out.append(np.rot90(crop, int(rng.integers(4))).copy())
     return out
 
@@ -58,7 +58,10 @@ def main() -> None:
         for i, crop in enumerate(crops(image, (split, 512), 2, rng)):
             write_image_file(args.out / "styles" / name / f"{name}_style{i}.png", crop)
     (args.out / "contents").mkdir(parents=True, exist_ok=True)
-    for name, (outside, inside) in {"brick_with_gravel": ("brick", "gravel"), "grass_with_brick": ("grass", "brick")}.items():
+    for name, (outside, inside) in {
+        "brick_with_gravel": ("brick", "gravel"),
+        "grass_with_brick": ("grass", "brick"),
+    }.items():
         image, mask = scene(textures[outside][split:], textures[inside][split:][::-1], (200, 256))
         write_image_file(args.out / "contents" / f"{name}.png", image)
         write_image_file(args.out / "contents" / f"{name}_mask.png", mask)

@@ -6,14 +6,14 @@ import os
 
 import numpy as np
 import pytest
+import tiny_networks
+
 # torchvision imports Triton, whose bundled LLVM segfaults when loaded after Mesa's llvmpipe
 # (the OpenGL of napari's viewer under Xvfb). The package itself never imports torchvision at run
 # time; the fixtures below do, to build random-weight checkpoints, so import it before any viewer.
 import torchvision  # noqa: F401
 
 from napari_partial_style.core.io import weights
-
-import tiny_networks
 
 
 def pytest_configure(config):

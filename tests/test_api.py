@@ -1,11 +1,12 @@
 """The public API: what scripts and notebooks use, and what the CLI and the widgets go through."""
 
 import runpy
-from dataclasses import replace
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from synthetic import two_tone
 
 from napari_partial_style.api import Session, Stage, run
 from napari_partial_style.core.errors import InputError
@@ -17,14 +18,12 @@ from napari_partial_style.core.params import (
     CRFParams,
     JobParams,
     SaliencyParams,
-    SegmentParams,
     ScoreParams,
+    SegmentParams,
     SessionParams,
     StyleParams,
 )
 from napari_partial_style.core.progress import Progress
-
-from synthetic import two_tone
 
 CPU = SessionParams(device="cpu", size=48)
 
@@ -32,7 +31,9 @@ CPU = SessionParams(device="cpu", size=48)
 @pytest.mark.slow
 def test_the_example_runs_the_whole_job_in_a_few_lines(hub, tmp_path, monkeypatch, capsys):
     out = tmp_path / "cup.pstyle"
-    monkeypatch.setattr(sys, "argv", ["example", "--size", "48", "--steps", "2", "--fine-steps", "1", "--out", str(out)])
+    monkeypatch.setattr(
+        sys, "argv", ["example", "--size", "48", "--steps", "2", "--fine-steps", "1", "--out", str(out)]
+    )
     runpy.run_path("examples/change_part_of_an_image.py", run_name="__main__")
     bundle = read_bundle(out)
     assert bundle.composite.shape == (400, 600, 3) and bundle.manifest["targets"] == ["cup"]
@@ -65,8 +66,13 @@ def test_run_with_labels_composites_only_the_chosen_values_and_scores_them(hub):
     content = two_tone((48, 64))
     labels = np.zeros((48, 64), np.uint8)
     labels[5:15, 5:15], labels[30:40, 30:40] = 1, 2
-    params = JobParams(session=CPU, segment=SegmentParams(classifier="tiny"), style=StyleParams(steps=2, fine_steps=1),
-                       composite=CompositeParams(label_values=(2,)), score=ScoreParams(expect="cup"))
+    params = JobParams(
+        session=CPU,
+        segment=SegmentParams(classifier="tiny"),
+        style=StyleParams(steps=2, fine_steps=1),
+        composite=CompositeParams(label_values=(2,)),
+        score=ScoreParams(expect="cup"),
+    )
     result = run(content, two_tone((32, 32))[::-1], params, labels).result()
     assert np.array_equal(result.composite[5:15, 5:15], content[5:15, 5:15])  # label 1 left alone
     assert result.mask.sum() == 100 and result.scores["expected_class"] == "cup"
@@ -77,8 +83,11 @@ def test_the_sessions_settings_are_what_a_job_records(hub):
     content = two_tone((48, 64))
     labels = np.zeros((48, 64), np.uint8)
     labels[5:15, 5:15] = 1
-    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1, fine_steps=1),
-                       score=ScoreParams(enabled=False))
+    params = JobParams(
+        session=SessionParams(device="cpu", size=64),
+        style=StyleParams(steps=1, fine_steps=1),
+        score=ScoreParams(enabled=False),
+    )
     result = Session(CPU).run(content, two_tone((32, 32)), params, labels).result()
     assert result.record["size"] == 48 and result.record["parameters"]["session"]["size"] == 48
 
@@ -111,8 +120,12 @@ def test_a_job_with_a_style_per_region_records_method_regions_levels_and_alpha(h
     content = two_tone((48, 64))
     labels = np.zeros((48, 64), np.uint8)
     labels[5:20, 5:25], labels[28:44, 36:60] = 1, 2
-    params = JobParams(session=CPU, style=StyleParams(steps=2, fine_steps=1),
-                       composite=CompositeParams(feather=2, grow=1, edge_radius=2), score=ScoreParams(enabled=False))
+    params = JobParams(
+        session=CPU,
+        style=StyleParams(steps=2, fine_steps=1),
+        composite=CompositeParams(feather=2, grow=1, edge_radius=2),
+        score=ScoreParams(enabled=False),
+    )
     styles = {"1": two_tone((32, 32))[::-1], "2": two_tone((40, 40)).transpose(1, 0, 2)}
     result = run(content, styles, params, labels).result()
     record = result.record
@@ -128,18 +141,26 @@ def test_a_job_with_a_style_per_region_records_method_regions_levels_and_alpha(h
 
 def test_a_crf_soft_edge_softens_the_segmented_edge_and_needs_a_segmentation(hub):
     content = two_tone((48, 64))
-    params = JobParams(session=CPU, segment=SegmentParams(classifier="tiny", saliency=SaliencyParams(targets=("cup",))),
-                       style=StyleParams(steps=1, fine_steps=1), score=ScoreParams(enabled=False))
+    params = JobParams(
+        session=CPU,
+        segment=SegmentParams(classifier="tiny", saliency=SaliencyParams(targets=("cup",))),
+        style=StyleParams(steps=1, fine_steps=1),
+        score=ScoreParams(enabled=False),
+    )
     soft = replace(params, composite=CompositeParams(crf_edge=4))
-    hard_result, soft_result = run(content, two_tone((32, 32)), params).result(), run(content, two_tone((32, 32)), soft).result()
+    hard_result, soft_result = (
+        run(content, two_tone((32, 32)), params).result(),
+        run(content, two_tone((32, 32)), soft).result(),
+    )
     assert set(np.unique(hard_result.alpha)) <= {0.0, 1.0}
     edge = (soft_result.alpha > 0) & (soft_result.alpha < 1)
     assert edge.any() and np.array_equal(soft_result.mask, hard_result.mask)
     assert soft_result.record["parameters"]["composite"]["crf_edge"] == 4
     assert soft_result.record["composite"]["changed_outside_alpha"] == 0
     seg = soft_result.segmentation
-    regions = regions_of([("", [(as_source_image(two_tone((32, 32))), 1.0)])], seg.labels, (48, 64),
-                         soft_result.mask, seg.targets)
+    regions = regions_of(
+        [("", [(as_source_image(two_tone((32, 32))), 1.0)])], seg.labels, (48, 64), soft_result.mask, seg.targets
+    )
     guide = guides(regions, seg.probabilities, 4, "masked")[0].mask  # masked's style guide takes the soft edge too
     assert ((guide > 0) & (guide < 1)).any() and np.array_equal(guide >= 0.5, soft_result.mask)
     assert guides(regions, seg.probabilities, 4, "composite")[0].mask is soft_result.mask
@@ -154,6 +175,7 @@ def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, mo
     classifier's red) and its Gram targets come from there; a style with a region of its own (an
     alpha, as --style-mask or a painted layer gives) keeps it; an empty one is a clear error."""
     from tiny_classifier import TinyTapped
+
     from napari_partial_style.core.style.regions import with_style_region
 
     def tiny(self, source):
@@ -169,7 +191,7 @@ def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, mo
     params = StyleParams(steps=2, fine_steps=1, style_region="auto")
     auto = session._stylize(content, style, params, None)
     result = Stage(auto).result()
-    (chosen,), = result.style_regions
+    ((chosen,),) = result.style_regions
     assert chosen["class"] == "red thing" and 0.5 < chosen["coverage"] < 0.7
     plain = Session(CPU).stylize(content, style, replace(params, style_region=None)).result()
     assert not np.array_equal(plain, result.image)  # other statistics, another result
@@ -191,14 +213,22 @@ def test_a_sweep_runs_the_whole_job_at_each_weight_and_puts_the_regions_side_by_
     mask = np.zeros((48, 64), bool)
     mask[10:30, 10:40] = True
     events = []
-    params = JobParams(session=CPU, style=StyleParams(steps=1, fine_steps=1, max_size=512), score=ScoreParams(enabled=False))
-    swept = Session(CPU).sweep(content, two_tone((40, 40))[::-1], [1e5, 1e7, 1e5], params,
-                               mask.astype(np.uint8)).result(events.append)
+    params = JobParams(
+        session=CPU, style=StyleParams(steps=1, fine_steps=1, max_size=512), score=ScoreParams(enabled=False)
+    )
+    swept = (
+        Session(CPU)
+        .sweep(content, two_tone((40, 40))[::-1], [1e5, 1e7, 1e5], params, mask.astype(np.uint8))
+        .result(events.append)
+    )
     sheet = swept.sheet
     assert sheet.dtype == np.uint8 and sheet.shape[2] == 3
     assert sheet.shape[1] > 2 * sheet.shape[0] - 60 and sheet.shape[1] < 3 * TILE  # two tiles: the repeat is dropped
     assert {e.stage.split(":")[0] for e in events if e.stage.endswith("style")} == {"weight 100000", "weight 1e+07"}
-    assert swept.weights == [1e5, 1e7] and [j.record["parameters"]["style"]["style_weight"] for j in swept.jobs] == [1e5, 1e7]
+    assert swept.weights == [1e5, 1e7] and [j.record["parameters"]["style"]["style_weight"] for j in swept.jobs] == [
+        1e5,
+        1e7,
+    ]
     assert all(j.record["parameters"]["style"]["max_size"] == 256 for j in swept.jobs)  # capped: a quick look
     assert all(np.array_equal(j.mask, mask) for j in swept.jobs)  # whole jobs, every one on the same region
     for bad in ([], [float("nan")], [-1.0]):
@@ -206,10 +236,17 @@ def test_a_sweep_runs_the_whole_job_at_each_weight_and_puts_the_regions_side_by_
             Session(CPU).sweep(content, content, bad, params, mask.astype(np.uint8)).result()
 
 
-@pytest.mark.parametrize("saliency", [SaliencyParams(targets=("cupp",)), SaliencyParams(targets=("1000",)),
-                                      SaliencyParams(targets=("cup",), subtract=("nosuchclass",))])
+@pytest.mark.parametrize(
+    "saliency",
+    [
+        SaliencyParams(targets=("cupp",)),
+        SaliencyParams(targets=("1000",)),
+        SaliencyParams(targets=("cup",), subtract=("nosuchclass",)),
+    ],
+)
 def test_unknown_classes_are_refused_before_any_network_loads(monkeypatch, saliency):
     """Named from the class list, which is read without the network (VGG16 takes 18-26 s to load)."""
+
     def no_loading(self, source):
         raise AssertionError("the classifier was loaded")
 

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tiny_networks
+from synthetic import two_tone
 
 from napari_partial_style.cli import main
 from napari_partial_style.core.io.bundle import read_bundle
 from napari_partial_style.core.io.image_files import write_image_file
-
-import tiny_networks
-from synthetic import two_tone
 
 JOB = ["--size", "48", "--steps", "2", "--fine-steps", "1", "--device", "cpu"]
 TINY_CLI = str(Path(__file__).with_name("tiny_cli.py"))
@@ -32,8 +31,21 @@ def grid_files(tmp_path):
 
 
 def evaluate(files, out, *extra, classifier="tiny-materials"):
-    return main(["evaluate", "--contents", str(files / "contents"), "--styles", str(files / "styles"),
-                 "--classifier", str(classifier), "--out", str(out), *JOB, *extra])
+    return main(
+        [
+            "evaluate",
+            "--contents",
+            str(files / "contents"),
+            "--styles",
+            str(files / "styles"),
+            "--classifier",
+            str(classifier),
+            "--out",
+            str(out),
+            *JOB,
+            *extra,
+        ]
+    )
 
 
 def rows(path):
@@ -49,9 +61,19 @@ def test_a_grid_writes_every_report_file_and_a_rerun_adds_nothing(hub, grid_file
     assert {r["expected_class"] for r in results} == {"metal", "wood"}  # scored against the style's class
     assert all(0 <= float(r["pixel_accuracy"]) <= 1 and r["mask"].endswith("ball_mask.png") for r in results)
     table = rows(out / "table1.csv")
-    assert list(table[0]) == ["method", "style_class", "content", "n", "pixel_accuracy_mean", "pixel_accuracy_std",
-                              "mean_iu_mean", "mean_iu_std"]
-    assert {(t["style_class"], t["content"]) for t in table} == {(c, k) for c in ("metal", "wood") for k in ("ball.png", "all")}
+    assert list(table[0]) == [
+        "method",
+        "style_class",
+        "content",
+        "n",
+        "pixel_accuracy_mean",
+        "pixel_accuracy_std",
+        "mean_iu_mean",
+        "mean_iu_std",
+    ]
+    assert {(t["style_class"], t["content"]) for t in table} == {
+        (c, k) for c in ("metal", "wood") for k in ("ball.png", "all")
+    }
     from PIL import Image
 
     for name in ("fig8_pixel_acc.png", "fig9_mean_iu.png", "fig7_grid.png"):
@@ -119,12 +141,15 @@ def test_a_local_cluster_gives_what_the_in_process_run_gives(hub, grid_files):
     assert not (grid_files / "there" / "bundles").exists() and (grid_files / "there" / "thumbs").is_dir()
 
 
-@pytest.mark.parametrize("case, words", [
-    ("no_class_folders", "has no class folders with images"),
-    ("mask_size", "give a mask of the content's size"),
-    ("unknown_class", "are not classes of the classifier"),
-    ("results_folder", "results.csv is a folder, where the results file goes"),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("no_class_folders", "has no class folders with images"),
+        ("mask_size", "give a mask of the content's size"),
+        ("unknown_class", "are not classes of the classifier"),
+        ("results_folder", "results.csv is a folder, where the results file goes"),
+    ],
+)
 def test_bad_grids_give_one_line_and_exit_2(grid_files, material_checkpoint, case, words, capsys):
     styles, classifier = grid_files / "styles", material_checkpoint
     if case == "no_class_folders":
@@ -137,8 +162,20 @@ def test_bad_grids_give_one_line_and_exit_2(grid_files, material_checkpoint, cas
         (styles / "wood").rename(styles / "plastic")
     elif case == "results_folder":
         (grid_files / "r" / "results.csv").mkdir(parents=True)
-    code = main(["evaluate", "--contents", str(grid_files / "contents"), "--styles", str(styles),
-                 "--classifier", str(classifier), "--out", str(grid_files / "r"), *JOB])
+    code = main(
+        [
+            "evaluate",
+            "--contents",
+            str(grid_files / "contents"),
+            "--styles",
+            str(styles),
+            "--classifier",
+            str(classifier),
+            "--out",
+            str(grid_files / "r"),
+            *JOB,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
     assert not (grid_files / "r").exists() or case == "results_folder"
@@ -150,19 +187,62 @@ def test_a_batch_writes_a_bundle_per_content_and_goes_on_past_a_bad_one(hub, gri
     (contents / "broken.png").write_text("not an image")
     out = grid_files / "batch"
     style = grid_files / "styles" / "metal" / "metal1.png"
-    code = main(["run", str(contents / "ball.png"), str(contents / "cup.png"), str(contents / "broken.png"), str(style),
-                 "--out", str(out), "--target", "cup", "--no-score", "--classifier", "tiny", *JOB])
+    code = main(
+        [
+            "run",
+            str(contents / "ball.png"),
+            str(contents / "cup.png"),
+            str(contents / "broken.png"),
+            str(style),
+            "--out",
+            str(out),
+            "--target",
+            "cup",
+            "--no-score",
+            "--classifier",
+            "tiny",
+            *JOB,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "broken.png" in err and "2 job(s) written" in err
     ball = read_bundle(out / "bundles" / "ball.pstyle")
     assert ball.manifest["inputs"]["labels"].endswith("ball_mask.png") and ball.labels.max() == 1
     assert read_bundle(out / "bundles" / "cup.pstyle").manifest["targets"] == ["cup"]  # segmented: no mask
     (contents / "broken.png").unlink()
-    code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", "--classifier", "tiny", *JOB])
+    code = main(
+        [
+            "run",
+            str(contents),
+            str(style),
+            "--out",
+            str(out),
+            "--target",
+            "cup",
+            "--no-score",
+            "--classifier",
+            "tiny",
+            *JOB,
+        ]
+    )
     assert code == 0 and "0 job(s) written, 2 already done" in capsys.readouterr().err
     text = (out / "results.csv").read_text()
     (out / "results.csv").write_text(text[: len(text) - 20])  # killed while writing the last row
-    code = main(["run", str(contents), str(style), "--out", str(out), "--target", "cup", "--no-score", "--classifier", "tiny", *JOB])
+    code = main(
+        [
+            "run",
+            str(contents),
+            str(style),
+            "--out",
+            str(out),
+            "--target",
+            "cup",
+            "--no-score",
+            "--classifier",
+            "tiny",
+            *JOB,
+        ]
+    )
     err = capsys.readouterr().err  # its bundle was made with these settings: redone, not "other settings"
     assert code == 0 and "1 job(s) written, 1 already done" in err, err
 
@@ -192,9 +272,22 @@ def test_sigterm_mid_grid_keeps_the_finished_jobs_and_a_rerun_goes_on(hub, grid_
     import time
 
     out = grid_files / "report"
-    command = [sys.executable, TINY_CLI, "evaluate", "--contents", str(grid_files / "contents"),
-               "--styles", str(grid_files / "styles"), "--classifier", "tiny-materials", "--out", str(out),
-               *JOB, "--steps", "60"]
+    command = [
+        sys.executable,
+        TINY_CLI,
+        "evaluate",
+        "--contents",
+        str(grid_files / "contents"),
+        "--styles",
+        str(grid_files / "styles"),
+        "--classifier",
+        "tiny-materials",
+        "--out",
+        str(out),
+        *JOB,
+        "--steps",
+        "60",
+    ]
     env = {**os.environ, "TORCH_HOME": str(hub)}
     proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240

@@ -2,21 +2,20 @@ import errno
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
-
-import re
 import zipfile
 
 import numpy as np
 import pytest
+from synthetic import two_tone
 
+from napari_partial_style.core.errors import BundleError, InputError, OutputError
 from napari_partial_style.core.io import bundle as bundle_mod
 from napari_partial_style.core.io.bundle import Bundle, check_target, read_bundle, write_bundle
 from napari_partial_style.core.io.image_files import write_encoded, write_image_file
-from napari_partial_style.core.errors import BundleError, InputError, OutputError
-from synthetic import two_tone
 
 
 def entries(path):
@@ -128,11 +127,14 @@ def test_an_old_folder_bundle_is_replaced_by_a_file_on_overwrite(tmp_path, rng):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job.pstyle", "zip.pstyle"]
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    (b"", "it is an empty file, not a zip holding manifest.json"),
-    (b"just some notes", "it is a text file"),
-    (b"PK\x03\x04 cut short", "it is a zip archive, not a zip holding"),
-])
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "it is an empty file, not a zip holding manifest.json"),
+        (b"just some notes", "it is a text file"),
+        (b"PK\x03\x04 cut short", "it is a zip archive, not a zip holding"),
+    ],
+)
 def test_a_pstyle_file_that_is_not_a_bundle_is_one_line_and_left_alone(tmp_path, data, words):
     path = tmp_path / "notes.pstyle"
     path.write_bytes(data)
@@ -243,16 +245,19 @@ def edit_manifest(path, change):
     rewrite(path, "manifest.json", json.dumps(change(json.loads(entries(path)["manifest.json"]))))
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    (lambda m: [m], "JSON list, not an object"),
-    (lambda m: {**m, "files": ["content.png"]}, '"files" must map'),
-    (lambda m: {**m, "files": None}, '"files" must map'),
-    (lambda m: {**m, "files": {**m["files"], "extra": "content.png"}}, "unknown layer 'extra'"),
-    (lambda m: {**m, "files": {**m["files"], "content": "../outside.png"}}, "only files inside the bundle"),
-    (lambda m: {**m, "files": {**m["files"], "content": "/etc/passwd"}}, "only files inside the bundle"),
-    (lambda m: {**m, "version": "1"}, "version as '1', not a whole number"),
-    (lambda m: {**m, "targets": "cup"}, '"targets" must be a list'),
-])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda m: [m], "JSON list, not an object"),
+        (lambda m: {**m, "files": ["content.png"]}, '"files" must map'),
+        (lambda m: {**m, "files": None}, '"files" must map'),
+        (lambda m: {**m, "files": {**m["files"], "extra": "content.png"}}, "unknown layer 'extra'"),
+        (lambda m: {**m, "files": {**m["files"], "content": "../outside.png"}}, "only files inside the bundle"),
+        (lambda m: {**m, "files": {**m["files"], "content": "/etc/passwd"}}, "only files inside the bundle"),
+        (lambda m: {**m, "version": "1"}, "version as '1', not a whole number"),
+        (lambda m: {**m, "targets": "cup"}, '"targets" must be a list'),
+    ],
+)
 def test_malformed_manifests_are_bundle_errors(tmp_path, rng, change, words):
     path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
     write_image_file(tmp_path / "outside.png", np.zeros((2000, 2000), np.uint8))
@@ -261,10 +266,13 @@ def test_malformed_manifests_are_bundle_errors(tmp_path, rng, change, words):
         read_bundle(path)
 
 
-@pytest.mark.parametrize(("labels", "words"), [
-    (np.zeros((10, 10), np.uint8), "shape (10, 10) (uint8), but labels must have shape (48, 64) with integer"),
-    (np.zeros((48, 64, 3), np.uint8), "shape (48, 64, 3)"),
-])
+@pytest.mark.parametrize(
+    ("labels", "words"),
+    [
+        (np.zeros((10, 10), np.uint8), "shape (10, 10) (uint8), but labels must have shape (48, 64) with integer"),
+        (np.zeros((48, 64, 3), np.uint8), "shape (48, 64, 3)"),
+    ],
+)
 def test_labels_that_do_not_lie_on_the_content_are_refused(tmp_path, rng, labels, words):
     path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
     encoded = io.BytesIO()
@@ -294,8 +302,9 @@ def test_a_link_out_of_an_unzipped_bundle_is_not_followed(tmp_path, rng):
         read_bundle(folder)
 
 
-@pytest.mark.parametrize(("entry", "data"), [("manifest.json", "[" * 100_000), ("scores.json", "[" * 100_000),
-                                             ("manifest.json", "x" * 5000)])
+@pytest.mark.parametrize(
+    ("entry", "data"), [("manifest.json", "[" * 100_000), ("scores.json", "[" * 100_000), ("manifest.json", "x" * 5000)]
+)
 def test_absurd_manifests_are_bundle_errors(tmp_path, rng, entry, data):
     path = write_bundle(sample_bundle(rng), tmp_path / "job.pstyle")
     rewrite(path, entry, data)

@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from synthetic import two_tone
 
 from napari_partial_style.core.cancel import cancellable
 from napari_partial_style.core.errors import Cancelled
@@ -14,8 +15,6 @@ from napari_partial_style.core.progress import drain
 from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
 from napari_partial_style.core.style.transfer import optimise, style_stats
 from napari_partial_style.core.vgg import TappedVGG
-
-from synthetic import two_tone
 
 
 def net_that_counts(calls):
@@ -73,8 +72,10 @@ def test_a_stylize_cancelled_mid_step_raises_cancelled_in_its_thread_only():
     def job(name):
         try:
             with cancellable(stops[name]):
-                outcome[name] = drain(optimise(net, content, targets, StyleParams(), cpu, 3),
-                                      lambda e: name == "a" and e.step == 1 and stops["a"].set())
+                outcome[name] = drain(
+                    optimise(net, content, targets, StyleParams(), cpu, 3),
+                    lambda e: name == "a" and e.step == 1 and stops["a"].set(),
+                )
         except Cancelled:
             outcome[name] = "cancelled"
 

@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 import torch
 
+from napari_partial_style.core.errors import PartialStyleError, WeightsError
 from napari_partial_style.core.io import weights
-from napari_partial_style.core.segment.sources import imagenet
+from napari_partial_style.core.progress import drain
 from napari_partial_style.core.segment.classifier import (
     FCNClassifier,
     load_checkpoint_classifier,
     save_checkpoint,
 )
 from napari_partial_style.core.segment.crf import CRFParams, crf_stage
-from napari_partial_style.core.errors import PartialStyleError, WeightsError
-from napari_partial_style.core.progress import drain
+from napari_partial_style.core.segment.sources import imagenet
 
 
 def test_imagenet_fcn_equals_torchvision_vgg16_on_a_224_window(hub):
@@ -54,7 +54,9 @@ def test_loaded_networks_hold_the_files_values_in_every_parameter(hub):
     for key, value in fcn.body.state_dict().items():
         assert torch.equal(value, vgg16[f"features.{key}"]), key
     for layer, index in FC_INDEX.items():
-        assert torch.equal(getattr(fcn.head, layer).weight, vgg16[f"classifier.{index}.weight"].reshape(FC_SHAPES[layer]))
+        assert torch.equal(
+            getattr(fcn.head, layer).weight, vgg16[f"classifier.{index}.weight"].reshape(FC_SHAPES[layer])
+        )
         assert torch.equal(getattr(fcn.head, layer).bias, vgg16[f"classifier.{index}.bias"])
 
 
@@ -94,14 +96,17 @@ def test_missing_crf_extra_names_it(monkeypatch):
         assert labels.shape == (40, 40)
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    (lambda s: s.pop("classes"), '"classes" must be a list of class names, not None'),
-    (lambda s: s.update(classes=5), '"classes" must be a list of class names, not 5'),
-    (lambda s: s.update(classes=["glass", "Glass"]), '"classes" names a class twice'),
-    (lambda s: s.update(score="bogus"), "\"score\" is 'bogus', not sigmoid or softmax"),
-    (lambda s: s.update(state_dict=5), '"state_dict" is a int, not the network'),
-    (lambda s: s["state_dict"]["body.0.weight"].fill_(float("nan")), "body.0.weight holds NaN or infinite values"),
-])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda s: s.pop("classes"), '"classes" must be a list of class names, not None'),
+        (lambda s: s.update(classes=5), '"classes" must be a list of class names, not 5'),
+        (lambda s: s.update(classes=["glass", "Glass"]), '"classes" names a class twice'),
+        (lambda s: s.update(score="bogus"), "\"score\" is 'bogus', not sigmoid or softmax"),
+        (lambda s: s.update(state_dict=5), '"state_dict" is a int, not the network'),
+        (lambda s: s["state_dict"]["body.0.weight"].fill_(float("nan")), "body.0.weight holds NaN or infinite values"),
+    ],
+)
 def test_a_damaged_checkpoint_is_one_line_naming_the_field(tmp_path, change, words):
     """Each was a KeyError or TypeError from inside the loader, or NaN weights that surfaced as
     "no class above the threshold"."""

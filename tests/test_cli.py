@@ -5,13 +5,13 @@ import subprocess
 import sys
 
 import numpy as np
-import torch
 import pytest
+import torch
+from synthetic import two_tone
 
 from napari_partial_style.cli import build_parser, main
 from napari_partial_style.core.io.bundle import read_bundle
 from napari_partial_style.core.io.image_files import read_image_file, write_image_file
-from synthetic import two_tone
 
 
 @pytest.fixture
@@ -28,19 +28,44 @@ def inputs(tmp_path):
 
 def run_args(inputs, out, *extra):
     """A small job on the tiny classifier; `extra` flags come last, so they win."""
-    return ["run", str(inputs["content"]), str(inputs["style"]), "--labels", str(inputs["labels"]),
-            "--out", str(out), "--steps", "3", "--fine-steps", "1", "--size", "48", "--device", "cpu",
-            "--classifier", "tiny", *extra]
+    return [
+        "run",
+        str(inputs["content"]),
+        str(inputs["style"]),
+        "--labels",
+        str(inputs["labels"]),
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--fine-steps",
+        "1",
+        "--size",
+        "48",
+        "--device",
+        "cpu",
+        "--classifier",
+        "tiny",
+        *extra,
+    ]
 
 
 @pytest.mark.slow
 def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
     out = tmp_path / "job.pstyle"
     env = {**os.environ, "TORCH_HOME": str(hub)}
-    proc = subprocess.run([sys.executable, "-m", "napari_partial_style",
-                           *run_args(inputs, out, "--feather", "4", "--steps", "8", "--max-size", "48",
-                                    "--classifier", "imagenet")],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_partial_style",
+            *run_args(inputs, out, "--feather", "4", "--steps", "8", "--max-size", "48", "--classifier", "imagenet"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "style: about" in proc.stderr and "8/8" in proc.stderr
     bundle = read_bundle(out)
@@ -66,7 +91,25 @@ def test_run_end_to_end_in_a_subprocess(hub, inputs, tmp_path):
 
 def test_demo_with_bundled_labels(hub, tmp_path, capsys):
     out = tmp_path / "demo.pstyle"
-    assert main(["demo", "--labels", "--out", str(out), "--size", "64", "--steps", "2", "--fine-steps", "1", "--no-score", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--labels",
+                "--out",
+                str(out),
+                "--size",
+                "64",
+                "--steps",
+                "2",
+                "--fine-steps",
+                "1",
+                "--no-score",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == str(out)
     bundle = read_bundle(out)
     assert bundle.composite.shape == (400, 600, 3)
@@ -78,8 +121,28 @@ def test_demo_with_bundled_labels(hub, tmp_path, capsys):
 
 def test_demo_segments_the_cup_automatically(hub, tmp_path):
     out = tmp_path / "demo.pstyle"
-    assert main(["demo", "--out", str(out), "--size", "64", "--steps", "2", "--fine-steps", "1", "--no-score", "--crf", "none",
-                 "--classifier", "tiny", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(out),
+                "--size",
+                "64",
+                "--steps",
+                "2",
+                "--fine-steps",
+                "1",
+                "--no-score",
+                "--crf",
+                "none",
+                "--classifier",
+                "tiny",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     bundle = read_bundle(out)
     assert bundle.manifest["targets"] == ["cup"]
     assert bundle.saliency.shape == (1, 400, 600) and bundle.labels.shape == (400, 600)
@@ -94,8 +157,27 @@ def test_segment_end_to_end(hub, tmp_path):
     image = tmp_path / "coffee.png"
     write_image_file(image, samples.coffee()[::4, ::4])
     out = tmp_path / "seg.pstyle"
-    assert main(["segment", str(image), "--out", str(out), "--target", "cup", "espresso",
-                 "--size", "96", "--device", "cpu", "--classifier", "tiny", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(image),
+                "--out",
+                str(out),
+                "--target",
+                "cup",
+                "espresso",
+                "--size",
+                "96",
+                "--device",
+                "cpu",
+                "--classifier",
+                "tiny",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     bundle = read_bundle(out)
     assert bundle.manifest["targets"] == ["cup", "espresso"]
     assert bundle.saliency.shape == (2, 100, 150) and bundle.saliency.dtype == np.float32
@@ -110,9 +192,32 @@ def test_segment_end_to_end(hub, tmp_path):
 @pytest.mark.slow
 def test_run_without_labels_with_a_material_checkpoint(hub, material_checkpoint, inputs, tmp_path):
     out = tmp_path / "mat.pstyle"
-    args = ["run", str(inputs["content"]), str(inputs["style"]), "--out", str(out), "--classifier",
-            str(material_checkpoint), "--target", "leather", "--expect", "metal", "--crf", "none",
-            "--steps", "2", "--fine-steps", "1", "--scales", "1", "--size", "48", "--device", "cpu", "--quiet"]
+    args = [
+        "run",
+        str(inputs["content"]),
+        str(inputs["style"]),
+        "--out",
+        str(out),
+        "--classifier",
+        str(material_checkpoint),
+        "--target",
+        "leather",
+        "--expect",
+        "metal",
+        "--crf",
+        "none",
+        "--steps",
+        "2",
+        "--fine-steps",
+        "1",
+        "--scales",
+        "1",
+        "--size",
+        "48",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert main(args) == 0
     bundle = read_bundle(out)
     manifest = bundle.manifest
@@ -261,8 +366,9 @@ def test_weights_command_lists_files_and_state(hub, tmp_path, monkeypatch, capsy
     assert "curl -L -o" in out and "https://download.pytorch.org/models/vgg16-397923af.pth" in out
 
 
-@pytest.mark.parametrize("option", ["--style-weight", "--content-weight", "--tv-weight", "--feather", "--bg-alpha",
-                                    "--threshold"])
+@pytest.mark.parametrize(
+    "option", ["--style-weight", "--content-weight", "--tv-weight", "--feather", "--bg-alpha", "--threshold"]
+)
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_non_finite_numbers_are_refused_before_any_work(option, value, inputs, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
@@ -275,8 +381,12 @@ def test_non_finite_parameters_are_refused_by_the_library_too():
     from napari_partial_style.core.errors import InputError
     from napari_partial_style.core.params import CompositeParams, CRFParams, StyleParams
 
-    for make in (lambda: StyleParams(style_weight=float("nan")), lambda: CRFParams(background_alpha=float("inf")),
-                 lambda: CompositeParams(feather=float("nan")), lambda: CRFParams(gaussian=(3.0, float("nan")))):
+    for make in (
+        lambda: StyleParams(style_weight=float("nan")),
+        lambda: CRFParams(background_alpha=float("inf")),
+        lambda: CompositeParams(feather=float("nan")),
+        lambda: CRFParams(gaussian=(3.0, float("nan"))),
+    ):
         with pytest.raises(InputError, match="must be a finite number"):
             make()
 
@@ -307,8 +417,23 @@ def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own():
 
 
 def test_repeated_class_flags_accumulate():
-    args = build_parser().parse_args(["segment", "a.png", "--out", "a.pstyle", "--target", "cup", "--target", "plate",
-                                      "spoon", "--subtract", "table", "--subtract", "bowl"])
+    args = build_parser().parse_args(
+        [
+            "segment",
+            "a.png",
+            "--out",
+            "a.pstyle",
+            "--target",
+            "cup",
+            "--target",
+            "plate",
+            "spoon",
+            "--subtract",
+            "table",
+            "--subtract",
+            "bowl",
+        ]
+    )
     assert args.segment__saliency__targets == ["cup", "plate", "spoon"]
     assert args.segment__saliency__subtract == ["table", "bowl"]
 
@@ -337,8 +462,16 @@ def test_the_estimate_weighs_finer_levels_by_their_pixels_and_is_told_again_ther
     from napari_partial_style.core.progress import Estimator, Progress
 
     times = [1.0 + 0.1 * k for k in range(10)] + [2.9 + 0.6 * k for k in range(5)]
-    events = [Progress("style", k, 15, message="level 2/2 at 600 px" if k > 10 else "",
-                       work=(float(min(k, 10) + 4 * max(0, k - 10)), 30.0)) for k in range(1, 16)]
+    events = [
+        Progress(
+            "style",
+            k,
+            15,
+            message="level 2/2 at 600 px" if k > 10 else "",
+            work=(float(min(k, 10) + 4 * max(0, k - 10)), 30.0),
+        )
+        for k in range(1, 16)
+    ]
     estimator, told = Estimator(), {}
     estimator.started = 0.0
     for event, now in zip(events, times):
@@ -347,18 +480,33 @@ def test_the_estimate_weighs_finer_levels_by_their_pixels_and_is_told_again_ther
         if event.step == 10:
             assert estimator.left(event) == pytest.approx(0.1 * 20)
     assert sorted(told) == [6, 13]  # after 5 steps of the first level, after 1 s of the second
-    assert (told[6].total, told[6].per_step, told[6].first, told[6].again) == (pytest.approx(1.5 + 2.4), pytest.approx(0.1), 2, False)
-    assert (told[13].left, told[13].per_step, told[13].first, told[13].again) == (pytest.approx(1.2), pytest.approx(0.6), 12, True)
+    assert (told[6].total, told[6].per_step, told[6].first, told[6].again) == (
+        pytest.approx(1.5 + 2.4),
+        pytest.approx(0.1),
+        2,
+        False,
+    )
+    assert (told[13].left, told[13].per_step, told[13].first, told[13].again) == (
+        pytest.approx(1.2),
+        pytest.approx(0.6),
+        12,
+        True,
+    )
     assert estimator.left(events[-1]) == 0
-    assert _terminal._estimate_line(events[12], told[13]) == \
-        "style: about 1.2s left, 5.3s in all (0.6 s a step over steps 12-13, level 2/2 at 600 px)"
+    assert (
+        _terminal._estimate_line(events[12], told[13])
+        == "style: about 1.2s left, 5.3s in all (0.6 s a step over steps 12-13, level 2/2 at 600 px)"
+    )
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--style", "=stone.jpg"], "--style '=stone.jpg' is not [REGION=]STYLE"),
-    (["--style", "cup="], "--style 'cup=' is not [REGION=]STYLE"),
-    ([], "give a content image and a style image"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--style", "=stone.jpg"], "--style '=stone.jpg' is not [REGION=]STYLE"),
+        (["--style", "cup="], "--style 'cup=' is not [REGION=]STYLE"),
+        ([], "give a content image and a style image"),
+    ],
+)
 def test_region_styles_are_checked_before_any_work(inputs, tmp_path, capsys, extra, message):
     out = tmp_path / "out.pstyle"
     assert main(["run", str(inputs["content"]), *extra, "--out", str(out), "--device", "cpu"]) == 2
@@ -367,9 +515,31 @@ def test_region_styles_are_checked_before_any_work(inputs, tmp_path, capsys, ext
 
 def test_a_style_per_region_from_the_command_line(hub, inputs, tmp_path):
     out = tmp_path / "two.pstyle"
-    assert main(["run", str(inputs["content"]), "--style", f"1={inputs['style']}", "--labels", str(inputs["labels"]),
-                 "--out", str(out), "--steps", "2", "--size", "48", "--max-size", "48", "--device", "cpu",
-                 "--no-score", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(inputs["content"]),
+                "--style",
+                f"1={inputs['style']}",
+                "--labels",
+                str(inputs["labels"]),
+                "--out",
+                str(out),
+                "--steps",
+                "2",
+                "--size",
+                "48",
+                "--max-size",
+                "48",
+                "--device",
+                "cpu",
+                "--no-score",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     manifest = read_bundle(out).manifest
     assert manifest["style"]["regions"] == ["1"] and manifest["inputs"]["style"] == f"1={inputs['style']}"
 
@@ -378,10 +548,27 @@ def test_sweep_writes_a_labelled_tile_and_a_bundle_per_weight_and_keeps_what_exi
     from PIL import Image
 
     out = tmp_path / "sweep"
-    command = ["sweep", str(inputs["content"]), str(inputs["style"]), "--labels", str(inputs["labels"]),
-               "--style-weight", "1e5", "1e7", "--out", str(out), "--steps", "1", "--fine-steps", "1", "--size", "48",
-               "--device", "cpu",
-               "--quiet"]
+    command = [
+        "sweep",
+        str(inputs["content"]),
+        str(inputs["style"]),
+        "--labels",
+        str(inputs["labels"]),
+        "--style-weight",
+        "1e5",
+        "1e7",
+        "--out",
+        str(out),
+        "--steps",
+        "1",
+        "--fine-steps",
+        "1",
+        "--size",
+        "48",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert main(command) == 0
     sheet = np.asarray(Image.open(out / "sweep.png"))
     one = read_bundle(out / "style-weight-100000.pstyle").manifest
@@ -400,16 +587,35 @@ def test_sweep_writes_a_labelled_tile_and_a_bundle_per_weight_and_keeps_what_exi
     assert (out / "sweep.png").read_bytes() == before
 
 
-def test_an_interrupted_sweep_keeps_its_finished_bundles_and_the_same_command_finishes_it(hub, inputs, tmp_path,
-                                                                                         capsys, monkeypatch):
+def test_an_interrupted_sweep_keeps_its_finished_bundles_and_the_same_command_finishes_it(
+    hub, inputs, tmp_path, capsys, monkeypatch
+):
     """SIGTERM during the second weight said "nothing was written." beside the first weight's
     bundle, and the same command was then refused because that bundle existed."""
     from napari_partial_style.api import Session
 
     out = tmp_path / "sweep"
-    command = ["sweep", str(inputs["content"]), str(inputs["style"]), "--style-weight", "1e5", "1e7",
-               "--out", str(out), "--target", "cup", "--steps", "1", "--fine-steps", "1", "--size", "48",
-               "--device", "cpu", "--quiet"]
+    command = [
+        "sweep",
+        str(inputs["content"]),
+        str(inputs["style"]),
+        "--style-weight",
+        "1e5",
+        "1e7",
+        "--out",
+        str(out),
+        "--target",
+        "cup",
+        "--steps",
+        "1",
+        "--fine-steps",
+        "1",
+        "--size",
+        "48",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     real_run, runs = Session.run, []
 
     def run_then_stop(self, *args, **kwargs):
@@ -424,7 +630,9 @@ def test_an_interrupted_sweep_keeps_its_finished_bundles_and_the_same_command_fi
     assert f"the bundles of style weight 100000 are in {out}; run the same command again" in err
     first = (out / "style-weight-100000.pstyle").read_bytes()
     assert not (out / "sweep.png").exists()
-    monkeypatch.setattr(Session, "run", lambda self, *a, **k: (runs.append(a[2].style.style_weight), real_run(self, *a, **k))[1])
+    monkeypatch.setattr(
+        Session, "run", lambda self, *a, **k: (runs.append(a[2].style.style_weight), real_run(self, *a, **k))[1]
+    )
     assert main(command) == 0
     assert runs == [1e5, 1e7, 1e7]  # the first weight is not made again, and its region serves the second
     assert (out / "style-weight-100000.pstyle").read_bytes() == first and (out / "sweep.png").is_file()
@@ -434,17 +642,76 @@ def test_an_interrupted_sweep_keeps_its_finished_bundles_and_the_same_command_fi
 
 def test_styles_of_one_region_are_blended_by_weight(hub, inputs, tmp_path, capsys):
     out = tmp_path / "blend.pstyle"
-    common = ["--labels", str(inputs["labels"]), "--steps", "1", "--size", "48", "--max-size", "48", "--device", "cpu",
-              "--no-score", "--quiet"]
-    assert main(["run", str(inputs["content"]), "--style", str(inputs["style"]), "--style", str(inputs["content"]),
-                 "--style-blend", "0.7", "0.3", "--out", str(out), *common]) == 0
+    common = [
+        "--labels",
+        str(inputs["labels"]),
+        "--steps",
+        "1",
+        "--size",
+        "48",
+        "--max-size",
+        "48",
+        "--device",
+        "cpu",
+        "--no-score",
+        "--quiet",
+    ]
+    assert (
+        main(
+            [
+                "run",
+                str(inputs["content"]),
+                "--style",
+                str(inputs["style"]),
+                "--style",
+                str(inputs["content"]),
+                "--style-blend",
+                "0.7",
+                "0.3",
+                "--out",
+                str(out),
+                *common,
+            ]
+        )
+        == 0
+    )
     assert read_bundle(out).manifest["inputs"]["style"] == f"{inputs['style']} (0.7), {inputs['content']} (0.3)"
     capsys.readouterr()
-    assert main(["run", str(inputs["content"]), "--style", str(inputs["style"]), "--style", str(inputs["content"]),
-                 "--style-blend", "1", "--out", str(tmp_path / "x.pstyle"), *common]) == 2
+    assert (
+        main(
+            [
+                "run",
+                str(inputs["content"]),
+                "--style",
+                str(inputs["style"]),
+                "--style",
+                str(inputs["content"]),
+                "--style-blend",
+                "1",
+                "--out",
+                str(tmp_path / "x.pstyle"),
+                *common,
+            ]
+        )
+        == 2
+    )
     assert "1 weights for 2 --style images" in capsys.readouterr().err
-    assert main(["run", str(inputs["content"]), "--style", str(inputs["style"]), "--style", f"1={inputs['style']}",
-                 "--out", str(tmp_path / "x.pstyle"), *common]) == 2
+    assert (
+        main(
+            [
+                "run",
+                str(inputs["content"]),
+                "--style",
+                str(inputs["style"]),
+                "--style",
+                f"1={inputs['style']}",
+                "--out",
+                str(tmp_path / "x.pstyle"),
+                *common,
+            ]
+        )
+        == 2
+    )
     assert "cannot be mixed" in capsys.readouterr().err and not (tmp_path / "x.pstyle").exists()
 
 
@@ -458,14 +725,24 @@ def test_a_style_mask_limits_the_style_and_is_checked_first(hub, inputs, tmp_pat
     write_image_file(tmp_path / "half.png", half)
     write_image_file(tmp_path / "empty.png", np.zeros((40, 40), np.uint8))
     out = tmp_path / "masked.pstyle"
-    assert main([*run_args(inputs, out, "--style-mask", str(tmp_path / "half.png"), "--max-size", "48",
-                           "--no-score", "--quiet")]) == 0
+    assert (
+        main(
+            [
+                *run_args(
+                    inputs, out, "--style-mask", str(tmp_path / "half.png"), "--max-size", "48", "--no-score", "--quiet"
+                )
+            ]
+        )
+        == 0
+    )
     manifest = read_bundle(out).manifest
     assert manifest["style"]["style_regions"] == [[{"class": None, "coverage": 0.5}]]
     assert manifest["inputs"]["style_masks"] == str(tmp_path / "half.png")
-    for extra, message in [(["--style-mask", str(inputs["labels"])], "differs from the style image's 40×40"),
-                           (["--style-mask", str(tmp_path / "empty.png")], "no pixel is in it"),
-                           (["--style-mask", str(tmp_path / "half.png")] * 2, "2 --style-mask for 1 style image")]:
+    for extra, message in [
+        (["--style-mask", str(inputs["labels"])], "differs from the style image's 40×40"),
+        (["--style-mask", str(tmp_path / "empty.png")], "no pixel is in it"),
+        (["--style-mask", str(tmp_path / "half.png")] * 2, "2 --style-mask for 1 style image"),
+    ]:
         capsys.readouterr()
         bad = tmp_path / "bad.pstyle"
         assert main(run_args(inputs, bad, *extra)) == 2
@@ -496,10 +773,13 @@ def test_target_with_labels_is_refused_not_ignored(inputs, tmp_path, capsys):
     assert not (tmp_path / "out.pstyle").exists()
 
 
-@pytest.mark.parametrize(("extra", "words"), [
-    (["--classes", "brick,Brick,stone"], "--classes names Brick, brick more than once"),
-    (["--resume", "--overwrite"], "--resume continues the run of --out and --overwrite starts it afresh"),
-])
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--classes", "brick,Brick,stone"], "--classes names Brick, brick more than once"),
+        (["--resume", "--overwrite"], "--resume continues the run of --out and --overwrite starts it afresh"),
+    ],
+)
 def test_train_refuses_flags_that_contradict_or_repeat(tmp_path, capsys, extra, words):
     assert main(["train", str(tmp_path), "--out", str(tmp_path / "m.pt"), *extra]) == 2
     assert words in capsys.readouterr().err and not (tmp_path / "m.pt").exists()
@@ -538,9 +818,11 @@ def test_a_second_writer_of_the_same_output_is_refused_and_a_killed_ones_claim_i
 
 def test_bad_options_are_refused_before_torch_is_imported(inputs, tmp_path):
     """`run ... --steps 0` imported torch (6.7 s on a cold disk) before saying steps must be at least 1."""
-    script = ("import sys; from napari_partial_style.cli import main; "
-              f"code = main(['run', {str(inputs['content'])!r}, {str(inputs['style'])!r}, '--steps', '0', "
-              f"'--out', {str(tmp_path / 'x.pstyle')!r}]); print(code, 'torch' in sys.modules)")
+    script = (
+        "import sys; from napari_partial_style.cli import main; "
+        f"code = main(['run', {str(inputs['content'])!r}, {str(inputs['style'])!r}, '--steps', '0', "
+        f"'--out', {str(tmp_path / 'x.pstyle')!r}]); print(code, 'torch' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
     assert "steps must be at least 1, not 0" in proc.stderr
@@ -549,14 +831,28 @@ def test_bad_options_are_refused_before_torch_is_imported(inputs, tmp_path):
 def test_a_sweep_onto_a_file_or_into_a_missing_folder_is_one_line(inputs, tmp_path, capsys):
     (tmp_path / "afile").write_text("mine")
     for out, words in ((tmp_path / "afile", "is a file; give a folder"), (tmp_path / "no" / "where", "does not exist")):
-        assert main(["sweep", str(inputs["content"]), str(inputs["style"]), "--style-weight", "1e5", "1e6",
-                     "--out", str(out)]) == 2
+        assert (
+            main(
+                [
+                    "sweep",
+                    str(inputs["content"]),
+                    str(inputs["style"]),
+                    "--style-weight",
+                    "1e5",
+                    "1e6",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 2
+        )
         assert words in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "mine"
 
 
-def test_an_interrupt_that_a_library_swallowed_still_stops_the_job_with_nothing_written(hub, inputs, tmp_path,
-                                                                                        monkeypatch, capsys):
+def test_an_interrupt_that_a_library_swallowed_still_stops_the_job_with_nothing_written(
+    hub, inputs, tmp_path, monkeypatch, capsys
+):
     """A Ctrl-C caught by a bare `except:` (around an import, say) let the job run on and write its
     bundle (1 of 46 early interrupts)."""
     import signal
@@ -588,9 +884,15 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback_or_a_result(hub, inp
     for delay in (0.03, 0.08, 0.15, 0.3, 0.6, 1.2, 2.4):
         out = tmp_path / f"after-{delay}.pstyle"
         job = [*run_args(inputs, out, "--no-score")]
-        del job[job.index("--classifier"):job.index("--classifier") + 2]  # the entry point as installed: no tiny sources
-        child = subprocess.Popen([sys.executable, "-m", "napari_partial_style", *job],
-                                 stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        del job[
+            job.index("--classifier") : job.index("--classifier") + 2
+        ]  # the entry point as installed: no tiny sources
+        child = subprocess.Popen(
+            [sys.executable, "-m", "napari_partial_style", *job],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(delay)
         child.send_signal(signal.SIGINT)
         err = child.communicate(timeout=60)[1]
@@ -641,8 +943,21 @@ def test_a_batch_takes_its_one_style_from_style_too(inputs, tmp_path, monkeypatc
     assert f"batch of 2 with style {inputs['style']}" in capsys.readouterr().err
     assert main(["run", *two, "--style", f"1={inputs['style']}", "--out", str(tmp_path / "b")]) == 2
     assert "a batch takes one style (positional, or --style STYLE)" in capsys.readouterr().err
-    assert main(["run", *two, "--style", str(inputs["style"]), "--style", str(inputs["style"]),
-                 "--out", str(tmp_path / "b")]) == 2
+    assert (
+        main(
+            [
+                "run",
+                *two,
+                "--style",
+                str(inputs["style"]),
+                "--style",
+                str(inputs["style"]),
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 2
+    )
     assert "blending several" in capsys.readouterr().err
 
 

@@ -53,7 +53,8 @@ def test_content_colours_show_in_the_previews_too(hub):
     session = Session(SessionParams(device="cpu", size=64))
     previews = []
     session.stylize(content, style, StyleParams(steps=4, colors="content"), preview_every=2).result(
-        lambda event: previews.append(event.preview) if event.preview is not None else None)
+        lambda event: previews.append(event.preview) if event.preview is not None else None
+    )
     assert len(previews) == 2
     for preview in previews:
         chroma = yiq(preview.astype(np.float32))[..., 1:]

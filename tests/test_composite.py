@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from synthetic import two_tone
 
 from napari_partial_style.core.composite import composite, crf_edge_alpha, feather_alpha
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import as_source_image
-from synthetic import two_tone
 
 
 def square_mask(shape=(48, 64)):

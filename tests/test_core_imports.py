@@ -19,8 +19,10 @@ def test_core_imports_no_gui_modules():
 
 
 def test_package_import_does_not_import_torch():
-    code = ("import sys, napari_partial_style, napari_partial_style._napari.reader, napari_partial_style._napari.writer, "
-            "napari_partial_style._napari.sample_data, napari_partial_style._napari; print('torch' in sys.modules)")
+    code = (
+        "import sys, napari_partial_style, napari_partial_style._napari.reader, napari_partial_style._napari.writer, "
+        "napari_partial_style._napari.sample_data, napari_partial_style._napari; print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -28,8 +30,16 @@ def test_package_import_does_not_import_torch():
 # Which modules of the package each layer may not import, read from the source (lazy imports inside
 # functions count too): the core is below everything; the napari plugin and batches sit beside the CLI.
 FORBIDDEN = {
-    "core": ("napari_partial_style.api", "napari_partial_style.batch", "napari_partial_style.cli",
-             "napari_partial_style.cli_options", "napari_partial_style._napari", "napari", "qtpy", "magicgui"),
+    "core": (
+        "napari_partial_style.api",
+        "napari_partial_style.batch",
+        "napari_partial_style.cli",
+        "napari_partial_style.cli_options",
+        "napari_partial_style._napari",
+        "napari",
+        "qtpy",
+        "magicgui",
+    ),
     "_napari": ("napari_partial_style.cli", "napari_partial_style.cli_options", "napari_partial_style.batch"),
     "batch": ("napari_partial_style.cli", "napari_partial_style.cli_options", "napari_partial_style._napari"),
 }
@@ -59,7 +69,10 @@ def test_each_layer_imports_only_the_layers_below_it():
     for layer, forbidden in FORBIDDEN.items():
         for path in sorted((root / layer).rglob("*.py")):
             package = ".".join(("napari_partial_style", *path.relative_to(root).parent.parts))
-            found += [f"{path.relative_to(root)} imports {name}" for name in imported_modules(path, package)
-                      if any(name == bad or name.startswith(bad + ".") for bad in forbidden)]
+            found += [
+                f"{path.relative_to(root)} imports {name}"
+                for name in imported_modules(path, package)
+                if any(name == bad or name.startswith(bad + ".") for bad in forbidden)
+            ]
     assert not found, "\n".join(found)
     assert list((root / "batch").rglob("*.py")), "the batch layer moved: update FORBIDDEN"

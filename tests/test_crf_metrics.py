@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from napari_partial_style.core.segment.crf import CRFParams, class_probabilities, crf_stage, unaries
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 from napari_partial_style.core.progress import drain
+from napari_partial_style.core.segment.crf import CRFParams, class_probabilities, crf_stage, unaries
+from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 
 
 def noisy_two_regions(seed=0):
@@ -12,7 +12,7 @@ def noisy_two_regions(seed=0):
     rng = np.random.default_rng(seed)
     h, w = 48, 64
     truth = np.zeros((h, w), np.int64)
-    truth[:, w // 2:] = 1
+    truth[:, w // 2 :] = 1
     img = np.where(truth[..., None] == 1, 200, 40) + rng.normal(0, 8, (h, w, 3))
     saliency = np.clip(0.5 + 0.25 * (2 * truth - 1) + rng.normal(0, 0.3, (h, w)), 1e-3, 1)
     return np.clip(img, 0, 255).astype(np.uint8), saliency[None].astype(np.float32), truth

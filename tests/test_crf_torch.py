@@ -6,19 +6,19 @@ import pytest
 import torch
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.segment.crf import CRFParams, calibrate, class_probabilities, crf_stage, unaries
-from napari_partial_style.core.segment import crf_torch
-from napari_partial_style.core.segment.crf_torch import DenseCRF, pixel_features
 from napari_partial_style.core.progress import drain
+from napari_partial_style.core.segment import crf_torch
+from napari_partial_style.core.segment.crf import CRFParams, calibrate, class_probabilities, crf_stage, unaries
+from napari_partial_style.core.segment.crf_torch import DenseCRF, pixel_features
 
 
 def scene(seed=0, h=40, w=56, classes=2):
     """A noisy two-region image and noisy class probabilities that are right only on average."""
     rng = np.random.default_rng(seed)
     truth = np.zeros((h, w), np.int64)
-    truth[:, w // 2:] = 1
+    truth[:, w // 2 :] = 1
     if classes == 3:
-        truth[h // 2:, : w // 3] = 2
+        truth[h // 2 :, : w // 3] = 2
     colours = np.array([[40, 40, 40], [200, 180, 160], [30, 160, 60]])[:classes]
     img = np.clip(colours[truth] + rng.normal(0, 12, (h, w, 3)), 0, 255).astype(np.uint8)
     p = rng.random((classes, h, w)) + 0.3 * (np.arange(classes)[:, None, None] == truth[None])
@@ -26,9 +26,14 @@ def scene(seed=0, h=40, w=56, classes=2):
     return img, unaries(p.astype(np.float32)), truth
 
 
-@pytest.mark.parametrize(("seed", "classes", "gaussian", "bilateral"), [
-    (0, 2, (3, 3), (80, 13, 10)), (1, 3, (3, 3), (80, 13, 10)), (2, 2, (1, 5), (20, 30, 4)),
-])
+@pytest.mark.parametrize(
+    ("seed", "classes", "gaussian", "bilateral"),
+    [
+        (0, 2, (3, 3), (80, 13, 10)),
+        (1, 3, (3, 3), (80, 13, 10)),
+        (2, 2, (1, 5), (20, 30, 4)),
+    ],
+)
 def test_torch_crf_agrees_with_pydensecrf(seed, classes, gaussian, bilateral):
     dcrf = pytest.importorskip("pydensecrf.densecrf", reason="the `crf` extra (pydensecrf) is the reference")
     img, u, _ = scene(seed, classes=classes)
@@ -53,8 +58,10 @@ def brute_force_step(img, u, gaussian, bilateral):
     q = torch.softmax(-unary, 1)
     energy = -unary
     rgb = torch.from_numpy(img)
-    for f, compat in ((pixel_features(h, w, gaussian[0]), gaussian[1]),
-                      (pixel_features(h, w, bilateral[0], rgb, bilateral[1]), bilateral[2])):
+    for f, compat in (
+        (pixel_features(h, w, gaussian[0]), gaussian[1]),
+        (pixel_features(h, w, bilateral[0], rgb, bilateral[1]), bilateral[2]),
+    ):
         f = f.double()
         k = torch.exp(-0.5 * ((f[:, None] - f[None]) ** 2).sum(-1))
         norm = 1 / torch.sqrt(k.sum(1, keepdim=True))
@@ -97,8 +104,8 @@ def test_a_second_image_of_the_same_size_reuses_the_spatial_lattice(monkeypatch)
     first, _ = run(img, u)
     second, cached = run(other, u2)
     assert second.kernels[0].lattice is first.kernels[0].lattice
-    assert second.kernels[1].lattice is not first.kernels[1].lattice     # the bilateral one sees the image
-    monkeypatch.setattr(crf_torch, "SPATIAL_CACHE_PIXELS", 0)              # too large to keep: built afresh
+    assert second.kernels[1].lattice is not first.kernels[1].lattice  # the bilateral one sees the image
+    monkeypatch.setattr(crf_torch, "SPATIAL_CACHE_PIXELS", 0)  # too large to keep: built afresh
     fresh_crf, fresh = run(other, u2)
     assert fresh_crf.kernels[0].lattice is not first.kernels[0].lattice
     np.testing.assert_array_equal(cached, fresh)
@@ -155,17 +162,36 @@ def test_crf_stage_torch_and_pydensecrf_give_the_same_labels():
 def test_the_default_install_segments_end_to_end_without_pydensecrf(hub, tmp_path, monkeypatch):
     import sys
 
+    from synthetic import two_tone
+
     from napari_partial_style.cli import main
     from napari_partial_style.core.io.bundle import read_bundle
     from napari_partial_style.core.io.image_files import write_image_file
-    from synthetic import two_tone
 
     monkeypatch.setitem(sys.modules, "pydensecrf", None)  # as if the `crf` extra were not installed
     monkeypatch.setitem(sys.modules, "pydensecrf.densecrf", None)
     write_image_file(tmp_path / "img.png", two_tone((64, 96)))
     out = tmp_path / "seg.pstyle"
-    assert main(["segment", str(tmp_path / "img.png"), "--out", str(out), "--target", "cup", "--size", "64",
-                 "--device", "cpu", "--classifier", "tiny", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(tmp_path / "img.png"),
+                "--out",
+                str(out),
+                "--target",
+                "cup",
+                "--size",
+                "64",
+                "--device",
+                "cpu",
+                "--classifier",
+                "tiny",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     bundle = read_bundle(out)
     assert bundle.manifest["parameters"]["segment"]["crf"]["method"] == "torch"
     assert bundle.labels.shape == (64, 96) and bundle.crf_probabilities.shape == (2, 64, 96)

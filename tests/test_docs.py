@@ -20,6 +20,9 @@ def test_the_style_options_table_is_what_the_tree_generates(monkeypatch):
     text = API_DOC.read_text()
     assert update["updated"](text) == text, "docs/api.md's StyleParams table is stale: run scripts/update_docs.py"
     assert "`--fine-steps`" in text and "| `style_weight` |" in text
+    page = (ROOT / "docs" / "parameters.md").read_text()
+    assert update["parameters_page"]() == page, "docs/parameters.md is stale: run scripts/update_docs.py"
+    assert "`--crf-edge`" in page and "`--lr`" in page  # a composite and a training option
 
 
 def registered_example(package, path, tmp_path, monkeypatch):
@@ -44,10 +47,11 @@ def moments_objective(tmp_path, monkeypatch):
 
 
 def test_the_worked_example_objective_is_one_file_and_runs_a_job(moments_objective, hub):
+    from synthetic import two_tone
+
     from napari_partial_style.api import Session
     from napari_partial_style.cli import build_parser
     from napari_partial_style.core.params import SessionParams, StyleParams
-    from synthetic import two_tone
 
     args = build_parser().parse_args(["run", "c.png", "s.png", "--out", "o.pstyle", "--objective", "moments"])
     assert args.style__objective == "moments"  # a choice of the CLI as soon as the file exists
@@ -56,8 +60,11 @@ def test_the_worked_example_objective_is_one_file_and_runs_a_job(moments_objecti
     mask[10:38, 16:48] = True
     events = []
     params = StyleParams(objective="moments", steps=4, max_size=64, style_weight=1e6)  # one level
-    result = Session(SessionParams(device="cpu", size=64)).stylize(content, two_tone((40, 40))[::-1], params,
-                                                                   mask).result(events.append)
+    result = (
+        Session(SessionParams(device="cpu", size=64))
+        .stylize(content, two_tone((40, 40))[::-1], params, mask)
+        .result(events.append)
+    )
     assert result.shape == content.shape and not np.array_equal(result[mask], content[mask])
     losses = [e.values for e in events if e.values and "style" in e.values]
     assert losses and losses[-1]["style"] < losses[0]["style"]  # the new loss is what was minimised
@@ -71,11 +78,12 @@ def blur_crf(tmp_path, monkeypatch):
 
 
 def test_the_worked_example_crf_back_end_is_one_file_and_segments(blur_crf):
+    from test_crf_metrics import accuracy, noisy_two_regions
+
     from napari_partial_style.cli import build_parser
     from napari_partial_style.core.params import CRFParams
     from napari_partial_style.core.progress import drain
     from napari_partial_style.core.segment.crf import crf_stage
-    from test_crf_metrics import accuracy, noisy_two_regions
 
     args = build_parser().parse_args(["segment", "i.png", "--out", "o.pstyle", "--crf", "blur"])
     assert args.segment__crf__method == "blur"

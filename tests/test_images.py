@@ -3,7 +3,6 @@ import pytest
 from PIL import Image
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.io.image_files import read_image_file, write_image_file
 from napari_partial_style.core.images import (
     as_source_image,
     from_float_rgb,
@@ -11,6 +10,7 @@ from napari_partial_style.core.images import (
     target_mask,
     working_shape,
 )
+from napari_partial_style.core.io.image_files import read_image_file, write_image_file
 
 
 def test_grayscale_becomes_three_equal_channels():
@@ -123,7 +123,8 @@ def test_tiff_and_16_bit_png_pixel_counts_are_checked_before_decoding(tmp_path):
 def test_gray_and_alpha_tiff_is_still_read(tmp_path):
     import tifffile
 
-    tifffile.imwrite(tmp_path / "la.tif", np.zeros((40, 50, 2), np.uint8), photometric="minisblack",
-                     extrasamples=["unassalpha"])
+    tifffile.imwrite(
+        tmp_path / "la.tif", np.zeros((40, 50, 2), np.uint8), photometric="minisblack", extrasamples=["unassalpha"]
+    )
     src = as_source_image(read_image_file(tmp_path / "la.tif"))
     assert src.alpha is not None and src.native.shape == (40, 50, 3)

@@ -4,8 +4,8 @@ import tracemalloc
 
 import numpy as np
 
-from napari_partial_style.core.images import as_source_image
 from napari_partial_style.api import run
+from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.params import JobParams, ScoreParams, SessionParams, StyleParams
 
 
@@ -20,8 +20,11 @@ def test_a_6_megapixel_job_allocates_under_20_bytes_per_pixel(hub):
     style = as_source_image(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8))
     labels = np.zeros((h, w), np.uint8)
     labels[500:1500, 1000:2000] = 1
-    params = JobParams(session=SessionParams(device="cpu", size=64), style=StyleParams(steps=1, fine_steps=1, max_size=128),
-                       score=ScoreParams(enabled=False))
+    params = JobParams(
+        session=SessionParams(device="cpu", size=64),
+        style=StyleParams(steps=1, fine_steps=1, max_size=128),
+        score=ScoreParams(enabled=False),
+    )
     tracemalloc.start()
     try:
         result = run(content, style, params, labels).result()

@@ -26,15 +26,35 @@ def test_every_option_of_the_tree_is_a_flag_of_run_and_demo():
 
 def test_segment_takes_exactly_the_session_and_segmentation_options():
     tree = {leaf.dest for leaf in leaves(JobParams)}
-    assert dests(subparser("segment")) & tree == {leaf.dest for leaf in leaves(JobParams)
-                                                  if leaf.path[0] in ("session", "segment")}
+    assert dests(subparser("segment")) & tree == {
+        leaf.dest for leaf in leaves(JobParams) if leaf.path[0] in ("session", "segment")
+    }
 
 
 def test_flags_parse_into_the_tree_and_unset_flags_keep_its_defaults():
     from napari_partial_style.cli import job_params
 
-    args = build_parser().parse_args(["run", "c.png", "s.png", "--out", "o.pstyle", "--steps", "7", "--crf-gaussian",
-                                      "2", "2", "--scales", "1", "1", "--no-score", "--label-values", "2", "3"])
+    args = build_parser().parse_args(
+        [
+            "run",
+            "c.png",
+            "s.png",
+            "--out",
+            "o.pstyle",
+            "--steps",
+            "7",
+            "--crf-gaussian",
+            "2",
+            "2",
+            "--scales",
+            "1",
+            "1",
+            "--no-score",
+            "--label-values",
+            "2",
+            "3",
+        ]
+    )
     params = job_params(args)
     assert params.style.steps == 7 and params.segment.crf.gaussian == (2.0, 2.0)
     assert params.segment.saliency.scales == (1.0,) and params.score.enabled is False
@@ -62,29 +82,43 @@ def test_help_shows_each_options_default_and_every_option_has_help(capsys):
     assert "(default: 300; 1 to 100000)" in text and "(default: 3.32e+06" in text
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda: StyleParams(steps=0), "steps must be at least 1, not 0"),
-    (lambda: StyleParams(init="paint"), "init 'paint' is unknown; use content or noise"),
-    (lambda: StyleParams(objective="nope"), "objective 'nope' is unknown; use gatys"),
-    (lambda: CRFParams(method="magic"), "crf 'magic' is unknown"),
-    (lambda: CRFParams(gaussian=(3.0,)), "--crf-gaussian takes 2 values, not 1"),
-    (lambda: SaliencyParams(threshold=1.5), "threshold must be at most 1, not 1.5"),
-    (lambda: SaliencyParams(scales=()), "at least one saliency scale"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: StyleParams(steps=0), "steps must be at least 1, not 0"),
+        (lambda: StyleParams(init="paint"), "init 'paint' is unknown; use content or noise"),
+        (lambda: StyleParams(objective="nope"), "objective 'nope' is unknown; use gatys"),
+        (lambda: CRFParams(method="magic"), "crf 'magic' is unknown"),
+        (lambda: CRFParams(gaussian=(3.0,)), "--crf-gaussian takes 2 values, not 1"),
+        (lambda: SaliencyParams(threshold=1.5), "threshold must be at most 1, not 1.5"),
+        (lambda: SaliencyParams(scales=()), "at least one saliency scale"),
+    ],
+)
 def test_bounds_and_choices_are_checked_by_the_tree_itself(make, words):
     with pytest.raises(InputError, match=words):
         make()
 
 
 def test_a_manifests_record_rebuilds_the_same_parameters():
-    params = JobParams(style=StyleParams(steps=9, style_size=64), segment=from_dict(
-        type(JobParams().segment), {"classifier": "x.pt", "crf": {"gaussian": [2, 2]}}))
+    params = JobParams(
+        style=StyleParams(steps=9, style_size=64),
+        segment=from_dict(type(JobParams().segment), {"classifier": "x.pt", "crf": {"gaussian": [2, 2]}}),
+    )
     record = asdict(params)  # what the manifest stores (tuples become lists in JSON)
     import json
 
     assert from_dict(JobParams, json.loads(json.dumps(record))) == params
-    assert from_dict(JobParams, {"unknown": 1, "style": {"steps": 9, "style_size": 64},
-                                 "segment": {"classifier": "x.pt", "crf": {"gaussian": [2, 2]}}}) == params
+    assert (
+        from_dict(
+            JobParams,
+            {
+                "unknown": 1,
+                "style": {"steps": 9, "style_size": 64},
+                "segment": {"classifier": "x.pt", "crf": {"gaussian": [2, 2]}},
+            },
+        )
+        == params
+    )
 
 
 def test_every_flag_a_message_names_exists():
@@ -121,8 +155,9 @@ def test_training_weight_and_device_options_come_from_their_declarations(capsys)
 
     train = subparser("train")
     assert {leaf.dest for leaf in leaves(TrainParams)} | {"session__device", "vgg16"} <= dests(train)
-    args = build_parser().parse_args(["train", "data", "--out", "m.pt", "--no-pretrained", "--scale-jitter", "0.9",
-                                      "1.1", "--device", "cpu"])
+    args = build_parser().parse_args(
+        ["train", "data", "--out", "m.pt", "--no-pretrained", "--scale-jitter", "0.9", "1.1", "--device", "cpu"]
+    )
     assert params_from(args, TrainParams) == TrainParams(pretrained=False, scale_jitter=(0.9, 1.1))
     assert params_from(args, JobParams).session.device == "cpu"
     with pytest.raises(InputError, match="size must be at least 224, not 100"):
@@ -135,13 +170,16 @@ def test_training_weight_and_device_options_come_from_their_declarations(capsys)
     assert "default: 448; 224 to 4096" in " ".join(capsys.readouterr().out.split())  # from the tree
 
 
-@pytest.mark.parametrize(("make", "words"), [
-    (lambda: StyleParams(steps="3"), "steps must be a whole number, not str '3'"),
-    (lambda: StyleParams(style_weight=True), "style_weight must be a number, not bool True"),
-    (lambda: StyleParams(steps=3.5), "steps must be a whole number, not float 3.5"),
-    (lambda: SaliencyParams(targets="cup"), "targets takes a tuple of str values, not str 'cup'"),
-    (lambda: CRFParams(gaussian=[3.0, 3.0]), "gaussian takes a tuple of float values, not list"),
-])
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda: StyleParams(steps="3"), "steps must be a whole number, not str '3'"),
+        (lambda: StyleParams(style_weight=True), "style_weight must be a number, not bool True"),
+        (lambda: StyleParams(steps=3.5), "steps must be a whole number, not float 3.5"),
+        (lambda: SaliencyParams(targets="cup"), "targets takes a tuple of str values, not str 'cup'"),
+        (lambda: CRFParams(gaussian=[3.0, 3.0]), "gaussian takes a tuple of float values, not list"),
+    ],
+)
 def test_the_api_refuses_values_of_the_wrong_type_at_its_door(make, words):
     """Scripts calling the API get the check the CLI and widgets get, not a failure deep in the run."""
     with pytest.raises(InputError, match=re.escape(words)):

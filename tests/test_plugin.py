@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-
 import zipfile
 
 import numpy as np
+import pytest
 from qtpy.QtCore import Qt
 from scipy import ndimage as ndi
-import pytest
 
 napari = pytest.importorskip("napari")
 
+from synthetic import two_tone  # noqa: E402
+
 from napari_partial_style._napari import CompositeWidget, SegmentWidget, StylizeWidget, WorkflowWidget  # noqa: E402
 from napari_partial_style._napari.common import shown  # noqa: E402
-from synthetic import two_tone  # noqa: E402
 
 PLUGIN = "napari-partial-style"
 TIMEOUT_MS = 120_000
@@ -45,8 +45,12 @@ def wait_done(qtbot, runner):
     qtbot.waitUntil(lambda: not runner.running, timeout=TIMEOUT_MS)
 
 
-WIDGETS = {"Segment": SegmentWidget, "Stylize": StylizeWidget, "Composite and score": CompositeWidget,
-           "Partial style (all steps)": WorkflowWidget}
+WIDGETS = {
+    "Segment": SegmentWidget,
+    "Stylize": StylizeWidget,
+    "Composite and score": CompositeWidget,
+    "Partial style (all steps)": WorkflowWidget,
+}
 
 
 def dock(viewer, name):
@@ -63,7 +67,8 @@ def test_every_widget_opens_from_the_plugins_menu(make_napari_viewer, name):
     viewer.add_image(two_tone((48, 64)), name="img", rgb=True)
     widget = dock(viewer, name)
     first = {"Segment": lambda: widget.image, "Partial style (all steps)": lambda: widget.segment.image}.get(
-        name, lambda: widget.content)()
+        name, lambda: widget.content
+    )()
     assert first.value is not None and first.value.name == "img"
 
 
@@ -80,8 +85,16 @@ def test_the_docks_fit_a_small_screen_alone_and_all_together_a_larger_one(make_n
     for name in names:
         step = dock(viewer, name)
         steps = [step.segment, step.stylize, step.composite] if isinstance(step, WorkflowWidget) else [step]
-        forms = [form for each in steps for form in (getattr(each, "form", None), getattr(each, "composite_form", None),
-                                                     getattr(each, "score_form", None)) if form and len(form.advanced)]
+        forms = [
+            form
+            for each in steps
+            for form in (
+                getattr(each, "form", None),
+                getattr(each, "composite_form", None),
+                getattr(each, "score_form", None),
+            )
+            if form and len(form.advanced)
+        ]
         assert forms
         for form in forms:
             form._toggle()
@@ -93,6 +106,7 @@ def test_the_docks_fit_a_small_screen_alone_and_all_together_a_larger_one(make_n
     window.resize(screen[0], screen[1] - SCREEN_FRAME_PX)
     qtbot.wait(50)
     assert window.height() <= screen[1] - SCREEN_FRAME_PX
+
 
 def test_step_docks_opened_one_under_another_share_the_height(make_napari_viewer, qtbot):
     """Qt left the first dock its whole height and squeezed the next ones to two rows each."""
@@ -106,8 +120,11 @@ def test_step_docks_opened_one_under_another_share_the_height(make_napari_viewer
         dock(viewer, name)
         qtbot.wait(20)
     qtbot.wait(50)
-    heights = {d.windowTitle().split(" (")[0]: d.height() for d in viewer.window._qt_window.findChildren(QDockWidget)
-               if d.isVisible() and d.windowTitle().split(" (")[0] in steps}
+    heights = {
+        d.windowTitle().split(" (")[0]: d.height()
+        for d in viewer.window._qt_window.findChildren(QDockWidget)
+        if d.isVisible() and d.windowTitle().split(" (")[0] in steps
+    }
     assert len(heights) == 3 and min(heights.values()) >= 200, heights
 
 
@@ -117,7 +134,9 @@ def test_manifest_is_valid_and_complete():
 
     from npe2 import PluginManifest
 
-    check = subprocess.run([sys.executable, "-m", "npe2", "validate", "--imports", PLUGIN], capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "npe2", "validate", "--imports", PLUGIN], capture_output=True, text=True
+    )
     assert check.returncode == 0 and "valid" in check.stdout, check.stdout + check.stderr
 
     manifest = PluginManifest.from_distribution(PLUGIN)
@@ -193,8 +212,9 @@ def segment_for_cup(viewer, img, size=64, classifier="tiny"):
 
 def small_scene(viewer):
     affine = np.array([[1.0, 0.2, 3.0], [0.0, 1.0, -2.0], [0.0, 0.0, 1.0]])
-    img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True, scale=(2.0, 2.0), translate=(5, 7),
-                           rotate=30, affine=affine)
+    img = viewer.add_image(
+        two_tone((64, 96)), name="img", rgb=True, scale=(2.0, 2.0), translate=(5, 7), rotate=30, affine=affine
+    )
     style = viewer.add_image(two_tone((48, 48), rng=np.random.default_rng(5))[::-1], name="style", rgb=True)
     return img, style
 
@@ -214,8 +234,10 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     widget.form["session.size"].value = 64
     widget.form["segment.crf.method"].value = "none"
     bars, show = [], widget.progress.show_event
-    widget.progress.show_event = lambda event: (show(event), bars.append((widget.progress.text.value,
-                                                                          shown(widget.progress))))
+    widget.progress.show_event = lambda event: (
+        show(event),
+        bars.append((widget.progress.text.value, shown(widget.progress))),
+    )
     added_visible = {}  # napari builds a new layer when it is added and draws it once shown: two turns
     viewer.layers.events.inserted.connect(lambda event: added_visible.update({event.value.name: event.value.visible}))
     widget.run.clicked()
@@ -230,7 +252,9 @@ def test_segment_widget_makes_saliency_and_labels_layers(make_napari_viewer, qtb
     saliency = viewer.layers["img saliency [cup]"]
     assert saliency.data.shape == (64, 96) and saliency.data.dtype == np.float32
     assert tuple(saliency.scale) == (2.0, 2.0) and tuple(saliency.translate) == (5.0, 7.0)
-    assert np.allclose(saliency.rotate, img.rotate) and np.allclose(saliency.affine.affine_matrix, img.affine.affine_matrix)
+    assert np.allclose(saliency.rotate, img.rotate) and np.allclose(
+        saliency.affine.affine_matrix, img.affine.affine_matrix
+    )
     labels = viewer.layers["img labels"]
     assert added_visible["img labels"] is False and labels.visible
     assert labels.data.shape == (64, 96) and labels.data.dtype == np.uint8
@@ -294,10 +318,13 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     widget.form["style.fine_steps"].value = 1
     updates = []
     viewer.layers.events.inserted.connect(
-        lambda e: e.value.events.data.connect(lambda _: updates.append(widget.runner.running)))
+        lambda e: e.value.events.data.connect(lambda _: updates.append(widget.runner.running))
+    )
     estimates, on_event = [], widget._on_event
-    widget._on_event = lambda *args: (on_event(*args), estimates.append((widget.progress.text.value,
-                                                                         shown(widget.progress), widget.progress.bar.value)))
+    widget._on_event = lambda *args: (
+        on_event(*args),
+        estimates.append((widget.progress.text.value, shown(widget.progress), widget.progress.bar.value)),
+    )
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
     assert widget.runner.last_error is None, widget.status.value
@@ -407,7 +434,9 @@ def test_each_stylize_run_keeps_the_earlier_results_and_composite_takes_the_newe
     from napari_partial_style._napari import layer_names as names
 
     assert names.next_version("a stylized", ["a stylized", "a stylized [2]"]) == "a stylized [3]"
-    assert names.newest_version("a stylized", ["a stylized [10]", "a stylized [9]", "a stylized [x]"]) == "a stylized [10]"
+    assert (
+        names.newest_version("a stylized", ["a stylized [10]", "a stylized [9]", "a stylized [x]"]) == "a stylized [10]"
+    )
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
     widget = dock(viewer, "Stylize")
@@ -532,8 +561,14 @@ def test_quick_look_runs_the_tabs_job_small_and_says_how_long_run_all_takes(make
     look = viewer.layers["img quick look"]
     assert look.data.shape == img.data.shape and not np.array_equal(look.data, img.data)
     record = look.metadata[META_KEY]["quick_look"]["parameters"]
-    assert record["session"]["size"] == 128 and record["style"]["steps"] == 30 and record["segment"]["saliency"]["scales"] == (1.0,)
-    assert record["style"]["colors"] == "content" and record["segment"]["saliency"]["targets"] == ("cup",)  # the tabs' job
+    assert (
+        record["session"]["size"] == 128
+        and record["style"]["steps"] == 30
+        and record["segment"]["saliency"]["scales"] == (1.0,)
+    )
+    assert record["style"]["colors"] == "content" and record["segment"]["saliency"]["targets"] == (
+        "cup",
+    )  # the tabs' job
     assert "Run all will take about" in flow.quick_status.value and flow.quick.text == "Quick look"
     flow.run_all.click()  # the full job now says how long it takes before it runs
     assert "in all (from the quick look)" in flow.status.text()
@@ -579,8 +614,9 @@ def test_a_click_on_the_image_adds_the_class_the_classifier_sees_there(make_napa
     assert viewer.layers.selection.active is points and points.mode == "add"
     assert tuple(points.scale) == tuple(img.scale)  # on the image, so its data coordinates are the image's
     points.add([30, 40])
-    qtbot.waitUntil(lambda: widget.status.value.startswith("Pick: ") and "added" in widget.status.value,
-                    timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: widget.status.value.startswith("Pick: ") and "added" in widget.status.value, timeout=TIMEOUT_MS
+    )
     picked = widget.status.value.split("Pick: done — ")[1].split(" (")[0]
     assert widget.picker.get() == (picked,) and not widget.picker.above.value
     assert picked in widget.picker.targets.choices
@@ -606,8 +642,9 @@ def test_the_class_list_shows_eight_rows_and_word_starts_first(make_napari_viewe
     assert ranked_matches(["porcupine", "coffee mug", "mugger", "mug"], "MUG") == ["mug", "mugger", "coffee mug"]
 
 
-def test_cancel_stops_a_long_run_within_two_seconds_even_inside_a_network_pass(make_napari_viewer, qtbot, hub,
-                                                                               errors, monkeypatch):
+def test_cancel_stops_a_long_run_within_two_seconds_even_inside_a_network_pass(
+    make_napari_viewer, qtbot, hub, errors, monkeypatch
+):
     """Once running, each ReLU takes 0.5 s, so one forward pass takes 8 s (as VGG19 does on a large
     image on a busy CPU): Cancel must stop the pass, not wait for the step to end."""
     import torch
@@ -639,8 +676,9 @@ def test_cancel_stops_a_long_run_within_two_seconds_even_inside_a_network_pass(m
     assert "cancelled" in widget.status.value and not errors
 
 
-def test_errors_become_notifications_and_the_widget_still_works(make_napari_viewer, qtbot, hub, errors,
-                                                                 tmp_path, monkeypatch):
+def test_errors_become_notifications_and_the_widget_still_works(
+    make_napari_viewer, qtbot, hub, errors, tmp_path, monkeypatch
+):
     viewer = make_napari_viewer()
     img = viewer.add_image(two_tone((64, 96)), name="img", rgb=True)
     widget = dock(viewer, "Stylize")
@@ -677,9 +715,17 @@ def test_reader_writer_round_trip_with_painted_labels(make_napari_viewer, tmp_pa
     content = two_tone((48, 64))
     labels = np.zeros((48, 64), np.uint8)
     labels[5:15, 5:15] = 1
-    source = write_bundle(Bundle(manifest={"targets": ["cup"]}, content=content, stylized=content[::-1].copy(),
-                                 composite=content, labels=labels,
-                                 saliency=rng.random((1, 48, 64)).astype(np.float32)), tmp_path / "job.pstyle")
+    source = write_bundle(
+        Bundle(
+            manifest={"targets": ["cup"]},
+            content=content,
+            stylized=content[::-1].copy(),
+            composite=content,
+            labels=labels,
+            saliency=rng.random((1, 48, 64)).astype(np.float32),
+        ),
+        tmp_path / "job.pstyle",
+    )
     viewer = make_napari_viewer()
     viewer.open(str(source), plugin=PLUGIN)
     names = [layer.name for layer in viewer.layers]
@@ -899,8 +945,11 @@ def test_a_small_rgb_image_napari_reads_as_a_stack_is_named_as_what_it_is(make_n
     layer = viewer.open(str(tmp_path / "tiny.png"))[0]
     assert not layer.rgb and layer.ndim == 3  # napari's guess for a side of 30 px or less
     for read in (lambda: source_image(viewer, layer, "a content image"), lambda: stack_sources(layer)):
-        with pytest.raises(InputError, match=r"tiny is a 24×20 px RGB image \(napari shows it as a stack of 20 "
-                                             r"slices.*need at least 32 px"):
+        with pytest.raises(
+            InputError,
+            match=r"tiny is a 24×20 px RGB image \(napari shows it as a stack of 20 "
+            r"slices.*need at least 32 px",
+        ):
             read()
     stack = viewer.add_image(np.zeros((4, 40, 50), np.uint8), name="stack")
     assert source_image(viewer, stack, "a content image").shape == (40, 50)  # a real stack is a stack
@@ -1000,9 +1049,10 @@ def test_two_jobs_at_once_leave_qts_global_pool_free(make_napari_viewer, qtbot, 
         segment.run.clicked()
         stylize.run.clicked()
         busy = []
-        qtbot.waitUntil(lambda: busy.append(pool.activeThreadCount()) or not (segment.runner.running
-                                                                               or stylize.runner.running),
-                        timeout=TIMEOUT_MS)
+        qtbot.waitUntil(
+            lambda: busy.append(pool.activeThreadCount()) or not (segment.runner.running or stylize.runner.running),
+            timeout=TIMEOUT_MS,
+        )
         assert max(busy) == 0  # Qt's own image work on the main thread can always run
         assert segment.runner.last_error is None and stylize.runner.last_error is None
         assert "img labels" in viewer.layers and viewer.layers["img stylized"].data.shape == (64, 96, 3)
@@ -1089,7 +1139,11 @@ def test_saving_all_layers_of_a_job_records_what_was_done(make_napari_viewer, qt
     assert 0 <= bundle.scores["mean_iu"] <= 1 and len(manifest["classifier_classes"]) == 1000
     assert bundle.labels.max() == 0  # the newest of the job's labels layers: `img labels [2]`
     seen = viewer.layers["img re-segmentation"]  # what the classifier saw in the composite, hidden at first
-    assert seen.data.shape == (64, 96) and not seen.visible and "mean IU" in dock(viewer, "Composite and score").scores.value
+    assert (
+        seen.data.shape == (64, 96)
+        and not seen.visible
+        and "mean IU" in dock(viewer, "Composite and score").scores.value
+    )
     assert bundle.stylized.shape == bundle.composite.shape == (64, 96, 3) and bundle.saliency.shape == (1, 64, 96)
 
 
@@ -1111,8 +1165,14 @@ def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, 
     docks = read_bundle(viewer.layers.save(str(tmp_path / "docks.pstyle"), selected=True, plugin=PLUGIN)[0])
 
     shown = stylize.params()
-    params = replace(JobParams(), session=shown.session, segment=segment.params().segment, style=shown.style,
-                     composite=composite.composite_form.params().composite, score=composite.score_form.params().score)
+    params = replace(
+        JobParams(),
+        session=shown.session,
+        segment=segment.params().segment,
+        style=shown.style,
+        composite=composite.composite_form.params().composite,
+        score=composite.score_form.params().score,
+    )
     assert params.segment.classifier == "tiny" and params.segment.saliency.targets == ("cup",)
     assert params.composite.crf_edge == crf_edge
     ran = read_bundle(Session(params.session).run(img.data, style.data, params).result().save(tmp_path / "run.pstyle"))
@@ -1171,8 +1231,9 @@ def test_a_bundle_saved_from_napari_carries_the_job_back(make_napari_viewer, qtb
     assert not (tmp_path / "movie.pstyle").exists()
 
 
-def test_the_crf_soft_edge_uses_the_labels_probabilities_also_after_a_bundle_round_trip(make_napari_viewer, qtbot,
-                                                                                         hub, tmp_path):
+def test_the_crf_soft_edge_uses_the_labels_probabilities_also_after_a_bundle_round_trip(
+    make_napari_viewer, qtbot, hub, tmp_path
+):
     viewer = make_napari_viewer()
     job_layers(viewer, qtbot)
     probabilities = viewer.layers["img labels"].metadata["crf_probabilities"]
@@ -1211,8 +1272,10 @@ def test_a_fresh_napari_opens_a_bundle_without_asking_by_open_and_drop(make_napa
 
     from napari_partial_style.core.io.bundle import Bundle, write_bundle
 
-    path = write_bundle(Bundle(manifest={"targets": ["cup"]}, content=two_tone((48, 64)),
-                               labels=np.ones((48, 64), np.uint8)), tmp_path / "job.pstyle")
+    path = write_bundle(
+        Bundle(manifest={"targets": ["cup"]}, content=two_tone((48, 64)), labels=np.ones((48, 64), np.uint8)),
+        tmp_path / "job.pstyle",
+    )
     viewer = make_napari_viewer()
     assert not any("pstyle" in pattern for pattern in get_settings().plugins.extension2reader)
     viewer.open(str(path), plugin=None)  # `napari job.pstyle` and scripts
@@ -1305,7 +1368,10 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     stylize.form["style.fine_steps"].value = 1
     stages = []
     on_event = stylize._on_event
-    stylize._on_event = lambda layer, name, content, event: (stages.append(event.stage), on_event(layer, name, content, event))
+    stylize._on_event = lambda layer, name, content, event: (
+        stages.append(event.stage),
+        on_event(layer, name, content, event),
+    )
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)
     assert stylize.runner.last_error is None, stylize.status.value
@@ -1381,8 +1447,16 @@ def test_defaults_follow_the_user_and_errors_keep_the_dock_narrow(make_napari_vi
     labels = np.zeros((48, 64), np.uint8)
     labels[5:20, 5:20] = 1
     content = two_tone((48, 64))
-    write_bundle(Bundle(manifest={"targets": ["cup"]}, content=content, stylized=content[::-1].copy(),
-                        composite=content, labels=labels), tmp_path / "job.pstyle")
+    write_bundle(
+        Bundle(
+            manifest={"targets": ["cup"]},
+            content=content,
+            stylized=content[::-1].copy(),
+            composite=content,
+            labels=labels,
+        ),
+        tmp_path / "job.pstyle",
+    )
     viewer.open(str(tmp_path / "job.pstyle"), plugin=PLUGIN)
     reopened = viewer.layers["job labels"]
     assert np.allclose(reopened.colormap.map(np.array([1]))[0], class_color("cup"))
@@ -1434,15 +1508,19 @@ def test_the_issue_25_walk_through_the_menus(make_napari_viewer, qtbot, hub, tmp
     saved = viewer.layers.save(str(tmp_path / "cup.pstyle"), selected=True)  # the extension picks our writer
     fresh = make_napari_viewer()
     fresh.open(saved[0], plugin=None)  # what `napari cup.pstyle`, File › Open and a drop do
-    assert {"cup content", "cup style", "cup labels", "cup stylized", "cup composite"} <= {lyr.name for lyr in fresh.layers}
+    assert {"cup content", "cup style", "cup labels", "cup stylized", "cup composite"} <= {
+        lyr.name for lyr in fresh.layers
+    }
 
 
-def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_probabilities(make_napari_viewer,
-                                                                                           errors):
+def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_probabilities(make_napari_viewer, errors):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
     flow = dock(viewer, "Partial style (all steps)")
-    stylize_edge, composite_edge = flow.stylize.form["composite.crf_edge"], flow.composite.composite_form["composite.crf_edge"]
+    stylize_edge, composite_edge = (
+        flow.stylize.form["composite.crf_edge"],
+        flow.composite.composite_form["composite.crf_edge"],
+    )
     stylize_edge.value = 4.0
     assert composite_edge.value == 4.0
     composite_edge.value = 2.0
@@ -1456,3 +1534,39 @@ def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_pro
     widget.run.clicked()
     assert not widget.runner.running and "has none for this image" in errors[-1]
     assert "'CRF soft edge (px)'" in errors[-1]
+
+
+DOCK_IN_A_FRESH_PROCESS = """
+import json, sys, time
+import napari
+from qtpy.QtWidgets import QApplication
+
+viewer = napari.Viewer(show=False)
+_, widget = viewer.window.add_plugin_dock_widget("napari-partial-style", "Segment")
+opened_without_torch = "torch" not in sys.modules
+device = getattr(widget, "step", widget).form["session.device"]
+deadline = time.perf_counter() + 60
+while "torch" not in sys.modules:
+    QApplication.processEvents()
+    time.sleep(0.05)
+    if time.perf_counter() > deadline:
+        break
+for _ in range(40):
+    QApplication.processEvents()
+    time.sleep(0.05)
+print(json.dumps({"opened_without_torch": opened_without_torch, "choices": list(device.choices), "value": device.value}))
+viewer.close()
+"""
+
+
+@pytest.mark.slow
+def test_a_dock_opens_without_importing_torch_and_lists_the_devices_after(tmp_path):
+    """Opening the Segment dock took 6.9 s: torch was imported to list the devices."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", DOCK_IN_A_FRESH_PROCESS], capture_output=True, text=True, timeout=300)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["opened_without_torch"], out.stderr[-2000:]
+    assert result["choices"][0] == "auto" and result["choices"][-1] == "cpu" and result["value"] in result["choices"]

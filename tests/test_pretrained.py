@@ -16,8 +16,10 @@ def _real(weight: weights.WeightFile) -> bool:
     return path is not None and weights.is_torchvisions(weight, path)
 
 
-pytestmark = pytest.mark.skipif(not _real(weights.VGG16),
-                                reason="needs torchvision's pretrained VGG16 in torch's hub folder (any job downloads it online)")
+pytestmark = pytest.mark.skipif(
+    not _real(weights.VGG16),
+    reason="needs torchvision's pretrained VGG16 in torch's hub folder (any job downloads it online)",
+)
 
 
 def test_the_default_segment_finds_the_cup_in_the_coffee_photo():

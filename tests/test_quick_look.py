@@ -2,23 +2,37 @@
 
 from dataclasses import asdict, replace
 
-from napari_partial_style.api import Session
-from napari_partial_style.core.params import JobParams, SaliencyParams, ScoreParams, SegmentParams, SessionParams, StyleParams
-from napari_partial_style.core.quick_look import QUICK_SIZE, QUICK_STEPS, full_job_seconds, quick_params
-
 from synthetic import two_tone
 
+from napari_partial_style.api import Session
+from napari_partial_style.core.params import (
+    JobParams,
+    SaliencyParams,
+    ScoreParams,
+    SegmentParams,
+    SessionParams,
+    StyleParams,
+)
+from napari_partial_style.core.quick_look import QUICK_SIZE, QUICK_STEPS, full_job_seconds, quick_params
+
 TIMINGS = {"weights": 0.1, "load classifier": 2.0, "segment": 3.0, "style": 5.0, "composite": 0.5}
-JOB = JobParams(segment=SegmentParams(classifier="tiny", saliency=SaliencyParams(targets=("cup",))),
-                style=StyleParams(steps=300, fine_steps=60, colors="content"))
+JOB = JobParams(
+    segment=SegmentParams(classifier="tiny", saliency=SaliencyParams(targets=("cup",))),
+    style=StyleParams(steps=300, fine_steps=60, colors="content"),
+)
 
 
 def test_a_quick_look_turns_down_only_what_costs():
     quick = quick_params(JOB)
     assert quick.session.size == QUICK_SIZE and quick.segment.saliency.scales == (1.0,)
     assert quick.style.steps == QUICK_STEPS and quick.style.max_size == QUICK_SIZE and not quick.score.enabled
-    changed = {("session", "size"), ("segment", "saliency", "scales"), ("style", "steps"), ("style", "max_size"),
-               ("score", "enabled")}
+    changed = {
+        ("session", "size"),
+        ("segment", "saliency", "scales"),
+        ("style", "steps"),
+        ("style", "max_size"),
+        ("score", "enabled"),
+    }
 
     def flat(tree, prefix=()):
         for key, value in tree.items():
@@ -53,8 +67,9 @@ def test_the_estimate_grows_with_the_work_each_stage_is_given():
 
 def test_a_quick_look_run_records_the_timings_the_estimate_reads():
     """With the tests' tiny classifier and style network: no weight file is read."""
-    quick = quick_params(replace(JOB, session=SessionParams(device="cpu"), style=replace(JOB.style, steps=2,
-                                                                                          network="tiny")))
+    quick = quick_params(
+        replace(JOB, session=SessionParams(device="cpu"), style=replace(JOB.style, steps=2, network="tiny"))
+    )
     session = Session(quick.session)  # as the napari dock makes it: run takes the session's size
     result = session.run(two_tone((64, 96)), two_tone((48, 48))[::-1].copy(), quick).result()
     assert {"segment", "style", "composite"} <= set(result.record["timings_s"])

@@ -78,8 +78,15 @@ def test_two_regions_each_take_their_own_style(net):
     left, right = np.zeros((64, 128), bool), np.zeros((64, 128), bool)
     left[8:56, 8:56], right[8:56, 72:120] = True, True
     coarse, fine = stripes((64, 64), 8, 4), stripes((64, 64), 2, 5)
-    result = run(net, content, [StyleRegion(coarse, left, "a"), StyleRegion(fine, right, "b")], 128, 128, steps=20,
-                 style_weight=1e10)
+    result = run(
+        net,
+        content,
+        [StyleRegion(coarse, left, "a"), StyleRegion(fine, right, "b")],
+        128,
+        128,
+        steps=20,
+        style_weight=1e10,
+    )
 
     def distance(rgb, style):
         x = torch.from_numpy(rgb.astype(np.float32) / 255).permute(2, 0, 1)[None]
@@ -100,8 +107,18 @@ def test_levels_end_at_the_result_size_and_keep_shape_and_dtype(net):
     mask = np.zeros((100, 150), bool)
     mask[20:80, 30:120] = True
     events = []
-    result = drain(stylize_regions(net, as_source_image(content), [StyleRegion(stripes((40, 40), 4, 1), mask)],
-                                   StyleParams(steps=3, fine_steps=2), CPU, 48, 150), events.append)
+    result = drain(
+        stylize_regions(
+            net,
+            as_source_image(content),
+            [StyleRegion(stripes((40, 40), 4, 1), mask)],
+            StyleParams(steps=3, fine_steps=2),
+            CPU,
+            48,
+            150,
+        ),
+        events.append,
+    )
     assert result.levels == [48, 96, 150]
     assert result.image.shape == content.shape and result.image.dtype == np.uint16
     assert [e.step for e in events] == list(range(1, 8)) and events[-1].total == 7
@@ -139,8 +156,10 @@ def test_without_a_region_both_methods_stylize_the_whole_frame(net):
 
 def test_running_out_of_memory_says_what_to_lower(net, monkeypatch):
     def failing(*args, **kwargs):
-        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
-                           "you tried to allocate 123456789 bytes.")
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+            "you tried to allocate 123456789 bytes."
+        )
         yield
 
     monkeypatch.setattr(pyramid, "optimise", failing)
@@ -181,8 +200,10 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
     content = image((96, 160), 3)
     events = []
     params = StyleParams(steps=2, tile=64, crop=False)
-    whole = drain(stylize_regions(net, as_source_image(content), [StyleRegion(stripes((48, 48), 4, 1))], params, CPU,
-                                  160, 160), events.append)
+    whole = drain(
+        stylize_regions(net, as_source_image(content), [StyleRegion(stripes((48, 48), 4, 1))], params, CPU, 160, 160),
+        events.append,
+    )
     boxes = tiles.tile_boxes((96, 160), 64)
     assert seen == [(b[1] - b[0], b[3] - b[2]) for b in boxes] and whole.image.shape == content.shape
     assert len(stats) == 1  # the style's Gram targets are computed once for the level, not per tile
@@ -193,7 +214,8 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
     seen.clear()
     mask = np.zeros((96, 160), bool)
     mask[4:20, 4:24] = True  # a corner: tiles beyond the band have nothing free
-    corner = run(net, content, [StyleRegion(stripes((48, 48), 4, 1), mask)], 160, 160, steps=2, tile=64, crop=False,
-                 band=4)
+    corner = run(
+        net, content, [StyleRegion(stripes((48, 48), 4, 1), mask)], 160, 160, steps=2, tile=64, crop=False, band=4
+    )
     assert 0 < len(seen) < len(boxes)
     assert np.array_equal(corner.image[60:, 100:], content[60:, 100:])

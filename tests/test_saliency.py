@@ -1,24 +1,24 @@
 import numpy as np
 import pytest
 import torch
+from tiny_classifier import TinyTapped
 
-from napari_partial_style.core.segment.classifier import FCNClassifier
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.segment.guided_relu import GuidedReLUFunction, SwitchableReLU, guided
-from napari_partial_style.core.progress import drain
 from napari_partial_style.core.params import SaliencyParams
+from napari_partial_style.core.progress import drain
 from napari_partial_style.core.segment.canvas import canvas
+from napari_partial_style.core.segment.classifier import FCNClassifier
+from napari_partial_style.core.segment.guided_relu import GuidedReLUFunction, SwitchableReLU, guided
 from napari_partial_style.core.segment.saliency import dcsm, tap_gradients
 from napari_partial_style.core.segment.targets import resolve_class, subtraction_set
-from tiny_classifier import TinyTapped
 
 CPU = torch.device("cpu")
 
 
 def red_blue(h=64, w=96):
     img = np.zeros((h, w, 3), np.float32)
-    img[:, : w // 3, 0] = 1.0          # red on the left third
-    img[:, 2 * w // 3 :, 2] = 1.0      # blue on the right third
+    img[:, : w // 3, 0] = 1.0  # red on the left third
+    img[:, 2 * w // 3 :, 2] = 1.0  # blue on the right third
     img[:, w // 3 : 2 * w // 3] = 0.5  # grey in the middle
     return img
 
@@ -53,7 +53,7 @@ def test_dcsm_finds_each_class_where_its_evidence_is():
 
 def test_named_target_below_threshold_still_gets_a_map():
     img = red_blue()
-    img[:, : 32, 0] = 0.3  # weak red: its score (about 0.82) falls under the threshold
+    img[:, :32, 0] = 0.3  # weak red: its score (about 0.82) falls under the threshold
     params = SaliencyParams(threshold=0.9, targets=("red thing",), subtract=("blue thing",))
     result = drain(dcsm(TinyTapped(), img, params, CPU))
     assert result.scores[:, 0].max() < 0.9
@@ -67,12 +67,14 @@ def test_a_named_target_the_classifier_barely_sees_is_one_warning_line():
     from napari_partial_style.core.segment.segmentation import segment_stage
 
     def segmented(img):
-        params = SegmentParams(saliency=SaliencyParams(threshold=0.9, targets=("red thing",), subtract=("blue thing",)),
-                               crf=CRFParams(method="none"))
+        params = SegmentParams(
+            saliency=SaliencyParams(threshold=0.9, targets=("red thing",), subtract=("blue thing",)),
+            crf=CRFParams(method="none"),
+        )
         return drain(segment_stage(TinyTapped(), as_source_image(img), params, 96, CPU))
 
     weak = red_blue()
-    weak[:, : 32, 0] = 0.3  # its score (about 0.82) is under the threshold 0.9
+    weak[:, :32, 0] = 0.3  # its score (about 0.82) is under the threshold 0.9
     warning = segmented(weak).weak_targets()
     assert warning is not None and "\n" not in warning
     assert "'red thing' scores 0.8" in warning and "threshold 0.9" in warning and "--target" in warning
@@ -109,7 +111,9 @@ def test_subtraction_set_padding_and_override():
     assert subtraction_set([0], scores, classes, subtract=("b",)) == [0, 1]
 
 
-@pytest.mark.parametrize("model_factory", [TinyTapped, lambda: FCNClassifier(["a", "b", "c"]).eval().requires_grad_(False)])
+@pytest.mark.parametrize(
+    "model_factory", [TinyTapped, lambda: FCNClassifier(["a", "b", "c"]).eval().requires_grad_(False)]
+)
 def test_batched_gradients_equal_looped(model_factory):
     torch.manual_seed(0)
     model = model_factory()
@@ -127,7 +131,7 @@ def test_batched_gradients_equal_looped(model_factory):
 def test_canvas_centres_the_image():
     board, (top, left) = canvas(np.ones((40, 60, 3), np.float32), 100, (0.25, 0.5, 0.75))
     assert (top, left) == (30, 20)
-    assert board[top:top + 40, left:left + 60].min() == 1
+    assert board[top : top + 40, left : left + 60].min() == 1
     assert np.array_equal(board[0, 0], np.float32([0.25, 0.5, 0.75])) and np.array_equal(board[-1, -1], board[0, 0])
 
 

@@ -1,26 +1,29 @@
 import numpy as np
 import pytest
 import torch
+from synthetic import two_tone
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.progress import drain
 from napari_partial_style.core.params import StyleParams
+from napari_partial_style.core.progress import drain
+from napari_partial_style.core.style.objectives import StyleImage, Target
 from napari_partial_style.core.style.objectives.gatys import (
     CONTENT_LAYER,
     STYLE_LAYERS,
-    TAPS as STYLE_TAPS,
-    GatysObjective as StyleObjective,
     gram,
     style_stats,
     total_variation,
 )
-from napari_partial_style.core.style.objectives import StyleImage, Target
+from napari_partial_style.core.style.objectives.gatys import (
+    TAPS as STYLE_TAPS,
+)
+from napari_partial_style.core.style.objectives.gatys import (
+    GatysObjective as StyleObjective,
+)
 from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
 from napari_partial_style.core.style.transfer import style_stats as stats_of_arrays
 from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.vgg import TappedVGG, layer_names
-
-from synthetic import two_tone
 
 
 def test_gram_by_hand():
@@ -103,8 +106,9 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
     params = StyleParams(steps=10, history_size=history)
 
     reference = content.clone().requires_grad_(True)
-    lbfgs = torch.optim.LBFGS([reference], lr=1, max_iter=params.steps, tolerance_grad=-1,
-                              tolerance_change=-1, history_size=history)
+    lbfgs = torch.optim.LBFGS(
+        [reference], lr=1, max_iter=params.steps, tolerance_grad=-1, tolerance_change=-1, history_size=history
+    )
     targets = [Target(style_stats(net, [StyleImage(style)], params))]
     lbfgs.step(make_closure(StyleObjective(net, content, targets, params), reference, lbfgs, {}))
 
@@ -124,8 +128,14 @@ def test_stepping_follows_one_long_torch_lbfgs_call(history):
 def test_stylize_stops_between_steps():
     content = two_tone((36, 36)).astype(np.float32) / 255
     net, cpu = tiny_net(), torch.device("cpu")
-    gen = optimise(net, content, [(stats_of_arrays(net, [(content, 1.0, None)], StyleParams(), cpu), None)],
-                   StyleParams(), cpu, 100)
+    gen = optimise(
+        net,
+        content,
+        [(stats_of_arrays(net, [(content, 1.0, None)], StyleParams(), cpu), None)],
+        StyleParams(),
+        cpu,
+        100,
+    )
     assert next(gen).step == 1
     gen.close()  # what Cancel does: no further evaluation happens
     with pytest.raises(StopIteration):
@@ -185,7 +195,9 @@ def test_channels_last_gives_the_same_loss_and_gradient():
         targets = [Target(style_stats(net, [StyleImage(style)], params), guide)]
         image = content.clone().requires_grad_(True)
         objective = StyleObjective(net, content, targets, params, outside=1 - guide)
-        loss = sum(objective.parts(image + 0.1 * torch.rand_like(image, generator=torch.Generator().manual_seed(1))).values())
+        loss = sum(
+            objective.parts(image + 0.1 * torch.rand_like(image, generator=torch.Generator().manual_seed(1))).values()
+        )
         loss.backward()
         results.append((loss.detach(), image.grad))
     assert torch.allclose(results[0][0], results[1][0], rtol=1e-4)

@@ -10,10 +10,10 @@ import torch
 from skimage import data
 
 from napari_partial_style.cli import main
-from napari_partial_style.core.segment.classifier import load_checkpoint_classifier
-from napari_partial_style.core.train.datasets import load_dataset
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.image_files import write_image_file
+from napari_partial_style.core.segment.classifier import load_checkpoint_classifier
+from napari_partial_style.core.train.datasets import load_dataset
 from napari_partial_style.core.train.training import (
     Trainer,
     TrainParams,
@@ -35,7 +35,7 @@ def texture_folder(tmp_path):
         folder.mkdir(parents=True)
         img = texture()
         for i in range(4):
-            write_image_file(folder / f"{name}{i}.png", img[i * 100:i * 100 + 96, 50:146])
+            write_image_file(folder / f"{name}{i}.png", img[i * 100 : i * 100 + 96, 50:146])
     return root
 
 
@@ -131,8 +131,20 @@ def test_loss_on_a_fixed_batch_falls_from_scratch(texture_folder):
 @pytest.mark.slow
 def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path, hub, capsys):
     out = tmp_path / "textures.pt"
-    common = [str(texture_folder), "--out", str(out), "--size", "224", "--batch-size", "3", "--device", "cpu",
-              "--val-fraction", "0.25", "--no-augment"]
+    common = [
+        str(texture_folder),
+        "--out",
+        str(out),
+        "--size",
+        "224",
+        "--batch-size",
+        "3",
+        "--device",
+        "cpu",
+        "--val-fraction",
+        "0.25",
+        "--no-augment",
+    ]
     assert main(["train", *common, "--epochs", "1", "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     model = load_checkpoint_classifier(out)
@@ -150,8 +162,25 @@ def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path
     image = tmp_path / "brick.png"
     write_image_file(image, data.brick()[:96, :128])
     bundle = tmp_path / "seg.pstyle"
-    args = ["segment", str(image), "--out", str(bundle), "--classifier", str(out), "--target", "brick",
-            "--size", "96", "--scales", "1", "--device", "cpu", "--crf", "none", "--quiet"]
+    args = [
+        "segment",
+        str(image),
+        "--out",
+        str(bundle),
+        "--classifier",
+        str(out),
+        "--target",
+        "brick",
+        "--size",
+        "96",
+        "--scales",
+        "1",
+        "--device",
+        "cpu",
+        "--crf",
+        "none",
+        "--quiet",
+    ]
     assert main(args) == 0
     from napari_partial_style.core.io.bundle import read_bundle
 
@@ -160,16 +189,32 @@ def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path
 
 
 def test_resume_without_a_saved_run_says_so(texture_folder, tmp_path, capsys):
-    assert main(["train", str(texture_folder), "--out", str(tmp_path / "none.pt"), "--resume", "--size", "224",
-                 "--batch-size", "2", "--device", "cpu"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                str(texture_folder),
+                "--out",
+                str(tmp_path / "none.pt"),
+                "--resume",
+                "--size",
+                "224",
+                "--batch-size",
+                "2",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 2
+    )
     assert "nothing to resume" in capsys.readouterr().err
 
 
 def test_fmd_download_checks_and_unpacks(tmp_path, monkeypatch):
     import zipfile
 
-    from napari_partial_style.core.train import datasets
     from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.train import datasets
 
     archive = tmp_path / "served" / "FMD.zip"
     archive.parent.mkdir()
@@ -198,8 +243,8 @@ def test_fmd_download_checks_and_unpacks(tmp_path, monkeypatch):
 
 
 def test_fmd_offline_says_what_to_download(tmp_path, monkeypatch):
-    from napari_partial_style.core.train import datasets
     from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.train import datasets
 
     monkeypatch.setenv("NAPARI_PARTIAL_STYLE_OFFLINE", "1")
     with pytest.raises(InputError, match=r"FMD\.zip.*FMD/image"):
@@ -216,8 +261,12 @@ def write_csv(path, rows, encoding="utf-8"):
 
 
 def test_csv_from_excel_with_a_bom_and_duplicate_rows(texture_folder):
-    rows = [("image/brick/brick0.png", "brick"), ("image/grass/grass0.png", "grass"),
-            ("image/brick/brick0.png", "brick"), ("image/grass/grass1.png", "grass")]
+    rows = [
+        ("image/brick/brick0.png", "brick"),
+        ("image/grass/grass0.png", "grass"),
+        ("image/brick/brick0.png", "brick"),
+        ("image/grass/grass1.png", "grass"),
+    ]
     dataset = load_dataset(write_csv(texture_folder / "excel.csv", rows, encoding="utf-8-sig"))
     assert dataset.classes == ["brick", "grass"] and len(dataset) == 3
     train, val = stratified_split(dataset.targets, 0.5, seed=0)
@@ -241,12 +290,28 @@ def test_one_class_or_a_class_without_readable_images_is_refused(texture_folder)
 
 
 def train_args(texture_folder, out, *extra):
-    return ["train", str(texture_folder), "--out", str(out), "--size", "224", "--device", "cpu",
-            "--val-fraction", "0.25", "--no-augment", "--no-pretrained", "--quiet", *extra]
+    return [
+        "train",
+        str(texture_folder),
+        "--out",
+        str(out),
+        "--size",
+        "224",
+        "--device",
+        "cpu",
+        "--val-fraction",
+        "0.25",
+        "--no-augment",
+        "--no-pretrained",
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_train_refuses_to_replace_a_run_and_checks_the_output_first(texture_folder, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("napari_partial_style.core.train.datasets.load_dataset", pytest.fail)  # no work before the checks
+    monkeypatch.setattr(
+        "napari_partial_style.core.train.datasets.load_dataset", pytest.fail
+    )  # no work before the checks
     out = tmp_path / "model.pt"
     out.write_bytes(b"earlier run")
     assert main(train_args(texture_folder, out, "--epochs", "1")) == 2
@@ -261,7 +326,8 @@ def test_train_refuses_to_replace_a_run_and_checks_the_output_first(texture_fold
 
 @pytest.mark.slow
 def test_resume_after_a_kill_while_saving_keeps_one_row_per_epoch_and_the_batch_size(
-        texture_folder, tmp_path, monkeypatch, capsys):
+    texture_folder, tmp_path, monkeypatch, capsys
+):
     from napari_partial_style.core.train import training
 
     out = tmp_path / "model.pt"
@@ -292,10 +358,27 @@ def test_sigterm_mid_epoch_keeps_the_last_whole_epochs_state(texture_folder, tmp
     import sys
 
     out = tmp_path / "model.pt"
-    args = ["train", str(texture_folder), "--out", str(out), "--size", "224", "--device", "cpu", "--batch-size", "2",
-            "--no-pretrained", "--epochs", "50"]
-    child = subprocess.Popen([sys.executable, "-c", SIGTERM_TRAIN, *args], stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    args = [
+        "train",
+        str(texture_folder),
+        "--out",
+        str(out),
+        "--size",
+        "224",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "2",
+        "--no-pretrained",
+        "--epochs",
+        "50",
+    ]
+    child = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_TRAIN, *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     seen = ""
     while "epoch 2/50" not in seen:  # epoch 1 is done and its state written; epoch 2 is under way
         char = child.stderr.read(1)
@@ -320,8 +403,7 @@ def test_skipped_images_are_named_once(texture_folder, tmp_path, capsys):
     assert err.count(str(broken)) == 1 and "skipped " + str(broken) in err
 
 
-def test_a_run_killed_before_its_first_state_does_not_send_the_user_round_in_circles(texture_folder, tmp_path,
-                                                                                    capsys):
+def test_a_run_killed_before_its_first_state_does_not_send_the_user_round_in_circles(texture_folder, tmp_path, capsys):
     """Killed while writing its first state: a plain rerun said "use --resume", --resume said
     "start without --resume"; only --overwrite got out, and neither said so."""
     out = tmp_path / "model.pt"
@@ -367,8 +449,9 @@ def narrow_training(monkeypatch):
     monkeypatch.setattr(training, "FCNClassifier", Narrow)
 
 
-def test_a_kill_at_any_write_leaves_a_run_that_its_advice_finishes_exactly(texture_folder, tmp_path, narrow_training,
-                                                                           monkeypatch, capsys):
+def test_a_kill_at_any_write_leaves_a_run_that_its_advice_finishes_exactly(
+    texture_folder, tmp_path, narrow_training, monkeypatch, capsys
+):
     """Killed before or after each of a 3-epoch run's renames (log, state, checkpoint), then led only
     by the tool's own advice: the run ends with the log, state and checkpoint of a run never stopped,
     and only a kill before the first state needs --overwrite. Before: the checkpoint and the state
@@ -400,9 +483,9 @@ def test_a_kill_at_any_write_leaves_a_run_that_its_advice_finishes_exactly(textu
     for k in range(len(renames)):
         for after in (False, True):
             out = tmp_path / f"k{k}{'a' if after else 'b'}.pt"
-            count = iter(range(10 ** 6))
+            count = iter(range(10**6))
 
-            def killing_replace(src, dst, k=k, after=after):
+            def killing_replace(src, dst, k=k, after=after, count=count):
                 if next(count) == k:
                     if after:
                         real_replace(src, dst)
@@ -428,8 +511,9 @@ def test_a_kill_at_any_write_leaves_a_run_that_its_advice_finishes_exactly(textu
             assert same(checkpoint, expected[1]) and same(state, expected[2]), (k, after)
 
 
-def test_a_damaged_or_foreign_resume_state_is_one_line_that_does_not_loop(texture_folder, tmp_path, narrow_training,
-                                                                          capsys):
+def test_a_damaged_or_foreign_resume_state_is_one_line_that_does_not_loop(
+    texture_folder, tmp_path, narrow_training, capsys
+):
     out = tmp_path / "m.pt"
     assert main(train_args(texture_folder, out, "--epochs", "1", "--batch-size", "4")) == 0
     state = out.with_suffix(".resume.pt")
@@ -452,8 +536,9 @@ def test_a_damaged_or_foreign_resume_state_is_one_line_that_does_not_loop(textur
     assert main(train_args(texture_folder, out, "--epochs", "2", "--batch-size", "4", "--overwrite")) == 0
 
 
-def test_a_missing_checkpoint_is_rebuilt_only_when_the_state_holds_it(texture_folder, tmp_path, narrow_training,
-                                                                     capsys):
+def test_a_missing_checkpoint_is_rebuilt_only_when_the_state_holds_it(
+    texture_folder, tmp_path, narrow_training, capsys
+):
     out = tmp_path / "m.pt"
     assert main(train_args(texture_folder, out, "--epochs", "1", "--batch-size", "4")) == 0
     best = torch.load(out, weights_only=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from napari_partial_style.core.io import download, weights
 from napari_partial_style.core.errors import WeightsError
+from napari_partial_style.core.io import download, weights
 from napari_partial_style.core.progress import drain
 
 
@@ -108,9 +108,9 @@ def test_a_dropped_connection_leaves_nothing_and_says_so(clean_env, monkeypatch)
 def test_a_cancelled_download_leaves_nothing(clean_env):
     weight = fake_weight(clean_env, b"w" * 4 * 2**20)
     job = weights.ensure_steps([weight])
-    next(job)                   # one MB written to the temporary file
+    next(job)  # one MB written to the temporary file
     assert len(list(weights.hub_folder().iterdir())) == 1
-    job.close()                 # what Cancel does
+    job.close()  # what Cancel does
     assert list(weights.hub_folder().iterdir()) == []
 
 

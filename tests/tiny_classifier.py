@@ -25,8 +25,9 @@ class TinyTapped(nn.Module):
         self.conv2 = nn.Conv2d(4, 4, 1)
         self.fc8 = nn.Conv2d(4, 4, 1)
         with torch.no_grad():
-            self.conv1.weight.copy_(torch.tensor(
-                [[2.0, -1, -1], [-1, -1, 2], [-1, 2, -1], [-1, -1, -1]]).view(4, 3, 1, 1))
+            self.conv1.weight.copy_(
+                torch.tensor([[2.0, -1, -1], [-1, -1, 2], [-1, 2, -1], [-1, -1, -1]]).view(4, 3, 1, 1)
+            )
             self.conv1.bias.zero_()
             self.conv2.weight.copy_(torch.eye(4).view(4, 4, 1, 1))
             self.conv2.bias.fill_(-0.1)

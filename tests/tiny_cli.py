@@ -4,6 +4,7 @@ for tests that run it in a child process."""
 import sys
 
 import tiny_networks
+
 from napari_partial_style.cli import main
 
 tiny_networks.register()

@@ -38,8 +38,10 @@ class TinySource:
             return FCNClassifier(self.classes(), self.SCORE_KIND, widths=WIDTHS, hidden=HIDDEN)
 
 
-TINY = {"tiny": TinySource(None, "softmax", 0),  # ImageNet's 1000 classes, as the imagenet source
-        "tiny-materials": TinySource(["leather", "metal", "wood"], "sigmoid", 1)}  # as a trained checkpoint
+TINY = {
+    "tiny": TinySource(None, "softmax", 0),  # ImageNet's 1000 classes, as the imagenet source
+    "tiny-materials": TinySource(["leather", "metal", "wood"], "sigmoid", 1),
+}  # as a trained checkpoint
 
 
 class TinyStyleNetwork:

@@ -29,16 +29,6 @@ import numpy as np
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import SourceImage
 from napari_partial_style.core.job import USER_TARGET, JobResult, Stopwatch, record_of
-from napari_partial_style.core.params import (
-    CompositeParams,
-    CRFParams,
-    JobParams,
-    ScoreParams,
-    SegmentParams,
-    SessionParams,
-    StyleParams,
-)
-from napari_partial_style.core.progress import Progress, drain, map_events
 from napari_partial_style.core.job_plan import (
     Blend,
     combined_scores,
@@ -51,6 +41,16 @@ from napari_partial_style.core.job_plan import (
     styles_of,
 )
 from napari_partial_style.core.job_plan import source as _source
+from napari_partial_style.core.params import (
+    CompositeParams,
+    CRFParams,
+    JobParams,
+    ScoreParams,
+    SegmentParams,
+    SessionParams,
+    StyleParams,
+)
+from napari_partial_style.core.progress import Progress, drain, map_events
 from napari_partial_style.core.style.regions import StyleRegion, has_region, region_coverage, with_style_region
 
 T = TypeVar("T")
@@ -105,8 +105,12 @@ class Session:
     `weights` maps a weight key ("vgg16", "vgg19") to an explicit file; `weights_folder` (napari's
     setting) is searched before $NAPARI_PARTIAL_STYLE_WEIGHTS and torch's hub cache."""
 
-    def __init__(self, params: SessionParams | None = None, weights: dict[str, str | Path] | None = None,
-                 weights_folder: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        params: SessionParams | None = None,
+        weights: dict[str, str | Path] | None = None,
+        weights_folder: str | Path | None = None,
+    ) -> None:
         from napari_partial_style.core.device import get_device
 
         self.params = params or SessionParams()
@@ -172,18 +176,22 @@ class Session:
         image = _source(image, "image")
         maps = np.asarray(maps, dtype=np.float32)
         if maps.ndim != 3 or maps.shape[1:] != image.shape or len(maps) != len(targets):
-            raise InputError(f"give one saliency map per target at the image's size {image.shape}; "
-                             f"got {maps.shape} for {len(targets)} target(s).")
+            raise InputError(
+                f"give one saliency map per target at the image's size {image.shape}; "
+                f"got {maps.shape} for {len(targets)} target(s)."
+            )
         if not np.isfinite(maps).all():
             raise InputError("the saliency maps contain NaN or infinite values; replace them (or segment again).")
         shape = working_shape(image.shape, self.size_for(image.shape))
-        labels, probabilities = yield from labels_from_maps(image.resized(shape), resize_stack(maps, shape),
-                                                            crf or CRFParams(), image.shape, self.device)
+        labels, probabilities = yield from labels_from_maps(
+            image.resized(shape), resize_stack(maps, shape), crf or CRFParams(), image.shape, self.device
+        )
         return Segmentation(maps, labels, probabilities, list(targets), [], None, [])
 
     @_stage
-    def classes_at(self, image: Image, point: tuple[float, float], segment: SegmentParams | None = None,
-                   count: int = 3):
+    def classes_at(
+        self, image: Image, point: tuple[float, float], segment: SegmentParams | None = None, count: int = 3
+    ):
         """The classes the classifier sees at `point` (row, column in the image's pixels), best
         first with their scores: a click picks a target instead of a typed class name."""
         from napari_partial_style.core.images import working_shape
@@ -196,9 +204,16 @@ class Session:
         return classes_at(model, image.resized(shape), (point[0] * scale, point[1] * scale), self.device, count)
 
     @_stage
-    def stylize(self, content: Image, style: Image | Sequence[StyleRegion], params: StyleParams | None = None,
-                mask: np.ndarray | None = None, preview_every: int = 0, start: Image | None = None,
-                segment: SegmentParams | None = None):
+    def stylize(
+        self,
+        content: Image,
+        style: Image | Sequence[StyleRegion],
+        params: StyleParams | None = None,
+        mask: np.ndarray | None = None,
+        preview_every: int = 0,
+        start: Image | None = None,
+        segment: SegmentParams | None = None,
+    ):
         """The content with its region (`mask`, at the content's size) in the style, at the content's
         resolution and dtype (up to `params.max_size`). `style` is one image, or a list of
         `StyleRegion`s, each a style and its own mask. With `params.method` "masked" pixels
@@ -209,31 +224,45 @@ class Session:
         unless it has a region of its own (an alpha: see `with_style_region`)."""
         return (yield from self._stylize(content, style, params, mask, preview_every, start, segment)).image
 
-    def _stylize(self, content: Image, style: Image | Sequence[StyleRegion], params: StyleParams | None,
-                 mask: np.ndarray | None, preview_every: int = 0, start: Image | None = None,
-                 segment: SegmentParams | None = None):
+    def _stylize(
+        self,
+        content: Image,
+        style: Image | Sequence[StyleRegion],
+        params: StyleParams | None,
+        mask: np.ndarray | None,
+        preview_every: int = 0,
+        start: Image | None = None,
+        segment: SegmentParams | None = None,
+    ):
         from napari_partial_style.core.device import result_size
-        from napari_partial_style.core.style.pyramid import stylize_regions
-
         from napari_partial_style.core.style import colors
+        from napari_partial_style.core.style.pyramid import stylize_regions
 
         content = _source(content, "content")
         params = params or StyleParams()
         if isinstance(style, (np.ndarray, SourceImage)):
             regions = [StyleRegion(_source(style, "style"), mask)]
         else:
-            regions = [replace(r, style=_source(r.style, f"style {r.name}".strip()),
-                               blend=tuple((_source(s, f"style {r.name}".strip()), w) for s, w in r.blend))
-                       for r in style]
+            regions = [
+                replace(
+                    r,
+                    style=_source(r.style, f"style {r.name}".strip()),
+                    blend=tuple((_source(s, f"style {r.name}".strip()), w) for s, w in r.blend),
+                )
+                for r in style
+            ]
         for region in regions:
             _check_map(region.mask, content.shape, f"the mask of {region.name or 'the region'}")
         start = None if start is None else _source(start, "start")
         found: dict[int, str] = {}
         if params.style_region:
-            regions, found = yield from self._select_style_regions(regions, params.style_region,
-                                                                   segment or SegmentParams())
-        chosen = [[{"class": found.get(id(s)), "coverage": round(region_coverage(s), 4)} for s in style_images(r)]
-                  for r in regions]
+            regions, found = yield from self._select_style_regions(
+                regions, params.style_region, segment or SegmentParams()
+            )
+        chosen = [
+            [{"class": found.get(id(s)), "coverage": round(region_coverage(s), 4)} for s in style_images(r)]
+            for r in regions
+        ]
         optimised = content
         if params.colors == "match":
             regions = [each_style(r, lambda s, r=r: colors.match_colors(s, content, r.mask)) for r in regions]
@@ -244,8 +273,9 @@ class Session:
         net = yield from self.style_network(params)
         first = self.size_for(content.shape)
         final = result_size(params.max_size, self.device, content.shape)
-        stage = stylize_regions(net, optimised, regions, params, self.device, min(first, final), final,
-                                preview_every, start)
+        stage = stylize_regions(
+            net, optimised, regions, params, self.device, min(first, final), final, preview_every, start
+        )
         if optimised is not content:  # previews in the content's colours too, as the result will be
             coloured = colors.in_content_chroma(content)
             stage = map_events(stage, lambda e: e if e.preview is None else replace(e, preview=coloured(e.preview)))
@@ -267,16 +297,25 @@ class Session:
             for image in style_images(region):
                 if id(image) in done or has_region(image):
                     continue
-                mask, klass = yield from style_region_stage(model, image, which, segment,
-                                                            self.size_for(image.shape), self.device)
+                mask, klass = yield from style_region_stage(
+                    model, image, which, segment, self.size_for(image.shape), self.device
+                )
                 done[id(image)] = with_style_region(image, mask)
                 found[id(done[id(image)])] = klass
         return [each_style(r, lambda s: done.get(id(s), s)) for r in regions], found
 
     @_stage
-    def sweep(self, content: Image, style: Image | Blend, weights: Sequence[float], params: JobParams | None = None,
-              labels: np.ndarray | None = None, inputs: dict[str, str] | None = None,
-              finished: dict[float, JobResult] | None = None, done: Callable[[float, JobResult], None] | None = None):
+    def sweep(
+        self,
+        content: Image,
+        style: Image | Blend,
+        weights: Sequence[float],
+        params: JobParams | None = None,
+        labels: np.ndarray | None = None,
+        inputs: dict[str, str] | None = None,
+        finished: dict[float, JobResult] | None = None,
+        done: Callable[[float, JobResult], None] | None = None,
+    ):
         """The same job (`run`) at each style weight, each made at most SWEEP_SIZE px (long side of
         the frame) so a look takes seconds to a minute, and a labelled contact sheet of the region
         side by side: how a user tunes the weight before the full-size job. The region is found once
@@ -295,8 +334,9 @@ class Session:
         for weight in weights:
             result = (finished or {}).get(weight)
             if result is None:
-                result = yield from relabel(iter(self.run(content, style, sweep_job(params, weight), labels, inputs)),
-                                            f"weight {weight:g}:")
+                result = yield from relabel(
+                    iter(self.run(content, style, sweep_job(params, weight), labels, inputs)), f"weight {weight:g}:"
+                )
                 if done is not None:
                     done(weight, result)
             if labels is None:  # the first job's region for all
@@ -307,8 +347,13 @@ class Session:
         return Sweep(contact_sheet([j.composite for j in jobs], captions, jobs[-1].mask), jobs, weights)
 
     @staticmethod
-    def composite(content: Image, stylized: np.ndarray, mask: np.ndarray, params: CompositeParams | None = None,
-                  probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def composite(
+        content: Image,
+        stylized: np.ndarray,
+        mask: np.ndarray,
+        params: CompositeParams | None = None,
+        probability: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The stylized region pasted into the content, and the alpha used; instant, so no Stage.
         `probability` is the CRF's probability of the region, which `crf_edge` needs."""
         from napari_partial_style.core.composite import composite, crf_edge_alpha, edge_aware, feather_alpha
@@ -317,23 +362,32 @@ class Session:
         params = params or CompositeParams()
         stylized = np.asarray(stylized)
         if _source(stylized, "stylized").shape != content.shape:  # also refuses NaN, which would paste black
-            raise InputError(f"the stylized image is {stylized.shape[1]}×{stylized.shape[0]} but the content is "
-                             f"{content.shape[1]}×{content.shape[0]}; stylize this content.")
+            raise InputError(
+                f"the stylized image is {stylized.shape[1]}×{stylized.shape[0]} but the content is "
+                f"{content.shape[1]}×{content.shape[0]}; stylize this content."
+            )
         _check_map(mask, content.shape, "the mask")
         _check_map(probability, content.shape, "the CRF's probability")
         alpha = feather_alpha(mask, params.feather, params.grow)
         if params.crf_edge:
             if probability is None:
-                raise InputError(f"a CRF soft edge ({params.crf_edge:g} px) needs the CRF's probabilities, and these "
-                                 "labels have none (painted or loaded): set the CRF soft edge to 0, or segment.")
+                raise InputError(
+                    f"a CRF soft edge ({params.crf_edge:g} px) needs the CRF's probabilities, and these "
+                    "labels have none (painted or loaded): set the CRF soft edge to 0, or segment."
+                )
             alpha = crf_edge_alpha(alpha, mask, probability, params.crf_edge)
         if params.edge_radius:
             alpha = edge_aware(alpha, content.rgb.mean(axis=2), params.edge_radius)
         return composite(content, stylized, alpha), alpha
 
     @staticmethod
-    def target_mask(labels: np.ndarray, shape: tuple[int, int], params: CompositeParams | None = None,
-                    name: str = "labels", allow_empty: bool = False) -> np.ndarray:
+    def target_mask(
+        labels: np.ndarray,
+        shape: tuple[int, int],
+        params: CompositeParams | None = None,
+        name: str = "labels",
+        allow_empty: bool = False,
+    ) -> np.ndarray:
         """The region to change: the labels' nonzero pixels, or those in `params.label_values`."""
         from napari_partial_style.core.images import target_mask
 
@@ -341,9 +395,15 @@ class Session:
         return target_mask(labels, shape, name=name, values=values, allow_empty=allow_empty)
 
     @_stage
-    def score(self, composite: Image, mask: np.ndarray, style: Image | None = None,
-              segment: SegmentParams | None = None, score: ScoreParams | None = None,
-              original_targets: Sequence[str] = ()):
+    def score(
+        self,
+        composite: Image,
+        mask: np.ndarray,
+        style: Image | None = None,
+        segment: SegmentParams | None = None,
+        score: ScoreParams | None = None,
+        original_targets: Sequence[str] = (),
+    ):
         """Segment the composite again with the settings that made the labels (`segment`) and score
         whether `mask` now reads as the expected class (the style's top class unless named)."""
         composite = _source(composite, "composite")
@@ -361,19 +421,33 @@ class Session:
         style = None if style is None else _source(style, "style")
         return model, expected_id(model, score.expect, style, self.size_for(shape), self.device)
 
-    def _score(self, model, expected: int, composite: SourceImage, mask: np.ndarray, segment: SegmentParams,
-               original_targets: Sequence[str]):
+    def _score(
+        self,
+        model,
+        expected: int,
+        composite: SourceImage,
+        mask: np.ndarray,
+        segment: SegmentParams,
+        original_targets: Sequence[str],
+    ):
         from napari_partial_style.core.segment.scoring import score_stage
         from napari_partial_style.core.segment.targets import resolve_class
 
         targets = [resolve_class(t, model.classes) for t in original_targets if t in model.classes]
-        scores, labels = yield from score_stage(model, composite, mask, expected, targets, segment,
-                                                self.size_for(composite.shape), self.device)
+        scores, labels = yield from score_stage(
+            model, composite, mask, expected, targets, segment, self.size_for(composite.shape), self.device
+        )
         return {**scores, "rescored_labels": labels}
 
     @_stage
-    def run(self, content: Image, style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,
-            params: JobParams | None = None, labels: np.ndarray | None = None, inputs: dict[str, str] | None = None):
+    def run(
+        self,
+        content: Image,
+        style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,
+        params: JobParams | None = None,
+        labels: np.ndarray | None = None,
+        inputs: dict[str, str] | None = None,
+    ):
         """The whole job: segment (unless `labels` are given), stylize (unless `style` is None),
         composite, score. `style` is one image for every target, or a mapping from a target class
         (or a label value) to its own style; a style may be a blend, [(image, weight), ...], whose
@@ -419,11 +493,19 @@ class Session:
             mask = segmented_mask(segmentation.labels, segmentation.targets, params.composite)
         result = JobResult(content=content, record={}, mask=mask, segmentation=segmentation)
         if params.composite.crf_edge and segmentation is None:
-            raise InputError(f"a CRF soft edge ({params.composite.crf_edge:g} px) needs the CRF's probabilities, which "
-                             "a job with --labels has none of: drop --crf-edge or --labels.")
+            raise InputError(
+                f"a CRF soft edge ({params.composite.crf_edge:g} px) needs the CRF's probabilities, which "
+                "a job with --labels has none of: drop --crf-edge or --labels."
+            )
         if styles:
-            regions = regions_of(styles, labels, content.shape, mask, targets if segmentation is not None else None,
-                                 params.composite.label_values)
+            regions = regions_of(
+                styles,
+                labels,
+                content.shape,
+                mask,
+                targets if segmentation is not None else None,
+                params.composite.label_values,
+            )
             result.mask = mask = np.logical_or.reduce([r.mask for r in regions])
             probability = None
             if params.composite.crf_edge:
@@ -435,23 +517,34 @@ class Session:
             result.stylized = stylized.image
             with clock.time("composite"):
                 yield Progress("composite", 0, 1)
-                result.composite, result.alpha = self.composite(content, result.stylized, mask, params.composite,
-                                                                probability)
+                result.composite, result.alpha = self.composite(
+                    content, result.stylized, mask, params.composite, probability
+                )
                 yield Progress("composite", 1, 1)
             result.style = regions[0].style
             if scoring:
                 with clock.time("score"):
                     result.scores, result.rescored_labels = yield from self._score_regions(
-                        model, expected, _source(result.composite, "composite"), regions, params.segment,
-                        targets if segmentation is not None else ())
+                        model,
+                        expected,
+                        _source(result.composite, "composite"),
+                        regions,
+                        params.segment,
+                        targets if segmentation is not None else (),
+                    )
         classes = segmentation.classes if segmentation is not None else (model.classes if model is not None else None)
-        result.record = record_of(params, self.device, self.size_for(content.shape), clock.timings, inputs or {},
-                                  targets, classes)
+        result.record = record_of(
+            params, self.device, self.size_for(content.shape), clock.timings, inputs or {}, targets, classes
+        )
         if styles:
             from napari_partial_style.core.composite import changed_outside, seam_score
 
-            result.record["style"] = {"levels": stylized.levels, "boxes": [list(b) for b in stylized.boxes],
-                                      "regions": [r.name for r in regions], "style_regions": stylized.style_regions}
+            result.record["style"] = {
+                "levels": stylized.levels,
+                "boxes": [list(b) for b in stylized.boxes],
+                "regions": [r.name for r in regions],
+                "style_regions": stylized.style_regions,
+            }
             result.record["composite"] = {
                 "seam_score": round(seam_score(result.composite, mask), 4),
                 "seam_score_original": round(seam_score(content.native, mask), 4),
@@ -463,8 +556,15 @@ class Session:
             result.record["scores"] = result.scores
         return result
 
-    def _score_regions(self, model, expected: list[int], composite: SourceImage, regions: list[StyleRegion],
-                       segment: SegmentParams, original_targets: Sequence[str]):
+    def _score_regions(
+        self,
+        model,
+        expected: list[int],
+        composite: SourceImage,
+        regions: list[StyleRegion],
+        segment: SegmentParams,
+        original_targets: Sequence[str],
+    ):
         """Each region scored against its style's class (combined as `combined_scores` says), and
         the first one's re-segmentation."""
         each = []
@@ -480,8 +580,10 @@ def _check_map(array: np.ndarray | None, shape: tuple[int, int], what: str) -> N
         return
     array = np.asarray(array)
     if array.shape != tuple(shape):
-        raise InputError(f"{what} has shape {array.shape}, but the image is {shape[1]}×{shape[0]}: give an H×W "
-                         f"array of shape {tuple(shape)}.")
+        raise InputError(
+            f"{what} has shape {array.shape}, but the image is {shape[1]}×{shape[0]}: give an H×W "
+            f"array of shape {tuple(shape)}."
+        )
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise InputError(f"{what} contains NaN or infinite values; replace them first.")
 
@@ -494,9 +596,13 @@ def _check_classes(segment: SegmentParams) -> None:
     check_named(class_names(segment.classifier), segment.saliency.targets, segment.saliency.subtract)
 
 
-def run(content: Image, style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,
-        params: JobParams | None = None, labels: np.ndarray | None = None,
-        **session: Any) -> Stage[JobResult]:
+def run(
+    content: Image,
+    style: Image | Blend | Mapping[str | int, Image | Blend] | None = None,
+    params: JobParams | None = None,
+    labels: np.ndarray | None = None,
+    **session: Any,
+) -> Stage[JobResult]:
     """`Session(params.session, **session).run(...)`: the whole job in one call."""
     params = params or JobParams()
     return Session(params.session, **session).run(content, style, params, labels)

@@ -38,7 +38,9 @@ class Stop(threading.Event):
         raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
     def status(self, exc: BaseException) -> int:
-        terminated = isinstance(exc, Terminated) or (not isinstance(exc, KeyboardInterrupt) and self.signum == signal.SIGTERM)
+        terminated = isinstance(exc, Terminated) or (
+            not isinstance(exc, KeyboardInterrupt) and self.signum == signal.SIGTERM
+        )
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
@@ -59,15 +61,24 @@ def add_io_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("files and output")
     group.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     group.add_argument("--quiet", action="store_true", help="print nothing but errors and the bundle's path")
-    group.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
-                       help=f"refuse input images with more pixels, read from the file's header before decoding "
-                            f"(default: {DEFAULT_MAX_PIXELS:.0e})")
+    group.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help=f"refuse input images with more pixels, read from the file's header before decoding "
+        f"(default: {DEFAULT_MAX_PIXELS:.0e})",
+    )
     add_weight_options(group)
 
 
 def add_save_image(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--save-image", metavar="PATH", help="also write the composite alone as an image "
-                        "(.png for 8- and 16-bit content, .tif for float), for tools that do not open bundles")
+    parser.add_argument(
+        "--save-image",
+        metavar="PATH",
+        help="also write the composite alone as an image "
+        "(.png for 8- and 16-bit content, .tif for float), for tools that do not open bundles",
+    )
 
 
 def check_save_image(args: argparse.Namespace, content) -> Path | None:
@@ -80,27 +91,32 @@ def check_save_image(args: argparse.Namespace, content) -> Path | None:
     path = Path(args.save_image)
     wanted = image_suffix(content.dtype)
     if path.suffix.lower() not in ((".tif", ".tiff") if wanted == ".tif" else (".png",)):
-        raise InputError(f"--save-image {path}: a {content.dtype} composite is written as {wanted}; name it "
-                         f"{path.with_suffix(wanted).name}.")
+        raise InputError(
+            f"--save-image {path}: a {content.dtype} composite is written as {wanted}; name it "
+            f"{path.with_suffix(wanted).name}."
+        )
     check_parent(path)
     if path.is_dir() or (path.exists() and not args.overwrite):
         raise InputError(f"--save-image {path} exists; pass --overwrite to replace it, or choose another name.")
     return path
 
 
-def add_weight_options(group, keys: tuple[str, ...] = ("vgg16", "vgg19"),
-                       what: str = "instead of the one looked up (see `weights`)") -> None:
+def add_weight_options(
+    group, keys: tuple[str, ...] = ("vgg16", "vgg19"), what: str = "instead of the one looked up (see `weights`)"
+) -> None:
     """--vgg16 PATH, --vgg19 PATH: an explicit weight file, one flag per known file (core/io/weights.py)."""
     from napari_partial_style.core.io.weights import KNOWN
 
     for key in keys:
         weight = KNOWN[key]
-        group.add_argument(f"--{key}", metavar="PATH", help=f"{weight.key.upper()} weights file for {weight.purpose}, "
-                                                            f"{what}")
+        group.add_argument(
+            f"--{key}", metavar="PATH", help=f"{weight.key.upper()} weights file for {weight.purpose}, {what}"
+        )
 
 
-def add_job_options(parser: argparse.ArgumentParser, parts: tuple[str, ...],
-                    exclude: tuple[tuple[str, ...], ...] = ()) -> None:
+def add_job_options(
+    parser: argparse.ArgumentParser, parts: tuple[str, ...], exclude: tuple[tuple[str, ...], ...] = ()
+) -> None:
     from napari_partial_style.cli_options import add_tree
     from napari_partial_style.core.params import JobParams
 
@@ -110,21 +126,36 @@ def add_job_options(parser: argparse.ArgumentParser, parts: tuple[str, ...],
 
 def add_batch_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("batches (Dask)")
-    group.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                       help="jobs at once in this process (default: 1; each job already uses every core)")
-    group.add_argument("--scheduler", metavar="ADDRESS", help="run the jobs on a dask.distributed cluster, e.g. tcp://host:8786")
+    group.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="jobs at once in this process (default: 1; each job already uses every core)",
+    )
+    group.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run the jobs on a dask.distributed cluster, e.g. tcp://host:8786"
+    )
 
 
 ALL_PARTS = ("session", "segment", "style", "composite", "score")
 SEGMENT_PARTS = ("session", "segment")
-DEMO_DEFAULTS = {("segment", "saliency", "targets"): ("cup",),
-                 ("segment", "saliency", "subtract"): ("dining table", "plate", "wooden spoon")}
+DEMO_DEFAULTS = {
+    ("segment", "saliency", "targets"): ("cup",),
+    ("segment", "saliency", "subtract"): ("dining table", "plate", "wooden spoon"),
+}
 
 
 def add_style_mask(parser: argparse.ArgumentParser, which: str) -> None:
-    parser.add_argument("--style-mask", dest="style_masks", action="append", default=[], metavar="MASK",
-                        help=f"a mask of the style image's size whose nonzero pixels are its material: the style's "
-                             f"statistics come only from there, not from its background ({which})")
+    parser.add_argument(
+        "--style-mask",
+        dest="style_masks",
+        action="append",
+        default=[],
+        metavar="MASK",
+        help=f"a mask of the style image's size whose nonzero pixels are its material: the style's "
+        f"statistics come only from there, not from its background ({which})",
+    )
 
 
 def read_style(path: str, what: str, mask: str | None, max_pixels: int):
@@ -144,8 +175,10 @@ def style_masks(args: argparse.Namespace, count: int) -> list[str | None]:
     if not args.style_masks:
         return [None] * count
     if len(args.style_masks) != count:
-        raise InputError(f"{len(args.style_masks)} --style-mask for {count} style image(s); give one mask per style "
-                         "image, in the order the styles are given.")
+        raise InputError(
+            f"{len(args.style_masks)} --style-mask for {count} style image(s); give one mask per style "
+            "image, in the order the styles are given."
+        )
     return list(args.style_masks)
 
 
@@ -155,88 +188,169 @@ def build_parser() -> argparse.ArgumentParser:
     from napari_partial_style.core.options import shown
     from napari_partial_style.core.params import JobParams, StyleParams, TrainParams
 
-    parser = argparse.ArgumentParser(prog="napari-partial-style", description="Change the style or material of part of an image.")
+    parser = argparse.ArgumentParser(
+        prog="napari-partial-style", description="Change the style or material of part of an image."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="stylize the target region of an image (or of many)",
-                         description="Segment CONTENT (or take --labels), stylize the target region with STYLE, score it, and "
-                                     "write a result bundle. Several contents (files, folders, globs) make a batch: one bundle "
-                                     "each in --out DIR/bundles, resumable, on Dask.")
-    run.add_argument("content", nargs="+", metavar="CONTENT... STYLE",
-                     help="content image(s) (PNG, JPEG, TIFF), folders or glob patterns, then the style image; "
-                          "with --style, every positional is a content")
-    run.add_argument("--style", dest="region_styles", action="append", default=[], metavar="[REGION=]STYLE",
-                     help="a style for one region (a target class or a label value, '=', an image) or, without "
-                          "REGION=, for every target; repeat for several regions in one job, or for one region to "
-                          "blend its styles (replaces the positional STYLE)")
-    run.add_argument("--style-blend", type=finite_float, nargs="+", metavar="W",
-                     help="one weight per --style: styles of the same region are blended, their Gram targets mixed "
-                          "by these weights (default: equal)")
+    run = sub.add_parser(
+        "run",
+        help="stylize the target region of an image (or of many)",
+        description="Segment CONTENT (or take --labels), stylize the target region with STYLE, score it, and "
+        "write a result bundle. Several contents (files, folders, globs) make a batch: one bundle "
+        "each in --out DIR/bundles, resumable, on Dask.",
+    )
+    run.add_argument(
+        "content",
+        nargs="+",
+        metavar="CONTENT... STYLE",
+        help="content image(s) (PNG, JPEG, TIFF), folders or glob patterns, then the style image; "
+        "with --style, every positional is a content",
+    )
+    run.add_argument(
+        "--style",
+        dest="region_styles",
+        action="append",
+        default=[],
+        metavar="[REGION=]STYLE",
+        help="a style for one region (a target class or a label value, '=', an image) or, without "
+        "REGION=, for every target; repeat for several regions in one job, or for one region to "
+        "blend its styles (replaces the positional STYLE)",
+    )
+    run.add_argument(
+        "--style-blend",
+        type=finite_float,
+        nargs="+",
+        metavar="W",
+        help="one weight per --style: styles of the same region are blended, their Gram targets mixed "
+        "by these weights (default: equal)",
+    )
     add_style_mask(run, "one per style image, in the order the styles are given")
-    run.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target; for a batch, "
-                                                      "a folder of masks named like the contents (default: CONTENT_mask.* beside "
-                                                      "each content, else segment automatically)")
-    run.add_argument("-o", "--out", required=True, metavar="NAME.pstyle", help="result bundle file to write (a batch: a folder for all results)")
+    run.add_argument(
+        "--labels",
+        metavar="MASK",
+        help="label image of the content's size, nonzero pixels are the target; for a batch, "
+        "a folder of masks named like the contents (default: CONTENT_mask.* beside "
+        "each content, else segment automatically)",
+    )
+    run.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        metavar="NAME.pstyle",
+        help="result bundle file to write (a batch: a folder for all results)",
+    )
     add_save_image(run)
     add_job_options(run, ALL_PARTS)
     add_batch_options(run)
 
-    evaluate = sub.add_parser("evaluate", help="the paper's evaluation: every content × style, re-segmented and scored",
-                              description="Stylize every content with every style image of a folder of class folders, "
-                                          "composite into the target region, re-segment with the classifier and score "
-                                          "against the style's class; write results.csv, Table 1, Figures 7-9 and "
-                                          "report.md to --out. Resumable.")
-    evaluate.add_argument("--contents", nargs="+", required=True, metavar="CONTENT",
-                          help="content images, folders or globs; each target mask is CONTENT_mask.* beside it or in "
-                               "FMD's mask/ folder (else the content is segmented)")
-    evaluate.add_argument("--styles", required=True, metavar="DIR", help="folder of class folders of style images (FMD: its image/)")
-    evaluate.add_argument("-o", "--out", required=True, metavar="REPORT_DIR", help="folder for the results and the report")
-    evaluate.add_argument("--per-class", type=positive_int, metavar="N", help="use the first N style images of each class (default: all)")
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="the paper's evaluation: every content × style, re-segmented and scored",
+        description="Stylize every content with every style image of a folder of class folders, "
+        "composite into the target region, re-segment with the classifier and score "
+        "against the style's class; write results.csv, Table 1, Figures 7-9 and "
+        "report.md to --out. Resumable.",
+    )
+    evaluate.add_argument(
+        "--contents",
+        nargs="+",
+        required=True,
+        metavar="CONTENT",
+        help="content images, folders or globs; each target mask is CONTENT_mask.* beside it or in "
+        "FMD's mask/ folder (else the content is segmented)",
+    )
+    evaluate.add_argument(
+        "--styles", required=True, metavar="DIR", help="folder of class folders of style images (FMD: its image/)"
+    )
+    evaluate.add_argument(
+        "-o", "--out", required=True, metavar="REPORT_DIR", help="folder for the results and the report"
+    )
+    evaluate.add_argument(
+        "--per-class", type=positive_int, metavar="N", help="use the first N style images of each class (default: all)"
+    )
     evaluate.add_argument("--no-bundles", action="store_true", help="keep only thumbnails, not each job's bundle")
     add_job_options(evaluate, ("session", "segment", "style", "composite"))
     add_batch_options(evaluate)
 
-    sweep = sub.add_parser("sweep", help="the same job at several style weights, side by side",
-                           description="Run the job once per --style-weight on the region only, at a small size (the "
-                                       "result's long side defaults to 256 px and scoring is off), and write DIR/sweep.png "
-                                       "(one tile per weight, labelled) and one bundle per weight. The region is segmented "
-                                       "once (or taken from --labels), so every tile shows the same region.")
+    sweep = sub.add_parser(
+        "sweep",
+        help="the same job at several style weights, side by side",
+        description="Run the job once per --style-weight on the region only, at a small size (the "
+        "result's long side defaults to 256 px and scoring is off), and write DIR/sweep.png "
+        "(one tile per weight, labelled) and one bundle per weight. The region is segmented "
+        "once (or taken from --labels), so every tile shows the same region.",
+    )
     sweep.add_argument("content", help="content image (PNG, JPEG, TIFF)")
     sweep.add_argument("style", help="style image")
     add_style_mask(sweep, "of the style image")
-    sweep.add_argument("--style-weight", dest="sweep_weights", nargs="+", type=finite_float, required=True,
-                       metavar="W", help=f"style weights to try, e.g. 1e5 1e6 1e7 (a job's default is {shown(StyleParams().style_weight)})")
-    sweep.add_argument("--labels", metavar="MASK", help="label image of the content's size, nonzero pixels are the target "
-                                                      "(default: segment automatically, once)")
+    sweep.add_argument(
+        "--style-weight",
+        dest="sweep_weights",
+        nargs="+",
+        type=finite_float,
+        required=True,
+        metavar="W",
+        help=f"style weights to try, e.g. 1e5 1e6 1e7 (a job's default is {shown(StyleParams().style_weight)})",
+    )
+    sweep.add_argument(
+        "--labels",
+        metavar="MASK",
+        help="label image of the content's size, nonzero pixels are the target (default: segment automatically, once)",
+    )
     sweep.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for sweep.png and the bundles")
     add_job_options(sweep, ALL_PARTS, exclude=(("style", "style_weight"),))
 
-    segment = sub.add_parser("segment", help="saliency maps and CRF labels only", description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.")
+    segment = sub.add_parser(
+        "segment",
+        help="saliency maps and CRF labels only",
+        description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.",
+    )
     segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
     segment.add_argument("-o", "--out", required=True, metavar="NAME.pstyle", help="result bundle file to write")
     add_job_options(segment, SEGMENT_PARTS)
 
-    demo = sub.add_parser("demo", help="the main job on the bundled sample",
-                          description="Find the cup in scikit-image's coffee photo with the ImageNet classifier and turn it to stone.")
-    demo.add_argument("-o", "--out", default="demo.pstyle", metavar="NAME.pstyle", help="result bundle file (default: demo.pstyle)")
+    demo = sub.add_parser(
+        "demo",
+        help="the main job on the bundled sample",
+        description="Find the cup in scikit-image's coffee photo with the ImageNet classifier and turn it to stone.",
+    )
+    demo.add_argument(
+        "-o", "--out", default="demo.pstyle", metavar="NAME.pstyle", help="result bundle file (default: demo.pstyle)"
+    )
     add_save_image(demo)
     demo.add_argument("--labels", action="store_true", help="use the bundled cup labels instead of segmenting")
     add_job_options(demo, ALL_PARTS)
 
-    train = sub.add_parser("train", help="train the material classifier from image-level labels",
-                           description="Fine-tune the VGG16 FCN on DATA (a folder of class folders such as FMD's, or a CSV with path,labels) and write a checkpoint usable with --classifier.")
-    train.add_argument("data", help="folder of class folders (FMD: the folder holding image/), or a .csv with columns path,labels")
-    train.add_argument("-o", "--out", required=True, metavar="CKPT", help="checkpoint to write (the best epoch); a .csv log and a .resume.pt state go beside it")
+    train = sub.add_parser(
+        "train",
+        help="train the material classifier from image-level labels",
+        description="Fine-tune the VGG16 FCN on DATA (a folder of class folders such as FMD's, or a CSV with path,labels) and write a checkpoint usable with --classifier.",
+    )
+    train.add_argument(
+        "data", help="folder of class folders (FMD: the folder holding image/), or a .csv with columns path,labels"
+    )
+    train.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        metavar="CKPT",
+        help="checkpoint to write (the best epoch); a .csv log and a .resume.pt state go beside it",
+    )
     train.add_argument("--classes", metavar="A,B,...", help="class list and order (default: every label found, sorted)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run of --out")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint, its log and its resume state")
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace an existing checkpoint, its log and its resume state"
+    )
     train.add_argument("--quiet", action="store_true", help="print nothing but errors and the checkpoint's path")
     add_weight_options(train, ("vgg16",))
     add_flat(train, TrainParams, "training")
     add_tree(train, JobParams, ("session",), exclude=(("session", "size"),))  # --device, as every job takes it
 
     datasets = sub.add_parser("datasets", help="download a dataset")
-    datasets.add_argument("name", choices=["fmd"], help="fmd: the Flickr Material Database (10 materials, 100 images each)")
+    datasets.add_argument(
+        "name", choices=["fmd"], help="fmd: the Flickr Material Database (10 materials, 100 images each)"
+    )
     datasets.add_argument("--dest", required=True, metavar="DIR", help="folder to put it in (as DIR/FMD)")
 
     weights = sub.add_parser("weights", help="where pretrained weights are looked for and which are present")
@@ -252,14 +366,25 @@ def main(argv: list[str] | None = None) -> int:
         from napari_partial_style._terminal import ProgressPrinter
 
         args = build_parser().parse_args(argv)
-        commands = {"run": cmd_run, "sweep": cmd_sweep, "segment": cmd_segment, "demo": cmd_demo,
-                    "evaluate": cmd_evaluate, "train": cmd_train, "datasets": cmd_datasets, "weights": cmd_weights}
+        commands = {
+            "run": cmd_run,
+            "sweep": cmd_sweep,
+            "segment": cmd_segment,
+            "demo": cmd_demo,
+            "evaluate": cmd_evaluate,
+            "train": cmd_train,
+            "datasets": cmd_datasets,
+            "weights": cmd_weights,
+        }
         args.printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
         with _claim(args), cancellable(stop):
             return commands[args.command](args)
     except (KeyboardInterrupt, Cancelled) as exc:
         _end_line(args)
-        print(f"napari-partial-style: interrupted; {getattr(args, 'on_interrupt', 'nothing was written.')}", file=sys.stderr)
+        print(
+            f"napari-partial-style: interrupted; {getattr(args, 'on_interrupt', 'nothing was written.')}",
+            file=sys.stderr,
+        )
         return stop.status(exc)
     except PartialStyleError as exc:
         _end_line(args)
@@ -298,7 +423,9 @@ def explicit_weights(args: argparse.Namespace) -> dict[str, str]:
     return {key: getattr(args, key) for key in ("vgg19", "vgg16") if getattr(args, key, None)}
 
 
-def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, str], overrides: dict | None = None) -> Path:
+def execute(
+    args: argparse.Namespace, content, style, labels, inputs: dict[str, str], overrides: dict | None = None
+) -> Path:
     """Check everything, run the job with progress bars, write the bundle; return its path."""
     from napari_partial_style.api import Session
     from napari_partial_style.core.io.bundle import check_target
@@ -308,8 +435,10 @@ def execute(args: argparse.Namespace, content, style, labels, inputs: dict[str, 
     params = job_params(args, overrides)
     given = job_params(args).segment.saliency  # what the user typed, without a command's own defaults
     if labels is not None and (given.targets or given.subtract):
-        raise InputError("--target and --subtract choose what segmentation finds, but --labels gives the region "
-                         "already; drop them, or drop --labels.")
+        raise InputError(
+            "--target and --subtract choose what segmentation finds, but --labels gives the region "
+            "already; drop them, or drop --labels."
+        )
     printer = args.printer
     session = Session(params.session, weights=explicit_weights(args))
     size = session.size_for(content.shape)
@@ -348,11 +477,12 @@ def is_batch(contents: list[str]) -> bool:
 def run_batch(args: argparse.Namespace, steps) -> int:
     """Drive a batch or an evaluation; exit status 1 when some jobs failed."""
     from napari_partial_style.batch.runner import describe
-
     from napari_partial_style.core.progress import drain
 
-    args.on_interrupt = (f"the jobs that finished are in {Path(args.out) / 'results.csv'}; run the same command "
-                         "again to go on from there.")
+    args.on_interrupt = (
+        f"the jobs that finished are in {Path(args.out) / 'results.csv'}; run the same command "
+        "again to go on from there."
+    )
     summary = drain(steps, args.printer)
     for line in describe(summary):
         args.printer.info(line)
@@ -365,9 +495,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from napari_partial_style.batch.runner import evaluate_steps
 
     command = "napari-partial-style " + " ".join(sys.argv[1:])
-    return run_batch(args, evaluate_steps(args.contents, args.styles, job_params(args), args.out, args.per_class,
-                                          args.workers, args.scheduler, not args.no_bundles, args.max_pixels,
-                                          explicit_weights(args), command, args.overwrite))
+    return run_batch(
+        args,
+        evaluate_steps(
+            args.contents,
+            args.styles,
+            job_params(args),
+            args.out,
+            args.per_class,
+            args.workers,
+            args.scheduler,
+            not args.no_bundles,
+            args.max_pixels,
+            explicit_weights(args),
+            command,
+            args.overwrite,
+        ),
+    )
 
 
 def split_styles(args: argparse.Namespace) -> None:
@@ -379,13 +523,17 @@ def split_styles(args: argparse.Namespace) -> None:
         if not sep:
             region, path = "", value
         if not path or (sep and not region):
-            raise InputError(f"--style {value!r} is not [REGION=]STYLE; e.g. --style stone.jpg, --style cup=stone.jpg "
-                             "or --style 2=wood.jpg.")
+            raise InputError(
+                f"--style {value!r} is not [REGION=]STYLE; e.g. --style stone.jpg, --style cup=stone.jpg "
+                "or --style 2=wood.jpg."
+            )
         pairs.append((region, path))
     weights = args.style_blend or [1.0] * len(pairs)
     if args.style_blend is not None and len(args.style_blend) != len(pairs):
-        raise InputError(f"--style-blend has {len(args.style_blend)} weights for {len(pairs)} --style images; give one "
-                         "weight per --style (e.g. --style a.jpg --style b.jpg --style-blend 0.7 0.3).")
+        raise InputError(
+            f"--style-blend has {len(args.style_blend)} weights for {len(pairs)} --style images; give one "
+            "weight per --style (e.g. --style a.jpg --style b.jpg --style-blend 0.7 0.3)."
+        )
     if any(not w > 0 for w in weights):
         raise InputError("--style-blend weights must be above 0.")
     if "" in {r for r, _ in pairs} and len({r for r, _ in pairs}) > 1:
@@ -400,8 +548,8 @@ def split_styles(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.images import read_source_image
+    from napari_partial_style.core.io.image_files import read_image_file
 
     job_params(args)  # bad options are refused before the images are read and torch is imported
     split_styles(args)
@@ -411,23 +559,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         if [region for region, _, _ in args.region_styles] == [""]:  # --style STYLE: the batch's one style
             args.style = args.region_styles[0][1]
         elif any(region for region, _, _ in args.region_styles):
-            raise InputError("--style REGION=STYLE is for one content at a time; a batch takes one style "
-                             "(positional, or --style STYLE).")
+            raise InputError(
+                "--style REGION=STYLE is for one content at a time; a batch takes one style "
+                "(positional, or --style STYLE)."
+            )
         elif args.region_styles:
-            raise InputError("a batch takes one style; blending several (--style A --style B) is for one content "
-                             "at a time.")
+            raise InputError(
+                "a batch takes one style; blending several (--style A --style B) is for one content at a time."
+            )
         if args.style_masks:
             raise InputError("--style-mask is for one content at a time; a batch can use --style-region auto.")
         if args.save_image:
-            raise InputError("--save-image is for one content at a time; a batch's composites are in its bundles "
-                             "(unzip them, or open them in napari).")
+            raise InputError(
+                "--save-image is for one content at a time; a batch's composites are in its bundles "
+                "(unzip them, or open them in napari)."
+            )
 
-        return run_batch(args, batch_steps(args.content, args.style, job_params(args), args.out, args.labels,
-                                           args.workers, args.scheduler, args.overwrite, args.max_pixels,
-                                           explicit_weights(args)))
+        return run_batch(
+            args,
+            batch_steps(
+                args.content,
+                args.style,
+                job_params(args),
+                args.out,
+                args.labels,
+                args.workers,
+                args.scheduler,
+                args.overwrite,
+                args.max_pixels,
+                explicit_weights(args),
+            ),
+        )
     if args.scheduler or args.workers != 1:
-        raise InputError("--workers and --scheduler spread a batch (several contents, a folder or a glob); "
-                         "one content runs as one job: drop them.")
+        raise InputError(
+            "--workers and --scheduler spread a batch (several contents, a folder or a glob); "
+            "one content runs as one job: drop them."
+        )
     args.content = args.content[0]
     content = read_source_image(args.content, "content", args.max_pixels)
     if args.region_styles:
@@ -438,13 +605,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             groups.setdefault(region, []).append((read_style(path, what, mask, args.max_pixels), weight))
         style = groups[""] if list(groups) == [""] else groups  # each a blend (of one, unless repeated)
         blend = args.style_blend is not None
-        named = ", ".join(f"{region + '=' if region else ''}{path}" + (f" ({weight:g})" if blend else "")
-                          for region, path, weight in args.region_styles)
+        named = ", ".join(
+            f"{region + '=' if region else ''}{path}" + (f" ({weight:g})" if blend else "")
+            for region, path, weight in args.region_styles
+        )
     else:
         style, named = read_style(args.style, "style", style_masks(args, 1)[0], args.max_pixels), args.style
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
-    inputs = {"content": args.content, "style": named, **({"labels": args.labels} if args.labels else {}),
-              **({"style_masks": ", ".join(args.style_masks)} if args.style_masks else {})}
+    inputs = {
+        "content": args.content,
+        "style": named,
+        **({"labels": args.labels} if args.labels else {}),
+        **({"style_masks": ", ".join(args.style_masks)} if args.style_masks else {}),
+    }
     execute(args, content, style, labels, inputs)
     return 0
 
@@ -460,9 +633,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from napari_partial_style.api import Session, sweep_job
+    from napari_partial_style.core.images import read_source_image
     from napari_partial_style.core.io.atomic import atomic_file, check_parent
     from napari_partial_style.core.io.image_files import read_image_file
-    from napari_partial_style.core.images import read_source_image
 
     out = Path(args.out)
     weights = list(dict.fromkeys(args.sweep_weights))
@@ -474,13 +647,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     params = job_params(args, sweep_defaults())
     bundles = {w: out / f"style-weight-{w:g}.pstyle" for w in weights}
     sheet_path = out / "sweep.png"
-    inputs = {"content": args.content, "style": args.style, **({"labels": args.labels} if args.labels else {}),
-              **({"style_masks": args.style_masks[0]} if args.style_masks else {})}
-    finished = {} if args.overwrite else {w: finished_job(path, sweep_job(params, w), inputs)
-                                          for w, path in bundles.items() if path.exists()}
+    inputs = {
+        "content": args.content,
+        "style": args.style,
+        **({"labels": args.labels} if args.labels else {}),
+        **({"style_masks": args.style_masks[0]} if args.style_masks else {}),
+    }
+    finished = (
+        {}
+        if args.overwrite
+        else {w: finished_job(path, sweep_job(params, w), inputs) for w, path in bundles.items() if path.exists()}
+    )
     if len(finished) == len(weights) and sheet_path.exists():
-        args.printer.info(f"nothing to do: {out} holds this sweep (its sheet and {len(weights)} bundles); "
-                          "pass --overwrite to make it again.")
+        args.printer.info(
+            f"nothing to do: {out} holds this sweep (its sheet and {len(weights)} bundles); "
+            "pass --overwrite to make it again."
+        )
         if args.quiet:
             print(sheet_path)
         return 0
@@ -495,8 +677,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def save(weight: float, job) -> None:
         job.save(bundles[weight], overwrite=args.overwrite)
         kept.append(weight)
-        args.on_interrupt = (f"the bundles of style weight {', '.join(f'{w:g}' for w in kept)} are in {out}; "
-                             "run the same command again to make the rest.")
+        args.on_interrupt = (
+            f"the bundles of style weight {', '.join(f'{w:g}' for w in kept)} are in {out}; "
+            "run the same command again to make the rest."
+        )
 
     if kept:
         args.printer.info(f"style weight {', '.join(f'{w:g}' for w in kept)}: kept from the earlier run in {out}")
@@ -518,11 +702,16 @@ def finished_job(path: Path, params, inputs: dict[str, str]):
     from napari_partial_style.core.job import from_bundle
 
     bundle = read_bundle(path)
-    same = (bundle.manifest.get("parameters") == json.loads(json.dumps(asdict(params)))
-            and bundle.manifest.get("inputs") == inputs and bundle.composite is not None)
+    same = (
+        bundle.manifest.get("parameters") == json.loads(json.dumps(asdict(params)))
+        and bundle.manifest.get("inputs") == inputs
+        and bundle.composite is not None
+    )
     if not same:
-        raise InputError(f"{path} exists from a run with other settings or inputs; pass --overwrite to replace the "
-                         "sweep, or choose another --out.")
+        raise InputError(
+            f"{path} exists from a run with other settings or inputs; pass --overwrite to replace the "
+            "sweep, or choose another --out."
+        )
     return from_bundle(bundle, params.composite.label_values)
 
 
@@ -550,15 +739,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from napari_partial_style.core.io import weights
-    from napari_partial_style.core.train.datasets import load_dataset
-    from napari_partial_style.core.device import get_device
-    from napari_partial_style.core.progress import drain
-    from napari_partial_style.core.params import TrainParams
-    from napari_partial_style.core.train.training import Trainer, check_outputs, output_paths
-
     from napari_partial_style.cli_options import params_from
-    from napari_partial_style.core.params import JobParams
+    from napari_partial_style.core.device import get_device
+    from napari_partial_style.core.io import weights
+    from napari_partial_style.core.params import JobParams, TrainParams
+    from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.train.datasets import load_dataset
+    from napari_partial_style.core.train.training import Trainer, check_outputs, output_paths
 
     params = params_from(args, TrainParams)
     if args.resume and args.overwrite:
@@ -577,28 +764,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     if params.pretrained and not args.resume:
         vgg16 = drain(weights.ensure_steps([weights.VGG16], explicit_weights(args)), printer)["vgg16"]
     trainer = Trainer(dataset, params, out, device, vgg16, resume=args.resume)
-    printer.info(f"{len(dataset)} images, {len(dataset.classes)} classes ({', '.join(dataset.classes)}); "
-                 f"{len(trainer.train_idx)} train / {len(trainer.val_idx)} validation; batch {trainer.batch_size} "
-                 f"on {device}; from epoch {trainer.epoch + 1} of {params.epochs}")
+    printer.info(
+        f"{len(dataset)} images, {len(dataset.classes)} classes ({', '.join(dataset.classes)}); "
+        f"{len(trainer.train_idx)} train / {len(trainer.val_idx)} validation; batch {trainer.batch_size} "
+        f"on {device}; from epoch {trainer.epoch + 1} of {params.epochs}"
+    )
     try:
         summary = drain(trainer.run(), printer)
-    except (KeyboardInterrupt, Cancelled):  # the state on disk is the last whole epoch's: the one in memory is mid-epoch
+    except (
+        KeyboardInterrupt,
+        Cancelled,
+    ):  # the state on disk is the last whole epoch's: the one in memory is mid-epoch
         state = output_paths(out)[2]
-        args.on_interrupt = (f"the state of the last finished epoch is in {state}; continue with --resume."
-                             if state.is_file() else "no epoch finished, so there is nothing to resume.")
+        args.on_interrupt = (
+            f"the state of the last finished epoch is in {state}; continue with --resume."
+            if state.is_file()
+            else "no epoch finished, so there is nothing to resume."
+        )
         raise
     if dataset.skipped:
         printer.info(f"{len(dataset.skipped)} unreadable image(s) were skipped (listed above).")
     printer.info(f"best checkpoint: {summary['checkpoint']} (log: {summary['log']})")
-    printer.info(f"use it:  napari-partial-style run CONTENT STYLE --classifier {summary['checkpoint']} --out RESULT.pstyle")
+    printer.info(
+        f"use it:  napari-partial-style run CONTENT STYLE --classifier {summary['checkpoint']} --out RESULT.pstyle"
+    )
     if args.quiet:
         print(summary["checkpoint"])
     return 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from napari_partial_style.core.train.datasets import fmd_steps
     from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.train.datasets import fmd_steps
 
     path = drain(fmd_steps(args.dest), args.printer)
     print(f"FMD is in {path}; train with:  napari-partial-style train {path} --out fmd.pt")

@@ -9,8 +9,13 @@ from typing import Any
 
 from napari_partial_style.core.options import Leaf, build, help_text, leaves
 
-GROUP_TITLES = {"session": "device and size", "segment": "segmentation", "style": "style transfer",
-                "composite": "compositing", "score": "scoring"}
+GROUP_TITLES = {
+    "session": "device and size",
+    "segment": "segmentation",
+    "style": "style transfer",
+    "composite": "compositing",
+    "score": "scoring",
+}
 
 
 def finite_float(text: str) -> float:
@@ -52,8 +57,9 @@ def add_leaf(group: argparse._ArgumentGroup, leaf: Leaf) -> None:
     group.add_argument(leaf.flag, **kwargs)
 
 
-def add_tree(parser: argparse.ArgumentParser, cls: type, parts: tuple[str, ...],
-             exclude: tuple[tuple[str, ...], ...] = ()) -> None:
+def add_tree(
+    parser: argparse.ArgumentParser, cls: type, parts: tuple[str, ...], exclude: tuple[tuple[str, ...], ...] = ()
+) -> None:
     """The options of the subtrees `parts` of `cls`, one argument group each, less the leaves in
     `exclude` (a command that takes several values of one, as `sweep` does for the style weight)."""
     for part in parts:
@@ -63,8 +69,7 @@ def add_tree(parser: argparse.ArgumentParser, cls: type, parts: tuple[str, ...],
                 add_leaf(group, leaf)
 
 
-def add_flat(parser: argparse.ArgumentParser, cls: type, title: str,
-             exclude: tuple[tuple[str, ...], ...] = ()) -> None:
+def add_flat(parser: argparse.ArgumentParser, cls: type, title: str, exclude: tuple[tuple[str, ...], ...] = ()) -> None:
     """Every option of a flat parameter dataclass (TrainParams) as one argument group."""
     group = parser.add_argument_group(title)
     for leaf in leaves(cls):

@@ -78,15 +78,20 @@ def preferred_style(viewer, content: Any) -> Any:
     image there is; else None (the user chooses)."""
     others = [layer for layer in _inputs(viewer) if layer is not content]
     textures = [layer for layer in others if is_texture(layer)]
-    return (_last_used(others, "style") or (textures[-1] if textures else None)
-            or (others[0] if len(others) == 1 else None))
+    return (
+        _last_used(others, "style") or (textures[-1] if textures else None) or (others[0] if len(others) == 1 else None)
+    )
 
 
 def pick_content(viewer, box: ComboBox, keep: bool = False) -> None:
     """Set the content box to `preferred_content` (when there is one); with `keep`, only when it
     shows nothing or a texture sample no job took as content (a photo opened after a texture)."""
     current = box.value
-    if keep and current is not None and not (is_texture(current) and "content" not in current.metadata.get(USED_KEY, {})):
+    if (
+        keep
+        and current is not None
+        and not (is_texture(current) and "content" not in current.metadata.get(USED_KEY, {}))
+    ):
         return
     chosen = preferred_content(viewer)
     if chosen is not None:
@@ -116,14 +121,39 @@ def watch_layers(viewer, *widgets) -> None:
 
 
 def device_box(leaf: Leaf) -> ComboBox:
-    """Only the devices this machine has, best first; the default comes from the plugin settings."""
+    """Only the devices this machine has, best first; the default comes from the plugin settings.
+
+    Listing them needs torch, whose import takes seconds: the dock opens at once with "auto",
+    "cpu" and the preferred device, and the list is filled from a thread (at once if a job has
+    imported torch already)."""
+    import sys
+
     from napari_partial_style._napari.forms import tooltip
     from napari_partial_style.core.device import available_devices
 
-    devices = ["auto", *available_devices()]
     preferred = default_device()
-    return ComboBox(label=leaf.label, name=leaf.dest, choices=devices, tooltip=tooltip(leaf),
-                    value=preferred if preferred in devices else leaf.default)
+    box = ComboBox(label=leaf.label, name=leaf.dest, tooltip=tooltip(leaf), choices=["auto", "cpu"])
+
+    def fill(devices: list[str]) -> None:
+        try:
+            current = box.value
+            box.choices = ["auto", *devices]
+            box.value = current if current in box.choices else leaf.default
+            box.changed.emit(box.value)  # what "auto" means may have changed: the placeholders follow
+        except RuntimeError:  # the dock was closed before torch was ready
+            pass
+
+    if "torch" in sys.modules:
+        fill(available_devices())
+    else:
+        from napari.qt.threading import create_worker
+
+        if preferred not in box.choices:
+            box.choices = [*box.choices, preferred]
+        worker = create_worker(available_devices, _ignore_errors=True)
+        worker.returned.connect(fill)
+    box.value = preferred if preferred in box.choices else leaf.default
+    return box
 
 
 class ClassifierPicker(Container):
@@ -172,9 +202,13 @@ def ranked_matches(classes: list[str], text: str) -> list[str]:
     def rank(name: str) -> int:
         lower = name.lower()
         words = lower.replace("-", " ").replace(",", " ").split()
-        return 0 if lower == text else 1 if lower.startswith(text) else 2 if any(w.startswith(text) for w in words) else 3
+        return (
+            0 if lower == text else 1 if lower.startswith(text) else 2 if any(w.startswith(text) for w in words) else 3
+        )
 
-    return sorted((c for c in classes if text in c.lower()), key=rank)  # sorted is stable: the list's order within a rank
+    return sorted(
+        (c for c in classes if text in c.lower()), key=rank
+    )  # sorted is stable: the list's order within a rank
 
 
 class TargetPicker(Container):
@@ -264,12 +298,11 @@ def show_defaults(form) -> None:
     fields = form.fields
 
     def on_device(_value=None) -> None:
-        from napari_partial_style.core.device import DEFAULT_RESULT_SIZE, DEFAULT_SIZE, get_device
+        from napari_partial_style.core.device import DEFAULT_RESULT_SIZE, DEFAULT_SIZE
 
-        try:
-            kind = get_device(fields["session.device"].value).type
-        except InputError:
-            return
+        box = fields["session.device"]
+        listed = [c for c in box.choices if c != "auto"]  # the device box's list: torch is not asked here
+        kind = (listed[0] if box.value == "auto" else str(box.value)).split(":")[0]
         if "session.size" in fields:
             fields["session.size"].native.setPlaceholderText(f"auto: {DEFAULT_SIZE.get(kind, 256)} px on {kind}")
         if "style.max_size" in fields:
@@ -277,7 +310,7 @@ def show_defaults(form) -> None:
             fields["style.max_size"].native.setPlaceholderText(f"the content's, at most {most} px on {kind}")
 
     def on_classifier(_value=None) -> None:
-        from napari_partial_style.core.segment.saliency import source_default_threshold
+        from napari_partial_style.core.segment.thresholds import source_default_threshold
 
         picker = fields["segment.classifier"]
         try:
@@ -327,8 +360,13 @@ THIS_SLICE, ALL_SLICES = "this slice", "all slices"
 def slices_box() -> ComboBox:
     """For a stack (3D or a time series): work on the slice shown, or on every slice, each slice's
     outputs stacked into one layer with the input's axes. Shown only when the input is a stack."""
-    return ComboBox(label="slices", choices=[THIS_SLICE, ALL_SLICES], value=THIS_SLICE, visible=False,
-                    tooltip="the 2D slice shown, or every slice of the stack (outputs keep the stack's axes)")
+    return ComboBox(
+        label="slices",
+        choices=[THIS_SLICE, ALL_SLICES],
+        value=THIS_SLICE,
+        visible=False,
+        tooltip="the 2D slice shown, or every slice of the stack (outputs keep the stack's axes)",
+    )
 
 
 def shown(widget) -> bool:
@@ -345,12 +383,18 @@ def refuse_small_rgb_read_as_stack(layer) -> None:
     from napari_partial_style.core.images import MIN_SIDE
 
     shape = layer.data.shape
-    if (getattr(layer, "rgb", True) or len(shape) != 3 or shape[-1] not in (3, 4)
-            or min(shape[:2]) > NAPARI_RGB_MIN_SIDE):
+    if (
+        getattr(layer, "rgb", True)
+        or len(shape) != 3
+        or shape[-1] not in (3, 4)
+        or min(shape[:2]) > NAPARI_RGB_MIN_SIDE
+    ):
         return
-    raise InputError(f"{layer.name} is a {shape[1]}×{shape[0]} px RGB image (napari shows it as a stack of "
-                     f"{shape[0]} slices, as it does when a side is {NAPARI_RGB_MIN_SIDE} px or less); it is too "
-                     f"small: both sides need at least {MIN_SIDE} px.")
+    raise InputError(
+        f"{layer.name} is a {shape[1]}×{shape[0]} px RGB image (napari shows it as a stack of "
+        f"{shape[0]} slices, as it does when a side is {NAPARI_RGB_MIN_SIDE} px or less); it is too "
+        f"small: both sides need at least {MIN_SIDE} px."
+    )
 
 
 def is_stack(layer) -> bool:

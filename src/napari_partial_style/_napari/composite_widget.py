@@ -58,15 +58,24 @@ class CompositeWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self.viewer = viewer
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
-        self.stylized = ComboBox(label="stylized", choices=layer_choices(viewer, "image"), nullable=True, value=None,
-                                 tooltip="the image Stylize made (`<content> stylized`), picked by name when it exists")
+        self.stylized = ComboBox(
+            label="stylized",
+            choices=layer_choices(viewer, "image"),
+            nullable=True,
+            value=None,
+            tooltip="the image Stylize made (`<content> stylized`), picked by name when it exists",
+        )
         self.labels_layer = ComboBox(label="labels", choices=layer_choices(viewer, "labels"))
         self.slices = slices_box()
         self.composite_form = ParamForm(JobParams, COMPOSITE_PARTS)
         self.auto = CheckBox(text="re-composite when the labels change", value=False)
         self.composite_button = PushButton(text="Composite")
-        self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True,
-                              tooltip="the style image: its top class is the expected class unless one is named")
+        self.style = ComboBox(
+            label="style",
+            choices=layer_choices(viewer, "image"),
+            nullable=True,
+            tooltip="the style image: its top class is the expected class unless one is named",
+        )
         self.score_form = ParamForm(JobParams, SCORE_PARTS, CUSTOM, exclude=NOT_IN_NAPARI)
         show_defaults(self.score_form)
         self.score_button = PushButton(text="Score")
@@ -75,11 +84,23 @@ class CompositeWidget(Container):
         self.scores.tooltip = MEANING
         self.status = Label(value="")
         self.progress = JobProgress()
-        super().__init__(widgets=[
-            self.content, self.stylized, self.labels_layer, self.slices, self.composite_form, self.auto,
-            self.composite_button,
-            self.style, self.score_form, self.score_button, self.scores, self.progress, self.status,
-        ])
+        super().__init__(
+            widgets=[
+                self.content,
+                self.stylized,
+                self.labels_layer,
+                self.slices,
+                self.composite_form,
+                self.auto,
+                self.composite_button,
+                self.style,
+                self.score_form,
+                self.score_button,
+                self.scores,
+                self.progress,
+                self.status,
+            ]
+        )
         self.runner = JobRunner(self.score_button, self.status, "Score", self.progress)
         self.composite_button.clicked.connect(self.recomposite)
         self.score_button.clicked.connect(lambda: self.runner.toggle(self._score_job))
@@ -133,15 +154,21 @@ class CompositeWidget(Container):
 
         content, stylized, labels = self.content.value, self.stylized.value, self.labels_layer.value
         if content is None or stylized is None or labels is None:
-            raise InputError("choose the content, stylized and labels layers (run Segment and Stylize first, or paint labels).")
+            raise InputError(
+                "choose the content, stylized and labels layers (run Segment and Stylize first, or paint labels)."
+            )
         if stylized is content:
-            raise InputError(f"{content.name} is chosen as its own stylized image; choose the layer Stylize made "
-                             f"('{names.role(content.name, names.STYLIZED)}').")
+            raise InputError(
+                f"{content.name} is chosen as its own stylized image; choose the layer Stylize made "
+                f"('{names.role(content.name, names.STYLIZED)}')."
+            )
         source = source_image(self.viewer, content, "a content layer")
         styl = source_image(self.viewer, stylized, "the stylized layer")
         if styl.shape != source.shape:
-            raise InputError(f"{stylized.name} is {styl.shape[1]}×{styl.shape[0]} but {content.name} is "
-                             f"{source.shape[1]}×{source.shape[0]}; stylize this content first.")
+            raise InputError(
+                f"{stylized.name} is {styl.shape[1]}×{styl.shape[0]} but {content.name} is "
+                f"{source.shape[1]}×{source.shape[0]}; stylize this content first."
+            )
         params = self.composite_form.params().composite
         mask = Session.target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, params, labels.name)
         return content, source, styl.native, mask, params, self._probability(labels, params, source.shape)
@@ -169,8 +196,10 @@ class CompositeWidget(Container):
         styl = stack_sources(stylized)[1]
         label_planes = planes(labels)[1] if labels.ndim > 2 else []
         if len(styl) != len(sources) or len(label_planes) != len(sources):
-            raise InputError(f"{content.name} has {len(sources)} slices but {stylized.name} has {len(styl)} and "
-                             f"{labels.name} {len(label_planes)}; run Segment and Stylize on all slices first.")
+            raise InputError(
+                f"{content.name} has {len(sources)} slices but {stylized.name} has {len(styl)} and "
+                f"{labels.name} {len(label_planes)}; run Segment and Stylize on all slices first."
+            )
         params = self.composite_form.params().composite
         results, masks = [], []
         for source, stylized_plane, label_plane in zip(sources, styl, label_planes):
@@ -260,6 +289,13 @@ class CompositeWidget(Container):
         self.scores.value = summary(scores)
         self.viewer.layers[name].metadata.setdefault(META_KEY, {})["scores"] = scores
         base = names.base_name(layer.name)
-        seen, _ = put_labels(self.viewer, names.role(base, names.RESEGMENTED), rescored, classes, layer,
-                             {"stage": "score", "scores": scores}, visible=False)
+        seen, _ = put_labels(
+            self.viewer,
+            names.role(base, names.RESEGMENTED),
+            rescored,
+            classes,
+            layer,
+            {"stage": "score", "scores": scores},
+            visible=False,
+        )
         self.status.value = f"Score: done; tick '{seen.name}' to see what the classifier sees now"

@@ -52,9 +52,14 @@ class ScrollingStep(QScrollArea):
         if not isinstance(window, QMainWindow) or own is None or own.isFloating():
             return
         area = window.dockWidgetArea(own)
-        docks = [dock for dock in window.findChildren(QDockWidget)
-                 if dock.isVisible() and not dock.isFloating() and window.dockWidgetArea(dock) == area
-                 and dock.findChild(ScrollingStep) is not None]
+        docks = [
+            dock
+            for dock in window.findChildren(QDockWidget)
+            if dock.isVisible()
+            and not dock.isFloating()
+            and window.dockWidgetArea(dock) == area
+            and dock.findChild(ScrollingStep) is not None
+        ]
         if len(docks) > 1:
             heights = [dock.findChild(ScrollingStep).step.native.sizeHint().height() for dock in docks]
             window.resizeDocks(docks, heights, Qt.Orientation.Vertical)

@@ -36,8 +36,9 @@ def in_widget_words(message: str) -> str:
 def _flag_labels() -> dict[str, str]:
     from napari_partial_style.core.params import JobParams
 
-    return {leaf.flag: f"'{leaf.label}'" + (f" ({ADVANCED})" if leaf.option.advanced else "")
-            for leaf in leaves(JobParams)}
+    return {
+        leaf.flag: f"'{leaf.label}'" + (f" ({ADVANCED})" if leaf.option.advanced else "") for leaf in leaves(JobParams)
+    }
 
 
 class TextNumbers(LineEdit):
@@ -108,7 +109,9 @@ class OptionalText(LineEdit):
 def _spin(leaf: Leaf, kwargs: dict[str, Any]) -> Widget:
     opt = leaf.option
     cls = SpinBox if leaf.base is int else FloatSpinBox
-    return cls(min=opt.min, max=opt.max, step=opt.step or (1 if leaf.base is int else 0.1), value=leaf.default, **kwargs)
+    return cls(
+        min=opt.min, max=opt.max, step=opt.step or (1 if leaf.base is int else 0.1), value=leaf.default, **kwargs
+    )
 
 
 def make_widget(leaf: Leaf, custom: dict[str, Callable[[Leaf], Widget]]) -> Widget:
@@ -146,18 +149,27 @@ class ParamForm(Container):
     """The options of `root` under the paths in `parts` (("session",), ("segment", "crf"), ...).
     `form["segment.crf.method"]` is the widget of one option; `params()` builds the tree."""
 
-    def __init__(self, root: type, parts: Iterable[tuple[str, ...]], custom: dict[str, Callable[[Leaf], Widget]] | None = None,
-                 exclude: Iterable[tuple[str, ...]] = ()) -> None:
+    def __init__(
+        self,
+        root: type,
+        parts: Iterable[tuple[str, ...]],
+        custom: dict[str, Callable[[Leaf], Widget]] | None = None,
+        exclude: Iterable[tuple[str, ...]] = (),
+    ) -> None:
         parts, exclude = list(parts), set(exclude)
         self.root = root
-        self.leaves = [leaf for leaf in leaves(root)
-                       if any(leaf.path[:len(p)] == p for p in parts) and leaf.path not in exclude]
+        self.leaves = [
+            leaf for leaf in leaves(root) if any(leaf.path[: len(p)] == p for p in parts) and leaf.path not in exclude
+        ]
         self.fields = {".".join(leaf.path): make_widget(leaf, custom or {}) for leaf in self.leaves}
         basic = [self.fields[".".join(leaf.path)] for leaf in self.leaves if not leaf.option.advanced]
         advanced = [self.fields[".".join(leaf.path)] for leaf in self.leaves if leaf.option.advanced]
         self.advanced = Container(widgets=advanced, visible=False)
-        self.toggle = PushButton(text=f"▸ {ADVANCED} ({len(advanced)})", visible=bool(advanced),
-                                 tooltip="settings most jobs leave at their defaults")
+        self.toggle = PushButton(
+            text=f"▸ {ADVANCED} ({len(advanced)})",
+            visible=bool(advanced),
+            tooltip="settings most jobs leave at their defaults",
+        )
         self.toggle.clicked.connect(self._toggle)
         super().__init__(widgets=[*basic, self.toggle, self.advanced], labels=True)
         self.margins = (0, 0, 0, 0)

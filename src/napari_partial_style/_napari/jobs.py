@@ -145,10 +145,13 @@ class JobRunner:
     def running(self) -> bool:
         return self.worker is not None
 
-    def start(self, job: Callable[[], Generator[Progress, None, Any]],
-              on_result: Callable[[Any], Iterator | None],
-              on_event: Callable[[Progress], None] | None = None,
-              on_abort: Callable[[], None] | None = None) -> None:
+    def start(
+        self,
+        job: Callable[[], Generator[Progress, None, Any]],
+        on_result: Callable[[Any], Iterator | None],
+        on_event: Callable[[Progress], None] | None = None,
+        on_abort: Callable[[], None] | None = None,
+    ) -> None:
         """Run `job()` (a core generator) in a thread; `on_result` gets its return value (when it is
         a generator, each of its steps runs in an event-loop turn of its own, and the job ends after
         the last), and `on_abort` is called when it ends without one (cancelled or failed), to undo

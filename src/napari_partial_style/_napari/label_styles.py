@@ -37,9 +37,12 @@ class LabelStyles(Container):
     def __init__(self, viewer, default_style: ComboBox) -> None:
         self.viewer = viewer
         self.default_style = default_style
-        self.toggle = CheckBox(text="a style per label value", value=False,
-                                tooltip="each value of the region's labels takes the style chosen for it "
-                                        "(e.g. the cup stone, the table wood); one job, one optimisation")
+        self.toggle = CheckBox(
+            text="a style per label value",
+            value=False,
+            tooltip="each value of the region's labels takes the style chosen for it "
+            "(e.g. the cup stone, the table wood); one job, one optimisation",
+        )
         self.rows = Container(widgets=[], labels=True)
         self.note = Label(value="")
         super().__init__(widgets=[self.toggle, self.rows, self.note], labels=False)
@@ -61,7 +64,9 @@ class LabelStyles(Container):
         self.refresh()
 
     def _painted(self, event) -> None:
-        new = {int(v) for atom in event.value for v in np.unique(np.asarray(atom[-1])) if v != 0}  # the painted value(s)
+        new = {
+            int(v) for atom in event.value for v in np.unique(np.asarray(atom[-1])) if v != 0
+        }  # the painted value(s)
         if self.toggle.value and not new <= set(self._values):
             self._values = sorted(set(self._values) | new)
             self._rows()
@@ -84,13 +89,23 @@ class LabelStyles(Container):
         for value in values[:MAX_ROWS]:
             name = f"label_{value}"
             title = f"{value} ({names[value]})" if value in names else str(value)
-            box = ComboBox(name=name, label=title, choices=layer_choices(self.viewer, "image"), nullable=True,
-                           tooltip=f"the style for label {title}; empty: leave it as it is")
+            box = ComboBox(
+                name=name,
+                label=title,
+                choices=layer_choices(self.viewer, "image"),
+                nullable=True,
+                tooltip=f"the style for label {title}; empty: leave it as it is",
+            )
             box.value = kept.get(name, self.default_style.value)
             self.rows.append(box)
         extra = len(values) - MAX_ROWS
-        self.note.value = (f"{extra} more values take no style (only the first {MAX_ROWS} get rows)" if extra > 0 else
-                           "" if values else "these labels have no nonzero value yet: paint a region")
+        self.note.value = (
+            f"{extra} more values take no style (only the first {MAX_ROWS} get rows)"
+            if extra > 0
+            else ""
+            if values
+            else "these labels have no nonzero value yet: paint a region"
+        )
 
     def choices(self) -> dict[int, object] | None:
         """{label value: style layer or None}, or None when a single style is used."""
@@ -98,6 +113,8 @@ class LabelStyles(Container):
             return None
         chosen = {int(row.name.split("_")[1]): row.value for row in self.rows}
         if not any(layer is not None for layer in chosen.values()):
-            raise InputError("no label value has a style: choose a style for at least one value, or untick "
-                             "'a style per label value'.")
+            raise InputError(
+                "no label value has a style: choose a style for at least one value, or untick "
+                "'a style per label value'."
+            )
         return chosen

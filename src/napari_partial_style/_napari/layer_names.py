@@ -8,7 +8,14 @@ and the same derived names with `<bundle>` as the base, so a reopened job carrie
 
 from __future__ import annotations
 
-CONTENT, STYLE, STYLIZED, COMPOSITE, LABELS, SALIENCY = "content", "style", "stylized", "composite", "labels", "saliency"
+CONTENT, STYLE, STYLIZED, COMPOSITE, LABELS, SALIENCY = (
+    "content",
+    "style",
+    "stylized",
+    "composite",
+    "labels",
+    "saliency",
+)
 RESEGMENTED = "re-segmentation"  # what the classifier sees in the composite (Score)
 SWEEP = "sweep"  # Stylize's contact sheet of style weights
 QUICK_LOOK = "quick look"  # the workflow's low-resolution composite
@@ -27,7 +34,7 @@ def saliency(base: str, target: str) -> str:
 def saliency_target(base: str, name: str) -> str | None:
     """The class of a `<base> saliency [<class>]` name, else None."""
     prefix = f"{base} {SALIENCY} ["
-    return name[len(prefix):-1] if name.startswith(prefix) and name.endswith("]") else None
+    return name[len(prefix) : -1] if name.startswith(prefix) and name.endswith("]") else None
 
 
 def numbered(name: str, n: int) -> str:
@@ -37,7 +44,9 @@ def numbered(name: str, n: int) -> str:
 
 def is_version(first: str, name: str) -> bool:
     """`first` or one of its numbered successors `first [n]`."""
-    return name == first or (name.startswith(first + " [") and name.endswith("]") and name[len(first) + 2:-1].isdigit())
+    return name == first or (
+        name.startswith(first + " [") and name.endswith("]") and name[len(first) + 2 : -1].isdigit()
+    )
 
 
 def is_labels(base: str, name: str) -> bool:
@@ -56,7 +65,7 @@ def next_version(first: str, taken) -> str:
 def newest_version(first: str, names) -> str | None:
     """The highest-numbered of `first`, `first [2]`, ... among `names`, else None."""
     found = [name for name in names if is_version(first, name)]
-    return max(found, key=lambda name: 1 if name == first else int(name[len(first) + 2:-1]), default=None)
+    return max(found, key=lambda name: 1 if name == first else int(name[len(first) + 2 : -1]), default=None)
 
 
 def base_name(content_name: str) -> str:
@@ -67,4 +76,7 @@ def base_name(content_name: str) -> str:
 
 def is_derived(name: str) -> bool:
     """A name the plugin gives to a layer made from another (not an input image)."""
-    return any(f" {kind}" in name for kind in (STYLIZED, COMPOSITE, STYLE, RESEGMENTED, SWEEP, QUICK_LOOK)) or f" {SALIENCY} [" in name
+    return (
+        any(f" {kind}" in name for kind in (STYLIZED, COMPOSITE, STYLE, RESEGMENTED, SWEEP, QUICK_LOOK))
+        or f" {SALIENCY} [" in name
+    )

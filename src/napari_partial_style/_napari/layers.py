@@ -28,7 +28,7 @@ def _leading(layer) -> tuple[int, ...]:
     """The stack axes of a layer's data: all but the image plane (and an RGB layer's channels)."""
     shape = np.shape(layer.data)
     spatial = 3 if getattr(layer, "rgb", False) else 2
-    return tuple(shape[:max(0, len(shape) - spatial)])
+    return tuple(shape[: max(0, len(shape) - spatial)])
 
 
 def slice_index(viewer, layer) -> tuple[int, ...] | None:
@@ -37,7 +37,7 @@ def slice_index(viewer, layer) -> tuple[int, ...] | None:
     if not leading:
         return None
     ndim = len(leading) + (3 if getattr(layer, "rgb", False) else 2)
-    step = viewer.dims.current_step[-ndim:][:len(leading)] if viewer is not None else (0,) * len(leading)
+    step = viewer.dims.current_step[-ndim:][: len(leading)] if viewer is not None else (0,) * len(leading)
     return tuple(min(int(s), n - 1) for s, n in zip(step, leading))
 
 
@@ -51,12 +51,18 @@ def current_slice(viewer, layer) -> tuple[np.ndarray, bool]:
 
 
 def slice_text(index: tuple[int, ...] | None) -> str:
-    """" (slice 3)" as napari's slider numbers it, for a status line; "" when not a slice of a stack."""
+    """ " (slice 3)" as napari's slider numbers it, for a status line; "" when not a slice of a stack."""
     return "" if index is None else f" (slice {', '.join(map(str, index))})"
 
 
-def into_stack(viewer, like, index: tuple[int, ...] | None, plane: np.ndarray, previous: str | None,
-               content_elsewhere: bool = False) -> np.ndarray:
+def into_stack(
+    viewer,
+    like,
+    index: tuple[int, ...] | None,
+    plane: np.ndarray,
+    previous: str | None,
+    content_elsewhere: bool = False,
+) -> np.ndarray:
     """A result of one slice (`index`) of the stack `like` as a stack of its shape, so napari shows
     it on that slice only: the other slices come from the layer `previous` when it is such a stack
     (an earlier result: results of single slices add up), else from the content itself
@@ -82,8 +88,8 @@ def planes(layer) -> tuple[tuple[int, ...], list[np.ndarray]]:
     """Every 2D (RGB or grayscale) plane of a stack, in order, and the stack's leading shape."""
     data = np.asarray(layer.data)
     spatial = 3 if getattr(layer, "rgb", False) else 2
-    leading = data.shape[:max(0, data.ndim - spatial)]
-    flat = data.reshape(-1, *data.shape[len(leading):])
+    leading = data.shape[: max(0, data.ndim - spatial)]
+    flat = data.reshape(-1, *data.shape[len(leading) :])
     return leading, [flat[i] for i in range(len(flat))]
 
 
@@ -122,7 +128,7 @@ def geometry(layer, ndim: int = 2) -> dict[str, Any]:
         "scale": tuple(layer.scale[-ndim:]),
         "translate": tuple(layer.translate[-ndim:]),
         "rotate": np.asarray(layer.rotate)[-ndim:, -ndim:],
-        "affine": np.asarray(layer.affine.affine_matrix)[-ndim - 1:, -ndim - 1:],
+        "affine": np.asarray(layer.affine.affine_matrix)[-ndim - 1 :, -ndim - 1 :],
     }
 
 
@@ -136,8 +142,15 @@ def was_painted(layer) -> bool:
     return written is None or written != checksum(np.asarray(layer.data))
 
 
-def put_image(viewer, name: str, data: np.ndarray, like, metadata: dict | None = None,
-              beside: dict[str, Any] | None = None, **kwargs: Any):
+def put_image(
+    viewer,
+    name: str,
+    data: np.ndarray,
+    like,
+    metadata: dict | None = None,
+    beside: dict[str, Any] | None = None,
+    **kwargs: Any,
+):
     """Update the image layer called `name` in place (the plugin's own output: replaced whole when a
     stack result follows a single-slice one), or add it; returns the layer. `beside`: arrays kept in
     the layer's metadata next to the JSON record (META_KEY)."""
@@ -166,9 +179,16 @@ def is_preview(layer) -> bool:
     return PREVIEW_KEY in layer.metadata.get(META_KEY, {})
 
 
-def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
-               metadata: dict | None = None, probabilities: np.ndarray | None = None,
-               visible: bool = True) -> tuple[Any, bool]:
+def put_labels(
+    viewer,
+    name: str,
+    labels: np.ndarray,
+    classes: list[str],
+    like,
+    metadata: dict | None = None,
+    probabilities: np.ndarray | None = None,
+    visible: bool = True,
+) -> tuple[Any, bool]:
     """Write labels into the first of `name`, `name [2]`, ... that the user has not painted,
     or into a new layer after them, in the classes' stable colours (set with the data: one redraw).
     A new layer is added hidden, for the caller to show in a later event-loop turn: napari builds a
@@ -199,8 +219,16 @@ def put_labels(viewer, name: str, labels: np.ndarray, classes: list[str], like,
                 layer.refresh()  # its extent, which napari leaves as it was while the layer is hidden
             return layer, candidate != name
         candidate, n = numbered(name, n), n + 1
-    layer = viewer.add_labels(labels, name=candidate, metadata=meta, features=features, opacity=LABELS_OPACITY,
-                              colormap=colormap, visible=False, **geometry(like, labels.ndim))
+    layer = viewer.add_labels(
+        labels,
+        name=candidate,
+        metadata=meta,
+        features=features,
+        opacity=LABELS_OPACITY,
+        colormap=colormap,
+        visible=False,
+        **geometry(like, labels.ndim),
+    )
     layer.contour = LABELS_CONTOUR
     return layer, candidate != name
 

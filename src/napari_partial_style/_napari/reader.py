@@ -35,30 +35,52 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
     meta = {"partial_style": bundle.manifest, "bundle": str(path)}
     layers: list[LayerData] = [(bundle.content, {"name": names.role(name, names.CONTENT), "metadata": meta}, "image")]
     if bundle.style is not None:
-        layers.append((bundle.style, {"name": names.role(name, names.STYLE), "visible": False, "metadata": meta}, "image"))
+        layers.append(
+            (bundle.style, {"name": names.role(name, names.STYLE), "visible": False, "metadata": meta}, "image")
+        )
     targets = bundle.manifest.get("targets") or []
     if bundle.saliency is not None:
         for i, target in enumerate(targets[: len(bundle.saliency)]):
-            layers.append((bundle.saliency[i], {
-                "name": names.saliency(name, target), "colormap": "inferno", "contrast_limits": (0.0, 1.0),
-                "blending": "translucent", "opacity": 0.6, "visible": False, "metadata": meta,
-            }, "image"))
+            layers.append(
+                (
+                    bundle.saliency[i],
+                    {
+                        "name": names.saliency(name, target),
+                        "colormap": "inferno",
+                        "contrast_limits": (0.0, 1.0),
+                        "blending": "translucent",
+                        "opacity": 0.6,
+                        "visible": False,
+                        "metadata": meta,
+                    },
+                    "image",
+                )
+            )
     for key in (names.STYLIZED, names.COMPOSITE):
         array = getattr(bundle, key)
         if array is not None:
-            layers.append((array, {"name": names.role(name, key), "metadata": meta, "visible": key == names.COMPOSITE},
-                           "image"))
+            layers.append(
+                (array, {"name": names.role(name, key), "metadata": meta, "visible": key == names.COMPOSITE}, "image")
+            )
     if bundle.labels is not None:
         from napari_partial_style._napari.layers import PROBABILITIES_KEY
         from napari_partial_style._napari.stable_colors import class_colormap
 
         features = {"class": ["background", *targets]}
         token = _outline_when_added()
-        layers.append((bundle.labels, {
-            "name": names.role(name, names.LABELS), "opacity": 0.5, "features": features,
-            "metadata": {**meta, PROBABILITIES_KEY: bundle.crf_probabilities, OUTLINE_KEY: token},
-            "colormap": class_colormap(["background", *targets]),  # the colours the job showed
-        }, "labels"))
+        layers.append(
+            (
+                bundle.labels,
+                {
+                    "name": names.role(name, names.LABELS),
+                    "opacity": 0.5,
+                    "features": features,
+                    "metadata": {**meta, PROBABILITIES_KEY: bundle.crf_probabilities, OUTLINE_KEY: token},
+                    "colormap": class_colormap(["background", *targets]),  # the colours the job showed
+                },
+                "labels",
+            )
+        )
     return _placed(layers, bundle.manifest.get("napari"), name)
 
 
@@ -71,8 +93,10 @@ def _placed(layers: list[LayerData], record: Any, name: str) -> list[LayerData]:
         return layers  # a CLI bundle: pixels are the world
     where = _checked_place(record.get("place"), name)
     own = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
-    roles = {names.role(name, role): role for role in (names.CONTENT, names.STYLE, names.STYLIZED,
-                                                       names.COMPOSITE, names.LABELS)}
+    roles = {
+        names.role(name, role): role
+        for role in (names.CONTENT, names.STYLE, names.STYLIZED, names.COMPOSITE, names.LABELS)
+    }
     placed = []
     for data, kwargs, kind in layers:
         role = roles.get(kwargs["name"])
@@ -136,7 +160,8 @@ def _checked_place(place: Any, name: str) -> dict[str, Any]:
                 raise ValueError(f"{key} is not finite")
         Image(np.zeros((2, 2), np.uint8), **place)
     except Exception as exc:  # noqa: BLE001 - any refusal means the record is not usable
-        warnings.warn(f"{name}.pstyle: the layers' recorded place is damaged ({exc}); they open on the pixel grid.",
-                      stacklevel=2)
+        warnings.warn(
+            f"{name}.pstyle: the layers' recorded place is damaged ({exc}); they open on the pixel grid.", stacklevel=2
+        )
         return {}
     return place

@@ -21,8 +21,11 @@ def coffee():
 def coffee_cup_labels():
     return [
         _image(samples.coffee(), "coffee"),
-        (samples.coffee_cup_labels(), {"name": "coffee labels", "features": {"class": ["background", "cup"]},
-                                        "opacity": 0.5}, "labels"),
+        (
+            samples.coffee_cup_labels(),
+            {"name": "coffee labels", "features": {"class": ["background", "cup"]}, "opacity": 0.5},
+            "labels",
+        ),
     ]
 
 

@@ -52,14 +52,28 @@ class SegmentWidget(Container):
         self.picker = self.form["segment.saliency.targets"]
         self.threshold = self.form["segment.saliency.threshold"]
         self.run = PushButton(text="Segment")
-        self.crf_only = PushButton(text="Re-run CRF only", tooltip="new labels from the saliency layers already computed")
-        self.click = PushButton(text="Pick a target by clicking",
-                                tooltip="adds a points layer: each point you place on the object adds the class "
-                                        "the classifier sees there to the target classes")
+        self.crf_only = PushButton(
+            text="Re-run CRF only", tooltip="new labels from the saliency layers already computed"
+        )
+        self.click = PushButton(
+            text="Pick a target by clicking",
+            tooltip="adds a points layer: each point you place on the object adds the class "
+            "the classifier sees there to the target classes",
+        )
         self.status = Label(value="")
         self.progress = JobProgress()
-        super().__init__(widgets=[self.image, self.slices, self.click, self.form, self.run, self.crf_only,
-                                  self.progress, self.status])
+        super().__init__(
+            widgets=[
+                self.image,
+                self.slices,
+                self.click,
+                self.form,
+                self.run,
+                self.crf_only,
+                self.progress,
+                self.status,
+            ]
+        )
         self.runner = JobRunner(self.run, self.status, "Segment", self.progress)
         self.crf_runner = JobRunner(self.crf_only, self.status, "CRF", self.progress)
         self.point_runner = JobRunner(self.click, self.status, "Pick", self.progress)
@@ -101,8 +115,12 @@ class SegmentWidget(Container):
             return
         name = f"{layer.name} target points"
         if name not in self.viewer.layers:
-            points = self.viewer.add_points(name=name, size=max(layer.data.shape[-3 if layer.rgb else -2:][:2]) / 40,
-                                            face_color="yellow", **geometry(layer))
+            points = self.viewer.add_points(
+                name=name,
+                size=max(layer.data.shape[-3 if layer.rgb else -2 :][:2]) / 40,
+                face_color="yellow",
+                **geometry(layer),
+            )
             points.events.data.connect(lambda event: self._point_added(points, event))
         points = self.viewer.layers[name]
         self.viewer.layers.selection.active = points
@@ -173,23 +191,41 @@ class SegmentWidget(Container):
             first = segs[0]
             maps = np.stack([s.maps for s in segs], axis=1).reshape(len(first.targets), *leading, *first.labels.shape)
             labels = np.stack([s.labels for s in segs]).reshape(*leading, *first.labels.shape)
-            stacked = Segmentation(maps, labels, None, first.targets, first.target_ids, first.scores, first.classes,
-                                   first.threshold)
+            stacked = Segmentation(
+                maps, labels, None, first.targets, first.target_ids, first.scores, first.classes, first.threshold
+            )
             return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
 
         return (job, lambda result: self._show(layer, params, *result))
 
-    def _show(self, layer, params: JobParams, seg, size, device,
-              index: tuple[int, ...] | None = None) -> Iterator[None]:
+    def _show(
+        self, layer, params: JobParams, seg, size, device, index: tuple[int, ...] | None = None
+    ) -> Iterator[None]:
         """The maps and labels as layers, one per event-loop turn; a result of one slice of a stack
         goes to that slice of stack-shaped layers (shown there only; the slices done before are kept)."""
-        meta = {"stage": "segment", "parameters": asdict(params.segment), "size": size, "device": device,
-                "targets": seg.targets, "classifier_classes": seg.classes, "class_scores": seg.class_scores()}
+        meta = {
+            "stage": "segment",
+            "parameters": asdict(params.segment),
+            "size": size,
+            "device": device,
+            "targets": seg.targets,
+            "classifier_classes": seg.classes,
+            "class_scores": seg.class_scores(),
+        }
         for i, target in enumerate(seg.targets):
             name = names.saliency(layer.name, target)
-            put_image(self.viewer, name, into_stack(self.viewer, layer, index, seg.maps[i], name), layer, meta,
-                      colormap="inferno", contrast_limits=(0.0, 1.0), blending="translucent", opacity=0.6,
-                      visible=False)  # hidden: shown over the photo it hides the labels; tick it to look
+            put_image(
+                self.viewer,
+                name,
+                into_stack(self.viewer, layer, index, seg.maps[i], name),
+                layer,
+                meta,
+                colormap="inferno",
+                contrast_limits=(0.0, 1.0),
+                blending="translucent",
+                opacity=0.6,
+                visible=False,
+            )  # hidden: shown over the photo it hides the labels; tick it to look
             yield
         yield from self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities, index)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())
@@ -202,8 +238,15 @@ class SegmentWidget(Container):
             self.status.value += f"\nWarning: {warning}"
             show_warning(f"Segment: {warning}")
 
-    def _put_labels(self, layer, labels: np.ndarray, targets: list[str], meta: dict,
-                    probabilities: np.ndarray | None, index: tuple[int, ...] | None = None) -> Iterator[None]:
+    def _put_labels(
+        self,
+        layer,
+        labels: np.ndarray,
+        targets: list[str],
+        meta: dict,
+        probabilities: np.ndarray | None,
+        index: tuple[int, ...] | None = None,
+    ) -> Iterator[None]:
         """The labels as a layer: a new one is shown in the next event-loop turn (see `put_labels`)."""
         from napari.utils.notifications import show_info
 
@@ -237,10 +280,14 @@ class SegmentWidget(Container):
             return (yield from job_session.recrf(source, maps, targets, params.segment.crf))
 
         def show(seg) -> Iterator[None]:
-            yield from self._put_labels(layer, seg.labels, targets, {"stage": "segment",
-                                                                     "parameters": asdict(params.segment),
-                                                                     "targets": targets, "crf_only": True},
-                                        seg.probabilities, index)
+            yield from self._put_labels(
+                layer,
+                seg.labels,
+                targets,
+                {"stage": "segment", "parameters": asdict(params.segment), "targets": targets, "crf_only": True},
+                seg.probabilities,
+                index,
+            )
             self.status.value = f"CRF: done{slice_text(index)}"
 
         return (job, show)

@@ -70,49 +70,104 @@ class StylizeWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self.viewer = viewer
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
-        self.style = ComboBox(label="style", choices=layer_choices(viewer, "image"), nullable=True, value=None,
-                              tooltip="the image whose texture the content takes on (open one, e.g. File › Open Sample)")
-        self.labels_layer = ComboBox(label="region", choices=layer_choices(viewer, "labels"), nullable=True, value=None,
-                                     tooltip="the labels whose nonzero pixels take the style (`<content> labels`, "
-                                             "picked by name); empty: the whole frame")
-        self.style_mask = ComboBox(label="style mask", choices=layer_choices(viewer, "labels"), nullable=True,
-                                   value=None, tooltip="labels painted over the style image: its statistics come "
-                                                       "from their nonzero pixels only (the metal, not the hands "
-                                                       "holding it); `<style> labels` is picked by name; empty: the "
-                                                       "whole style image, or the `style region` option")
-        self.blend = ComboBox(label="blend with", choices=layer_choices(viewer, "image"), nullable=True, value=None,
-                              tooltip="a second style image: the region's Gram targets are the two styles' mixed "
-                                      "by the share below (command line: --style a --style b --style-blend W W)")
-        self.blend_share = FloatSpinBox(label="its share", value=0.3, min=0.05, max=0.95, step=0.05,
-                                        tooltip="the second style's share of the blend; the first takes the rest")
+        self.style = ComboBox(
+            label="style",
+            choices=layer_choices(viewer, "image"),
+            nullable=True,
+            value=None,
+            tooltip="the image whose texture the content takes on (open one, e.g. File › Open Sample)",
+        )
+        self.labels_layer = ComboBox(
+            label="region",
+            choices=layer_choices(viewer, "labels"),
+            nullable=True,
+            value=None,
+            tooltip="the labels whose nonzero pixels take the style (`<content> labels`, "
+            "picked by name); empty: the whole frame",
+        )
+        self.style_mask = ComboBox(
+            label="style mask",
+            choices=layer_choices(viewer, "labels"),
+            nullable=True,
+            value=None,
+            tooltip="labels painted over the style image: its statistics come "
+            "from their nonzero pixels only (the metal, not the hands "
+            "holding it); `<style> labels` is picked by name; empty: the "
+            "whole style image, or the `style region` option",
+        )
+        self.blend = ComboBox(
+            label="blend with",
+            choices=layer_choices(viewer, "image"),
+            nullable=True,
+            value=None,
+            tooltip="a second style image: the region's Gram targets are the two styles' mixed "
+            "by the share below (command line: --style a --style b --style-blend W W)",
+        )
+        self.blend_share = FloatSpinBox(
+            label="its share",
+            value=0.3,
+            min=0.05,
+            max=0.95,
+            step=0.05,
+            tooltip="the second style's share of the blend; the first takes the rest",
+        )
         self.label_styles = LabelStyles(viewer, self.style)
         self.slices = slices_box()
-        self.chain = CheckBox(text="start each slice from the previous result", value=False, visible=False,
-                              tooltip="for a time series: frames change smoothly instead of flickering")
+        self.chain = CheckBox(
+            text="start each slice from the previous result",
+            value=False,
+            visible=False,
+            tooltip="for a time series: frames change smoothly instead of flickering",
+        )
         self.form = ParamForm(JobParams, PARTS, CUSTOM)
         show_defaults(self.form)
-        self.preview_every = SpinBox(label="preview every", value=10, min=0, max=1000,
-                                     tooltip="steps between previews in the stylized layer; 0: none (display only, "
-                                             "not a job parameter)")
+        self.preview_every = SpinBox(
+            label="preview every",
+            value=10,
+            min=0,
+            max=1000,
+            tooltip="steps between previews in the stylized layer; 0: none (display only, not a job parameter)",
+        )
         self.run = PushButton(text="Stylize")
-        self.sweep_weights = LineEdit(label="sweep weights", value=DEFAULT_SWEEP,
-                                      tooltip="style weights to compare (space or comma separated); Preview sweep "
-                                              f"stylizes the region at each, at most {SWEEP_SIZE} px, side by side "
-                                              "(command line: sweep CONTENT STYLE --style-weight W...)")
+        self.sweep_weights = LineEdit(
+            label="sweep weights",
+            value=DEFAULT_SWEEP,
+            tooltip="style weights to compare (space or comma separated); Preview sweep "
+            f"stylizes the region at each, at most {SWEEP_SIZE} px, side by side "
+            "(command line: sweep CONTENT STYLE --style-weight W...)",
+        )
         self.sweep = PushButton(text="Preview sweep")
         self.status = Label(value="")
         self.progress = JobProgress()
-        super().__init__(widgets=[self.content, self.style, self.style_mask, self.blend, self.blend_share,
-                                  self.labels_layer, self.label_styles, self.slices, self.chain, self.form,
-                                  self.preview_every, self.run, self.sweep_weights, self.sweep, self.progress,
-                                  self.status])
+        super().__init__(
+            widgets=[
+                self.content,
+                self.style,
+                self.style_mask,
+                self.blend,
+                self.blend_share,
+                self.labels_layer,
+                self.label_styles,
+                self.slices,
+                self.chain,
+                self.form,
+                self.preview_every,
+                self.run,
+                self.sweep_weights,
+                self.sweep,
+                self.progress,
+                self.status,
+            ]
+        )
         self.runner = JobRunner(self.run, self.status, "Stylize", self.progress)
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         self.blend_share.visible = False  # only with a second style
         self.blend.changed.connect(lambda value: setattr(self.blend_share, "visible", value is not None))
         self.sweep_runner = JobRunner(self.sweep, self.status, "Sweep", self.progress)
         self.sweep.clicked.connect(lambda: self.sweep_runner.toggle(self._sweep_job))
-        watch_layers(viewer, self.content, self.style, self.style_mask, self.blend, self.labels_layer, self.label_styles)
+        watch_layers(
+            viewer, self.content, self.style, self.style_mask, self.blend, self.labels_layer, self.label_styles
+        )
         self.style.changed.connect(lambda: self._pick_labels_of(self.style.value, self.style_mask, changed=True))
         self.labels_layer.changed.connect(self.label_styles.follow)
         pick_content(viewer, self.content)
@@ -145,8 +200,11 @@ class StylizeWidget(Container):
         that is not its labels is dropped (another image's labels would not fit it)."""
         box.reset_choices()
         base = None if layer is None else names.base_name(layer.name)
-        found = [lyr for lyr in self.viewer.layers
-                 if base is not None and isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
+        found = [
+            lyr
+            for lyr in self.viewer.layers
+            if base is not None and isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)
+        ]
         if found:
             box.value = found[-1]
         elif changed and box.value is not None:
@@ -192,13 +250,16 @@ class StylizeWidget(Container):
             return style_input, mask
         marginals = labels.metadata.get(PROBABILITIES_KEY)
         if marginals is None or marginals.shape[1:] != tuple(shape):
-            raise InputError(f"a CRF soft edge needs the CRF's probabilities, and {labels.name} has none for this "
-                             "image (painted from scratch, or another image's): set --crf-edge to 0, or run Segment.")
+            raise InputError(
+                f"a CRF soft edge needs the CRF's probabilities, and {labels.name} has none for this "
+                "image (painted from scratch, or another image's): set --crf-edge to 0, or run Segment."
+            )
         if not (isinstance(style_input, list) and all(isinstance(r, JobRegion) for r in style_input)):
             first = style_input[0] if isinstance(style_input, list) else StyleRegion(style_input, mask)
             values = params.composite.label_values or tuple(range(1, len(marginals)))
-            style_input = [JobRegion(first.style, mask, "all targets", weight=first.weight, blend=first.blend,
-                                     values=values)]
+            style_input = [
+                JobRegion(first.style, mask, "all targets", weight=first.weight, blend=first.blend, values=values)
+            ]
         return guides(style_input, marginals, edge, params.style.method), None
 
     def _blended(self, style, mask):
@@ -217,8 +278,11 @@ class StylizeWidget(Container):
         self._label_style_names = {str(v): s.name for v, s in (chosen or {}).items() if s is not None}
         if chosen is None:
             return None
-        return {value: self._style_source(layer, f"the style for label {value}")
-                for value, layer in chosen.items() if layer is not None}
+        return {
+            value: self._style_source(layer, f"the style for label {value}")
+            for value, layer in chosen.items()
+            if layer is not None
+        }
 
     def _segment_params(self):
         """How `style region` segments the style image: as the region's labels were made (their
@@ -250,8 +314,11 @@ class StylizeWidget(Container):
             raise InputError(f"content and style are the same layer ({content.name}); choose a style image.")
         if self.blend.value is not None and per_value is not None:
             raise InputError("blend with is for one style; untick 'a style per label value' or empty 'blend with'.")
-        return (content, source_image(self.viewer, content, "a content layer"),
-                None if style is None else self._style_source(style, "a style layer"))
+        return (
+            content,
+            source_image(self.viewer, content, "a content layer"),
+            None if style is None else self._style_source(style, "a style layer"),
+        )
 
     def _stylize_job(self):
         """The job the Run button starts, and what shows its result; bad input raises here."""
@@ -264,16 +331,18 @@ class StylizeWidget(Container):
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer, style, styles, params, job_session)
 
-        style_input, mask = self._soft_guides(*self._style_input(content.shape, params, style, styles), params,
-                                              content.shape)
+        style_input, mask = self._soft_guides(
+            *self._style_input(content.shape, params, style, styles), params, content.shape
+        )
         segment = self._segment_params()
         index = slice_index(self.viewer, layer)
         earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or undo
 
         def job():
-            stylized = yield from job_session.stylize(content, style_input, params.style, mask,
-                                                      preview_every=preview_every, segment=segment)
+            stylized = yield from job_session.stylize(
+                content, style_input, params.style, mask, preview_every=preview_every, segment=segment
+            )
             return stylized, job_session.size_for(content.shape), str(job_session.device)
 
         def undo_previews() -> None:
@@ -299,8 +368,9 @@ class StylizeWidget(Container):
         try:
             weights = [float(item) for item in text]
         except ValueError:
-            raise InputError(f"sweep weights: {self.sweep_weights.value!r} is not a list of numbers (e.g. "
-                             f"{DEFAULT_SWEEP}).") from None
+            raise InputError(
+                f"sweep weights: {self.sweep_weights.value!r} is not a list of numbers (e.g. {DEFAULT_SWEEP})."
+            ) from None
         from dataclasses import replace
 
         params = self.params()
@@ -309,7 +379,10 @@ class StylizeWidget(Container):
         labels = np.ones(content.shape, np.uint8) if mask is None else mask.astype(np.uint8)  # no labels: the frame
         if self.blend.value is not None:
             share = self.blend_share.value
-            style = [(style, 1.0 - share), (source_image(self.viewer, self.blend.value, "the style to blend with"), share)]
+            style = [
+                (style, 1.0 - share),
+                (source_image(self.viewer, self.blend.value, "the style to blend with"), share),
+            ]
         job_session = session(params.session)
         name = names.role(layer.name, names.SWEEP)
 
@@ -318,8 +391,10 @@ class StylizeWidget(Container):
 
         def show(sheet) -> None:
             put_image(self.viewer, name, sheet, None, {"stage": "sweep", "style_weights": weights}, rgb=True)
-            self.status.value = (f"Sweep: done — {len(weights)} weights side by side in '{name}'; set the one you "
-                                 "like as the style weight and Stylize")
+            self.status.value = (
+                f"Sweep: done — {len(weights)} weights side by side in '{name}'; set the one you "
+                "like as the style weight and Stylize"
+            )
 
         return job, show
 
@@ -332,19 +407,25 @@ class StylizeWidget(Container):
         labels = self.labels_layer.value
         label_planes = [None] * len(sources) if labels is None else planes(labels)[1]
         if len(label_planes) != len(sources):
-            raise InputError(f"{layer.name} has {len(sources)} slices but {labels.name} has {len(label_planes)}; "
-                             "choose labels with one plane per slice (Segment all slices).")
-        inputs = [(self._blended(style, None), None) if plane is None else
-                  self._style_input(source.shape, params, style, styles, plane)
-                  for source, plane in zip(sources, label_planes)]
+            raise InputError(
+                f"{layer.name} has {len(sources)} slices but {labels.name} has {len(label_planes)}; "
+                "choose labels with one plane per slice (Segment all slices)."
+            )
+        inputs = [
+            (self._blended(style, None), None)
+            if plane is None
+            else self._style_input(source.shape, params, style, styles, plane)
+            for source, plane in zip(sources, label_planes)
+        ]
         segment = self._segment_params()
 
         def stage_of(i, source, done):
             style_input, mask = inputs[i]
             if (mask is not None and not mask.any()) or (isinstance(style_input, list) and not style_input):
                 return _as_is(source)  # nothing to change on this slice
-            return job_session.stylize(source, style_input, params.style, mask,
-                                       start=done[-1] if chain and done else None, segment=segment)
+            return job_session.stylize(
+                source, style_input, params.style, mask, start=done[-1] if chain and done else None, segment=segment
+            )
 
         def job():
             done = yield from over_slices(sources, stage_of)
@@ -357,17 +438,28 @@ class StylizeWidget(Container):
             release(self.viewer, name)
             self._show(layer, name, params, *result)
 
-        return (job, show, lambda event: self._on_event(layer, name, sources[0], event),
-                lambda: release(self.viewer, name))
+        return (
+            job,
+            show,
+            lambda event: self._on_event(layer, name, sources[0], event),
+            lambda: release(self.viewer, name),
+        )
 
-    def _on_event(self, layer, name: str, content, event, index: tuple[int, ...] | None = None,
-                  earlier: str | None = None) -> None:
+    def _on_event(
+        self, layer, name: str, content, event, index: tuple[int, ...] | None = None, earlier: str | None = None
+    ) -> None:
         from napari_partial_style.core.images import from_float_rgb, resize_rgb
 
         if event.preview is not None:
             preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
-            put_image(self.viewer, name, self._on_its_slice(layer, name, preview, index, earlier), layer,
-                      {PREVIEW_KEY: event.step}, rgb=True)
+            put_image(
+                self.viewer,
+                name,
+                self._on_its_slice(layer, name, preview, index, earlier),
+                layer,
+                {PREVIEW_KEY: event.step},
+                rgb=True,
+            )
 
     def _on_its_slice(self, layer, name: str, image: np.ndarray, index, earlier: str | None) -> np.ndarray:
         """One slice's result in a stack of the content's shape: the other slices as the run's
@@ -375,19 +467,38 @@ class StylizeWidget(Container):
         previous = name if name in self.viewer.layers else earlier
         return into_stack(self.viewer, layer, index, image, previous, content_elsewhere=True)
 
-    def _show(self, layer, name: str, params: JobParams, stylized, size, device,
-              index: tuple[int, ...] | None = None, earlier: str | None = None,
-              style: np.ndarray | None = None) -> None:
+    def _show(
+        self,
+        layer,
+        name: str,
+        params: JobParams,
+        stylized,
+        size,
+        device,
+        index: tuple[int, ...] | None = None,
+        earlier: str | None = None,
+        style: np.ndarray | None = None,
+    ) -> None:
         """The result as `name`; `style` (the one style image, when there is one) is kept beside it."""
-        meta = {"stage": "stylize", "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
-                "size": size, "device": device,
-                "style_layer": self.style.value.name if self.style.value is not None else None,
-                "style_mask": self.style_mask.value.name if self.style_mask.value is not None else None,
-                "label_styles": self._label_style_names}
+        meta = {
+            "stage": "stylize",
+            "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
+            "size": size,
+            "device": device,
+            "style_layer": self.style.value.name if self.style.value is not None else None,
+            "style_mask": self.style_mask.value.name if self.style_mask.value is not None else None,
+            "label_styles": self._label_style_names,
+        }
         if index is not None:
             meta["slice"] = list(index)
-        put_image(self.viewer, name, self._on_its_slice(layer, name, stylized, index, earlier), layer, meta,
-                  {STYLE_IMAGE_KEY: style}, rgb=True)
+        put_image(
+            self.viewer,
+            name,
+            self._on_its_slice(layer, name, stylized, index, earlier),
+            layer,
+            meta,
+            {STYLE_IMAGE_KEY: style},
+            rgb=True,
+        )
         h, w = stylized.shape[-3:-1]
         self.status.value = f"Stylize: done{slice_text(index)} ({w}×{h} px, from {size} px, on {device})"
-

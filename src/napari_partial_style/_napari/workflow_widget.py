@@ -47,24 +47,36 @@ class WorkflowWidget(QWidget):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__()
         self.viewer = viewer
-        self.segment, self.stylize, self.composite = SegmentWidget(viewer), StylizeWidget(viewer), CompositeWidget(viewer)
+        self.segment, self.stylize, self.composite = (
+            SegmentWidget(viewer),
+            StylizeWidget(viewer),
+            CompositeWidget(viewer),
+        )
         self.tabs = QTabWidget()
-        for number, (widget, title) in enumerate(((self.segment, "Segment"), (self.stylize, "Stylize"),
-                                                  (self.composite, "Composite && score")), start=1):
+        for number, (widget, title) in enumerate(
+            ((self.segment, "Segment"), (self.stylize, "Stylize"), (self.composite, "Composite && score")), start=1
+        ):
             self.tabs.addTab(ScrollingStep(widget), f"{number} {title}")
         self.run_all = QPushButton(RUN_ALL)
-        self.run_all.setToolTip("segment the content (unless it has labels already), stylize its labels, composite "
-                                "and score, one after the other "
-                                f"({RUN_KEYS} runs the open tab's step, {CANCEL_KEYS} cancels)")
+        self.run_all.setToolTip(
+            "segment the content (unless it has labels already), stylize its labels, composite "
+            "and score, one after the other "
+            f"({RUN_KEYS} runs the open tab's step, {CANCEL_KEYS} cancels)"
+        )
         self.help = QPushButton("Help")
         self.help.setToolTip(f"the napari workflow, step by step, in the browser: {HELP_URL}")
         self.help.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(HELP_URL)))
         self.resegment = QCheckBox("segment again")
-        self.resegment.setToolTip("Run all segments the content even when it has labels already (a sample's, "
-                                  "yours or an earlier run's); unticked, it stylizes those")
-        self.quick = PushButton(text=QUICK, tooltip="the whole job at low resolution (one saliency scale, the style "
-                                "at 128 px, 30 steps, no score) into '<image> quick look', in seconds; it says how "
-                                "long Run all will take")
+        self.resegment.setToolTip(
+            "Run all segments the content even when it has labels already (a sample's, "
+            "yours or an earlier run's); unticked, it stylizes those"
+        )
+        self.quick = PushButton(
+            text=QUICK,
+            tooltip="the whole job at low resolution (one saliency scale, the style "
+            "at 128 px, 30 steps, no score) into '<image> quick look', in seconds; it says how "
+            "long Run all will take",
+        )
         self.quick_status = Label(value="")
         self.quick_progress = JobProgress()
         self.quick_runner = JobRunner(self.quick, self.quick_status, QUICK, self.quick_progress)
@@ -90,16 +102,21 @@ class WorkflowWidget(QWidget):
         for runner in self._runners():
             runner.on_done.append(lambda ok, runner=runner: self._step_done(runner, ok))
         self._link(self.stylize.form["composite.crf_edge"], self.composite.composite_form["composite.crf_edge"])
-        self.shortcuts = {RUN_KEYS: self._shortcut(RUN_KEYS, self.run_tab),
-                          CANCEL_KEYS: self._shortcut(CANCEL_KEYS, self.cancel)}
+        self.shortcuts = {
+            RUN_KEYS: self._shortcut(RUN_KEYS, self.run_tab),
+            CANCEL_KEYS: self._shortcut(CANCEL_KEYS, self.cancel),
+        }
 
     @staticmethod
     def _link(*boxes) -> None:
         """Boxes of one option in several tabs (the CRF soft edge shapes Stylize's guides and
         Composite's alpha, as --crf-edge does both): changing one changes the others."""
         for box in boxes:
-            box.changed.connect(lambda value, box=box: [other.set_value(value) for other in boxes
-                                                        if other is not box and other.value != value])
+            box.changed.connect(
+                lambda value, box=box: [
+                    other.set_value(value) for other in boxes if other is not box and other.value != value
+                ]
+            )
 
     def _shortcut(self, keys: str, action: Callable[[], None]) -> QShortcut:
         shortcut = QShortcut(QKeySequence(keys), self)
@@ -108,8 +125,15 @@ class WorkflowWidget(QWidget):
         return shortcut
 
     def _runners(self):
-        return (self.segment.runner, self.segment.crf_runner, self.stylize.runner, self.composite.runner,
-                self.segment.point_runner, self.stylize.sweep_runner, self.quick_runner)
+        return (
+            self.segment.runner,
+            self.segment.crf_runner,
+            self.stylize.runner,
+            self.composite.runner,
+            self.segment.point_runner,
+            self.stylize.sweep_runner,
+            self.quick_runner,
+        )
 
     @property
     def running_all(self) -> bool:
@@ -151,8 +175,9 @@ class WorkflowWidget(QWidget):
         self.run_all.setText(CANCEL_ALL)
         self._next()
         if self._estimate is not None and self._estimate[0] == content.name and self._waiting is not None:
-            self.status.setText(f"{self.status.text()} · about {duration(self._estimate[1])} in all (from the "
-                                f"quick look)")
+            self.status.setText(
+                f"{self.status.text()} · about {duration(self._estimate[1])} in all (from the quick look)"
+            )
         if not segment and self._waiting is not None:
             self._say(f"stylizing the labels '{labels.name}' ('segment again' to replace them)")
 
@@ -162,8 +187,15 @@ class WorkflowWidget(QWidget):
         from napari_partial_style.core.params import JobParams
 
         composite = self.composite
-        return build(JobParams, {**composite.score_form.values(), **composite.composite_form.values(),
-                                 **self.segment.form.values(), **self.stylize.form.values()})
+        return build(
+            JobParams,
+            {
+                **composite.score_form.values(),
+                **composite.composite_form.values(),
+                **self.segment.form.values(),
+                **self.stylize.form.values(),
+            },
+        )
 
     def _quick_job(self):
         """Quick look: the tabs' job at low resolution (bad input raises here, as for any job)."""
@@ -182,8 +214,10 @@ class WorkflowWidget(QWidget):
         labels = None if labels_layer is None else np.asarray(labels_layer.data)
         mark_used(content=layer, style=style_layer)
         job_session = session(quick.session)
-        sizes = (session(self.segment.params().session).size_for(content.shape),
-                 session(self.stylize.params().session).size_for(content.shape))
+        sizes = (
+            session(self.segment.params().session).size_for(content.shape),
+            session(self.stylize.params().session).size_for(content.shape),
+        )
 
         def job():
             started = time.perf_counter()
@@ -195,21 +229,32 @@ class WorkflowWidget(QWidget):
 
         def show(out) -> None:
             result, seconds, device = out
-            put_image(self.viewer, names.role(names.base_name(layer.name), names.QUICK_LOOK), result.composite, layer,
-                      {"quick_look": result.record}, rgb=result.composite.ndim == 3)
-            estimate = full_job_seconds(result.record["timings_s"], params, max(content.shape), *sizes,
-                                        segments=labels is None)
+            put_image(
+                self.viewer,
+                names.role(names.base_name(layer.name), names.QUICK_LOOK),
+                result.composite,
+                layer,
+                {"quick_look": result.record},
+                rgb=result.composite.ndim == 3,
+            )
+            estimate = full_job_seconds(
+                result.record["timings_s"], params, max(content.shape), *sizes, segments=labels is None
+            )
             self._estimate = (layer.name, estimate)
-            self.quick_status.value = (f"{QUICK}: done in {duration(seconds)}. {RUN_ALL} will take about "
-                                       f"{duration(estimate)} on {device}.")
+            self.quick_status.value = (
+                f"{QUICK}: done in {duration(seconds)}. {RUN_ALL} will take about {duration(estimate)} on {device}."
+            )
 
         return job, show
 
     def _labels_of(self, content):
         """The newest labels layer of `content` (`<content> labels [n]`), else None."""
         base = names.base_name(content.name)
-        found = [lyr for lyr in self.viewer.layers
-                 if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)]
+        found = [
+            lyr
+            for lyr in self.viewer.layers
+            if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)
+        ]
         return found[-1] if found else None
 
     def _say(self, text: str) -> None:

@@ -25,8 +25,8 @@ OURS = {META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY, "bundle", "outline_when_ad
 
 def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
     """Write the job whose content is among `layer_data` as a bundle at `path`."""
-    from napari_partial_style.core.io.bundle import Bundle, check_target, write_bundle
     from napari_partial_style.core.errors import BundleError, InputError
+    from napari_partial_style.core.io.bundle import Bundle, check_target, write_bundle
 
     prefer_our_reader()
     target = Path(path)
@@ -34,8 +34,16 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
         target = target.with_name(target.name + ".pstyle")
     try:
         job = JobLayers(layer_data)
-        bundle = Bundle(manifest=job.manifest(), content=job.content, labels=job.labels, saliency=job.saliency,
-                        crf_probabilities=job.probabilities, scores=job.scores, preview=job.preview(), **job.images)
+        bundle = Bundle(
+            manifest=job.manifest(),
+            content=job.content,
+            labels=job.labels,
+            saliency=job.saliency,
+            crf_probabilities=job.probabilities,
+            scores=job.scores,
+            preview=job.preview(),
+            **job.images,
+        )
         check_target(target, overwrite=True)
         return [str(write_bundle(bundle, target, overwrite=True))]
     except InputError as exc:
@@ -91,15 +99,19 @@ class JobLayers:
         content = self._content_name(images, labels)
         if content is None:
             selected = ", ".join(images) or "none"
-            raise InputError(f"select the content image layer too (image layers selected: {selected}); a bundle "
-                             "needs the image the job started from.")
+            raise InputError(
+                f"select the content image layer too (image layers selected: {selected}); a bundle "
+                "needs the image the job started from."
+            )
         base = names.base_name(content)
         self.content = np.asarray(images[content][0])
         planes = 3 if images[content][1].get("rgb") else 2
         if self.content.ndim > planes:
             slices = int(np.prod(self.content.shape[:-planes]))
-            raise InputError(f"'{content}' is a stack of {slices} slices ({self.content.shape}); a bundle holds one "
-                             "2D job. Split it (right-click the layer › Split Stack) and save one slice's layers.")
+            raise InputError(
+                f"'{content}' is a stack of {slices} slices ({self.content.shape}); a bundle holds one "
+                "2D job. Split it (right-click the layer › Split Stack) and save one slice's layers."
+            )
         self.raw = {"content": images[content][1]}  # napari's layer state, for the place and user metadata
         self.metas = {"content": _meta(images[content][1])}
         self.images: dict[str, np.ndarray] = {}
@@ -114,8 +126,11 @@ class JobLayers:
             style = images[chosen][0] if chosen in images else self.raw["stylized"]["metadata"].get(STYLE_IMAGE_KEY)
             if style is not None:
                 self.images["style"] = np.asarray(style)
-        saliency = [(names.saliency_target(base, name), data, meta) for name, (data, meta) in images.items()
-                    if names.saliency_target(base, name) is not None]
+        saliency = [
+            (names.saliency_target(base, name), data, meta)
+            for name, (data, meta) in images.items()
+            if names.saliency_target(base, name) is not None
+        ]
         self.targets = [target for target, _, _ in saliency]
         self.saliency = np.stack([np.asarray(d, dtype=np.float32) for _, d, _ in saliency]) if saliency else None
         if saliency:
@@ -155,8 +170,9 @@ class JobLayers:
         segment = self.metas.get("segment", {})
         if segment.get("stage") == "segment":
             parameters["segment"] = segment["parameters"]
-            manifest.update({k: segment[k] for k in ("class_scores", "classifier_classes", "size", "device")
-                             if k in segment})
+            manifest.update(
+                {k: segment[k] for k in ("class_scores", "classifier_classes", "size", "device") if k in segment}
+            )
         stylized = self.metas.get("stylized", {})
         if stylized.get("stage") == "stylize":
             parameters.update(stylized["parameters"])
@@ -164,8 +180,12 @@ class JobLayers:
         if composite.get("stage") == "composite":
             parameters["composite"] = composite["parameters"]
         parameters["score"] = {**parameters.get("score", {}), "enabled": self.scores is not None}
-        manifest.update(parameters=parameters, targets=self.targets or manifest.get("targets") or ["target"],
-                        written_by="napari writer", napari=self.napari_record())
+        manifest.update(
+            parameters=parameters,
+            targets=self.targets or manifest.get("targets") or ["target"],
+            written_by="napari writer",
+            napari=self.napari_record(),
+        )
         if self.scores is not None:
             manifest["scores"] = self.scores
         return manifest
@@ -191,5 +211,6 @@ class JobLayers:
         parts = [self.content, self.images.get("stylized"), self.images.get("composite")]
         if any(part is None for part in parts):
             return None
-        return preview_strip([as_source_image(part, name).native for part, name in
-                              zip(parts, ("content", "stylized", "composite"))])
+        return preview_strip(
+            [as_source_image(part, name).native for part, name in zip(parts, ("content", "stylized", "composite"))]
+        )

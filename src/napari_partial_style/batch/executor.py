@@ -30,11 +30,14 @@ def client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]:
         try:
             dask_client = distributed.Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise PartialStyleError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one with "
-                                    "`dask scheduler` and its workers with `dask worker ADDRESS` (docs/evaluation.md).") from exc
+            raise PartialStyleError(
+                f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one with "
+                "`dask scheduler` and its workers with `dask worker ADDRESS` (docs/evaluation.md)."
+            ) from exc
     else:
-        dask_client = distributed.Client(processes=False, n_workers=1, threads_per_worker=max(1, workers),
-                                         dashboard_address=None)
+        dask_client = distributed.Client(
+            processes=False, n_workers=1, threads_per_worker=max(1, workers), dashboard_address=None
+        )
     try:
         yield dask_client
     finally:

@@ -70,8 +70,10 @@ def find_contents(items: list[str | Path], labels_dir: str | Path | None = None)
     each with its mask; masks named `<stem>_mask.*` are not contents."""
     labels = None if labels_dir is None else Path(labels_dir)
     if labels is not None and not labels.is_dir():
-        raise InputError(f"--labels {labels} is not a folder; a batch (several contents, a folder or a pattern) "
-                         "takes a folder of masks named like the contents.")
+        raise InputError(
+            f"--labels {labels} is not a folder; a batch (several contents, a folder or a pattern) "
+            "takes a folder of masks named like the contents."
+        )
     paths: list[Path] = []
     for item in items:
         path = Path(item)
@@ -86,8 +88,7 @@ def find_contents(items: list[str | Path], labels_dir: str | Path | None = None)
     paths = [p for p in dict.fromkeys(paths) if not p.stem.endswith(MASK_SUFFIX)]
     if not paths:
         raise InputError(f"no content images found in {', '.join(map(str, items))}.")
-    return [Content(p, find_mask(p, labels), p.parent.name if p.parent.parent.name == "image" else None)
-            for p in paths]
+    return [Content(p, find_mask(p, labels), p.parent.name if p.parent.parent.name == "image" else None) for p in paths]
 
 
 def find_styles(folder: str | Path, per_class: int | None = None) -> list[Style]:
@@ -101,8 +102,10 @@ def find_styles(folder: str | Path, per_class: int | None = None) -> list[Style]
     classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     styles = [Style(p, cls.name) for cls in classes for p in sorted(filter(is_image, cls.iterdir()))[:per_class]]
     if not styles:
-        raise InputError(f"--styles {folder} has no class folders with images in them; put each style image in a "
-                         "folder named after its class (stone/, wood/, ...).")
+        raise InputError(
+            f"--styles {folder} has no class folders with images in them; put each style image in a "
+            "folder named after its class (stone/, wood/, ...)."
+        )
     return styles
 
 
@@ -123,5 +126,7 @@ def check_masks(contents: list[Content]) -> None:
         except OSError:
             continue  # unreadable: its job reports it
         if sizes[0] != sizes[1]:
-            raise InputError(f"mask {content.mask} is {sizes[1][0]}×{sizes[1][1]} but {content.path} is "
-                             f"{sizes[0][0]}×{sizes[0][1]}; give a mask of the content's size.")
+            raise InputError(
+                f"mask {content.mask} is {sizes[1][0]}×{sizes[1][1]} but {content.path} is "
+                f"{sizes[0][0]}×{sizes[0][1]}; give a mask of the content's size."
+            )

@@ -51,9 +51,18 @@ def score_thumbnail(labels: np.ndarray) -> np.ndarray:
 BATCH_KEY = "batch"  # in a batch bundle's manifest: its job's key and settings hash
 
 
-def run_content(content: Content, style: Path, params: JobParams, name: str, key: str, hash_: str,
-                max_pixels: int, weights: dict[str, str] | None = None, style_class: str | None = None,
-                keep_bundle: bool = True) -> Outcome:
+def run_content(
+    content: Content,
+    style: Path,
+    params: JobParams,
+    name: str,
+    key: str,
+    hash_: str,
+    max_pixels: int,
+    weights: dict[str, str] | None = None,
+    style_class: str | None = None,
+    keep_bundle: bool = True,
+) -> Outcome:
     """One content through the whole job (segmented unless it has a mask); never raises for a
     problem with this job's input: the batch goes on and reports it."""
     from napari_partial_style.api import Session
@@ -67,15 +76,30 @@ def run_content(content: Content, style: Path, params: JobParams, name: str, key
         source = read_source_image(content.path, "content", max_pixels)
         style_image = read_source_image(style, "style", max_pixels)
         labels = None if content.mask is None else read_image_file(content.mask, max_pixels)
-        inputs = {"content": str(content.path), "style": str(style), **({"labels": str(content.mask)} if content.mask else {})}
+        inputs = {
+            "content": str(content.path),
+            "style": str(style),
+            **({"labels": str(content.mask)} if content.mask else {}),
+        }
         result = session.run(source, style_image, params, labels, inputs).result()
     except PartialStyleError as exc:
         return Outcome(key, name, error=f"{content.path.name} × {Path(style).name}: {exc}")
     scores = result.scores or {}
-    row = {"key": key, "content": content.path, "mask": content.mask, "content_class": content.material,
-           "style": style, "style_class": style_class, "expected_class": scores.get("expected_class"),
-           "method": METHOD, "pixel_accuracy": scores.get("pixel_accuracy"), "mean_iu": scores.get("mean_iu"),
-           "seconds": round(time.perf_counter() - start, 2), "device": str(session.device), "params_hash": hash_}
+    row = {
+        "key": key,
+        "content": content.path,
+        "mask": content.mask,
+        "content_class": content.material,
+        "style": style,
+        "style_class": style_class,
+        "expected_class": scores.get("expected_class"),
+        "method": METHOD,
+        "pixel_accuracy": scores.get("pixel_accuracy"),
+        "mean_iu": scores.get("mean_iu"),
+        "seconds": round(time.perf_counter() - start, 2),
+        "device": str(session.device),
+        "params_hash": hash_,
+    }
     thumbs = {"composite": thumbnail(result.composite)}
     if result.rescored_labels is not None:
         thumbs["score"] = score_thumbnail(result.rescored_labels)
@@ -86,9 +110,20 @@ def run_content(content: Content, style: Path, params: JobParams, name: str, key
     return Outcome(key, name, row, bundle, thumbs)
 
 
-def evaluate_pair(pair: Pair, params: JobParams, hash_: str, max_pixels: int, weights: dict[str, str] | None,
-                  keep_bundle: bool) -> Outcome:
+def evaluate_pair(
+    pair: Pair, params: JobParams, hash_: str, max_pixels: int, weights: dict[str, str] | None, keep_bundle: bool
+) -> Outcome:
     """A grid job: scored against the style's class."""
     scored = replace(params, score=replace(params.score, enabled=True, expect=pair.style.material))
-    return run_content(pair.content, pair.style.path, scored, pair.name, pair.key, hash_, max_pixels, weights,
-                       pair.style.material, keep_bundle)
+    return run_content(
+        pair.content,
+        pair.style.path,
+        scored,
+        pair.name,
+        pair.key,
+        hash_,
+        max_pixels,
+        weights,
+        pair.style.material,
+        keep_bundle,
+    )

@@ -19,8 +19,22 @@ from typing import Any
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.atomic import atomic_file, disk_error
 
-COLUMNS = ("key", "content", "mask", "content_class", "style", "style_class", "expected_class", "method",
-           "pixel_accuracy", "mean_iu", "seconds", "device", "params_hash", "bundle")
+COLUMNS = (
+    "key",
+    "content",
+    "mask",
+    "content_class",
+    "style",
+    "style_class",
+    "expected_class",
+    "method",
+    "pixel_accuracy",
+    "mean_iu",
+    "seconds",
+    "device",
+    "params_hash",
+    "bundle",
+)
 SCORES = ("pixel_accuracy", "mean_iu")  # empty when a batch job was not scored
 
 
@@ -35,7 +49,9 @@ def _valid(row: dict[str, str]) -> bool:
     if None in row or any(row.get(c) is None for c in COLUMNS):
         return False
     try:
-        return math.isfinite(float(row["seconds"])) and all(row[c] == "" or math.isfinite(float(row[c])) for c in SCORES)
+        return math.isfinite(float(row["seconds"])) and all(
+            row[c] == "" or math.isfinite(float(row[c])) for c in SCORES
+        )
     except ValueError:
         return False
 
@@ -46,8 +62,9 @@ class Ledger:
         self.rows: list[dict[str, str]] = []
         self.problems: list[str] = []
         if self.path.is_dir():
-            raise InputError(f"{self.path} is a folder, where the results file goes; move it away or choose "
-                             "another --out.")
+            raise InputError(
+                f"{self.path} is a folder, where the results file goes; move it away or choose another --out."
+            )
         if self.path.exists():
             self._read()
 
@@ -59,8 +76,9 @@ class Ledger:
             lines = lines[:-1]
         reader = csv.DictReader(lines)
         if reader.fieldnames is not None and tuple(reader.fieldnames) != COLUMNS:
-            self.problems.append(f"{self.path}: unknown columns; every job runs again (the old file is kept "
-                                 f"as {self.path.name}.old)")
+            self.problems.append(
+                f"{self.path}: unknown columns; every job runs again (the old file is kept as {self.path.name}.old)"
+            )
             os.replace(self.path, self.path.with_name(self.path.name + ".old"))
             return
         for number, row in enumerate(reader, start=2):

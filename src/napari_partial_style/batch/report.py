@@ -18,8 +18,16 @@ from napari_partial_style.batch.jobs import SCORE_COLOURS
 from napari_partial_style.core.io.atomic import atomic_file
 
 METRICS = (("pixel_accuracy", "pixel accuracy", "fig8_pixel_acc.png"), ("mean_iu", "mean IU", "fig9_mean_iu.png"))
-TABLE_COLUMNS = ("method", "style_class", "content", "n", "pixel_accuracy_mean", "pixel_accuracy_std",
-                 "mean_iu_mean", "mean_iu_std")
+TABLE_COLUMNS = (
+    "method",
+    "style_class",
+    "content",
+    "n",
+    "pixel_accuracy_mean",
+    "pixel_accuracy_std",
+    "mean_iu_mean",
+    "mean_iu_std",
+)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -63,13 +71,19 @@ def table_markdown(table: list[dict[str, Any]]) -> str:
         contents = sorted({c["content"] for c in cells} - {"all"}) + ["all"]
         classes = sorted({c["style_class"] for c in cells})
         lookup = {(c["style_class"], c["content"]): c for c in cells}
-        lines = [f"**{method}** (pixel accuracy / mean IU, mean over style images; n = jobs)", "",
-                 "| style class | " + " | ".join(contents) + " |", "|---" * (len(contents) + 1) + "|"]
+        lines = [
+            f"**{method}** (pixel accuracy / mean IU, mean over style images; n = jobs)",
+            "",
+            "| style class | " + " | ".join(contents) + " |",
+            "|---" * (len(contents) + 1) + "|",
+        ]
         for cls in classes:
             row = []
             for content in contents:
                 c = lookup.get((cls, content))
-                row.append("–" if c is None else f"{c['pixel_accuracy_mean']:.3f} / {c['mean_iu_mean']:.3f} (n={c['n']})")
+                row.append(
+                    "–" if c is None else f"{c['pixel_accuracy_mean']:.3f} / {c['mean_iu_mean']:.3f} (n={c['n']})"
+                )
             lines.append(f"| {cls} | " + " | ".join(row) + " |")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
@@ -123,7 +137,8 @@ def thumbnail_grid(rows: list[dict[str, str]], thumbs: Path) -> bytes | None:
         pictures = [thumbs / f"{name}_{kind}.png" for kind in ("composite", "score")] if name else []
         if pictures and all(p.is_file() for p in pictures):
             tiles[(contents.index(content), classes.index(cls))] = np.concatenate(
-                [np.asarray(Image.open(p).convert("RGB")) for p in pictures], axis=0)
+                [np.asarray(Image.open(p).convert("RGB")) for p in pictures], axis=0
+            )
     if not tiles:
         return None
     import matplotlib
@@ -152,8 +167,7 @@ def thumbnail_grid(rows: list[dict[str, str]], thumbs: Path) -> bytes | None:
     return out.getvalue()
 
 
-def write_report(out: Path, rows: list[dict[str, str]], params: Any, failures: list[str],
-                 command: str) -> list[Path]:
+def write_report(out: Path, rows: list[dict[str, str]], params: Any, failures: list[str], command: str) -> list[Path]:
     """Every report file in `out`; returns their paths."""
     from dataclasses import asdict
 
@@ -165,19 +179,31 @@ def write_report(out: Path, rows: list[dict[str, str]], params: Any, failures: l
     grid = thumbnail_grid(rows, out / "thumbs")
     if grid is not None:
         files["fig7_grid.png"] = grid
-    legend = ", ".join(f"{name} rgb{tuple(int(v) for v in SCORE_COLOURS[i])}"
-                       for i, name in enumerate(("background", "style's class", "another class")))
-    page = [f"# Evaluation report\n\n`{command}`\n",
-            f"{len(rows)} jobs scored; {len(failures)} failed in the last run.\n",
-            "## Table 1\n", table_markdown(table),
-            "## Figures\n", "![pixel accuracy](fig8_pixel_acc.png)\n", "![mean IU](fig9_mean_iu.png)\n"]
+    legend = ", ".join(
+        f"{name} rgb{tuple(int(v) for v in SCORE_COLOURS[i])}"
+        for i, name in enumerate(("background", "style's class", "another class"))
+    )
+    page = [
+        f"# Evaluation report\n\n`{command}`\n",
+        f"{len(rows)} jobs scored; {len(failures)} failed in the last run.\n",
+        "## Table 1\n",
+        table_markdown(table),
+        "## Figures\n",
+        "![pixel accuracy](fig8_pixel_acc.png)\n",
+        "![mean IU](fig9_mean_iu.png)\n",
+    ]
     if grid is not None:
-        page.append(f"![composites and their re-segmentation](fig7_grid.png)\n\nGrid: composite above its "
-                    f"re-segmentation ({legend}).\n")
+        page.append(
+            f"![composites and their re-segmentation](fig7_grid.png)\n\nGrid: composite above its "
+            f"re-segmentation ({legend}).\n"
+        )
     if failures:
         page += ["## Failures\n", *(f"- {f}\n" for f in failures)]
-    page += ["## Parameters\n", "```json\n" + json.dumps(asdict(params), indent=2, default=str) + "\n```\n",
-             "Rows: `results.csv` (one per job). Scores: docs/segmentation.md, \"The score\".\n"]
+    page += [
+        "## Parameters\n",
+        "```json\n" + json.dumps(asdict(params), indent=2, default=str) + "\n```\n",
+        'Rows: `results.csv` (one per job). Scores: docs/segmentation.md, "The score".\n',
+    ]
     files["report.md"] = "\n".join(page).encode()
     for name, data in files.items():
         _write_bytes(out / name, data)

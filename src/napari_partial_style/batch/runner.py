@@ -72,8 +72,16 @@ def write_outcome(outcome: Outcome, out: Path, ledger: Ledger, summary: Summary,
     summary.written += 1
 
 
-def _drive(summary: Summary, out: Path, ledger: Ledger, fn, arguments: list[tuple], workers: int,
-           scheduler: str | None, overwrite: bool = True) -> StageGenerator[None]:
+def _drive(
+    summary: Summary,
+    out: Path,
+    ledger: Ledger,
+    fn,
+    arguments: list[tuple],
+    workers: int,
+    scheduler: str | None,
+    overwrite: bool = True,
+) -> StageGenerator[None]:
     from napari_partial_style.batch.executor import client, run_tasks
 
     total = len(arguments)
@@ -89,10 +97,20 @@ def _drive(summary: Summary, out: Path, ledger: Ledger, fn, arguments: list[tupl
             yield Progress("jobs", done, total, message=f"{len(summary.failures)} failed" if summary.failures else "")
 
 
-def evaluate_steps(contents: list[str], styles: str, params: JobParams, out: str | Path, per_class: int | None = None,
-                   workers: int = 1, scheduler: str | None = None, keep_bundles: bool = True,
-                   max_pixels: int = 100_000_000, weights: dict[str, str] | None = None,
-                   command: str = "", overwrite: bool = False) -> StageGenerator[Summary]:
+def evaluate_steps(
+    contents: list[str],
+    styles: str,
+    params: JobParams,
+    out: str | Path,
+    per_class: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    keep_bundles: bool = True,
+    max_pixels: int = 100_000_000,
+    weights: dict[str, str] | None = None,
+    command: str = "",
+    overwrite: bool = False,
+) -> StageGenerator[Summary]:
     """Every (content, style) pair stylized, composited, re-segmented and scored against the
     style's class; results.csv, Table 1, Figures 7–9 and report.md in `out`."""
     from napari_partial_style.batch.report import write_report
@@ -104,9 +122,11 @@ def evaluate_steps(contents: list[str], styles: str, params: JobParams, out: str
     known = class_names(params.segment.classifier)
     unknown = sorted({p.style.material for p in pairs} - set(known))
     if unknown:
-        raise InputError(f"style class(es) {', '.join(unknown)} are not classes of the classifier "
-                         f"({', '.join(known[:12])}{', ...' if len(known) > 12 else ''}); name the style folders "
-                         "after its classes, or train it on them.")
+        raise InputError(
+            f"style class(es) {', '.join(unknown)} are not classes of the classifier "
+            f"({', '.join(known[:12])}{', ...' if len(known) > 12 else ''}); name the style folders "
+            "after its classes, or train it on them."
+        )
     out = prepare_folder(Path(out))
     hash_ = params_hash(params, classifier_identity(params.segment.classifier))
     ledger = Ledger(out / RESULTS)
@@ -122,10 +142,18 @@ def evaluate_steps(contents: list[str], styles: str, params: JobParams, out: str
     return summary
 
 
-def batch_steps(contents: list[str], style: str | Path, params: JobParams, out: str | Path,
-                labels_dir: str | None = None, workers: int = 1, scheduler: str | None = None,
-                overwrite: bool = False, max_pixels: int = 100_000_000,
-                weights: dict[str, str] | None = None) -> StageGenerator[Summary]:
+def batch_steps(
+    contents: list[str],
+    style: str | Path,
+    params: JobParams,
+    out: str | Path,
+    labels_dir: str | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    max_pixels: int = 100_000_000,
+    weights: dict[str, str] | None = None,
+) -> StageGenerator[Summary]:
     """One bundle per content in `out` (`bundles/<stem>.pstyle`), all with the same style;
     resumable like an evaluation (`results.csv`)."""
     found: list[Content] = find_contents(contents, labels_dir)
@@ -133,7 +161,9 @@ def batch_steps(contents: list[str], style: str | Path, params: JobParams, out: 
     stems = [c.path.stem for c in found]
     clash = sorted({s for s in stems if stems.count(s) > 1})
     if clash:
-        raise InputError(f"several contents are named {clash[0]}; their bundles would collide. Rename or run them apart.")
+        raise InputError(
+            f"several contents are named {clash[0]}; their bundles would collide. Rename or run them apart."
+        )
     out = prepare_folder(Path(out))
     hash_ = params_hash(params, classifier_identity(params.segment.classifier), str(Path(style).resolve()))
     ledger = Ledger(out / RESULTS)
@@ -160,16 +190,20 @@ def refuse_other_settings(out: Path, names: list[str], hash_: str, overwrite: bo
 
     other = [path for name in names if (path := out / "bundles" / f"{name}.pstyle").exists() and not made_here(path)]
     if other and not overwrite:
-        raise InputError(f"{other[0]} exists from a run with other settings ({len(other)} such bundle(s)); add "
-                         "--overwrite to replace them, or choose another --out.")
+        raise InputError(
+            f"{other[0]} exists from a run with other settings ({len(other)} such bundle(s)); add "
+            "--overwrite to replace them, or choose another --out."
+        )
 
 
 def describe(summary: Summary) -> list[str]:
     """The closing lines a user reads."""
-    lines = [*summary.notes, f"{summary.written} job(s) written, {summary.skipped} already done, "
-             f"{len(summary.failures)} failed (of {summary.total}); results: {summary.out / RESULTS}"]
+    lines = [
+        *summary.notes,
+        f"{summary.written} job(s) written, {summary.skipped} already done, "
+        f"{len(summary.failures)} failed (of {summary.total}); results: {summary.out / RESULTS}",
+    ]
     lines += [f"failed: {f}" for f in summary.failures]
     if summary.report:
         lines.append(f"report: {summary.out / 'report.md'}")
     return lines
-

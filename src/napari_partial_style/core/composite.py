@@ -95,7 +95,7 @@ def seam_score(composite: np.ndarray, mask: np.ndarray, width: int = 2, rows: in
         bottom = min(top + rows, y1)
         a, b = max(y0, top - pad), min(y1, bottom + pad)
         edge, ring, magnitude = _seam_strip(composite[a:b, x0:x1], mask[a:b, x0:x1], width)
-        keep = np.s_[top - a:bottom - a]
+        keep = np.s_[top - a : bottom - a]
         edge, ring, magnitude = edge[keep], ring[keep], magnitude[keep]
         sums += (magnitude[edge].sum(dtype=np.float64), edge.sum(), magnitude[ring].sum(dtype=np.float64), ring.sum())
     if sums[1] == 0 or sums[3] == 0 or sums[2] == 0:
@@ -119,7 +119,7 @@ def changed_outside(original: np.ndarray, composite: np.ndarray, alpha: np.ndarr
     counted a band of rows at a time so it costs no full-size temporaries."""
     count = 0
     for y in range(0, alpha.shape[0], rows):
-        band = np.s_[y:y + rows]
+        band = np.s_[y : y + rows]
         differs = (composite[band][..., :3] != original[band][..., :3]).any(axis=2)
         count += int(np.count_nonzero(differs & (alpha[band] == 0)))
     return count
@@ -140,7 +140,7 @@ def composite(source: SourceImage, stylized: np.ndarray, alpha: np.ndarray, rows
     if source.alpha is not None:
         out[..., 3] = source.alpha
     for y in range(0, source.shape[0], rows):
-        band = np.s_[y:y + rows]
+        band = np.s_[y : y + rows]
         a = alpha[band][..., None]
         if not (a > 0).any():
             continue

@@ -20,8 +20,12 @@ def region_box(mask: np.ndarray, margin: int = MARGIN) -> tuple[int, int, int, i
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return 0, mask.shape[0], 0, mask.shape[1]
-    return (max(0, rows[0] - margin), min(mask.shape[0], rows[-1] + 1 + margin),
-            max(0, cols[0] - margin), min(mask.shape[1], cols[-1] + 1 + margin))
+    return (
+        max(0, rows[0] - margin),
+        min(mask.shape[0], rows[-1] + 1 + margin),
+        max(0, cols[0] - margin),
+        min(mask.shape[1], cols[-1] + 1 + margin),
+    )
 
 
 def contact_sheet(images: list[np.ndarray], captions: list[str], mask: np.ndarray) -> np.ndarray:
@@ -39,5 +43,3 @@ def contact_sheet(images: list[np.ndarray], captions: list[str], mask: np.ndarra
         sheet.paste(Image.fromarray(tile), (left, gap))
         draw.text((left + 2, gap + shape[0] + 4), caption, fill="black")
     return np.asarray(sheet)
-
-

@@ -54,8 +54,7 @@ def as_source_image(array: np.ndarray, name: str = "image") -> SourceImage:
     array = np.asarray(array)
     if array.dtype == np.bool_ or array.dtype.type not in SUPPORTED_DTYPES:
         raise InputError(
-            f"{name}: dtype {array.dtype} is not an image type; give uint8, uint16 or float "
-            "values in [0, 1]."
+            f"{name}: dtype {array.dtype} is not an image type; give uint8, uint16 or float values in [0, 1]."
         )
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
@@ -73,8 +72,7 @@ def as_source_image(array: np.ndarray, name: str = "image") -> SourceImage:
         )
     if min(native.shape[:2]) < MIN_SIDE:
         raise InputError(
-            f"{name}: {native.shape[1]}×{native.shape[0]} px is too small; both sides need at "
-            f"least {MIN_SIDE} px."
+            f"{name}: {native.shape[1]}×{native.shape[0]} px is too small; both sides need at least {MIN_SIDE} px."
         )
     if native.dtype.kind == "f":
         finite = np.isfinite(native)
@@ -159,8 +157,9 @@ def resize_native(native: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def resized_strips(planes: Sequence[np.ndarray], shape: tuple[int, int],
-                   rows: int = 256) -> Iterator[tuple[slice, np.ndarray]]:
+def resized_strips(
+    planes: Sequence[np.ndarray], shape: tuple[int, int], rows: int = 256
+) -> Iterator[tuple[slice, np.ndarray]]:
     """Planes (H×W each, native or float) resized bilinearly to `shape` in float32 (native pixels
     scaled to [0, 1]), about `rows` rows at a time, as (rows, strip of rows × W × planes). Each
     strip is resampled from the input rows its filter reaches, through a box: the same result as
@@ -176,12 +175,25 @@ def resized_strips(planes: Sequence[np.ndarray], shape: tuple[int, int],
         a, b = max(0, int(r0 * scale) - reach), min(h, int(np.ceil(r1 * scale)) + reach)
         box = (0, r0 * scale - a, w, r1 * scale - a)
         strip = [Image.fromarray(np.ascontiguousarray(to_float_rgb(p[a:b])), mode="F") for p in planes]
-        yield slice(r0, r1), np.stack([np.asarray(im.resize((shape[1], r1 - r0), Image.Resampling.BILINEAR, box=box),
-                                                  np.float32) for im in strip], axis=-1)
+        yield (
+            slice(r0, r1),
+            np.stack(
+                [
+                    np.asarray(im.resize((shape[1], r1 - r0), Image.Resampling.BILINEAR, box=box), np.float32)
+                    for im in strip
+                ],
+                axis=-1,
+            ),
+        )
 
 
-def upsample_to_native(rgb: np.ndarray, shape: tuple[int, int], dtype: np.dtype, out: np.ndarray | None = None,
-                       where: np.ndarray | None = None) -> np.ndarray:
+def upsample_to_native(
+    rgb: np.ndarray,
+    shape: tuple[int, int],
+    dtype: np.dtype,
+    out: np.ndarray | None = None,
+    where: np.ndarray | None = None,
+) -> np.ndarray:
     """Float RGB (working size) to `shape` in `dtype`, into `out` where `where` is set (or a new
     array), strip by strip: a 24 Mpx result costs its own bytes and no more."""
     out = np.empty((*shape, 3), dtype) if out is None else out
@@ -190,8 +202,13 @@ def upsample_to_native(rgb: np.ndarray, shape: tuple[int, int], dtype: np.dtype,
     return out
 
 
-def target_mask(labels: np.ndarray, shape: tuple[int, int], name: str = "labels",
-                values: tuple[int, ...] | None = None, allow_empty: bool = False) -> np.ndarray:
+def target_mask(
+    labels: np.ndarray,
+    shape: tuple[int, int],
+    name: str = "labels",
+    values: tuple[int, ...] | None = None,
+    allow_empty: bool = False,
+) -> np.ndarray:
     """A boolean target mask from a label image: nonzero pixels, or those equal to `values`
     (empty is an error, except for a slice of a stack, which is then left as it is)."""
     labels = np.asarray(labels)

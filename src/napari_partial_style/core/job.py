@@ -57,8 +57,15 @@ class Stopwatch:
             self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 3)
 
 
-def record_of(params: JobParams, device, size: int, timings: dict[str, float], inputs: dict[str, str],
-              targets: list[str], classes: list[str] | None) -> dict[str, Any]:
+def record_of(
+    params: JobParams,
+    device,
+    size: int,
+    timings: dict[str, float],
+    inputs: dict[str, str],
+    targets: list[str],
+    classes: list[str] | None,
+) -> dict[str, Any]:
     """The manifest's account of a job: enough to run it again."""
     import torch
 
@@ -70,8 +77,11 @@ def record_of(params: JobParams, device, size: int, timings: dict[str, float], i
         "classifier_classes": classes,
         "inputs": inputs,
         "timings_s": timings,
-        "versions": {"napari-partial-style": __version__, "torch": torch.__version__,
-                     "python": platform.python_version()},
+        "versions": {
+            "napari-partial-style": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
     }
 
 
@@ -97,8 +107,9 @@ def to_bundle(result: JobResult) -> Bundle:
         style=None if result.style is None else result.style.native,
         stylized=result.stylized,
         composite=result.composite,
-        preview=None if result.composite is None else preview_strip(
-            [result.content.native, result.stylized, result.composite]),
+        preview=None
+        if result.composite is None
+        else preview_strip([result.content.native, result.stylized, result.composite]),
         labels=seg.labels if seg is not None else result.mask.astype(np.uint8),
         saliency=None if seg is None else seg.maps,
         crf_probabilities=None if seg is None else seg.probabilities,
@@ -106,11 +117,11 @@ def to_bundle(result: JobResult) -> Bundle:
     )
 
 
-
 def from_bundle(bundle: Bundle, label_values: tuple[int, ...] = ()) -> JobResult:
     """A finished job read back from its bundle: its record, region, composite and scores (what a
     sweep's tile and the region it shares need), without running anything again."""
     content = as_source_image(bundle.content, bundle.manifest.get("inputs", {}).get("content", "content"))
     mask = target_mask(bundle.labels, content.shape, values=label_values or None, allow_empty=True)
-    return JobResult(content=content, record=bundle.manifest, mask=mask, composite=bundle.composite,
-                     scores=bundle.scores)
+    return JobResult(
+        content=content, record=bundle.manifest, mask=mask, composite=bundle.composite, scores=bundle.scores
+    )

@@ -77,9 +77,16 @@ def _region(mix: Mix, mask: np.ndarray, name: str, values: tuple[int, ...]) -> J
     return JobRegion(first, mask, name, weight=weight, blend=tuple(rest), values=values)
 
 
-def regions_of(styles: list[tuple[str, Mix]], labels: np.ndarray, shape: tuple[int, int],
-               mask: np.ndarray | None = None, targets: list[str] | None = None, label_values: tuple[int, ...] = (),
-               labels_name: str = "labels", skip_empty: bool = False) -> list[JobRegion]:
+def regions_of(
+    styles: list[tuple[str, Mix]],
+    labels: np.ndarray,
+    shape: tuple[int, int],
+    mask: np.ndarray | None = None,
+    targets: list[str] | None = None,
+    label_values: tuple[int, ...] = (),
+    labels_name: str = "labels",
+    skip_empty: bool = False,
+) -> list[JobRegion]:
     """Each style's region and its label values on an image of `shape`: `mask` (the job's region)
     for a single style for every target, else
     the label value its selector names (a target class of the segmentation, or a number). With
@@ -95,8 +102,10 @@ def regions_of(styles: list[tuple[str, Mix]], labels: np.ndarray, shape: tuple[i
             value = [t.lower() for t in targets].index(selector.lower()) + 1
         else:
             known = f"this job's targets are {', '.join(targets)}" if targets else "painted labels have no names"
-            raise InputError(f"style region {selector!r} is neither a label value nor a target class ({known}); "
-                             "use CLASS=STYLE with a target class or N=STYLE with a label value.")
+            raise InputError(
+                f"style region {selector!r} is neither a label value nor a target class ({known}); "
+                "use CLASS=STYLE with a target class or N=STYLE with a label value."
+            )
         region = target_mask(labels, shape, f"{labels_name} for {selector}", (value,), allow_empty=skip_empty)
         if region.any():
             regions.append(_region(mix, region, selector, (value,)))
@@ -109,16 +118,23 @@ def region_probability(probabilities: np.ndarray, values: Sequence[int]) -> np.n
     return probabilities[chosen].sum(axis=0)
 
 
-def guides(regions: list[JobRegion], probabilities: np.ndarray | None, crf_edge: float,
-           method: str) -> list[StyleRegion]:
+def guides(
+    regions: list[JobRegion], probabilities: np.ndarray | None, crf_edge: float, method: str
+) -> list[StyleRegion]:
     """The regions as the style stage sees them: masked's guides take the CRF soft edge too."""
     from napari_partial_style.core.composite import crf_edge_alpha
 
     if not crf_edge or method != "masked" or probabilities is None:
         return list(regions)
-    return [replace(r, mask=crf_edge_alpha(r.mask.astype(np.float32), r.mask,
-                                           region_probability(probabilities, r.values), crf_edge))
-            for r in regions]
+    return [
+        replace(
+            r,
+            mask=crf_edge_alpha(
+                r.mask.astype(np.float32), r.mask, region_probability(probabilities, r.values), crf_edge
+            ),
+        )
+        for r in regions
+    ]
 
 
 def segmented_mask(labels: np.ndarray, targets: list[str], params: CompositeParams) -> np.ndarray:
@@ -139,5 +155,8 @@ def combined_scores(regions: Sequence[StyleRegion], each: list[dict[str, Any]]) 
     if len(each) == 1:
         return each[0]
     means = {key: round(float(np.mean([s[key] for s in each])), 4) for key in ("pixel_accuracy", "mean_iu")}
-    return {**means, "expected_class": ", ".join(s["expected_class"] for s in each),
-            "regions": {r.name: s for r, s in zip(regions, each)}}
+    return {
+        **means,
+        "expected_class": ", ".join(s["expected_class"] for s in each),
+        "regions": {r.name: s for r, s in zip(regions, each)},
+    }

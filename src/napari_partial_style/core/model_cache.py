@@ -17,8 +17,9 @@ def _load(loader: Callable[..., nn.Module], path: str, mtime: float, device: str
     return model.to(torch.device(device))
 
 
-def cached_model(loader: Callable[..., nn.Module], path: Path | None, device: torch.device | str,
-                 *args: Hashable) -> nn.Module:
+def cached_model(
+    loader: Callable[..., nn.Module], path: Path | None, device: torch.device | str, *args: Hashable
+) -> nn.Module:
     """`loader(path, *args)` in eval mode without gradients on `device`, once per file version
     (a file replaced on disk is loaded again); `path` None: a network that reads no file."""
     if path is None:

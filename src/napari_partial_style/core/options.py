@@ -25,16 +25,16 @@ class Option:
     """What the front ends need to know about one option, beside its default and type."""
 
     help: str
-    flag: str | None = None              # CLI flag; default: --<field-name-with-dashes>
-    label: str | None = None             # widget label; default: the field name with spaces
+    flag: str | None = None  # CLI flag; default: --<field-name-with-dashes>
+    label: str | None = None  # widget label; default: the field name with spaces
     min: float | None = None
     max: float | None = None
     step: float | None = None
     choices: Sequence[str] | Callable[[], Sequence[str]] | None = None
-    none_text: str = "default"          # how a None default is shown ("auto", "default", ...)
+    none_text: str = "default"  # how a None default is shown ("auto", "default", ...)
     metavar: str | tuple[str, ...] | None = None
-    advanced: bool = False               # in napari: inside the collapsed "Advanced" section
-    widget: str | None = None            # a custom napari widget by key (classifier, targets, ...)
+    advanced: bool = False  # in napari: inside the collapsed "Advanced" section
+    widget: str | None = None  # a custom napari widget by key (classifier, targets, ...)
 
     def choice_list(self) -> list[str] | None:
         if self.choices is None:
@@ -101,7 +101,7 @@ class Leaf:
         return None if self.item is None or Ellipsis in args else len(args)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -150,8 +150,10 @@ def check(params: Any) -> None:
         if value is None and leaf.optional:
             continue
         if leaf.item is not None and not isinstance(value, tuple):
-            raise InputError(f"{leaf.name} takes a tuple of {leaf.item.__name__} values, not {type(value).__name__} "
-                             f"{value!r}; e.g. {leaf.name}=({shown_item(leaf.default, leaf.item)!r},).")
+            raise InputError(
+                f"{leaf.name} takes a tuple of {leaf.item.__name__} values, not {type(value).__name__} "
+                f"{value!r}; e.g. {leaf.name}=({shown_item(leaf.default, leaf.item)!r},)."
+            )
         values = value if isinstance(value, tuple) else (value,)
         for item in values:
             _check_type(leaf, item)
@@ -170,8 +172,12 @@ def _check_type(leaf: Leaf, value: Any) -> None:
     among names): `steps="3"` from a script is refused here, not deep inside the run."""
     expected = leaf.item or leaf.base
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    fits = {int: number and isinstance(value, int), float: number, bool: isinstance(value, bool),
-            str: isinstance(value, str) or (leaf.item is str and number and isinstance(value, int))}.get(expected, True)
+    fits = {
+        int: number and isinstance(value, int),
+        float: number,
+        bool: isinstance(value, bool),
+        str: isinstance(value, str) or (leaf.item is str and number and isinstance(value, int)),
+    }.get(expected, True)
     if not fits:
         raise InputError(f"{leaf.name} must be {_TYPE_WORDS[expected]}, not {type(value).__name__} {value!r}.")
 
@@ -198,7 +204,13 @@ def shown(value: Any) -> str:
     """A value as the CLI's help and the widgets show it: large floats in scientific notation."""
     if isinstance(value, tuple):
         return " ".join(shown(v) for v in value)
-    return f"{value:.3g}" if isinstance(value, float) and value >= 1e4 else f"{value:g}" if isinstance(value, float) else str(value)
+    return (
+        f"{value:.3g}"
+        if isinstance(value, float) and value >= 1e4
+        else f"{value:g}"
+        if isinstance(value, float)
+        else str(value)
+    )
 
 
 def help_text(leaf: Leaf) -> str:
@@ -231,15 +243,21 @@ _MISSING = object()
 def options_markdown(cls: type) -> str:
     """A Markdown table of every option of `cls` (field, flag, napari label, default, bounds,
     help): docs/api.md carries it, and a test checks that it is this, so it cannot drift."""
-    rows = ["| field | CLI flag | napari label | default | range or choices | what it does |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| field | CLI flag | napari label | default | range or choices | what it does |",
+        "|---|---|---|---|---|---|",
+    ]
     for leaf in leaves(cls):
         opt = leaf.option
         default = opt.none_text if leaf.default is None else shown(leaf.default) if leaf.default != () else "none"
         choices = opt.choice_list()
-        span = ", ".join(choices) if choices else (f"{shown(opt.min)} to {shown(opt.max)}"
-                                                   if opt.min is not None and opt.max is not None else "")
+        span = (
+            ", ".join(choices)
+            if choices
+            else (f"{shown(opt.min)} to {shown(opt.max)}" if opt.min is not None and opt.max is not None else "")
+        )
         flag = f"`{leaf.flag}`" + (f" / `--no-{leaf.flag[2:]}`" if leaf.base is bool else "")
-        rows.append(f"| `{'.'.join(leaf.path)}` | {flag} | {leaf.label} | {default} | {span} | "
-                    f"{opt.help.replace('|', '/')} |")
+        rows.append(
+            f"| `{'.'.join(leaf.path)}` | {flag} | {leaf.label} | {default} | {span} | {opt.help.replace('|', '/')} |"
+        )
     return "\n".join(rows) + "\n"

@@ -41,7 +41,9 @@ def drain(gen: Generator[Progress, None, T], on_progress: Any = None) -> T:
             on_progress(event)
 
 
-def map_events(gen: Generator[Progress, None, T], change: Callable[[Progress], Progress]) -> Generator[Progress, None, T]:
+def map_events(
+    gen: Generator[Progress, None, T], change: Callable[[Progress], Progress]
+) -> Generator[Progress, None, T]:
     """The same stage with each event passed through `change`; its result unchanged."""
     while True:
         try:
@@ -109,8 +111,14 @@ class Estimator:
         self._run_told, again = True, self._told > 0
         self._told += 1
         left = self._rate * (total - units)
-        return Estimate(now - (self.started if self.started is not None else start) + left, left,
-                        self._rate * cost, start_step + 1, event.step, again)
+        return Estimate(
+            now - (self.started if self.started is not None else start) + left,
+            left,
+            self._rate * cost,
+            start_step + 1,
+            event.step,
+            again,
+        )
 
     def left(self, event: Progress) -> float | None:
         """Seconds left after `event` at the last rate measured; None before the first."""

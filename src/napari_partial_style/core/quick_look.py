@@ -43,11 +43,12 @@ def style_work(style: StyleParams, size: int, long_side: int) -> float:
     """Pixel-steps of the style pyramid from working size `size` to the result's long side."""
     final = min(style.max_size or long_side, long_side)
     levels = level_sizes(size, final)
-    return sum((style.steps if i == 0 else style.fine_steps) * side ** 2 for i, side in enumerate(levels))
+    return sum((style.steps if i == 0 else style.fine_steps) * side**2 for i, side in enumerate(levels))
 
 
-def full_job_seconds(timings: dict[str, float], params: JobParams, long_side: int, segment_size: int,
-                     style_size: int, segments: bool) -> float:
+def full_job_seconds(
+    timings: dict[str, float], params: JobParams, long_side: int, segment_size: int, style_size: int, segments: bool
+) -> float:
     """The full job's seconds from the quick look's stage `timings` (the manifest's `timings_s`), for
     `params` with segmentation at working size `segment_size` (when it `segments`; scoring segments
     the composite once more) and style at `style_size`, on a content whose long side is `long_side`.
@@ -55,10 +56,13 @@ def full_job_seconds(timings: dict[str, float], params: JobParams, long_side: in
     quick = quick_params(params)
     quick_size = min(QUICK_SIZE, long_side)
     seconds = timings.get("composite", 0.0)
-    per_segment = timings.get("segment", 0.0) * (segment_work(segment_size, params.segment.saliency.scales)
-                                                 / segment_work(quick_size, quick.segment.saliency.scales))
+    per_segment = timings.get("segment", 0.0) * (
+        segment_work(segment_size, params.segment.saliency.scales)
+        / segment_work(quick_size, quick.segment.saliency.scales)
+    )
     seconds += per_segment * (int(segments) + int(params.score.enabled))
     if "style" in timings:
-        seconds += timings["style"] * (style_work(params.style, style_size, long_side)
-                                       / style_work(quick.style, quick_size, long_side))
+        seconds += timings["style"] * (
+            style_work(params.style, style_size, long_side) / style_work(quick.style, quick_size, long_side)
+        )
     return seconds

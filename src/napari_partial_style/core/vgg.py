@@ -7,8 +7,8 @@ torchvision's `features` Sequential, so its checkpoints load unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -47,8 +47,13 @@ def conv_class(initialise: bool) -> type[nn.Conv2d]:
     return nn.Conv2d if initialise else UnsetConv2d
 
 
-def build_body(arch: str, last: str, relu: Callable[[], nn.Module] = nn.ReLU,
-               widths: Sequence[int] = WIDTHS, initialise: bool = True) -> nn.Sequential:
+def build_body(
+    arch: str,
+    last: str,
+    relu: Callable[[], nn.Module] = nn.ReLU,
+    widths: Sequence[int] = WIDTHS,
+    initialise: bool = True,
+) -> nn.Sequential:
     """The VGG `features` stack up to and including the layer named `last`; `widths` (channels per
     block) other than VGG's make a network of the same shape but another cost (the tests' tiny one)."""
     names = layer_names(arch)
@@ -114,8 +119,9 @@ def check_finite(tensors: dict[str, Any], path: Path, fix: str) -> None:
             raise WeightsError(f"{path}: {key} holds NaN or infinite values; {fix}.")
 
 
-def tapped_forward(body: nn.Sequential, names: Sequence[str], x: torch.Tensor,
-                   taps: Sequence[str]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def tapped_forward(
+    body: nn.Sequential, names: Sequence[str], x: torch.Tensor, taps: Sequence[str]
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Run `body` (modules named `names`); the last output and the outputs of the `taps` by name.
     A cancelled job stops after any layer, forward or backward (core/cancel.py)."""
     out = {}

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
 from napari_partial_style.core.errors import BundleError, InputError
+from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
 from napari_partial_style.core.io.image_files import describe_file, image_suffix, read_image, write_encoded
 
 FORMAT = "napari-partial-style bundle"
@@ -60,8 +60,14 @@ def check_target(path: str | Path, overwrite: bool = False) -> Path:
     """Refuse, before any work, a target that would fail or destroy something at write time."""
     path = Path(path)
     if path.suffix != SUFFIX:
-        picture = " (for the picture alone, add --save-image " + path.name + ")" if path.suffix in (".png", ".tif", ".tiff", ".jpg") else ""
-        raise InputError(f"output {path} must end in {SUFFIX} (napari opens such files); e.g. {path.name}{SUFFIX}{picture}")
+        picture = (
+            " (for the picture alone, add --save-image " + path.name + ")"
+            if path.suffix in (".png", ".tif", ".tiff", ".jpg")
+            else ""
+        )
+        raise InputError(
+            f"output {path} must end in {SUFFIX} (napari opens such files); e.g. {path.name}{SUFFIX}{picture}"
+        )
     recover(path, is_complete=is_bundle)
     if path.exists() or path.is_symlink():
         if not overwrite:
@@ -155,8 +161,9 @@ def _entries(path: Path) -> Iterator[Callable[[str], bytes]]:
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise BundleError(f"{path} is not a result bundle: it is {describe_file(path)}, "
-                          f"not a zip holding {MANIFEST}.") from exc
+        raise BundleError(
+            f"{path} is not a result bundle: it is {describe_file(path)}, not a zip holding {MANIFEST}."
+        ) from exc
 
     def read(name: str) -> bytes:
         try:
@@ -164,8 +171,10 @@ def _entries(path: Path) -> Iterator[Callable[[str], bytes]]:
         except KeyError:
             raise FileNotFoundError(name) from None
         if info.file_size > MAX_ENTRY_BYTES:
-            raise BundleError(f"{path}: {name} claims {info.file_size / 1e9:.3g} GB, more than any bundle holds; "
-                              "the bundle is damaged.")
+            raise BundleError(
+                f"{path}: {name} claims {info.file_size / 1e9:.3g} GB, more than any bundle holds; "
+                "the bundle is damaged."
+            )
         try:
             return archive.read(info)
         except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
@@ -179,8 +188,10 @@ def _inside(folder: Path, name: str) -> Path:
     """A file of a folder bundle, refused when it is a link that leads out of the folder."""
     entry = folder / name
     if entry.is_symlink() and not entry.resolve().is_relative_to(folder.resolve()):
-        raise BundleError(f"{folder}: {name} is a link to {entry.resolve()}, outside the bundle; only files inside "
-                          "the bundle are read.")
+        raise BundleError(
+            f"{folder}: {name} is a link to {entry.resolve()}, outside the bundle; only files inside "
+            "the bundle are read."
+        )
     return entry
 
 
@@ -201,13 +212,17 @@ def _manifest(path: Path, read: Callable[[str], bytes]) -> dict[str, Any]:
     except RecursionError as exc:
         raise BundleError(f"{path}: {MANIFEST} is nested deeper than any manifest is; the bundle is damaged.") from exc
     if not isinstance(manifest, dict):
-        raise BundleError(f"{path}: {MANIFEST} holds a JSON {type(manifest).__name__}, not an object; the bundle is damaged.")
+        raise BundleError(
+            f"{path}: {MANIFEST} holds a JSON {type(manifest).__name__}, not an object; the bundle is damaged."
+        )
     if manifest.get("format") != FORMAT:
         raise BundleError(f"{path}: {MANIFEST} is not a {FORMAT} manifest.")
     version = manifest.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise BundleError(f"{path}: {MANIFEST} gives the version as {version!r}, not a whole number like {VERSION}; "
-                          "the bundle is damaged.")
+        raise BundleError(
+            f"{path}: {MANIFEST} gives the version as {version!r}, not a whole number like {VERSION}; "
+            "the bundle is damaged."
+        )
     if version != VERSION:
         raise BundleError(
             f"{path}: bundle version {version} is not supported (this version reads {VERSION}); "
@@ -215,15 +230,17 @@ def _manifest(path: Path, read: Callable[[str], bytes]) -> dict[str, Any]:
         )
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-        raise BundleError(f"{path}: {MANIFEST}'s \"files\" must map layer names to file names; the bundle is damaged.")
+        raise BundleError(f'{path}: {MANIFEST}\'s "files" must map layer names to file names; the bundle is damaged.')
     for name, filename in files.items():
         if name not in LAYERS:
             raise BundleError(f"{path}: {MANIFEST} names an unknown layer {name!r} (known: {', '.join(LAYERS)}).")
         if filename != Path(filename).name or filename in ("", ".", "..") or "\\" in filename:
-            raise BundleError(f"{path}: {MANIFEST} points {name} at {filename!r}; only files inside the bundle are read.")
+            raise BundleError(
+                f"{path}: {MANIFEST} points {name} at {filename!r}; only files inside the bundle are read."
+            )
     targets = manifest.get("targets", [])
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-        raise BundleError(f"{path}: {MANIFEST}'s \"targets\" must be a list of class names.")
+        raise BundleError(f'{path}: {MANIFEST}\'s "targets" must be a list of class names.')
     return manifest
 
 
@@ -263,13 +280,17 @@ def _scores(path: Path, read: Callable[[str], bytes]) -> dict[str, Any] | None:
 def _check_shapes(path: Path, files: dict[str, str], arrays: dict[str, np.ndarray]) -> None:
     """Every layer must lie on the content: same height and width, the right number of axes."""
     h, w = arrays["content"].shape[:2]
-    expected = {"stylized": (f"({h}, {w}, C)", lambda a: a.ndim in (2, 3) and a.shape[:2] == (h, w)),
-                "composite": (f"({h}, {w}, C)", lambda a: a.ndim in (2, 3) and a.shape[:2] == (h, w)),
-                "labels": (f"({h}, {w}) with integer labels", lambda a: a.shape == (h, w) and a.dtype.kind in "ui"),
-                "saliency": (f"(K, {h}, {w})", lambda a: a.ndim == 3 and a.shape[1:] == (h, w)),
-                "crf_probabilities": (f"(K, {h}, {w})", lambda a: a.ndim == 3 and a.shape[1:] == (h, w))}
+    expected = {
+        "stylized": (f"({h}, {w}, C)", lambda a: a.ndim in (2, 3) and a.shape[:2] == (h, w)),
+        "composite": (f"({h}, {w}, C)", lambda a: a.ndim in (2, 3) and a.shape[:2] == (h, w)),
+        "labels": (f"({h}, {w}) with integer labels", lambda a: a.shape == (h, w) and a.dtype.kind in "ui"),
+        "saliency": (f"(K, {h}, {w})", lambda a: a.ndim == 3 and a.shape[1:] == (h, w)),
+        "crf_probabilities": (f"(K, {h}, {w})", lambda a: a.ndim == 3 and a.shape[1:] == (h, w)),
+    }
     for name, (form, fits) in expected.items():
         array = arrays.get(name)
         if array is not None and not fits(array):
-            raise BundleError(f"{path}: {files[name]} has shape {array.shape} ({array.dtype}), but {name} must have "
-                              f"shape {form} to lie on the content; the bundle is damaged.")
+            raise BundleError(
+                f"{path}: {files[name]} has shape {array.shape} ({array.dtype}), but {name} must have "
+                f"shape {form} to lie on the content; the bundle is damaged."
+            )

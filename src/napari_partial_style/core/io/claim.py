@@ -52,11 +52,13 @@ def claimed(target: str | Path) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         holder = who.read_text(encoding="utf-8").strip() if who.is_file() else "another job"
-        raise InputError(f"{target} is being written by {holder}; wait for it to end, or choose another output.") \
-            from None
+        raise InputError(
+            f"{target} is being written by {holder}; wait for it to end, or choose another output."
+        ) from None
     try:
-        who.write_text(f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}",
-                       encoding="utf-8")
+        who.write_text(
+            f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}", encoding="utf-8"
+        )
         yield
     finally:
         who.unlink(missing_ok=True)

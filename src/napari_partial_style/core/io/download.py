@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -32,8 +31,9 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def fetch(url: str, target: Path, sha256_prefix: str | None = None,
-          on_corrupt: Callable[[], Exception] | None = None) -> StageGenerator[Path]:
+def fetch(
+    url: str, target: Path, sha256_prefix: str | None = None, on_corrupt: Callable[[], Exception] | None = None
+) -> StageGenerator[Path]:
     """Download `url` to `target` through a temporary file beside it (io.atomic: a killed
     download's leftover is removed by the next one), yielding ("download", MB, MB total).
 
@@ -42,7 +42,7 @@ def fetch(url: str, target: Path, sha256_prefix: str | None = None,
     """
     try:
         response = urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S)
-    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
         raise NoConnection(str(getattr(exc, "reason", exc))) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     total_mb = int(response.headers.get("Content-Length") or 0) // CHUNK

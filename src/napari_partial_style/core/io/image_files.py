@@ -53,8 +53,7 @@ def read_image(fh: BinaryIO, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         raise InputError(f"{name}: not enough memory to decode it; free memory or give a smaller image.") from exc
     except Exception as exc:  # every reader has its own exception types
         raise InputError(
-            f"{name}: cannot be read as an image ({exc.__class__.__name__}: {exc}); "
-            "give a PNG, JPEG or TIFF file."
+            f"{name}: cannot be read as an image ({exc.__class__.__name__}: {exc}); give a PNG, JPEG or TIFF file."
         ) from exc
 
 
@@ -129,8 +128,14 @@ def describe_head(head: bytes) -> str:
     """`describe_file` for a file's first 512 bytes."""
     if not head:
         return "an empty file"
-    kinds = {PNG_SIGNATURE: "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"PK\x03\x04": "a zip archive",
-             b"%PDF": "a PDF document", b"GIF8": "a GIF image", b"\x80\x02": "a Python pickle"}
+    kinds = {
+        PNG_SIGNATURE: "a PNG image",
+        b"\xff\xd8\xff": "a JPEG image",
+        b"PK\x03\x04": "a zip archive",
+        b"%PDF": "a PDF document",
+        b"GIF8": "a GIF image",
+        b"\x80\x02": "a Python pickle",
+    }
     kinds.update({sig: "a TIFF image" for sig in TIFF_SIGNATURES})
     for signature, kind in kinds.items():
         if head.startswith(signature):

@@ -55,7 +55,7 @@ def write_png(array: np.ndarray, out: BinaryIO, rows: int = 64, level: int = 6) 
     packer = zlib.compressobj(level)
     above = np.zeros(width * bpp, np.uint8)
     for top in range(0, height, rows):
-        strip = np.ascontiguousarray(array[top:top + rows], dtype=">u2" if depth == 16 else np.uint8)
+        strip = np.ascontiguousarray(array[top : top + rows], dtype=">u2" if depth == 16 else np.uint8)
         raw = strip.view(np.uint8).reshape(len(strip), width * bpp)
         data = packer.compress(_filtered(raw, above, bpp).tobytes())
         above = raw[-1].copy()

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from napari_partial_style.core.io.download import OFFLINE_ENV, NoConnection, fetch, offline
 from napari_partial_style.core.errors import PartialStyleError, WeightsError
+from napari_partial_style.core.io.download import OFFLINE_ENV, NoConnection, fetch, offline
 from napari_partial_style.core.progress import StageGenerator, drain
 
 WEIGHTS_ENV = "NAPARI_PARTIAL_STYLE_WEIGHTS"
@@ -97,8 +97,9 @@ def missing_message(missing: Iterable[WeightFile], reason: str) -> str:
     return "\n".join(lines)
 
 
-def ensure_steps(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None = None,
-                 folders: Sequence[str | Path] = ()) -> StageGenerator[dict[str, Path]]:
+def ensure_steps(
+    weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None = None, folders: Sequence[str | Path] = ()
+) -> StageGenerator[dict[str, Path]]:
     """Find every file a job needs before any work starts (explicit paths, then `folders`, then
     the usual places); download the missing ones, yielding ("download", MB done, MB total) events."""
     explicit = explicit or {}
@@ -119,6 +120,7 @@ def ensure(weights: Iterable[WeightFile], explicit: dict[str, str | Path] | None
 
 def download(weight: WeightFile, others: list[WeightFile] | None = None) -> StageGenerator[Path]:
     """Download into the hub folder; the sha256 prefix in torchvision's file name is checked."""
+
     def corrupt() -> WeightsError:
         return WeightsError(
             f"{weight.filename} downloaded from {weight.url} is corrupt (sha256 does not start "
@@ -184,8 +186,10 @@ def verdict(weight: WeightFile, path: Path) -> tuple[bool, str]:
         return False, f"but it is {kind}, not PyTorch weights: delete it and get it again"
     if is_torchvisions(weight, path):
         return True, "torchvision's file (sha256 checked)"
-    return True, (f"a PyTorch file whose sha256 does not start with {weight.sha256_prefix}: not torchvision's "
-                  "(other training, or damaged); jobs use it, and their results differ from the pretrained ones")
+    return True, (
+        f"a PyTorch file whose sha256 does not start with {weight.sha256_prefix}: not torchvision's "
+        "(other training, or damaged); jobs use it, and their results differ from the pretrained ones"
+    )
 
 
 def report(explicit: dict[str, str | Path] | None = None) -> list[tuple[WeightFile, Path | None]]:

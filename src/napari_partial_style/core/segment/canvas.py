@@ -11,13 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+
 def canvas(rgb: np.ndarray, size: int, fill: Sequence[float]) -> tuple[np.ndarray, tuple[int, int]]:
     """`rgb` (at most size×size) centred on a size×size canvas of colour `fill`, and its top-left corner."""
     h, w = rgb.shape[:2]
     top, left = (size - h) // 2, (size - w) // 2
     out = np.empty((size, size, 3), np.float32)
     out[:] = fill
-    out[top:top + h, left:left + w] = rgb
+    out[top : top + h, left : left + w] = rgb
     return out, (top, left)
 
 

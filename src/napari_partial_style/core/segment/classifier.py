@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.io import weights as weights_mod
 from napari_partial_style.core.model_cache import cached_model
 from napari_partial_style.core.segment import sources
-from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 from napari_partial_style.core.vgg import (
     IMAGENET_MEAN,
@@ -50,9 +50,16 @@ class FCNClassifier(nn.Module):
     grid = (32.0, 112.0)  # the logit map's cells on the canvas: 32 px apart, the first window centred at 112
     min_input = 224  # fc6 is an unpadded 7×7 convolution after five 2× poolings
 
-    def __init__(self, classes: Sequence[str], score_kind: str = "sigmoid",
-                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
-                 initialise: bool = True, widths: Sequence[int] = WIDTHS, hidden: int = 4096) -> None:
+    def __init__(
+        self,
+        classes: Sequence[str],
+        score_kind: str = "sigmoid",
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        initialise: bool = True,
+        widths: Sequence[int] = WIDTHS,
+        hidden: int = 4096,
+    ) -> None:
         """`widths` and `hidden` (fc6/fc7 channels) other than VGG16's: a narrow network of the
         same shape, which no pretrained file fits (the tests' tiny source)."""
         super().__init__()
@@ -65,11 +72,15 @@ class FCNClassifier(nn.Module):
         self.body = build_body("vgg16", "pool5", SwitchableReLU, widths, initialise)  # see UnsetConv2d
         self.names = layer_names("vgg16")
         conv = conv_class(initialise)
-        self.head = nn.Sequential(OrderedDict(
-            fc6=conv(widths[-1], hidden, kernel_size=7), relu6=SwitchableReLU(),
-            fc7=conv(hidden, hidden, kernel_size=1), relu7=SwitchableReLU(),
-            fc8=conv(hidden, len(self.classes), kernel_size=1),
-        ))
+        self.head = nn.Sequential(
+            OrderedDict(
+                fc6=conv(widths[-1], hidden, kernel_size=7),
+                relu6=SwitchableReLU(),
+                fc7=conv(hidden, hidden, kernel_size=1),
+                relu7=SwitchableReLU(),
+                fc8=conv(hidden, len(self.classes), kernel_size=1),
+            )
+        )
 
     def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x, taps = tapped_forward(self.body, self.names, self.normalize(x), DCSM_TAPS)
@@ -105,29 +116,36 @@ def copy_imagenet_weights(model: FCNClassifier, path: Path, head_layers: Sequenc
             head[f"{layer}.weight"] = state[f"classifier.{index}.weight"].reshape(FC_SHAPES[layer])
             head[f"{layer}.bias"] = state[f"classifier.{index}.bias"]
         except (KeyError, RuntimeError) as exc:
-            raise WeightsError(f"{path} is not {what} (classifier.{index}: {exc}); delete it and download it again.") from exc
+            raise WeightsError(
+                f"{path} is not {what} (classifier.{index}: {exc}); delete it and download it again."
+            ) from exc
     model.head.load_state_dict(head, strict=False)
 
 
 def save_checkpoint(model: FCNClassifier, path: str | Path, extra: dict[str, Any] | None = None) -> None:
     """Write a classifier checkpoint: plain types and tensors only, so `weights_only` loads it."""
-    torch.save({
-        "format": CHECKPOINT_FORMAT,
-        "version": CHECKPOINT_VERSION,
-        "architecture": ARCHITECTURE,
-        "classes": list(model.classes),
-        "score": model.score_kind,
-        "normalization": {"mean": list(model.mean), "std": list(model.std)},
-        "state_dict": model.state_dict(),
-        **(extra or {}),
-    }, path)
+    torch.save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "architecture": ARCHITECTURE,
+            "classes": list(model.classes),
+            "score": model.score_kind,
+            "normalization": {"mean": list(model.mean), "std": list(model.std)},
+            "state_dict": model.state_dict(),
+            **(extra or {}),
+        },
+        path,
+    )
 
 
 def load_checkpoint_classifier(path: Path) -> FCNClassifier:
     """A checkpoint written by `train` (or `save_checkpoint`), checked for format and version."""
     state = load_checkpoint(path, "a classifier checkpoint", fix=MAKE_ONE)
     if state.get("format") != CHECKPOINT_FORMAT:
-        raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
+        raise WeightsError(
+            f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`."
+        )
     if state.get("version") != CHECKPOINT_VERSION or state.get("architecture") != ARCHITECTURE:
         raise WeightsError(
             f"{path} is checkpoint version {state.get('version')} ({state.get('architecture')}); this version reads "
@@ -135,12 +153,19 @@ def load_checkpoint_classifier(path: Path) -> FCNClassifier:
         )
     check_record(state, path)
     if not isinstance(state.get("state_dict"), dict):
-        raise WeightsError(f"{path}: its \"state_dict\" is a {type(state.get('state_dict')).__name__}, not the "
-                           f"network's tensors; {MAKE_ONE}.")
+        raise WeightsError(
+            f'{path}: its "state_dict" is a {type(state.get("state_dict")).__name__}, not the '
+            f"network's tensors; {MAKE_ONE}."
+        )
     check_finite(state["state_dict"], path, MAKE_ONE)
     norm = state.get("normalization", {})
-    model = FCNClassifier(state["classes"], state.get("score", "sigmoid"), norm.get("mean", IMAGENET_MEAN),
-                          norm.get("std", IMAGENET_STD), initialise=False)  # the strict load sets every parameter
+    model = FCNClassifier(
+        state["classes"],
+        state.get("score", "sigmoid"),
+        norm.get("mean", IMAGENET_MEAN),
+        norm.get("std", IMAGENET_STD),
+        initialise=False,
+    )  # the strict load sets every parameter
     try:
         model.load_state_dict(state["state_dict"])
     except (KeyError, RuntimeError) as exc:
@@ -151,20 +176,23 @@ def load_checkpoint_classifier(path: Path) -> FCNClassifier:
 def check_record(state: dict[str, Any], path: Path) -> None:
     """The checkpoint's class list and score kind are what `train` writes: one line naming the field."""
     classes = state.get("classes")
-    if (not isinstance(classes, list) or not classes
-            or not all(isinstance(c, str) and c.strip() for c in classes)):
-        raise WeightsError(f"{path}: its \"classes\" must be a list of class names, not {classes!r:.60}; {MAKE_ONE}.")
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) and c.strip() for c in classes):
+        raise WeightsError(f'{path}: its "classes" must be a list of class names, not {classes!r:.60}; {MAKE_ONE}.')
     if len({c.lower() for c in classes}) != len(classes):
-        raise WeightsError(f"{path}: its \"classes\" names a class twice; {MAKE_ONE}.")
+        raise WeightsError(f'{path}: its "classes" names a class twice; {MAKE_ONE}.')
     if state.get("score", "sigmoid") not in ("sigmoid", "softmax"):
-        raise WeightsError(f"{path}: its \"score\" is {state.get('score')!r}, not sigmoid or softmax; {MAKE_ONE}.")
+        raise WeightsError(f'{path}: its "score" is {state.get("score")!r}, not sigmoid or softmax; {MAKE_ONE}.')
     norm = state.get("normalization", {})
     for key, default in (("mean", IMAGENET_MEAN), ("std", IMAGENET_STD)):
         value = norm.get(key, default) if isinstance(norm, dict) else norm
-        if (not isinstance(value, (list, tuple)) or len(value) != 3
-                or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)):
-            raise WeightsError(f"{path}: its normalization {key} must be 3 finite numbers, not {value!r:.60}; "
-                               f"{MAKE_ONE}.")
+        if (
+            not isinstance(value, (list, tuple))
+            or len(value) != 3
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)
+        ):
+            raise WeightsError(
+                f"{path}: its normalization {key} must be 3 finite numbers, not {value!r:.60}; {MAKE_ONE}."
+            )
 
 
 def required_weights(source: str) -> list[weights_mod.WeightFile]:
@@ -198,7 +226,7 @@ def class_names(source: str) -> list[str]:
 
 
 def score_kind(source: str) -> str:
-    """"softmax" or "sigmoid", without loading the network (the default threshold follows it)."""
+    """ "softmax" or "sigmoid", without loading the network (the default threshold follows it)."""
     named = sources.get(source)
     return named.SCORE_KIND if named is not None else _checkpoint_header(source).get("score", "sigmoid")
 
@@ -221,6 +249,8 @@ def _checkpoint_header(path: str | Path) -> dict[str, Any]:
     except Exception as exc:
         raise WeightsError(f"{path} cannot be read as a classifier checkpoint ({exc}); {MAKE_ONE}.") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`.")
+        raise WeightsError(
+            f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; make one with `napari-partial-style train`."
+        )
     check_record(state, path)
     return state

@@ -56,8 +56,9 @@ def unaries(probabilities: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(-np.log(np.clip(probabilities, UNARY_CLIP, 1.0)).reshape(n, -1), dtype=np.float32)
 
 
-def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
-              device=None) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
+def crf_stage(
+    rgb8: np.ndarray, maps: np.ndarray, params: CRFParams, device=None
+) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
     """Labels (h, w; 0 = background, k = the k-th map) and marginals (K+1, h, w) for an 8-bit image;
     the torch CRF runs on `device` (the CPU when None)."""
     if rgb8.dtype != np.uint8 or rgb8.shape[:2] != maps.shape[1:]:
@@ -70,8 +71,9 @@ def crf_stage(rgb8: np.ndarray, maps: np.ndarray, params: CRFParams,
         return q.argmax(axis=0).astype(np.int32), q
     # the lattices' set-up is most of the time on large images (5 of 8 s at 2048²): say so
     yield Progress("crf", 0, params.iterations, message=f"building the {params.method} CRF's lattices")
-    model = crf_backends.get(params.method).model(rgb8, unaries(probabilities), params.gaussian, params.bilateral,
-                                                  device)
+    model = crf_backends.get(params.method).model(
+        rgb8, unaries(probabilities), params.gaussian, params.bilateral, device
+    )
     for step in range(1, params.iterations + 1):
         model.step()
         yield Progress("crf", step, params.iterations)

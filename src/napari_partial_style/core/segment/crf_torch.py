@@ -23,8 +23,10 @@ MAX_CODE = 2**62
 # Which simplex a pixel falls in is decided in float32: beyond this feature size (position / sxy,
 # colour / srgb) the lattice coordinates lose the precision that decision needs.
 MAX_FEATURE = 2.0**16
-TOO_WIDE = ("the CRF's features span too wide a range for the lattice; raise the kernels' sxy or srgb, "
-            "or lower the working size.")
+TOO_WIDE = (
+    "the CRF's features span too wide a range for the lattice; raise the kernels' sxy or srgb, "
+    "or lower the working size."
+)
 
 # Pixels per pass of the lattice's set-up: a pass's temporaries stay in the cache and the allocator
 # reuses them; whole-image passes at 2048² spent most of their time on fresh pages (3× slower here).
@@ -45,11 +47,12 @@ def _simplex(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.
     device, f32 = features.device, torch.float32
     f = features.to(f32)
     inv_std = float(np.float32(math.sqrt(2.0 / 3.0) * (d + 1)))
-    scale = torch.tensor([np.float32(1.0 / math.sqrt((i + 2) * (i + 1)) * inv_std) for i in range(d)],
-                         dtype=f32, device=device)
+    scale = torch.tensor(
+        [np.float32(1.0 / math.sqrt((i + 2) * (i + 1)) * inv_std) for i in range(d)], dtype=f32, device=device
+    )
     down_factor = float(np.float32(1.0 / (d + 1)))
     cf = f * scale
-    suffix = torch.flip(torch.cumsum(torch.flip(cf, [1]), 1), [1])           # Σ_{t ≥ j} cf_t
+    suffix = torch.flip(torch.cumsum(torch.flip(cf, [1]), 1), [1])  # Σ_{t ≥ j} cf_t
     elevated = torch.empty((n, d + 1), dtype=f32, device=device)
     elevated[:, 0] = suffix[:, 0]
     j = torch.arange(1, d + 1, device=device, dtype=f32)
@@ -116,7 +119,7 @@ class Lattice:
         building the keys themselves; find the distinct lattice points; build splat, blur and slice
         as sparse matrices."""
         n, d, device = len(rem0), self.d, rem0.device
-        lo = rem0.min(0).values - d - (d + 1)            # canonical offsets lie in [−d, d]
+        lo = rem0.min(0).values - d - (d + 1)  # canonical offsets lie in [−d, d]
         span = rem0.max(0).values + d + (d + 1) - lo + 1
         code_range = math.prod(span.tolist())  # exact: Python integers
         if code_range >= MAX_CODE:
@@ -124,13 +127,14 @@ class Lattice:
         radix = torch.cat([torch.cumprod(span.flip(0), 0).flip(0)[1:], torch.ones(1, dtype=torch.long, device=device)])
         bits = (n * (d + 1) - 1).bit_length()
         packed = _packable(device, code_range, bits)
-        codes = torch.empty((n, d + 1), dtype=torch.long, device=device)            # one per vertex
+        codes = torch.empty((n, d + 1), dtype=torch.long, device=device)  # one per vertex
         for part in _chunks(n):
             codes[part] = _vertex_codes(rem0[part] - lo, rank[part].long(), radix)
             if packed:
                 codes[part] <<= bits
-                codes[part] |= torch.arange(part.start * (d + 1), part.start * (d + 1) + codes[part].numel()
-                                            ).view(-1, d + 1)
+                codes[part] |= torch.arange(part.start * (d + 1), part.start * (d + 1) + codes[part].numel()).view(
+                    -1, d + 1
+                )
         # one sort gives the distinct points (sorted codes), each vertex's point, and the splat's row order
         if packed:
             all_codes = codes.reshape(-1)
@@ -156,11 +160,11 @@ class Lattice:
             self.blur = []
             points = torch.arange(m, device=device)
             three = torch.full((m,), 3, dtype=torch.long, device=device)
-            for axis in range(d + 1):                        # [1/2, 1, 1/2] along each lattice axis
-                step = -radix.sum()                          # every coordinate − 1 ...
+            for axis in range(d + 1):  # [1/2, 1, 1/2] along each lattice axis
+                step = -radix.sum()  # every coordinate − 1 ...
                 if axis < d:
-                    step = step + (d + 1) * radix[axis]     # ... but this one + d
-                ahead = _find(codes, codes + step)           # −1 where there is no such point
+                    step = step + (d + 1) * radix[axis]  # ... but this one + d
+                ahead = _find(codes, codes + step)  # −1 where there is no such point
                 found = ahead >= 0
                 behind = torch.full((m + 1,), -1, dtype=torch.long, device=device)
                 behind.scatter_(0, torch.where(found, ahead, m), points)  # b ahead of a: a behind b
@@ -251,8 +255,11 @@ def spatial_lattice(h: int, w: int, sxy: float, device: torch.device | str) -> L
 def pixel_features(h: int, w: int, sxy: float, rgb: torch.Tensor | None = None, srgb: float = 1.0) -> torch.Tensor:
     """(x/sxy, y/sxy[, r/srgb, g/srgb, b/srgb]) per pixel, in pydensecrf's order (x along the width)."""
     device = rgb.device if rgb is not None else "cpu"
-    yy, xx = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32),
-                            torch.arange(w, device=device, dtype=torch.float32), indexing="ij")
+    yy, xx = torch.meshgrid(
+        torch.arange(h, device=device, dtype=torch.float32),
+        torch.arange(w, device=device, dtype=torch.float32),
+        indexing="ij",
+    )
     parts = [xx.reshape(-1, 1) / sxy, yy.reshape(-1, 1) / sxy]
     if rgb is not None:
         parts.append(rgb.reshape(-1, 3).float() / srgb)
@@ -262,11 +269,17 @@ def pixel_features(h: int, w: int, sxy: float, rgb: torch.Tensor | None = None, 
 class DenseCRF:
     """Mean-field inference over unaries (C, N) = −log p; `step()` runs one iteration."""
 
-    def __init__(self, rgb8: np.ndarray, unary: np.ndarray, gaussian: tuple[float, float],
-                 bilateral: tuple[float, float, float], device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        rgb8: np.ndarray,
+        unary: np.ndarray,
+        gaussian: tuple[float, float],
+        bilateral: tuple[float, float, float],
+        device: torch.device | str = "cpu",
+    ) -> None:
         h, w = rgb8.shape[:2]
         rgb = torch.from_numpy(np.ascontiguousarray(rgb8[..., :3])).to(device)
-        self.unary = torch.from_numpy(unary).to(device).T.contiguous()              # (N, C)
+        self.unary = torch.from_numpy(unary).to(device).T.contiguous()  # (N, C)
         self.kernels = [
             Kernel(spatial_lattice(h, w, gaussian[0], device), gaussian[1]),
             Kernel(Lattice(pixel_features(h, w, bilateral[0], rgb, bilateral[1])), bilateral[2]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 CHUNK = 1 << 20  # pixels counted at a time: a 100 Mpx label image needs no 100 Mpx int64 copies
 
 
@@ -13,9 +12,9 @@ def confusion(truth: np.ndarray, predicted: np.ndarray, n: int) -> np.ndarray:
     truth, predicted = np.ravel(truth), np.ravel(predicted)
     hist = np.zeros(n * n, np.int64)
     for start in range(0, truth.size, CHUNK):
-        t = truth[start:start + CHUNK].astype(np.int64)
+        t = truth[start : start + CHUNK].astype(np.int64)
         valid = (t >= 0) & (t < n)
-        hist += np.bincount(n * t[valid] + predicted[start:start + CHUNK][valid], minlength=n * n)
+        hist += np.bincount(n * t[valid] + predicted[start : start + CHUNK][valid], minlength=n * n)
     return hist.reshape(n, n)
 
 

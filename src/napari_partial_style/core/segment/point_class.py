@@ -28,8 +28,9 @@ def _bilinear(field: np.ndarray, y: float, x: float) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def classes_at(model, rgb: np.ndarray, point: tuple[float, float], device: torch.device,
-               count: int = 3) -> list[tuple[str, float]]:
+def classes_at(
+    model, rgb: np.ndarray, point: tuple[float, float], device: torch.device, count: int = 3
+) -> list[tuple[str, float]]:
     """The `count` classes scored highest at `point` (row, column in `rgb`'s pixels), best first,
     with their score there (sigmoid or softmax, as the classifier was trained)."""
     h, w = rgb.shape[:2]

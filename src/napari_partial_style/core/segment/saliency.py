@@ -19,14 +19,14 @@ import torch.nn.functional as F
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import SaliencyParams
+from napari_partial_style.core.progress import Progress, StageGenerator, drain
+from napari_partial_style.core.segment import thresholds
 from napari_partial_style.core.segment.canvas import canvas, min_canvas
 from napari_partial_style.core.segment.guided_relu import guided
-from napari_partial_style.core.progress import Progress, StageGenerator, drain
 from napari_partial_style.core.segment.targets import select_targets, subtraction_set
 from napari_partial_style.core.tensors import to_tensor
 
 TANH_GAIN = 3.0
-DEFAULT_THRESHOLD = {"sigmoid": 0.5, "softmax": 0.2}
 # Per-class gradients batched (is_grads_batched) or looped: whichever bench/bench_dcsm.py measured faster.
 BATCHED_DEFAULT = {"cpu": False, "cuda": True, "mps": False}
 
@@ -47,12 +47,12 @@ class TappedClassifier(Protocol):
 
 @dataclass
 class SaliencyResult:
-    maps: np.ndarray          # (T, h, w) float32 in (0, 1], one per target, at the input's size
-    targets: list[int]        # class indices of the maps
-    subtracted: list[int]     # the set K (targets first)
-    scores: np.ndarray        # (scales, classes)
+    maps: np.ndarray  # (T, h, w) float32 in (0, 1], one per target, at the input's size
+    targets: list[int]  # class indices of the maps
+    subtracted: list[int]  # the set K (targets first)
+    scores: np.ndarray  # (scales, classes)
     classes: list[str]
-    threshold: float          # the class score a target was held to
+    threshold: float  # the class score a target was held to
 
     @property
     def target_names(self) -> list[str]:
@@ -60,22 +60,16 @@ class SaliencyResult:
 
 
 def default_threshold(model: TappedClassifier) -> float:
-    return DEFAULT_THRESHOLD[model.score_kind]
-
-
-def source_default_threshold(source: str) -> float:
-    """The threshold a job uses with this classifier source when none is given (without loading it)."""
-    from napari_partial_style.core.segment.classifier import score_kind
-
-    return DEFAULT_THRESHOLD[score_kind(source)]
+    return thresholds.default_threshold(model.score_kind)
 
 
 def scaled(canvas_t: torch.Tensor, scale: float) -> torch.Tensor:
     side = round(scale * canvas_t.shape[-1])
     if side == canvas_t.shape[-1]:
         return canvas_t
-    return F.interpolate(canvas_t, size=(side, side), mode="bilinear", align_corners=False,
-                         antialias=side < canvas_t.shape[-1]).clamp(0, 1)
+    return F.interpolate(
+        canvas_t, size=(side, side), mode="bilinear", align_corners=False, antialias=side < canvas_t.shape[-1]
+    ).clamp(0, 1)
 
 
 def scores_per_scale(model: TappedClassifier, canvas_t: torch.Tensor, scales: Sequence[float]) -> np.ndarray:
@@ -84,8 +78,9 @@ def scores_per_scale(model: TappedClassifier, canvas_t: torch.Tensor, scales: Se
         return np.stack([model.scores(model.forward_taps(scaled(canvas_t, s))[0])[0].cpu().numpy() for s in scales])
 
 
-def tap_gradient_steps(logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int], batched: bool,
-                       label: str = "") -> StageGenerator[list[torch.Tensor]]:
+def tap_gradient_steps(
+    logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int], batched: bool, label: str = ""
+) -> StageGenerator[list[torch.Tensor]]:
     """∂(Σ_xy fc8_k)/∂tap for each k in `classes`: one (K, C_l, h_l, w_l) tensor per tap.
 
     Looped, it yields after each class's backward pass, so a job can stop between two of them.
@@ -104,8 +99,9 @@ def tap_gradient_steps(logits: torch.Tensor, taps: list[torch.Tensor], classes: 
     return [torch.cat([per_class[i][layer] for i in range(len(classes))]) for layer in range(len(taps))]
 
 
-def tap_gradients(logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int],
-                  batched: bool) -> list[torch.Tensor]:
+def tap_gradients(
+    logits: torch.Tensor, taps: list[torch.Tensor], classes: Sequence[int], batched: bool
+) -> list[torch.Tensor]:
     """`tap_gradient_steps` run to its end."""
     return drain(tap_gradient_steps(logits, taps, classes, batched))
 
@@ -121,7 +117,7 @@ def distinct_maps(grads: list[torch.Tensor], size: int, mapped: Sequence[int]) -
     for g in grads:
         reduced = g.abs().amax(dim=1, keepdim=True)
         up = F.interpolate(reduced, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
-        diff = up[list(mapped), None] - up[None]                     # (mapped, K, size, size)
+        diff = up[list(mapped), None] - up[None]  # (mapped, K, size, size)
         peak = diff.amax(dim=(2, 3))
         valid = others & (peak > 0)
         norm = torch.tanh(TANH_GAIN * diff / peak.clamp(min=1e-30)[..., None, None]).clamp(min=1e-20)
@@ -135,8 +131,14 @@ def finish(accumulated: np.ndarray) -> np.ndarray:
     return np.maximum(np.tanh(TANH_GAIN * scaled_map) / math.tanh(TANH_GAIN), 1e-20).astype(np.float32)
 
 
-def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams, device: torch.device,
-         batched: bool | None = None, empty_ok: bool = False) -> StageGenerator[SaliencyResult]:
+def dcsm(
+    model: TappedClassifier,
+    rgb: np.ndarray,
+    params: SaliencyParams,
+    device: torch.device,
+    batched: bool | None = None,
+    empty_ok: bool = False,
+) -> StageGenerator[SaliencyResult]:
     """Saliency maps of the target classes for `rgb` (h×w×3 in [0, 1], the working size); per-class
     gradients `batched` or looped (None: whichever is faster on the device). A map with no evidence
     at all is an error, unless `empty_ok` (scoring: that class then simply labels nothing)."""
@@ -162,7 +164,7 @@ def dcsm(model: TappedClassifier, rgb: np.ndarray, params: SaliencyParams, devic
             grads = yield from tap_gradient_steps(logits, taps, k_set, batched, label=f"scale {scale:g}")
         accumulated[mapped] += distinct_maps(grads, side, mapped)
         del logits, taps, grads
-    crop = accumulated[:, top:top + h, left:left + w].cpu().numpy()
+    crop = accumulated[:, top : top + h, left : left + w].cpu().numpy()
     maps = []
     for row, target in enumerate(targets):
         if not crop[row].max() > 0 and empty_ok:

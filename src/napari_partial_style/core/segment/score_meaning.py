@@ -21,10 +21,12 @@ PAPER_TABLE1: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "wood": ((0.3550, 0.4567), (0.2701, 0.5227)),
 }
 
-MEANING = ("pixel accuracy: the share of pixels the classifier now labels as expected (the region as the new "
-           "class, the rest as background); mean IU: the overlap of what it sees as the new class with the region "
-           "(and of background with the rest), averaged: 1 is a perfect change, about 0.5 or below means the region "
-           "still reads as its old class or as background.")
+MEANING = (
+    "pixel accuracy: the share of pixels the classifier now labels as expected (the region as the new "
+    "class, the rest as background); mean IU: the overlap of what it sees as the new class with the region "
+    "(and of background with the rest), averaged: 1 is a perfect change, about 0.5 or below means the region "
+    "still reads as its old class or as background."
+)
 
 
 def verdict(mean_iu: float) -> str:
@@ -42,13 +44,17 @@ def paper_reference(expected_class: str) -> str | None:
     if found is None:
         return None
     (acc_a, iu_a), (acc_b, iu_b) = found
-    return (f"the paper reached pixel accuracy {acc_a:.2f} / {acc_b:.2f} and mean IU {iu_a:.2f} / {iu_b:.2f} "
-            f"for {expected_class} (its jacket / ball, FMD classifier)")
+    return (
+        f"the paper reached pixel accuracy {acc_a:.2f} / {acc_b:.2f} and mean IU {iu_a:.2f} / {iu_b:.2f} "
+        f"for {expected_class} (its jacket / ball, FMD classifier)"
+    )
 
 
 def summary(scores: dict) -> str:
     """One line: the numbers, the verdict and, where there is one, the paper's reference."""
-    line = (f"the region reads as {scores['expected_class']!r}: pixel accuracy {scores['pixel_accuracy']:.3f}, "
-            f"mean IU {scores['mean_iu']:.3f} ({verdict(scores['mean_iu'])})")
+    line = (
+        f"the region reads as {scores['expected_class']!r}: pixel accuracy {scores['pixel_accuracy']:.3f}, "
+        f"mean IU {scores['mean_iu']:.3f} ({verdict(scores['mean_iu'])})"
+    )
     reference = paper_reference(str(scores["expected_class"]))
     return f"{line}; {reference}" if reference else line

@@ -12,14 +12,14 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
+from napari_partial_style.core.images import SourceImage, working_shape
 from napari_partial_style.core.progress import StageGenerator, relabel
 from napari_partial_style.core.segment.canvas import canvas, min_canvas
+from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 from napari_partial_style.core.segment.saliency import TappedClassifier
-from napari_partial_style.core.images import SourceImage, working_shape
 from napari_partial_style.core.segment.segmentation import SegmentParams, segment_stage
-from napari_partial_style.core.tensors import to_tensor
 from napari_partial_style.core.segment.targets import resolve_class
+from napari_partial_style.core.tensors import to_tensor
 
 BACKGROUND, EXPECTED, OTHER = 0, 1, 2
 
@@ -33,14 +33,20 @@ def top_class(model: TappedClassifier, image: SourceImage, size: int, device) ->
     return int(scores.argmax())
 
 
-def expected_id(model: TappedClassifier, expect: str | int | None, style: SourceImage | None, size: int,
-                device) -> int:
+def expected_id(model: TappedClassifier, expect: str | int | None, style: SourceImage | None, size: int, device) -> int:
     return top_class(model, style, size, device) if expect is None else resolve_class(expect, model.classes)
 
 
-def score_stage(model: TappedClassifier, composite: SourceImage, mask: np.ndarray, expected: int,
-                original_targets: list[int], params: SegmentParams, size: int,
-                device) -> StageGenerator[tuple[dict, np.ndarray]]:
+def score_stage(
+    model: TappedClassifier,
+    composite: SourceImage,
+    mask: np.ndarray,
+    expected: int,
+    original_targets: list[int],
+    params: SegmentParams,
+    size: int,
+    device,
+) -> StageGenerator[tuple[dict, np.ndarray]]:
     """Scores (pixel accuracy, mean IU over background and the expected class) and the composite's
     labels (0 = background, 1 = expected class, k = the other forced classes)."""
     forced = list(dict.fromkeys([expected, *original_targets]))
@@ -57,8 +63,11 @@ def score_stage(model: TappedClassifier, composite: SourceImage, mask: np.ndarra
         "pixel_accuracy": round(pixel_accuracy(hist), 4),
         "mean_iu": round(mean_iu(hist, [BACKGROUND, EXPECTED]), 4),
         "iu": {"background": _num(iu[BACKGROUND]), "expected": _num(iu[EXPECTED])},
-        "confusion": {"rows": "truth: background, expected", "columns": "predicted: background, expected, other",
-                      "counts": hist[:2].tolist()},
+        "confusion": {
+            "rows": "truth: background, expected",
+            "columns": "predicted: background, expected, other",
+            "counts": hist[:2].tolist(),
+        },
     }
     return scores, seg.labels
 

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_partial_style.core.params import CRFParams, SegmentParams
-from napari_partial_style.core.segment.crf import crf_stage
 from napari_partial_style.core.images import SourceImage, resize_plane, to_uint8, working_shape
+from napari_partial_style.core.params import CRFParams, SegmentParams
 from napari_partial_style.core.progress import StageGenerator
+from napari_partial_style.core.segment.crf import crf_stage
 from napari_partial_style.core.segment.saliency import TappedClassifier, dcsm
-
 
 CHUNK_PIXELS = 1 << 20
 
@@ -46,8 +45,10 @@ class Segmentation:
         if not weak:
             return None
         listed = ", ".join(f"'{name}' scores {score:.2f}" for name, score in weak.items())
-        return (f"the classifier barely sees its target here ({listed}, under the threshold {self.threshold:g}), "
-                "so the labels may miss it: look at the saliency map, name another --target, or paint the labels.")
+        return (
+            f"the classifier barely sees its target here ({listed}, under the threshold {self.threshold:g}), "
+            "so the labels may miss it: look at the saliency map, name another --target, or paint the labels."
+        )
 
 
 def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -60,8 +61,9 @@ def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams, shape: tuple[int, int],
-                     device=None) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
+def labels_from_maps(
+    work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams, shape: tuple[int, int], device=None
+) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
     """CRF at the working size; labels at `shape` are the argmax of the upsampled marginals,
     so edges stay smooth. Also what "re-run CRF only" calls on saliency already computed."""
     _, marginals = yield from crf_stage(to_uint8(work_rgb), work_maps, crf, device)
@@ -69,17 +71,26 @@ def labels_from_maps(work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams
     labels = np.empty(shape, np.uint8 if len(probabilities) <= 256 else np.uint16)
     rows = max(1, CHUNK_PIXELS // shape[1])
     for top in range(0, shape[0], rows):  # argmax in strips: no full-size int64 index array
-        labels[top:top + rows] = probabilities[:, top:top + rows].argmax(axis=0)
+        labels[top : top + rows] = probabilities[:, top : top + rows].argmax(axis=0)
     return labels, probabilities
 
 
-def segment_stage(model: TappedClassifier, image: SourceImage, params: SegmentParams, size: int,
-                  device, empty_ok: bool = False) -> StageGenerator[Segmentation]:
+def segment_stage(
+    model: TappedClassifier, image: SourceImage, params: SegmentParams, size: int, device, empty_ok: bool = False
+) -> StageGenerator[Segmentation]:
     """Segment `image` at the working size; maps, labels and marginals come back at its size
     (`empty_ok`: see `dcsm`)."""
     work = image.resized(working_shape(image.shape, size))
     saliency = yield from dcsm(model, work, params.saliency, device, empty_ok=empty_ok)
     shape = image.shape
     labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape, device)
-    return Segmentation(resize_stack(saliency.maps, shape), labels, probabilities, saliency.target_names,
-                        saliency.targets, saliency.scores, saliency.classes, saliency.threshold)
+    return Segmentation(
+        resize_stack(saliency.maps, shape),
+        labels,
+        probabilities,
+        saliency.target_names,
+        saliency.targets,
+        saliency.scores,
+        saliency.classes,
+        saliency.threshold,
+    )

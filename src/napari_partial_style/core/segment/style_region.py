@@ -22,8 +22,9 @@ from napari_partial_style.core.segment.segmentation import segment_stage
 AUTO = "auto"
 
 
-def style_region_stage(model: TappedClassifier, style: SourceImage, which: str, params: SegmentParams, size: int,
-                       device) -> StageGenerator[tuple[np.ndarray, str]]:
+def style_region_stage(
+    model: TappedClassifier, style: SourceImage, which: str, params: SegmentParams, size: int, device
+) -> StageGenerator[tuple[np.ndarray, str]]:
     """The style's pixels of class `which` ("auto": the classifier's top class on it) as a
     boolean mask at its size, and that class's name."""
     klass = expected_id(model, None if which == AUTO else which, style, size, device)
@@ -31,7 +32,9 @@ def style_region_stage(model: TappedClassifier, style: SourceImage, which: str, 
     segmentation = yield from relabel(segment_stage(model, style, forced, size, device, empty_ok=True), "style region")
     mask = segmentation.labels == 1
     if not mask.any():
-        raise InputError(f"the style image shows no {model.classes[klass]} region (the CRF gave it no pixel): "
-                         "name another class with --style-region, give its region with --style-mask, or leave "
-                         "--style-region out.")
+        raise InputError(
+            f"the style image shows no {model.classes[klass]} region (the CRF gave it no pixel): "
+            "name another class with --style-region, give its region with --style-mask, or leave "
+            "--style-region out."
+        )
     return mask, model.classes[klass]

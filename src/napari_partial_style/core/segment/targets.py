@@ -17,7 +17,9 @@ def resolve_class(name: str | int, classes: Sequence[str]) -> int:
     if isinstance(name, (int, np.integer)) or str(name).strip().isdigit():
         index = int(name)
         if not 0 <= index < len(classes):
-            raise InputError(f"class index {index} is out of range; the classifier has {len(classes)} classes (0–{len(classes) - 1}).")
+            raise InputError(
+                f"class index {index} is out of range; the classifier has {len(classes)} classes (0–{len(classes) - 1})."
+            )
         return index
     lowered = [c.lower() for c in classes]
     key = str(name).strip().lower()
@@ -41,8 +43,9 @@ def check_named(classes: Sequence[str], *named: Sequence[str | int]) -> None:
             resolve_class(name, classes)
 
 
-def select_targets(scores: np.ndarray, classes: Sequence[str], threshold: float,
-                   named: Sequence[str | int] = ()) -> list[int]:
+def select_targets(
+    scores: np.ndarray, classes: Sequence[str], threshold: float, named: Sequence[str | int] = ()
+) -> list[int]:
     """Named classes, or else every class scoring above `threshold` at any scale.
 
     `scores` is (scales, classes).
@@ -59,8 +62,9 @@ def select_targets(scores: np.ndarray, classes: Sequence[str], threshold: float,
     return chosen
 
 
-def subtraction_set(targets: Sequence[int], scores: np.ndarray, classes: Sequence[str],
-                    subtract: Sequence[str | int] = ()) -> list[int]:
+def subtraction_set(
+    targets: Sequence[int], scores: np.ndarray, classes: Sequence[str], subtract: Sequence[str | int] = ()
+) -> list[int]:
     """Targets plus the classes whose maps are subtracted: `subtract` if given, else the
     best-scoring others up to four classes in all, as in the DCSM code."""
     if subtract:

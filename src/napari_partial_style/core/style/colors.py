@@ -10,9 +10,9 @@ a leather ball turned "metal" keeps its colour. Pixels the transfer left alone k
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Callable
+
+import numpy as np
 
 from napari_partial_style.core.images import SourceImage, as_source_image, from_float_rgb, to_float_rgb
 
@@ -73,13 +73,14 @@ def luminance_style(style: SourceImage, content: SourceImage, mask: np.ndarray |
     return SourceImage(native=from_float_rgb(np.repeat(y[..., None], 3, axis=2), style.dtype), alpha=style.alpha)
 
 
-def with_content_chroma(stylized_grey: np.ndarray, grey: SourceImage, content: SourceImage,
-                        rows: int = 512) -> np.ndarray:
+def with_content_chroma(
+    stylized_grey: np.ndarray, grey: SourceImage, content: SourceImage, rows: int = 512
+) -> np.ndarray:
     """The stylized luminance joined to the content's chroma; where the transfer left the grey
     image as it was, the content's own pixels (bit for bit). A band of rows at a time."""
     out = content.native[..., :3].copy()
     for top in range(0, out.shape[0], rows):
-        band = np.s_[top:top + rows]
+        band = np.s_[top : top + rows]
         changed = (stylized_grey[band][..., :3] != grey.native[band]).any(axis=2)
         if not changed.any():
             continue
@@ -102,4 +103,3 @@ def in_content_chroma(content: SourceImage) -> Callable[[np.ndarray], np.ndarray
         return np.clip(rgb_of(np.concatenate([y, chroma[shape]], axis=-1)), 0.0, 1.0)
 
     return coloured
-

@@ -47,8 +47,14 @@ def _grow(guide: torch.Tensor, k: int) -> torch.Tensor:
     return pool(guide, 2 * abs(k) + 1, 1, abs(k))
 
 
-def layer_guides(body: nn.Sequential, names: Sequence[str], guide: torch.Tensor, taps: Sequence[str],
-                 mode: str = "inside", grow: int = 0) -> dict[str, torch.Tensor]:
+def layer_guides(
+    body: nn.Sequential,
+    names: Sequence[str],
+    guide: torch.Tensor,
+    taps: Sequence[str],
+    mode: str = "inside",
+    grow: int = 0,
+) -> dict[str, torch.Tensor]:
     """`guide` (1×1×H×W, values in [0, 1]) at each tapped layer of `body`, never empty."""
     if mode not in GUIDE_MODES:
         raise InputError(f"guide mode {mode!r} is unknown; use {', '.join(GUIDE_MODES)}.")

@@ -24,9 +24,9 @@ class DeviceLBFGS:
         self.m = history_size
         self.lr = lr
         self.n = param.numel()
-        self.S = self.Y = None                      # (m, n) ring buffers, allocated on first use
-        self.SY = self.YY = None                    # (m, m) s_iᵀy_j and y_iᵀy_j in storage order
-        self.order: list[int] = []                  # storage slots, oldest pair first
+        self.S = self.Y = None  # (m, n) ring buffers, allocated on first use
+        self.SY = self.YY = None  # (m, m) s_iᵀy_j and y_iᵀy_j in storage order
+        self.order: list[int] = []  # storage slots, oldest pair first
         self.gamma = None
         self.n_iter = 0
         self.d = self.t = self.prev_g = None

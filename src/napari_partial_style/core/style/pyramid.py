@@ -88,8 +88,9 @@ class _Layout:
 
     def __init__(self, box: Box, shapes: list[tuple[int, int]], tile: int | None) -> None:
         self.box, self.shapes = box, shapes
-        self.tiles = [tile_boxes(shape, tile) if tile and max(shape) > tile else [(0, shape[0], 0, shape[1])]
-                      for shape in shapes]
+        self.tiles = [
+            tile_boxes(shape, tile) if tile and max(shape) > tile else [(0, shape[0], 0, shape[1])] for shape in shapes
+        ]
         # a level's tiles are all the same size (the last of a row or column is moved back to fit)
         self.pixels = [(first[1] - first[0]) * (first[3] - first[2]) for first, *_ in self.tiles]
 
@@ -98,14 +99,22 @@ class _Plan:
     """What a job does: the levels, their step counts and each group's layout, known before the
     first step, so progress counts every step and the time estimate weighs each by its pixels."""
 
-    def __init__(self, params: StyleParams, first: int, final: int, shape: tuple[int, int],
-                 unions: list[np.ndarray | None]) -> None:
+    def __init__(
+        self, params: StyleParams, first: int, final: int, shape: tuple[int, int], unions: list[np.ndarray | None]
+    ) -> None:
         self.levels = level_sizes(first, final)
         self.steps = [params.steps] + [params.fine_steps] * (len(self.levels) - 1)
         self.layouts = [self._layout(params, shape, union) for union in unions]
-        self.total = sum(steps * len(tiles) for layout in self.layouts for steps, tiles in zip(self.steps, layout.tiles))
-        self.work_total = float(sum(steps * len(tiles) * px for layout in self.layouts
-                                    for steps, tiles, px in zip(self.steps, layout.tiles, layout.pixels)))
+        self.total = sum(
+            steps * len(tiles) for layout in self.layouts for steps, tiles in zip(self.steps, layout.tiles)
+        )
+        self.work_total = float(
+            sum(
+                steps * len(tiles) * px
+                for layout in self.layouts
+                for steps, tiles, px in zip(self.steps, layout.tiles, layout.pixels)
+            )
+        )
         self.done = 0
         self.work_done = 0.0
 
@@ -113,20 +122,24 @@ class _Plan:
         native_long = max(shape)
         per_px = native_long / self.levels[0]  # content px per working-size px
         if params.crop:
-            box = crop_box(union, shape, (_band(params) + params.crop_margin) * per_px,
-                           math.ceil(VGG_MIN_SIDE * per_px))
+            box = crop_box(
+                union, shape, (_band(params) + params.crop_margin) * per_px, math.ceil(VGG_MIN_SIDE * per_px)
+            )
         else:
             box = (0, shape[0], 0, shape[1])
         y0, y1, x0, x1 = box
-        shapes = [(max(1, round((y1 - y0) * size / native_long)), max(1, round((x1 - x0) * size / native_long)))
-                  for size in self.levels]
+        shapes = [
+            (max(1, round((y1 - y0) * size / native_long)), max(1, round((x1 - x0) * size / native_long)))
+            for size in self.levels
+        ]
         return _Layout(box, shapes, params.tile)
 
     def counted(self, events: StageGenerator[np.ndarray], level: int, layout: _Layout) -> StageGenerator[np.ndarray]:
         """One level's events with `work`: the pixel-steps done so far and in all."""
         steps_before, work_before, px = self.done, self.work_done, layout.pixels[level]
-        return map_events(events, lambda event: replace(
-            event, work=(work_before + (event.step - steps_before) * px, self.work_total)))
+        return map_events(
+            events, lambda event: replace(event, work=(work_before + (event.step - steps_before) * px, self.work_total))
+        )
 
     def finish_level(self, level: int, layout: _Layout) -> None:
         count = len(layout.tiles[level])
@@ -134,9 +147,17 @@ class _Plan:
         self.work_done += self.steps[level] * count * layout.pixels[level]
 
 
-def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[StyleRegion], params: StyleParams,
-                    device, first: int, final: int, preview_every: int = 0,
-                    start: SourceImage | None = None) -> StageGenerator[Stylized]:
+def stylize_regions(
+    net: Callable,
+    content: SourceImage,
+    regions: Sequence[StyleRegion],
+    params: StyleParams,
+    device,
+    first: int,
+    final: int,
+    preview_every: int = 0,
+    start: SourceImage | None = None,
+) -> StageGenerator[Stylized]:
     """The content with each region stylized by its style, at `final` px (long side) through
     the levels from `first`; with `masked` all regions are optimised together, with `composite`
     one after another, each over its own box. One style with no mask stylizes the whole frame
@@ -155,8 +176,19 @@ def stylize_regions(net: Callable, content: SourceImage, regions: Sequence[Style
     out = content.native.copy()
     result = Stylized(out, plan.levels)
     for group, layout in zip(groups, plan.layouts):
-        made, free = yield from _stylize_group(net, content, [regions[i] for i in group], [masks[i] for i in group],
-                                               params, device, plan, layout, preview_every, start, out)
+        made, free = yield from _stylize_group(
+            net,
+            content,
+            [regions[i] for i in group],
+            [masks[i] for i in group],
+            params,
+            device,
+            plan,
+            layout,
+            preview_every,
+            start,
+            out,
+        )
         y0, y1, x0, x1 = box = layout.box
         keep = None if owner is None else np.isin(owner[y0:y1, x0:x1], group)
         if free is not None:  # the last level's free pixels, at the content's size
@@ -181,9 +213,19 @@ def _union(masks: list[np.ndarray | None]) -> np.ndarray | None:
     return np.logical_or.reduce([m > 0 for m in masks])
 
 
-def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks: list[np.ndarray | None],
-                   params: StyleParams, device, plan: _Plan, layout: _Layout, preview_every: int,
-                   start: SourceImage | None, frame: np.ndarray):
+def _stylize_group(
+    net,
+    content: SourceImage,
+    regions: list[StyleRegion],
+    masks: list[np.ndarray | None],
+    params: StyleParams,
+    device,
+    plan: _Plan,
+    layout: _Layout,
+    preview_every: int,
+    start: SourceImage | None,
+    frame: np.ndarray,
+):
     """One optimisation over the levels: the box's stylized pixels at the last level's size, and
     its free pixels (None: all of the box)."""
     masked = params.method == "masked" and masks[0] is not None
@@ -192,9 +234,10 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
     for index, (size, steps, shape) in enumerate(zip(plan.levels, plan.steps, layout.shapes)):
         work = resize_native(content.native[y0:y1, x0:x1], shape)
         style_long = round((params.style_size or plan.levels[0]) * size / plan.levels[0])
-        guides = [None if m is None or not masked else
-                  np.clip(resize_plane(m[y0:y1, x0:x1].astype(np.float32), shape), 0, 1)
-                  for m in masks]
+        guides = [
+            None if m is None or not masked else np.clip(resize_plane(m[y0:y1, x0:x1].astype(np.float32), shape), 0, 1)
+            for m in masks
+        ]
         outside = free = None
         if masked:
             level_union = np.max(guides, axis=0)
@@ -208,17 +251,47 @@ def _stylize_group(net, content: SourceImage, regions: list[StyleRegion], masks:
             begin = None
         framed = _framer(frame, box, size, content.dtype) if preview_every else None
         message = f"level {index + 1}/{len(plan.levels)} at {size} px" if len(plan.levels) > 1 else ""
-        fix = (f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "
-               "keep --crop on, or lower --size" if index else
-               "lower --size (the working size) or --style-size, keep --crop on, or set --tile")
+        fix = (
+            f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "
+            "keep --crop on, or lower --size"
+            if index
+            else "lower --size (the working size) or --style-size, keep --crop on, or set --tile"
+        )
         with memory_guard(device, f"stylizing at {size} px ({shape[1]}×{shape[0]})", fix):
             targets = [(_style_stats(net, r, style_long, params, device), g) for r, g in zip(regions, guides)]
             if len(layout.tiles[index]) > 1:
-                events = optimise_tiled(net, work, targets, params, device, steps, params.tile, begin, outside, free,
-                                        (plan.done, plan.total), message, preview_every, framed)
+                events = optimise_tiled(
+                    net,
+                    work,
+                    targets,
+                    params,
+                    device,
+                    steps,
+                    params.tile,
+                    begin,
+                    outside,
+                    free,
+                    (plan.done, plan.total),
+                    message,
+                    preview_every,
+                    framed,
+                )
             else:
-                events = optimise(net, work, targets, params, device, steps, begin, outside, free,
-                                  (plan.done, plan.total), message, preview_every, framed)
+                events = optimise(
+                    net,
+                    work,
+                    targets,
+                    params,
+                    device,
+                    steps,
+                    begin,
+                    outside,
+                    free,
+                    (plan.done, plan.total),
+                    message,
+                    preview_every,
+                    framed,
+                )
             result = yield from plan.counted(events, index, layout)
         plan.finish_level(index, layout)
     return result, free

@@ -40,8 +40,10 @@ def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style r
     if mask.ndim != 2:
         raise InputError(f"{name}: shape {mask.shape} is not a 2D mask.")
     if mask.shape != image.shape:
-        raise InputError(f"{name}: {mask.shape[1]}×{mask.shape[0]} differs from the style image's "
-                         f"{image.shape[1]}×{image.shape[0]}; give a mask of the style image's size.")
+        raise InputError(
+            f"{name}: {mask.shape[1]}×{mask.shape[0]} differs from the style image's "
+            f"{image.shape[1]}×{image.shape[0]}; give a mask of the style image's size."
+        )
     if mask.dtype == np.bool_ or mask.dtype.kind in "iu" and mask.max(initial=0) <= 1:
         alpha = mask.astype(np.float32)
     elif mask.dtype.kind in "iu":
@@ -49,8 +51,10 @@ def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style r
     else:
         alpha = np.nan_to_num(mask.astype(np.float32), nan=0.0).clip(0, 1)
     if not (alpha > 0).any():
-        raise InputError(f"{name}: no pixel is in it, so the style has no statistics to give; paint the style's "
-                         "material or leave the style region out.")
+        raise InputError(
+            f"{name}: no pixel is in it, so the style has no statistics to give; paint the style's "
+            "material or leave the style region out."
+        )
     return SourceImage(native=image.native, alpha=alpha)
 
 
@@ -71,8 +75,10 @@ def style_guide(image: SourceImage, shape: tuple[int, int]) -> np.ndarray | None
     alpha = to_float_rgb(image.alpha)
     guide = np.clip(resize_plane(alpha, shape), 0, 1)
     if not (guide > 0.01).any():
-        raise InputError(f"the style's region is empty at {shape[1]}×{shape[0]} px: give it a larger region "
-                         "(mask or alpha), or raise --style-size.")
+        raise InputError(
+            f"the style's region is empty at {shape[1]}×{shape[0]} px: give it a larger region "
+            "(mask or alpha), or raise --style-size."
+        )
     return guide
 
 

@@ -32,8 +32,11 @@ def _starts(n: int, tile: int, step: int) -> list[int]:
 def tile_boxes(shape: tuple[int, int], tile: int) -> list[Box]:
     """Boxes of at most `tile` px a side covering `shape`, neighbours overlapping by a quarter tile."""
     step = max(1, tile - round(tile * OVERLAP_FRACTION))
-    return [(y, min(y + tile, shape[0]), x, min(x + tile, shape[1]))
-            for y in _starts(shape[0], tile, step) for x in _starts(shape[1], tile, step)]
+    return [
+        (y, min(y + tile, shape[0]), x, min(x + tile, shape[1]))
+        for y in _starts(shape[0], tile, step)
+        for x in _starts(shape[1], tile, step)
+    ]
 
 
 def _ramp(length: int, start_open: bool, end_open: bool, overlap: int) -> np.ndarray:
@@ -59,10 +62,22 @@ def blend_weights(box: Box, shape: tuple[int, int], tile: int) -> np.ndarray:
     return rows[:, None] * cols[None, :]
 
 
-def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[Any, np.ndarray | None]],
-                   params, device, steps: int, tile: int, begin: np.ndarray | None, outside: np.ndarray | None,
-                   free: np.ndarray | None, counter: tuple[int, int], message: str, preview_every: int,
-                   framed: Callable[[np.ndarray], np.ndarray] | None) -> StageGenerator[np.ndarray]:
+def optimise_tiled(
+    net,
+    content: np.ndarray,
+    targets: Sequence[tuple[Any, np.ndarray | None]],
+    params,
+    device,
+    steps: int,
+    tile: int,
+    begin: np.ndarray | None,
+    outside: np.ndarray | None,
+    free: np.ndarray | None,
+    counter: tuple[int, int],
+    message: str,
+    preview_every: int,
+    framed: Callable[[np.ndarray], np.ndarray] | None,
+) -> StageGenerator[np.ndarray]:
     """`optimise` over the tiles of `content` (H×W×3 in [0, 1]); guides, `outside`, `free` and `begin`
     are cut the same way. Progress counts every tile's steps; previews show the frame so far."""
     shape = content.shape[:2]
@@ -75,16 +90,30 @@ def optimise_tiled(net, content: np.ndarray, targets: Sequence[tuple[Any, np.nda
         y0, y1, x0, x1 = box
         cut = np.s_[y0:y1, x0:x1]
         tile_free = None if free is None else free[cut]
-        tile_targets = [(stats, None if guide is None else guide[cut]) for stats, guide in targets
-                        if guide is None or (guide[cut] > 0).any()]
+        tile_targets = [
+            (stats, None if guide is None else guide[cut])
+            for stats, guide in targets
+            if guide is None or (guide[cut] > 0).any()
+        ]
         if (tile_free is not None and not (tile_free > 0).any()) or not tile_targets:
             result = current[cut]  # nothing here may change, or no region reaches it
             done += steps
         else:
-            gen = optimise(net, content[cut], tile_targets, params, device, steps,
-                           None if begin is None else current[cut],
-                           None if outside is None else outside[cut], tile_free, (done, total),
-                           f"{message} tile {number}/{len(boxes)}".strip(), 0, None)
+            gen = optimise(
+                net,
+                content[cut],
+                tile_targets,
+                params,
+                device,
+                steps,
+                None if begin is None else current[cut],
+                None if outside is None else outside[cut],
+                tile_free,
+                (done, total),
+                f"{message} tile {number}/{len(boxes)}".strip(),
+                0,
+                None,
+            )
             while True:
                 try:
                     event = next(gen)

@@ -25,8 +25,13 @@ def make_optimizer(image: torch.Tensor, history_size: int) -> DeviceLBFGS:
     return DeviceLBFGS(image, history_size=history_size)
 
 
-def make_closure(objective: StyleObjective, image: torch.Tensor, optimizer: DeviceLBFGS | torch.optim.Optimizer,
-                 record: dict[str, torch.Tensor], free: torch.Tensor | None = None) -> Callable[[], torch.Tensor]:
+def make_closure(
+    objective: StyleObjective,
+    image: torch.Tensor,
+    optimizer: DeviceLBFGS | torch.optim.Optimizer,
+    record: dict[str, torch.Tensor],
+    free: torch.Tensor | None = None,
+) -> Callable[[], torch.Tensor]:
     """One loss evaluation with gradient; the loss parts of the latest call go into `record`
     as detached tensors, so the closure itself never waits for the GPU. Where `free` is 0 the
     gradient is 0, so L-BFGS (whose steps are sums of gradients) never moves those pixels."""
@@ -62,8 +67,9 @@ def initial_image(content: torch.Tensor, init: str, seed: int) -> torch.Tensor:
 Mix = Sequence[tuple[np.ndarray, float, np.ndarray | None]]  # style images (H×W×3 in [0, 1]), shares, guides (H×W)
 
 
-def style_stats(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], mix: Mix, params: StyleParams,
-                device: torch.device) -> Any:
+def style_stats(
+    net: Callable[[torch.Tensor], dict[str, torch.Tensor]], mix: Mix, params: StyleParams, device: torch.device
+) -> Any:
     """The objective's statistics of a style (a blend: each image with its share and, where only
     part of it is the material, its guide), computed once and shared by every tile of a level."""
     styles = [StyleImage(to_tensor(image, device), share, _tensor(guide, device)) for image, share, guide in mix]
@@ -77,12 +83,21 @@ def _tensor(array: np.ndarray | None, device: torch.device) -> torch.Tensor | No
     return to_tensor(array[..., None] if array.ndim == 2 else array, device)
 
 
-def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np.ndarray,
-             targets: Sequence[tuple[Any, np.ndarray | None]], params: StyleParams, device: torch.device,
-             steps: int, start: np.ndarray | None = None, outside: np.ndarray | None = None,
-             free: np.ndarray | None = None, counter: tuple[int, int] | None = None, message: str = "",
-             preview_every: int = 0, framed: Callable[[np.ndarray], np.ndarray] | None = None,
-             ) -> StageGenerator[np.ndarray]:
+def optimise(
+    net: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+    content: np.ndarray,
+    targets: Sequence[tuple[Any, np.ndarray | None]],
+    params: StyleParams,
+    device: torch.device,
+    steps: int,
+    start: np.ndarray | None = None,
+    outside: np.ndarray | None = None,
+    free: np.ndarray | None = None,
+    counter: tuple[int, int] | None = None,
+    message: str = "",
+    preview_every: int = 0,
+    framed: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> StageGenerator[np.ndarray]:
     """Stylize `content` (H×W×3 in [0, 1]) with each (style statistics, guide) target under
     `params.objective` (the statistics from `style_stats`).
 
@@ -96,8 +111,12 @@ def optimise(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: np
     torch.manual_seed(params.seed)
     content_t = to_tensor(content, device)
     objective = get(params.objective).make(
-        net, content_t, [Target(stats, _tensor(guide, device)) for stats, guide in targets],
-        params, _tensor(outside, device))
+        net,
+        content_t,
+        [Target(stats, _tensor(guide, device)) for stats, guide in targets],
+        params,
+        _tensor(outside, device),
+    )
     image = to_tensor(start, device) if start is not None else initial_image(content_t, params.init, params.seed)
     free_t = _tensor(free, device)
     if free_t is not None:  # what may not change starts as the content, whatever the start

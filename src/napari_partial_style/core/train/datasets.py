@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.io.atomic import atomic_folder, recover
 from napari_partial_style.core.io.download import OFFLINE_ENV, NoConnection, fetch, offline
-from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io.image_files import read_image_file
-from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.progress import Progress, StageGenerator
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
@@ -35,7 +35,7 @@ class Dataset:
 
     classes: list[str]
     paths: list[Path]
-    targets: np.ndarray                       # (N, C) float32 multi-hot
+    targets: np.ndarray  # (N, C) float32 multi-hot
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -57,8 +57,10 @@ def load_dataset(data: str | Path, classes: list[str] | None = None) -> Dataset:
     unknown = [(path, label) for path, labels in rows for label in labels if label not in classes]
     if unknown:
         path, label = unknown[0]
-        raise InputError(f"{path}: label {label!r} is not in the class list ({', '.join(classes)}); "
-                         f"{len(unknown)} label(s) like this in all.")
+        raise InputError(
+            f"{path}: label {label!r} is not in the class list ({', '.join(classes)}); "
+            f"{len(unknown)} label(s) like this in all."
+        )
     paths, targets, skipped = [], [], []
     for path, labels in _merge_duplicates(rows).items():
         problem = _unreadable(path)
@@ -85,13 +87,17 @@ def _merge_duplicates(rows: list[tuple[Path, set[str]]]) -> dict[Path, set[str]]
 def _check_classes(data: Path, classes: list[str], targets: np.ndarray, n_skipped: int) -> None:
     """A classifier needs two classes or more, each with images: one class alone is always right."""
     if len(classes) < 2:
-        raise InputError(f"{data}: only one class ({', '.join(classes) or 'none'}); a classifier needs at least two "
-                         "classes to tell apart.")
+        raise InputError(
+            f"{data}: only one class ({', '.join(classes) or 'none'}); a classifier needs at least two "
+            "classes to tell apart."
+        )
     empty = [c for c, n in zip(classes, targets.sum(axis=0)) if n == 0]
     if empty:
         why = f" ({n_skipped} unreadable image(s) were skipped)" if n_skipped else ""
-        raise InputError(f"{data}: class {empty[0]!r} has no readable image{why}; add images or leave the class out "
-                         f"({len(empty)} class(es) like this).")
+        raise InputError(
+            f"{data}: class {empty[0]!r} has no readable image{why}; add images or leave the class out "
+            f"({len(empty)} class(es) like this)."
+        )
 
 
 def _folder_rows(root: Path) -> list[tuple[Path, set[str]]]:
@@ -111,8 +117,10 @@ def _csv_rows(path: Path) -> list[tuple[Path, set[str]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: Excel starts its UTF-8 CSVs with a BOM
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
-                         "save it as \"CSV UTF-8\".") from exc
+        raise InputError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
+            'save it as "CSV UTF-8".'
+        ) from exc
     with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or not {"path", "labels"} <= set(reader.fieldnames):
@@ -146,8 +154,10 @@ def fmd_steps(dest: str | Path) -> StageGenerator[Path]:
         check_fmd(final)
         return final
     if final.exists():
-        raise InputError(f"{final} exists but holds no image/ folder; move it away (it is not overwritten) "
-                         "or choose another data folder.")
+        raise InputError(
+            f"{final} exists but holds no image/ folder; move it away (it is not overwritten) "
+            "or choose another data folder."
+        )
     if offline():
         raise InputError(fmd_manual(dest, f"{OFFLINE_ENV} is set"))
     archive = dest / "FMD.zip"
@@ -179,6 +189,8 @@ def check_fmd(root: Path) -> None:
 
 
 def fmd_manual(dest: Path, reason: str) -> str:
-    return (f"the Flickr Material Database cannot be downloaded ({reason}). Download {FMD_URL} "
-            f"(see {FMD_PAGE}) on a machine with internet and unpack it so that {dest / 'FMD' / 'image'} "
-            "holds the ten class folders (fabric ... wood).")
+    return (
+        f"the Flickr Material Database cannot be downloaded ({reason}). Download {FMD_URL} "
+        f"(see {FMD_PAGE}) on a machine with internet and unpack it so that {dest / 'FMD' / 'image'} "
+        "holds the ten class folders (fabric ... wood)."
+    )

@@ -27,26 +27,32 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_partial_style.core.io.atomic import atomic_file, check_parent
-from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
-from napari_partial_style.core.train.datasets import Dataset
 from napari_partial_style.core.errors import InputError, WeightsError
-from napari_partial_style.core.io.image_files import read_image_file
 from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
+from napari_partial_style.core.io.atomic import atomic_file, check_parent
+from napari_partial_style.core.io.image_files import read_image_file
 from napari_partial_style.core.params import MIN_TRAIN_SIZE, TrainParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.segment.canvas import canvas
+from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
+from napari_partial_style.core.train.datasets import Dataset
 from napari_partial_style.core.vgg import IMAGENET_MEAN, load_checkpoint
 
 RESUME_FORMAT = "napari-partial-style training state"
-RESUME_KEYS = {"classes": list, "epoch": int, "best": float, "model": dict, "optimizer": dict,
-               "train_idx": torch.Tensor, "val_idx": torch.Tensor}
+RESUME_KEYS = {
+    "classes": list,
+    "epoch": int,
+    "best": float,
+    "model": dict,
+    "optimizer": dict,
+    "train_idx": torch.Tensor,
+    "val_idx": torch.Tensor,
+}
 START_AGAIN = "start again with --overwrite"
 # Training memory per image for VGG16 at 224 px (activations and their gradients), scaled by area;
 # plus weights, gradients and momentum of the 134 M parameters. Estimates, used to pick a batch size.
 BYTES_PER_IMAGE_224 = 0.15e9
 MODEL_BYTES = 3 * 4 * 134e6
-
 
 
 def output_paths(out: Path) -> tuple[Path, Path, Path]:
@@ -65,13 +71,16 @@ def check_outputs(out: Path, resume: bool = False, overwrite: bool = False) -> P
     if resume:
         if not state.is_file():
             again = "start again with --overwrite" if existing else "start without --resume"
-            raise InputError(f"nothing to resume: {state} does not exist (no epoch of that run finished its "
-                             f"state); {again}.")
+            raise InputError(
+                f"nothing to resume: {state} does not exist (no epoch of that run finished its state); {again}."
+            )
         return out
     if existing and not overwrite:
         carry_on = "continue it with --resume, " if state.is_file() else ""
-        raise InputError(f"{existing[0]} exists (from an earlier run); {carry_on}replace it with --overwrite, or "
-                         "choose another --out.")
+        raise InputError(
+            f"{existing[0]} exists (from an earlier run); {carry_on}replace it with --overwrite, or "
+            "choose another --out."
+        )
     return out
 
 
@@ -121,14 +130,20 @@ def make_optimizer(model: FCNClassifier, params: TrainParams) -> torch.optim.SGD
     head = list(model.head.fc8.parameters())
     head_ids = {id(p) for p in head}
     body = [p for p in model.parameters() if id(p) not in head_ids]
-    return torch.optim.SGD([
-        {"params": body, "lr": params.lr},
-        {"params": head, "lr": params.lr * params.head_lr_factor},
-    ], lr=params.lr, momentum=params.momentum, weight_decay=params.weight_decay)
+    return torch.optim.SGD(
+        [
+            {"params": body, "lr": params.lr},
+            {"params": head, "lr": params.lr * params.head_lr_factor},
+        ],
+        lr=params.lr,
+        momentum=params.momentum,
+        weight_decay=params.weight_decay,
+    )
 
 
-def letterbox(rgb: np.ndarray, size: int, scale: float = 1.0, flip: bool = False,
-              rng: np.random.Generator | None = None) -> np.ndarray:
+def letterbox(
+    rgb: np.ndarray, size: int, scale: float = 1.0, flip: bool = False, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """The image with its long side at scale·size, flipped if asked, on the classifier's canvas
     (core/segment/canvas.py: the ImageNet mean every checkpoint normalises with); a larger image is
     cropped at random."""
@@ -140,7 +155,7 @@ def letterbox(rgb: np.ndarray, size: int, scale: float = 1.0, flip: bool = False
     rng = rng or np.random.default_rng(0)
     top = int(rng.integers(0, h - size + 1)) if h > size else 0
     left = int(rng.integers(0, w - size + 1)) if w > size else 0
-    return canvas(img[top:top + size, left:left + size], size, IMAGENET_MEAN)[0]
+    return canvas(img[top : top + size, left : left + size], size, IMAGENET_MEAN)[0]
 
 
 def loss_of(model: FCNClassifier, batch: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -160,17 +175,28 @@ def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
 def evaluate(scores: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     """Accuracy (top class for single-label rows, all thresholds right for multi-label) and mAP."""
     single = targets.sum(axis=1) == 1
-    correct = np.where(single, scores.argmax(axis=1) == targets.argmax(axis=1),
-                       np.all((scores > 0.5) == (targets > 0.5), axis=1))
+    correct = np.where(
+        single, scores.argmax(axis=1) == targets.argmax(axis=1), np.all((scores > 0.5) == (targets > 0.5), axis=1)
+    )
     aps = [average_precision(scores[:, c], targets[:, c]) for c in range(targets.shape[1])]
-    return {"accuracy": float(correct.mean()), "map": float(np.nanmean(aps)) if not np.all(np.isnan(aps)) else float("nan")}
+    return {
+        "accuracy": float(correct.mean()),
+        "map": float(np.nanmean(aps)) if not np.all(np.isnan(aps)) else float("nan"),
+    }
 
 
 class Trainer:
     """Holds everything a run needs, so it can be saved at any step and resumed."""
 
-    def __init__(self, dataset: Dataset, params: TrainParams, out: Path, device: torch.device,
-                 vgg16_path: Path | None = None, resume: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        params: TrainParams,
+        out: Path,
+        device: torch.device,
+        vgg16_path: Path | None = None,
+        resume: bool = False,
+    ) -> None:
         self.dataset, self.params, self.out, self.device = dataset, params, Path(out), device
         _, self.log_path, self.resume_path = output_paths(self.out)
         self.batch_size = params.batch_size or auto_batch_size(params.size, device)
@@ -196,22 +222,29 @@ class Trainer:
             raise WeightsError(f"{self.resume_path} is not a {RESUME_FORMAT}; {START_AGAIN}.")
         wrong = [key for key, kind in RESUME_KEYS.items() if not isinstance(state.get(key), kind)]
         if wrong:
-            raise WeightsError(f"{self.resume_path} is damaged ({wrong[0]} is missing or of the wrong type); {START_AGAIN}.")
+            raise WeightsError(
+                f"{self.resume_path} is damaged ({wrong[0]} is missing or of the wrong type); {START_AGAIN}."
+            )
         if state["classes"] != self.dataset.classes:
-            raise InputError(f"{self.resume_path} belongs to another run (classes {state['classes']}); "
-                             "start without --resume or use the same data.")
+            raise InputError(
+                f"{self.resume_path} belongs to another run (classes {state['classes']}); "
+                "start without --resume or use the same data."
+            )
         self.model = FCNClassifier(state["classes"], "sigmoid").to(self.device)
         self.optimizer = make_optimizer(self.model, self.params)
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
-            raise WeightsError(f"{self.resume_path} does not fit the classifier ({str(exc).splitlines()[0]}); "
-                               f"{START_AGAIN}.") from exc
+            raise WeightsError(
+                f"{self.resume_path} does not fit the classifier ({str(exc).splitlines()[0]}); {START_AGAIN}."
+            ) from exc
         self.epoch, self.best = state["epoch"], state["best"]
         self.best_record = state.get("best_record")
         # the batch size is part of the run: an automatic one may differ now that memory differs
-        self.batch_size = int(state.get("batch_size", self.batch_size)) if self.params.batch_size is None else self.batch_size
+        self.batch_size = (
+            int(state.get("batch_size", self.batch_size)) if self.params.batch_size is None else self.batch_size
+        )
         self.train_idx, self.val_idx = state["train_idx"].numpy(), state["val_idx"].numpy()
         self._finish_commit(state.get("best_epoch"))
 
@@ -221,17 +254,25 @@ class Trainer:
         if best_epoch == self.epoch and self.best_record is not None:
             self._save_best()
         elif not self.out.is_file() and self.epoch > 0:
-            raise InputError(f"{self.out}, the best epoch's checkpoint, is missing (moved or deleted) and the state "
-                             f"cannot rebuild it; {START_AGAIN}.")
+            raise InputError(
+                f"{self.out}, the best epoch's checkpoint, is missing (moved or deleted) and the state "
+                f"cannot rebuild it; {START_AGAIN}."
+            )
 
     def save_resume(self) -> Path:
         """The whole state (after `self.epoch` complete epochs), written atomically: the commit."""
         state = {
-            "format": RESUME_FORMAT, "classes": self.dataset.classes, "epoch": self.epoch, "best": self.best,
-            "best_epoch": self.best_record["epoch"] if self.best_record else 0, "best_record": self.best_record,
+            "format": RESUME_FORMAT,
+            "classes": self.dataset.classes,
+            "epoch": self.epoch,
+            "best": self.best,
+            "best_epoch": self.best_record["epoch"] if self.best_record else 0,
+            "best_record": self.best_record,
             "batch_size": self.batch_size,
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "train_idx": torch.from_numpy(np.asarray(self.train_idx)), "val_idx": torch.from_numpy(np.asarray(self.val_idx)),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "train_idx": torch.from_numpy(np.asarray(self.train_idx)),
+            "val_idx": torch.from_numpy(np.asarray(self.val_idx)),
         }
         with atomic_file(self.resume_path) as tmp:
             torch.save(state, tmp)
@@ -260,8 +301,13 @@ class Trainer:
     def batch(self, indices: np.ndarray, augment: bool) -> tuple[torch.Tensor, torch.Tensor]:
         lo, hi = self.params.scale_jitter
         arrays = [
-            letterbox(self.image(i), self.params.size, scale=float(self.rng.uniform(lo, hi)) if augment else 1.0,
-                      flip=bool(augment and self.rng.random() < 0.5), rng=self.rng)
+            letterbox(
+                self.image(i),
+                self.params.size,
+                scale=float(self.rng.uniform(lo, hi)) if augment else 1.0,
+                flip=bool(augment and self.rng.random() < 0.5),
+                rng=self.rng,
+            )
             for i in indices
         ]
         x = torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy()).to(self.device)
@@ -275,8 +321,10 @@ class Trainer:
         self.optimizer.zero_grad()
         loss = loss_of(self.model, x, y)
         if not torch.isfinite(loss):
-            raise InputError(f"training diverged in epoch {self.epoch + 1} (the loss became {float(loss.detach())}); "
-                             f"lower --lr (now {self.params.lr:g}) and start again with --overwrite.")
+            raise InputError(
+                f"training diverged in epoch {self.epoch + 1} (the loss became {float(loss.detach())}); "
+                f"lower --lr (now {self.params.lr:g}) and start again with --overwrite."
+            )
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())
@@ -288,7 +336,7 @@ class Trainer:
         scores, losses = [], []
         with torch.no_grad():
             for start in range(0, len(self.val_idx), self.batch_size):
-                x, y = self.batch(self.val_idx[start:start + self.batch_size], augment=False)
+                x, y = self.batch(self.val_idx[start : start + self.batch_size], augment=False)
                 logits = self.model(x).amax(dim=(2, 3))
                 losses.append(float(F.binary_cross_entropy_with_logits(logits, y, reduction="sum")))
                 scores.append(torch.sigmoid(logits).cpu().numpy())
@@ -306,12 +354,16 @@ class Trainer:
             losses = []
             stage = f"epoch {self.epoch + 1}/{p.epochs}"
             for b in range(n_batches):
-                losses.append(self.step(order[b * self.batch_size:(b + 1) * self.batch_size], p.augment))
+                losses.append(self.step(order[b * self.batch_size : (b + 1) * self.batch_size], p.augment))
                 yield Progress(stage, b + 1, n_batches, values={"loss": float(np.mean(losses))})
             metrics = self.validate()
             self.epoch += 1
-            row = {"epoch": self.epoch, "train_loss": float(np.mean(losses)), **metrics,
-                   "seconds": round(time.perf_counter() - started, 2)}
+            row = {
+                "epoch": self.epoch,
+                "train_loss": float(np.mean(losses)),
+                **metrics,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
             self._log(row)
             score = metrics["map"] if not np.isnan(metrics["map"]) else -row["train_loss"]
             if score > self.best:
@@ -338,9 +390,15 @@ class Trainer:
 
     def _record(self, row: dict[str, Any]) -> dict[str, Any]:
         """What the checkpoint says of its training: the settings and this epoch's validation."""
-        return {**{k: v for k, v in asdict(self.params).items() if k != "scale_jitter"},
-                "batch_size": self.batch_size, "epoch": row["epoch"], "val_accuracy": row["accuracy"],
-                "val_map": row["map"], "train_images": len(self.train_idx), "val_images": len(self.val_idx)}
+        return {
+            **{k: v for k, v in asdict(self.params).items() if k != "scale_jitter"},
+            "batch_size": self.batch_size,
+            "epoch": row["epoch"],
+            "val_accuracy": row["accuracy"],
+            "val_map": row["map"],
+            "train_images": len(self.train_idx),
+            "val_images": len(self.val_idx),
+        }
 
     def _save_best(self) -> None:
         with atomic_file(self.out) as tmp:
@@ -348,5 +406,7 @@ class Trainer:
 
 
 def _describe(row: dict[str, Any]) -> str:
-    return (f"train loss {row['train_loss']:.4f}, val loss {row['val_loss']:.4f}, "
-            f"val accuracy {row['accuracy']:.3f}, val mAP {row['map']:.3f}")
+    return (
+        f"train loss {row['train_loss']:.4f}, val loss {row['val_loss']:.4f}, "
+        f"val accuracy {row['accuracy']:.3f}, val mAP {row['map']:.3f}"
+    )

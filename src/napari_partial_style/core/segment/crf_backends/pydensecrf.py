@@ -13,7 +13,7 @@ def import_pydensecrf():
         import pydensecrf.densecrf as dcrf
     except ImportError as exc:
         raise PartialStyleError(
-            "the pydensecrf CRF needs the `crf` extra: pip install \"napari-partial-style[crf]\" "
+            'the pydensecrf CRF needs the `crf` extra: pip install "napari-partial-style[crf]" '
             "(pydensecrf2; a C++ compiler and Python ≤ 3.12). Or choose the CRF method `torch` (the default)."
         ) from exc
     return dcrf
@@ -28,8 +28,9 @@ class model:  # noqa: N801 - the registry's entry point, called like a function
         self.model = dcrf.DenseCRF2D(w, h, n)
         self.model.setUnaryEnergy(unary)
         self.model.addPairwiseGaussian(sxy=gaussian[0], compat=gaussian[1])
-        self.model.addPairwiseBilateral(sxy=bilateral[0], srgb=bilateral[1], rgbim=np.ascontiguousarray(rgb8[..., :3]),
-                                        compat=bilateral[2])
+        self.model.addPairwiseBilateral(
+            sxy=bilateral[0], srgb=bilateral[1], rgbim=np.ascontiguousarray(rgb8[..., :3]), compat=bilateral[2]
+        )
         self.q, self.tmp1, self.tmp2 = self.model.startInference()
 
     def step(self) -> None:

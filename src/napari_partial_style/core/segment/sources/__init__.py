@@ -31,4 +31,3 @@ def get(source: str) -> ModuleType | Any | None:
 def register(name: str, source: Any) -> None:
     """Offer `source` (an object with WEIGHTS, SCORE_KIND, load and classes, as a module here) under `name`."""
     _REGISTERED[name] = source
-

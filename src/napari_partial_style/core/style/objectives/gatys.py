@@ -35,16 +35,20 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return (image[..., 1:, :] - image[..., :-1, :]).abs().sum() + (image[..., 1:] - image[..., :-1]).abs().sum()
 
 
-def style_stats(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], styles: Sequence[StyleImage],
-                params: StyleParams) -> dict[str, torch.Tensor]:
+def style_stats(
+    net: Callable[[torch.Tensor], dict[str, torch.Tensor]], styles: Sequence[StyleImage], params: StyleParams
+) -> dict[str, torch.Tensor]:
     """The Gram targets per style layer: a blend's are the mix of its images' by share, and an
     image with a guide (its region of the material) gives the guided Grams of that region only."""
     grams: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for style in styles:
             features = net(style.image)
-            guides = None if style.guide is None else layer_guides(net.body, net.names, style.guide, STYLE_LAYERS,
-                                                                   params.guide)
+            guides = (
+                None
+                if style.guide is None
+                else layer_guides(net.body, net.names, style.guide, STYLE_LAYERS, params.guide)
+            )
             for name in STYLE_LAYERS:
                 matrix = gram(features[name]) if guides is None else guided_gram(features[name], guides[name])
                 grams[name] = grams.get(name, 0.0) + style.share * matrix.detach()
@@ -64,8 +68,14 @@ class _Term:
 class GatysObjective:
     """The loss for one content image and its style targets; the targets are computed once."""
 
-    def __init__(self, net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: torch.Tensor,
-                 targets: Sequence[Target], params: StyleParams, outside: torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        net: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+        content: torch.Tensor,
+        targets: Sequence[Target],
+        params: StyleParams,
+        outside: torch.Tensor | None = None,
+    ) -> None:
         self.net = net
         self.params = params
         self.terms: list[_Term] = []
@@ -74,19 +84,27 @@ class GatysObjective:
             self.content_target = content_features[CONTENT_LAYER].detach()
             for target in targets:
                 guides = self._guides(target.guide)
-                self.terms.append(_Term(guides, target.stats, 1.0 if target.guide is None else float(target.guide.mean())))
+                self.terms.append(
+                    _Term(guides, target.stats, 1.0 if target.guide is None else float(target.guide.mean()))
+                )
             if outside is not None and bool((outside > 0).any()):
                 guides = self._guides(outside, mode="simple")
-                self.terms.append(_Term(guides, {name: guided_gram(content_features[name], guides[name]).detach()
-                                                 for name in STYLE_LAYERS}, float(outside.mean())))
+                self.terms.append(
+                    _Term(
+                        guides,
+                        {name: guided_gram(content_features[name], guides[name]).detach() for name in STYLE_LAYERS},
+                        float(outside.mean()),
+                    )
+                )
         channels = {name: self.terms[0].targets[name].shape[-1] for name in STYLE_LAYERS}
         self.layer_weights = {name: params.style_weight / channels[name] ** 2 for name in STYLE_LAYERS}
 
     def _guides(self, guide: torch.Tensor | None, mode: str | None = None) -> dict[str, torch.Tensor] | None:
         if guide is None:
             return None
-        return layer_guides(self.net.body, self.net.names, guide, STYLE_LAYERS, mode or self.params.guide,
-                            self.params.guide_grow)
+        return layer_guides(
+            self.net.body, self.net.names, guide, STYLE_LAYERS, mode or self.params.guide, self.params.guide_grow
+        )
 
     def parts(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         """Weighted loss terms at `image`: content, style, tv."""
@@ -94,8 +112,11 @@ class GatysObjective:
         p = self.params
         content = p.content_weight * torch.mean((features[CONTENT_LAYER] - self.content_target) ** 2)
         style = sum(
-            term.share * self.layer_weights[name] * torch.mean((term.gram(features[name], name) - term.targets[name]) ** 2)
-            for term in self.terms for name in STYLE_LAYERS
+            term.share
+            * self.layer_weights[name]
+            * torch.mean((term.gram(features[name], name) - term.targets[name]) ** 2)
+            for term in self.terms
+            for name in STYLE_LAYERS
         )
         parts = {"content": content, "style": style}
         if p.tv_weight > 0:
@@ -103,6 +124,11 @@ class GatysObjective:
         return parts
 
 
-def make(net: Callable[[torch.Tensor], dict[str, torch.Tensor]], content: torch.Tensor, targets: Sequence[Target],
-         params: StyleParams, outside: torch.Tensor | None = None) -> GatysObjective:
+def make(
+    net: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+    content: torch.Tensor,
+    targets: Sequence[Target],
+    params: StyleParams,
+    outside: torch.Tensor | None = None,
+) -> GatysObjective:
     return GatysObjective(net, content, targets, params, outside)
