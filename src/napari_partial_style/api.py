@@ -356,7 +356,13 @@ class Session:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The stylized region pasted into the content, and the alpha used; instant, so no Stage.
         `probability` is the CRF's probability of the region, which `crf_edge` needs."""
-        from napari_partial_style.core.composite import composite, crf_edge_alpha, edge_aware, feather_alpha
+        from napari_partial_style.core.composite import (
+            composite,
+            crf_edge_alpha,
+            edge_aware,
+            feather_alpha,
+            smoothed,
+        )
 
         content = _source(content, "content")
         params = params or CompositeParams()
@@ -378,6 +384,8 @@ class Session:
             alpha = crf_edge_alpha(alpha, mask, probability, params.crf_edge)
         if params.edge_radius:
             alpha = edge_aware(alpha, content.rgb.mean(axis=2), params.edge_radius)
+        if params.smooth:
+            stylized = smoothed(content, stylized, alpha, params.smooth)
         return composite(content, stylized, alpha), alpha
 
     @staticmethod

@@ -77,6 +77,30 @@ def edge_aware(alpha: np.ndarray, guide: np.ndarray, radius: int, eps: float = 1
     return out.astype(ALPHA_DTYPE)
 
 
+def smoothed(content: SourceImage, stylized: np.ndarray, alpha: np.ndarray, strength: float) -> np.ndarray:
+    """`stylized` with the box of alpha's support smoothed on the content's matting affinity
+    (core/style/matting.py `smooth`), in its own dtype; beyond the box it is returned as it was, and
+    the composite copies the content wherever alpha is 0, so the outside stays bit for bit."""
+    import torch
+
+    from napari_partial_style.core.style.matting import smooth
+
+    rows, cols = np.flatnonzero((alpha > 0).any(axis=1)), np.flatnonzero((alpha > 0).any(axis=0))
+    if strength <= 0 or rows.size == 0:
+        return stylized
+    pad = 2
+    y0, y1 = max(0, rows[0] - pad), min(alpha.shape[0], rows[-1] + 1 + pad)
+    x0, x1 = max(0, cols[0] - pad), min(alpha.shape[1], cols[-1] + 1 + pad)
+    if min(y1 - y0, x1 - x0) < 3:
+        return stylized
+    guide = torch.from_numpy(to_float_rgb(content.native[y0:y1, x0:x1]).transpose(2, 0, 1).copy())
+    values = torch.from_numpy(to_float_rgb(stylized[y0:y1, x0:x1, :3]).transpose(2, 0, 1).copy())
+    result = smooth(values, guide, strength).numpy().transpose(1, 2, 0)
+    out = stylized.copy()
+    out[y0:y1, x0:x1, :3] = from_float_rgb(result, stylized.dtype)
+    return out
+
+
 def seam_score(composite: np.ndarray, mask: np.ndarray, width: int = 2, rows: int = 256) -> float:
     """How visible the region's edge is: the mean gradient on the edge (±`width` px) over the mean
     gradient in the rings 4-8 px inside and outside. About 1: no seam; well above 1: an edge the

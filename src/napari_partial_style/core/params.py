@@ -290,6 +290,16 @@ class StyleParams:
         advanced=True,
         label="free band (px)",
     )
+    realism: float = option(
+        0.0,
+        "photorealism (Luan et al. 2017): the weight of a term that keeps the result locally an affine "
+        "recolouring of the content (its matting Laplacian), so edges stay straight and shading stays; "
+        "0: the paper's transfer",
+        min=0.0,
+        max=1e9,
+        step=100.0,
+        label="realism",
+    )
     guide: str = option(
         "inside",
         "masked: how the region reaches deeper layers: neurons that see only the region "
@@ -365,6 +375,15 @@ class CompositeParams:
         step=1.0,
         advanced=True,
         label="CRF soft edge (px)",
+    )
+    smooth: float = option(
+        0.0,
+        "after stylizing, smooth the region's colours on the content's affinity in closed form "
+        "(Li et al. 2018): larger follows the photo's edges and shading more; 0: off (seconds per Mpx)",
+        min=0.0,
+        max=1e6,
+        step=1.0,
+        label="photo smoothing",
     )
     label_values: tuple[int, ...] = option(
         (),

@@ -51,6 +51,21 @@ def make_closure(
     return closure
 
 
+class WithRealism:
+    """An objective plus Luan et al.'s photorealism term: `weight` times the result's matting
+    energy on the content's Laplacian (core/style/matting.py), per pixel, so one weight serves
+    every size and pyramid level."""
+
+    def __init__(self, objective: StyleObjective, content: torch.Tensor, weight: float) -> None:
+        from napari_partial_style.core.style.matting import MattingLaplacian
+
+        self.objective, self.weight = objective, weight
+        self.laplacian = MattingLaplacian(content[0])
+
+    def parts(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {**self.objective.parts(image), "realism": self.weight * self.laplacian.energy(image[0])}
+
+
 def as_floats(record: dict[str, torch.Tensor]) -> dict[str, float]:
     """The recorded loss parts as floats, read from the device in one transfer."""
     values = torch.stack(list(record.values())).tolist()
@@ -117,6 +132,8 @@ def optimise(
         params,
         _tensor(outside, device),
     )
+    if params.realism:
+        objective = WithRealism(objective, content_t, params.realism)
     image = to_tensor(start, device) if start is not None else initial_image(content_t, params.init, params.seed)
     free_t = _tensor(free, device)
     if free_t is not None:  # what may not change starts as the content, whatever the start

@@ -1,0 +1,112 @@
+"""The matting Laplacian applied by box filters equals Levin's matrix; its energy's gradient is 2Lp;
+the closed-form smoothing solves its system."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_partial_style.core.style.matting import MattingLaplacian, smooth
+
+
+def dense_laplacian(image: np.ndarray, eps: float) -> np.ndarray:
+    """Levin et al.'s L, entry by entry, from its definition (3×3 windows inside the image)."""
+    _, h, w = image.shape
+    n = h * w
+    L = np.zeros((n, n))
+    for y in range(1, h - 1):
+        for x in range(1, w - 1):
+            idx = [(y + dy) * w + (x + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+            colours = image.reshape(3, n)[:, idx].T  # 9 × 3
+            mu = colours.mean(axis=0)
+            cov = (colours - mu).T @ (colours - mu) / 9
+            inv = np.linalg.inv(cov + eps / 9 * np.eye(3))
+            centred = colours - mu
+            L[np.ix_(idx, idx)] += np.eye(9) - (1 + centred @ inv @ centred.T) / 9
+    return L
+
+
+@pytest.mark.parametrize("eps", [1e-7, 1e-2])
+def test_the_box_filter_laplacian_is_levins_matrix(eps):
+    rng = np.random.default_rng(0)
+    image = rng.random((3, 6, 7))
+    p = rng.random((2, 6, 7))
+    laplacian = MattingLaplacian(torch.from_numpy(image), eps=eps)
+    fast = laplacian(torch.from_numpy(p)).numpy()
+    L = dense_laplacian(image, eps)
+    assert np.allclose(fast, (p.reshape(2, -1) @ L.T).reshape(p.shape), atol=1e-6)
+    assert np.allclose(L, L.T) and np.linalg.eigvalsh(L).min() > -1e-6  # symmetric, positive semi-definite
+
+
+def test_an_affine_recolouring_has_no_energy_and_anything_else_has_some():
+    rng = np.random.default_rng(1)
+    image = torch.from_numpy(rng.random((3, 12, 10)))
+    laplacian = MattingLaplacian(image)
+    matrix = torch.tensor([[0.2, 0.5, -0.1], [0.0, 0.3, 0.4], [0.6, -0.2, 0.1]], dtype=image.dtype)
+    affine = torch.einsum("ab,bhw->ahw", matrix, image) + 0.3
+    assert float(laplacian.energy(affine)) < 1e-4
+    assert float(laplacian.energy(torch.from_numpy(rng.random((3, 12, 10))))) > 0.1
+
+
+def test_the_energys_gradient_is_two_l_p():
+    rng = np.random.default_rng(2)
+    image = torch.from_numpy(rng.random((3, 7, 8)))
+    laplacian = MattingLaplacian(image, eps=1e-3)
+    p = torch.from_numpy(rng.random((3, 7, 8))).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda q: laplacian.energy(q), (p,))
+    laplacian.energy(p).backward()
+    assert torch.allclose(p.grad, 2 * laplacian(p.detach()) / p[0].numel())
+
+
+def test_the_smoothing_solves_its_system_as_a_direct_solve_does():
+    rng = np.random.default_rng(3)
+    content = rng.random((3, 6, 7))
+    stylized = rng.random((3, 6, 7))
+    strength = 0.5
+    L = dense_laplacian(content, 1e-7)
+    direct = np.linalg.solve(np.eye(42) + strength * L, stylized.reshape(3, -1).T).T.reshape(stylized.shape)
+    solved = smooth(torch.from_numpy(stylized), torch.from_numpy(content), strength, tolerance=1e-10, iterations=500)
+    assert np.allclose(solved.numpy(), direct, atol=1e-6)
+
+
+def test_realism_keeps_the_result_closer_to_an_affine_recolouring_of_the_content():
+    from test_style import stats_of_arrays, tiny_net
+
+    from napari_partial_style.core.params import StyleParams
+    from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.style.transfer import optimise
+    from synthetic import two_tone
+
+    content = two_tone((40, 40)).astype(np.float32) / 255
+    style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
+    net, cpu = tiny_net(), torch.device("cpu")
+    laplacian = MattingLaplacian(torch.from_numpy(content.transpose(2, 0, 1).copy()))
+    energy, seen = {}, {}
+    for weight in (0.0, 1e4):
+        params = StyleParams(realism=weight)
+        targets = [(stats_of_arrays(net, [(style, 1.0, None)], params, cpu), None)]
+        events = []
+        result = drain(optimise(net, content, targets, params, cpu, 12), events.append)
+        energy[weight] = float(laplacian.energy(torch.from_numpy(result.transpose(2, 0, 1).copy())))
+        seen[weight] = "realism" in events[-1].values
+    assert seen == {0.0: False, 1e4: True}
+    assert energy[1e4] < 0.5 * energy[0.0], energy
+
+
+def test_smoothing_in_the_composite_follows_the_content_and_leaves_the_outside_bit_for_bit():
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.params import CompositeParams
+    from synthetic import two_tone
+
+    content = two_tone((48, 64))
+    stylized = np.random.default_rng(5).integers(0, 256, content.shape, dtype=np.uint8)
+    mask = np.zeros(content.shape[:2], bool)
+    mask[10:30, 12:40] = True
+    plain, _ = Session.composite(content, stylized, mask, CompositeParams())
+    smooth_, _ = Session.composite(content, stylized, mask, CompositeParams(smooth=5.0))
+    assert np.array_equal(smooth_[~mask], content[~mask]) and np.array_equal(plain[~mask], content[~mask])
+    laplacian = MattingLaplacian(torch.from_numpy(content.transpose(2, 0, 1) / 255.0))
+
+    def energy(image):
+        return float(laplacian.energy(torch.from_numpy(image.transpose(2, 0, 1) / 255.0)))
+
+    assert energy(smooth_) < 0.5 * energy(plain)
