@@ -69,12 +69,12 @@ def test_the_smoothing_solves_its_system_as_a_direct_solve_does():
 
 
 def test_realism_keeps_the_result_closer_to_an_affine_recolouring_of_the_content():
+    from synthetic import two_tone
     from test_style import stats_of_arrays, tiny_net
 
     from napari_partial_style.core.params import StyleParams
     from napari_partial_style.core.progress import drain
     from napari_partial_style.core.style.transfer import optimise
-    from synthetic import two_tone
 
     content = two_tone((40, 40)).astype(np.float32) / 255
     style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
@@ -93,9 +93,10 @@ def test_realism_keeps_the_result_closer_to_an_affine_recolouring_of_the_content
 
 
 def test_smoothing_in_the_composite_follows_the_content_and_leaves_the_outside_bit_for_bit():
+    from synthetic import two_tone
+
     from napari_partial_style.api import Session
     from napari_partial_style.core.params import CompositeParams
-    from synthetic import two_tone
 
     content = two_tone((48, 64))
     stylized = np.random.default_rng(5).integers(0, 256, content.shape, dtype=np.uint8)

@@ -1,0 +1,136 @@
+"""Photorealism (issue 28): the cost of a style step with `--realism`, and what the options change.
+
+`--part step`: seconds and peak memory per L-BFGS step of `optimise` on a square region (512² and
+1024² by default) with realism 0 and > 0, side by side in one process; the ratio is the cost of
+the term (random VGG19 weights: time does not depend on their values; memory is the peak
+allocated on a CUDA device, or the process's RSS growth on the CPU).
+
+`--part quality`: the bundled coffee photo, its cup labels and the stone sample through
+`Session.run`, with each option off and on, measured without any pretrained judgement:
+  - affine residual: the result's matting energy on the content's Laplacian inside the region's box
+    (Luan's measure; 0 = locally an affine recolouring of the photo);
+  - edge preservation: correlation of the result's and the content's gradient magnitudes on the
+    content's strongest edges inside the region;
+  - colour bleed: mean ΔE (CIELAB) against the content in a 4 px band outside the region (0 where
+    pixels are kept).
+With random weights (TORCH_HOME of bench/make_random_weights.py) the look means nothing; the
+numbers above do. Usage:
+
+    TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part step [--sizes 512 1024] [--device cpu]
+    TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part quality [--realism 1e4] [--smooth 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import psutil
+import torch
+
+from napari_partial_style.core.device import get_device
+from napari_partial_style.core.params import StyleParams
+from napari_partial_style.core.progress import drain
+
+
+def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tuple[float, float]:
+    """Seconds per step (after a warm-up step) and peak memory (GB) of `optimise` at size²."""
+    from napari_partial_style.core.style.transfer import optimise, style_stats
+
+    rng = np.random.default_rng(0)
+    content = rng.random((size, size, 3)).astype(np.float32)
+    style = rng.random((256, 256, 3)).astype(np.float32)
+    params = StyleParams(realism=realism)
+    net = _random_vgg19(device)
+    targets = [(style_stats(net, [(style, 1.0, None)], params, device), None)]
+    rss = psutil.Process().memory_info().rss
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    events = optimise(net, content, targets, params, device, steps + 1)
+    next(events)  # the first step builds the L-BFGS memory and the Laplacian
+    start = time.perf_counter()
+    drain(events)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = (time.perf_counter() - start) / steps
+    peak = (
+        torch.cuda.max_memory_allocated(device) if device.type == "cuda" else psutil.Process().memory_info().rss - rss
+    )
+    return seconds, peak / 1e9
+
+
+def _random_vgg19(device: torch.device):
+    from napari_partial_style.core.style.objectives.gatys import TAPS
+    from napari_partial_style.core.vgg import TappedVGG
+
+    torch.manual_seed(0)
+    return TappedVGG("vgg19", TAPS).eval().requires_grad_(False).to(device)
+
+
+def quality(realism: float, smooth: float) -> None:
+    from scipy.ndimage import binary_dilation, sobel
+    from skimage.color import rgb2lab
+
+    from napari_partial_style import samples
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.params import CompositeParams, JobParams, ScoreParams, SessionParams
+    from napari_partial_style.core.style.matting import MattingLaplacian
+
+    content, style, labels = samples.coffee(), samples.stone(), samples.coffee_cup_labels()
+    mask = labels > 0
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    laplacian = MattingLaplacian(torch.from_numpy(content[box].transpose(2, 0, 1) / 255.0))
+    grey = content.astype(np.float32).mean(2)
+    edges = np.hypot(sobel(grey, 0), sobel(grey, 1))
+    strong = mask & (edges > np.percentile(edges[mask], 90))
+    band = binary_dilation(mask, iterations=4) & ~mask
+    print(
+        "| realism | smooth | affine residual | edge preservation | colour bleed ΔE | seconds |\n|---|---|---|---|---|---|"
+    )
+    for r, s in [(0.0, 0.0), (realism, 0.0), (0.0, smooth), (realism, smooth)]:
+        params = JobParams(
+            session=SessionParams(device="cpu", size=128),
+            style=StyleParams(realism=r, max_size=256),
+            composite=CompositeParams(smooth=s),
+            score=ScoreParams(enabled=False),
+        )
+        start = time.perf_counter()
+        result = Session(params.session).run(content, style, params, labels).result()
+        seconds = time.perf_counter() - start
+        out = result.composite
+        residual = float(laplacian.energy(torch.from_numpy(out[box].transpose(2, 0, 1) / 255.0)))
+        out_edges = np.hypot(sobel(out.astype(np.float32).mean(2), 0), sobel(out.astype(np.float32).mean(2), 1))
+        preservation = float(np.corrcoef(edges[strong], out_edges[strong])[0, 1])
+        bleed = float(np.linalg.norm(rgb2lab(out)[band] - rgb2lab(content)[band], axis=1).mean())
+        print(f"| {r:g} | {s:g} | {residual:.4f} | {preservation:.3f} | {bleed:.3f} | {seconds:.1f} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("step", "quality"), required=True)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--realism", type=float, default=1e4)
+    parser.add_argument("--smooth", type=float, default=5.0)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    if args.part == "quality":
+        quality(args.realism, args.smooth)
+        return
+    device = get_device(args.device)
+    print(
+        f"device {device}\n\n| region | realism 0: s/step, GB | realism {args.realism:g}: s/step, GB | ratio (time) |\n|---|---|---|---|"
+    )
+    for size in args.sizes:
+        plain = step_cost(size, 0.0, device, args.steps)
+        real = step_cost(size, args.realism, device, args.steps)
+        print(
+            f"| {size}² | {plain[0]:.2f}, {plain[1]:.2f} | {real[0]:.2f}, {real[1]:.2f} | {real[0] / plain[0]:.2f}× |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
