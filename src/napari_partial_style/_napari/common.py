@@ -145,13 +145,25 @@ def device_box(leaf: Leaf) -> ComboBox:
 
     if "torch" in sys.modules:
         fill(available_devices())
-    else:
-        from napari.qt.threading import create_worker
+    else:  # a daemon thread, not a QThread: closing napari while torch loads must not abort the process
+        import threading
+
+        from qtpy.QtCore import QTimer
 
         if preferred not in box.choices:
             box.choices = [*box.choices, preferred]
-        worker = create_worker(available_devices, _ignore_errors=True)
-        worker.returned.connect(fill)
+        found: list[list[str]] = []
+        threading.Thread(target=lambda: found.append(available_devices()), daemon=True, name="list devices").start()
+        timer = QTimer(box.native)
+        timer.setInterval(200)
+
+        def apply() -> None:
+            if found:
+                timer.stop()
+                fill(found[0])
+
+        timer.timeout.connect(apply)
+        timer.start()
     box.value = preferred if preferred in box.choices else leaf.default
     return box
 
