@@ -1,5 +1,6 @@
 """The command line end to end, with random-weight checkpoints (no download, no accuracy claim)."""
 
+import io
 import os
 import subprocess
 import sys
@@ -974,3 +975,32 @@ def test_save_image_writes_the_composite_alone_and_is_checked_first(hub, inputs,
     assert main(run_args(inputs, tmp_path / "y.pstyle", "--no-score", "--save-image", str(picture))) == 2
     err = capsys.readouterr().err
     assert f"--save-image {picture} exists; pass --overwrite" in err and not (tmp_path / "y.pstyle").exists()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_content_piped_into_standard_input_is_read_once_and_not_from_a_terminal(
+    hub, inputs, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "piped.pstyle"
+    piped = run_args(inputs, out, "--no-score")
+    piped[1] = "-"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(inputs["content"].read_bytes())))
+    assert main(piped) == 0
+    assert np.array_equal(read_bundle(out).content, read_image_file(inputs["content"]))
+    refused = run_args(inputs, tmp_path / "no.pstyle", "--no-score")
+    refused[1] = "-"
+    cases = [
+        (io.TextIOWrapper(io.BytesIO(b"")), refused, "standard input is empty"),
+        (Terminal(), refused, "nothing is piped in"),
+        (io.TextIOWrapper(io.BytesIO(b"x")), [*refused, "--style-mask", "-"], "given 2 times"),
+        (io.TextIOWrapper(io.BytesIO(b"x")), ["run", "-", str(inputs["content"]), *refused[2:]], "a batch reads files"),
+    ]
+    for stdin, args, says in cases:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert says in err and "Traceback" not in err and not (tmp_path / "no.pstyle").exists()

@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="CONTENT... STYLE",
         help="content image(s) (PNG, JPEG, TIFF), folders or glob patterns, then the style image; "
-        "with --style, every positional is a content",
+        "with --style, every positional is a content; '-' reads one image from standard input",
     )
     run.add_argument(
         "--style",
@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(one tile per weight, labelled) and one bundle per weight. The region is segmented "
         "once (or taken from --labels), so every tile shows the same region.",
     )
-    sweep.add_argument("content", help="content image (PNG, JPEG, TIFF)")
+    sweep.add_argument("content", help="content image (PNG, JPEG, TIFF; '-' reads it from standard input)")
     sweep.add_argument("style", help="style image")
     add_style_mask(sweep, "of the style image")
     sweep.add_argument(
@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="saliency maps and CRF labels only",
         description="Segment IMAGE with DCSM saliency and a dense CRF; write a bundle.",
     )
-    segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF)")
+    segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF; '-' reads it from standard input)")
     segment.add_argument("-o", "--out", required=True, metavar="NAME.pstyle", help="result bundle file to write")
     add_job_options(segment, SEGMENT_PARTS)
 
@@ -547,12 +547,25 @@ def split_styles(args: argparse.Namespace) -> None:
     args.content, args.style = args.content[:-1], args.content[-1]
 
 
+def check_stdin(paths: list[str | None], batch: bool = False) -> None:
+    """Standard input ('-') holds one image, and a batch's workers read files, not a pipe."""
+    from napari_partial_style.core.io.image_files import STDIN
+
+    piped = sum(path == STDIN for path in paths)
+    if piped and batch:
+        raise InputError("'-' (standard input) is for one content at a time; a batch reads files: give their paths.")
+    if piped > 1:
+        raise InputError(f"'-' (standard input) is given {piped} times; it holds one image: give the others as files.")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from napari_partial_style.core.images import read_source_image
     from napari_partial_style.core.io.image_files import read_image_file
 
     job_params(args)  # bad options are refused before the images are read and torch is imported
     split_styles(args)
+    styles = [args.style] + [path for _, path, _ in args.region_styles]
+    check_stdin([*args.content, *styles, args.labels, *args.style_masks], batch=is_batch(args.content))
     if is_batch(args.content):
         from napari_partial_style.batch.runner import batch_steps
 
@@ -635,9 +648,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from napari_partial_style.api import Session, sweep_job
     from napari_partial_style.core.images import read_source_image
     from napari_partial_style.core.io.atomic import atomic_file, check_parent
-    from napari_partial_style.core.io.image_files import read_image_file
+    from napari_partial_style.core.io.image_files import STDIN, read_image_file
 
     out = Path(args.out)
+    check_stdin([args.content, args.style, args.labels, *args.style_masks])
     weights = list(dict.fromkeys(args.sweep_weights))
     if any(w < 0 for w in weights):
         raise InputError("style weights must be 0 or more.")
@@ -653,6 +667,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         **({"labels": args.labels} if args.labels else {}),
         **({"style_masks": args.style_masks[0]} if args.style_masks else {}),
     }
+    piped = STDIN in (args.content, args.style)
+    if piped and not args.overwrite and any(path.exists() for path in bundles.values()):
+        raise InputError(
+            f"{out} holds bundles of an earlier sweep, and an image read from standard input cannot be "
+            "matched to them; pass --overwrite to replace them, or choose another --out."
+        )
     finished = (
         {}
         if args.overwrite

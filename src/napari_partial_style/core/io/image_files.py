@@ -6,6 +6,8 @@ those go through pypng; TIFF (any dtype, floats included) goes through tifffile.
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,14 +20,18 @@ TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 # Larger inputs are refused before decoding (a 100 Mpx RGB image is 300 MB as 8-bit); the CLI's
 # --max-pixels raises the limit.
 DEFAULT_MAX_PIXELS = 100_000_000
+# The path that means "read the image from standard input" (`... | napari-partial-style run - stone.jpg`).
+STDIN = "-"
 
 
 def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file as an array in its own dtype, EXIF orientation applied.
 
     The pixel count is read from the header first: a file above `max_pixels` is refused before
-    any pixel is decoded, so a huge or hostile file costs no memory.
+    any pixel is decoded, so a huge or hostile file costs no memory. `STDIN` reads standard input.
     """
+    if str(path) == STDIN:
+        return read_image(io.BytesIO(read_stdin()), "standard input", max_pixels)
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder, not an image file; give a PNG, JPEG or TIFF file.")
@@ -33,6 +39,19 @@ def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> n
         raise InputError(f"{path}: no such file; check the path.")
     with open(path, "rb") as fh:
         return read_image(fh, str(path), max_pixels)
+
+
+def read_stdin() -> bytes:
+    """All of standard input; refused when it is a terminal (nothing was piped in, reading would hang)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError(
+            "'-' reads the image from standard input, but nothing is piped in; pipe one "
+            "(cat photo.png | napari-partial-style ...) or give a file path."
+        )
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise InputError("'-': standard input is empty; pipe an image into it or give a file path.")
+    return data
 
 
 def read_image(fh: BinaryIO, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

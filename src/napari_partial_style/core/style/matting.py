@@ -7,11 +7,15 @@ affine recolouring of the photo (a photograph, not a painting of one); the same 
 stylized image towards that model in closed form (Li et al., FastPhotoStyle 2018, with a matting
 affinity).
 
-L is never built: by He, Sun and Tang (Fast matting using large kernel matting Laplacian
-matrices, 2010), (Lp)_i = Σ_{k: i ∈ w_k} (p_i − a_kᵀ I_i − b_k), with a_k = Δ_k⁻¹(mean_k(I p) −
-μ_k p̄_k), b_k = p̄_k − a_kᵀ μ_k and Δ_k = Σ_k + (ε/|w|)·U over the windows w_k that lie inside the
-image. Each product is a few box filters: memory and time grow with the pixels, on any device, and
-autograd differentiates it (its gradient is 2·L·p: L is symmetric).
+L is never built: per window w_k inside the image, L_k p = p̃ − Ĩ Δ_k⁻¹ Ĩᵀp̃ / |w| with p̃ and Ĩ the
+window's p and colours minus their means and Δ_k = Σ_k + (ε/|w|)·U (Levin's eq. 12 regrouped), and
+L p sums each window's part back onto its pixels. The windows are unfolded, so everything is
+computed on centred values, and Δ_k is inverted in float64. The shortcut of box filters (He, Sun and
+Tang 2010) forms Σ_k as mean(I Iᵀ) − μμᵀ, whose float32 cancellation error exceeds ε/|w| = 1.1e-8 in
+flat windows: that operator had negative eigenvalues (−8.7e-5 on a photo's crop, against −7.5e-7
+here), which the optimiser followed without bound. Memory and time grow with the pixels (|w| = 9
+copies of image and map), on any device. The energy's gradient is 2·L·p (L is symmetric), given to
+autograd directly rather than traced through the windows.
 """
 
 from __future__ import annotations
@@ -28,45 +32,54 @@ class MattingLaplacian:
     def __init__(self, image: torch.Tensor, eps: float = EPS, radius: int = 1) -> None:
         if image.ndim != 3 or image.shape[0] != 3 or min(image.shape[1:]) < 2 * radius + 1:
             raise ValueError(f"the matting Laplacian needs a 3×H×W image of at least {2 * radius + 1} px a side")
-        self.image = image
+        self.shape = tuple(image.shape[1:])
         self.side = 2 * radius + 1
         self.size = self.side**2
-        self.mean = self._box(image)  # μ_k: 3 × h × w, one per window inside the image
-        pairs = self._box(image[:, None] * image[None]) - self.mean[:, None] * self.mean[None]  # Σ_k: 3×3×h×w
-        eye = torch.eye(3, dtype=image.dtype, device=image.device)
-        delta = pairs.permute(2, 3, 0, 1) + (eps / self.size) * eye
-        self.inverse = torch.linalg.inv(delta)  # h × w × 3 × 3
-        self.count = self._spread(
-            torch.ones_like(self.mean[0])
-        )  # windows holding each pixel: 9 inside, fewer at the edge
+        self.colours = self._centred(image)  # Ĩ: 3 × |w| × windows
+        # Δ_k is nearly singular where a window's colours vary along one direction: invert in float64
+        # (on the CPU where the device has no float64, as MPS has not), apply in the image's dtype.
+        wide = self.colours.to("cpu" if image.device.type == "mps" else image.device, torch.float64)
+        sigma = torch.einsum("anl,bnl->lab", wide, wide) / self.size
+        eye = torch.eye(3, dtype=wide.dtype, device=wide.device)
+        self.inverse = torch.linalg.inv(sigma + (eps / self.size) * eye).to(image.device, image.dtype)
+        self.eps = eps
 
-    def _box(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean over each window inside the image: (..., H, W) → (..., H-2r, W-2r)."""
-        lead = x.shape[:-2]
-        flat = x.reshape(-1, 1, *x.shape[-2:])
-        kernel = torch.full((1, 1, self.side, self.side), 1.0 / self.size, dtype=x.dtype, device=x.device)
-        out = F.conv2d(flat, kernel)
-        return out.reshape(*lead, *out.shape[-2:])
+    def _centred(self, x: torch.Tensor) -> torch.Tensor:
+        """Each window's values minus their mean: C×H×W → C × |w| × windows."""
+        windows = F.unfold(x[:, None], self.side)
+        return windows - windows.mean(dim=1, keepdim=True)
 
-    def _spread(self, x: torch.Tensor) -> torch.Tensor:
-        """Sum over the windows containing each pixel: (..., h, w) → (..., H, W)."""
-        lead = x.shape[:-2]
-        flat = x.reshape(-1, 1, *x.shape[-2:])
-        kernel = torch.ones((1, 1, self.side, self.side), dtype=x.dtype, device=x.device)
-        out = F.conv_transpose2d(flat, kernel)
-        return out.reshape(*lead, *out.shape[-2:])
+    def fit(self, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each window's best affine model of p from the colours (Levin's a_k), and what it leaves:
+        the residuals p̃ − Ĩa_k (C × |w| × windows) and the a_k (C × windows × 3)."""
+        centred = self._centred(p)
+        cov = torch.einsum("anl,cnl->cla", self.colours, centred) / self.size
+        a = torch.einsum("lab,clb->cla", self.inverse, cov)
+        return centred - torch.einsum("anl,cla->cnl", self.colours, a), a
 
     def __call__(self, p: torch.Tensor) -> torch.Tensor:
-        p_mean = self._box(p)  # C × h × w
-        ip_mean = self._box(self.image[None] * p[:, None])  # C × 3 × h × w
-        cov = ip_mean - self.mean[None] * p_mean[:, None]
-        a = torch.einsum("hwab,cbhw->cahw", self.inverse, cov)
-        b = p_mean - (a * self.mean[None]).sum(dim=1)
-        return self.count * p - ((self._spread(a) * self.image[None]).sum(dim=1) + self._spread(b))
+        return F.fold(self.fit(p)[0], self.shape, self.side)[:, 0]
 
     def energy(self, p: torch.Tensor) -> torch.Tensor:
-        """Σ_c p_cᵀ L p_c per pixel: 0 where every window of p is an affine function of the image."""
-        return (p * self(p)).sum() / p[0].numel()
+        """Σ_c p_cᵀ L p_c per pixel: 0 where every window of p is an affine function of the image.
+        Summed as Levin's squares (residuals plus ε|a|²), so rounding never makes it negative."""
+        return _Energy.apply(p, self)
+
+
+class _Energy(torch.autograd.Function):
+    """pᵀLp / pixels with the gradient 2·L·p / pixels, both from one fit: none traced for backward."""
+
+    @staticmethod
+    def forward(ctx, p: torch.Tensor, laplacian: MattingLaplacian) -> torch.Tensor:
+        residual, a = laplacian.fit(p.detach())
+        pixels = p[0].numel()
+        ctx.save_for_backward(F.fold(residual, laplacian.shape, laplacian.side)[:, 0] * (2 / pixels))
+        return ((residual * residual).sum() + laplacian.eps * (a * a).sum()) / pixels
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (gradient,) = ctx.saved_tensors
+        return grad * gradient, None
 
 
 def smooth(
