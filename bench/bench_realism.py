@@ -12,12 +12,15 @@ allocated on a CUDA device, or the process's RSS growth on the CPU).
   - edge preservation: correlation of the result's and the content's gradient magnitudes on the
     content's strongest edges inside the region;
   - colour bleed: mean ΔE (CIELAB) against the content in a 4 px band outside the region (0 where
-    pixels are kept).
+    pixels are kept);
+  - texture: the standard deviation of the result's fine detail (minus its Gaussian blur, σ 1.5 px)
+    inside the region over the content's: above 1 where the style brought texture the photo lacked,
+    which is what the realism term resists on a smooth object.
 With random weights (TORCH_HOME of bench/make_random_weights.py) the look means nothing; the
 numbers above do. Usage:
 
     TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part step [--sizes 512 1024] [--device cpu]
-    TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part quality [--realism 1e4] [--smooth 5]
+    TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part quality [--realism 1 100 1e4] [--smooth 1 10]
 """
 
 from __future__ import annotations
@@ -68,8 +71,8 @@ def _random_vgg19(device: torch.device):
     return TappedVGG("vgg19", TAPS).eval().requires_grad_(False).to(device)
 
 
-def quality(realism: float, smooth: float) -> None:
-    from scipy.ndimage import binary_dilation, sobel
+def quality(realisms: list[float], smooths: list[float]) -> None:
+    from scipy.ndimage import binary_dilation, gaussian_filter, sobel
     from skimage.color import rgb2lab
 
     from napari_partial_style import samples
@@ -86,10 +89,17 @@ def quality(realism: float, smooth: float) -> None:
     edges = np.hypot(sobel(grey, 0), sobel(grey, 1))
     strong = mask & (edges > np.percentile(edges[mask], 90))
     band = binary_dilation(mask, iterations=4) & ~mask
+
+    def detail(image: np.ndarray) -> float:
+        grey = image.astype(np.float32).mean(2)
+        return float((grey - gaussian_filter(grey, 1.5))[mask].std())
+
     print(
-        "| realism | smooth | affine residual | edge preservation | colour bleed ΔE | seconds |\n|---|---|---|---|---|---|"
+        "| realism | smooth | affine residual | edge preservation | colour bleed ΔE | texture | seconds |\n"
+        "|---|---|---|---|---|---|---|"
     )
-    for r, s in [(0.0, 0.0), (realism, 0.0), (0.0, smooth), (realism, smooth)]:
+    cases = [(0.0, 0.0)] + [(r, 0.0) for r in realisms] + [(0.0, s) for s in smooths]
+    for r, s in cases:
         params = JobParams(
             session=SessionParams(device="cpu", size=128),
             style=StyleParams(realism=r, max_size=256),
@@ -104,7 +114,11 @@ def quality(realism: float, smooth: float) -> None:
         out_edges = np.hypot(sobel(out.astype(np.float32).mean(2), 0), sobel(out.astype(np.float32).mean(2), 1))
         preservation = float(np.corrcoef(edges[strong], out_edges[strong])[0, 1])
         bleed = float(np.linalg.norm(rgb2lab(out)[band] - rgb2lab(content)[band], axis=1).mean())
-        print(f"| {r:g} | {s:g} | {residual:.4f} | {preservation:.3f} | {bleed:.3f} | {seconds:.1f} |", flush=True)
+        texture = detail(out) / detail(content)
+        print(
+            f"| {r:g} | {s:g} | {residual:.5f} | {preservation:.3f} | {bleed:.3f} | {texture:.2f} | {seconds:.1f} |",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -112,8 +126,8 @@ def main() -> None:
     parser.add_argument("--part", choices=("step", "quality"), required=True)
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--realism", type=float, default=1e4)
-    parser.add_argument("--smooth", type=float, default=5.0)
+    parser.add_argument("--realism", type=float, nargs="+", default=[1.0, 100.0, 1e4])
+    parser.add_argument("--smooth", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     if args.part == "quality":
@@ -121,11 +135,11 @@ def main() -> None:
         return
     device = get_device(args.device)
     print(
-        f"device {device}\n\n| region | realism 0: s/step, GB | realism {args.realism:g}: s/step, GB | ratio (time) |\n|---|---|---|---|"
+        f"device {device}\n\n| region | realism 0: s/step, GB | realism {args.realism[-1]:g}: s/step, GB | ratio (time) |\n|---|---|---|---|"
     )
     for size in args.sizes:
         plain = step_cost(size, 0.0, device, args.steps)
-        real = step_cost(size, args.realism, device, args.steps)
+        real = step_cost(size, args.realism[-1], device, args.steps)
         print(
             f"| {size}² | {plain[0]:.2f}, {plain[1]:.2f} | {real[0]:.2f}, {real[1]:.2f} | {real[0] / plain[0]:.2f}× |",
             flush=True,

@@ -1004,3 +1004,37 @@ def test_a_content_piped_into_standard_input_is_read_once_and_not_from_a_termina
         assert main(args) == 2
         err = capsys.readouterr().err
         assert says in err and "Traceback" not in err and not (tmp_path / "no.pstyle").exists()
+
+
+def test_style_labels_pair_the_styles_parts_with_the_contents_labels_and_refuse_what_cannot_pair(
+    hub, inputs, tmp_path, capsys
+):
+    content_labels = np.zeros((48, 64), np.uint8)
+    content_labels[8:24, 8:56], content_labels[28:44, 8:56] = 1, 2
+    style_labels = np.zeros((40, 40), np.uint8)
+    style_labels[:, :10], style_labels[:, 10:] = 1, 2
+    for name, array in (("two.png", content_labels), ("style-labels.png", style_labels)):
+        write_image_file(tmp_path / name, array)
+    out = tmp_path / "paired.pstyle"
+    paired = ["--labels", str(tmp_path / "two.png"), "--style-labels", str(tmp_path / "style-labels.png")]
+    assert main(run_args(inputs, out, *paired, "--max-size", "48", "--no-score", "--quiet")) == 0
+    manifest = read_bundle(out).manifest
+    assert manifest["style"]["regions"] == ["1", "2"]
+    assert manifest["style"]["style_regions"] == [
+        [{"class": None, "coverage": 0.25}],
+        [{"class": None, "coverage": 0.75}],
+    ]
+    assert manifest["inputs"]["style_labels"] == str(tmp_path / "style-labels.png")
+    style_labels[style_labels == 2] = 0
+    write_image_file(tmp_path / "style-labels.png", style_labels)
+    bad = tmp_path / "bad.pstyle"
+    unlabelled = [a for a in run_args(inputs, bad, *paired[2:]) if a not in ("--labels", str(inputs["labels"]))]
+    for args, message in [
+        (run_args(inputs, bad, *paired), "content label 2 has no pixel in the --style-labels"),
+        ([*run_args(inputs, bad, *paired), "--style-mask", str(tmp_path / "style-labels.png")], "drop --style-mask"),
+        (unlabelled, "--labels MASK with the same"),
+        (["run", str(inputs["content"]), *run_args(inputs, bad, *paired)[1:]], "one content at a time"),
+    ]:
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and not bad.exists()

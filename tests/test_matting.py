@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from napari_partial_style.core.progress import drain
 from napari_partial_style.core.style.matting import MattingLaplacian, smooth
 
 
@@ -80,7 +81,10 @@ def test_the_smoothing_solves_its_system_as_a_direct_solve_does():
     strength = 0.5
     L = dense_laplacian(content, 1e-7)
     direct = np.linalg.solve(np.eye(42) + strength * L, stylized.reshape(3, -1).T).T.reshape(stylized.shape)
-    solved = smooth(torch.from_numpy(stylized), torch.from_numpy(content), strength, tolerance=1e-10, iterations=500)
+    events = []
+    solving = smooth(torch.from_numpy(stylized), torch.from_numpy(content), strength, tolerance=1e-10, iterations=500)
+    solved = drain(solving, events.append)
+    assert 0 < len(events) < 500 and [e.step for e in events] == list(range(1, len(events) + 1))  # converged early
     assert np.allclose(solved.numpy(), direct, atol=1e-6)
 
 
@@ -89,7 +93,6 @@ def test_realism_keeps_the_result_closer_to_an_affine_recolouring_of_the_content
 
     from napari_partial_style import samples
     from napari_partial_style.core.params import StyleParams
-    from napari_partial_style.core.progress import drain
     from napari_partial_style.core.style.transfer import optimise
 
     content = samples.coffee()[60:100, 250:290].astype(np.float32) / 255  # the cup's rim: flat and edged windows

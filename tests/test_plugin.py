@@ -309,6 +309,36 @@ def test_painting_labels_then_recompositing_changes_exactly_those_pixels(make_na
     assert np.array_equal(changed, expected)
 
 
+def test_photo_smoothing_is_a_tick_box_and_a_slider_and_runs_in_a_worker_without_stylizing_again(
+    make_napari_viewer, qtbot
+):
+    viewer = make_napari_viewer()
+    widget, content = composite_scene(viewer)
+    viewer.layers["img stylized"].data = np.random.default_rng(1).integers(0, 256, content.shape, dtype=np.uint8)
+    smooth = widget.composite_form["composite.smooth"]
+    assert (smooth.get(), smooth.readout.value, smooth.slider.enabled) == (0.0, "off", False)
+    widget.composite_button.clicked()  # off: on the main thread, at once
+    plain = viewer.layers["img composite"].data.copy()
+    smooth.on.value = True
+    assert smooth.get() == 1.0 and smooth.readout.value == "1" and smooth.slider.enabled
+    smooth.slider.value = 30
+    assert smooth.get() == float(smooth.readout.value) and 25 < smooth.get() < 35  # what it shows is what runs
+    events = []
+    widget.composite_runner.start = lambda job, show, start=widget.composite_runner.start: (
+        events.append("worker"),
+        start(job, show),
+    )
+    widget.composite_button.clicked()
+    qtbot.waitUntil(lambda: not widget.composite_runner.running, timeout=20000)
+    assert events == ["worker"] and widget.composite_runner.last_error is None, widget.status.value
+    smoothed = viewer.layers["img composite"].data
+    inside = viewer.layers["img labels"].data > 0
+    assert not np.array_equal(smoothed[inside], plain[inside])
+    assert np.array_equal(smoothed[~inside], content[~inside]) and "px changed region" in widget.status.value
+    smooth.set(250.0)  # a bundle's value beyond the slider's range is kept exact
+    assert smooth.get() == 250.0 and smooth.on.value and smooth.slider.value == pytest.approx(100, rel=0.05)
+
+
 def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
@@ -373,6 +403,36 @@ def test_each_label_value_takes_the_style_chosen_for_it(make_napari_viewer, qtbo
         row.value = None
     widget.run.clicked()
     assert "no label value has a style" in widget.status.value
+
+
+def test_label_values_pair_with_the_style_masks_and_a_missing_one_is_one_line(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, stone = small_scene(viewer)
+    labels = np.zeros((64, 96), np.uint8)
+    labels[5:25, 5:30], labels[35:60, 50:90] = 1, 2
+    viewer.add_labels(labels, name="img labels")
+    style_labels = np.zeros(stone.data.shape[:2], np.uint8)
+    style_labels[:, :12], style_labels[:, 12:] = 1, 2
+    viewer.add_labels(style_labels, name="style labels")
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value = img, stone
+    assert widget.style_mask.value is viewer.layers["style labels"] and shown(widget.pair_labels)
+    widget.pair_labels.value = True
+    regions, mask = widget._style_input((64, 96), widget.params(), None, widget._label_styles())
+    assert mask is None and [r.name for r in regions] == ["1", "2"]
+    assert [np.array_equal(r.style.alpha > 0, style_labels == v) for r, v in zip(regions, (1, 2))] == [True, True]
+    widget.form["session.size"].value, widget.form["style.steps"].value = 48, 2
+    widget.form["style.fine_steps"].value, widget.form["style.band"].value = 1, 2
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert widget.runner.last_error is None, widget.status.value
+    assert viewer.layers["img stylized"].metadata["partial_style"]["label_styles"] == {
+        "1": "style (style labels 1)",
+        "2": "style (style labels 2)",
+    }
+    viewer.layers["style labels"].data = np.where(style_labels == 2, 0, style_labels).astype(np.uint8)
+    widget.run.clicked()
+    assert "content label 2 has no pixel in the style labels" in widget.status.value
 
 
 def test_labels_painted_on_the_style_limit_its_statistics(make_napari_viewer, qtbot, hub):

@@ -219,3 +219,23 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
     )
     assert 0 < len(seen) < len(boxes)
     assert np.array_equal(corner.image[60:, 100:], content[60:, 100:])
+
+
+def test_style_labels_pair_each_content_label_with_the_same_style_label_and_name_what_is_missing():
+    from napari_partial_style.core.style.regions import styles_by_label
+
+    style = as_source_image(image((30, 40), 1))
+    style_labels = np.zeros((30, 40), np.uint8)
+    style_labels[:, :10], style_labels[:, 10:25], style_labels[:, 25:] = 1, 2, 7  # 7: not in the content
+    content_labels = np.zeros((20, 20), np.uint8)
+    content_labels[:10], content_labels[10:] = 2, 1
+    paired = styles_by_label(style, style_labels, content_labels)
+    assert sorted(paired) == ["1", "2"]
+    for value, chosen in paired.items():
+        assert np.array_equal(chosen.alpha > 0, style_labels == int(value))
+        assert np.array_equal(chosen.native, style.native)
+    content_labels[0, 0] = 3
+    with pytest.raises(InputError, match=r"content label 3 has no pixel in the style labels \(which hold 1, 2, 7\)"):
+        styles_by_label(style, style_labels, content_labels)
+    with pytest.raises(InputError, match="whole numbers"):
+        styles_by_label(style, style_labels.astype(np.float32), content_labels)

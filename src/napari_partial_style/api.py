@@ -354,8 +354,22 @@ class Session:
         params: CompositeParams | None = None,
         probability: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The stylized region pasted into the content, and the alpha used; instant, so no Stage.
-        `probability` is the CRF's probability of the region, which `crf_edge` needs."""
+        """The stylized region pasted into the content, and the alpha used: `compositing` run to
+        its end (milliseconds, or seconds per Mpx with `smooth`)."""
+        return Session.compositing(content, stylized, mask, params, probability).result()
+
+    @staticmethod
+    @_stage
+    def compositing(
+        content: Image,
+        stylized: np.ndarray,
+        mask: np.ndarray,
+        params: CompositeParams | None = None,
+        probability: np.ndarray | None = None,
+    ) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray]]:
+        """`composite` as a Stage: events only while `smooth` runs (one per conjugate-gradient
+        iteration), so a GUI can run it in a worker and cancel it. `probability` is the CRF's
+        probability of the region, which `crf_edge` needs."""
         from napari_partial_style.core.composite import (
             composite,
             crf_edge_alpha,
@@ -385,7 +399,7 @@ class Session:
         if params.edge_radius:
             alpha = edge_aware(alpha, content.rgb.mean(axis=2), params.edge_radius)
         if params.smooth:
-            stylized = smoothed(content, stylized, alpha, params.smooth)
+            stylized = yield from smoothed(content, stylized, alpha, params.smooth)
         return composite(content, stylized, alpha), alpha
 
     @staticmethod
@@ -525,7 +539,7 @@ class Session:
             result.stylized = stylized.image
             with clock.time("composite"):
                 yield Progress("composite", 0, 1)
-                result.composite, result.alpha = self.composite(
+                result.composite, result.alpha = yield from self.compositing(
                     content, result.stylized, mask, params.composite, probability
                 )
                 yield Progress("composite", 1, 1)

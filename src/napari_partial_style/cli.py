@@ -227,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_style_mask(run, "one per style image, in the order the styles are given")
     run.add_argument(
+        "--style-labels",
+        metavar="MASK",
+        help="a label image of the style image's size: each content label N (of --labels) takes its "
+        "style from the style's pixels labelled N (Luan et al.'s semantic pairing), for one style image",
+    )
+    run.add_argument(
         "--labels",
         metavar="MASK",
         help="label image of the content's size, nonzero pixels are the target; for a batch, "
@@ -558,6 +564,23 @@ def check_stdin(paths: list[str | None], batch: bool = False) -> None:
         raise InputError(f"'-' (standard input) is given {piped} times; it holds one image: give the others as files.")
 
 
+def check_style_labels(args: argparse.Namespace) -> None:
+    """--style-labels pairs one style image's labels with the content's: what it cannot pair is refused."""
+    if is_batch(args.content):
+        raise InputError("--style-labels is for one content at a time; its labels are paired with that content's.")
+    if not args.labels:
+        raise InputError(
+            "--style-labels pairs label values: give the content's labels too, as --labels MASK with the same values."
+        )
+    if args.style_masks:
+        raise InputError("--style-labels already says where each style comes from; drop --style-mask.")
+    if len(args.region_styles) > 1 or any(region for region, _, _ in args.region_styles):
+        raise InputError(
+            "--style-labels takes one style image (positional, or --style STYLE) and pairs its labels "
+            "with the content's; REGION=STYLE and blends are the other way to give regions styles."
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from napari_partial_style.core.images import read_source_image
     from napari_partial_style.core.io.image_files import read_image_file
@@ -565,7 +588,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     job_params(args)  # bad options are refused before the images are read and torch is imported
     split_styles(args)
     styles = [args.style] + [path for _, path, _ in args.region_styles]
-    check_stdin([*args.content, *styles, args.labels, *args.style_masks], batch=is_batch(args.content))
+    check_stdin(
+        [*args.content, *styles, args.labels, *args.style_masks, args.style_labels], batch=is_batch(args.content)
+    )
+    if args.style_labels:
+        check_style_labels(args)
     if is_batch(args.content):
         from napari_partial_style.batch.runner import batch_steps
 
@@ -610,7 +637,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     args.content = args.content[0]
     content = read_source_image(args.content, "content", args.max_pixels)
-    if args.region_styles:
+    labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
+    if args.style_labels:
+        from napari_partial_style.core.style.regions import styles_by_label
+
+        named = args.style or args.region_styles[0][1]
+        style = styles_by_label(
+            read_source_image(named, "style", args.max_pixels),
+            read_image_file(args.style_labels, args.max_pixels),
+            labels,
+            f"--style-labels {args.style_labels}",
+        )
+    elif args.region_styles:
         groups: dict[str, list] = {}
         masks = style_masks(args, len(args.region_styles))
         for (region, path, weight), mask in zip(args.region_styles, masks):
@@ -624,12 +662,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     else:
         style, named = read_style(args.style, "style", style_masks(args, 1)[0], args.max_pixels), args.style
-    labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
     inputs = {
         "content": args.content,
         "style": named,
         **({"labels": args.labels} if args.labels else {}),
         **({"style_masks": ", ".join(args.style_masks)} if args.style_masks else {}),
+        **({"style_labels": args.style_labels} if args.style_labels else {}),
     }
     execute(args, content, style, labels, inputs)
     return 0

@@ -102,6 +102,7 @@ class CompositeWidget(Container):
             ]
         )
         self.runner = JobRunner(self.score_button, self.status, "Score", self.progress)
+        self.composite_runner = JobRunner(self.composite_button, self.status, "Composite", self.progress)
         self.composite_button.clicked.connect(self.recomposite)
         self.score_button.clicked.connect(lambda: self.runner.toggle(self._score_job))
         self.content.changed.connect(self._pick_companions)
@@ -185,7 +186,8 @@ class CompositeWidget(Container):
         return region_probability(marginals, params.label_values or range(1, len(marginals)))
 
     def _stack_composite(self):
-        """Each slice composited with its own stylized slice and labels slice, stacked."""
+        """Each slice composited with its own stylized slice and labels slice, stacked: the layer,
+        the masks and the job."""
         from napari_partial_style._napari.layers import planes
         from napari_partial_style.api import Session
 
@@ -201,34 +203,64 @@ class CompositeWidget(Container):
                 f"{labels.name} {len(label_planes)}; run Segment and Stylize on all slices first."
             )
         params = self.composite_form.params().composite
-        results, masks = [], []
-        for source, stylized_plane, label_plane in zip(sources, styl, label_planes):
-            masks.append(Session.target_mask(label_plane, source.shape, params, labels.name, allow_empty=True))
-            results.append(Session.composite(source, stylized_plane.native, masks[-1], params)[0])
-        return content, np.stack(results).reshape(*leading, *results[0].shape), np.stack(masks), params
+        masks = [
+            Session.target_mask(plane, source.shape, params, labels.name, allow_empty=True)
+            for source, plane in zip(sources, label_planes)
+        ]
 
-    def recomposite(self) -> None:
-        """Composite now, on the main thread (a few milliseconds): errors go to a notification."""
+        def job():
+            results = []
+            for source, stylized_plane, mask in zip(sources, styl, masks):
+                results.append((yield from Session.compositing(source, stylized_plane.native, mask, params))[0])
+            return np.stack(results).reshape(*leading, *results[0].shape)
+
+        return content, np.stack(masks), params, job
+
+    def _composite_job(self):
+        """What Composite computes: the layer, its slice, the settings, the region and the job."""
         from napari_partial_style.api import Session
 
-        index = None
+        if is_stack(self.content.value) and self.slices.value == ALL_SLICES:
+            return (None, *self._stack_composite())
+        layer, source, stylized, mask, params, probability = self._arrays()
+
+        def job():
+            return (yield from Session.compositing(source, stylized, mask, params, probability))[0]
+
+        return slice_index(self.viewer, layer), layer, mask, params, job
+
+    def recomposite(self) -> None:
+        """Composite now: on the main thread when it is instant (milliseconds), in a worker with
+        progress and Cancel when photo smoothing makes it take seconds; errors go to the status."""
+        from napari_partial_style.core.progress import drain
+
+        if self.composite_runner.running:
+            self.composite_runner.cancel()
+            return
         try:
-            if is_stack(self.content.value) and self.slices.value == ALL_SLICES:
-                layer, result, mask, params = self._stack_composite()
-            else:
-                layer, source, stylized, mask, params, probability = self._arrays()
-                result, _ = Session.composite(source, stylized, mask, params, probability)
-                index = slice_index(self.viewer, layer)
+            index, layer, mask, params, job = self._composite_job()
         except Exception as exc:
             self.runner.report_error(exc, "Composite")
             return
-        name = names.role(names.base_name(layer.name), names.COMPOSITE)
-        meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "parameters": asdict(params)}
-        result = into_stack(self.viewer, layer, index, result, name, content_elsewhere=True)
-        put_image(self.viewer, name, result, layer, meta, rgb=True)
-        self.status.value = f"Composite: {int(mask.sum())} px changed region{slice_text(index)}"
-        if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
-            self.scores.value = f"{STALE} {self.scores.value}"
+
+        def show(result) -> None:
+            name = names.role(names.base_name(layer.name), names.COMPOSITE)
+            meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "parameters": asdict(params)}
+            result = into_stack(self.viewer, layer, index, result, name, content_elsewhere=True)
+            put_image(self.viewer, name, result, layer, meta, rgb=True)
+            self.status.value = f"Composite: done, {int(mask.sum())} px changed region{slice_text(index)}"
+            if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
+                self.scores.value = f"{STALE} {self.scores.value}"
+
+        if params.smooth:
+            self.composite_runner.start(job, show)
+            return
+        try:
+            result = drain(job())
+        except Exception as exc:
+            self.runner.report_error(exc, "Composite")
+            return
+        show(result)
 
     def _watch_labels(self) -> None:
         if self._watched is not None:
@@ -248,8 +280,15 @@ class CompositeWidget(Container):
         if self._timer is None:
             self._timer = QTimer()
             self._timer.setSingleShot(True)
-            self._timer.timeout.connect(self.recomposite)
+            self._timer.timeout.connect(self._auto_composite)
         self._timer.start(AUTO_DELAY_MS)
+
+    def _auto_composite(self) -> None:
+        """A stroke's re-composite; while a smoothing one runs, it waits for that one to end."""
+        if self.composite_runner.running:
+            self._timer.start(AUTO_DELAY_MS)
+        else:
+            self.recomposite()
 
     # scoring ---------------------------------------------------------------------------------
     def _score_job(self):

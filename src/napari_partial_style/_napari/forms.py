@@ -8,7 +8,18 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, PushButton, SpinBox, Widget
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    Label,
+    LineEdit,
+    LogSlider,
+    PushButton,
+    SpinBox,
+    Widget,
+)
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.options import Leaf, build, help_text, leaves, shown
@@ -106,6 +117,41 @@ class OptionalText(LineEdit):
         self.value = value or ""
 
 
+class Strength(Container):
+    """A strength where 0 is off (`Option.slider`): a tick box, a log slider and its value in one
+    row. A value set from outside (a bundle's, a CLI default) is kept exact until the slider moves."""
+
+    def __init__(self, leaf: Leaf, **kwargs: Any) -> None:
+        low, first, high = leaf.option.slider
+        self.first = first
+        self.on = CheckBox(value=False, tooltip=kwargs["tooltip"])
+        self.slider = LogSlider(min=low, max=high, base=10, value=first, tooltip=kwargs["tooltip"])
+        self.readout = Label(value="")
+        super().__init__(widgets=[self.on, self.slider, self.readout], layout="horizontal", labels=False, **kwargs)
+        self.margins = (0, 0, 0, 0)
+        self.slider.changed.connect(self._moved)
+        self.on.changed.connect(self._ticked)
+        self.set(leaf.default)
+
+    def _moved(self, _position: float) -> None:
+        # magicgui's LogSlider signals its internal position, not its value: read the value.
+        self._exact = float(f"{self.slider.value:.2g}")  # what the readout shows is what runs
+        self.readout.value = shown(self._exact)
+
+    def _ticked(self, on: bool) -> None:
+        self.slider.enabled = on
+        self.readout.value = shown(self._exact) if on else "off"
+
+    def set(self, value: float) -> None:
+        self.slider.value = min(max(value or self.first, self.slider.min), self.slider.max)
+        self._exact = float(value or self.first)
+        self.on.value = bool(value)
+        self._ticked(self.on.value)
+
+    def get(self) -> float:
+        return self._exact if self.on.value else 0.0
+
+
 def _spin(leaf: Leaf, kwargs: dict[str, Any]) -> Widget:
     opt = leaf.option
     cls = SpinBox if leaf.base is int else FloatSpinBox
@@ -119,6 +165,8 @@ def make_widget(leaf: Leaf, custom: dict[str, Callable[[Leaf], Widget]]) -> Widg
     kwargs = {"label": leaf.label, "tooltip": tooltip(leaf), "name": leaf.dest}
     if leaf.option.widget in custom:
         return custom[leaf.option.widget](leaf)
+    if leaf.option.slider is not None:
+        return Strength(leaf, **kwargs)
     if leaf.base is bool:
         return CheckBox(text=leaf.label, value=leaf.default, tooltip=kwargs["tooltip"], name=leaf.dest)
     choices = leaf.option.choice_list()

@@ -95,6 +95,14 @@ class StylizeWidget(Container):
             "holding it); `<style> labels` is picked by name; empty: the "
             "whole style image, or the `style region` option",
         )
+        self.pair_labels = CheckBox(
+            text="pair its label values with the region's",
+            value=False,
+            visible=False,
+            tooltip="each value N of the region's labels takes its style from the style mask's pixels "
+            "labelled N (the cup's body from the stone, its handle from the metal of one photo; "
+            "command line: --style-labels MASK)",
+        )
         self.blend = ComboBox(
             label="blend with",
             choices=layer_choices(viewer, "image"),
@@ -144,6 +152,7 @@ class StylizeWidget(Container):
                 self.content,
                 self.style,
                 self.style_mask,
+                self.pair_labels,
                 self.blend,
                 self.blend_share,
                 self.labels_layer,
@@ -163,6 +172,7 @@ class StylizeWidget(Container):
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         self.blend_share.visible = False  # only with a second style
         self.blend.changed.connect(lambda value: setattr(self.blend_share, "visible", value is not None))
+        self.style_mask.changed.connect(lambda value: setattr(self.pair_labels, "visible", value is not None))
         self.sweep_runner = JobRunner(self.sweep, self.status, "Sweep", self.progress)
         self.sweep.clicked.connect(lambda: self.sweep_runner.toggle(self._sweep_job))
         watch_layers(
@@ -272,8 +282,11 @@ class StylizeWidget(Container):
         share = self.blend_share.value
         return [StyleRegion(style, mask, weight=1.0 - share, blend=((second, share),))]
 
-    def _label_styles(self) -> dict[int, object] | None:
-        """{label value: style image} when each value has its own style, else None."""
+    def _label_styles(self) -> dict[int | str, object] | None:
+        """{label value: style image} when each value has its own style (or its own part of the
+        style image, paired through the style mask), else None."""
+        if shown(self.pair_labels) and self.pair_labels.value:
+            return self._paired_styles()
         chosen = self.label_styles.choices()
         self._label_style_names = {str(v): s.name for v, s in (chosen or {}).items() if s is not None}
         if chosen is None:
@@ -283,6 +296,23 @@ class StylizeWidget(Container):
             for value, layer in chosen.items()
             if layer is not None
         }
+
+    def _paired_styles(self) -> dict[str, object]:
+        """Each value of the region's labels with the style mask's pixels of the same value."""
+        from napari_partial_style.core.style.regions import styles_by_label
+
+        labels, mask = self.labels_layer.value, self.style_mask.value
+        if labels is None:
+            raise InputError("pairing label values needs the region's labels: choose them in 'region'.")
+        if self.label_styles.choices() is not None or self.blend.value is not None:
+            raise InputError(
+                "pairing label values gives each value its part of one style image: untick 'a style "
+                "per label value' and empty 'blend with'."
+            )
+        style = source_image(self.viewer, self.style.value, "a style layer")
+        paired = styles_by_label(style, current_slice(self.viewer, mask)[0], np.asarray(labels.data), mask.name)
+        self._label_style_names = {value: f"{self.style.value.name} ({mask.name} {value})" for value in paired}
+        return paired
 
     def _segment_params(self):
         """How `style region` segments the style image: as the region's labels were made (their

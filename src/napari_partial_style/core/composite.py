@@ -10,6 +10,7 @@ import numpy as np
 
 from napari_partial_style.core.errors import InputError, require_finite
 from napari_partial_style.core.images import SourceImage, from_float_rgb, to_float_rgb
+from napari_partial_style.core.progress import StageGenerator
 
 # Alphas are kept in half precision: steps of 1/2048 or finer, far below an 8-bit step, and a
 # 24 Mpx alpha in 48 MB instead of 96 (a job's memory per input pixel is counted in bytes).
@@ -77,7 +78,9 @@ def edge_aware(alpha: np.ndarray, guide: np.ndarray, radius: int, eps: float = 1
     return out.astype(ALPHA_DTYPE)
 
 
-def smoothed(content: SourceImage, stylized: np.ndarray, alpha: np.ndarray, strength: float) -> np.ndarray:
+def smoothed(
+    content: SourceImage, stylized: np.ndarray, alpha: np.ndarray, strength: float
+) -> StageGenerator[np.ndarray]:
     """`stylized` with the box of alpha's support smoothed on the content's matting affinity
     (core/style/matting.py `smooth`), in its own dtype; beyond the box it is returned as it was, and
     the composite copies the content wherever alpha is 0, so the outside stays bit for bit."""
@@ -95,7 +98,7 @@ def smoothed(content: SourceImage, stylized: np.ndarray, alpha: np.ndarray, stre
         return stylized
     guide = torch.from_numpy(to_float_rgb(content.native[y0:y1, x0:x1]).transpose(2, 0, 1).copy())
     values = torch.from_numpy(to_float_rgb(stylized[y0:y1, x0:x1, :3]).transpose(2, 0, 1).copy())
-    result = smooth(values, guide, strength).numpy().transpose(1, 2, 0)
+    result = (yield from smooth(values, guide, strength)).numpy().transpose(1, 2, 0)
     out = stylized.copy()
     out[y0:y1, x0:x1, :3] = from_float_rgb(result, stylized.dtype)
     return out

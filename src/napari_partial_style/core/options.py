@@ -35,6 +35,8 @@ class Option:
     metavar: str | tuple[str, ...] | None = None
     advanced: bool = False  # in napari: inside the collapsed "Advanced" section
     widget: str | None = None  # a custom napari widget by key (classifier, targets, ...)
+    # A strength where 0 is off: in napari a tick box and a log slider over (low, first, high).
+    slider: tuple[float, float, float] | None = None
 
     def choice_list(self) -> list[str] | None:
         if self.choices is None:

@@ -384,6 +384,7 @@ class CompositeParams:
         max=1e6,
         step=1.0,
         label="photo smoothing",
+        slider=(0.1, 1.0, 100.0),
     )
     label_values: tuple[int, ...] = option(
         (),

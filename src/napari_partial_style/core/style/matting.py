@@ -20,8 +20,12 @@ autograd directly rather than traced through the windows.
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import torch
 import torch.nn.functional as F
+
+from napari_partial_style.core.progress import Progress
 
 EPS = 1e-7  # Levin's and Luan's regulariser
 
@@ -82,12 +86,16 @@ class _Energy(torch.autograd.Function):
         return grad * gradient, None
 
 
+SMOOTH_STAGE = "smooth"
+
+
 def smooth(
     stylized: torch.Tensor, content: torch.Tensor, strength: float, iterations: int = 200, tolerance: float = 1e-5
-) -> torch.Tensor:
+) -> Generator[Progress, None, torch.Tensor]:
     """argmin_r |r − y|² + strength·Σ_c r_cᵀ L r_c for the stylized image y (3×H×W) on the content's
     Laplacian: (U + strength·L) r = y, solved by conjugate gradients (the matrix is symmetric and
-    positive definite). The result's colours follow the content's edges and shading."""
+    positive definite), one event per iteration so a GUI can show it and stop it. The result's
+    colours follow the content's edges and shading."""
     laplacian = MattingLaplacian(content)
 
     def system(x: torch.Tensor) -> torch.Tensor:
@@ -98,14 +106,15 @@ def smooth(
     direction = residual.clone()
     norm = (residual * residual).sum()
     target = tolerance**2 * (stylized * stylized).sum()
-    for _ in range(iterations):
+    for step in range(1, iterations + 1):
         if norm <= target:
             break
         applied = system(direction)
-        step = norm / (direction * applied).sum()
-        x = x + step * direction
-        residual = residual - step * applied
+        size = norm / (direction * applied).sum()
+        x = x + size * direction
+        residual = residual - size * applied
         new_norm = (residual * residual).sum()
         direction = residual + (new_norm / norm) * direction
         norm = new_norm
+        yield Progress(SMOOTH_STAGE, step, iterations, message="photo smoothing")
     return x

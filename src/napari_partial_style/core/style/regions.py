@@ -58,6 +58,36 @@ def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style r
     return SourceImage(native=image.native, alpha=alpha)
 
 
+def label_values(labels: np.ndarray) -> list[int]:
+    """The nonzero values of a label image (an RGB(A) one read as its brightest channel, as masks are)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 3 and labels.shape[2] in (3, 4):
+        labels = labels[..., :3].max(axis=2)
+    if labels.dtype.kind not in "iub":
+        raise InputError(f"a label image holds whole numbers; this one is {labels.dtype}: save the labels as integers.")
+    return [int(v) for v in np.unique(labels) if v != 0]
+
+
+def styles_by_label(
+    style: SourceImage, style_labels: np.ndarray, content_labels: np.ndarray, name: str = "style labels"
+) -> dict[str, SourceImage]:
+    """Luan et al.'s semantic pairing: content label N takes its style from the style image's
+    pixels labelled N (so a cup's rim and body each take the matching part of the style photo).
+    Every content label needs its match; style labels the content lacks are not used."""
+    wanted, offered = label_values(content_labels), label_values(style_labels)
+    if not wanted:
+        raise InputError("the content's labels have no nonzero pixel, so no region is paired; paint one.")
+    missing = [v for v in wanted if v not in offered]
+    if missing:
+        raise InputError(
+            f"content label {', '.join(map(str, missing))} has no pixel in the {name} (which hold "
+            f"{', '.join(map(str, offered)) or 'no label'}); label the matching part of the style image "
+            "with the same value, or remove that label from the content's."
+        )
+    flat = style_labels[..., :3].max(axis=2) if style_labels.ndim == 3 else style_labels
+    return {str(v): with_style_region(style, flat == v, f"{name} (label {v})") for v in wanted}
+
+
 def region_coverage(image: SourceImage) -> float:
     """The share of the style image its statistics come from (1.0: all of it)."""
     return 1.0 if image.alpha is None else float((image.alpha > 0).mean())
