@@ -1,9 +1,12 @@
 """Photorealism (issue 28): the cost of a style step with `--realism`, and what the options change.
 
 `--part step`: seconds and peak memory per L-BFGS step of `optimise` on a square region (512² and
-1024² by default) with realism 0 and > 0, side by side in one process; the ratio is the cost of
-the term (random VGG19 weights: time does not depend on their values; memory is the peak
-allocated on a CUDA device, or the process's RSS growth on the CPU).
+1024² by default) with realism 0 and > 0, each case in a process of its own; the ratio is the cost
+of the term (random VGG19 weights: time does not depend on their values; memory is the peak
+allocated on a CUDA device, or the process's peak RSS on the CPU).
+
+`--part term`: the realism term alone (build the content's Laplacian, then one energy and gradient),
+each size in a process of its own.
 
 `--part quality`: the bundled coffee photo, its cup labels and the stone sample through
 `Session.run`, with each option off and on, measured without any pretrained judgement:
@@ -20,16 +23,20 @@ With random weights (TORCH_HOME of bench/make_random_weights.py) the look means 
 numbers above do. Usage:
 
     TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part step [--sizes 512 1024] [--device cpu]
+    python bench/bench_realism.py --part term [--sizes 512 1024] [--device cpu]
     TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part quality [--realism 1 100 1e4] [--smooth 1 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
-import psutil
 import torch
 
 from napari_partial_style.core.device import get_device
@@ -38,7 +45,8 @@ from napari_partial_style.core.progress import drain
 
 
 def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tuple[float, float]:
-    """Seconds per step (after a warm-up step) and peak memory (GB) of `optimise` at size²."""
+    """Seconds per step (after a warm-up step) and peak memory (GB) of `optimise` at size²: on
+    CUDA the peak allocated, on the CPU the process's peak RSS (run one case per process)."""
     from napari_partial_style.core.style.transfer import optimise, style_stats
 
     rng = np.random.default_rng(0)
@@ -47,7 +55,6 @@ def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tu
     params = StyleParams(realism=realism)
     net = _random_vgg19(device)
     targets = [(style_stats(net, [(style, 1.0, None)], params, device), None)]
-    rss = psutil.Process().memory_info().rss
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     events = optimise(net, content, targets, params, device, steps + 1)
@@ -57,10 +64,38 @@ def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tu
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = (time.perf_counter() - start) / steps
-    peak = (
-        torch.cuda.max_memory_allocated(device) if device.type == "cuda" else psutil.Process().memory_info().rss - rss
-    )
-    return seconds, peak / 1e9
+    if device.type == "cuda":
+        return seconds, torch.cuda.max_memory_allocated(device) / 1e9
+    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # Linux: KiB
+
+
+def term_cost(size: int, device: torch.device, repeats: int = 3) -> tuple[float, float, float]:
+    """The realism term alone at size²: seconds to build the Laplacian, seconds per energy and
+    gradient (the fastest of `repeats`), and the peak memory it adds (GB; run one size per process)."""
+    from napari_partial_style.core.style.matting import MattingLaplacian
+
+    content = torch.rand(3, size, size, device=device)
+    image = torch.rand(3, size, size, device=device, requires_grad=True)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    laplacian = MattingLaplacian(content)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    build = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        laplacian.energy(image).backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    if device.type == "cuda":
+        return build, min(times), (torch.cuda.max_memory_allocated(device) - base) / 1e9
+    return build, min(times), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024 / 1e9
 
 
 def _random_vgg19(device: torch.device):
@@ -123,23 +158,42 @@ def quality(realisms: list[float], smooths: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("step", "quality"), required=True)
+    parser.add_argument("--part", choices=("step", "term", "quality"), required=True)
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--realism", type=float, nargs="+", default=[1.0, 100.0, 1e4])
     parser.add_argument("--smooth", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--one", type=float, nargs=2, metavar=("SIZE", "REALISM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:  # one case in this process, so its peak memory is its own
+        size, device = int(args.one[0]), get_device(args.device)
+        cost = term_cost(size, device) if args.part == "term" else step_cost(size, args.one[1], device, args.steps)
+        print(json.dumps(cost))
+        return
     if args.part == "quality":
         quality(args.realism, args.smooth)
         return
     device = get_device(args.device)
+
+    def case(size: int, realism: float) -> tuple[float, ...]:
+        command = [sys.executable, __file__, "--part", args.part, "--device", args.device, "--steps", str(args.steps)]
+        out = subprocess.run([*command, "--one", str(size), str(realism)], capture_output=True, text=True, check=True)
+        return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    if args.part == "term":
+        print(f"device {device}\n\n| region | build s | energy and gradient s | peak added GB |\n|---|---|---|---|")
+        for size in args.sizes:
+            build, step, peak = case(size, 0.0)
+            print(f"| {size}² | {build:.2f} | {step:.3f} | {peak:.2f} |", flush=True)
+        return
     print(
         f"device {device}\n\n| region | realism 0: s/step, GB | realism {args.realism[-1]:g}: s/step, GB | ratio (time) |\n|---|---|---|---|"
     )
+
     for size in args.sizes:
-        plain = step_cost(size, 0.0, device, args.steps)
-        real = step_cost(size, args.realism[-1], device, args.steps)
+        plain = case(size, 0.0)
+        real = case(size, args.realism[-1])
         print(
             f"| {size}² | {plain[0]:.2f}, {plain[1]:.2f} | {real[0]:.2f}, {real[1]:.2f} | {real[0] / plain[0]:.2f}× |",
             flush=True,

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# One prepared GPU session: style-step ratios, DCSM batched vs looped, training throughput, the demo
+# One prepared GPU session: style-step ratios, DCSM batched vs looped, training throughput, the
+# realism term's share of a step, the demo
 # end to end. Random weights (no internet there); results go to $OUT. Pass stage names to run a subset.
 set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1 TORCH_HOME=/tmp/torch_home NAPARI_PARTIAL_STYLE_OFFLINE=1
 OUT=${OUT:-/tmp/out}
-STAGES=${*:-style dcsm training demo}
+STAGES=${*:-style dcsm training realism demo}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$OUT/gpu.txt"
 python3 bench/make_random_weights.py
@@ -14,6 +15,9 @@ for stage in $STAGES; do
       python3 bench/bench_style_step.py --device cuda --size 256 --steps 20 --warmup 100 | tee "$OUT/style_step_256.txt"
       python3 bench/bench_style_step.py --device cuda --size 512 --steps 20 --warmup 100 | tee "$OUT/style_step_512.txt" ;;
     dcsm) python3 bench/bench_dcsm.py --device cuda --repeats 5 | tee "$OUT/dcsm.txt" ;;
+    realism)
+      python3 bench/bench_realism.py --part step --device cuda --sizes 512 1024 --realism 10 | tee "$OUT/realism_step.txt"
+      python3 bench/bench_realism.py --part term --device cuda --sizes 512 1024 | tee "$OUT/realism_term.txt" ;;
     training) python3 bench/bench_training.py --device cuda --size 448 --batch-size 16 --steps 5 | tee "$OUT/training.txt" ;;
     demo)
       /usr/bin/time -v python3 -m napari_partial_style demo --device cuda --crf none --out /tmp/demo.pstyle 2>&1 \

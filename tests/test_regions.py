@@ -224,8 +224,8 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
 def test_style_labels_pair_each_content_label_with_the_same_style_label_and_name_what_is_missing():
     from napari_partial_style.core.style.regions import styles_by_label
 
-    style = as_source_image(image((30, 40), 1))
-    style_labels = np.zeros((30, 40), np.uint8)
+    style = as_source_image(image((40, 48), 1))
+    style_labels = np.zeros((40, 48), np.uint8)
     style_labels[:, :10], style_labels[:, 10:25], style_labels[:, 25:] = 1, 2, 7  # 7: not in the content
     content_labels = np.zeros((20, 20), np.uint8)
     content_labels[:10], content_labels[10:] = 2, 1

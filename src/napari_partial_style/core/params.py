@@ -291,14 +291,15 @@ class StyleParams:
         label="free band (px)",
     )
     realism: float = option(
-        0.0,
+        10.0,
         "photorealism (Luan et al. 2017): the weight of a term that keeps the result locally an affine "
         "recolouring of the content (its matting Laplacian), so edges stay straight and shading stays; "
-        "0: the paper's transfer",
+        "larger keeps more of the photo and less of the style's fine texture; 0: the paper's transfer",
         min=0.0,
         max=1e9,
-        step=100.0,
+        step=1.0,
         label="realism",
+        slider=(0.1, 10.0, 1e4),
     )
     guide: str = option(
         "inside",
