@@ -4,6 +4,7 @@ bounds and help as the CLI, basic options first and the rest in a collapsed "Adv
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -12,10 +13,10 @@ from magicgui.widgets import (
     CheckBox,
     ComboBox,
     Container,
+    FloatSlider,
     FloatSpinBox,
     Label,
     LineEdit,
-    LogSlider,
     PushButton,
     SpinBox,
     Widget,
@@ -118,14 +119,17 @@ class OptionalText(LineEdit):
 
 
 class Strength(Container):
-    """A strength where 0 is off (`Option.slider`): a tick box, a log slider and its value in one
-    row. A value set from outside (a bundle's, a CLI default) is kept exact until the slider moves."""
+    """A strength where 0 is off (`Option.slider`): a tick box, a slider over the value's powers of
+    ten and the value it gives, in one row. A value set from outside (a bundle's, a CLI default) is
+    kept exact until the slider moves."""
 
     def __init__(self, leaf: Leaf, **kwargs: Any) -> None:
         low, first, high = leaf.option.slider
         self.first = first
         self.on = CheckBox(value=False, tooltip=kwargs["tooltip"])
-        self.slider = LogSlider(min=low, max=high, base=10, value=first, tooltip=kwargs["tooltip"])
+        self.slider = FloatSlider(
+            min=math.log10(low), max=math.log10(high), step=0.01, readout=False, tooltip=kwargs["tooltip"]
+        )
         self.readout = Label(value="")
         super().__init__(widgets=[self.on, self.slider, self.readout], layout="horizontal", labels=False, **kwargs)
         self.margins = (0, 0, 0, 0)
@@ -133,9 +137,8 @@ class Strength(Container):
         self.on.changed.connect(self._ticked)
         self.set(leaf.default)
 
-    def _moved(self, _position: float) -> None:
-        # magicgui's LogSlider signals its internal position, not its value: read the value.
-        self._exact = float(f"{self.slider.value:.2g}")  # what the readout shows is what runs
+    def _moved(self, power: float) -> None:
+        self._exact = float(f"{10**power:.2g}")  # what the readout shows is what runs
         self.readout.value = shown(self._exact)
 
     def _ticked(self, on: bool) -> None:
@@ -143,7 +146,7 @@ class Strength(Container):
         self.readout.value = shown(self._exact) if on else "off"
 
     def set(self, value: float) -> None:
-        self.slider.value = min(max(value or self.first, self.slider.min), self.slider.max)
+        self.slider.value = min(max(math.log10(value or self.first), self.slider.min), self.slider.max)
         self._exact = float(value or self.first)
         self.on.value = bool(value)
         self._ticked(self.on.value)
