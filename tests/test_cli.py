@@ -1038,3 +1038,14 @@ def test_style_labels_pair_the_styles_parts_with_the_contents_labels_and_refuse_
         assert main(args) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and not bad.exists()
+
+
+def test_realism_and_smoothing_from_the_command_line_are_recorded_and_keep_the_outside(hub, inputs, tmp_path):
+    out = tmp_path / "photo.pstyle"
+    assert main(run_args(inputs, out, "--realism", "100", "--smooth", "2", "--no-score", "--quiet")) == 0
+    bundle = read_bundle(out)
+    parameters = bundle.manifest["parameters"]
+    assert parameters["style"]["realism"] == 100 and parameters["composite"]["smooth"] == 2
+    outside = read_image_file(inputs["labels"]) == 0
+    assert np.array_equal(bundle.composite[outside], bundle.content[outside])
+    assert not np.array_equal(bundle.composite[~outside], bundle.content[~outside])
