@@ -1,4 +1,4 @@
-"""The matting Laplacian applied by box filters equals Levin's matrix; its energy's gradient is 2Lp;
+"""The matting Laplacian applied window by window equals Levin's matrix; its energy's gradient is 2Lp;
 the closed-form smoothing solves its system."""
 
 import numpy as np
@@ -26,8 +26,9 @@ def dense_laplacian(image: np.ndarray, eps: float) -> np.ndarray:
     return L
 
 
-@pytest.mark.parametrize("eps", [1e-7, 1e-2])
-def test_the_box_filter_laplacian_is_levins_matrix(eps):
+@pytest.mark.parametrize(("eps", "block"), [(1e-7, 1 << 16), (1e-2, 1 << 16), (1e-7, 7)])
+def test_the_laplacian_applied_window_by_window_is_levins_matrix(eps, block, monkeypatch):
+    monkeypatch.setattr("napari_partial_style.core.style.matting.WINDOWS_PER_BLOCK", block)  # 7: Δ⁻¹ in 3 blocks
     rng = np.random.default_rng(0)
     image = rng.random((3, 6, 7))
     p = rng.random((2, 6, 7))
@@ -130,3 +131,19 @@ def test_smoothing_in_the_composite_follows_the_content_and_leaves_the_outside_b
         return float(laplacian.energy(torch.from_numpy(image.transpose(2, 0, 1) / 255.0)))
 
     assert energy(smooth_) < 0.5 * energy(plain)
+
+
+def test_smoothing_out_of_memory_is_one_line_naming_the_region_and_the_fix(monkeypatch):
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.errors import InputError
+    from napari_partial_style.core.params import CompositeParams
+
+    def no_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr("napari_partial_style.core.style.matting.MattingLaplacian", no_memory)
+    content = np.zeros((40, 50, 3), np.uint8)
+    mask = np.zeros((40, 50), bool)
+    mask[10:20, 10:30] = True
+    with pytest.raises(InputError, match=r"ran out of memory smoothing a 24×14 px region .*--smooth\) to 0"):
+        Session.composite(content, content, mask, CompositeParams(smooth=1.0))

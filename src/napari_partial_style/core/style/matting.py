@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from napari_partial_style.core.progress import Progress
 
 EPS = 1e-7  # Levin's and Luan's regulariser
+WINDOWS_PER_BLOCK = 1 << 16  # windows whose Δ_k are inverted at once (their float64 copies: 20 MB)
 
 
 class MattingLaplacian:
@@ -40,13 +41,20 @@ class MattingLaplacian:
         self.side = 2 * radius + 1
         self.size = self.side**2
         self.colours = self._centred(image)  # Ĩ: 3 × |w| × windows
-        # Δ_k is nearly singular where a window's colours vary along one direction: invert in float64
-        # (on the CPU where the device has no float64, as MPS has not), apply in the image's dtype.
-        wide = self.colours.to("cpu" if image.device.type == "mps" else image.device, torch.float64)
-        sigma = torch.einsum("anl,bnl->lab", wide, wide) / self.size
-        eye = torch.eye(3, dtype=wide.dtype, device=wide.device)
-        self.inverse = torch.linalg.inv(sigma + (eps / self.size) * eye).to(image.device, image.dtype)
+        self.inverse = self._inverse_deltas(eps)  # Δ_k⁻¹: windows × 3 × 3
         self.eps = eps
+
+    def _inverse_deltas(self, eps: float) -> torch.Tensor:
+        """Δ_k⁻¹ in the image's dtype. Δ_k is nearly singular where a window's colours vary along one
+        direction, so Σ_k is summed and inverted in float64 (on the CPU where the device has none, as
+        MPS), a block of windows at a time so that the float64 copies stay small."""
+        device = torch.device("cpu") if self.colours.device.type == "mps" else self.colours.device
+        eye = (eps / self.size) * torch.eye(3, dtype=torch.float64, device=device)
+        blocks = []
+        for block in self.colours.split(WINDOWS_PER_BLOCK, dim=2):
+            wide = block.to(device, torch.float64)
+            blocks.append(torch.linalg.inv(torch.einsum("anl,bnl->lab", wide, wide) / self.size + eye))
+        return torch.cat(blocks).to(self.colours.device, self.colours.dtype)
 
     def _centred(self, x: torch.Tensor) -> torch.Tensor:
         """Each window's values minus their mean: C×H×W → C × |w| × windows."""
@@ -62,7 +70,8 @@ class MattingLaplacian:
         return centred - torch.einsum("anl,cla->cnl", self.colours, a), a
 
     def __call__(self, p: torch.Tensor) -> torch.Tensor:
-        return F.fold(self.fit(p)[0], self.shape, self.side)[:, 0]
+        """L p, a channel at a time: each channel's windows are 9 maps of the image's size."""
+        return torch.cat([F.fold(self.fit(channel)[0], self.shape, self.side)[:, 0] for channel in p.split(1)])
 
     def energy(self, p: torch.Tensor) -> torch.Tensor:
         """Σ_c p_cᵀ L p_c per pixel: 0 where every window of p is an affine function of the image.
@@ -75,10 +84,13 @@ class _Energy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, p: torch.Tensor, laplacian: MattingLaplacian) -> torch.Tensor:
-        residual, a = laplacian.fit(p.detach())
-        pixels = p[0].numel()
-        ctx.save_for_backward(F.fold(residual, laplacian.shape, laplacian.side)[:, 0] * (2 / pixels))
-        return ((residual * residual).sum() + laplacian.eps * (a * a).sum()) / pixels
+        pixels, energy, gradient = p[0].numel(), p.new_zeros(()), []
+        for channel in p.detach().split(1):  # a channel at a time, as L p is
+            residual, a = laplacian.fit(channel)
+            energy = energy + (residual * residual).sum() + laplacian.eps * (a * a).sum()
+            gradient.append(F.fold(residual, laplacian.shape, laplacian.side)[:, 0] * (2 / pixels))
+        ctx.save_for_backward(torch.cat(gradient))
+        return energy / pixels
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
