@@ -339,6 +339,27 @@ def test_photo_smoothing_is_a_tick_box_and_a_slider_and_runs_in_a_worker_without
     assert smooth.get() == 250.0 and smooth.on.value and smooth.slider.value == 2.0  # at the slider's end
 
 
+def test_a_long_smoothing_is_cancelled_by_the_button_and_leaves_the_earlier_composite(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(2)
+    viewer.add_image(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8), name="img", rgb=True)
+    viewer.add_image(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8), name="img stylized", rgb=True)
+    labels = np.zeros((300, 400), np.uint8)
+    labels[20:280, 20:380] = 1
+    viewer.add_labels(labels, name="img labels")
+    widget = dock(viewer, "Composite and score")
+    widget.composite_button.clicked()  # instant, smoothing off
+    earlier = viewer.layers["img composite"].data.copy()
+    widget.composite_form["composite.smooth"].set(100.0)  # hundreds of iterations on a random picture
+    widget.composite_button.clicked()  # now in a worker: the button says Cancel, the bar counts iterations
+    qtbot.waitUntil(lambda: widget.progress.bar.value >= 2, timeout=20000)
+    assert widget.composite_runner.running and widget.composite_button.text == "Cancel"
+    widget.composite_button.clicked()
+    wait_done(qtbot, widget.composite_runner)
+    assert "cancelled" in widget.status.value and widget.composite_button.text == "Composite"
+    assert np.array_equal(viewer.layers["img composite"].data, earlier)
+
+
 def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_viewer, qtbot, hub):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
