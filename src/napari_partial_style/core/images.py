@@ -202,6 +202,15 @@ def upsample_to_native(
     return out
 
 
+def label_plane(labels: np.ndarray) -> np.ndarray:
+    """A label image or mask as one plane: an RGB(A) one (a mask saved in colour) is read as its
+    brightest channel, so any coloured pixel counts."""
+    labels = np.asarray(labels)
+    if labels.ndim == 3 and labels.shape[2] in (3, 4):
+        return labels[..., :3].max(axis=2)
+    return labels
+
+
 def target_mask(
     labels: np.ndarray,
     shape: tuple[int, int],
@@ -211,9 +220,7 @@ def target_mask(
 ) -> np.ndarray:
     """A boolean target mask from a label image: nonzero pixels, or those equal to `values`
     (empty is an error, except for a slice of a stack, which is then left as it is)."""
-    labels = np.asarray(labels)
-    if labels.ndim == 3 and labels.shape[2] in (3, 4):
-        labels = labels[..., :3].max(axis=2)
+    labels = label_plane(labels)
     if labels.ndim != 2:
         raise InputError(f"{name}: shape {labels.shape} is not a 2D label image.")
     if labels.shape != tuple(shape):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.images import SourceImage, resize_plane, to_float_rgb
+from napari_partial_style.core.images import SourceImage, label_plane, resize_plane, to_float_rgb
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in content pixels
 
@@ -34,9 +34,7 @@ class StyleRegion:
 def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style region") -> SourceImage:
     """The style image whose statistics come only from `mask` (H×W at its size, bool or soft in
     [0, 1]), kept as its alpha: a transparent pixel of a style image is not part of its material."""
-    mask = np.asarray(mask)
-    if mask.ndim == 3 and mask.shape[2] in (3, 4):
-        mask = mask[..., :3].max(axis=2)
+    mask = label_plane(mask)
     if mask.ndim != 2:
         raise InputError(f"{name}: shape {mask.shape} is not a 2D mask.")
     if mask.shape != image.shape:
@@ -60,9 +58,7 @@ def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style r
 
 def label_values(labels: np.ndarray) -> list[int]:
     """The nonzero values of a label image (an RGB(A) one read as its brightest channel, as masks are)."""
-    labels = np.asarray(labels)
-    if labels.ndim == 3 and labels.shape[2] in (3, 4):
-        labels = labels[..., :3].max(axis=2)
+    labels = label_plane(labels)
     if labels.dtype.kind not in "iub":
         raise InputError(f"a label image holds whole numbers; this one is {labels.dtype}: save the labels as integers.")
     return [int(v) for v in np.unique(labels) if v != 0]
@@ -84,7 +80,7 @@ def styles_by_label(
             f"{', '.join(map(str, offered)) or 'no label'}); label the matching part of the style image "
             "with the same value, or remove that label from the content's."
         )
-    flat = style_labels[..., :3].max(axis=2) if style_labels.ndim == 3 else style_labels
+    flat = label_plane(style_labels)
     return {str(v): with_style_region(style, flat == v, f"{name} (label {v})") for v in wanted}
 
 
