@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from synthetic import two_tone
 
-from napari_partial_style.api import Session, Stage, run
+from napari_partial_style.api import Session, Stage, StyleRegion, run
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import as_source_image
 from napari_partial_style.core.io.bundle import read_bundle
-from napari_partial_style.core.job_plan import guides, regions_of
+from napari_partial_style.core.job import stages
+from napari_partial_style.core.job.rules import guides, regions_of
+from napari_partial_style.core.job.runtime import Runtime
 from napari_partial_style.core.params import (
     CompositeParams,
     CRFParams,
@@ -182,14 +184,16 @@ def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, mo
         yield from ()
         return TinyTapped()
 
-    monkeypatch.setattr(Session, "classifier", tiny)
+    monkeypatch.setattr(Runtime, "classifier", tiny)
     style = np.zeros((48, 64, 3), np.uint8)
     style[:, :40, 0] = 255
     style[:, 44:, 2] = 255
     content = two_tone((48, 64))
     session = Session(CPU)
     params = StyleParams(steps=2, fine_steps=1, style_region="auto")
-    auto = session._stylize(content, style, params, None)
+    auto = stages.stylize(
+        session.runtime, as_source_image(content), stages.style_regions_of(content, style, None), params
+    )
     result = Stage(auto).result()
     ((chosen,),) = result.style_regions
     assert chosen["class"] == "red thing" and 0.5 < chosen["coverage"] < 0.7
@@ -198,7 +202,7 @@ def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, mo
     painted = np.zeros((48, 64), bool)
     painted[:, 50:] = True
     given = with_style_region(as_source_image(style), painted)
-    kept = Stage(session._stylize(content, given, params, None)).result()
+    kept = Stage(stages.stylize(session.runtime, as_source_image(content), [StyleRegion(given, None)], params)).result()
     assert kept.style_regions == [[{"class": None, "coverage": round(painted.mean(), 4)}]]
     with pytest.raises(InputError, match="no pixel is in it"):
         with_style_region(as_source_image(style), np.zeros((48, 64), bool))
@@ -207,7 +211,7 @@ def test_a_style_region_limits_the_style_statistics_and_a_given_one_wins(hub, mo
 
 
 def test_a_sweep_runs_the_whole_job_at_each_weight_and_puts_the_regions_side_by_side(hub):
-    from napari_partial_style.core.contact_sheet import TILE
+    from napari_partial_style.core.job.contact_sheet import TILE
 
     content = two_tone((48, 64))
     mask = np.zeros((48, 64), bool)
@@ -250,7 +254,7 @@ def test_unknown_classes_are_refused_before_any_network_loads(monkeypatch, salie
     def no_loading(self, source):
         raise AssertionError("the classifier was loaded")
 
-    monkeypatch.setattr(Session, "classifier", no_loading)
+    monkeypatch.setattr(Runtime, "classifier", no_loading)
     segment = SegmentParams(classifier="tiny", saliency=saliency)
     with pytest.raises(InputError, match="cupp|out of range|nosuchclass"):
         Session(CPU).segment(two_tone((48, 64)), segment).result()

@@ -674,7 +674,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def sweep_defaults() -> dict:
-    from napari_partial_style.core.contact_sheet import SWEEP_SIZE
+    from napari_partial_style.core.job.contact_sheet import SWEEP_SIZE
 
     return {("style", "max_size"): SWEEP_SIZE, ("score", "enabled"): False}
 
@@ -757,7 +757,7 @@ def finished_job(path: Path, params, inputs: dict[str, str]):
     from dataclasses import asdict
 
     from napari_partial_style.core.io.bundle import read_bundle
-    from napari_partial_style.core.job import from_bundle
+    from napari_partial_style.core.job.result import from_bundle
 
     bundle = read_bundle(path)
     same = (

@@ -178,7 +178,7 @@ class CompositeWidget(Container):
     def _probability(labels, params, shape: tuple[int, int]) -> np.ndarray | None:
         """The CRF's probability of the chosen label values, kept beside the labels by Segment or a
         bundle; None where there is none (painted from scratch, a stack, another size)."""
-        from napari_partial_style.core.job_plan import region_probability
+        from napari_partial_style.core.job.rules import region_probability
 
         marginals = labels.metadata.get(PROBABILITIES_KEY)
         if not params.crf_edge or marginals is None or marginals.shape[1:] != tuple(shape):

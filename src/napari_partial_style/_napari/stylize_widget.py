@@ -52,7 +52,7 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
-from napari_partial_style.core.contact_sheet import SWEEP_SIZE
+from napari_partial_style.core.job.contact_sheet import SWEEP_SIZE
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 
@@ -234,7 +234,7 @@ class StylizeWidget(Container):
         """What Session.stylize takes for this slice: the style and the labels' region (None: the
         whole frame), or with a style per label value a list of regions and no mask."""
         from napari_partial_style.api import Session
-        from napari_partial_style.core.job_plan import regions_of, styles_of
+        from napari_partial_style.core.job.rules import regions_of, styles_of
 
         labels = self.labels_layer.value
         if labels is None:
@@ -253,7 +253,7 @@ class StylizeWidget(Container):
         near its edge, as `Session.run` does for --crf-edge: the regions with their label values,
         softened by `job_plan.guides` from the probabilities Segment kept beside the labels."""
         from napari_partial_style.api import StyleRegion
-        from napari_partial_style.core.job_plan import JobRegion, guides
+        from napari_partial_style.core.job.rules import JobRegion, guides
 
         labels, edge = self.labels_layer.value, params.composite.crf_edge
         if not edge or params.style.method != "masked" or labels is None:

@@ -202,7 +202,7 @@ class WorkflowWidget(QWidget):
         import numpy as np
 
         from napari_partial_style._napari.layers import put_image
-        from napari_partial_style.core.quick_look import full_job_seconds, quick_params
+        from napari_partial_style.core.job.quick_look import full_job_seconds, quick_params
 
         layer, style_layer = self._inputs()
         self.stylize.content.value = layer  # the tabs show the job that ran, as Run all's do

@@ -206,7 +206,7 @@ class JobLayers:
     def preview(self) -> np.ndarray | None:
         """content | stylized | composite, as the CLI's bundles carry, when the three are there."""
         from napari_partial_style.core.images import as_source_image
-        from napari_partial_style.core.job import preview_strip
+        from napari_partial_style.core.job.result import preview_strip
 
         parts = [self.content, self.images.get("stylized"), self.images.get("composite")]
         if any(part is None for part in parts):

@@ -68,7 +68,7 @@ def run_content(
     from napari_partial_style.api import Session
     from napari_partial_style.core.images import read_source_image
     from napari_partial_style.core.io.image_files import read_image_file
-    from napari_partial_style.core.job import to_bundle
+    from napari_partial_style.core.job.result import to_bundle
 
     start = time.perf_counter()
     try:

@@ -1,27 +1,19 @@
-"""What a job made and how it is recorded: the result, its manifest record, its bundle.
-
-The stages themselves run through `napari_partial_style.api.Session`.
-"""
+"""What a job made, at the content's resolution, and its bundle."""
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from napari_partial_style import __version__
 from napari_partial_style.core.images import SourceImage, as_source_image, resize_native, target_mask, to_uint8
 from napari_partial_style.core.io.bundle import Bundle, write_bundle
-from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.segment.segmentation import Segmentation
-
-USER_TARGET = "target"
 
 
 @dataclass
@@ -55,34 +47,6 @@ class Stopwatch:
             yield
         finally:
             self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 3)
-
-
-def record_of(
-    params: JobParams,
-    device,
-    size: int,
-    timings: dict[str, float],
-    inputs: dict[str, str],
-    targets: list[str],
-    classes: list[str] | None,
-) -> dict[str, Any]:
-    """The manifest's account of a job: enough to run it again."""
-    import torch
-
-    return {
-        "parameters": asdict(params),
-        "device": str(device),
-        "size": size,
-        "targets": targets,
-        "classifier_classes": classes,
-        "inputs": inputs,
-        "timings_s": timings,
-        "versions": {
-            "napari-partial-style": __version__,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-        },
-    }
 
 
 def preview_strip(natives: Sequence[np.ndarray], height: int = 384) -> np.ndarray:

@@ -1,0 +1,135 @@
+"""Undo and redo of whole steps of a job document (a segmentation, a stylized image, a composite,
+a label correction, new settings), in bounded memory.
+
+A step keeps only the values it replaced; undo swaps them with the document's, redo swaps them
+back, so each value lives once: in the document or in one step. Replaced arrays are kept
+zlib-compressed where that pays (labels and alphas shrink 20-100×, photos barely), and the oldest
+steps are forgotten once the kept values pass `limit_bytes`.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
+
+import numpy as np
+
+DEFAULT_LIMIT = 1 << 30  # bytes the history may hold beyond the document itself
+COMPRESS_BELOW = 0.7  # keep the compressed form when it is under this share of the raw size
+_ABSENT = object()
+
+
+def size_of(value: Any) -> int:
+    """The bytes of the arrays (and compressed data) a value holds, followed through containers."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (bytes, _Packed)):
+        return len(value.data) if isinstance(value, _Packed) else len(value)
+    if isinstance(value, dict):
+        return sum(size_of(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(size_of(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return sum(size_of(getattr(value, f.name)) for f in fields(value))
+    if hasattr(value, "native"):  # a SourceImage
+        return size_of(value.native) + size_of(getattr(value, "alpha", None))
+    return 0
+
+
+@dataclass
+class _Packed:
+    """A value pickled and zlib-compressed."""
+
+    data: bytes
+
+    def unpack(self) -> Any:
+        return pickle.loads(zlib.decompress(self.data))
+
+
+def _pack(value: Any) -> Any:
+    raw = size_of(value)
+    if raw < 1 << 16:
+        return value
+    packed = _Packed(zlib.compress(pickle.dumps(value, protocol=5), 1))
+    return packed if len(packed.data) < COMPRESS_BELOW * raw else value
+
+
+def _unpack(value: Any) -> Any:
+    return value.unpack() if isinstance(value, _Packed) else value
+
+
+@dataclass
+class Step:
+    """What one step changed: the names of the document's slots and the values not in the document
+    now (before the step while it is done, after it while it is undone)."""
+
+    what: str
+    kept: dict[str, Any]
+
+    @property
+    def nbytes(self) -> int:
+        return size_of(self.kept)
+
+
+def _get(doc, slot: str) -> Any:
+    if slot.startswith("results."):
+        return doc.results.get(slot.split(".", 1)[1], _ABSENT)
+    return getattr(doc, slot)
+
+
+def _put(doc, slot: str, value: Any) -> None:
+    if slot.startswith("results."):
+        stage = slot.split(".", 1)[1]
+        if value is _ABSENT:
+            doc.results.pop(stage, None)
+        else:
+            doc.results[stage] = value
+    else:
+        setattr(doc, slot, value)
+
+
+class History:
+    """The done and undone steps of one document."""
+
+    def __init__(self, limit_bytes: int = DEFAULT_LIMIT) -> None:
+        self.limit_bytes = limit_bytes
+        self.done: list[Step] = []
+        self.undone: list[Step] = []
+
+    @property
+    def nbytes(self) -> int:
+        return sum(step.nbytes for step in (*self.done, *self.undone))
+
+    def record(self, doc, what: str, changes: dict[str, Any]) -> None:
+        """Apply `changes` ({slot: new value}; slots are attributes or "results.<stage>") to `doc`
+        as one step; a new step drops the redo list, as in every editor."""
+        kept = {slot: _pack(_get(doc, slot)) for slot in changes}
+        for slot, value in changes.items():
+            _put(doc, slot, value)
+        self.done.append(Step(what, kept))
+        self.undone.clear()
+        self._bound()
+
+    def undo(self, doc) -> str | None:
+        """Go back one step; its name, or None when there is nothing to undo."""
+        return self._swap(doc, self.done, self.undone)
+
+    def redo(self, doc) -> str | None:
+        return self._swap(doc, self.undone, self.done)
+
+    def _swap(self, doc, source: list[Step], target: list[Step]) -> str | None:
+        if not source:
+            return None
+        step = source.pop()
+        now = {slot: _pack(_get(doc, slot)) for slot in step.kept}
+        for slot, value in step.kept.items():
+            _put(doc, slot, _unpack(value))
+        target.append(Step(step.what, now))
+        return step.what
+
+    def _bound(self) -> None:
+        """Forget the oldest steps while the kept values are over the limit."""
+        while self.done and self.nbytes > self.limit_bytes:
+            self.done.pop(0)

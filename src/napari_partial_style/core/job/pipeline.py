@@ -1,0 +1,258 @@
+"""The one pipeline: computes a document's missing or stale results, in order, yielding progress.
+
+`compute(doc, runtime, want)` runs, of segment → stylize → composite → score, the stages up to
+`want` whose results are missing or out of date (core/job/document.py says which), each a step of
+the document's history. A brush stroke reruns composite and score; a style weight stylize onwards;
+a new target everything. The CLI, batches, sweeps, the quick look and napari all come through here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import target_mask
+from napari_partial_style.core.job import stages
+from napari_partial_style.core.job.document import STAGES, JobDocument, Stamped
+from napari_partial_style.core.job.result import Stopwatch
+from napari_partial_style.core.job.rules import (
+    JobRegion,
+    combined_scores,
+    guides,
+    region_probability,
+    regions_of,
+    segmented_mask,
+    source,
+)
+from napari_partial_style.core.job.runtime import Runtime
+from napari_partial_style.core.progress import Progress
+
+_serial = itertools.count(1)  # each computed result's own number: what comes after it depends on it
+
+
+@dataclass
+class StyleResult:
+    """The stylized frame, the pixels it covers (where the region may be without restylizing), the
+    record of how it was made, and the first region's style (the bundle's style image)."""
+
+    image: np.ndarray
+    covered: np.ndarray | None
+    record: dict[str, Any]
+    style: Any
+
+
+@dataclass
+class CompositeResult:
+    image: np.ndarray
+    alpha: np.ndarray
+    mask: np.ndarray
+    record: dict[str, Any]
+
+
+@dataclass
+class ScoreResult:
+    scores: dict[str, Any]
+    rescored_labels: np.ndarray
+
+
+@dataclass
+class _Run:
+    """One call's shared state: its clock and what its preflight resolved."""
+
+    clock: Stopwatch = field(default_factory=Stopwatch)
+    model: Any = None
+    expected: list[int] = field(default_factory=list)
+
+
+def plan(doc: JobDocument, want: str = "score") -> list[str]:
+    """The stages this document has, up to `want`, in order: segment only without given labels,
+    the rest only with a style, score only when enabled."""
+    if want not in STAGES:
+        raise InputError(f"unknown stage {want!r}; the stages are {', '.join(STAGES)}.")
+    have = ["segment"] if doc.needs_segmentation() else []
+    if doc.styles:
+        have += ["stylize", "composite"] + (["score"] if doc.params.score.enabled else [])
+    return [s for s in have if STAGES.index(s) <= STAGES.index(want)]
+
+
+def todo(doc: JobDocument, want: str = "score") -> list[str]:
+    """The stages `compute` would run: from the first missing or stale one on."""
+    stages_ = plan(doc, want)
+    for i, stage in enumerate(stages_):
+        if not doc.is_current(stage):
+            return stages_[i:]
+    return []
+
+
+def compute(doc: JobDocument, runtime: Runtime, want: str = "score"):
+    """Bring `doc`'s results up to `want` up to date; returns the stages that ran."""
+    run_stages = todo(doc, want)
+    if not run_stages:
+        return []
+    run = _Run()
+    yield from _preflight(doc, runtime, run_stages, run)
+    for stage in run_stages:
+        with run.clock.time(_CLOCK[stage]):
+            value = yield from _RUNNERS[stage](doc, runtime, run)
+        _commit(doc, stage, value)
+    doc.timings.update(run.clock.timings)
+    return run_stages
+
+
+_CLOCK = {"segment": "segment", "stylize": "style", "composite": "composite", "score": "score"}
+
+
+def _commit(doc: JobDocument, stage: str, value: Any) -> None:
+    changes: dict[str, Any] = {f"results.{stage}": Stamped(value, {**doc.parts(stage), "serial": str(next(_serial))})}
+    if stage == "segment":  # the new segmentation's labels replace the current ones (undo brings them back)
+        changes["labels"] = value.labels
+    doc.history.record(doc, stage, changes)
+    doc.runs[stage] += 1
+
+
+def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
+    """What can fail fast fails before any long work: unknown classes, missing weights, an unknown
+    expected class (found by classifying the style images)."""
+    from napari_partial_style.core.segment.classifier import required_weights
+    from napari_partial_style.core.segment.style_region import AUTO
+    from napari_partial_style.core.style import networks
+
+    p = doc.params
+    if doc.labels is not None and doc.segmentation is None:  # given labels: their region is checked first
+        region_mask(doc)
+    style_region = p.style.style_region if "stylize" in run_stages else None
+    if style_region and style_region != AUTO:
+        from napari_partial_style.core.segment.classifier import class_names
+        from napari_partial_style.core.segment.targets import resolve_class
+
+        resolve_class(style_region, class_names(p.segment.classifier))
+    if "segment" in run_stages:
+        stages.check_classes(p.segment)
+    needed = list(networks.get(p.style.network).WEIGHTS) if "stylize" in run_stages else []
+    if "segment" in run_stages or "score" in run_stages or style_region:
+        needed += required_weights(p.segment.classifier)
+    with run.clock.time("weights"):
+        yield from rt.find_weights(needed)
+    if "score" in run_stages:
+        with run.clock.time("load classifier"):
+            for _, mix in doc.styles:  # a blend's expected class is its first style's
+                run.model, found = yield from stages.scorer(rt, p.segment, p.score.expect, mix[0][0], doc.content.shape)
+                run.expected.append(found)
+
+
+# the region --------------------------------------------------------------------------------------
+def _labels_name(doc: JobDocument) -> str:
+    return f"labels ({doc.inputs['labels']})" if "labels" in doc.inputs else "labels"
+
+
+def region_mask(doc: JobDocument) -> np.ndarray:
+    """The pixels of the chosen label values (every target by default) in the current labels."""
+    seg = doc.segmentation
+    if doc.labels is None:
+        raise InputError("the job has no labels yet: segment the content, or give labels.")
+    if seg is not None:
+        return segmented_mask(doc.labels, seg.targets, doc.params.composite)
+    values = doc.params.composite.label_values or None
+    return target_mask(doc.labels, doc.content.shape, _labels_name(doc), values)
+
+
+def job_regions(doc: JobDocument) -> list[JobRegion]:
+    """Each style's region in the current labels (one style: the whole region)."""
+    seg = doc.segmentation
+    return regions_of(
+        doc.styles,
+        doc.labels,
+        doc.content.shape,
+        region_mask(doc),
+        doc.targets() if seg is not None else None,
+        doc.params.composite.label_values,
+        _labels_name(doc),
+    )
+
+
+def _probability(doc: JobDocument, regions: list[JobRegion]) -> np.ndarray | None:
+    """The CRF's probability of the regions, which the CRF soft edge needs."""
+    edge = doc.params.composite.crf_edge
+    if not edge:
+        return None
+    if doc.segmentation is None:
+        raise InputError(
+            f"a CRF soft edge ({edge:g} px) needs the CRF's probabilities, which a job with --labels "
+            "has none of: drop --crf-edge or --labels."
+        )
+    return region_probability(doc.segmentation.probabilities, [v for r in regions for v in r.values])
+
+
+# the stages ------------------------------------------------------------------------------------
+def _segment(doc: JobDocument, rt: Runtime, run: _Run):
+    seg = yield from stages.segment(rt, doc.content, doc.params.segment)
+    segmented_mask(seg.labels, seg.targets, doc.params.composite)  # no region at all is refused now
+    return seg
+
+
+def _stylize(doc: JobDocument, rt: Runtime, run: _Run):
+    regions = job_regions(doc)
+    _probability(doc, regions)
+    seg = doc.segmentation
+    shaped = guides(
+        regions, None if seg is None else seg.probabilities, doc.params.composite.crf_edge, doc.params.style.method
+    )
+    stylized = yield from stages.stylize(rt, doc.content, shaped, doc.params.style, doc.params.segment)
+    mask = np.logical_or.reduce([r.mask for r in regions])
+    record = {
+        "levels": stylized.levels,
+        "boxes": [list(b) for b in stylized.boxes],
+        "regions": [r.name for r in regions],
+        "style_regions": stylized.style_regions,
+    }
+    return StyleResult(stylized.image, _covered(stylized.image, doc.content.native, mask), record, regions[0].style)
+
+
+def _covered(stylized: np.ndarray, content: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The region and every pixel the style transfer changed: labels may grow there without a new
+    style transfer; beyond it, the stylized image is the content's own pixels."""
+    h, w = mask.shape
+    a, b = stylized.reshape(h, w, -1), content.reshape(h, w, -1)
+    if a.shape != b.shape:
+        return np.ones((h, w), bool)
+    return mask | (a != b).any(axis=2)
+
+
+def _composite(doc: JobDocument, rt: Runtime, run: _Run):
+    from napari_partial_style.core.composite import changed_outside, seam_score
+
+    regions = job_regions(doc)
+    mask = np.logical_or.reduce([r.mask for r in regions])
+    probability = _probability(doc, regions)
+    stylized = doc.results["stylize"].value.image
+    yield Progress("composite", 0, 1)
+    image, alpha = yield from stages.compositing(doc.content, stylized, mask, doc.params.composite, probability)
+    yield Progress("composite", 1, 1)
+    record = {
+        "seam_score": round(seam_score(image, mask), 4),
+        "seam_score_original": round(seam_score(doc.content.native, mask), 4),
+        "changed_outside_alpha": changed_outside(doc.content.native, image, alpha),
+    }
+    return CompositeResult(image, alpha, mask, record)
+
+
+def _score(doc: JobDocument, rt: Runtime, run: _Run):
+    """Each region scored against its style's class (combined as `combined_scores` says), and the
+    first one's re-segmentation."""
+    regions = job_regions(doc)
+    composite = source(doc.results["composite"].value.image, "composite")
+    targets = doc.targets() if doc.segmentation is not None else ()
+    each = []
+    for region, klass in zip(regions, run.expected):
+        each.append(
+            (yield from stages.score(rt, run.model, klass, composite, region.mask, doc.params.segment, targets))
+        )
+    rescored = [scores.pop("rescored_labels") for scores in each][0]
+    return ScoreResult(combined_scores(regions, each), rescored)
+
+
+_RUNNERS = {"segment": _segment, "stylize": _stylize, "composite": _composite, "score": _score}
