@@ -128,3 +128,37 @@ def test_the_document_api_says_what_is_wrong_in_one_line():
     job = session.document(two_tone((48, 64)), two_tone((32, 32)), PARAMS)
     with pytest.raises(InputError, match="unknown stage 'stylise'"):
         session.compute(job, "stylise").result()
+
+
+def test_a_bundle_replays_bit_for_bit_here_and_a_changed_layer_is_named(computed, tmp_path):
+    import zipfile
+
+    from napari_partial_style.core.job.replay import replay
+    from napari_partial_style.core.progress import drain
+
+    session, job = computed
+    path = session.result(job).save(tmp_path / "job.pstyle")
+    record = session.result(job).record["replay"]
+    assert {"weights_sha256", "versions", "device", "threads"} <= set(record) and record["versions"]["torch"]
+    again = drain(replay(path))
+    assert again.exact and again.matches
+    assert {d.layer: d.largest for d in again.layers} == {"stylized": 0, "composite": 0, "labels": 0, "saliency": 0}
+    assert set(again.scores) == {"pixel_accuracy", "mean_iu"}
+    other = tmp_path / "other.pstyle"  # the same bundle with a brighter composite
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(other, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "composite.png":
+                from io import BytesIO
+
+                from PIL import Image
+
+                image = np.asarray(Image.open(BytesIO(data))).copy()
+                image[:8] = 255
+                out = BytesIO()
+                Image.fromarray(image).save(out, format="PNG")
+                data = out.getvalue()
+            dst.writestr(item, data)
+    changed = drain(replay(other))
+    assert not changed.matches
+    assert [d.layer for d in changed.layers if d.largest > 0] == ["composite"]

@@ -101,6 +101,18 @@ def job_result(doc: JobDocument, rt: Runtime) -> JobResult:
         stylized=None if stylized is None else stylized.image,
         composite=None if composite is None else composite.image,
         segmentation=doc.segmentation,
+        labels=_labels_plane(doc),
         scores=None if score is None else score.scores,
         rescored_labels=None if score is None else score.rescored_labels,
     )
+
+
+def _labels_plane(doc: JobDocument) -> np.ndarray | None:
+    """The labels as they are now (the user's corrections included) as one integer plane: what the
+    bundle keeps and a replay reads; None when they are not integers (the region mask is kept)."""
+    from napari_partial_style.core.images import label_plane
+
+    if doc.labels is None:
+        return None
+    plane = np.asarray(label_plane(doc.labels))
+    return plane if plane.dtype.kind in "ui" and plane.ndim == 2 else None

@@ -30,6 +30,7 @@ class JobResult:
     segmentation: Segmentation | None = None
     scores: dict[str, Any] | None = None
     rescored_labels: np.ndarray | None = None
+    labels: np.ndarray | None = None  # the labels as they are now (given, or segmented and corrected)
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the job's bundle atomically (a killed write leaves the old bundle, never half of one)."""
@@ -74,11 +75,17 @@ def to_bundle(result: JobResult) -> Bundle:
         preview=None
         if result.composite is None
         else preview_strip([result.content.native, result.stylized, result.composite]),
-        labels=seg.labels if seg is not None else result.mask.astype(np.uint8),
+        labels=_labels(result),
         saliency=None if seg is None else seg.maps,
         crf_probabilities=None if seg is None else seg.probabilities,
         scores=result.scores,
     )
+
+
+def _labels(result: JobResult) -> np.ndarray:
+    if result.labels is not None:
+        return result.labels
+    return result.segmentation.labels if result.segmentation is not None else result.mask.astype(np.uint8)
 
 
 def from_bundle(bundle: Bundle, label_values: tuple[int, ...] = ()) -> JobResult:
