@@ -42,8 +42,8 @@ def main() -> None:
     print(f"quick look: {time.perf_counter() - start:.1f} s; {flow.quick_status.value}")
     if args.full:
         start = time.perf_counter()
-        flow.run_all.click()
-        print(flow.status.text())
+        flow.run_all.native.click()
+        print(flow.status.value)
         wait(app, lambda: flow.running_all)
         print(f"Run all: {time.perf_counter() - start:.1f} s; estimated {flow._estimate[1]:.0f} s")
     viewer.close()

@@ -84,7 +84,7 @@ def main() -> None:
     flow.tabs.setCurrentIndex(1)
     shoot(app, viewer, "0-quick-look.png")
     viewer.layers["coffee quick look"].visible = False
-    flow.run_all.click()  # segment, stylize, composite and score, as a user would
+    flow.run_all.native.click()  # segment, stylize, composite and score, as a user would
     while flow.running_all:
         app.processEvents()
         time.sleep(0.02)

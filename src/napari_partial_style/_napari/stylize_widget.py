@@ -52,8 +52,8 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
-from napari_partial_style.core.job.contact_sheet import SWEEP_SIZE
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.job.contact_sheet import SWEEP_SIZE
 from napari_partial_style.core.params import JobParams
 
 PARTS = (("session",), ("style",), ("composite", "crf_edge"))  # the soft edge shapes masked's guides too

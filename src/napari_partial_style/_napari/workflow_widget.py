@@ -1,26 +1,28 @@
 """One dock for the whole job: Segment → Stylize → Composite and score as tabs, "Quick look" and "Run all".
 
 The three step widgets are the same ones the separate docks show, so every option, default and
-check is theirs; this dock only chains them (each step starts when the one before ended with a
-result, and a failure or Cancel stops the chain where it is) and adds the shortcuts and a help
-link. Tabs keep the dock short, and each tab scrolls. Quick look runs the tabs' job through
-`Session.run` at a low resolution (core/quick_look.py) into one `<image> quick look` layer, and
-says from its timings how long Run all will take.
+check is theirs. Run all is one worker over the job's document (core/job): the tabs' content,
+style, labels and settings are the document's inputs (each change a step of its history), the
+pipeline computes what is missing or out of date, and the results become the contract's layers
+(_napari/job_view.py). Painting the labels afterwards marks what it made out of date, in the dock;
+Undo and Redo go over whole steps. Tabs keep the dock short, and each tab scrolls. Quick look runs
+the tabs' job at a low resolution (core/job/quick_look.py) into one `<image> quick look` layer,
+and says from its timings how long Run all will take.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import napari
+import numpy as np
 from magicgui.widgets import Label, PushButton
 from qtpy.QtCore import Qt, QUrl
 from qtpy.QtGui import QDesktopServices, QKeySequence
 from qtpy.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QShortcut,
     QTabWidget,
@@ -30,39 +32,39 @@ from qtpy.QtWidgets import (
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import layer_kind, mark_used, session, source_image
-from napari_partial_style._napari.composite_widget import CompositeWidget
-from napari_partial_style._napari.docks import ScrollingStep
 from napari_partial_style._napari.jobs import JobProgress, JobRunner, duration
-from napari_partial_style._napari.segment_widget import SegmentWidget
-from napari_partial_style._napari.stylize_widget import StylizeWidget
+from napari_partial_style._napari.scrolling import ScrollingStep
 from napari_partial_style.core.errors import InputError
 
 HELP_URL = "https://github.com/napari-partial-style/napari-partial-style/blob/main/docs/napari.md"
 RUN_KEYS, CANCEL_KEYS = "Ctrl+Return", "Escape"
-RUN_ALL, CANCEL_ALL = "Run all", "Cancel all"
+RUN_ALL = "Run all"
+STROKE_DELAY_MS = 150
 QUICK = "Quick look"
 
 
 class WorkflowWidget(QWidget):
-    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+    def __init__(self, viewer: napari.viewer.Viewer, segment, stylize, composite) -> None:
+        """`segment`, `stylize` and `composite` are the step widgets its tabs show (docks.py makes them)."""
         super().__init__()
         self.viewer = viewer
-        self.segment, self.stylize, self.composite = (
-            SegmentWidget(viewer),
-            StylizeWidget(viewer),
-            CompositeWidget(viewer),
-        )
+        self.segment, self.stylize, self.composite = segment, stylize, composite
         self.tabs = QTabWidget()
         for number, (widget, title) in enumerate(
             ((self.segment, "Segment"), (self.stylize, "Stylize"), (self.composite, "Composite && score")), start=1
         ):
             self.tabs.addTab(ScrollingStep(widget), f"{number} {title}")
-        self.run_all = QPushButton(RUN_ALL)
-        self.run_all.setToolTip(
+        self.run_all = PushButton(text=RUN_ALL)
+        self.run_all.tooltip = (
             "segment the content (unless it has labels already), stylize its labels, composite "
-            "and score, one after the other "
+            "and score; again after a change, only what the change made out of date "
             f"({RUN_KEYS} runs the open tab's step, {CANCEL_KEYS} cancels)"
         )
+        self.undo, self.redo = QPushButton("Undo step"), QPushButton("Redo step")
+        self.undo.setToolTip("go back one whole step of Run all's job: a result, a correction or new settings")
+        self.redo.setToolTip("go forward again one whole step")
+        self.undo.clicked.connect(lambda: self._history("undo"))
+        self.redo.clicked.connect(lambda: self._history("redo"))
         self.help = QPushButton("Help")
         self.help.setToolTip(f"the napari workflow, step by step, in the browser: {HELP_URL}")
         self.help.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(HELP_URL)))
@@ -82,25 +84,31 @@ class WorkflowWidget(QWidget):
         self.quick_runner = JobRunner(self.quick, self.quick_status, QUICK, self.quick_progress)
         self.quick.clicked.connect(lambda: self.quick_runner.toggle(self._quick_job))
         self._estimate: tuple[str, float] | None = None  # (content layer name, seconds Run all takes)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = Label(value="")
+        self.all_progress = JobProgress()
+        self.all_runner = JobRunner(self.run_all, self.status, RUN_ALL, self.all_progress)
+        self.run_all.clicked.connect(lambda: self.all_runner.toggle(self._run_all_job))
+        self._view = None  # the document Run all computed last, and its content layer
+        self._watched = None  # that document's labels layer, whose strokes mark results out of date
+        self._timer = None
         top = QHBoxLayout()
         top.addWidget(self.quick.native)
-        top.addWidget(self.run_all, 1)
+        top.addWidget(self.run_all.native, 1)
         top.addWidget(self.resegment)
         top.addWidget(self.help)
+        history = QHBoxLayout()
+        history.addWidget(self.undo)
+        history.addWidget(self.redo)
+        history.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.quick_status.native)
         layout.addWidget(self.quick_progress.native)
-        layout.addWidget(self.status)
+        layout.addLayout(history)
+        layout.addWidget(self.all_progress.native)
+        layout.addWidget(self.status.native)
         layout.addWidget(self.tabs)
-        self.run_all.clicked.connect(self.toggle_all)
-        self._steps: list[Callable[[], object]] = []
-        self._waiting = None
-        self._cancelled = False
-        for runner in self._runners():
-            runner.on_done.append(lambda ok, runner=runner: self._step_done(runner, ok))
+        self._history_shown()
         self._link(self.stylize.form["composite.crf_edge"], self.composite.composite_form["composite.crf_edge"])
         self.shortcuts = {
             RUN_KEYS: self._shortcut(RUN_KEYS, self.run_tab),
@@ -133,19 +141,19 @@ class WorkflowWidget(QWidget):
             self.segment.point_runner,
             self.stylize.sweep_runner,
             self.quick_runner,
+            self.all_runner,
         )
 
     @property
     def running_all(self) -> bool:
-        return bool(self._steps) or self._waiting is not None
+        return self.all_runner.running
 
     def run_tab(self) -> None:
-        """The open tab's main button (Segment, Stylize, Composite)."""
+        """The open tab's main button (Segment, Stylize, Composite), as its keyboard shortcut."""
         button = (self.segment.run, self.stylize.run, self.composite.composite_button)[self.tabs.currentIndex()]
-        button.native.click()
+        button.clicked.emit()
 
     def cancel(self) -> None:
-        self._steps, self._cancelled = [], True
         for runner in self._runners():
             if runner.running:
                 runner.cancel()
@@ -160,26 +168,93 @@ class WorkflowWidget(QWidget):
             raise InputError("choose the style image in the Stylize tab first (open one, e.g. File › Open Sample).")
         return content, style
 
-    def toggle_all(self) -> None:
-        if self.running_all:
-            self.cancel()
-            return
-        try:
-            content, _ = self._inputs()
-        except InputError as exc:
-            self._say(str(exc))
-            return
-        labels = self._labels_of(content)
-        segment = [self._segment] if labels is None or self.resegment.isChecked() else []
-        self._steps, self._cancelled = [*segment, self._stylize, self._composite_and_score], False
-        self.run_all.setText(CANCEL_ALL)
-        self._next()
-        if self._estimate is not None and self._estimate[0] == content.name and self._waiting is not None:
-            self.status.setText(
-                f"{self.status.text()} · about {duration(self._estimate[1])} in all (from the quick look)"
+    def _run_all_job(self):
+        """Run all: the tabs' inputs and settings into the content's document, and one worker that
+        computes what is missing or out of date; bad input raises here."""
+        from napari_partial_style._napari.job_view import bind, show
+        from napari_partial_style.core.job import pipeline
+
+        content, style = self._inputs()
+        mark_used(content=content, style=style)
+        params = self.params()
+        view = bind(self.viewer, content, style, self._labels_of(content), params, self.resegment.isChecked())
+        self._follow(view)
+        job_session = session(params.session)
+        steps = pipeline.todo(view.document)
+        estimate = self._estimate[1] if self._estimate and self._estimate[0] == content.name else None
+
+        def job():
+            return (yield from job_session.compute(view.document))
+
+        def shown(ran) -> Iterator[None]:
+            yield from show(self.viewer, view, ran)
+            self._follow(view)  # the labels layer may be new
+            self._history_shown()
+            done = ", ".join(ran) if ran else "nothing was out of date"
+            self.status.value = f"{RUN_ALL}: done ({done})"
+
+        if not steps:
+            self.status.value = f"{RUN_ALL}: every result is up to date; change a setting, a style or the labels first"
+        elif estimate is not None:
+            self.status.value = (
+                f"{RUN_ALL}: {', '.join(steps)} · about {duration(estimate)} in all (from the quick look)"
             )
-        if not segment and self._waiting is not None:
-            self._say(f"stylizing the labels '{labels.name}' ('segment again' to replace them)")
+        return job, shown, None, self._history_shown
+
+    def _follow(self, view) -> None:
+        """Watch the document's labels layer: a stroke marks what it made out of date, in the dock."""
+        if self._watched is not None:
+            self._watched.events.paint.disconnect(self._schedule)
+            self._watched.events.data.disconnect(self._schedule)
+        self._view, self._watched = view, None
+        if view.labels is not None:
+            view.labels.events.paint.connect(self._schedule)
+            view.labels.events.data.connect(self._schedule)
+            self._watched = view.labels
+
+    def _schedule(self, _event=None) -> None:
+        """A stroke's many paint events, read into the document once (a copy of the labels)."""
+        from qtpy.QtCore import QTimer
+
+        if self._timer is None:
+            self._timer = QTimer(self)
+            self._timer.setSingleShot(True)
+            self._timer.timeout.connect(self._labels_painted)
+        self._timer.start(STROKE_DELAY_MS)
+
+    def _labels_painted(self) -> None:
+        view = self._view
+        if view is None or self.all_runner.running or view.labels is None or view.labels not in self.viewer.layers:
+            return
+        view.document.edit_labels(np.asarray(view.labels.data).copy())
+        self._history_shown()
+
+    def _history(self, which: str) -> None:
+        """Undo or redo one whole step of the last Run all's document, and show its results."""
+        from napari_partial_style._napari.job_view import show_all
+
+        view = self._view
+        if view is None or self.all_runner.running:
+            return
+        step = getattr(view.document, which)()
+        if step is None:
+            self.status.value = f"nothing to {which}"
+            return
+        for _ in show_all(self.viewer, view):
+            pass
+        self._history_shown(f"{'undid' if which == 'undo' else 'redid'} {step}")
+
+    def _history_shown(self, said: str = "") -> None:
+        """Undo/Redo enabled as the history allows; the status says what is out of date."""
+        from napari_partial_style._napari.job_view import stale_text
+
+        doc = None if self._view is None else self._view.document
+        self.undo.setEnabled(doc is not None and bool(doc.history.done))
+        self.redo.setEnabled(doc is not None and bool(doc.history.undone))
+        stale = "" if doc is None else stale_text(doc)
+        text = " · ".join(t for t in (said, stale) if t)
+        if text:
+            self.status.value = f"{RUN_ALL}: {text}"
 
     def params(self):
         """The job the tabs describe: Segment's, Stylize's (and its session), Composite's and Score's options."""
@@ -256,54 +331,3 @@ class WorkflowWidget(QWidget):
             if isinstance(lyr, layer_kind("labels")) and names.is_labels(base, lyr.name)
         ]
         return found[-1] if found else None
-
-    def _say(self, text: str) -> None:
-        self.status.setText(f"Run all: {text}")
-
-    def _next(self) -> None:
-        if not self._steps:
-            self._finish("done")
-            return
-        step = self._steps.pop(0)
-        self._waiting = step()
-        if self._waiting is None:  # the step did not start (bad input): its tab says why
-            self._finish("stopped; see the open tab")
-
-    def _step_done(self, runner, ok: bool) -> None:
-        if runner is not self._waiting:  # another job the user ran meanwhile (e.g. Re-run CRF only)
-            return
-        self._waiting = None
-        if ok and self._steps:
-            self._next()
-        else:
-            self._finish("done" if ok else "cancelled" if self._cancelled else "stopped; see the open tab")
-
-    def _finish(self, how: str) -> None:
-        self._steps, self._waiting = [], None
-        self.run_all.setText(RUN_ALL)
-        self._say(how)
-
-    def _start(self, tab: int, runner, button) -> object:
-        self.tabs.setCurrentIndex(tab)
-        self._say(f"step {tab + 1} of 3, {self.tabs.tabText(tab)[2:].replace('&&', '&')}")
-        button.native.click()
-        return runner if runner.running else None
-
-    def _segment(self):
-        return self._start(0, self.segment.runner, self.segment.run)
-
-    def _stylize(self):
-        self.stylize.content.value = self.segment.image.value
-        self.stylize._pick_labels()
-        return self._start(1, self.stylize.runner, self.stylize.run)
-
-    def _composite_and_score(self):
-        composite = self.composite
-        composite.content.value = self.segment.image.value
-        composite._pick_companions()
-        composite.runner.last_error = None
-        self.tabs.setCurrentIndex(2)
-        composite.composite_button.native.click()  # instant, on this thread
-        if composite.runner.last_error is not None:
-            return None
-        return self._start(2, composite.runner, composite.score_button)

@@ -18,7 +18,7 @@ import numpy as np
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import SourceImage
 from napari_partial_style.core.job import fingerprint
-from napari_partial_style.core.job.history import History
+from napari_partial_style.core.job.history import ABSENT, History
 from napari_partial_style.core.job.rules import Mix, styles_of
 from napari_partial_style.core.params import JobParams
 
@@ -100,6 +100,14 @@ class JobDocument:
     def set_style(self, style, what: str = "style") -> None:
         """New style images: one, a blend or a mapping, as `api.Session.run` takes them."""
         self.history.record(self, what, {"styles": styles_of(style)})
+
+    def discard(self, stage: str, what: str) -> None:
+        """Drop a result so that it is computed afresh (the segmentation's labels with it)."""
+        if stage in self.results:
+            changes = {f"results.{stage}": ABSENT, **({"labels": None} if stage == "segment" else {})}
+            self.history.record(self, what, changes)
+        elif stage == "segment" and self.labels is not None:
+            self.history.record(self, what, {"labels": None})
 
     def undo(self) -> str | None:
         """Go back one whole step (a stage's result, a correction, new settings); its name, or None."""

@@ -18,7 +18,7 @@ import numpy as np
 
 DEFAULT_LIMIT = 1 << 30  # bytes the history may hold beyond the document itself
 COMPRESS_BELOW = 0.7  # keep the compressed form when it is under this share of the raw size
-_ABSENT = object()
+ABSENT = object()  # a result slot with nothing in it
 
 
 def size_of(value: Any) -> int:
@@ -75,14 +75,14 @@ class Step:
 
 def _get(doc, slot: str) -> Any:
     if slot.startswith("results."):
-        return doc.results.get(slot.split(".", 1)[1], _ABSENT)
+        return doc.results.get(slot.split(".", 1)[1], ABSENT)
     return getattr(doc, slot)
 
 
 def _put(doc, slot: str, value: Any) -> None:
     if slot.startswith("results."):
         stage = slot.split(".", 1)[1]
-        if value is _ABSENT:
+        if value is ABSENT:
             doc.results.pop(stage, None)
         else:
             doc.results[stage] = value

@@ -1,0 +1,146 @@
+"""napari's view of job documents: one document per content layer, its inputs read from the layers
+the dock names, its results shown as the contract's layers, its stale marks and history in words.
+
+The document and the pipeline (core/job) hold every job rule; this module only moves arrays
+between layers and the document.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from napari_partial_style._napari import layer_names as names
+from napari_partial_style._napari.common import source_image
+from napari_partial_style._napari.layers import put_image, put_labels
+from napari_partial_style.core.job.document import JobDocument
+from napari_partial_style.core.job.fingerprint import of_image
+from napari_partial_style.core.params import JobParams
+
+
+@dataclass
+class JobView:
+    """A document bound to its content layer, and the labels layer that shows (and edits) its labels."""
+
+    document: JobDocument
+    content: Any
+    labels: Any = None
+    style_key: str = ""
+
+
+_views: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def view_of(content_layer) -> JobView | None:
+    return _views.get(content_layer)
+
+
+def bind(viewer, content_layer, style_layer, labels_layer, params: JobParams, resegment: bool) -> JobView:
+    """The content layer's document brought up to the dock's inputs, each change one history step:
+    a new style, new settings, the labels as painted; `resegment` drops the labels (and a
+    segmentation) so the content is segmented again. A new content (or session) starts a new one."""
+    content = source_image(viewer, content_layer, "a content image")
+    style = source_image(viewer, style_layer, "a style image")
+    view = _views.get(content_layer)
+    if (
+        view is None
+        or of_image(view.document.content) != of_image(content)
+        or view.document.params.session != params.session
+    ):
+        given = None if resegment or labels_layer is None else np.asarray(labels_layer.data)
+        inputs = {"content": content_layer.name, "style": style_layer.name}
+        if given is not None:
+            inputs["labels"] = labels_layer.name
+        doc = JobDocument.of(content, style, params, given, inputs)
+        view = _views[content_layer] = JobView(doc, content_layer, labels_layer, of_image(style))
+        return view
+    doc = view.document
+    if of_image(style) != view.style_key:
+        doc.set_style(style)
+        view.style_key = of_image(style)
+    doc.set_params(params)
+    if resegment:
+        doc.discard("segment", "segment again")
+    elif labels_layer is not None:
+        doc.edit_labels(np.asarray(labels_layer.data).copy())
+        view.labels = labels_layer
+    return view
+
+
+def show(viewer, view: JobView, ran: list[str]) -> Iterator[None]:
+    """The results of the stages that `ran` as layers, one per event-loop turn (napari takes 0.1-0.2
+    s to make each); a painted labels layer is kept and the new labels go beside it."""
+    doc, layer = view.document, view.content
+    base = names.base_name(layer.name)
+    record = {"parameters": asdict(doc.params), "targets": doc.targets()}
+    seg = doc.segmentation
+    if "segment" in ran and seg is not None:
+        meta = {
+            "stage": "segment",
+            "parameters": asdict(doc.params.segment),
+            "targets": seg.targets,
+            "classifier_classes": seg.classes,
+            "class_scores": seg.class_scores(),
+        }
+        for i, target in enumerate(seg.targets):
+            put_image(
+                viewer,
+                names.saliency(base, target),
+                seg.maps[i],
+                layer,
+                meta,
+                colormap="inferno",
+                contrast_limits=(0.0, 1.0),
+                blending="translucent",
+                opacity=0.6,
+                visible=False,
+            )
+            yield
+        view.labels, _ = put_labels(
+            viewer, names.role(base, names.LABELS), doc.labels, seg.targets, layer, meta, seg.probabilities
+        )
+        yield
+        view.labels.visible = True
+    results = {stage: stamped.value for stage, stamped in doc.results.items()}
+    if "stylize" in ran:
+        meta = {"stage": "stylize", **record, "style_layer": doc.inputs.get("style")}
+        put_image(viewer, names.role(base, names.STYLIZED), results["stylize"].image, layer, meta, rgb=True)
+        yield
+    if "composite" in ran:
+        meta = {"stage": "composite", "parameters": asdict(doc.params.composite)}
+        put_image(viewer, names.role(base, names.COMPOSITE), results["composite"].image, layer, meta, rgb=True)
+        yield
+    if "score" in ran:
+        score = results["score"]
+        classes = list(score.scores.get("class_set", [])) or [str(score.scores["expected_class"])]
+        viewer.layers[names.role(base, names.COMPOSITE)].metadata.setdefault("partial_style", {})["scores"] = (
+            score.scores
+        )
+        put_labels(
+            viewer,
+            names.role(base, names.RESEGMENTED),
+            score.rescored_labels,
+            classes,
+            layer,
+            {"stage": "score", "scores": score.scores},
+            visible=False,
+        )
+        yield
+
+
+def show_all(viewer, view: JobView) -> Iterator[None]:
+    """Every result the document holds now (after an undo or redo), the labels written into the
+    layer that shows them."""
+    if view.labels is not None and view.labels in viewer.layers and view.document.labels is not None:
+        view.labels.data = np.asarray(view.document.labels)
+    yield from show(viewer, view, [s for s in view.document.results if s != "segment"])
+
+
+def stale_text(doc: JobDocument) -> str:
+    """'out of date: composite (labels changed); score (...)', or '' when every result is current."""
+    stale = doc.stale()
+    return "out of date: " + "; ".join(f"{stage} ({why})" for stage, why in stale.items()) if stale else ""
