@@ -32,6 +32,7 @@ from napari_partial_style._napari.common import (
 from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import (
+    COVERED_KEY,
     META_KEY,
     PROBABILITIES_KEY,
     current_slice,
@@ -249,6 +250,13 @@ class CompositeWidget(Container):
             result = into_stack(self.viewer, layer, index, result, name, content_elsewhere=True)
             put_image(self.viewer, name, result, layer, meta, rgb=True)
             self.status.value = f"Composite: done, {int(mask.sum())} px changed region{slice_text(index)}"
+            covered = self.stylized.value.metadata.get(COVERED_KEY)
+            beyond = 0 if covered is None or covered.shape != mask.shape else int(np.count_nonzero(mask & ~covered))
+            if beyond:
+                self.status.value += (
+                    f"; out of date: {beyond} px of the labels lie beyond the stylized area and keep the "
+                    "content's pixels: Stylize again to cover them"
+                )
             if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
                 self.scores.value = f"{STALE} {self.scores.value}"
 

@@ -17,6 +17,7 @@ PROBABILITIES_KEY = "crf_probabilities"
 # The style image (native pixels) beside a stylized layer, so a bundle saved from napari carries it
 # whatever the style layer is called or whether it is selected.
 STYLE_IMAGE_KEY = "style_image"
+COVERED_KEY = "stylized_area"  # beside a stylized layer: where it may differ from the content
 # Segment's labels drawn as outlines: filled at half opacity, a red class vanished on a red cup.
 # Outlines read on any photo; napari's layer controls set `contour` to 0 for filled labels to paint.
 # (A reader cannot set `contour`: napari's add_labels does not take it, so bundles open filled.)

@@ -40,6 +40,7 @@ from napari_partial_style._napari.forms import ParamForm
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.label_styles import LabelStyles
 from napari_partial_style._napari.layers import (
+    COVERED_KEY,
     PREVIEW_KEY,
     PROBABILITIES_KEY,
     STYLE_IMAGE_KEY,
@@ -58,6 +59,13 @@ from napari_partial_style.core.params import JobParams
 
 PARTS = (("session",), ("style",), ("composite", "crf_edge"))  # the soft edge shapes masked's guides too
 DEFAULT_SWEEP = "1e5, 1e6, 1e7"
+
+
+def _union(style_input) -> np.ndarray | None:
+    """The pixels a list of style regions covers (None: one style over the whole frame)."""
+    if not isinstance(style_input, list) or any(getattr(r, "mask", None) is None for r in style_input):
+        return None
+    return np.logical_or.reduce([np.asarray(r.mask) > 0 for r in style_input])
 
 
 def _as_is(source):
@@ -369,11 +377,16 @@ class StylizeWidget(Container):
         earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or undo
 
+        region = mask if mask is not None else _union(style_input)
+
         def job():
+            from napari_partial_style.core.job.pipeline import covered_area
+
             stylized = yield from job_session.stylize(
                 content, style_input, params.style, mask, preview_every=preview_every, segment=segment
             )
-            return stylized, job_session.size_for(content.shape), str(job_session.device)
+            covered = None if region is None else covered_area(stylized, content.native, region)
+            return stylized, job_session.size_for(content.shape), str(job_session.device), covered
 
         def undo_previews() -> None:
             """A cancelled or failed run leaves no half-stylized preview for Composite to pick."""
@@ -385,7 +398,9 @@ class StylizeWidget(Container):
 
         def show(result) -> None:
             release(self.viewer, name)
-            self._show(layer, name, params, *result, index=index, earlier=earlier, style=single)
+            stylized, size, device, covered = result
+            covered = covered if index is None else None  # one slice of a stack: not the layer's area
+            self._show(layer, name, params, stylized, size, device, index, earlier, single, covered)
 
         return (job, show, lambda event: self._on_event(layer, name, content, event, index, earlier), undo_previews)
 
@@ -508,8 +523,10 @@ class StylizeWidget(Container):
         index: tuple[int, ...] | None = None,
         earlier: str | None = None,
         style: np.ndarray | None = None,
+        covered: np.ndarray | None = None,
     ) -> None:
-        """The result as `name`; `style` (the one style image, when there is one) is kept beside it."""
+        """The result as `name`; `style` (the one style image, when there is one) and the area it
+        may differ from the content in (for Composite to tell labels painted beyond it) beside it."""
         meta = {
             "stage": "stylize",
             "parameters": {"session": asdict(params.session), "style": asdict(params.style)},
@@ -527,7 +544,7 @@ class StylizeWidget(Container):
             self._on_its_slice(layer, name, stylized, index, earlier),
             layer,
             meta,
-            {STYLE_IMAGE_KEY: style},
+            {STYLE_IMAGE_KEY: style, COVERED_KEY: covered},
             rgb=True,
         )
         h, w = stylized.shape[-3:-1]

@@ -209,10 +209,10 @@ def _stylize(doc: JobDocument, rt: Runtime, run: _Run):
         "regions": [r.name for r in regions],
         "style_regions": stylized.style_regions,
     }
-    return StyleResult(stylized.image, _covered(stylized.image, doc.content.native, mask), record, regions[0].style)
+    return StyleResult(stylized.image, covered_area(stylized.image, doc.content.native, mask), record, regions[0].style)
 
 
-def _covered(stylized: np.ndarray, content: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def covered_area(stylized: np.ndarray, content: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The region and every pixel the style transfer changed: labels may grow there without a new
     style transfer; beyond it, the stylized image is the content's own pixels."""
     h, w = mask.shape
