@@ -60,7 +60,9 @@ def test_a_grid_writes_every_report_file_and_a_rerun_adds_nothing(hub, grid_file
     assert len(results) == 2 and {r["style_class"] for r in results} == {"metal", "wood"}
     assert {r["expected_class"] for r in results} == {"metal", "wood"}  # scored against the style's class
     assert all(0 <= float(r["pixel_accuracy"]) <= 1 and r["mask"].endswith("ball_mask.png") for r in results)
+    assert {r["method"] for r in results} == {"masked"}  # the default the jobs ran (before: always "composite")
     table = rows(out / "table1.csv")
+    assert {t["method"] for t in table} == {"masked"}
     assert list(table[0]) == [
         "method",
         "style_class",
