@@ -414,13 +414,16 @@ def test_the_only_worker_dying_mid_job_stops_the_wait(monkeypatch):
 def test_an_interrupted_batch_points_to_results_only_once_they_exist(tmp_path):
     """Before: SIGTERM before the first row said "the jobs that finished are in …/results.csv", a file
     that did not exist."""
-    from napari_partial_style.batch.runner import InterruptNote
+    from napari_partial_style.batch.runner import InterruptNote, Summary, describe
 
+    summary = Summary(tmp_path / "out", 2, failures=["a", "b"])  # every job failed
+    assert "results:" not in describe(summary)[0] and "no results.csv was written" in describe(summary)[0]
     note = InterruptNote(tmp_path / "out")  # made when the batch starts, read when it is stopped
     assert str(note).startswith("no job had finished") and "run the same command again" in str(note)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "results.csv").write_text("key\n")
     assert str(note).startswith(f"the jobs that finished are in {tmp_path / 'out' / 'results.csv'}")
+    assert describe(summary)[0].endswith(f"results: {tmp_path / 'out' / 'results.csv'}")
 
 
 @pytest.mark.parametrize("overwrite", [False, True])

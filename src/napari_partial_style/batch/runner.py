@@ -228,11 +228,13 @@ def refuse_other_settings(out: Path, names: list[str], hash_: str, overwrite: bo
 
 
 def describe(summary: Summary) -> list[str]:
-    """The closing lines a user reads."""
+    """The closing lines a user reads; results.csv is named only once it exists (every job may have failed)."""
+    results = summary.out / RESULTS
     lines = [
         *summary.notes,
         f"{summary.written} job(s) written, {summary.skipped} already done, "
-        f"{len(summary.failures)} failed (of {summary.total}); results: {summary.out / RESULTS}",
+        f"{len(summary.failures)} failed (of {summary.total}); "
+        + (f"results: {results}" if results.is_file() else "no results.csv was written"),
     ]
     lines += [f"failed: {f}" for f in summary.failures]
     if summary.report:
