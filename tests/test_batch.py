@@ -1,6 +1,8 @@
 """Batches and the paper's evaluation: a tiny grid on the CPU, resumed, killed, on a LocalCluster."""
 
 import csv
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +62,9 @@ def test_a_grid_writes_every_report_file_and_a_rerun_adds_nothing(hub, grid_file
     assert len(results) == 2 and {r["style_class"] for r in results} == {"metal", "wood"}
     assert {r["expected_class"] for r in results} == {"metal", "wood"}  # scored against the style's class
     assert all(0 <= float(r["pixel_accuracy"]) <= 1 and r["mask"].endswith("ball_mask.png") for r in results)
+    assert {r["method"] for r in results} == {"masked"}  # the default the jobs ran (before: always "composite")
     table = rows(out / "table1.csv")
+    assert {t["method"] for t in table} == {"masked"}
     assert list(table[0]) == [
         "method",
         "style_class",
@@ -301,3 +305,152 @@ def test_sigterm_mid_grid_keeps_the_finished_jobs_and_a_rerun_goes_on(hub, grid_
     assert "the jobs that finished are in" in err and len(rows(out / "results.csv")) == 1
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "1 job(s) written, 1 already done" in done.stderr
+
+
+def test_our_local_cluster_serves_no_dashboard_and_listens_only_on_localhost():
+    """Dask's default (dashboard_address=None included) put a web page on 0.0.0.0:8787 during every batch."""
+    import psutil
+
+    from napari_partial_style.batch.executor import client
+
+    pytest.importorskip("distributed")
+
+    def listening():
+        return {c.laddr for c in psutil.Process().net_connections("inet") if c.status == psutil.CONN_LISTEN}
+
+    before = listening()
+    with client(workers=2):
+        opened = listening() - before
+    assert all(address.ip in ("127.0.0.1", "::1") for address in opened), opened
+    assert 8787 not in {address.port for address in opened}
+
+
+@pytest.fixture
+def not_a_scheduler():
+    """A port that takes a connection and answers other data, or (HTTP) waits for a request line."""
+    import http.server
+    import socket
+    import threading
+
+    closers = []
+
+    def start(kind):
+        if kind == "http":
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            closers.append(server.shutdown)
+            return f"tcp://127.0.0.1:{server.server_address[1]}"
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def serve():
+            while True:
+                connection, _ = listener.accept()
+                connection.sendall(b"\xff" * 64 + b"SSH-2.0-OpenSSH_9.6\r\n" * 8)
+
+        threading.Thread(target=serve, daemon=True).start()
+        closers.append(listener.close)
+        return f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+    yield start
+    for close in closers:
+        close()
+
+
+@pytest.mark.parametrize("kind", ["foo", "tls://127.0.0.1:8786", "junk", "http"])
+def test_an_address_that_is_no_scheduler_is_one_line(grid_files, not_a_scheduler, monkeypatch, kind, capsys):
+    """Before: ValueError and TypeError tracebacks, a MemoryError, or (an HTTP port) a wait without end."""
+    import time
+
+    from napari_partial_style.batch import executor
+
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(executor, "ANSWER_SECONDS", 3)
+    address = not_a_scheduler(kind) if kind in ("junk", "http") else kind
+    started = time.monotonic()
+    assert evaluate(grid_files, grid_files / "r", "--scheduler", address) == 2
+    err = capsys.readouterr().err
+    assert f"cannot connect to the Dask scheduler at {address}" in err and len(err.strip().splitlines()) == 1, err
+    assert time.monotonic() - started < 30 and not (grid_files / "r").exists()
+    if kind == "http":
+        assert "no answer in 3 s" in err
+
+
+def test_a_batch_without_a_live_worker_stops_in_a_bounded_time(grid_files, monkeypatch, capsys):
+    """Before: with no worker (never started, or the only one died), the client waited without a word."""
+    import time
+
+    from napari_partial_style.batch import executor
+
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(executor, "NO_WORKER_SECONDS", 1)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0") as cluster:
+        started = time.monotonic()
+        assert evaluate(grid_files, grid_files / "r", "--scheduler", cluster.scheduler_address) == 2
+    err = capsys.readouterr().err
+    assert f"no Dask worker alive at {cluster.scheduler_address} for 1 s (2 job(s) not run)" in err, err
+    assert len(err.strip().splitlines()) == 1 and time.monotonic() - started < 30
+
+
+def test_the_only_worker_dying_mid_job_stops_the_wait(monkeypatch):
+    import threading
+    import time
+
+    from napari_partial_style.batch import executor
+    from napari_partial_style.core.errors import PartialStyleError
+
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(executor, "NO_WORKER_SECONDS", 1)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        distributed.Client(cluster) as dask_client,
+    ):
+        threading.Timer(0.5, cluster.scale, (0,)).start()
+        with pytest.raises(PartialStyleError, match=r"no Dask worker alive at .* for 1 s \(2 job\(s\) not run\)"):
+            list(executor.run_tasks(dask_client, time.sleep, [(5,), (5,)]))
+
+
+def test_an_interrupted_batch_points_to_results_only_once_they_exist(tmp_path):
+    """Before: SIGTERM before the first row said "the jobs that finished are in …/results.csv", a file
+    that did not exist."""
+    from napari_partial_style.batch.runner import InterruptNote, Summary, describe
+
+    summary = Summary(tmp_path / "out", 2, failures=["a", "b"])  # every job failed
+    assert "results:" not in describe(summary)[0] and "no results.csv was written" in describe(summary)[0]
+    note = InterruptNote(tmp_path / "out")  # made when the batch starts, read when it is stopped
+    assert str(note).startswith("no job had finished") and "run the same command again" in str(note)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.csv").write_text("key\n")
+    assert str(note).startswith(f"the jobs that finished are in {tmp_path / 'out' / 'results.csv'}")
+    assert describe(summary)[0].endswith(f"results: {tmp_path / 'out' / 'results.csv'}")
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_damaged_bundle_in_the_way_is_named_damaged(hub, grid_files, overwrite, capsys):
+    """Before: "exists from a run with other settings; add --overwrite", and with --overwrite the job
+    ran and failed at its end on a file that is not a bundle."""
+    from napari_partial_style.core.io.bundle import FORMAT, VERSION
+
+    bundles = grid_files / "r" / "bundles"
+    bundles.mkdir(parents=True)
+    cut = bundles / "ball__metal__metal1.pstyle"
+    with zipfile.ZipFile(cut, "w") as archive:
+        archive.writestr("content.png", bytes(50_000))
+        archive.writestr("manifest.json", json.dumps({"format": FORMAT, "version": VERSION, "files": {}}))
+    cut.write_bytes(cut.read_bytes()[:-40])  # cut off, as by a full disk or a copy stopped half-way
+    before = cut.read_bytes()
+    assert evaluate(grid_files, grid_files / "r", *(["--overwrite"] if overwrite else [])) == 2
+    err = capsys.readouterr().err
+    assert f"damaged bundle in the way: {cut}" in err and "move or delete it" in err, err
+    assert "other settings" not in err and len(err.strip().splitlines()) == 1
+    assert cut.read_bytes() == before and not (grid_files / "r" / "results.csv").exists()
+
+
+def test_evaluate_without_the_weights_says_so_before_any_job(hub, grid_files, tmp_path, monkeypatch, capsys):
+    """Before: every job ran and failed, exit 1 and an empty report."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    assert evaluate(grid_files, grid_files / "r") == 2
+    err = capsys.readouterr().err
+    assert "vgg19-dcbb9e9d.pth" in err and "cannot be downloaded" in err and "Traceback" not in err, err
+    assert not (grid_files / "r").exists()

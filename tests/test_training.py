@@ -536,6 +536,25 @@ def test_a_damaged_or_foreign_resume_state_is_one_line_that_does_not_loop(
     assert main(train_args(texture_folder, out, "--epochs", "2", "--batch-size", "4", "--overwrite")) == 0
 
 
+def test_resume_refuses_other_settings_and_names_them(texture_folder, tmp_path, narrow_training, capsys):
+    """Before: a new --lr was silently ignored (the saved optimiser's ran on), and a new --batch-size,
+    --seed or --size was mixed into the resumed run."""
+    out = tmp_path / "m.pt"
+    assert main(train_args(texture_folder, out, "--epochs", "1", "--batch-size", "4")) == 0
+    state = out.with_suffix(".resume.pt")
+    before = state.read_bytes()
+    other = ["--batch-size", "3", "--lr", "0.01", "--seed", "1", "--size", "256", "--pretrained"]
+    assert main(train_args(texture_folder, out, "--epochs", "2", *other, "--resume")) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"{state} is a run with other settings" in err, err
+    for change in ("--size: saved 224, given 256", "--batch-size: saved 4, given 3", "--lr: saved 0.001, given 0.01"):
+        assert change in err, err
+    assert "--seed: saved 0, given 1" in err and "--pretrained: saved off, given on" in err and "--epochs:" not in err
+    assert state.read_bytes() == before
+    assert main(train_args(texture_folder, out, "--epochs", "2", "--batch-size", "4", "--resume")) == 0  # more epochs
+    assert torch.load(state, weights_only=True)["epoch"] == 2
+
+
 def test_a_missing_checkpoint_is_rebuilt_only_when_the_state_holds_it(
     texture_folder, tmp_path, narrow_training, capsys
 ):

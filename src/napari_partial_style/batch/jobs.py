@@ -19,7 +19,6 @@ from napari_partial_style.core.params import JobParams
 THUMB_SIDE = 160
 # Re-segmentation colours: background grey, the expected class green, any other class red.
 SCORE_COLOURS = np.array([[90, 90, 90], [40, 200, 80], [220, 50, 50]], np.uint8)
-METHOD = "composite"
 
 
 @dataclass
@@ -93,7 +92,7 @@ def run_content(
         "style": style,
         "style_class": style_class,
         "expected_class": scores.get("expected_class"),
-        "method": METHOD,
+        "method": params.style.method,  # Table 1 is grouped by it
         "pixel_accuracy": scores.get("pixel_accuracy"),
         "mean_iu": scores.get("mean_iu"),
         "seconds": round(time.perf_counter() - start, 2),

@@ -37,13 +37,32 @@ def classifier_identity(source: str) -> str:
     return source
 
 
-def prepare_folder(out: Path) -> Path:
+def check_folder(out: Path) -> Path:
+    """The results folder, checked; it is made only once the jobs can run (nothing written before)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the results.")
     check_parent(out)
-    out.mkdir(exist_ok=True)
     return out
+
+
+def check_prerequisites(
+    params: JobParams, weights: dict[str, str] | None, classifier: bool, scheduler: str | None
+) -> StageGenerator[None]:
+    """Dask, and every weight file the jobs will need, found (or downloaded) once before any job:
+    a missing one is one error, not a failure per job. A cluster's workers look on their own disks."""
+    from napari_partial_style.batch.executor import import_distributed
+    from napari_partial_style.core.io.weights import ensure_steps
+    from napari_partial_style.core.segment.classifier import required_weights
+    from napari_partial_style.core.style import networks
+
+    import_distributed()
+    if scheduler:
+        return
+    needed = list(networks.get(params.style.network).WEIGHTS)
+    if classifier:
+        needed += required_weights(params.segment.classifier)
+    yield from ensure_steps(needed, weights)
 
 
 def write_outcome(outcome: Outcome, out: Path, ledger: Ledger, summary: Summary, overwrite: bool = True) -> None:
@@ -89,6 +108,7 @@ def _drive(
     if not arguments:
         return
     with client(workers, scheduler) as dask_client:
+        out.mkdir(exist_ok=True)
         for done, outcome in enumerate(run_tasks(dask_client, fn, arguments), start=1):
             if isinstance(outcome, Exception):
                 summary.failures.append(f"{outcome.__class__.__name__}: {outcome}")
@@ -127,7 +147,7 @@ def evaluate_steps(
             f"({', '.join(known[:12])}{', ...' if len(known) > 12 else ''}); name the style folders "
             "after its classes, or train it on them."
         )
-    out = prepare_folder(Path(out))
+    out = check_folder(Path(out))
     hash_ = params_hash(params, classifier_identity(params.segment.classifier))
     ledger = Ledger(out / RESULTS)
     summary = Summary(out, len(pairs), notes=list(ledger.problems))
@@ -136,7 +156,10 @@ def evaluate_steps(
     arguments = [(p, params, hash_, max_pixels, weights, keep_bundles) for p in todo]
     if keep_bundles:
         refuse_other_settings(out, [p.name for p in todo], hash_, overwrite)
+    if todo:
+        yield from check_prerequisites(params, weights, True, scheduler)  # every job segments its composite
     yield from _drive(summary, out, ledger, evaluate_pair, arguments, workers, scheduler)
+    out.mkdir(exist_ok=True)
     rows = [r for r in ledger.rows if r["params_hash"] == hash_]
     summary.report = write_report(out, rows, params, summary.failures, command)
     return summary
@@ -164,7 +187,7 @@ def batch_steps(
         raise InputError(
             f"several contents are named {clash[0]}; their bundles would collide. Rename or run them apart."
         )
-    out = prepare_folder(Path(out))
+    out = check_folder(Path(out))
     hash_ = params_hash(params, classifier_identity(params.segment.classifier), str(Path(style).resolve()))
     ledger = Ledger(out / RESULTS)
     summary = Summary(out, len(found), notes=list(ledger.problems))
@@ -172,21 +195,29 @@ def batch_steps(
     summary.skipped = len(found) - len(todo)
     arguments = [(c, Path(style), params, c.path.stem, str(c.path), hash_, max_pixels, weights) for c in todo]
     refuse_other_settings(out, [c.path.stem for c in todo], hash_, overwrite)
+    if todo:  # as a job decides (api.Session.run): the classifier segments, scores or finds the style's region
+        segments = any(c.mask is None for c in todo) or params.score.enabled or bool(params.style.style_region)
+        yield from check_prerequisites(params, weights, segments, scheduler)
     yield from _drive(summary, out, ledger, run_content, arguments, workers, scheduler, overwrite=True)
     return summary
 
 
 def refuse_other_settings(out: Path, names: list[str], hash_: str, overwrite: bool) -> None:
     """Bundles of jobs to run that an earlier run made with other settings are replaced only with
-    --overwrite; one made with these settings (its CSV row cut off by a kill) is simply redone."""
+    --overwrite; one made with these settings (its CSV row cut off by a kill) is simply redone. One
+    that cannot be read (cut off, not a bundle) is named as such: no setting or flag replaces it."""
     from napari_partial_style.batch.jobs import BATCH_KEY
     from napari_partial_style.core.io.bundle import read_manifest
 
     def made_here(path: Path) -> bool:
         try:
-            return read_manifest(path).get(BATCH_KEY, {}).get("params_hash") == hash_
-        except PartialStyleError:
-            return False
+            manifest = read_manifest(path)
+        except PartialStyleError as exc:
+            raise InputError(
+                f"damaged bundle in the way: {str(exc).rstrip('.')}; move or delete it, then run again "
+                "(this batch writes that job's bundle there)."
+            ) from exc
+        return manifest.get(BATCH_KEY, {}).get("params_hash") == hash_
 
     other = [path for name in names if (path := out / "bundles" / f"{name}.pstyle").exists() and not made_here(path)]
     if other and not overwrite:
@@ -197,13 +228,28 @@ def refuse_other_settings(out: Path, names: list[str], hash_: str, overwrite: bo
 
 
 def describe(summary: Summary) -> list[str]:
-    """The closing lines a user reads."""
+    """The closing lines a user reads; results.csv is named only once it exists (every job may have failed)."""
+    results = summary.out / RESULTS
     lines = [
         *summary.notes,
         f"{summary.written} job(s) written, {summary.skipped} already done, "
-        f"{len(summary.failures)} failed (of {summary.total}); results: {summary.out / RESULTS}",
+        f"{len(summary.failures)} failed (of {summary.total}); "
+        + (f"results: {results}" if results.is_file() else "no results.csv was written"),
     ]
     lines += [f"failed: {f}" for f in summary.failures]
     if summary.report:
         lines.append(f"report: {summary.out / 'report.md'}")
     return lines
+
+
+class InterruptNote:
+    """What an interrupted batch says about its results, worked out when it is printed: a batch
+    stopped before its first row has no results.csv to point to."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.results = Path(out) / RESULTS
+
+    def __str__(self) -> str:
+        if self.results.is_file():
+            return f"the jobs that finished are in {self.results}; run the same command again to go on from there."
+        return f"no job had finished ({self.results} was not written); run the same command again to start."

@@ -31,6 +31,7 @@ from napari_partial_style.core.errors import InputError, WeightsError
 from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
 from napari_partial_style.core.io.atomic import atomic_file, check_parent
 from napari_partial_style.core.io.image_files import read_image_file
+from napari_partial_style.core.options import leaves, shown
 from napari_partial_style.core.params import MIN_TRAIN_SIZE, TrainParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.segment.canvas import canvas
@@ -49,6 +50,7 @@ RESUME_KEYS = {
     "val_idx": torch.Tensor,
 }
 START_AGAIN = "start again with --overwrite"
+RESUME_MAY_CHANGE = ("epochs",)  # a run can be continued for more epochs; every other setting is the run's
 # Training memory per image for VGG16 at 224 px (activations and their gradients), scaled by area;
 # plus weights, gradients and momentum of the 134 M parameters. Estimates, used to pick a batch size.
 BYTES_PER_IMAGE_224 = 0.15e9
@@ -82,6 +84,25 @@ def check_outputs(out: Path, resume: bool = False, overwrite: bool = False) -> P
             "choose another --out."
         )
     return out
+
+
+def other_settings(saved: dict[str, Any], params: TrainParams) -> list[str]:
+    """Each setting of `params` that differs from the saved run's, as "--lr: saved 0.001, given 0.01"."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return "automatic" if value is None else shown(value)
+
+    differ = []
+    for leaf in leaves(TrainParams):
+        if leaf.name in RESUME_MAY_CHANGE or leaf.name not in saved:
+            continue
+        before, now = saved[leaf.name], getattr(params, leaf.name)
+        before = tuple(before) if isinstance(before, list) else before
+        if before != now:
+            differ.append(f"{leaf.flag}: saved {text(before)}, given {text(now)}")
+    return differ
 
 
 def stratified_split(targets: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -221,6 +242,7 @@ class Trainer:
         if state.get("format") != RESUME_FORMAT:
             raise WeightsError(f"{self.resume_path} is not a {RESUME_FORMAT}; {START_AGAIN}.")
         wrong = [key for key, kind in RESUME_KEYS.items() if not isinstance(state.get(key), kind)]
+        wrong += [] if isinstance(state.get("params", {}), dict) else ["params"]  # older states hold none
         if wrong:
             raise WeightsError(
                 f"{self.resume_path} is damaged ({wrong[0]} is missing or of the wrong type); {START_AGAIN}."
@@ -229,6 +251,12 @@ class Trainer:
             raise InputError(
                 f"{self.resume_path} belongs to another run (classes {state['classes']}); "
                 "start without --resume or use the same data."
+            )
+        differ = other_settings(state.get("params", {}), self.params)
+        if differ:
+            raise InputError(
+                f"{self.resume_path} is a run with other settings ({'; '.join(differ)}); give its settings "
+                f"to continue it (only --epochs may change), or {START_AGAIN}."
             )
         self.model = FCNClassifier(state["classes"], "sigmoid").to(self.device)
         self.optimizer = make_optimizer(self.model, self.params)
@@ -269,6 +297,7 @@ class Trainer:
             "best_epoch": self.best_record["epoch"] if self.best_record else 0,
             "best_record": self.best_record,
             "batch_size": self.batch_size,
+            "params": asdict(self.params),  # what --resume must be given again
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "train_idx": torch.from_numpy(np.asarray(self.train_idx)),
