@@ -127,6 +127,17 @@ def test_an_old_folder_bundle_is_replaced_by_a_file_on_overwrite(tmp_path, rng):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job.pstyle", "zip.pstyle"]
 
 
+def test_overwrite_never_removes_the_users_files_in_a_bundle_folder(tmp_path, rng):
+    """`--overwrite` onto an unzipped bundle holding the user's notes.txt deleted the whole folder."""
+    folder = unzipped(write_bundle(sample_bundle(rng, marker=1), tmp_path / "zip.pstyle"), tmp_path / "job.pstyle")
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(
+        InputError, match="job.pstyle is a bundle folder that also holds notes.txt, which no bundle has"
+    ):
+        write_bundle(sample_bundle(rng, marker=2), folder, overwrite=True)
+    assert (folder / "notes.txt").read_text() == "mine" and read_bundle(folder).manifest["marker"] == 1
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [

@@ -74,8 +74,24 @@ def check_target(path: str | Path, overwrite: bool = False) -> Path:
             raise InputError(f"output {path} exists; choose another name or pass --overwrite.")
         if not is_bundle(path):
             raise InputError(f"{path} exists and is not a result bundle; it is left alone, choose another name.")
+        _refuse_foreign_files(path)
     check_parent(path)
     return path
+
+
+def _refuse_foreign_files(path: Path) -> None:
+    """An unzipped bundle folder is replaced whole by the new bundle file: refused when it also
+    holds files no bundle has (the user's notes), which would go with it."""
+    if not path.is_dir() or path.is_symlink():
+        return
+    own = {MANIFEST, SCORES, *(layer + suffix for layer in LAYERS for suffix in (".png", ".tif"))}
+    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in own)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(
+            f"{path} is a bundle folder that also holds {shown}, which no bundle has; --overwrite replaces "
+            "the whole folder, so move them out first, or choose another name."
+        )
 
 
 def is_bundle(path: Path) -> bool:
