@@ -280,7 +280,7 @@ def test_malformed_manifests_are_bundle_errors(tmp_path, rng, change, words):
 @pytest.mark.parametrize(
     ("labels", "words"),
     [
-        (np.zeros((10, 10), np.uint8), "shape (10, 10) (uint8), but labels must have shape (48, 64) with integer"),
+        (np.zeros((10, 10), np.uint8), "labels.png has shape (10, 10) in its header, but labels must be 48×64"),
         (np.zeros((48, 64, 3), np.uint8), "shape (48, 64, 3)"),
     ],
 )

@@ -91,9 +91,8 @@ def _read_tiff(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
     with tifffile.TiffFile(fh) as tif:
         series = tif.series[0]
         samples = dict(zip(series.axes, series.shape)).get("S", 1)
-        planes = [n for axis, n in zip(series.axes, series.shape) if axis != "S"]
-        height, width = (planes[-2], planes[-1]) if len(planes) >= 2 else (1, planes[0] if planes else 1)
-        _check_pixels(name, width, height * int(np.prod(planes[:-2], dtype=np.int64)), max_pixels)
+        height, width, planes = _tiff_dims(series)
+        _check_pixels(name, width, height * planes, max_pixels)
         array = np.asarray(series.asarray())
         extras = tuple(int(e) for e in (getattr(series.pages[0], "extrasamples", None) or ()))
     if array.ndim == 3 and array.shape[-1] == 2 and not (samples == 2 and extras in ((1,), (2,))):
@@ -104,21 +103,54 @@ def _read_tiff(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
     return array
 
 
-def _read_with_pillow(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
+def _tiff_dims(series) -> tuple[int, int, int]:
+    """Height, width and the number of 2-D images of a TIFF series, from its header."""
+    sizes = [int(n) for axis, n in zip(series.axes, series.shape) if axis != "S"]
+    height, width = (sizes[-2], sizes[-1]) if len(sizes) >= 2 else (1, sizes[0] if sizes else 1)
+    return height, width, int(np.prod(sizes[:-2], dtype=np.int64))
+
+
+def image_dims(fh: BinaryIO, name: str) -> tuple[int, int, int]:
+    """Height, width and number of 2-D images (a TIFF stack's; 1 otherwise) from an image file's
+    header alone, so that a file of the wrong shape is refused before any pixel is decoded."""
+    head = fh.read(32)
+    fh.seek(0)
+    try:
+        if head.startswith(TIFF_SIGNATURES):
+            import tifffile
+
+            with tifffile.TiffFile(fh) as tif:
+                return _tiff_dims(tif.series[0])
+        if head.startswith(PNG_SIGNATURE) and len(head) >= 24:
+            return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"), 1
+        with _open_with_pillow(fh) as img:
+            return img.size[1], img.size[0], 1
+    except Exception as exc:  # every reader has its own exception types
+        raise InputError(f"{name}: cannot be read as an image ({exc.__class__.__name__}: {exc}).") from exc
+    finally:
+        fh.seek(0)
+
+
+def _open_with_pillow(fh: BinaryIO):
+    """Pillow's lazy open (the header only), without its own bomb check: ours names the limit and the flag."""
     import warnings
 
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(fh)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _read_with_pillow(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
+    from PIL import ImageOps, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb check would say "decompression bomb"; ours names the limit and the flag.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                img_file = Image.open(fh)
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-        with img_file as img:
+        with _open_with_pillow(fh) as img:
             _check_pixels(name, *img.size, max_pixels)
             frames = getattr(img, "n_frames", 1)
             if frames > 1:
