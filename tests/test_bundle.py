@@ -321,3 +321,27 @@ def test_absurd_manifests_are_bundle_errors(tmp_path, rng, entry, data):
     rewrite(path, entry, data)
     with pytest.raises(BundleError, match=entry):
         read_bundle(path)
+
+
+def strict_json(text):
+    """Parse as JavaScript and other strict parsers do: NaN and Infinity are not JSON."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_manifests_are_valid_json_with_nan_written_as_null_and_a_note(tmp_path, rng):
+    """A full-frame mask wrote "seam_score": NaN into manifest.json, which strict parsers refuse."""
+    job = sample_bundle(rng)
+    job.manifest["composite"] = {"seam_score": float("nan"), "levels": [1.0, np.float32("inf")], "steps": 3}
+    job.scores = {"mean_iu": np.float64("nan"), "pixel_accuracy": 0.5}
+    path = write_bundle(job, tmp_path / "job.pstyle")
+    manifest = strict_json(entries(path)["manifest.json"])["composite"]
+    assert manifest["seam_score"] is None and "was NaN, undefined for this job" in manifest["seam_score_note"]
+    assert manifest["levels"] == [1.0, None] and "NaN or infinite" in manifest["levels_note"]
+    assert manifest["steps"] == 3 and "steps_note" not in manifest
+    scores = strict_json(entries(path)["scores.json"])
+    assert scores["mean_iu"] is None and scores["mean_iu_note"] and scores["pixel_accuracy"] == 0.5
+    assert read_bundle(path).manifest["composite"]["seam_score"] is None

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style.core.errors import BundleError, InputError
+from napari_partial_style.core.io import strict_json
 from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
 from napari_partial_style.core.io.bundle_entries import read_folder_entry, read_zip_entry
 from napari_partial_style.core.io.image_files import (
@@ -147,13 +148,13 @@ def write_bundle(bundle: Bundle, path: str | Path, overwrite: bool = False) -> P
         "version": VERSION,
         "files": {name: filename for name, (filename, _) in files.items()},
     }
-    text = json.dumps(manifest, indent=2, default=_jsonable)
+    text = strict_json.dumps(manifest)
     with atomic_file(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
         for filename, array in files.values():
             with archive.open(_entry(filename), "w", force_zip64=True) as entry:
                 write_encoded(array, Path(filename).suffix, entry, filename)
         if bundle.scores is not None:
-            _add(archive, SCORES, json.dumps(bundle.scores, indent=2, default=_jsonable).encode())
+            _add(archive, SCORES, strict_json.dumps(bundle.scores).encode())
         _add(archive, MANIFEST, text.encode())
     return path
 
@@ -170,14 +171,6 @@ def _entry(name: str) -> zipfile.ZipInfo:
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(_entry(name), data)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (Path, np.dtype)):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 Reader = Callable[[str, int], bytes]  # a file of the bundle by name, at most so many bytes
