@@ -12,6 +12,8 @@ from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io import claim
 from napari_partial_style.core.io.claim import claimed
 
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX owners, modes and links")
+
 HOLDER = """
 import sys, time
 from napari_partial_style.core.io.claim import claimed
@@ -88,6 +90,7 @@ def test_an_output_inside_or_around_a_claimed_one_is_refused(tmp_path, held, wan
         pass  # released
 
 
+@posix_only
 def test_a_link_planted_in_the_old_temporary_claims_folder_is_not_written_through(tmp_path, monkeypatch):
     """The old folder, $TMPDIR/napari-partial-style-claims-USER, could be made by anyone: a `.who`
     link there (its name computable from the output path) made a job overwrite the link's target."""
@@ -107,6 +110,7 @@ def test_a_link_planted_in_the_old_temporary_claims_folder_is_not_written_throug
     assert victim.read_text() == "precious"
 
 
+@posix_only
 def test_the_claims_folder_is_private(tmp_path):
     folder = claim.claims_folder()
     assert folder.stat().st_mode & 0o777 == 0o700
@@ -122,6 +126,7 @@ def test_the_claims_folder_is_private(tmp_path):
         (lambda folder, tmp: os.chown(folder, 12345, 12345), "belongs to user 12345, not to you"),
     ],
 )
+@posix_only
 def test_a_claims_folder_others_could_write_in_is_refused(tmp_path, spoil, words):
     folder = claim.claims_folder()
     if "belongs" in words and os.getuid() != 0:
@@ -144,3 +149,11 @@ def test_a_folder_where_a_claim_file_should_be_is_one_line(tmp_path, which):
     path.rmdir()
     with claimed(out):
         pass
+
+
+def test_a_relative_cache_home_is_ignored_as_the_xdg_rule_says(tmp_path, monkeypatch):
+    """Relative to each job's own folder, two jobs would not see each other's claims."""
+    monkeypatch.setenv("XDG_CACHE_HOME", "cache")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert claim.claims_folder() == tmp_path / ".cache" / "napari-partial-style" / "claims"

@@ -8,8 +8,8 @@ Beside each lock, a record names the output and who holds it; a job reads every 
 refuse outputs that contain or lie inside another job's, so records are read and written under
 one folder-wide lock, held for milliseconds.
 
-The claims live in a folder of this user's, `$XDG_CACHE_HOME/napari-partial-style/claims` (else
-`~/.cache/...`): not the temporary folder, which batch schedulers set per job (two jobs on one
+The claims live in a folder of this user's, `$XDG_CACHE_HOME/napari-partial-style/claims` (else, or
+when it is relative, `~/.cache/...`): not the temporary folder, which batch schedulers set per job (two jobs on one
 machine must see each other's claims), nor `$XDG_RUNTIME_DIR`, which cron and batch jobs often lack.
 The folder is made with mode 0700 and refused unless it is a real folder of this user that nobody
 else can write in, and its files are opened without following links, so no other user can plant a
@@ -37,7 +37,8 @@ REGISTRY_WAIT_S = 30.0  # the folder-wide lock is held for milliseconds; this lo
 
 def claims_folder() -> Path:
     """The user's claims folder, made private on first use and checked on every use."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(cache) if os.path.isabs(cache) else Path("~/.cache").expanduser()  # the XDG rule: relative is ignored
     folder = base / "napari-partial-style" / "claims"
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
