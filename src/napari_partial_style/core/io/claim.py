@@ -145,11 +145,12 @@ def _live_records(folder: Path) -> Iterator[dict]:
                 _remove(path)
             continue
         try:
-            fd = _open(record, os.O_RDONLY)
-            with os.fdopen(fd, "rb") as fh:
-                yield json.loads(fh.read(65536).decode("utf-8"))
-        except (OSError, ValueError):
+            with os.fdopen(_open(record, os.O_RDONLY), "rb") as fh:
+                data = json.loads(fh.read(65536).decode("utf-8"))
+        except (OSError, ValueError):  # a folder in its place, or written by something else: not a claim
             continue
+        if isinstance(data, dict):
+            yield data
 
 
 def _refuse_overlaps(folder: Path, target: Path, shown: Path) -> None:
