@@ -8,7 +8,9 @@ folder (or a folder bundle of version 0.1) is read as well.
 The zip is built beside the target and renamed in, so a failed or interrupted write never leaves
 a half bundle and never damages the bundle that was there (core/io/atomic.py; what a killed writer
 left is cleaned up by the next write or read). Reading trusts nothing in the file: the manifest's
-shape, file names (plain names inside the bundle only), entry sizes and every array's shape are checked.
+shape, file names (plain names inside the bundle only), entry sizes by kind (core/io/bundle_entries.py),
+each layer's header against the content's shape before it is decoded, the saliency maps against the
+targets, and float layers for NaN are checked. Manifests are strict JSON (core/io/strict_json.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from napari_partial_style.core.io import strict_json
 from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
 from napari_partial_style.core.io.bundle_entries import read_folder_entry, read_zip_entry
 from napari_partial_style.core.io.image_files import (
+    BYTES_PER_PIXEL,
     DEFAULT_MAX_PIXELS,
     describe_file,
     image_dims,
@@ -50,8 +53,7 @@ LAYERS = (*IMAGE_LAYERS, "labels", *STACK_LAYERS)
 # are a few KB; the content and style at most the largest image read (100 Mpx of float32 RGBA); the
 # other layers at most their shape on the content as float32 RGBA, plus room for the file's header.
 MAX_JSON_BYTES = 4_000_000
-MAX_ENTRY_BYTES = DEFAULT_MAX_PIXELS * 16
-BYTES_PER_PIXEL = 16
+MAX_ENTRY_BYTES = DEFAULT_MAX_PIXELS * BYTES_PER_PIXEL
 HEADER_BYTES = 1_000_000
 MAX_MAPS = 1001  # CRF marginals: the classifier's classes (1000 for ImageNet) and the background
 PREVIEW_HEIGHT = 384  # core/job.preview_strip's
