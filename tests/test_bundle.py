@@ -127,6 +127,17 @@ def test_an_old_folder_bundle_is_replaced_by_a_file_on_overwrite(tmp_path, rng):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job.pstyle", "zip.pstyle"]
 
 
+def test_overwrite_never_removes_the_users_files_in_a_bundle_folder(tmp_path, rng):
+    """`--overwrite` onto an unzipped bundle holding the user's notes.txt deleted the whole folder."""
+    folder = unzipped(write_bundle(sample_bundle(rng, marker=1), tmp_path / "zip.pstyle"), tmp_path / "job.pstyle")
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(
+        InputError, match="job.pstyle is a bundle folder that also holds notes.txt, which no bundle has"
+    ):
+        write_bundle(sample_bundle(rng, marker=2), folder, overwrite=True)
+    assert (folder / "notes.txt").read_text() == "mine" and read_bundle(folder).manifest["marker"] == 1
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
@@ -269,7 +280,7 @@ def test_malformed_manifests_are_bundle_errors(tmp_path, rng, change, words):
 @pytest.mark.parametrize(
     ("labels", "words"),
     [
-        (np.zeros((10, 10), np.uint8), "shape (10, 10) (uint8), but labels must have shape (48, 64) with integer"),
+        (np.zeros((10, 10), np.uint8), "labels.png has shape (10, 10) in its header, but labels must be 48×64"),
         (np.zeros((48, 64, 3), np.uint8), "shape (48, 64, 3)"),
     ],
 )
@@ -310,3 +321,27 @@ def test_absurd_manifests_are_bundle_errors(tmp_path, rng, entry, data):
     rewrite(path, entry, data)
     with pytest.raises(BundleError, match=entry):
         read_bundle(path)
+
+
+def strict_json(text):
+    """Parse as JavaScript and other strict parsers do: NaN and Infinity are not JSON."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_manifests_are_valid_json_with_nan_written_as_null_and_a_note(tmp_path, rng):
+    """A full-frame mask wrote "seam_score": NaN into manifest.json, which strict parsers refuse."""
+    job = sample_bundle(rng)
+    job.manifest["composite"] = {"seam_score": float("nan"), "levels": [1.0, np.float32("inf")], "steps": 3}
+    job.scores = {"mean_iu": np.float64("nan"), "pixel_accuracy": 0.5}
+    path = write_bundle(job, tmp_path / "job.pstyle")
+    manifest = strict_json(entries(path)["manifest.json"])["composite"]
+    assert manifest["seam_score"] is None and "was NaN, undefined for this job" in manifest["seam_score_note"]
+    assert manifest["levels"] == [1.0, None] and "NaN or infinite" in manifest["levels_note"]
+    assert manifest["steps"] == 3 and "steps_note" not in manifest
+    scores = strict_json(entries(path)["scores.json"])
+    assert scores["mean_iu"] is None and scores["mean_iu_note"] and scores["pixel_accuracy"] == 0.5
+    assert read_bundle(path).manifest["composite"]["seam_score"] is None

@@ -8,7 +8,9 @@ folder (or a folder bundle of version 0.1) is read as well.
 The zip is built beside the target and renamed in, so a failed or interrupted write never leaves
 a half bundle and never damages the bundle that was there (core/io/atomic.py; what a killed writer
 left is cleaned up by the next write or read). Reading trusts nothing in the file: the manifest's
-shape, file names (plain names inside the bundle only), entry sizes and every array's shape are checked.
+shape, file names (plain names inside the bundle only), entry sizes by kind (core/io/bundle_entries.py),
+each layer's header against the content's shape before it is decoded, the saliency maps against the
+targets, and float layers for NaN are checked. Manifests are strict JSON (core/io/strict_json.py).
 """
 
 from __future__ import annotations
@@ -19,14 +21,25 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from napari_partial_style.core.errors import BundleError, InputError
+from napari_partial_style.core.io import strict_json
 from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
-from napari_partial_style.core.io.image_files import describe_file, image_suffix, read_image, write_encoded
+from napari_partial_style.core.io.bundle_entries import read_folder_entry, read_zip_entry
+from napari_partial_style.core.io.image_files import (
+    BYTES_PER_PIXEL,
+    DEFAULT_MAX_PIXELS,
+    describe_file,
+    image_dims,
+    image_suffix,
+    read_image,
+    write_encoded,
+)
 
 FORMAT = "napari-partial-style bundle"
 VERSION = 1
@@ -36,8 +49,14 @@ SCORES = "scores.json"
 IMAGE_LAYERS = ("content", "style", "stylized", "composite", "preview")
 STACK_LAYERS = ("saliency", "crf_probabilities")
 LAYERS = (*IMAGE_LAYERS, "labels", *STACK_LAYERS)
-# An entry that claims more is refused before it is inflated (a zip bomb); 100 Mpx of 16 float32 maps.
-MAX_ENTRY_BYTES = 100_000_000 * 4 * 16
+# Entries that claim more are refused before they are inflated or read (a zip bomb): the JSON files
+# are a few KB; the content and style at most the largest image read (100 Mpx of float32 RGBA); the
+# other layers at most their shape on the content as float32 RGBA, plus room for the file's header.
+MAX_JSON_BYTES = 4_000_000
+MAX_ENTRY_BYTES = DEFAULT_MAX_PIXELS * BYTES_PER_PIXEL
+HEADER_BYTES = 1_000_000
+MAX_MAPS = 1001  # CRF marginals: the classifier's classes (1000 for ImageNet) and the background
+PREVIEW_HEIGHT = 384  # core/job.preview_strip's
 
 
 @dataclass
@@ -74,8 +93,24 @@ def check_target(path: str | Path, overwrite: bool = False) -> Path:
             raise InputError(f"output {path} exists; choose another name or pass --overwrite.")
         if not is_bundle(path):
             raise InputError(f"{path} exists and is not a result bundle; it is left alone, choose another name.")
+        _refuse_foreign_files(path)
     check_parent(path)
     return path
+
+
+def _refuse_foreign_files(path: Path) -> None:
+    """An unzipped bundle folder is replaced whole by the new bundle file: refused when it also
+    holds files no bundle has (the user's notes), which would go with it."""
+    if not path.is_dir() or path.is_symlink():
+        return
+    own = {MANIFEST, SCORES, *(layer + suffix for layer in LAYERS for suffix in (".png", ".tif"))}
+    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in own)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(
+            f"{path} is a bundle folder that also holds {shown}, which no bundle has; --overwrite replaces "
+            "the whole folder, so move them out first, or choose another name."
+        )
 
 
 def is_bundle(path: Path) -> bool:
@@ -115,13 +150,13 @@ def write_bundle(bundle: Bundle, path: str | Path, overwrite: bool = False) -> P
         "version": VERSION,
         "files": {name: filename for name, (filename, _) in files.items()},
     }
-    text = json.dumps(manifest, indent=2, default=_jsonable)
+    text = strict_json.dumps(manifest)
     with atomic_file(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
         for filename, array in files.values():
             with archive.open(_entry(filename), "w", force_zip64=True) as entry:
                 write_encoded(array, Path(filename).suffix, entry, filename)
         if bundle.scores is not None:
-            _add(archive, SCORES, json.dumps(bundle.scores, indent=2, default=_jsonable).encode())
+            _add(archive, SCORES, strict_json.dumps(bundle.scores).encode())
         _add(archive, MANIFEST, text.encode())
     return path
 
@@ -140,21 +175,16 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(_entry(name), data)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (Path, np.dtype)):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+Reader = Callable[[str, int], bytes]  # a file of the bundle by name, at most so many bytes
 
 
 @contextmanager
-def _entries(path: Path) -> Iterator[Callable[[str], bytes]]:
+def _entries(path: Path) -> Iterator[Reader]:
     """A reader of the bundle's files by name, open for one read of the whole bundle (so its
     files all come from the same write); FileNotFoundError names a missing file."""
     recover(path, is_complete=is_bundle)
     if path.is_dir():
-        yield lambda name: _inside(path, name).read_bytes()
+        yield lambda name, limit: read_folder_entry(path, name, limit)
         return
     if not path.is_file():
         raise BundleError(f"{path}: no such bundle; check the path.")
@@ -164,35 +194,8 @@ def _entries(path: Path) -> Iterator[Callable[[str], bytes]]:
         raise BundleError(
             f"{path} is not a result bundle: it is {describe_file(path)}, not a zip holding {MANIFEST}."
         ) from exc
-
-    def read(name: str) -> bytes:
-        try:
-            info = archive.getinfo(name)
-        except KeyError:
-            raise FileNotFoundError(name) from None
-        if info.file_size > MAX_ENTRY_BYTES:
-            raise BundleError(
-                f"{path}: {name} claims {info.file_size / 1e9:.3g} GB, more than any bundle holds; "
-                "the bundle is damaged."
-            )
-        try:
-            return archive.read(info)
-        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-            raise BundleError(f"{path}: {name} is damaged ({exc}).") from exc
-
     with archive:
-        yield read
-
-
-def _inside(folder: Path, name: str) -> Path:
-    """A file of a folder bundle, refused when it is a link that leads out of the folder."""
-    entry = folder / name
-    if entry.is_symlink() and not entry.resolve().is_relative_to(folder.resolve()):
-        raise BundleError(
-            f"{folder}: {name} is a link to {entry.resolve()}, outside the bundle; only files inside "
-            "the bundle are read."
-        )
-    return entry
+        yield lambda name, limit: read_zip_entry(path, archive, name, limit)
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -202,9 +205,9 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         return _manifest(path, read)
 
 
-def _manifest(path: Path, read: Callable[[str], bytes]) -> dict[str, Any]:
+def _manifest(path: Path, read: Reader) -> dict[str, Any]:
     try:
-        manifest = json.loads(read(MANIFEST).decode("utf-8"))
+        manifest = json.loads(read(MANIFEST, MAX_JSON_BYTES).decode("utf-8"))
     except FileNotFoundError as exc:
         raise BundleError(f"{path} is not a result bundle: {MANIFEST} is missing.") from exc
     except (OSError, ValueError) as exc:
@@ -245,29 +248,86 @@ def _manifest(path: Path, read: Callable[[str], bytes]) -> dict[str, Any]:
 
 
 def read_bundle(path: str | Path) -> Bundle:
-    """Read every file the manifest names; a missing, unreadable or misshapen one is named in the error."""
+    """Read every file the manifest names; a missing, unreadable or misshapen one is named in the
+    error. The content is read first: every other layer must lie on it, which its file's header
+    shows before any of its pixels is decoded."""
     path = Path(path)
     with _entries(path) as read:
         manifest = _manifest(path, read)
-        arrays: dict[str, Any] = {}
-        for name, filename in manifest["files"].items():
-            try:
-                arrays[name] = read_image(io.BytesIO(read(filename)), filename)
-            except (InputError, OSError) as exc:
-                raise BundleError(f"{path}: {filename} is missing or damaged ({exc}).") from exc
+        files = manifest["files"]
+        if "content" not in files:
+            raise BundleError(f"{path}: the manifest names no content image.")
+        arrays = {"content": _image(path, read, files["content"], MAX_ENTRY_BYTES)}
+        frame = arrays["content"].shape[:2]
+        for name, filename in files.items():
+            if name == "style":  # any size: it is not laid on the content
+                arrays[name] = _image(path, read, filename, MAX_ENTRY_BYTES)
+            elif name != "content":
+                pixels, fits = _rule(path, name, frame, manifest["targets"])
+                arrays[name] = _image(path, read, filename, pixels * BYTES_PER_PIXEL + HEADER_BYTES, fits)
         scores = _scores(path, read)
-    if "content" not in arrays:
-        raise BundleError(f"{path}: the manifest names no content image.")
     for name in STACK_LAYERS:
         if name in arrays and arrays[name].ndim == 2:
             arrays[name] = arrays[name][None]
-    _check_shapes(path, manifest["files"], arrays)
+    _check_shapes(path, files, arrays, len(manifest["targets"]))
+    _check_finite(path, files, arrays)
     return Bundle(manifest=manifest, scores=scores, **arrays)
 
 
-def _scores(path: Path, read: Callable[[str], bytes]) -> dict[str, Any] | None:
+def _rule(path: Path, name: str, frame: tuple[int, int], targets: list[str]) -> tuple[int, Callable]:
+    """The most pixels the layer's file can hold on a content of `frame` (height, width), and the
+    check of its header's (height, width, images) that says why it cannot be that layer."""
+    h, w = frame
+    if name == "preview":  # content | stylized | composite side by side, a few hundred pixels high
+        most = 2 * PREVIEW_HEIGHT * (3 * -(-w * PREVIEW_HEIGHT // h) + 24)
+        return most, partial(_fits_pixels, name, frame, most)
+    if name == "saliency" and not targets:
+        raise BundleError(f"{path}: the bundle holds saliency maps but its manifest names no targets.")
+    planes = {"saliency": len(targets), "crf_probabilities": MAX_MAPS}.get(name, 1)
+    return planes * h * w, partial(_fits_frame, name, frame, planes)
+
+
+def _fits_pixels(name: str, frame: tuple[int, int], most: int, dims: tuple[int, int, int]) -> str | None:
+    height, width, count = dims
+    if height * width * count > most:
+        return f"is {height}×{width} px, larger than the {name} of a {frame[0]}×{frame[1]} content can be"
+    return None
+
+
+def _fits_frame(name: str, frame: tuple[int, int], planes: int, dims: tuple[int, int, int]) -> str | None:
+    height, width, count = dims
+    if (height, width) != frame:
+        return (
+            f"has shape ({height}, {width}) in its header, but {name} must be {frame[0]}×{frame[1]} "
+            "to lie on the content"
+        )
+    if name == "saliency" and count != planes:
+        return f"holds {count} map(s), but the manifest names {planes} target(s)"
+    if count > planes:
+        return f"holds {count} images, more than {name} has ({planes})"
+    return None
+
+
+def _image(path: Path, read: Reader, filename: str, limit: int, fits: Callable | None = None) -> np.ndarray:
+    """One image of the bundle, decoded only when `fits` (given its header's dims) finds no fault."""
     try:
-        scores = json.loads(read(SCORES).decode("utf-8"))
+        fh = io.BytesIO(read(filename, limit))
+        if fits is not None:
+            dims = image_dims(fh, filename)
+            fault = fits(dims)
+            if fault:
+                raise BundleError(f"{path}: {filename} {fault}; the bundle is damaged (nothing of it was decoded).")
+            max_pixels = dims[0] * dims[1] * dims[2]
+        else:
+            max_pixels = DEFAULT_MAX_PIXELS
+        return read_image(fh, filename, max_pixels)
+    except (InputError, OSError) as exc:
+        raise BundleError(f"{path}: {filename} is missing or damaged ({exc}).") from exc
+
+
+def _scores(path: Path, read: Reader) -> dict[str, Any] | None:
+    try:
+        scores = json.loads(read(SCORES, MAX_JSON_BYTES).decode("utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, RecursionError) as exc:
@@ -277,14 +337,23 @@ def _scores(path: Path, read: Callable[[str], bytes]) -> dict[str, Any] | None:
     return scores
 
 
-def _check_shapes(path: Path, files: dict[str, str], arrays: dict[str, np.ndarray]) -> None:
+def _check_finite(path: Path, files: dict[str, str], arrays: dict[str, np.ndarray]) -> None:
+    """A float layer with NaN or infinite values would show as black or empty without a word."""
+    for name, array in arrays.items():
+        if array is not None and array.dtype.kind == "f":
+            bad = int(np.count_nonzero(~np.isfinite(array)))
+            if bad:
+                raise BundleError(f"{path}: {files[name]} holds {bad} NaN or infinite value(s); the bundle is damaged.")
+
+
+def _check_shapes(path: Path, files: dict[str, str], arrays: dict[str, np.ndarray], targets: int) -> None:
     """Every layer must lie on the content: same height and width, the right number of axes."""
     h, w = arrays["content"].shape[:2]
     expected = {
         "stylized": (f"({h}, {w}, C)", lambda a: a.ndim in (2, 3) and a.shape[:2] == (h, w)),
         "composite": (f"({h}, {w}, C)", lambda a: a.ndim in (2, 3) and a.shape[:2] == (h, w)),
         "labels": (f"({h}, {w}) with integer labels", lambda a: a.shape == (h, w) and a.dtype.kind in "ui"),
-        "saliency": (f"(K, {h}, {w})", lambda a: a.ndim == 3 and a.shape[1:] == (h, w)),
+        "saliency": (f"({targets}, {h}, {w})", lambda a: a.shape == (targets, h, w)),
         "crf_probabilities": (f"(K, {h}, {w})", lambda a: a.ndim == 3 and a.shape[1:] == (h, w)),
     }
     for name, (form, fits) in expected.items():

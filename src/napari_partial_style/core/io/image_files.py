@@ -22,6 +22,10 @@ TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 DEFAULT_MAX_PIXELS = 100_000_000
 # The path that means "read the image from standard input" (`... | napari-partial-style run - stone.jpg`).
 STDIN = "-"
+STDIN_CHUNK = 1 << 20
+BYTES_PER_PIXEL = 16  # float32 RGBA, the largest uncompressed encoding read
+STDIN_SLACK = 16_000_000  # header, metadata, a preview inside a TIFF
+OTHER_SIGNATURES = (b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")  # JPEG, GIF, BMP, WebP
 
 
 def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -31,7 +35,7 @@ def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> n
     any pixel is decoded, so a huge or hostile file costs no memory. `STDIN` reads standard input.
     """
     if str(path) == STDIN:
-        return read_image(io.BytesIO(read_stdin()), "standard input", max_pixels)
+        return read_image(read_stdin(max_pixels), "standard input", max_pixels)
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder, not an image file; give a PNG, JPEG or TIFF file.")
@@ -41,17 +45,65 @@ def read_image_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> n
         return read_image(fh, str(path), max_pixels)
 
 
-def read_stdin() -> bytes:
-    """All of standard input; refused when it is a terminal (nothing was piped in, reading would hang)."""
+def stdin_cap(max_pixels: int) -> int:
+    """The most bytes standard input may hold: an image of `max_pixels` in the largest encoding read
+    (float32 RGBA TIFF, uncompressed), plus room for its header and metadata."""
+    return max_pixels * BYTES_PER_PIXEL + STDIN_SLACK
+
+
+def read_stdin(max_pixels: int = DEFAULT_MAX_PIXELS) -> io.BytesIO:
+    """Standard input, read a chunk at a time: what is no image, or an image above `max_pixels`
+    by its header, is refused from the first chunk, and the whole is capped at `stdin_cap` bytes.
+    Refused when it is a terminal (nothing was piped in, reading would hang)."""
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError(
             "'-' reads the image from standard input, but nothing is piped in; pipe one "
             "(cat photo.png | napari-partial-style ...) or give a file path."
         )
-    data = sys.stdin.buffer.read()
-    if not data:
+    stream = sys.stdin.buffer
+    head = stream.read(STDIN_CHUNK)
+    if not head:
         raise InputError("'-': standard input is empty; pipe an image into it or give a file path.")
+    _check_head(head, max_pixels)
+    data, cap = io.BytesIO(head), stdin_cap(max_pixels)
+    data.seek(0, io.SEEK_END)
+    while chunk := stream.read(STDIN_CHUNK):
+        data.write(chunk)
+        if data.tell() > cap:
+            raise InputError(
+                f"'-': standard input holds more than {cap / 1e6:.0f} MB, the cap for an image of "
+                f"{max_pixels / 1e6:.3g} Mpx (--max-pixels, {BYTES_PER_PIXEL} bytes per pixel); save it to a file "
+                "and give its path, or raise --max-pixels."
+            )
+    data.seek(0)
     return data
+
+
+def _check_head(head: bytes, max_pixels: int) -> None:
+    """Refuse standard input from its first chunk: no image format's signature, or too many pixels in its header."""
+    from PIL import UnidentifiedImageError
+
+    if head.startswith(TIFF_SIGNATURES):
+        return  # a TIFF's header may lie at its end
+    if head.startswith(PNG_SIGNATURE) and len(head) >= 24:
+        _check_pixels(
+            "standard input", int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), max_pixels
+        )
+        return
+    known = head.startswith(OTHER_SIGNATURES)
+    try:
+        with _open_with_pillow(io.BytesIO(head)) as img:
+            width, height = img.size
+    except UnidentifiedImageError:
+        if known:
+            return  # cut short by the chunk (a JPEG with long metadata): the whole decides
+        raise InputError(
+            f"standard input: cannot be read as an image: it is {describe_head(head[:512])}; "
+            "pipe a PNG, JPEG or TIFF file."
+        ) from None
+    except Exception:  # a header cut short by the chunk: the whole decides
+        return
+    _check_pixels("standard input", width, height, max_pixels)
 
 
 def read_image(fh: BinaryIO, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -91,9 +143,8 @@ def _read_tiff(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
     with tifffile.TiffFile(fh) as tif:
         series = tif.series[0]
         samples = dict(zip(series.axes, series.shape)).get("S", 1)
-        planes = [n for axis, n in zip(series.axes, series.shape) if axis != "S"]
-        height, width = (planes[-2], planes[-1]) if len(planes) >= 2 else (1, planes[0] if planes else 1)
-        _check_pixels(name, width, height * int(np.prod(planes[:-2], dtype=np.int64)), max_pixels)
+        height, width, planes = _tiff_dims(series)
+        _check_pixels(name, width, height * planes, max_pixels)
         array = np.asarray(series.asarray())
         extras = tuple(int(e) for e in (getattr(series.pages[0], "extrasamples", None) or ()))
     if array.ndim == 3 and array.shape[-1] == 2 and not (samples == 2 and extras in ((1,), (2,))):
@@ -104,21 +155,54 @@ def _read_tiff(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
     return array
 
 
-def _read_with_pillow(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
+def _tiff_dims(series) -> tuple[int, int, int]:
+    """Height, width and the number of 2-D images of a TIFF series, from its header."""
+    sizes = [int(n) for axis, n in zip(series.axes, series.shape) if axis != "S"]
+    height, width = (sizes[-2], sizes[-1]) if len(sizes) >= 2 else (1, sizes[0] if sizes else 1)
+    return height, width, int(np.prod(sizes[:-2], dtype=np.int64))
+
+
+def image_dims(fh: BinaryIO, name: str) -> tuple[int, int, int]:
+    """Height, width and number of 2-D images (a TIFF stack's; 1 otherwise) from an image file's
+    header alone, so that a file of the wrong shape is refused before any pixel is decoded."""
+    head = fh.read(32)
+    fh.seek(0)
+    try:
+        if head.startswith(TIFF_SIGNATURES):
+            import tifffile
+
+            with tifffile.TiffFile(fh) as tif:
+                return _tiff_dims(tif.series[0])
+        if head.startswith(PNG_SIGNATURE) and len(head) >= 24:
+            return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big"), 1
+        with _open_with_pillow(fh) as img:
+            return img.size[1], img.size[0], 1
+    except Exception as exc:  # every reader has its own exception types
+        raise InputError(f"{name}: cannot be read as an image ({exc.__class__.__name__}: {exc}).") from exc
+    finally:
+        fh.seek(0)
+
+
+def _open_with_pillow(fh: BinaryIO):
+    """Pillow's lazy open (the header only), without its own bomb check: ours names the limit and the flag."""
     import warnings
 
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(fh)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _read_with_pillow(fh: BinaryIO, name: str, max_pixels: int) -> np.ndarray:
+    from PIL import ImageOps, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb check would say "decompression bomb"; ours names the limit and the flag.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                img_file = Image.open(fh)
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-        with img_file as img:
+        with _open_with_pillow(fh) as img:
             _check_pixels(name, *img.size, max_pixels)
             frames = getattr(img, "n_frames", 1)
             if frames > 1:
@@ -163,7 +247,7 @@ def describe_head(head: bytes) -> str:
         head.decode("utf-8")
     except UnicodeDecodeError:
         return "a binary file"
-    return "a text file"
+    return "a binary file" if b"\0" in head else "a text file"
 
 
 def _read_png16(fh: BinaryIO) -> np.ndarray:
