@@ -904,7 +904,7 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback_or_a_result(hub, inp
         def read(stream=child.stderr, lines=lines, ours=ours) -> None:
             for line in stream:
                 lines.append(line)
-                if "napari_partial_style._entry" in line:
+                if "napari_partial_style.cli.entry" in line:
                     ours.set()
 
         reader = threading.Thread(target=read, daemon=True)
