@@ -4,7 +4,8 @@ Bad input ends with one line naming the problem and the fix, exit status 2, noth
 The console script starts in `entry.py`, inside this package, so importing the package imports
 nothing more: `main` and `build_parser` are looked up when first asked for.
 
-entry.py     the console script, Ctrl-C and SIGTERM, exit statuses, `main`
+entry.py     the console script's first code: a Ctrl-C before `main` began still exits 130
+signals.py   `main`: Ctrl-C and SIGTERM (exit 130, 143) and bad input (exit 2) around one command
 parser.py    the argument parser, one function per command
 options.py   flags from the parameter tree, and the options several commands share
 commands.py  each command's name and function
@@ -16,20 +17,12 @@ train.py     train, datasets
 weights.py   weights
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from napari_partial_style.cli.entry import main
-    from napari_partial_style.cli.parser import build_parser
-
 __all__ = ["build_parser", "main"]
 
 
 def __getattr__(name: str):
     if name == "main":
-        from napari_partial_style.cli.entry import main
+        from napari_partial_style.cli.signals import main
 
         return main
     if name == "build_parser":
