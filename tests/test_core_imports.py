@@ -34,14 +34,13 @@ FORBIDDEN = {
         "napari_partial_style.api",
         "napari_partial_style.batch",
         "napari_partial_style.cli",
-        "napari_partial_style.cli_options",
         "napari_partial_style._napari",
         "napari",
         "qtpy",
         "magicgui",
     ),
-    "_napari": ("napari_partial_style.cli", "napari_partial_style.cli_options", "napari_partial_style.batch"),
-    "batch": ("napari_partial_style.cli", "napari_partial_style.cli_options", "napari_partial_style._napari"),
+    "_napari": ("napari_partial_style.cli", "napari_partial_style.batch"),
+    "batch": ("napari_partial_style.cli", "napari_partial_style._napari"),
 }
 
 

@@ -6,8 +6,8 @@ from dataclasses import asdict
 
 import pytest
 
-from napari_partial_style.cli import ALL_PARTS, build_parser
-from napari_partial_style.cli_options import dests
+from napari_partial_style.cli.options import dests
+from napari_partial_style.cli.parser import ALL_PARTS, build_parser
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.options import from_dict, leaves
 from napari_partial_style.core.params import CRFParams, JobParams, SaliencyParams, StyleParams
@@ -32,7 +32,7 @@ def test_segment_takes_exactly_the_session_and_segmentation_options():
 
 
 def test_flags_parse_into_the_tree_and_unset_flags_keep_its_defaults():
-    from napari_partial_style.cli import job_params
+    from napari_partial_style.cli.jobs import job_params
 
     args = build_parser().parse_args(
         [
@@ -65,7 +65,8 @@ def test_flags_parse_into_the_tree_and_unset_flags_keep_its_defaults():
 
 
 def test_demo_defaults_give_way_to_the_users_classes():
-    from napari_partial_style.cli import DEMO_DEFAULTS, job_params
+    from napari_partial_style.cli.jobs import job_params
+    from napari_partial_style.cli.run import DEMO_DEFAULTS
 
     args = build_parser().parse_args(["demo", "--target", "plate"])
     params = job_params(args, DEMO_DEFAULTS)
@@ -149,7 +150,7 @@ def test_every_flag_a_message_names_exists():
 def test_training_weight_and_device_options_come_from_their_declarations(capsys):
     """train's options are TrainParams' fields (defaults and bounds in --help, the same check as the
     library's); --device is the session's option; --vgg16/--vgg19 come from the known weight files."""
-    from napari_partial_style.cli_options import params_from
+    from napari_partial_style.cli.options import params_from
     from napari_partial_style.core.io.weights import KNOWN
     from napari_partial_style.core.params import TrainParams
 

@@ -2,6 +2,12 @@
 
 import math
 
+# The command line's exit statuses, here so that its entry and its commands share them without importing each other.
+EXIT_SOME_FAILED = 1  # a batch finished with failed jobs, or a weight file is unusable
+EXIT_BAD_INPUT = 2  # one line names the problem and the fix; nothing was written
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15), what cluster schedulers and `kill` send
+
 
 class PartialStyleError(Exception):
     """Base of every error whose message is meant for the user as it stands."""

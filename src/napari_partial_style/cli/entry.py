@@ -7,17 +7,16 @@ a Ctrl-C in that time used to end in a bare traceback. From here on it exits 130
 import os
 import sys
 
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+from napari_partial_style.core.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 
 def entry() -> None:
-    """`cli.main()`, then, after an interruption, an exit that does not wait for jobs still running
+    """`main()`, then, after an interruption, an exit that does not wait for jobs still running
     in worker threads. Their torch kernels cannot be stopped, and letting the interpreter finalise
     around them aborted the process ("terminate called without an active exception") instead of
     exiting 143; what finished is already on disk (atomic writes)."""
     try:
-        from napari_partial_style.cli import main
+        from napari_partial_style.cli.signals import main
 
         status = main()
     except KeyboardInterrupt:  # before main's own handling began
