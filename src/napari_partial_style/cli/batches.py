@@ -56,13 +56,10 @@ def run_contents(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace, steps) -> int:
     """Drive a batch or an evaluation; exit status 1 when some jobs failed."""
-    from napari_partial_style.batch.runner import describe
+    from napari_partial_style.batch.runner import InterruptNote, describe
     from napari_partial_style.core.progress import drain
 
-    args.on_interrupt = (
-        f"the jobs that finished are in {Path(args.out) / 'results.csv'}; run the same command "
-        "again to go on from there."
-    )
+    args.on_interrupt = InterruptNote(args.out)
     summary = drain(steps, args.printer)
     for line in describe(summary):
         args.printer.info(line)
