@@ -78,4 +78,24 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture
+def errors(monkeypatch):
+    """Messages the napari widgets sent to napari's error notifications."""
+    import napari.utils.notifications as notifications
+
+    seen: list[str] = []
+    monkeypatch.setattr(notifications, "show_error", lambda message: seen.append(message))
+    return seen
+
+
+@pytest.fixture
+def infos(monkeypatch):
+    """Messages the napari widgets sent to napari's info notifications."""
+    import napari.utils.notifications as notifications
+
+    seen: list[str] = []
+    monkeypatch.setattr(notifications, "show_info", lambda message: seen.append(message))
+    return seen
+
+
 tiny_networks.register()
