@@ -11,14 +11,19 @@ napari = pytest.importorskip("napari")
 from napari_helpers import PLUGIN, SCREEN_FRAME_PX, TIMEOUT_MS, dock, flow_for_cup, small_scene, wait_done  # noqa: E402
 
 
-def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napari_viewer, qtbot, hub):
+def test_run_all_is_one_worker_over_the_document_and_a_stroke_reruns_composite_and_score(
+    make_napari_viewer, qtbot, hub
+):
+    """Run all computes the content's job document in one worker; a brush stroke on its labels marks
+    what it made out of date in the dock, the next Run all reruns only that, and Undo step goes back
+    over whole steps. The shortcuts run and cancel the open tab's step."""
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
     flow = dock(viewer, "Partial style (all steps)")
     assert flow.tabs.count() == 3 and flow.help.text() == "Help" and "docs/napari.md" in flow.help.toolTip()
     flow.segment.image.value = img
-    flow.toggle_all()  # no style chosen yet: nothing starts
-    assert "choose the style image" in flow.status.text() and not flow.running_all
+    flow.run_all.clicked()  # no style chosen yet: nothing starts
+    assert "choose the style image" in flow.status.value and not flow.running_all
     flow.segment.classifier.set("tiny")
     flow.composite.score_form["segment.classifier"].set("tiny")
     flow.segment.picker.above.value = False
@@ -29,14 +34,30 @@ def test_run_all_chains_the_steps_in_one_dock_with_shortcuts_and_help(make_napar
     flow.stylize.form["session.size"].value, flow.stylize.form["style.steps"].value = 48, 2
     flow.stylize.form["style.fine_steps"].value = 1
     flow.composite.score_form["session.size"].value = 64
-    flow.run_all.click()
-    assert flow.run_all.text() == "Cancel all" and flow.segment.runner.running
-    flow.segment.crf_runner.on_done[-1](True)  # another job ending meanwhile does not move the chain on
-    assert flow._waiting is flow.segment.runner and not flow.stylize.runner.running
+    flow.run_all.clicked()
+    assert flow.run_all.text == "Cancel" and flow.all_runner.running and not flow.segment.runner.running
+    assert flow.status.value == "Run all: segment, stylize, composite, score"
     qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
-    assert flow.status.text() == "Run all: done", flow.status.text()
+    assert flow.status.value.startswith("Run all: done (segment, stylize, composite, score)"), flow.status.value
     assert {"img labels", "img stylized", "img composite", "img re-segmentation"} <= {lyr.name for lyr in viewer.layers}
-    assert "mean IU" in flow.composite.scores.value and flow.run_all.text() == "Run all"
+    assert "mean IU" in flow.status.value and flow.run_all.text == "Run all" and flow.undo.isEnabled()
+    composite = viewer.layers["img composite"].data.copy()
+    labels = viewer.layers["img labels"]
+    painted = labels.data.copy()
+    painted[painted > 0] = 0  # a stroke erasing the whole region
+    painted[20:30, 30:40] = 1
+    labels.data = painted
+    qtbot.waitUntil(lambda: "out of date: composite (labels changed)" in flow.status.value, timeout=TIMEOUT_MS)
+    flow.run_all.clicked()
+    qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
+    assert flow.status.value.startswith("Run all: done (composite, score)"), flow.status.value
+    assert flow.segment.runner.computed_at is None and not np.array_equal(
+        viewer.layers["img composite"].data, composite
+    )
+    flow.undo.click()  # the score, then the composite: the earlier composite is back
+    flow.undo.click()
+    assert np.array_equal(viewer.layers["img composite"].data, composite)
+    assert "undid composite" in flow.status.value and "out of date: composite (labels changed)" in flow.status.value
     flow.tabs.setCurrentIndex(1)
     flow.shortcuts["Ctrl+Return"].activated.emit()  # the open tab's step
     assert flow.stylize.runner.running
@@ -69,8 +90,8 @@ def test_quick_look_runs_the_tabs_job_small_and_says_how_long_run_all_takes(make
         "cup",
     )  # the tabs' job
     assert "Run all will take about" in flow.quick_status.value and flow.quick.text == "Quick look"
-    flow.run_all.click()  # the full job now says how long it takes before it runs
-    assert "in all (from the quick look)" in flow.status.text()
+    flow.run_all.clicked()  # the full job now says how long it takes before it runs
+    assert "in all (from the quick look)" in flow.status.value
     flow.cancel()
     qtbot.waitUntil(lambda: not flow.running_all, timeout=TIMEOUT_MS)
 
@@ -87,18 +108,18 @@ def test_run_all_stylizes_the_contents_labels_unless_told_to_segment_again(make_
     flow.stylize.form["style.fine_steps"].value = 1
     flow.composite.score_form["segment.classifier"].set("tiny")
     flow.composite.score_form["session.size"].value = 48
-    flow.toggle_all()
-    assert flow.stylize.runner.running and not flow.segment.runner.running
-    assert "stylizing the labels 'img labels'" in flow.status.text()
+    flow.run_all.clicked()
+    assert flow.running_all and flow.status.value.startswith("Run all: stylize, composite, score")
+    assert "stylizing the labels 'img labels'" in flow.status.value
     qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
-    assert flow.status.text() == "Run all: done", flow.status.text()
+    assert flow.status.value.startswith("Run all: done (stylize, composite, score)"), flow.status.value
     assert np.array_equal(viewer.layers["img labels"].data, painted) and "img composite" in viewer.layers
     assert np.array_equal(viewer.layers["img composite"].data[painted == 0], img.data[painted == 0])
     flow.resegment.setChecked(True)
-    flow.toggle_all()
-    assert flow.segment.runner.running
+    flow.run_all.clicked()
+    assert flow.running_all and flow.status.value.startswith("Run all: segment")
     qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
-    assert flow.status.text() == "Run all: done" and "img labels [2]" in viewer.layers  # the painted ones kept
+    assert flow.status.value.startswith("Run all: done (segment,") and "img labels [2]" in viewer.layers  # painted kept
 
 
 def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_probabilities(make_napari_viewer, errors):
@@ -148,11 +169,11 @@ def test_the_issue_25_walk_through_the_menus(make_napari_viewer, qtbot, hub, tmp
     flow.quick.clicked()
     wait_done(qtbot, flow.quick_runner)
     assert "coffee quick look" in viewer.layers and "Run all will take about" in flow.quick_status.value
-    flow.run_all.click()
-    assert "in all (from the quick look)" in flow.status.text()
+    flow.run_all.clicked()
+    assert "in all (from the quick look)" in flow.status.value
     qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
-    assert flow.status.text() == "Run all: done", flow.status.text()
-    assert "mean IU" in flow.composite.scores.value and not errors
+    assert flow.status.value.startswith("Run all: done"), flow.status.value
+    assert "mean IU" in flow.status.value and not errors
     viewer.layers.select_all()
     saved = viewer.layers.save(str(tmp_path / "cup.pstyle"), selected=True)  # the extension picks our writer
     fresh = make_napari_viewer()

@@ -32,7 +32,7 @@ from qtpy.QtWidgets import (
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import layer_kind, mark_used, session, source_image
-from napari_partial_style._napari.jobs import JobProgress, JobRunner, duration
+from napari_partial_style._napari.jobs import JobProgress, JobRunner, duration, full_width
 from napari_partial_style._napari.scrolling import ScrollingStep
 from napari_partial_style.core.errors import InputError
 
@@ -84,9 +84,11 @@ class WorkflowWidget(QWidget):
         self.quick_runner = JobRunner(self.quick, self.quick_status, QUICK, self.quick_progress)
         self.quick.clicked.connect(lambda: self.quick_runner.toggle(self._quick_job))
         self._estimate: tuple[str, float] | None = None  # (content layer name, seconds Run all takes)
-        self.status = Label(value="")
+        self.status = Label(value="")  # what Run all will do, did, and what is out of date
+        full_width(self.status)
+        self.all_status = Label(value="")  # its worker's progress and errors
         self.all_progress = JobProgress()
-        self.all_runner = JobRunner(self.run_all, self.status, RUN_ALL, self.all_progress)
+        self.all_runner = JobRunner(self.run_all, self.all_status, RUN_ALL, self.all_progress)
         self.run_all.clicked.connect(lambda: self.all_runner.toggle(self._run_all_job))
         self._view = None  # the document Run all computed last, and its content layer
         self._watched = None  # that document's labels layer, whose strokes mark results out of date
@@ -106,6 +108,7 @@ class WorkflowWidget(QWidget):
         layout.addWidget(self.quick_progress.native)
         layout.addLayout(history)
         layout.addWidget(self.all_progress.native)
+        layout.addWidget(self.all_status.native)
         layout.addWidget(self.status.native)
         layout.addWidget(self.tabs)
         self._history_shown()
@@ -174,32 +177,48 @@ class WorkflowWidget(QWidget):
         from napari_partial_style._napari.job_view import bind, show
         from napari_partial_style.core.job import pipeline
 
-        content, style = self._inputs()
+        try:
+            content, style = self._inputs()
+        except InputError as exc:
+            self.status.value = f"{RUN_ALL}: {exc}"
+            raise
         mark_used(content=content, style=style)
+        self.stylize.content.value = self.composite.content.value = content  # the tabs show the job that runs
         params = self.params()
-        view = bind(self.viewer, content, style, self._labels_of(content), params, self.resegment.isChecked())
+        labels = None if self.resegment.isChecked() else self._labels_of(content)
+        view = bind(self.viewer, content, style, labels, params, self.resegment.isChecked())
         self._follow(view)
         job_session = session(params.session)
         steps = pipeline.todo(view.document)
-        estimate = self._estimate[1] if self._estimate and self._estimate[0] == content.name else None
 
         def job():
             return (yield from job_session.compute(view.document))
 
         def shown(ran) -> Iterator[None]:
+            from napari_partial_style.core.segment.score_meaning import summary
+
             yield from show(self.viewer, view, ran)
             self._follow(view)  # the labels layer may be new
-            self._history_shown()
             done = ", ".join(ran) if ran else "nothing was out of date"
-            self.status.value = f"{RUN_ALL}: done ({done})"
-
-        if not steps:
-            self.status.value = f"{RUN_ALL}: every result is up to date; change a setting, a style or the labels first"
-        elif estimate is not None:
-            self.status.value = (
-                f"{RUN_ALL}: {', '.join(steps)} · about {duration(estimate)} in all (from the quick look)"
+            score = view.document.results.get("score")
+            self.status.value = f"{RUN_ALL}: done ({done})" + (
+                "" if score is None else f"\n{summary(score.value.scores)}"
             )
+            self._history_shown()
+
+        self.status.value = f"{RUN_ALL}: {self._plan_text(view, steps, content.name)}"
         return job, shown, None, self._history_shown
+
+    def _plan_text(self, view, steps: list[str], content: str) -> str:
+        """What Run all is about to do, in words."""
+        if not steps:
+            return "every result is up to date; change a setting, a style or the labels first"
+        text = ", ".join(steps)
+        if "segment" not in steps and view.document.segmentation is None and view.labels is not None:
+            text += f" (stylizing the labels '{view.labels.name}'; 'segment again' to replace them)"
+        if self._estimate is not None and self._estimate[0] == content and "segment" in steps:
+            text += f" · about {duration(self._estimate[1])} in all (from the quick look)"
+        return text
 
     def _follow(self, view) -> None:
         """Watch the document's labels layer: a stroke marks what it made out of date, in the dock."""
