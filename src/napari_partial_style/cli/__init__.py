@@ -1,4 +1,4 @@
-"""The `napari-partial-style` command: run, evaluate, sweep, segment, demo, train, datasets, weights.
+"""The `napari-partial-style` command: run, evaluate, sweep, segment, demo, replay, train, datasets, weights.
 
 Bad input ends with one line naming the problem and the fix, exit status 2, nothing written.
 The console script starts in `entry.py`, inside this package, so importing the package imports
@@ -13,6 +13,7 @@ jobs.py      what every job command shares: parameters, input checks, one job in
 run.py       run (one content), segment, demo
 batches.py   run on many contents, evaluate
 sweep.py     sweep
+replay.py    replay
 train.py     train, datasets
 weights.py   weights
 """

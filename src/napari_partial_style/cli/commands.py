@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from napari_partial_style.cli.batches import cmd_evaluate
+from napari_partial_style.cli.replay import cmd_replay
 from napari_partial_style.cli.run import cmd_demo, cmd_run, cmd_segment
 from napari_partial_style.cli.sweep import cmd_sweep
 from napari_partial_style.cli.train import cmd_datasets, cmd_train
@@ -16,6 +17,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep": cmd_sweep,
     "segment": cmd_segment,
     "demo": cmd_demo,
+    "replay": cmd_replay,
     "evaluate": cmd_evaluate,
     "train": cmd_train,
     "datasets": cmd_datasets,

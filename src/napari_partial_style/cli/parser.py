@@ -28,7 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_run, add_evaluate, add_sweep, add_segment, add_demo, add_train, add_datasets, add_weights):
+    for add in (
+        add_run,
+        add_evaluate,
+        add_sweep,
+        add_segment,
+        add_demo,
+        add_replay,
+        add_train,
+        add_datasets,
+        add_weights,
+    ):
         add(sub)
     return parser
 
@@ -221,3 +231,16 @@ def add_datasets(sub: argparse._SubParsersAction) -> None:
 def add_weights(sub: argparse._SubParsersAction) -> None:
     weights = sub.add_parser("weights", help="where pretrained weights are looked for and which are present")
     add_weight_options(weights, what="to check instead of the one looked up")
+
+
+def add_replay(sub: argparse._SubParsersAction) -> None:
+    replay = sub.add_parser(
+        "replay",
+        help="recompute a result bundle's job and compare it with the bundle",
+        description="Read BUNDLE's inputs, parameters and labels, run its job again and print, per layer, the "
+        "largest and mean difference and the scores side by side. Exit 0 when it matches (bit for bit on "
+        "the machine, device, versions, threads and weight files it records; within a stated tolerance "
+        "elsewhere), 1 when it differs, 2 on bad input. Nothing is written.",
+    )
+    replay.add_argument("bundle", metavar="BUNDLE", help="a .pstyle file or unzipped bundle folder")
+    add_weight_options(replay)

@@ -58,19 +58,30 @@ def main(argv: list[str] | None = None) -> int:
         with _claim(args), cancellable(stop):
             return COMMANDS[args.command](args)
     except (KeyboardInterrupt, Cancelled) as exc:
-        _end_line(args)
-        print(
-            f"napari-partial-style: interrupted; {getattr(args, 'on_interrupt', 'nothing was written.')}",
-            file=sys.stderr,
-        )
-        return stop.status(exc)
+        return _interrupted(args, stop, exc)
     except PartialStyleError as exc:
+        if stop.is_set():  # a library turned the interrupt into its own error (numpy: an ImportError)
+            return _interrupted(args, stop, exc)
         _end_line(args)
         print(f"napari-partial-style: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception as exc:
+        if stop.is_set():
+            return _interrupted(args, stop, exc)
+        raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _interrupted(args: argparse.Namespace, stop: Stop, exc: BaseException) -> int:
+    """Ctrl-C or SIGTERM, however it surfaced: one line, and 130 or 143."""
+    _end_line(args)
+    print(
+        f"napari-partial-style: interrupted; {getattr(args, 'on_interrupt', 'nothing was written.')}",
+        file=sys.stderr,
+    )
+    return stop.status(exc)
 
 
 def _end_line(args: argparse.Namespace) -> None:
