@@ -77,6 +77,33 @@ def _as_is(source):
 class StylizeWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self.viewer = viewer
+        self._make_inputs(viewer)
+        self._make_controls()
+        super().__init__(
+            widgets=[
+                self.content,
+                self.style,
+                self.style_mask,
+                self.pair_labels,
+                self.blend,
+                self.blend_share,
+                self.labels_layer,
+                self.label_styles,
+                self.slices,
+                self.chain,
+                self.form,
+                self.preview_every,
+                self.run,
+                self.sweep_weights,
+                self.sweep,
+                self.progress,
+                self.status,
+            ]
+        )
+        self._connect(viewer)
+
+    def _make_inputs(self, viewer) -> None:
+        """The layer boxes: content, style (its mask, pairing, blend) and region."""
         self.content = ComboBox(label="content", choices=layer_choices(viewer, "image"))
         self.style = ComboBox(
             label="style",
@@ -135,6 +162,9 @@ class StylizeWidget(Container):
             visible=False,
             tooltip="for a time series: frames change smoothly instead of flickering",
         )
+
+    def _make_controls(self) -> None:
+        """The settings, the buttons and where progress shows."""
         self.form = ParamForm(JobParams, PARTS, CUSTOM)
         show_defaults(self.form)
         self.preview_every = SpinBox(
@@ -155,27 +185,9 @@ class StylizeWidget(Container):
         self.sweep = PushButton(text="Preview sweep")
         self.status = Label(value="")
         self.progress = JobProgress()
-        super().__init__(
-            widgets=[
-                self.content,
-                self.style,
-                self.style_mask,
-                self.pair_labels,
-                self.blend,
-                self.blend_share,
-                self.labels_layer,
-                self.label_styles,
-                self.slices,
-                self.chain,
-                self.form,
-                self.preview_every,
-                self.run,
-                self.sweep_weights,
-                self.sweep,
-                self.progress,
-                self.status,
-            ]
-        )
+
+    def _connect(self, viewer) -> None:
+        """Buttons to jobs, boxes to each other, and the viewer's layer events to the picks."""
         self.runner = JobRunner(self.run, self.status, "Stylize", self.progress)
         self.run.clicked.connect(lambda: self.runner.toggle(self._stylize_job))
         self.blend_share.visible = False  # only with a second style
