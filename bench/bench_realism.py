@@ -51,7 +51,7 @@ from napari_partial_style.core.progress import drain
 def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tuple[float, float]:
     """Seconds per step (after a warm-up step) and peak memory (GB) of `optimise` at size²: on
     CUDA the peak allocated, on the CPU the process's peak RSS (run one case per process)."""
-    from napari_partial_style.core.style.transfer import optimise, style_stats
+    from napari_partial_style.core.style.transfer import LevelRequest, optimise, style_stats
 
     rng = np.random.default_rng(0)
     content = rng.random((size, size, 3)).astype(np.float32)
@@ -61,7 +61,7 @@ def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tu
     targets = [(style_stats(net, [(style, 1.0, None)], params, device), None)]
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    events = optimise(net, content, targets, params, device, steps + 1)
+    events = optimise(LevelRequest(net, content, targets, params, device, steps + 1))
     next(events)  # the first step builds the L-BFGS memory and the Laplacian
     start = time.perf_counter()
     drain(events)

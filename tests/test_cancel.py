@@ -13,7 +13,7 @@ from napari_partial_style.core.errors import Cancelled
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
 from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
-from napari_partial_style.core.style.transfer import optimise, style_stats
+from napari_partial_style.core.style.transfer import LevelRequest, optimise, style_stats
 from napari_partial_style.core.vgg import TappedVGG
 
 
@@ -73,7 +73,7 @@ def test_a_stylize_cancelled_mid_step_raises_cancelled_in_its_thread_only():
         try:
             with cancellable(stops[name]):
                 outcome[name] = drain(
-                    optimise(net, content, targets, StyleParams(), cpu, 3),
+                    optimise(LevelRequest(net, content, targets, StyleParams(), cpu, 3)),
                     lambda e: name == "a" and e.step == 1 and stops["a"].set(),
                 )
         except Cancelled:

@@ -236,7 +236,7 @@ class Session:
     ):
         from napari_partial_style.core.device import result_size
         from napari_partial_style.core.style import colors
-        from napari_partial_style.core.style.pyramid import stylize_regions
+        from napari_partial_style.core.style.pyramid import PyramidRequest, stylize_regions
 
         content = _source(content, "content")
         params = params or StyleParams()
@@ -274,7 +274,7 @@ class Session:
         first = self.size_for(content.shape)
         final = result_size(params.max_size, self.device, content.shape)
         stage = stylize_regions(
-            net, optimised, regions, params, self.device, min(first, final), final, preview_every, start
+            PyramidRequest(net, optimised, regions, params, self.device, min(first, final), final, preview_every, start)
         )
         if optimised is not content:  # previews in the content's colours too, as the result will be
             coloured = colors.in_content_chroma(content)
