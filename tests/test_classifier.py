@@ -8,12 +8,9 @@ import torch
 from napari_partial_style.core.errors import PartialStyleError, WeightsError
 from napari_partial_style.core.io import weights
 from napari_partial_style.core.progress import drain
-from napari_partial_style.core.segment.classifier import (
-    FCNClassifier,
-    load_checkpoint_classifier,
-    save_checkpoint,
-)
+from napari_partial_style.core.segment.classifier import load_checkpoint_classifier, save_checkpoint
 from napari_partial_style.core.segment.crf import CRFParams, crf_stage
+from napari_partial_style.core.segment.fcn import FCNClassifier
 from napari_partial_style.core.segment.sources import imagenet
 
 
@@ -40,7 +37,7 @@ def test_loaded_networks_hold_the_files_values_in_every_parameter(hub):
     """Loaders build their networks without torch's random initialisation (0.8 s of each VGG16
     classifier load) and fill them from the file: a parameter the file did not reach would hold
     whatever memory it was given."""
-    from napari_partial_style.core.segment.classifier import FC_INDEX, FC_SHAPES
+    from napari_partial_style.core.segment.fcn import FC_INDEX, FC_SHAPES
     from napari_partial_style.core.vgg import load_tapped_vgg
 
     folder = weights.hub_folder()
