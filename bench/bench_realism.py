@@ -43,9 +43,9 @@ import time
 import numpy as np
 import torch
 
-from napari_partial_style.core.device import get_device
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
+from napari_partial_style.core.runtime.device import get_device
 
 
 def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tuple[float, float]:
@@ -119,8 +119,8 @@ def smooth_cost(size: int, strength: float) -> tuple[float, float]:
 
 
 def _random_vgg19(device: torch.device):
+    from napari_partial_style.core.nets.vgg import TappedVGG
     from napari_partial_style.core.style.objectives.gatys import TAPS
-    from napari_partial_style.core.vgg import TappedVGG
 
     torch.manual_seed(0)
     return TappedVGG("vgg19", TAPS).eval().requires_grad_(False).to(device)

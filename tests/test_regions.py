@@ -7,13 +7,13 @@ from scipy.ndimage import distance_transform_edt
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import as_source_image
+from napari_partial_style.core.nets.vgg import TappedVGG
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
 from napari_partial_style.core.style import pyramid
 from napari_partial_style.core.style.guides import layer_guides
 from napari_partial_style.core.style.objectives.gatys import STYLE_LAYERS, TAPS, gram
 from napari_partial_style.core.style.pyramid import PyramidRequest, StyleRegion, crop_box, level_sizes, stylize_regions
-from napari_partial_style.core.vgg import TappedVGG
 
 CPU = torch.device("cpu")
 

@@ -4,6 +4,8 @@ import torch
 from synthetic import two_tone
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.nets.tensors import to_tensor
+from napari_partial_style.core.nets.vgg import TappedVGG, layer_names
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
 from napari_partial_style.core.style.objectives import StyleImage, Target
@@ -22,8 +24,6 @@ from napari_partial_style.core.style.objectives.gatys import (
 )
 from napari_partial_style.core.style.transfer import LevelRequest, make_closure, make_optimizer, optimise
 from napari_partial_style.core.style.transfer import style_stats as stats_of_arrays
-from napari_partial_style.core.tensors import to_tensor
-from napari_partial_style.core.vgg import TappedVGG, layer_names
 
 
 def test_gram_by_hand():

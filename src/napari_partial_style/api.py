@@ -111,7 +111,7 @@ class Session:
         weights: dict[str, str | Path] | None = None,
         weights_folder: str | Path | None = None,
     ) -> None:
-        from napari_partial_style.core.device import get_device
+        from napari_partial_style.core.runtime.device import get_device
 
         self.params = params or SessionParams()
         self.device = get_device(self.params.device)
@@ -120,7 +120,7 @@ class Session:
 
     def size_for(self, shape: tuple[int, int]) -> int:
         """The working long side for an image of `shape`: the session's, else the device's default."""
-        from napari_partial_style.core.device import working_size
+        from napari_partial_style.core.runtime.device import working_size
 
         return working_size(self.params.size, self.device, shape)
 
@@ -234,7 +234,7 @@ class Session:
         start: Image | None = None,
         segment: SegmentParams | None = None,
     ):
-        from napari_partial_style.core.device import result_size
+        from napari_partial_style.core.runtime.device import result_size
         from napari_partial_style.core.style import colors
         from napari_partial_style.core.style.pyramid import PyramidRequest, stylize_regions
 

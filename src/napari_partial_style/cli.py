@@ -13,8 +13,8 @@ from pathlib import Path
 
 from napari_partial_style._entry import EXIT_INTERRUPTED, EXIT_TERMINATED
 from napari_partial_style.cli_options import finite_float
-from napari_partial_style.core.cancel import cancellable
 from napari_partial_style.core.errors import Cancelled, InputError, PartialStyleError
+from napari_partial_style.core.runtime.cancel import cancellable
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -798,10 +798,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from napari_partial_style.cli_options import params_from
-    from napari_partial_style.core.device import get_device
     from napari_partial_style.core.io import weights
     from napari_partial_style.core.params import JobParams, TrainParams
     from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.runtime.device import get_device
     from napari_partial_style.core.train.datasets import load_dataset
     from napari_partial_style.core.train.training import Trainer, check_outputs, output_paths
 

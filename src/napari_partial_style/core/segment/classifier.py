@@ -15,10 +15,10 @@ import torch
 
 from napari_partial_style.core.errors import WeightsError
 from napari_partial_style.core.io import weights as weights_mod
-from napari_partial_style.core.model_cache import cached_model
+from napari_partial_style.core.nets.model_cache import cached_model
+from napari_partial_style.core.nets.vgg import IMAGENET_MEAN, IMAGENET_STD, check_finite, load_checkpoint
 from napari_partial_style.core.segment import sources
 from napari_partial_style.core.segment.fcn import FCNClassifier
-from napari_partial_style.core.vgg import IMAGENET_MEAN, IMAGENET_STD, check_finite, load_checkpoint
 
 MAKE_ONE = "give a named classifier (imagenet) or a checkpoint made by `napari-partial-style train`"
 ARCHITECTURE = "vgg16-fcn"

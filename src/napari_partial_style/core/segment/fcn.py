@@ -16,8 +16,7 @@ import torch
 from torch import nn
 
 from napari_partial_style.core.errors import WeightsError
-from napari_partial_style.core.segment.guided_relu import SwitchableReLU
-from napari_partial_style.core.vgg import (
+from napari_partial_style.core.nets.vgg import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     WIDTHS,
@@ -29,6 +28,7 @@ from napari_partial_style.core.vgg import (
     load_checkpoint,
     tapped_forward,
 )
+from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 
 # DCSM differentiates with respect to the inputs of conv3_1 ... conv5_3 (method-spec A.3).
 DCSM_TAPS = ("pool2", "relu3_1", "relu3_2", "pool3", "relu4_1", "relu4_2", "pool4", "relu5_1", "relu5_2")

@@ -27,9 +27,9 @@ from napari_partial_style.core.images import (
     upsample_to_native,
     working_shape,
 )
-from napari_partial_style.core.memory import memory_guard
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import StageGenerator, map_events
+from napari_partial_style.core.runtime.memory import memory_guard
 from napari_partial_style.core.style.regions import Box, StyleRegion, Stylized, style_guide
 from napari_partial_style.core.style.tiles import optimise_level, tile_boxes
 from napari_partial_style.core.style.transfer import LevelRequest, Network, style_stats

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.nets.tensors import to_array, to_tensor
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.style.lbfgs import DeviceLBFGS
 from napari_partial_style.core.style.objectives import StyleImage, StyleObjective, Target, get
-from napari_partial_style.core.tensors import to_array, to_tensor
 
 STAGE = "style"
 Network = Callable[[torch.Tensor], dict[str, torch.Tensor]]  # an image to its activations by layer name
