@@ -27,10 +27,10 @@ def main() -> None:
 
     from napari_partial_style.api import Session, StyleRegion
     from napari_partial_style.core.images import as_source_image, resize_native, working_shape
+    from napari_partial_style.core.nets.tensors import to_tensor
     from napari_partial_style.core.params import SessionParams, StyleParams
     from napari_partial_style.core.progress import drain
     from napari_partial_style.core.style.objectives.gatys import STYLE_LAYERS, gram
-    from napari_partial_style.core.tensors import to_tensor
     from napari_partial_style.samples import coffee
 
     session = Session(SessionParams(device="cpu", size=args.size))

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from napari_partial_style.core.device import get_device
-from napari_partial_style.core.segment.classifier import FCNClassifier
+from napari_partial_style.core.runtime.device import get_device
+from napari_partial_style.core.segment.fcn import FCNClassifier
 from napari_partial_style.core.segment.guided_relu import guided
 from napari_partial_style.core.segment.saliency import tap_gradients
 

@@ -43,15 +43,15 @@ import time
 import numpy as np
 import torch
 
-from napari_partial_style.core.device import get_device
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
+from napari_partial_style.core.runtime.device import get_device
 
 
 def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tuple[float, float]:
     """Seconds per step (after a warm-up step) and peak memory (GB) of `optimise` at size²: on
     CUDA the peak allocated, on the CPU the process's peak RSS (run one case per process)."""
-    from napari_partial_style.core.style.transfer import optimise, style_stats
+    from napari_partial_style.core.style.transfer import LevelRequest, optimise, style_stats
 
     rng = np.random.default_rng(0)
     content = rng.random((size, size, 3)).astype(np.float32)
@@ -61,7 +61,7 @@ def step_cost(size: int, realism: float, device: torch.device, steps: int) -> tu
     targets = [(style_stats(net, [(style, 1.0, None)], params, device), None)]
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    events = optimise(net, content, targets, params, device, steps + 1)
+    events = optimise(LevelRequest(net, content, targets, params, device, steps + 1))
     next(events)  # the first step builds the L-BFGS memory and the Laplacian
     start = time.perf_counter()
     drain(events)
@@ -119,8 +119,8 @@ def smooth_cost(size: int, strength: float) -> tuple[float, float]:
 
 
 def _random_vgg19(device: torch.device):
+    from napari_partial_style.core.nets.vgg import TappedVGG
     from napari_partial_style.core.style.objectives.gatys import TAPS
-    from napari_partial_style.core.vgg import TappedVGG
 
     torch.manual_seed(0)
     return TappedVGG("vgg19", TAPS).eval().requires_grad_(False).to(device)

@@ -19,16 +19,16 @@ import numpy as np
 import torch
 import torchvision
 
-from napari_partial_style.core.device import get_device
+from napari_partial_style.core.nets.tensors import to_tensor
+from napari_partial_style.core.nets.vgg import Normalize, TappedVGG, layer_names
 from napari_partial_style.core.params import StyleParams
+from napari_partial_style.core.runtime.device import get_device
 from napari_partial_style.core.style.objectives import StyleImage, Target
 from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
 from napari_partial_style.core.style.objectives.gatys import GatysObjective as StyleObjective
 from napari_partial_style.core.style.objectives.gatys import style_stats
-from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
+from napari_partial_style.core.style.transfer import LevelRequest, make_closure, make_optimizer, optimise
 from napari_partial_style.core.style.transfer import style_stats as stats_of_arrays
-from napari_partial_style.core.tensors import to_tensor
-from napari_partial_style.core.vgg import Normalize, TappedVGG, layer_names
 
 
 def sync(device: torch.device) -> None:
@@ -107,7 +107,7 @@ def main() -> None:
 
     ours = TappedVGG("vgg19", STYLE_TAPS).to(device).eval().requires_grad_(False)
     if device.type == "cpu":
-        ours.channels_last()  # as core.vgg.tapped_vgg runs it there
+        ours.channels_last()  # as core.nets.vgg.tapped_vgg runs it there
     plain = HookedFullVGG().to(device).eval().requires_grad_(False)
 
     x = content.clone().requires_grad_(True)
@@ -126,7 +126,7 @@ def main() -> None:
         steps = max(1, args.warmup) + args.steps
         bare = StyleParams(realism=0.0)  # the generator's overhead, not the realism term (bench_realism.py)
         targets = [(stats_of_arrays(ours, [(style_np, 1.0, None)], bare, device), None)]
-        gen = optimise(ours, content_np, targets, bare, device, steps)
+        gen = optimise(LevelRequest(ours, content_np, targets, bare, device, steps))
         for _ in range(max(1, args.warmup)):  # the first step also computes the content target
             next(gen)
         times, start = [], time.perf_counter()

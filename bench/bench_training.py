@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from napari_partial_style.core.device import get_device
 from napari_partial_style.core.io.image_files import write_image_file
+from napari_partial_style.core.runtime.device import get_device
 from napari_partial_style.core.train.datasets import load_dataset
 from napari_partial_style.core.train.training import Trainer, TrainParams
 

@@ -56,7 +56,8 @@ def material_checkpoint(tmp_path_factory):
     """A random-weight classifier checkpoint in the format `train` writes, with three materials."""
     import torch
 
-    from napari_partial_style.core.segment.classifier import FCNClassifier, save_checkpoint
+    from napari_partial_style.core.segment.classifier import save_checkpoint
+    from napari_partial_style.core.segment.fcn import FCNClassifier
 
     torch.manual_seed(1)
     path = tmp_path_factory.mktemp("classifier") / "materials.pt"

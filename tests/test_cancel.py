@@ -1,5 +1,5 @@
 """Cancel inside a network pass: the job stops at the next layer, forward or backward, and only
-inside `cancellable` (core/cancel.py)."""
+inside `cancellable` (core/runtime/cancel.py)."""
 
 import threading
 
@@ -8,13 +8,13 @@ import pytest
 import torch
 from synthetic import two_tone
 
-from napari_partial_style.core.cancel import cancellable
 from napari_partial_style.core.errors import Cancelled
+from napari_partial_style.core.nets.vgg import TappedVGG
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
+from napari_partial_style.core.runtime.cancel import cancellable
 from napari_partial_style.core.style.objectives.gatys import TAPS as STYLE_TAPS
-from napari_partial_style.core.style.transfer import optimise, style_stats
-from napari_partial_style.core.vgg import TappedVGG
+from napari_partial_style.core.style.transfer import LevelRequest, optimise, style_stats
 
 
 def net_that_counts(calls):
@@ -73,7 +73,7 @@ def test_a_stylize_cancelled_mid_step_raises_cancelled_in_its_thread_only():
         try:
             with cancellable(stops[name]):
                 outcome[name] = drain(
-                    optimise(net, content, targets, StyleParams(), cpu, 3),
+                    optimise(LevelRequest(net, content, targets, StyleParams(), cpu, 3)),
                     lambda e: name == "a" and e.step == 1 and stops["a"].set(),
                 )
         except Cancelled:

@@ -8,12 +8,9 @@ import torch
 from napari_partial_style.core.errors import PartialStyleError, WeightsError
 from napari_partial_style.core.io import weights
 from napari_partial_style.core.progress import drain
-from napari_partial_style.core.segment.classifier import (
-    FCNClassifier,
-    load_checkpoint_classifier,
-    save_checkpoint,
-)
+from napari_partial_style.core.segment.classifier import load_checkpoint_classifier, save_checkpoint
 from napari_partial_style.core.segment.crf import CRFParams, crf_stage
+from napari_partial_style.core.segment.fcn import FCNClassifier
 from napari_partial_style.core.segment.sources import imagenet
 
 
@@ -40,8 +37,8 @@ def test_loaded_networks_hold_the_files_values_in_every_parameter(hub):
     """Loaders build their networks without torch's random initialisation (0.8 s of each VGG16
     classifier load) and fill them from the file: a parameter the file did not reach would hold
     whatever memory it was given."""
-    from napari_partial_style.core.segment.classifier import FC_INDEX, FC_SHAPES
-    from napari_partial_style.core.vgg import load_tapped_vgg
+    from napari_partial_style.core.nets.vgg import load_tapped_vgg
+    from napari_partial_style.core.segment.fcn import FC_INDEX, FC_SHAPES
 
     folder = weights.hub_folder()
     vgg19 = torch.load(folder / weights.VGG19.filename, weights_only=True)
@@ -125,7 +122,7 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_field(tmp_path, change, wor
 
 
 def test_nan_in_vgg19_weights_is_named_as_such(tmp_path):
-    from napari_partial_style.core.vgg import load_tapped_vgg
+    from napari_partial_style.core.nets.vgg import load_tapped_vgg
 
     path = tmp_path / weights.VGG19.filename
     body = {f"features.{k}": v for k, v in first_block_state().items()}
@@ -137,6 +134,6 @@ def test_nan_in_vgg19_weights_is_named_as_such(tmp_path):
 
 def first_block_state():
     """The tensors of a VGG19 body's first block, named as torchvision names them after 'features.'."""
-    from napari_partial_style.core.vgg import TappedVGG
+    from napari_partial_style.core.nets.vgg import TappedVGG
 
     return TappedVGG("vgg19", ("relu1_1",)).body.state_dict()

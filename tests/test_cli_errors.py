@@ -170,7 +170,7 @@ def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own():
     from napari_partial_style.core.params import StyleParams
     from napari_partial_style.core.progress import drain
     from napari_partial_style.core.style.objectives.gatys import TAPS
-    from napari_partial_style.core.style.transfer import optimise, style_stats
+    from napari_partial_style.core.style.transfer import LevelRequest, optimise, style_stats
 
     def exploding(x):
         return {name: x * 1e30 for name in TAPS}
@@ -179,7 +179,7 @@ def test_a_loss_that_overflows_mid_run_stops_with_a_line_of_its_own():
     cpu = torch.device("cpu")
     targets = [(style_stats(exploding, [(rgb[::-1].copy(), 1.0, None)], StyleParams(), cpu), None)]
     with pytest.raises(InputError, match="the style loss became (nan|inf) at step 1.*lower --style-weight"):
-        drain(optimise(exploding, rgb, targets, StyleParams(), cpu, 3))
+        drain(optimise(LevelRequest(exploding, rgb, targets, StyleParams(), cpu, 3)))
 
 
 def test_version_and_the_short_output_flag(inputs, tmp_path, capsys):

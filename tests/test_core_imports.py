@@ -75,3 +75,43 @@ def test_each_layer_imports_only_the_layers_below_it():
             ]
     assert not found, "\n".join(found)
     assert list((root / "batch").rglob("*.py")), "the batch layer moved: update FORBIDDEN"
+
+
+def core_imports():
+    """{core module: the core modules its source imports}, a package's import meaning its __init__."""
+    from pathlib import Path
+
+    import napari_partial_style.core as core
+
+    root = Path(core.__file__).parent
+    names = {}
+    for path in root.rglob("*.py"):
+        parts = ("napari_partial_style", "core", *path.relative_to(root).with_suffix("").parts)
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return {
+        name: {
+            found
+            for found in imported_modules(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0])
+            if found in names and found != name
+        }
+        for name, path in names.items()
+    }
+
+
+def test_the_parameter_tree_imports_no_stage_and_the_core_has_no_circles():
+    """params.py reads the registries' names from core/registry.py, never from the stages it configures;
+    no core module imports one that imports it back."""
+    graph = core_imports()
+    stages = ("segment", "style", "train", "io", "job")
+    assert not {m for m in graph["napari_partial_style.core.params"] if m.split(".")[2] in stages}
+    done: set[str] = set()
+
+    def visit(name, path):
+        assert name not in path, "import circle: " + " -> ".join([*path[path.index(name) :], name])
+        if name not in done:
+            for child in sorted(graph[name]):
+                visit(child, [*path, name])
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])

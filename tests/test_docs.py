@@ -13,9 +13,9 @@ API_DOC = ROOT / "docs" / "api.md"
 
 
 def test_the_style_options_table_is_what_the_tree_generates(monkeypatch):
-    from napari_partial_style.core.style import networks
+    from napari_partial_style.core.registry import STYLE_NETWORKS
 
-    monkeypatch.setattr(networks, "_REGISTERED", {})  # the tests' tiny network is not the package's
+    monkeypatch.setattr(STYLE_NETWORKS, "_registered", {})  # the tests' tiny network is not the package's
     update = runpy.run_path(str(ROOT / "scripts" / "update_docs.py"))
     text = API_DOC.read_text()
     assert update["updated"](text) == text, "docs/api.md's StyleParams table is stale: run scripts/update_docs.py"

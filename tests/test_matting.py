@@ -94,7 +94,7 @@ def test_realism_keeps_the_result_closer_to_an_affine_recolouring_of_the_content
 
     from napari_partial_style import samples
     from napari_partial_style.core.params import StyleParams
-    from napari_partial_style.core.style.transfer import optimise
+    from napari_partial_style.core.style.transfer import LevelRequest, optimise
 
     content = samples.coffee()[60:100, 250:290].astype(np.float32) / 255  # the cup's rim: flat and edged windows
     style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
@@ -105,7 +105,7 @@ def test_realism_keeps_the_result_closer_to_an_affine_recolouring_of_the_content
         params = StyleParams(realism=weight)
         targets = [(stats_of_arrays(net, [(style, 1.0, None)], params, cpu), None)]
         events = []
-        result = drain(optimise(net, content, targets, params, cpu, 12), events.append)
+        result = drain(optimise(LevelRequest(net, content, targets, params, cpu, 12)), events.append)
         energy[weight] = float(laplacian.energy(torch.from_numpy(result.transpose(2, 0, 1).copy())))
         seen[weight] = "realism" in events[-1].values
     assert seen == {0.0: False, 1e4: True}

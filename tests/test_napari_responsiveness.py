@@ -36,7 +36,7 @@ def event_loop_gaps(qtbot, viewer, runner, start):
 def test_viewer_stays_responsive_while_stages_run(make_napari_viewer, qtbot, hub):
     """First runs included: the networks are loaded inside the jobs (the process-wide cache is
     emptied), in the worker thread, so loading them never holds up napari's drawing."""
-    from napari_partial_style.core import model_cache
+    from napari_partial_style.core.nets import model_cache
 
     model_cache._load.cache_clear()
     viewer = make_napari_viewer()

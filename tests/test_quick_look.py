@@ -5,6 +5,7 @@ from dataclasses import asdict, replace
 from synthetic import two_tone
 
 from napari_partial_style.api import Session
+from napari_partial_style.core.job.quick_look import QUICK_SIZE, QUICK_STEPS, full_job_seconds, quick_params
 from napari_partial_style.core.params import (
     JobParams,
     SaliencyParams,
@@ -13,7 +14,6 @@ from napari_partial_style.core.params import (
     SessionParams,
     StyleParams,
 )
-from napari_partial_style.core.job.quick_look import QUICK_SIZE, QUICK_STEPS, full_job_seconds, quick_params
 
 TIMINGS = {"weights": 0.1, "load classifier": 2.0, "segment": 3.0, "style": 5.0, "composite": 0.5}
 JOB = JobParams(

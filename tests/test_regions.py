@@ -7,13 +7,13 @@ from scipy.ndimage import distance_transform_edt
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.images import as_source_image
+from napari_partial_style.core.nets.vgg import TappedVGG
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
 from napari_partial_style.core.style import pyramid
 from napari_partial_style.core.style.guides import layer_guides
 from napari_partial_style.core.style.objectives.gatys import STYLE_LAYERS, TAPS, gram
-from napari_partial_style.core.style.pyramid import StyleRegion, crop_box, level_sizes, stylize_regions
-from napari_partial_style.core.vgg import TappedVGG
+from napari_partial_style.core.style.pyramid import PyramidRequest, StyleRegion, crop_box, level_sizes, stylize_regions
 
 CPU = torch.device("cpu")
 
@@ -36,7 +36,8 @@ def stripes(shape, period, seed):
 
 
 def run(net, content, regions, first, final, **params):
-    return drain(stylize_regions(net, as_source_image(content), regions, StyleParams(**params), CPU, first, final))
+    request = PyramidRequest(net, as_source_image(content), regions, StyleParams(**params), CPU, first, final)
+    return drain(stylize_regions(request))
 
 
 def test_masked_changes_the_region_and_nothing_beyond_the_free_band(net):
@@ -109,13 +110,15 @@ def test_levels_end_at_the_result_size_and_keep_shape_and_dtype(net):
     events = []
     result = drain(
         stylize_regions(
-            net,
-            as_source_image(content),
-            [StyleRegion(stripes((40, 40), 4, 1), mask)],
-            StyleParams(steps=3, fine_steps=2),
-            CPU,
-            48,
-            150,
+            PyramidRequest(
+                net,
+                as_source_image(content),
+                [StyleRegion(stripes((40, 40), 4, 1), mask)],
+                StyleParams(steps=3, fine_steps=2),
+                CPU,
+                48,
+                150,
+            )
         ),
         events.append,
     )
@@ -162,7 +165,7 @@ def test_running_out_of_memory_says_what_to_lower(net, monkeypatch):
         )
         yield
 
-    monkeypatch.setattr(pyramid, "optimise", failing)
+    monkeypatch.setattr(pyramid, "optimise_level", failing)
     mask = np.ones((64, 64), bool)
     with pytest.raises(InputError, match=r"cpu ran out of memory stylizing at 64 px .*lower --size") as caught:
         run(net, image((64, 64), 1), [StyleRegion(stripes((32, 32), 4, 1), mask)], 64, 64, steps=1)
@@ -187,9 +190,9 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
 
     seen, real, stats, real_stats = [], tiles.optimise, [], pyramid.style_stats
 
-    def recording(net_, content, *args, **kwargs):
-        seen.append(content.shape[:2])
-        return (yield from real(net_, content, *args, **kwargs))
+    def recording(request):
+        seen.append(request.content.shape[:2])
+        return (yield from real(request))
 
     def counted(*args):
         stats.append(args)
@@ -201,7 +204,9 @@ def test_a_tiled_level_optimises_tiles_no_larger_than_the_tile_and_skips_tiles_w
     events = []
     params = StyleParams(steps=2, tile=64, crop=False)
     whole = drain(
-        stylize_regions(net, as_source_image(content), [StyleRegion(stripes((48, 48), 4, 1))], params, CPU, 160, 160),
+        stylize_regions(
+            PyramidRequest(net, as_source_image(content), [StyleRegion(stripes((48, 48), 4, 1))], params, CPU, 160, 160)
+        ),
         events.append,
     )
     boxes = tiles.tile_boxes((96, 160), 64)

@@ -7,7 +7,7 @@ from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import SaliencyParams
 from napari_partial_style.core.progress import drain
 from napari_partial_style.core.segment.canvas import canvas
-from napari_partial_style.core.segment.classifier import FCNClassifier
+from napari_partial_style.core.segment.fcn import FCNClassifier
 from napari_partial_style.core.segment.guided_relu import GuidedReLUFunction, SwitchableReLU, guided
 from napari_partial_style.core.segment.saliency import dcsm, tap_gradients
 from napari_partial_style.core.segment.targets import resolve_class, subtraction_set

@@ -4,6 +4,8 @@ import torch
 from synthetic import two_tone
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.nets.tensors import to_tensor
+from napari_partial_style.core.nets.vgg import TappedVGG, layer_names
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import drain
 from napari_partial_style.core.style.objectives import StyleImage, Target
@@ -20,10 +22,8 @@ from napari_partial_style.core.style.objectives.gatys import (
 from napari_partial_style.core.style.objectives.gatys import (
     GatysObjective as StyleObjective,
 )
-from napari_partial_style.core.style.transfer import make_closure, make_optimizer, optimise
+from napari_partial_style.core.style.transfer import LevelRequest, make_closure, make_optimizer, optimise
 from napari_partial_style.core.style.transfer import style_stats as stats_of_arrays
-from napari_partial_style.core.tensors import to_tensor
-from napari_partial_style.core.vgg import TappedVGG, layer_names
 
 
 def test_gram_by_hand():
@@ -83,7 +83,7 @@ def test_total_loss_falls_and_progress_is_reported():
     style = np.random.default_rng(3).random((40, 40, 3)).astype(np.float32)
     net, cpu = tiny_net(), torch.device("cpu")
     targets = [(stats_of_arrays(net, [(style, 1.0, None)], StyleParams(), cpu), None)]
-    gen = optimise(net, content, targets, StyleParams(), cpu, 12, preview_every=5)
+    gen = optimise(LevelRequest(net, content, targets, StyleParams(), cpu, 12, preview_every=5))
     events = []
     result = drain(gen, events.append)
     totals = [e.values["total"] for e in events]
@@ -129,12 +129,14 @@ def test_stylize_stops_between_steps():
     content = two_tone((36, 36)).astype(np.float32) / 255
     net, cpu = tiny_net(), torch.device("cpu")
     gen = optimise(
-        net,
-        content,
-        [(stats_of_arrays(net, [(content, 1.0, None)], StyleParams(), cpu), None)],
-        StyleParams(),
-        cpu,
-        100,
+        LevelRequest(
+            net,
+            content,
+            [(stats_of_arrays(net, [(content, 1.0, None)], StyleParams(), cpu), None)],
+            StyleParams(),
+            cpu,
+            100,
+        )
     )
     assert next(gen).step == 1
     gen.close()  # what Cancel does: no further evaluation happens

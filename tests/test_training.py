@@ -89,7 +89,7 @@ def test_training_and_segmentation_pad_with_the_same_colour(monkeypatch):
     from napari_partial_style.core.params import SaliencyParams
     from napari_partial_style.core.progress import drain
     from napari_partial_style.core.segment import saliency
-    from napari_partial_style.core.segment.classifier import FCNClassifier
+    from napari_partial_style.core.segment.fcn import FCNClassifier
 
     class Seen(Exception):
         pass
@@ -439,7 +439,7 @@ class Killed(BaseException):
 @pytest.fixture
 def narrow_training(monkeypatch):
     """Training's classifier at VGG16's shape but a few channels wide: a whole run takes a second."""
-    from napari_partial_style.core.segment.classifier import FCNClassifier
+    from napari_partial_style.core.segment.fcn import FCNClassifier
     from napari_partial_style.core.train import training
 
     class Narrow(FCNClassifier):

@@ -7,7 +7,7 @@ with W3 = 4·I − 1, so each class's logit rises with its own colour and falls 
 import torch
 from torch import nn
 
-from napari_partial_style.core.segment.classifier import class_scores
+from napari_partial_style.core.segment.fcn import class_scores
 from napari_partial_style.core.segment.guided_relu import SwitchableReLU
 
 

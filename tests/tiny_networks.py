@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import torch
 
+from napari_partial_style.core.nets.vgg import TappedVGG
 from napari_partial_style.core.segment import sources
-from napari_partial_style.core.segment.classifier import FCNClassifier
+from napari_partial_style.core.segment.fcn import FCNClassifier
 from napari_partial_style.core.segment.sources import imagenet
 from napari_partial_style.core.style import networks
-from napari_partial_style.core.vgg import TappedVGG
 
 WIDTHS = (8, 16, 32, 64, 64)
 HIDDEN = 64

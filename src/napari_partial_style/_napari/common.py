@@ -129,7 +129,7 @@ def device_box(leaf: Leaf) -> ComboBox:
     import sys
 
     from napari_partial_style._napari.forms import tooltip
-    from napari_partial_style.core.device import available_devices
+    from napari_partial_style.core.runtime.device import available_devices
 
     preferred = default_device()
     box = ComboBox(label=leaf.label, name=leaf.dest, tooltip=tooltip(leaf), choices=["auto", "cpu"])
@@ -310,7 +310,7 @@ def show_defaults(form) -> None:
     fields = form.fields
 
     def on_device(_value=None) -> None:
-        from napari_partial_style.core.device import DEFAULT_RESULT_SIZE, DEFAULT_SIZE
+        from napari_partial_style.core.runtime.device import DEFAULT_RESULT_SIZE, DEFAULT_SIZE
 
         box = fields["session.device"]
         listed = [c for c in box.choices if c != "auto"]  # the device box's list: torch is not asked here

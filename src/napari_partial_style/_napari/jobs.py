@@ -26,8 +26,8 @@ from typing import Any
 from magicgui.widgets import Container, Label, ProgressBar, PushButton
 
 from napari_partial_style._napari.settings import activity_panel
-from napari_partial_style.core.cancel import cancellable
 from napari_partial_style.core.progress import Estimator, Progress
+from napari_partial_style.core.runtime.cancel import cancellable
 
 CANCEL = "Cancel"
 MAX_PARALLEL_JOBS = 4

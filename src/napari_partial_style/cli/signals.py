@@ -9,7 +9,6 @@ import signal
 import sys
 import threading
 
-from napari_partial_style.core.cancel import cancellable
 from napari_partial_style.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -17,6 +16,7 @@ from napari_partial_style.core.errors import (
     Cancelled,
     PartialStyleError,
 )
+from napari_partial_style.core.runtime.cancel import cancellable
 
 
 class Terminated(KeyboardInterrupt):

@@ -11,10 +11,10 @@ from napari_partial_style.core.errors import Cancelled, InputError
 
 def cmd_train(args: argparse.Namespace) -> int:
     from napari_partial_style.cli.options import params_from
-    from napari_partial_style.core.device import get_device
     from napari_partial_style.core.io import weights
     from napari_partial_style.core.params import JobParams, TrainParams
     from napari_partial_style.core.progress import drain
+    from napari_partial_style.core.runtime.device import get_device
     from napari_partial_style.core.train.datasets import load_dataset
     from napari_partial_style.core.train.training import Trainer, check_outputs, output_paths
 

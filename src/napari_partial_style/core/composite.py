@@ -89,7 +89,7 @@ def smoothed(
     the composite copies the content wherever alpha is 0, so the outside stays bit for bit."""
     import torch
 
-    from napari_partial_style.core.memory import memory_guard
+    from napari_partial_style.core.runtime.memory import memory_guard
     from napari_partial_style.core.style.matting import smooth
 
     rows, cols = np.flatnonzero((alpha > 0).any(axis=1)), np.flatnonzero((alpha > 0).any(axis=0))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.options import check, group, option
+from napari_partial_style.core.registry import CRF_BACKENDS, STYLE_NETWORKS, STYLE_OBJECTIVES
 
 MIN_SIDE = 32
 MAX_SIDE = 16384
@@ -26,24 +27,6 @@ GUIDE_MODES = ("inside", "simple", "all")
 # losses to the second: 1e3 · (255·0.226)² ≈ 3.3e6 here (docs/style-weights.md).
 DEFAULT_STYLE_WEIGHT = 1e3 * (255.0 * 0.226) ** 2
 DEFAULT_SCALES = (0.8, 1.0, 1.2)
-
-
-def crf_methods() -> list[str]:
-    from napari_partial_style.core.segment.crf_backends import methods
-
-    return methods()
-
-
-def style_objectives() -> list[str]:
-    from napari_partial_style.core.style.objectives import names
-
-    return names()
-
-
-def style_networks() -> list[str]:
-    from napari_partial_style.core.style.networks import names
-
-    return names()
 
 
 @dataclass(frozen=True)
@@ -112,7 +95,7 @@ class CRFParams:
         "torch (built in, runs on the device), pydensecrf (the `crf` extra, the "
         "reference; the two agree), another back end in core/segment/crf_backends/, "
         "or none: the argmax of the maps and the background",
-        choices=crf_methods,
+        choices=CRF_BACKENDS.choices,
         flag="--crf",
         label="CRF",
     )
@@ -260,14 +243,14 @@ class StyleParams:
     objective: str = option(
         "gatys",
         "style loss: one module per objective in core/style/objectives/",
-        choices=style_objectives,
+        choices=STYLE_OBJECTIVES.names,
         advanced=True,
         label="style objective",
     )
     network: str = option(
         "vgg19",
         "network whose features the style loss compares: one module per network in core/style/networks/",
-        choices=style_networks,
+        choices=STYLE_NETWORKS.names,
         advanced=True,
         flag="--style-network",
         label="style network",

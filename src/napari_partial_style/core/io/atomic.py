@@ -17,8 +17,8 @@ from pathlib import Path
 
 import psutil
 
-from napari_partial_style.core.cancel import check
 from napari_partial_style.core.errors import InputError, OutputError
+from napari_partial_style.core.runtime.cancel import check
 
 
 def _sibling(path: Path, kind: str) -> Path:
@@ -86,7 +86,7 @@ def disk_error(path: Path, exc: OSError) -> OutputError:
 def _swap_in(tmp: Path, path: Path) -> None:
     """Rename the finished `tmp` to `path`. A file over a file is one atomic rename; a folder, or a
     file over a folder, hides the old one first and deletes it last (put back if the rename fails).
-    A job asked to stop (core/cancel.py) renames nothing: what it made after the request stays unwritten."""
+    A job asked to stop (core/runtime/cancel.py) renames nothing: what it made after the request stays unwritten."""
     check()
     old = None
     if (path.is_dir() and not path.is_symlink()) or (tmp.is_dir() and path.exists()):

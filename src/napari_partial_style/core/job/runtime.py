@@ -23,7 +23,7 @@ class Runtime:
         weights: dict[str, str | Path] | None = None,
         folders: Sequence[Path] = (),
     ) -> None:
-        from napari_partial_style.core.device import get_device
+        from napari_partial_style.core.runtime.device import get_device
 
         self.params = params or SessionParams()
         self.device = get_device(self.params.device)
@@ -33,7 +33,7 @@ class Runtime:
 
     def size_for(self, shape: tuple[int, int]) -> int:
         """The working long side for an image of `shape`: the session's, else the device's default."""
-        from napari_partial_style.core.device import working_size
+        from napari_partial_style.core.runtime.device import working_size
 
         return working_size(self.params.size, self.device, shape)
 

@@ -111,10 +111,10 @@ def stylize(
     start: Image | None = None,
 ):
     """The content with its regions in their styles (a `Stylized`, at the content's resolution)."""
-    from napari_partial_style.core.device import result_size
     from napari_partial_style.core.progress import map_events
+    from napari_partial_style.core.runtime.device import result_size
     from napari_partial_style.core.style import colors
-    from napari_partial_style.core.style.pyramid import stylize_regions
+    from napari_partial_style.core.style.pyramid import PyramidRequest, stylize_regions
 
     content = source(content, "content")
     start = None if start is None else source(start, "start")
@@ -135,7 +135,8 @@ def stylize(
     net = yield from rt.style_network(params)
     first = rt.size_for(content.shape)
     final = result_size(params.max_size, rt.device, content.shape)
-    stage = stylize_regions(net, optimised, regions, params, rt.device, min(first, final), final, preview_every, start)
+    request = PyramidRequest(net, optimised, regions, params, rt.device, min(first, final), final, preview_every, start)
+    stage = stylize_regions(request)
     if optimised is not content:  # previews in the content's colours too, as the result will be
         coloured = colors.in_content_chroma(content)
         stage = map_events(stage, lambda e: e if e.preview is None else replace(e, preview=coloured(e.preview)))

@@ -24,6 +24,7 @@ import numpy as np
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import CRFParams
 from napari_partial_style.core.progress import Progress, StageGenerator
+from napari_partial_style.core.registry import NO_CRF
 from napari_partial_style.core.segment import crf_backends
 
 UNARY_CLIP = 1e-5
@@ -65,7 +66,7 @@ def crf_stage(
         raise InputError("the CRF needs the 8-bit RGB image at the maps' size.")
     probabilities = class_probabilities(calibrate(maps, params.calibration), params.background_alpha)
     n, (h, w) = probabilities.shape[0], maps.shape[1:]
-    if params.method == crf_backends.NONE:
+    if params.method == NO_CRF:
         q = probabilities / probabilities.sum(axis=0, keepdims=True)
         yield Progress("crf", 1, 1, message="argmax (no CRF)")
         return q.argmax(axis=0).astype(np.int32), q

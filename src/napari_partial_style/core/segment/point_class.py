@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.nets.tensors import to_tensor
 from napari_partial_style.core.segment.canvas import canvas
-from napari_partial_style.core.tensors import to_tensor
 
 
 def _bilinear(field: np.ndarray, y: float, x: float) -> np.ndarray:

@@ -18,13 +18,13 @@ import torch
 import torch.nn.functional as F
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.nets.tensors import to_tensor
 from napari_partial_style.core.params import SaliencyParams
 from napari_partial_style.core.progress import Progress, StageGenerator, drain
 from napari_partial_style.core.segment import thresholds
 from napari_partial_style.core.segment.canvas import canvas, min_canvas
 from napari_partial_style.core.segment.guided_relu import guided
 from napari_partial_style.core.segment.targets import select_targets, subtraction_set
-from napari_partial_style.core.tensors import to_tensor
 
 TANH_GAIN = 3.0
 # Per-class gradients batched (is_grads_batched) or looped: whichever bench/bench_dcsm.py measured faster.

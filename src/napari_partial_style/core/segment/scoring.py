@@ -13,13 +13,13 @@ import numpy as np
 import torch
 
 from napari_partial_style.core.images import SourceImage, working_shape
+from napari_partial_style.core.nets.tensors import to_tensor
 from napari_partial_style.core.progress import StageGenerator, relabel
 from napari_partial_style.core.segment.canvas import canvas, min_canvas
 from napari_partial_style.core.segment.metrics import confusion, iu_per_class, mean_iu, pixel_accuracy
 from napari_partial_style.core.segment.saliency import TappedClassifier
 from napari_partial_style.core.segment.segmentation import SegmentParams, segment_stage
 from napari_partial_style.core.segment.targets import resolve_class
-from napari_partial_style.core.tensors import to_tensor
 
 BACKGROUND, EXPECTED, OTHER = 0, 1, 2
 

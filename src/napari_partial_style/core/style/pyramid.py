@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,12 +27,15 @@ from napari_partial_style.core.images import (
     upsample_to_native,
     working_shape,
 )
-from napari_partial_style.core.memory import memory_guard
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import StageGenerator, map_events
+from napari_partial_style.core.runtime.memory import memory_guard
 from napari_partial_style.core.style.regions import Box, StyleRegion, Stylized, style_guide
-from napari_partial_style.core.style.tiles import optimise_tiled, tile_boxes
-from napari_partial_style.core.style.transfer import optimise, style_stats
+from napari_partial_style.core.style.tiles import optimise_level, tile_boxes
+from napari_partial_style.core.style.transfer import LevelRequest, Network, style_stats
+
+if TYPE_CHECKING:
+    import torch
 
 VGG_MIN_SIDE = 32  # relu5_1 is 16× smaller than the input: below this a crop has no deep features
 
@@ -147,21 +151,29 @@ class _Plan:
         self.work_done += self.steps[level] * count * layout.pixels[level]
 
 
-def stylize_regions(
-    net: Callable,
-    content: SourceImage,
-    regions: Sequence[StyleRegion],
-    params: StyleParams,
-    device,
-    first: int,
-    final: int,
-    preview_every: int = 0,
-    start: SourceImage | None = None,
-) -> StageGenerator[Stylized]:
+@dataclass(frozen=True)
+class PyramidRequest:
+    """What a style job's levels need: the network on `device`, the content and its regions, the
+    parameters, the long sides of the first level (the working size) and of the result (`final`),
+    a preview every `preview_every` steps (0: none), and an image to `start` from instead of the content."""
+
+    net: Network
+    content: SourceImage
+    regions: Sequence[StyleRegion]
+    params: StyleParams
+    device: torch.device
+    first: int
+    final: int
+    preview_every: int = 0
+    start: SourceImage | None = None
+
+
+def stylize_regions(request: PyramidRequest) -> StageGenerator[Stylized]:
     """The content with each region stylized by its style, at `final` px (long side) through
     the levels from `first`; with `masked` all regions are optimised together, with `composite`
     one after another, each over its own box. One style with no mask stylizes the whole frame
     (for `masked` too: a region that is the whole frame is the plain loss)."""
+    regions, params, content = request.regions, request.params, request.content
     if not regions:
         raise InputError("give at least one style.")
     if len(regions) > 1 and any(r.mask is None for r in regions):
@@ -171,24 +183,12 @@ def stylize_regions(
     if any(m is not None and not (m > 0).any() for m in masks):
         raise InputError("a style's region is empty: no pixel of the labels has its value.")
     groups = [list(range(len(regions)))] if masked else [[i] for i in range(len(regions))]
-    plan = _Plan(params, first, final, content.shape, [_union([masks[i] for i in group]) for group in groups])
+    plan = _Plan(params, request.first, request.final, content.shape, [_union([masks[i] for i in g]) for g in groups])
     owner = owners(masks) if len(regions) > 1 else None
     out = content.native.copy()
     result = Stylized(out, plan.levels)
     for group, layout in zip(groups, plan.layouts):
-        made, free = yield from _stylize_group(
-            net,
-            content,
-            [regions[i] for i in group],
-            [masks[i] for i in group],
-            params,
-            device,
-            plan,
-            layout,
-            preview_every,
-            start,
-            out,
-        )
+        made, free = yield from _stylize_group(request, group, [masks[i] for i in group], plan, layout, out)
         y0, y1, x0, x1 = box = layout.box
         keep = None if owner is None else np.isin(owner[y0:y1, x0:x1], group)
         if free is not None:  # the last level's free pixels, at the content's size
@@ -214,87 +214,85 @@ def _union(masks: list[np.ndarray | None]) -> np.ndarray | None:
 
 
 def _stylize_group(
-    net,
-    content: SourceImage,
-    regions: list[StyleRegion],
+    request: PyramidRequest,
+    group: list[int],
     masks: list[np.ndarray | None],
-    params: StyleParams,
-    device,
     plan: _Plan,
     layout: _Layout,
-    preview_every: int,
-    start: SourceImage | None,
     frame: np.ndarray,
-):
-    """One optimisation over the levels: the box's stylized pixels at the last level's size, and
-    its free pixels (None: all of the box)."""
+) -> StageGenerator[tuple[np.ndarray, np.ndarray | None]]:
+    """One optimisation over the levels of the regions in `group` (their `masks`): the box's stylized
+    pixels at the last level's size, and its free pixels (None: all of the box). `frame` is the
+    result so far, which previews show around the box."""
+    params, device = request.params, request.device
     masked = params.method == "masked" and masks[0] is not None
-    box = y0, y1, x0, x1 = layout.box
-    result = None
+    y0, y1, x0, x1 = box = layout.box
+    result = free = None
     for index, (size, steps, shape) in enumerate(zip(plan.levels, plan.steps, layout.shapes)):
-        work = resize_native(content.native[y0:y1, x0:x1], shape)
-        style_long = round((params.style_size or plan.levels[0]) * size / plan.levels[0])
-        guides = [
-            None if m is None or not masked else np.clip(resize_plane(m[y0:y1, x0:x1].astype(np.float32), shape), 0, 1)
-            for m in masks
-        ]
-        outside = free = None
-        if masked:
-            level_union = np.max(guides, axis=0)
-            free = within(level_union, _band(params) * size / plan.levels[0]).astype(np.float32)
-            outside = 1.0 - level_union if params.outside == "self" else None
-        if result is not None:
-            begin = resize_rgb(result, shape)
-        elif start is not None:
-            begin = resize_native(start.native[y0:y1, x0:x1], shape)
-        else:
-            begin = None
-        framed = _framer(frame, box, size, content.dtype) if preview_every else None
+        work = resize_native(request.content.native[y0:y1, x0:x1], shape)
+        guides = [None if m is None or not masked else _guide(m, box, shape) for m in masks]
+        outside, free = _outside_and_free(guides, params, size / plan.levels[0]) if masked else (None, None)
+        framed = _framer(frame, box, size, request.content.dtype) if request.preview_every else None
         message = f"level {index + 1}/{len(plan.levels)} at {size} px" if len(plan.levels) > 1 else ""
-        fix = (
-            f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "
-            "keep --crop on, or lower --size"
-            if index
-            else "lower --size (the working size) or --style-size, keep --crop on, or set --tile"
-        )
-        with memory_guard(device, f"stylizing at {size} px ({shape[1]}×{shape[0]})", fix):
-            targets = [(_style_stats(net, r, style_long, params, device), g) for r, g in zip(regions, guides)]
-            if len(layout.tiles[index]) > 1:
-                events = optimise_tiled(
-                    net,
-                    work,
-                    targets,
-                    params,
-                    device,
-                    steps,
-                    params.tile,
-                    begin,
-                    outside,
-                    free,
-                    (plan.done, plan.total),
-                    message,
-                    preview_every,
-                    framed,
-                )
-            else:
-                events = optimise(
-                    net,
-                    work,
-                    targets,
-                    params,
-                    device,
-                    steps,
-                    begin,
-                    outside,
-                    free,
-                    (plan.done, plan.total),
-                    message,
-                    preview_every,
-                    framed,
-                )
-            result = yield from plan.counted(events, index, layout)
+        with memory_guard(device, f"stylizing at {size} px ({shape[1]}×{shape[0]})", _memory_fix(index, size)):
+            style_long = round((params.style_size or plan.levels[0]) * size / plan.levels[0])
+            regions = [request.regions[i] for i in group]
+            targets = [(_style_stats(request.net, r, style_long, params, device), g) for r, g in zip(regions, guides)]
+            level = LevelRequest(
+                request.net,
+                work,
+                targets,
+                params,
+                device,
+                steps,
+                start=_begin(result, request.start, box, shape),
+                outside=outside,
+                free=free,
+                counter=(plan.done, plan.total),
+                message=message,
+                preview_every=request.preview_every,
+                framed=framed,
+            )
+            result = yield from plan.counted(optimise_level(level), index, layout)
         plan.finish_level(index, layout)
     return result, free
+
+
+def _guide(mask: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
+    """A region's soft guide over the box at a level's `shape`."""
+    y0, y1, x0, x1 = box
+    return np.clip(resize_plane(mask[y0:y1, x0:x1].astype(np.float32), shape), 0, 1)
+
+
+def _outside_and_free(
+    guides: list[np.ndarray], params: StyleParams, scale: float
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """With `masked`, at a level `scale` times the working size: the rest of the frame (which keeps
+    its own statistics; None with `frozen`) and the pixels allowed to change (the regions and the band)."""
+    level_union = np.max(guides, axis=0)
+    free = within(level_union, _band(params) * scale).astype(np.float32)
+    outside = 1.0 - level_union if params.outside == "self" else None
+    return outside, free
+
+
+def _begin(below: np.ndarray | None, start: SourceImage | None, box: Box, shape: tuple[int, int]) -> np.ndarray | None:
+    """What a level starts from: the level below upsampled, else the job's start image, else None (the init)."""
+    if below is not None:
+        return resize_rgb(below, shape)
+    if start is not None:
+        y0, y1, x0, x1 = box
+        return resize_native(start.native[y0:y1, x0:x1], shape)
+    return None
+
+
+def _memory_fix(index: int, size: int) -> str:
+    """What to lower when the level `index` (at `size` px) runs out of memory."""
+    if index:
+        return (
+            f"lower --max-size (the result's long side) below {size}, or --tile (e.g. {min(512, size // 2)}), "
+            "keep --crop on, or lower --size"
+        )
+    return "lower --size (the working size) or --style-size, keep --crop on, or set --tile"
 
 
 def _style_stats(net, region: StyleRegion, long_side: int, params: StyleParams, device):

@@ -10,14 +10,13 @@ between tiles, which the overlap hides; the docs say so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.style.regions import Box
-from napari_partial_style.core.style.transfer import STAGE, optimise
+from napari_partial_style.core.style.transfer import STAGE, LevelRequest, optimise
 
 OVERLAP_FRACTION = 0.25  # of the tile's side: wide enough for a relu4-level receptive field at 256 px
 
@@ -62,72 +61,64 @@ def blend_weights(box: Box, shape: tuple[int, int], tile: int) -> np.ndarray:
     return rows[:, None] * cols[None, :]
 
 
-def optimise_tiled(
-    net,
-    content: np.ndarray,
-    targets: Sequence[tuple[Any, np.ndarray | None]],
-    params,
-    device,
-    steps: int,
-    tile: int,
-    begin: np.ndarray | None,
-    outside: np.ndarray | None,
-    free: np.ndarray | None,
-    counter: tuple[int, int],
-    message: str,
-    preview_every: int,
-    framed: Callable[[np.ndarray], np.ndarray] | None,
-) -> StageGenerator[np.ndarray]:
-    """`optimise` over the tiles of `content` (H×W×3 in [0, 1]); guides, `outside`, `free` and `begin`
-    are cut the same way. Progress counts every tile's steps; previews show the frame so far."""
+def optimise_level(request: LevelRequest) -> StageGenerator[np.ndarray]:
+    """One level: in one piece when it fits in a tile (or no tile is set), else tile by tile."""
+    tile = request.params.tile
+    if tile and max(request.content.shape[:2]) > tile:
+        return optimise_tiled(request)
+    return optimise(request)
+
+
+def optimise_tiled(request: LevelRequest) -> StageGenerator[np.ndarray]:
+    """`optimise` over the tiles (`params.tile` px) of the request's content; guides, `outside`, `free`
+    and `start` are cut the same way. Progress counts every tile's steps; previews show the frame so far."""
+    content, tile, steps = request.content, request.params.tile, request.steps
     shape = content.shape[:2]
-    current = (begin if begin is not None else content).astype(np.float32, copy=True)
+    current = (request.start if request.start is not None else content).astype(np.float32, copy=True)
     total_weight = np.zeros(shape, np.float32)
     blended = np.zeros((*shape, 3), np.float32)
-    done, total = counter
     boxes = tile_boxes(shape, tile)
+    done, total = request.counter or (0, steps * len(boxes))
     for number, box in enumerate(boxes, start=1):
-        y0, y1, x0, x1 = box
-        cut = np.s_[y0:y1, x0:x1]
-        tile_free = None if free is None else free[cut]
-        tile_targets = [
-            (stats, None if guide is None else guide[cut])
-            for stats, guide in targets
-            if guide is None or (guide[cut] > 0).any()
-        ]
-        if (tile_free is not None and not (tile_free > 0).any()) or not tile_targets:
+        cut = np.s_[box[0] : box[1], box[2] : box[3]]
+        part = _tile_request(request, cut, current, (done, total), f"{request.message} tile {number}/{len(boxes)}")
+        if part is None:
             result = current[cut]  # nothing here may change, or no region reaches it
-            done += steps
         else:
-            gen = optimise(
-                net,
-                content[cut],
-                tile_targets,
-                params,
-                device,
-                steps,
-                None if begin is None else current[cut],
-                None if outside is None else outside[cut],
-                tile_free,
-                (done, total),
-                f"{message} tile {number}/{len(boxes)}".strip(),
-                0,
-                None,
-            )
-            while True:
-                try:
-                    event = next(gen)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                yield event
-            done += steps
+            result = yield from optimise(part)
+        done += steps
         weight = blend_weights(box, shape, tile)
         blended[cut] += weight[..., None] * result
         total_weight[cut] += weight
-        if preview_every and framed is not None:
+        if request.preview_every and request.framed is not None:
             covered = total_weight > 0
             frame = current.copy()
             frame[covered] = blended[covered] / total_weight[covered][:, None]
-            yield Progress(STAGE, done, total, message, preview=framed(frame))
+            yield Progress(STAGE, done, total, request.message, preview=request.framed(frame))
     return blended / total_weight[..., None]
+
+
+def _tile_request(
+    request: LevelRequest, cut: tuple[slice, slice], current: np.ndarray, counter: tuple[int, int], message: str
+) -> LevelRequest | None:
+    """The request cut to one tile, or None when nothing in it may change or no region reaches it."""
+    free = None if request.free is None else request.free[cut]
+    targets = [
+        (stats, None if guide is None else guide[cut])
+        for stats, guide in request.targets
+        if guide is None or (guide[cut] > 0).any()
+    ]
+    if (free is not None and not (free > 0).any()) or not targets:
+        return None
+    return replace(
+        request,
+        content=request.content[cut],
+        targets=targets,
+        start=None if request.start is None else current[cut],
+        outside=None if request.outside is None else request.outside[cut],
+        free=free,
+        counter=counter,
+        message=message.strip(),
+        preview_every=0,
+        framed=None,
+    )

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.nets.tensors import to_array, to_tensor
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.style.lbfgs import DeviceLBFGS
 from napari_partial_style.core.style.objectives import StyleImage, StyleObjective, Target, get
-from napari_partial_style.core.tensors import to_array, to_tensor
 
 STAGE = "style"
+Network = Callable[[torch.Tensor], dict[str, torch.Tensor]]  # an image to its activations by layer name
 
 
 def make_optimizer(image: torch.Tensor, history_size: int) -> DeviceLBFGS:
@@ -82,9 +84,7 @@ def initial_image(content: torch.Tensor, init: str, seed: int) -> torch.Tensor:
 Mix = Sequence[tuple[np.ndarray, float, np.ndarray | None]]  # style images (H×W×3 in [0, 1]), shares, guides (H×W)
 
 
-def style_stats(
-    net: Callable[[torch.Tensor], dict[str, torch.Tensor]], mix: Mix, params: StyleParams, device: torch.device
-) -> Any:
+def style_stats(net: Network, mix: Mix, params: StyleParams, device: torch.device) -> Any:
     """The objective's statistics of a style (a blend: each image with its share and, where only
     part of it is the material, its guide), computed once and shared by every tile of a level."""
     styles = [StyleImage(to_tensor(image, device), share, _tensor(guide, device)) for image, share, guide in mix]
@@ -98,51 +98,49 @@ def _tensor(array: np.ndarray | None, device: torch.device) -> torch.Tensor | No
     return to_tensor(array[..., None] if array.ndim == 2 else array, device)
 
 
-def optimise(
-    net: Callable[[torch.Tensor], dict[str, torch.Tensor]],
-    content: np.ndarray,
-    targets: Sequence[tuple[Any, np.ndarray | None]],
-    params: StyleParams,
-    device: torch.device,
-    steps: int,
-    start: np.ndarray | None = None,
-    outside: np.ndarray | None = None,
-    free: np.ndarray | None = None,
-    counter: tuple[int, int] | None = None,
-    message: str = "",
-    preview_every: int = 0,
-    framed: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> StageGenerator[np.ndarray]:
-    """Stylize `content` (H×W×3 in [0, 1]) with each (style statistics, guide) target under
-    `params.objective` (the statistics from `style_stats`).
+@dataclass(frozen=True)
+class LevelRequest:
+    """What one optimisation at one size needs: one pyramid level, or one of its tiles.
 
-    Guides, `outside` (the rest of the frame, which keeps its own statistics) and `free` (pixels
-    allowed to change) are H×W floats in [0, 1] at the content's size. Each step is one iteration
-    of the same L-BFGS as one long `torch.optim.LBFGS` call (a test checks the two follow the same
-    path), so the loop can yield progress, and every `preview_every` steps a preview (passed through
-    `framed`), and stop between any two steps. `counter` (steps done before, steps in all) numbers
-    the events when this is one level of several; `start` replaces the initial image.
+    `content` is H×W×3 in [0, 1]; `targets` are (style statistics from `style_stats`, guide) pairs;
+    guides, `outside` (the rest of the frame, which keeps its own statistics) and `free` (pixels
+    allowed to change) are H×W floats in [0, 1] at the content's size; `start` replaces the initial
+    image. `counter` (steps done before, steps in all) numbers the events when this is one level of
+    several; every `preview_every` steps a preview is yielded, passed through `framed`.
     """
+
+    net: Network
+    content: np.ndarray
+    targets: Sequence[tuple[Any, np.ndarray | None]]
+    params: StyleParams
+    device: torch.device
+    steps: int
+    start: np.ndarray | None = None
+    outside: np.ndarray | None = None
+    free: np.ndarray | None = None
+    counter: tuple[int, int] | None = None
+    message: str = ""
+    preview_every: int = 0
+    framed: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def optimise(request: LevelRequest) -> StageGenerator[np.ndarray]:
+    """Stylize the request's content with each of its targets under `params.objective`, in one piece.
+
+    Each step is one iteration of the same L-BFGS as one long `torch.optim.LBFGS` call (a test checks
+    the two follow the same path), so the loop can yield progress and previews, and stop between any
+    two steps.
+    """
+    params, steps = request.params, request.steps
     torch.manual_seed(params.seed)
-    content_t = to_tensor(content, device)
-    objective = get(params.objective).make(
-        net,
-        content_t,
-        [Target(stats, _tensor(guide, device)) for stats, guide in targets],
-        params,
-        _tensor(outside, device),
-    )
-    if params.realism and min(content_t.shape[-2:]) >= 3:  # a frame narrower than its 3×3 windows has no term
-        objective = WithRealism(objective, content_t, params.realism)
-    image = to_tensor(start, device) if start is not None else initial_image(content_t, params.init, params.seed)
-    free_t = _tensor(free, device)
-    if free_t is not None:  # what may not change starts as the content, whatever the start
-        image = torch.where(free_t > 0, image, content_t)
-    image.requires_grad_(True)
+    content = to_tensor(request.content, request.device)
+    objective = _objective(request, content)
+    free = _tensor(request.free, request.device)
+    image = _first_image(request, content, free)
     optimizer = make_optimizer(image, params.history_size)
     record: dict[str, torch.Tensor] = {}
-    closure = make_closure(objective, image, optimizer, record, free_t)
-    done, total = counter or (0, steps)
+    closure = make_closure(objective, image, optimizer, record, free)
+    done, total = request.counter or (0, steps)
     for step in range(1, steps + 1):
         optimizer.step(closure)
         values = as_floats(record)
@@ -152,8 +150,35 @@ def optimise(
                 f"style {values['style']:.3g}); lower --style-weight or --content-weight, or try --init noise."
             )
         preview = None
-        if preview_every and (step % preview_every == 0 or step == steps):
+        if request.preview_every and (step % request.preview_every == 0 or step == steps):
             preview = to_array(image)
-            preview = framed(preview) if framed is not None else preview
-        yield Progress(STAGE, done + step, total, message=message, values=values, preview=preview)
+            preview = request.framed(preview) if request.framed is not None else preview
+        yield Progress(STAGE, done + step, total, message=request.message, values=values, preview=preview)
     return to_array(image)
+
+
+def _objective(request: LevelRequest, content: torch.Tensor) -> StyleObjective:
+    """The request's objective on `content` (its tensor), with the photorealism term when asked."""
+    params, device = request.params, request.device
+    objective = get(params.objective).make(
+        request.net,
+        content,
+        [Target(stats, _tensor(guide, device)) for stats, guide in request.targets],
+        params,
+        _tensor(request.outside, device),
+    )
+    if params.realism and min(content.shape[-2:]) >= 3:  # a frame narrower than its 3×3 windows has no term
+        objective = WithRealism(objective, content, params.realism)
+    return objective
+
+
+def _first_image(request: LevelRequest, content: torch.Tensor, free: torch.Tensor | None) -> torch.Tensor:
+    """The image L-BFGS starts from: `start`, else the init; the content wherever nothing is free."""
+    params = request.params
+    if request.start is not None:
+        image = to_tensor(request.start, request.device)
+    else:
+        image = initial_image(content, params.init, params.seed)
+    if free is not None:  # what may not change starts as the content, whatever the start
+        image = torch.where(free > 0, image, content)
+    return image.requires_grad_(True)

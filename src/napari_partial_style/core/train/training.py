@@ -31,13 +31,14 @@ from napari_partial_style.core.errors import InputError, WeightsError
 from napari_partial_style.core.images import as_source_image, resize_rgb, working_shape
 from napari_partial_style.core.io.atomic import atomic_file, check_parent
 from napari_partial_style.core.io.image_files import read_image_file
+from napari_partial_style.core.nets.vgg import IMAGENET_MEAN, load_checkpoint
 from napari_partial_style.core.options import leaves, shown
 from napari_partial_style.core.params import MIN_TRAIN_SIZE, TrainParams
 from napari_partial_style.core.progress import Progress, StageGenerator
 from napari_partial_style.core.segment.canvas import canvas
-from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights, save_checkpoint
+from napari_partial_style.core.segment.classifier import save_checkpoint
+from napari_partial_style.core.segment.fcn import FCNClassifier, copy_imagenet_weights
 from napari_partial_style.core.train.datasets import Dataset
-from napari_partial_style.core.vgg import IMAGENET_MEAN, load_checkpoint
 
 RESUME_FORMAT = "napari-partial-style training state"
 RESUME_KEYS = {

@@ -5,32 +5,23 @@ A module here defines `model(rgb8, unary, gaussian, bilateral, device)`: for an 
 unaries (K+1, H·W; −log probabilities, background first) and the kernels' settings (CRFParams),
 an object with `step()` (one mean-field iteration: the stage yields between them, so a back end
 that holds the GIL still leaves napari responsive) and `marginals()` ((K+1, H·W) float32, Q).
-`none` is not a back end: it takes the argmax of the maps. Listing the names imports nothing.
+`none` is not a back end: it takes the argmax of the maps. The registry is core/registry.py's
+`CRF_BACKENDS`; listing the names imports nothing.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.registry import CRF_BACKENDS
 
-NONE = "none"
-FIRST = ("torch", "pydensecrf")  # listed first, in this order: the default, then the reference
-
-
-def names() -> list[str]:
-    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
-    return [n for n in FIRST if n in found] + sorted(found - set(FIRST))
-
-
-def methods() -> list[str]:
-    """The choices of CRFParams.method: every back end, then none."""
-    return [*names(), NONE]
+names = CRF_BACKENDS.names
+methods = CRF_BACKENDS.choices  # the choices of CRFParams.method: every back end, then none
 
 
 def get(name: str) -> ModuleType:
-    if name not in names():
+    module = CRF_BACKENDS.get(name)
+    if module is None:
         raise InputError(f"CRF method {name!r} is unknown; use {' or '.join(methods())}.")
-    return importlib.import_module(f"{__name__}.{name}")
+    return module

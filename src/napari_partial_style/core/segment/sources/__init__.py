@@ -4,30 +4,15 @@ A module here defines `WEIGHTS` (the pretrained files it needs, see core/io/weig
 empty), `SCORE_KIND` ("softmax" or "sigmoid": the scores its network gives), `load(found)` (the classifier, from {weight key: path}) and `classes()` (its class names,
 read cheaply for napari's class list). A source can also be registered at run time (`register`),
 as the tests' tiny network is. Any other source string is a checkpoint file made by `train`.
-Listing the names imports nothing.
+The registry is core/registry.py's `CLASSIFIER_SOURCES`; listing the names imports nothing.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from types import ModuleType
-from typing import Any
+from napari_partial_style.core.registry import CLASSIFIER_SOURCES
 
-_REGISTERED: dict[str, Any] = {}
-
-
-def names() -> list[str]:
-    return sorted({m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")} | set(_REGISTERED))
-
-
-def get(source: str) -> ModuleType | Any | None:
-    """The module (or registered object) of a named source, or None when `source` is a checkpoint path."""
-    if source in _REGISTERED:
-        return _REGISTERED[source]
-    return importlib.import_module(f"{__name__}.{source}") if source in names() else None
-
-
-def register(name: str, source: Any) -> None:
-    """Offer `source` (an object with WEIGHTS, SCORE_KIND, load and classes, as a module here) under `name`."""
-    _REGISTERED[name] = source
+names = CLASSIFIER_SOURCES.names
+# The module (or registered object) of a named source, or None when the string is a checkpoint path.
+get = CLASSIFIER_SOURCES.get
+# (name, source): an object with WEIGHTS, SCORE_KIND, load and classes, as a module here.
+register = CLASSIFIER_SOURCES.register

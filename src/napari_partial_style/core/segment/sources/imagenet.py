@@ -24,7 +24,7 @@ def classes() -> list[str]:
 
 def load(found: dict[str, Path]):
     """torchvision's VGG16 with its fully connected layers reshaped into convolutions."""
-    from napari_partial_style.core.segment.classifier import FCNClassifier, copy_imagenet_weights
+    from napari_partial_style.core.segment.fcn import FCNClassifier, copy_imagenet_weights
 
     model = FCNClassifier(classes(), score_kind=SCORE_KIND, initialise=False)  # all of it is loaded next
     copy_imagenet_weights(model, found[weights.VGG16.key], ("fc6", "fc7", "fc8"))

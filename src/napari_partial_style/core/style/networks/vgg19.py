@@ -1,5 +1,5 @@
 """torchvision's VGG19 pretrained on ImageNet: Gatys et al.'s network, truncated after the last
-layer the objective reads and loaded once per process (core/vgg.py)."""
+layer the objective reads and loaded once per process (core/nets/vgg.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,6 @@ WEIGHTS = (weights.VGG19,)
 
 
 def load(found: dict[str, Path], taps: tuple[str, ...], device: Any) -> Any:
-    from napari_partial_style.core.vgg import tapped_vgg
+    from napari_partial_style.core.nets.vgg import tapped_vgg
 
     return tapped_vgg("vgg19", found[weights.VGG19.key], taps, device)

@@ -8,18 +8,18 @@ returning an object whose `parts(image)` gives the weighted loss terms as a dict
 them on (a soft 1×1×H×W guide, or None for the whole image); `outside`, when given, is the guide of
 the rest of the frame, which should keep its own statistics. The statistics are kept apart from
 the loss because they do not depend on the content: a pyramid level computes them once for all its
-tiles. Listing the names imports nothing, so napari can offer them cheaply.
+tiles. The registry is core/registry.py's `STYLE_OBJECTIVES`; listing the names imports nothing, so
+napari can offer them cheaply.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.registry import STYLE_OBJECTIVES
 
 if TYPE_CHECKING:
     import torch
@@ -45,12 +45,12 @@ class StyleObjective(Protocol):
     def parts(self, image: torch.Tensor) -> dict[str, torch.Tensor]: ...
 
 
-def names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+names = STYLE_OBJECTIVES.names
 
 
 def get(name: str) -> ModuleType:
     """The objective module called `name`."""
-    if name not in names():
+    module = STYLE_OBJECTIVES.get(name)
+    if module is None:
         raise InputError(f"style objective {name!r} is unknown; use {' or '.join(names())}.")
-    return importlib.import_module(f"{__name__}.{name}")
+    return module

@@ -13,9 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from napari_partial_style.core import cancel
 from napari_partial_style.core.errors import WeightsError
-from napari_partial_style.core.model_cache import cached_model
+from napari_partial_style.core.nets.model_cache import cached_model
+from napari_partial_style.core.runtime import cancel
 
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 WIDTHS = (64, 128, 256, 512, 512)
@@ -123,7 +123,7 @@ def tapped_forward(
     body: nn.Sequential, names: Sequence[str], x: torch.Tensor, taps: Sequence[str]
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Run `body` (modules named `names`); the last output and the outputs of the `taps` by name.
-    A cancelled job stops after any layer, forward or backward (core/cancel.py)."""
+    A cancelled job stops after any layer, forward or backward (core/runtime/cancel.py)."""
     out = {}
     for name, layer in zip(names, body):
         x = layer(x)
