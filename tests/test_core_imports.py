@@ -77,16 +77,16 @@ def test_each_layer_imports_only_the_layers_below_it():
     assert list((root / "batch").rglob("*.py")), "the batch layer moved: update FORBIDDEN"
 
 
-def core_imports():
-    """{core module: the core modules its source imports}, a package's import meaning its __init__."""
+def package_imports(package: str = "napari_partial_style.core") -> dict[str, set[str]]:
+    """{module of `package`: the modules of it that its source imports}, a package's import
+    meaning its __init__."""
+    import importlib
     from pathlib import Path
 
-    import napari_partial_style.core as core
-
-    root = Path(core.__file__).parent
+    root = Path(importlib.import_module(package).__file__).parent
     names = {}
     for path in root.rglob("*.py"):
-        parts = ("napari_partial_style", "core", *path.relative_to(root).with_suffix("").parts)
+        parts = (*package.split("."), *path.relative_to(root).with_suffix("").parts)
         names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return {
         name: {
@@ -101,9 +101,18 @@ def core_imports():
 def test_the_parameter_tree_imports_no_stage_and_the_core_has_no_circles():
     """params.py reads the registries' names from core/registry.py, never from the stages it configures;
     no core module imports one that imports it back."""
-    graph = core_imports()
+    graph = package_imports()
     stages = ("segment", "style", "train", "io", "job")
     assert not {m for m in graph["napari_partial_style.core.params"] if m.split(".")[2] in stages}
+    assert_no_circles(graph)
+
+
+def test_the_whole_package_has_no_circles():
+    """The CLI, the napari plugin, batches and the API too: no module imports one that imports it back."""
+    assert_no_circles(package_imports("napari_partial_style"))
+
+
+def assert_no_circles(graph: dict[str, set[str]]) -> None:
     done: set[str] = set()
 
     def visit(name, path):

@@ -1,9 +1,23 @@
-"""napari widgets: thin over the core generators (collect parameters, run, show layers)."""
+"""napari widgets: views of the core's job documents and stages (collect parameters, run, show layers).
 
-from napari_partial_style._napari.composite_widget import CompositeWidget
-from napari_partial_style._napari.docks import WorkflowDock
-from napari_partial_style._napari.segment_widget import SegmentWidget
-from napari_partial_style._napari.stylize_widget import StylizeWidget
-from napari_partial_style._napari.workflow_widget import WorkflowWidget
+Importing the package imports no widget: napari reads the manifest first, and the widget modules
+import this package for their siblings (`layer_names`, `layers`), so an eager import here would be
+a circle. The widgets are looked up when first asked for."""
 
 __all__ = ["CompositeWidget", "SegmentWidget", "StylizeWidget", "WorkflowDock", "WorkflowWidget"]
+
+_WHERE = {
+    "CompositeWidget": "composite_widget",
+    "SegmentWidget": "segment_widget",
+    "StylizeWidget": "stylize_widget",
+    "WorkflowDock": "docks",
+    "WorkflowWidget": "workflow_widget",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -127,6 +127,23 @@ class JobDocument:
         seg = self.segmentation
         return list(seg.targets) if seg is not None else [USER_TARGET]
 
+    def labels_name(self) -> str:
+        return f"labels ({self.inputs['labels']})" if "labels" in self.inputs else "labels"
+
+    def region(self) -> np.ndarray:
+        """The pixels of the chosen label values (every target by default) in the current labels."""
+        from napari_partial_style.core.images import target_mask
+        from napari_partial_style.core.job.rules import segmented_mask
+
+        if self.labels is None:
+            raise InputError("the job has no labels yet: segment the content, or give labels.")
+        seg = self.segmentation
+        if seg is not None:
+            return segmented_mask(self.labels, seg.targets, self.params.composite)
+        return target_mask(
+            self.labels, self.content.shape, self.labels_name(), self.params.composite.label_values or None
+        )
+
     def needs_segmentation(self) -> bool:
         return self.labels is None or self.segmentation is not None
 
@@ -206,10 +223,8 @@ class JobDocument:
         covered = self.results["stylize"].value.covered
         if covered is None or self.labels is None:
             return ""
-        from napari_partial_style.core.job.pipeline import region_mask
-
         try:
-            mask = region_mask(self)
+            mask = self.region()
         except InputError:
             return ""
         beyond = int(np.count_nonzero(mask & ~covered))

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.images import target_mask
 from napari_partial_style.core.job import stages
 from napari_partial_style.core.job.document import STAGES, JobDocument, Stamped
 from napari_partial_style.core.job.result import Stopwatch
@@ -123,7 +122,7 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
 
     p = doc.params
     if doc.labels is not None and doc.segmentation is None:  # given labels: their region is checked first
-        region_mask(doc)
+        doc.region()
     style_region = p.style.style_region if "stylize" in run_stages else None
     if style_region and style_region != AUTO:
         from napari_partial_style.core.segment.classifier import class_names
@@ -145,21 +144,6 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
 
 
 # the region --------------------------------------------------------------------------------------
-def _labels_name(doc: JobDocument) -> str:
-    return f"labels ({doc.inputs['labels']})" if "labels" in doc.inputs else "labels"
-
-
-def region_mask(doc: JobDocument) -> np.ndarray:
-    """The pixels of the chosen label values (every target by default) in the current labels."""
-    seg = doc.segmentation
-    if doc.labels is None:
-        raise InputError("the job has no labels yet: segment the content, or give labels.")
-    if seg is not None:
-        return segmented_mask(doc.labels, seg.targets, doc.params.composite)
-    values = doc.params.composite.label_values or None
-    return target_mask(doc.labels, doc.content.shape, _labels_name(doc), values)
-
-
 def job_regions(doc: JobDocument) -> list[JobRegion]:
     """Each style's region in the current labels (one style: the whole region)."""
     seg = doc.segmentation
@@ -167,10 +151,10 @@ def job_regions(doc: JobDocument) -> list[JobRegion]:
         doc.styles,
         doc.labels,
         doc.content.shape,
-        region_mask(doc),
+        doc.region(),
         doc.targets() if seg is not None else None,
         doc.params.composite.label_values,
-        _labels_name(doc),
+        doc.labels_name(),
     )
 
 

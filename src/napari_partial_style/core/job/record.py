@@ -82,14 +82,12 @@ def _classes(doc: JobDocument, rt: Runtime) -> list[str] | None:
 
 def job_result(doc: JobDocument, rt: Runtime) -> JobResult:
     """The document's results as one `JobResult` (what the CLI saves and batches report)."""
-    from napari_partial_style.core.job.pipeline import region_mask
-
     results = {stage: stamped.value for stage, stamped in doc.results.items()}
     composite, stylized, score = results.get("composite"), results.get("stylize"), results.get("score")
     if composite is not None:
         mask = composite.mask
     elif doc.labels is not None:
-        mask = region_mask(doc)
+        mask = doc.region()
     else:
         mask = np.zeros(doc.content.shape, bool)
     return JobResult(
