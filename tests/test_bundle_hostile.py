@@ -16,7 +16,7 @@ from test_bundle import rewrite, sample_bundle, unzipped
 from napari_partial_style.core.errors import BundleError
 from napari_partial_style.core.io import bundle as bundle_mod
 from napari_partial_style.core.io.bundle import read_bundle, read_manifest, write_bundle
-from napari_partial_style.core.job import preview_strip
+from napari_partial_style.core.job.result import preview_strip
 
 
 def patch_entry(path, name, method=None, flags=None):

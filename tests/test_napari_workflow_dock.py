@@ -10,9 +10,11 @@ napari = pytest.importorskip("napari")
 
 from napari_helpers import PLUGIN, SCREEN_FRAME_PX, TIMEOUT_MS, dock, flow_for_cup, small_scene, wait_done  # noqa: E402
 
+from napari_partial_style.core.io.bundle import read_bundle  # noqa: E402
+
 
 def test_run_all_is_one_worker_over_the_document_and_a_stroke_reruns_composite_and_score(
-    make_napari_viewer, qtbot, hub
+    make_napari_viewer, qtbot, hub, tmp_path
 ):
     """Run all computes the content's job document in one worker; a brush stroke on its labels marks
     what it made out of date in the dock, the next Run all reruns only that, and Undo step goes back
@@ -48,6 +50,9 @@ def test_run_all_is_one_worker_over_the_document_and_a_stroke_reruns_composite_a
     painted[20:30, 30:40] = 1
     labels.data = painted
     qtbot.waitUntil(lambda: "out of date: composite (labels changed)" in flow.status.value, timeout=TIMEOUT_MS)
+    viewer.layers.selection = {lyr for lyr in viewer.layers if lyr.name.startswith("img") and "re-seg" not in lyr.name}
+    saved = viewer.layers.save(str(tmp_path / "stale.pstyle"), selected=True, plugin=PLUGIN)[0]
+    assert read_bundle(saved).manifest["stale"]["composite"] == "labels changed"  # saved, and says which
     flow.run_all.clicked()
     qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
     assert flow.status.value.startswith("Run all: done (composite, score)"), flow.status.value

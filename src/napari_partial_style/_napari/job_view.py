@@ -144,3 +144,8 @@ def stale_text(doc: JobDocument) -> str:
     """'out of date: composite (labels changed); score (...)', or '' when every result is current."""
     stale = doc.stale()
     return "out of date: " + "; ".join(f"{stage} ({why})" for stage, why in stale.items()) if stale else ""
+
+
+def view_named(name: str) -> JobView | None:
+    """The document of the content layer called `name` (the writer gets layer data, not layers)."""
+    return next((view for layer, view in list(_views.items()) if layer.name == name), None)

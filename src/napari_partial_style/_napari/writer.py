@@ -34,8 +34,12 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
         target = target.with_name(target.name + ".pstyle")
     try:
         job = JobLayers(layer_data)
+        manifest = job.manifest()
+        stale = stale_results(job.content_name)
+        if stale:
+            manifest["stale"] = stale
         bundle = Bundle(
-            manifest=job.manifest(),
+            manifest=manifest,
             content=job.content,
             labels=job.labels,
             saliency=job.saliency,
@@ -45,9 +49,26 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
             **job.images,
         )
         check_target(target, overwrite=True)
-        return [str(write_bundle(bundle, target, overwrite=True))]
+        written = [str(write_bundle(bundle, target, overwrite=True))]
     except InputError as exc:
         raise BundleError(str(exc)) from exc
+    if stale:
+        from napari.utils.notifications import show_warning
+
+        show_warning(
+            f"saved {target.name}, with results out of date: "
+            + "; ".join(f"{stage} ({why})" for stage, why in stale.items())
+            + " (Run all brings them up to date)"
+        )
+    return written
+
+
+def stale_results(content_name: str) -> dict[str, str]:
+    """What Run all's document of the content layer called `content_name` says is out of date."""
+    from napari_partial_style._napari.job_view import view_named
+
+    view = view_named(content_name)
+    return {} if view is None else view.document.stale()
 
 
 def _meta(layer_meta: dict) -> dict:
@@ -104,6 +125,7 @@ class JobLayers:
                 "needs the image the job started from."
             )
         base = names.base_name(content)
+        self.content_name = content
         self.content = np.asarray(images[content][0])
         planes = 3 if images[content][1].get("rgb") else 2
         if self.content.ndim > planes:
