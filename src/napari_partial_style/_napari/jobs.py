@@ -4,7 +4,7 @@ The worker's events drive a progress bar with the time left inside the dock (nap
 activity panel only where the settings ask for it, or the runner has no dock bar: the panel's spinner
 redraws the whole window 30 times a second, which on software OpenGL slowed the jobs by 20% to 2x);
 the Run button turns into Cancel while it runs (which stops the job within one network layer,
-core/cancel.py); the bars close and the button comes back on every
+core/runtime/cancel.py); the bars close and the button comes back on every
 ending (result, error, cancel), which stardist-napari#23 is the counterexample of. Errors become notifications, never dialogs. A result that adds several layers can be shown one
 layer per event-loop turn (napari spends 0.1-0.2 s making each on software OpenGL), so the viewer
 never freezes for their sum.
@@ -131,7 +131,7 @@ class JobRunner:
         self.stage: str | None = None  # of the activity panel's bar
         self._events = 0  # progress events received
         self.cancelled = False
-        self._stop = threading.Event()  # stops the job inside a network pass (core/cancel.py)
+        self._stop = threading.Event()  # stops the job inside a network pass (core/runtime/cancel.py)
         self.last_error: BaseException | None = None
         self.computed_at: float | None = None
         self.on_abort: Callable[[], None] | None = None

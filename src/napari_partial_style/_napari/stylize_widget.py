@@ -271,7 +271,7 @@ class StylizeWidget(Container):
     def _soft_guides(self, style_input, mask, params: JobParams, shape):
         """With a CRF soft edge (Advanced), masked's guides take the CRF's probability of the region
         near its edge, as `Session.run` does for --crf-edge: the regions with their label values,
-        softened by `job_plan.guides` from the probabilities Segment kept beside the labels."""
+        softened by `core/job/rules.guides` from the probabilities Segment kept beside the labels."""
         from napari_partial_style.api import StyleRegion
         from napari_partial_style.core.job.rules import JobRegion, guides
 

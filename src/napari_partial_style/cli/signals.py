@@ -25,7 +25,7 @@ class Terminated(KeyboardInterrupt):
 
 class Stop(threading.Event):
     """Set by Ctrl-C or SIGTERM, which also raise in the main thread as usual. The job checks it
-    after every network layer and before every final rename (core/cancel.py), so an interrupt
+    after every network layer and before every final rename (core/runtime/cancel.py), so an interrupt
     that a library swallowed (a bare `except:` around an import) still stops the job, and nothing
     is written after it."""
 

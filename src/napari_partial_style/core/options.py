@@ -3,7 +3,7 @@
 Each option is a dataclass field made with `option(...)`: its default, bounds, choices, help text,
 CLI flag and widget label live in the field's metadata. Parameter dataclasses nest (a field whose
 type is another parameter dataclass is a group); `leaves()` walks the tree, and the CLI
-(`cli_options.py`) and the widgets (`_napari/forms.py`) are generated from that walk. Pure Python:
+(`cli/options.py`) and the widgets (`_napari/forms.py`) are generated from that walk. Pure Python:
 importing it costs nothing, so napari can build widgets without importing torch.
 """
 
