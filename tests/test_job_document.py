@@ -162,3 +162,18 @@ def test_a_bundle_replays_bit_for_bit_here_and_a_changed_layer_is_named(computed
     changed = drain(replay(other))
     assert not changed.matches
     assert [d.layer for d in changed.layers if d.largest > 0] == ["composite"]
+
+
+def test_a_bundle_reopened_is_a_live_document_that_recomputes_only_what_a_change_touches(computed, tmp_path):
+    from napari_partial_style.core.job.replay import restored
+
+    session, job = computed
+    path = session.result(job).save(tmp_path / "job.pstyle")
+    again = restored(path)
+    assert again.stale() == {} and todo(again) == [] and again.targets() == job.targets()
+    assert np.array_equal(again.labels, job.labels)
+    again.set_params(replace(again.params, composite=replace(again.params.composite, feather=3.0)))
+    assert todo(again) == ["composite", "score"]
+    again.set_params(replace(again.params, style=replace(again.params.style, style_weight=1e4)))
+    assert todo(again) == ["stylize", "composite", "score"]
+    assert counted(session, again) == {"stylize": 1, "composite": 1, "score": 1}

@@ -186,3 +186,30 @@ def test_the_issue_25_walk_through_the_menus(make_napari_viewer, qtbot, hub, tmp
     assert {"cup content", "cup style", "cup labels", "cup stylized", "cup composite"} <= {
         lyr.name for lyr in fresh.layers
     }
+
+
+def test_a_reopened_bundle_is_a_live_document(make_napari_viewer, qtbot, hub, tmp_path):
+    """A bundle opened by File › Open in a fresh viewer: the all-steps dock shows the settings it was
+    made with, Run all finds nothing out of date, and after one change recomputes only what depends on it."""
+    viewer = make_napari_viewer()
+    flow = flow_for_cup(viewer, *small_scene(viewer))
+    flow.stylize.form["style.network"].value = "tiny"
+    flow.stylize.form["style.steps"].value, flow.stylize.form["style.fine_steps"].value = 2, 1
+    flow.run_all.clicked()
+    qtbot.waitUntil(lambda: not flow.running_all, timeout=3 * TIMEOUT_MS)
+    viewer.layers.selection = {lyr for lyr in viewer.layers if lyr.name.startswith("img") and "re-seg" not in lyr.name}
+    saved = viewer.layers.save(str(tmp_path / "job.pstyle"), selected=True, plugin=PLUGIN)[0]
+    fresh = make_napari_viewer()
+    fresh.open(saved, plugin=PLUGIN)
+    again = dock(fresh, "Partial style (all steps)")
+    again.segment.image.value = fresh.layers["job content"]
+    again.stylize.style.value = fresh.layers["job style"]
+    assert "settings of job content's bundle" in again.status.value
+    assert again.stylize.form["style.network"].value == "tiny" and again.stylize.form["style.steps"].value == 2
+    again.run_all.clicked()
+    qtbot.waitUntil(lambda: not again.running_all, timeout=3 * TIMEOUT_MS)
+    assert again.status.value.startswith("Run all: done (nothing was out of date)"), again.status.value
+    again.stylize.form["style.style_weight"].value = 1e4
+    again.run_all.clicked()
+    qtbot.waitUntil(lambda: not again.running_all, timeout=3 * TIMEOUT_MS)
+    assert again.status.value.startswith("Run all: done (stylize, composite, score)"), again.status.value

@@ -16,7 +16,7 @@ import numpy as np
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import source_image
-from napari_partial_style._napari.layers import put_image, put_labels
+from napari_partial_style._napari.layers import COVERED_KEY, STYLE_IMAGE_KEY, put_image, put_labels
 from napari_partial_style.core.job.document import JobDocument
 from napari_partial_style.core.job.fingerprint import of_image
 from napari_partial_style.core.params import JobParams
@@ -51,13 +51,16 @@ def bind(viewer, content_layer, style_layer, labels_layer, params: JobParams, re
         or of_image(view.document.content) != of_image(content)
         or view.document.params.session != params.session
     ):
-        given = None if resegment or labels_layer is None else np.asarray(labels_layer.data)
-        inputs = {"content": content_layer.name, "style": style_layer.name}
-        if given is not None:
-            inputs["labels"] = labels_layer.name
-        doc = JobDocument.of(content, style, params, given, inputs)
-        view = _views[content_layer] = JobView(doc, content_layer, labels_layer, of_image(style))
-        return view
+        doc = None if resegment else _reopened(content_layer, content, params)
+        if doc is None:
+            given = None if resegment or labels_layer is None else np.asarray(labels_layer.data)
+            inputs = {"content": content_layer.name, "style": style_layer.name}
+            if given is not None:
+                inputs["labels"] = labels_layer.name
+            doc = JobDocument.of(content, style, params, given, inputs)
+            view = _views[content_layer] = JobView(doc, content_layer, labels_layer, of_image(style))
+            return view
+        view = _views[content_layer] = JobView(doc, content_layer, labels_layer, _style_key(doc))
     doc = view.document
     if of_image(style) != view.style_key:
         doc.set_style(style)
@@ -69,6 +72,37 @@ def bind(viewer, content_layer, style_layer, labels_layer, params: JobParams, re
         doc.edit_labels(np.asarray(labels_layer.data).copy())
         view.labels = labels_layer
     return view
+
+
+def _reopened(content_layer, content, params: JobParams) -> JobDocument | None:
+    """The document of a reopened bundle, its results current, when the layer is its content
+    unchanged and the session is the bundle's; else None (a new document)."""
+    from napari_partial_style.core.errors import PartialStyleError
+    from napari_partial_style.core.job.replay import restored
+
+    path = content_layer.metadata.get("bundle")
+    if not path:
+        return None
+    try:
+        doc = restored(path)
+    except (PartialStyleError, OSError):  # moved, changed or unreadable since it was opened: start afresh
+        return None
+    if of_image(doc.content) != of_image(content) or doc.params.session != params.session:
+        return None
+    return doc
+
+
+def _style_key(doc: JobDocument) -> str:
+    return of_image(doc.styles[0][1][0][0]) if doc.styles else ""
+
+
+def recorded_params(layer) -> JobParams | None:
+    """The parameters a reopened bundle's content layer records, for the dock to show."""
+    from napari_partial_style.core.options import from_dict
+
+    record = layer.metadata.get("partial_style", {}) if layer is not None and layer.metadata.get("bundle") else {}
+    parameters = record.get("parameters") if isinstance(record, dict) else None
+    return from_dict(JobParams, parameters) if isinstance(parameters, dict) else None
 
 
 def show(viewer, view: JobView, ran: list[str]) -> Iterator[None]:
@@ -108,7 +142,12 @@ def show(viewer, view: JobView, ran: list[str]) -> Iterator[None]:
     results = {stage: stamped.value for stage, stamped in doc.results.items()}
     if "stylize" in ran:
         meta = {"stage": "stylize", **record, "style_layer": doc.inputs.get("style")}
-        put_image(viewer, names.role(base, names.STYLIZED), results["stylize"].image, layer, meta, rgb=True)
+        stylized = results["stylize"]
+        beside = {
+            STYLE_IMAGE_KEY: None if stylized.style is None else stylized.style.native,
+            COVERED_KEY: stylized.covered,
+        }
+        put_image(viewer, names.role(base, names.STYLIZED), stylized.image, layer, meta, beside, rgb=True)
         yield
     if "composite" in ran:
         meta = {"stage": "composite", "parameters": asdict(doc.params.composite)}

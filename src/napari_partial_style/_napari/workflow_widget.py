@@ -112,6 +112,8 @@ class WorkflowWidget(QWidget):
         layout.addWidget(self.status.native)
         layout.addWidget(self.tabs)
         self._history_shown()
+        self.segment.image.changed.connect(self._show_recorded)
+        self._show_recorded(self.segment.image.value)  # a bundle opened before the dock
         self._link(self.stylize.form["composite.crf_edge"], self.composite.composite_form["composite.crf_edge"])
         self.shortcuts = {
             RUN_KEYS: self._shortcut(RUN_KEYS, self.run_tab),
@@ -219,6 +221,25 @@ class WorkflowWidget(QWidget):
         if self._estimate is not None and self._estimate[0] == content and "segment" in steps:
             text += f" · about {duration(self._estimate[1])} in all (from the quick look)"
         return text
+
+    def _show_recorded(self, layer=None) -> None:
+        """A reopened bundle's content chosen: the tabs show the settings it was made with, so that
+        Run all, after one change, recomputes only what depends on it."""
+        from napari_partial_style._napari.job_view import recorded_params
+        from napari_partial_style.core.options import leaves
+
+        params = recorded_params(layer)
+        if params is None:
+            return
+        values = {}
+        for leaf in leaves(type(params)):
+            node = params
+            for key in leaf.path:
+                node = getattr(node, key)
+            values[leaf.path] = node
+        for form in (self.segment.form, self.stylize.form, self.composite.composite_form, self.composite.score_form):
+            form.set_values(values)
+        self.status.value = f"{RUN_ALL}: the settings of {layer.name}'s bundle are in the tabs"
 
     def _follow(self, view) -> None:
         """Watch the document's labels layer: a stroke marks what it made out of date, in the dock."""

@@ -46,8 +46,10 @@ class StyleResult:
 
 @dataclass
 class CompositeResult:
+    """The composite, its alpha (None when read back from a bundle, which keeps none) and region."""
+
     image: np.ndarray
-    alpha: np.ndarray
+    alpha: np.ndarray | None
     mask: np.ndarray
     record: dict[str, Any]
 
@@ -55,7 +57,7 @@ class CompositeResult:
 @dataclass
 class ScoreResult:
     scores: dict[str, Any]
-    rescored_labels: np.ndarray
+    rescored_labels: np.ndarray | None  # None when read back from a bundle
 
 
 @dataclass

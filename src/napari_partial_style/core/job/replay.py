@@ -132,3 +132,42 @@ def _labels_difference(saved: np.ndarray, made: np.ndarray) -> LayerDifference:
         return LayerDifference("labels", float("inf"), 1.0)
     differs = saved != made
     return LayerDifference("labels", float(differs.any()), float(differs.mean()))
+
+
+def restored(path: str | Path) -> JobDocument:
+    """A bundle as a live document: its inputs and parameters, and its results as current, so that
+    changing one setting recomputes only what depends on it (napari's reopened bundles)."""
+    from napari_partial_style.core.job.document import Stamped
+    from napari_partial_style.core.job.pipeline import CompositeResult, ScoreResult, StyleResult, covered_area
+    from napari_partial_style.core.segment.segmentation import Segmentation
+
+    doc, bundle = document_of(path)
+    manifest = bundle.manifest
+
+    def stamp(stage: str, value) -> None:
+        doc.results[stage] = Stamped(value, {**doc.parts(stage), "serial": f"bundle {stage}"})
+
+    if doc.labels is None and bundle.labels is not None:
+        probabilities = bundle.crf_probabilities
+        maps = bundle.saliency if bundle.saliency is not None else np.zeros((0, *bundle.labels.shape), np.float32)
+        classes = manifest.get("classifier_classes") or []
+        stamp("segment", Segmentation(maps, bundle.labels, probabilities, list(manifest["targets"]), [], None, classes))
+        doc.labels = bundle.labels
+    if bundle.stylized is None or doc.labels is None or not doc.styles:
+        return doc
+    mask = doc.region()
+    stamp(
+        "stylize",
+        StyleResult(
+            bundle.stylized,
+            covered_area(bundle.stylized, doc.content.native, mask),
+            manifest.get("style", {}),
+            doc.styles[0][1][0][0],
+        ),
+    )
+    if bundle.composite is None:
+        return doc
+    stamp("composite", CompositeResult(bundle.composite, None, mask, manifest.get("composite", {})))
+    if bundle.scores is not None:
+        stamp("score", ScoreResult(dict(bundle.scores), None))
+    return doc
