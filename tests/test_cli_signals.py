@@ -21,9 +21,9 @@ def test_an_interrupt_that_a_library_swallowed_still_stops_the_job_with_nothing_
     bundle (1 of 46 early interrupts)."""
     import signal
 
-    from napari_partial_style import api
+    from napari_partial_style.core.job import record
 
-    real_record = api.record_of
+    real_record = record.environment
 
     def swallowing(*args, **kwargs):
         try:
@@ -32,7 +32,7 @@ def test_an_interrupt_that_a_library_swallowed_still_stops_the_job_with_nothing_
             pass
         return real_record(*args, **kwargs)
 
-    monkeypatch.setattr(api, "record_of", swallowing)
+    monkeypatch.setattr(record, "environment", swallowing)
     out = tmp_path / "x.pstyle"
     assert main(run_args(inputs, out)) == 130
     assert "interrupted; nothing was written" in capsys.readouterr().err and not out.exists()

@@ -251,7 +251,8 @@ class CompositeWidget(Container):
             put_image(self.viewer, name, result, layer, meta, rgb=True)
             self.status.value = f"Composite: done, {int(mask.sum())} px changed region{slice_text(index)}"
             covered = self.stylized.value.metadata.get(COVERED_KEY)
-            beyond = 0 if covered is None or covered.shape != mask.shape else int(np.count_nonzero(mask & ~covered))
+            fits = isinstance(covered, np.ndarray) and covered.shape == mask.shape
+            beyond = int(np.count_nonzero(mask & ~covered)) if fits else 0
             if beyond:
                 self.status.value += (
                     f"; out of date: {beyond} px of the labels lie beyond the stylized area and keep the "

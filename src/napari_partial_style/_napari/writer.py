@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.layers import META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY
+from napari_partial_style._napari.layers import COVERED_KEY, META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY
 from napari_partial_style._napari.settings import prefer_our_reader
 
 LayerData = tuple[Any, dict, str]
 NAPARI = "napari"  # the manifest's record of where the layers sat and the user's own metadata
 PLACE = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels")
-OURS = {META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY, "bundle", "outline_when_added"}  # not the user's
+OURS = {META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY, COVERED_KEY, "bundle", "outline_when_added"}  # not the user's
 
 
 def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:

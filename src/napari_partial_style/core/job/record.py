@@ -106,11 +106,7 @@ def job_result(doc: JobDocument, rt: Runtime) -> JobResult:
 
 
 def _labels_plane(doc: JobDocument) -> np.ndarray | None:
-    """The labels as they are now (the user's corrections included) as one integer plane: what the
-    bundle keeps and a replay reads; None when they are not integers (the region mask is kept)."""
-    from napari_partial_style.core.images import label_plane
-
-    if doc.labels is None:
-        return None
-    plane = np.asarray(label_plane(doc.labels))
-    return plane if plane.dtype.kind in "ui" and plane.ndim == 2 else None
+    """A segmentation's labels as they are now (the user's corrections included): what the bundle
+    keeps and a replay reads. Given labels are kept as the region they give (None here), since
+    the bundle's label k means its k-th target."""
+    return None if doc.segmentation is None else doc.labels

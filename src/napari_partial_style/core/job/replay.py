@@ -9,7 +9,7 @@ is at most 1% of the range and labels that agree on at least 99% of the pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from napari_partial_style.core.io.bundle import read_bundle
 from napari_partial_style.core.job import pipeline
 from napari_partial_style.core.job.document import USER_TARGET, JobDocument
 from napari_partial_style.core.job.record import environment, job_result
+from napari_partial_style.core.job.result import bundle_labels
 from napari_partial_style.core.job.runtime import Runtime
 from napari_partial_style.core.params import JobParams
 
@@ -81,6 +82,8 @@ def document_of(path: str | Path) -> tuple[JobDocument, Any]:
         )
     params = from_dict(JobParams, manifest["parameters"])
     given = manifest.get("labels_given", manifest.get("targets") == [USER_TARGET])
+    if given:  # the bundle keeps the region the given labels' chosen values made, as label 1
+        params = replace(params, composite=replace(params.composite, label_values=()))
     content = as_source_image(bundle.content, "content")
     style = None if bundle.style is None else as_source_image(bundle.style, "style")
     doc = JobDocument.of(content, style, params, bundle.labels if given else None, manifest.get("inputs", {}))
@@ -98,8 +101,8 @@ def replay(path: str | Path, weights: dict[str, str | Path] | None = None, folde
         for name in IMAGES
         if getattr(bundle, name) is not None
     ]
-    if bundle.labels is not None and result.labels is not None:
-        layers.append(_labels_difference(bundle.labels, result.labels))
+    if bundle.labels is not None:
+        layers.append(_labels_difference(bundle.labels, bundle_labels(result)))
     if bundle.saliency is not None and result.segmentation is not None:
         layers.append(_image_difference("saliency", bundle.saliency, result.segmentation.maps))
     recorded = bundle.manifest.get("replay", {})

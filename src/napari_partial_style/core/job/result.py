@@ -75,14 +75,15 @@ def to_bundle(result: JobResult) -> Bundle:
         preview=None
         if result.composite is None
         else preview_strip([result.content.native, result.stylized, result.composite]),
-        labels=_labels(result),
+        labels=bundle_labels(result),
         saliency=None if seg is None else seg.maps,
         crf_probabilities=None if seg is None else seg.probabilities,
         scores=result.scores,
     )
 
 
-def _labels(result: JobResult) -> np.ndarray:
+def bundle_labels(result: JobResult) -> np.ndarray:
+    """What labels.png keeps: the labels as they are now, else the segmentation's, else the region."""
     if result.labels is not None:
         return result.labels
     return result.segmentation.labels if result.segmentation is not None else result.mask.astype(np.uint8)
