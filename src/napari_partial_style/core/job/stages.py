@@ -187,8 +187,8 @@ def compositing(
     )
 
     content = source(content, "content")
-    stylized = np.asarray(stylized)
-    if source(stylized, "stylized").shape != content.shape:  # also refuses NaN, which would paste black
+    stylized = source(stylized, "stylized").native  # also refuses NaN, which would paste black; gray: 3 channels
+    if stylized.shape[:2] != content.shape:
         raise InputError(
             f"the stylized image is {stylized.shape[1]}×{stylized.shape[0]} but the content is "
             f"{content.shape[1]}×{content.shape[0]}; stylize this content."
