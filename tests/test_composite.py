@@ -80,3 +80,30 @@ def test_a_crf_soft_edge_follows_the_probability_near_the_edge_and_keeps_the_lab
     assert 0 < alpha[near & ~mask].max() <= 0.5 and np.array_equal(crf_edge_alpha(hard, mask, probability, 0), hard)
     with pytest.raises(InputError, match="must match the region"):
         crf_edge_alpha(hard, mask, probability[:-1], 3)
+
+
+@pytest.mark.parametrize("feather", [0.0, 3.0, 40.0])
+@pytest.mark.parametrize("grow", [-1000.0, -30.0, -11.0, -10.0, -9.0, -4.0])
+def test_a_region_that_grow_erases_is_refused_exactly_when_its_alpha_would_be_empty(grow, feather):
+    """The check reads only the region's depth, yet refuses exactly the grows whose alpha is all 0."""
+    from napari_partial_style.core.composite import check_region_survives
+    from napari_partial_style.core.params import CompositeParams
+
+    mask, params = square_mask(), CompositeParams(grow=grow, feather=feather)
+    if feather_alpha(mask, feather, grow).any():
+        check_region_survives(mask, params)
+    else:
+        with pytest.raises(InputError, match=f"grow {grow:g} px.*erases the whole region.*--grow"):
+            check_region_survives(mask, params)
+
+
+def test_compositing_refuses_a_region_grow_erases_and_leaves_an_empty_slice_alone():
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.params import CompositeParams
+
+    content = two_tone()
+    stylized = np.zeros_like(content)
+    with pytest.raises(InputError, match="erases the whole region"):
+        Session.composite(content, stylized, square_mask(), CompositeParams(grow=-1000))
+    image, alpha = Session.composite(content, stylized, np.zeros((48, 64), bool), CompositeParams(grow=-1000))
+    assert np.array_equal(image, content) and not alpha.any()

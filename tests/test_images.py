@@ -128,3 +128,34 @@ def test_gray_and_alpha_tiff_is_still_read(tmp_path):
     )
     src = as_source_image(read_image_file(tmp_path / "la.tif"))
     assert src.alpha is not None and src.native.shape == (40, 50, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("alpha", [False, True])
+def test_each_colour_of_an_rgb_label_image_is_its_own_label_in_colour_order(dtype, alpha):
+    from napari_partial_style.core.images import label_plane
+
+    top = np.iinfo(dtype).max if dtype != np.float32 else 255
+    rgb = np.zeros((4, 6, 4 if alpha else 3), dtype)
+    rgb[0, :3, :3], rgb[1, :3, :3], rgb[2, :3, :3] = (top, 0, 0), (0, top, 0), (0, 0, 3)  # red, green, dark blue
+    if alpha:
+        rgb[..., 3] = top
+    plane = label_plane(rgb)
+    assert plane.ndim == 2 and plane.dtype.kind in "ui"
+    assert plane[0, 0] == 3 and plane[1, 0] == 2 and plane[2, 0] == 1 and plane[3, 0] == 0
+    assert target_mask(rgb, (4, 6), values=(3,)).sum() == 3  # the red pixels only
+    white = np.zeros((4, 6, 3), dtype)
+    white[1:3, 1:4] = top
+    assert set(np.unique(label_plane(white))) == {0, 1}  # a mask saved in colour: label 1
+
+
+def test_float_labels_must_be_whole_and_finite_and_the_error_names_them():
+    from napari_partial_style.core.images import label_plane
+
+    labels = np.zeros((40, 50), np.float64)
+    labels[5:9, 5:9] = 2.0
+    assert label_plane(labels).dtype.kind == "i" and target_mask(labels, (40, 50), values=(2,)).sum() == 16
+    for bad, words in ((np.nan, "NaN or infinite"), (np.inf, "NaN or infinite"), (0.5, "not whole numbers")):
+        labels[0, 0] = bad
+        with pytest.raises(InputError, match=f"labels \\(m.tif\\): .*{words}"):
+            target_mask(labels, (40, 50), name="labels (m.tif)")

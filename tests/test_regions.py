@@ -242,5 +242,10 @@ def test_style_labels_pair_each_content_label_with_the_same_style_label_and_name
     content_labels[0, 0] = 3
     with pytest.raises(InputError, match=r"content label 3 has no pixel in the style labels \(which hold 1, 2, 7\)"):
         styles_by_label(style, style_labels, content_labels)
-    with pytest.raises(InputError, match="whole numbers"):
-        styles_by_label(style, style_labels.astype(np.float32), content_labels)
+    assert sorted(styles_by_label(style, style_labels.astype(np.float32), content_labels[1:])) == ["1", "2"]
+    with pytest.raises(InputError, match="style labels: float values that are not whole numbers"):
+        styles_by_label(style, style_labels + np.float32(0.5), content_labels)
+    only = styles_by_label(style, np.where(style_labels == 2, 0, style_labels), content_labels, values=(1,))
+    assert list(only) == ["1"]  # label 2 is not being changed, so the style needs no pixel of it
+    with pytest.raises(InputError, match="no pixel has label 5 of the label values to change"):
+        styles_by_label(style, style_labels, content_labels, values=(5,))

@@ -109,6 +109,12 @@ class Session:
     ) -> None:
         if params is not None and not isinstance(params, SessionParams):
             raise InputError(f"Session takes SessionParams (or nothing), not {type(params).__name__}.")
+        if weights is not None and not (
+            isinstance(weights, Mapping) and all(isinstance(f, (str, Path)) for f in weights.values())
+        ):
+            raise InputError(f"weights must map a weight key to a file, e.g. {{'vgg19': PATH}}, not {_kind(weights)}.")
+        if weights_folder is not None and not isinstance(weights_folder, (str, Path)):
+            raise InputError(f"weights_folder must be a folder's path, not {_kind(weights_folder)}.")
         self.runtime = Runtime(params, weights, [Path(weights_folder)] if weights_folder else [])
 
     @property
@@ -121,7 +127,7 @@ class Session:
 
     def size_for(self, shape: tuple[int, int]) -> int:
         """The working long side for an image of `shape`: the session's, else the device's default."""
-        return self.runtime.size_for(shape)
+        return self.runtime.size_for(_shape(shape))
 
     def find_weights(self, needed: Sequence[Any]) -> Generator[Progress, None, dict[str, Path]]:
         """Every file in `needed` found, or downloaded with progress, before any work starts."""
@@ -147,36 +153,43 @@ class Session:
         """A job document with this session's settings: edit it (`edit_labels`, `set_params`,
         `set_style`, `undo`, `redo`), ask `compute` for its results, check `stale()`."""
         params = _job_params(params)
-        return JobDocument.of(_source(content, "content"), style, replace(params, session=self.params), labels, inputs)
+        _check_style(style, "style")
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise InputError(f"inputs must map an input's name to where it came from, not {_kind(inputs)}.")
+        return JobDocument.of(_image(content, "content"), style, replace(params, session=self.params), labels, inputs)
 
     @_stage
     def compute(self, job: JobDocument, want: str = "score"):
         """Bring `job`'s results up to `want` ("segment", "stylize", "composite" or "score") up to
         date, rerunning only what is missing or stale; the stages that ran."""
-        if not isinstance(job, JobDocument):
-            raise InputError(f"compute takes a JobDocument (Session.document), not {type(job).__name__}.")
+        _document(job, "compute")
         if job.params.session != self.params:
             raise InputError("this document was made with other session settings; compute it with a Session of them.")
         return (yield from pipeline.compute(job, self.runtime, want))
 
     def result(self, job: JobDocument) -> JobResult:
         """The document's results and record as a JobResult (`.save(path)` writes its bundle)."""
-        return job_result(job, self.runtime)
+        return job_result(_document(job, "result"), self.runtime)
 
     # stages on arrays ------------------------------------------------------------------------
     @_stage
     def segment(self, image: Image, params: SegmentParams | None = None):
         """DCSM saliency maps and CRF labels of `image` (a Segmentation at its resolution)."""
-        return (yield from stages.segment(self.runtime, image, _typed(params, SegmentParams, "params")))
+        return (
+            yield from stages.segment(self.runtime, _image(image, "image"), _typed(params, SegmentParams, "params"))
+        )
 
     @_stage
     def recrf(self, image: Image, maps: np.ndarray, targets: Sequence[str], crf: CRFParams | None = None):
         """New labels from saliency maps already computed (T×H×W at the image's size), e.g. after
         changing the CRF settings; no network runs."""
-        targets = list(targets)
+        targets = _names(targets, "targets")
+        maps = _array(maps, "maps")
         if not targets:
             raise InputError("recrf needs the targets' names, one per saliency map; got none.")
-        return (yield from stages.recrf(self.runtime, image, maps, targets, _typed(crf, CRFParams, "crf")))
+        return (
+            yield from stages.recrf(self.runtime, _image(image, "image"), maps, targets, _typed(crf, CRFParams, "crf"))
+        )
 
     @_stage
     def classes_at(
@@ -185,7 +198,11 @@ class Session:
         """The classes the classifier sees at `point` (row, column in the image's pixels), best
         first with their scores: a click picks a target instead of a typed class name."""
         segment = _typed(segment, SegmentParams, "segment")
-        return (yield from stages.classes_at(self.runtime, image, point, segment, count))
+        if not (isinstance(point, (tuple, list, np.ndarray)) and len(point) == 2 and all(map(_is_number, point))):
+            raise InputError(f"point must be (row, column), two finite numbers, not {_kind(point)}.")
+        if not (isinstance(count, (int, np.integer)) and not isinstance(count, bool) and count >= 1):
+            raise InputError(f"count must be a whole number of 1 or more, not {count!r}.")
+        return (yield from stages.classes_at(self.runtime, _image(image, "image"), point, segment, count))
 
     @_stage
     def stylize(
@@ -208,8 +225,20 @@ class Session:
         unless it has a region of its own (an alpha: see `with_style_region`)."""
         params = _typed(params, StyleParams, "params")
         segment = _typed(segment, SegmentParams, "segment")
-        content = _source(content, "content")
-        regions = stages.style_regions_of(content, style, mask)
+        content = _image(content, "content")
+        start = None if start is None else _image(start, "start")
+        if not isinstance(style, (np.ndarray, SourceImage)) and not (
+            isinstance(style, (list, tuple)) and all(isinstance(r, StyleRegion) for r in style)
+        ):
+            raise InputError(f"style must be an image (a numpy array) or a list of StyleRegions, not {_kind(style)}.")
+        if (
+            not (isinstance(preview_every, (int, np.integer)) and not isinstance(preview_every, bool))
+            or preview_every < 0
+        ):
+            raise InputError(
+                f"preview_every must be a whole number of 0 or more (0: no previews), not {preview_every!r}."
+            )
+        regions = stages.style_regions_of(content, style, None if mask is None else _array(mask, "mask"))
         stylized = yield from stages.stylize(self.runtime, content, regions, params, segment, preview_every, start)
         return stylized.image
 
@@ -235,9 +264,11 @@ class Session:
         from napari_partial_style.core.job.contact_sheet import contact_sheet
         from napari_partial_style.core.progress import relabel
 
-        params = params or JobParams()
+        params = _job_params(params)
+        if not isinstance(weights, (list, tuple, np.ndarray)):
+            raise InputError(f"weights must be a list of style weights, not {_kind(weights)}.")
         weights = list(dict.fromkeys(weights))
-        if not weights or any(not (np.isfinite(w) and w >= 0) for w in weights):
+        if not weights or any(not (_is_number(w) and w >= 0) for w in weights):
             raise InputError(f"give one or more style weights, each a finite number of 0 or more (got {weights}).")
         jobs, captions = [], []
         for weight in weights:
@@ -280,7 +311,13 @@ class Session:
         iteration), so a GUI can run it in a worker and cancel it. `probability` is the CRF's
         probability of the region, which `crf_edge` needs."""
         params = _typed(params, CompositeParams, "params")
-        return (yield from stages.compositing(content, stylized, mask, params, probability))
+        mask = _array(mask, "mask")
+        probability = None if probability is None else _array(probability, "probability")
+        return (
+            yield from stages.compositing(
+                _image(content, "content"), _image(stylized, "stylized"), mask, params, probability
+            )
+        )
 
     @staticmethod
     def target_mask(
@@ -294,7 +331,7 @@ class Session:
         from napari_partial_style.core.images import target_mask
 
         values = _typed(params, CompositeParams, "params").label_values or None
-        return target_mask(labels, shape, name=name, values=values, allow_empty=allow_empty)
+        return target_mask(_array(labels, name), _shape(shape), name=name, values=values, allow_empty=allow_empty)
 
     @_stage
     def score(
@@ -308,8 +345,10 @@ class Session:
     ):
         """Segment the composite again with the settings that made the labels (`segment`) and score
         whether `mask` now reads as the expected class (the style's top class unless named)."""
-        composite = _source(composite, "composite")
-        stages.check_map(mask, composite.shape, "the mask")
+        composite = _image(composite, "composite")
+        style = None if style is None else _image(style, "style")
+        stages.check_map(_array(mask, "mask"), composite.shape, "the mask")
+        original_targets = _names(original_targets, "original_targets")
         segment, score = _typed(segment, SegmentParams, "segment"), _typed(score, ScoreParams, "score")
         model, expected = yield from stages.scorer(self.runtime, segment, score.expect, style, composite.shape)
         return (yield from stages.score(self.runtime, model, expected, composite, mask, segment, original_targets))
@@ -343,6 +382,74 @@ def _typed(value: Any, kind: type, name: str) -> Any:
 
 def _job_params(params: Any) -> JobParams:
     return _typed(params, JobParams, "params")
+
+
+def _kind(value: Any) -> str:
+    """The value itself when short and plain, else its type's name."""
+    plain = value is None or isinstance(value, (int, float, str, tuple)) and len(repr(value)) <= 40
+    return repr(value) if plain else type(value).__name__
+
+
+def _image(value: Any, name: str) -> SourceImage:
+    if value is None or isinstance(value, (Mapping, str, bytes, Path)):
+        raise InputError(f"{name} must be an image (a numpy array or a SourceImage), not {_kind(value)}.")
+    return _source(value, name)
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+    )
+
+
+def _array(value: Any, name: str) -> np.ndarray:
+    """`value` as an array of numbers; anything else is one line naming the argument."""
+    if value is None or isinstance(value, (Mapping, str, bytes)):
+        raise InputError(f"{name} must be an array, not {_kind(value)}.")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name} must be an array of numbers ({error}).") from None
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{name} must be an array of numbers, not of {array.dtype}.")
+    return array
+
+
+def _shape(shape: Any) -> tuple[int, int]:
+    if not (
+        isinstance(shape, (tuple, list)) and len(shape) == 2 and all(isinstance(v, (int, np.integer)) for v in shape)
+    ):
+        raise InputError(f"shape must be (height, width), two whole numbers, not {_kind(shape)}.")
+    return int(shape[0]), int(shape[1])
+
+
+def _names(names: Any, name: str) -> list[str]:
+    if not (isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names)):
+        raise InputError(f"{name} must be a list of class names, not {_kind(names)}.")
+    return list(names)
+
+
+def _document(job: Any, method: str) -> JobDocument:
+    if not isinstance(job, JobDocument):
+        raise InputError(f"{method} takes a JobDocument (Session.document), not {type(job).__name__}.")
+    return job
+
+
+def _check_style(style: Any, name: str, mapping: bool = True) -> None:
+    """A style argument is an image, a blend [(image, weight), ...], or a mapping of them."""
+    if isinstance(style, Mapping) and mapping:
+        for key, value in style.items():
+            _check_style(value, f"{name} for {key}", mapping=False)
+    elif not (
+        style is None
+        or isinstance(style, (np.ndarray, SourceImage))
+        or isinstance(style, (list, tuple))
+        and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in style)
+    ):
+        raise InputError(
+            f"{name} must be an image (a numpy array), a blend [(image, weight), ...] or a mapping of "
+            f"them, not {_kind(style)}; read an image file first."
+        )
 
 
 def run(

@@ -57,6 +57,11 @@ def check_style_labels(args: argparse.Namespace) -> None:
         )
     if args.style_masks:
         raise InputError("--style-labels already says where each style comes from; drop --style-mask.")
+    if job_params(args).style.style_region:
+        raise InputError(
+            "--style-labels already says where in the style image each region's statistics come from; "
+            "drop --style-region."
+        )
     if len(args.region_styles) > 1 or any(region for region, _, _ in args.region_styles):
         raise InputError(
             "--style-labels takes one style image (positional, or --style STYLE) and pairs its labels "
@@ -113,6 +118,8 @@ def read_styles(args: argparse.Namespace, labels) -> tuple[object, str]:
             read_image_file(args.style_labels, args.max_pixels),
             labels,
             f"--style-labels {args.style_labels}",
+            job_params(args).composite.label_values,
+            f"--labels {args.labels}",
         )
     elif args.region_styles:
         groups: dict[str, list] = {}

@@ -10,6 +10,7 @@ import numpy as np
 
 from napari_partial_style.core.errors import InputError, require_finite
 from napari_partial_style.core.images import SourceImage, from_float_rgb, to_float_rgb
+from napari_partial_style.core.params import CompositeParams
 from napari_partial_style.core.progress import StageGenerator
 
 # Alphas are kept in half precision: steps of 1/2048 or finer, far below an 8-bit step, and a
@@ -29,11 +30,35 @@ def feather_alpha(mask: np.ndarray, feather: float = 0.0, grow: float = 0.0) -> 
         return mask.astype(ALPHA_DTYPE)
     from scipy.ndimage import distance_transform_edt
 
-    signed = distance_transform_edt(mask) - distance_transform_edt(~mask) + grow
+    return _ramp(distance_transform_edt(mask) - distance_transform_edt(~mask) + grow, feather)
+
+
+def _ramp(signed: np.ndarray, feather: float) -> np.ndarray:
+    """Alpha from the signed distance to the grown edge (px, positive inside)."""
     if feather == 0:
         return (signed > 0).astype(ALPHA_DTYPE)
     t = np.clip(0.5 + signed / feather, 0.0, 1.0)
     return (t * t * (3.0 - 2.0 * t)).astype(ALPHA_DTYPE)
+
+
+def check_region_survives(mask: np.ndarray, params: CompositeParams) -> None:
+    """Refuse a region that `params`' grow (with its feather) would erase: the composite would be
+    the content itself. Checked from the region's depth alone (its deepest pixel's distance to the
+    edge), so a job is refused before its style transfer; an empty mask (a slice of a stack with no
+    region) is left to the callers, and a CRF soft edge keeps the edge's band, so it survives."""
+    mask = np.asarray(mask, dtype=bool)
+    if params.grow >= 0 or params.crf_edge or not mask.any():
+        return
+    from scipy.ndimage import distance_transform_edt
+
+    depth = float(distance_transform_edt(mask).max())
+    if _ramp(np.asarray(depth + params.grow), params.feather) > 0:
+        return
+    feather = f" and feather {params.feather:g} px" if params.feather else ""
+    raise InputError(
+        f"grow {params.grow:g} px{feather} erases the whole region (its deepest pixel is {depth:.3g} px from "
+        f"its edge), so nothing would change; give a grow (--grow) above -{depth + params.feather / 2:.3g} px."
+    )
 
 
 def crf_edge_alpha(alpha: np.ndarray, mask: np.ndarray, probability: np.ndarray, width: float) -> np.ndarray:

@@ -202,13 +202,37 @@ def upsample_to_native(
     return out
 
 
-def label_plane(labels: np.ndarray) -> np.ndarray:
-    """A label image or mask as one plane: an RGB(A) one (a mask saved in colour) is read as its
-    brightest channel, so any coloured pixel counts."""
+def label_plane(labels: np.ndarray, name: str = "labels") -> np.ndarray:
+    """A label image or mask as one plane of whole numbers. In an RGB(A) one (labels saved in
+    colour) each distinct colour is its own label, numbered 1, 2, ... in the order of its value
+    (red, then green, then blue) and black is the background, so a mask of one colour is label 1.
+    Floats must hold whole numbers (they become integers): other values are refused, naming `name`."""
     labels = np.asarray(labels)
+    if labels.dtype.kind == "f":
+        if not np.isfinite(labels).all():
+            raise InputError(f"{name}: contains NaN or infinite values; a label image holds whole numbers.")
+        if not (labels == np.round(labels)).all():
+            raise InputError(
+                f"{name}: float values that are not whole numbers; a label image holds whole numbers "
+                "(0 for the background): save the labels as integers."
+            )
+        labels = labels.astype(np.int64)
     if labels.ndim == 3 and labels.shape[2] in (3, 4):
-        return labels[..., :3].max(axis=2)
+        return _colour_labels(labels[..., :3])
     return labels
+
+
+def _colour_labels(rgb: np.ndarray) -> np.ndarray:
+    """Each distinct colour of an H×W×3 image as a label (1, 2, ... by colour value), black as 0."""
+    if rgb.dtype.kind in "ub" and rgb.dtype.itemsize <= 2:
+        r, g, b = (rgb[..., c].astype(np.uint64) for c in range(3))
+        colours, index = np.unique((r << 32) | (g << 16) | b, return_inverse=True)
+        background = colours[0] == 0
+    else:
+        colours, index = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
+        background = not colours[0].any()
+    dtype = np.uint8 if len(colours) < 256 else np.int32
+    return (index.reshape(rgb.shape[:2]) + (0 if background else 1)).astype(dtype)
 
 
 def target_mask(
@@ -220,7 +244,7 @@ def target_mask(
 ) -> np.ndarray:
     """A boolean target mask from a label image: nonzero pixels, or those equal to `values`
     (empty is an error, except for a slice of a stack, which is then left as it is)."""
-    labels = label_plane(labels)
+    labels = label_plane(labels, name)
     if labels.ndim != 2:
         raise InputError(f"{name}: shape {labels.shape} is not a 2D label image.")
     if labels.shape != tuple(shape):

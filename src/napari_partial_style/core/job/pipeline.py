@@ -117,7 +117,8 @@ def _commit(doc: JobDocument, stage: str, value: Any) -> None:
 
 def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
     """What can fail fast fails before any long work: unknown classes, missing weights, an unknown
-    expected class (found by classifying the style images)."""
+    expected class (found by classifying the style images), a region that --grow would erase."""
+    from napari_partial_style.core.composite import check_region_survives
     from napari_partial_style.core.segment.classifier import required_weights
     from napari_partial_style.core.segment.style_region import AUTO
     from napari_partial_style.core.style import networks
@@ -125,6 +126,8 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
     p = doc.params
     if doc.labels is not None and doc.segmentation is None:  # given labels: their region is checked first
         doc.region()
+    if doc.labels is not None and "segment" not in run_stages and "composite" in run_stages:
+        check_region_survives(np.logical_or.reduce([r.mask for r in job_regions(doc)]), p.composite)
     style_region = p.style.style_region if "stylize" in run_stages else None
     if style_region and style_region != AUTO:
         from napari_partial_style.core.segment.classifier import class_names

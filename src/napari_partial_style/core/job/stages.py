@@ -177,17 +177,25 @@ def compositing(
 ):
     """The stylized region pasted into the content, and the alpha used; events only while
     `smooth` runs. `probability` is the CRF's probability of the region, which `crf_edge` needs."""
-    from napari_partial_style.core.composite import composite, crf_edge_alpha, edge_aware, feather_alpha, smoothed
+    from napari_partial_style.core.composite import (
+        check_region_survives,
+        composite,
+        crf_edge_alpha,
+        edge_aware,
+        feather_alpha,
+        smoothed,
+    )
 
     content = source(content, "content")
-    stylized = np.asarray(stylized)
-    if source(stylized, "stylized").shape != content.shape:  # also refuses NaN, which would paste black
+    stylized = source(stylized, "stylized").native  # also refuses NaN, which would paste black; gray: 3 channels
+    if stylized.shape[:2] != content.shape:
         raise InputError(
             f"the stylized image is {stylized.shape[1]}×{stylized.shape[0]} but the content is "
             f"{content.shape[1]}×{content.shape[0]}; stylize this content."
         )
     check_map(mask, content.shape, "the mask")
     check_map(probability, content.shape, "the CRF's probability")
+    check_region_survives(mask, params)
     alpha = feather_alpha(mask, params.feather, params.grow)
     if params.crf_edge:
         if probability is None:

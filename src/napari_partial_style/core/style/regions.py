@@ -34,7 +34,9 @@ class StyleRegion:
 def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style region") -> SourceImage:
     """The style image whose statistics come only from `mask` (H×W at its size, bool or soft in
     [0, 1]), kept as its alpha: a transparent pixel of a style image is not part of its material."""
-    mask = label_plane(mask)
+    mask = np.asarray(mask)
+    if not (mask.dtype.kind == "f" and mask.ndim == 2):  # a soft mask stays as it is
+        mask = label_plane(mask, name)
     if mask.ndim != 2:
         raise InputError(f"{name}: shape {mask.shape} is not a 2D mask.")
     if mask.shape != image.shape:
@@ -56,23 +58,34 @@ def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style r
     return SourceImage(native=image.native, alpha=alpha)
 
 
-def label_values(labels: np.ndarray) -> list[int]:
-    """The nonzero values of a label image (an RGB(A) one read as its brightest channel, as masks are)."""
-    labels = label_plane(labels)
+def label_values(labels: np.ndarray, name: str = "labels") -> list[int]:
+    """The nonzero values of a label image (an RGB(A) one: a value per colour, as `label_plane` says)."""
+    labels = label_plane(labels, name)
     if labels.dtype.kind not in "iub":
-        raise InputError(f"a label image holds whole numbers; this one is {labels.dtype}: save the labels as integers.")
+        raise InputError(f"{name}: a label image holds whole numbers; this one is {labels.dtype}: save it as integers.")
     return [int(v) for v in np.unique(labels) if v != 0]
 
 
 def styles_by_label(
-    style: SourceImage, style_labels: np.ndarray, content_labels: np.ndarray, name: str = "style labels"
+    style: SourceImage,
+    style_labels: np.ndarray,
+    content_labels: np.ndarray,
+    name: str = "style labels",
+    values: tuple[int, ...] = (),
+    content_name: str = "labels",
 ) -> dict[str, SourceImage]:
     """Luan et al.'s semantic pairing: content label N takes its style from the style image's
     pixels labelled N (so a cup's rim and body each take the matching part of the style photo).
-    Every content label needs its match; style labels the content lacks are not used."""
-    wanted, offered = label_values(content_labels), label_values(style_labels)
-    if not wanted:
-        raise InputError("the content's labels have no nonzero pixel, so no region is paired; paint one.")
+    Every content label to change (`values`, default all) needs its match; the others do not."""
+    present, offered = label_values(content_labels, content_name), label_values(style_labels, name)
+    if not present:
+        raise InputError(f"{content_name}: no nonzero pixel, so no region is paired; paint one.")
+    if absent := [v for v in values if v not in present]:
+        raise InputError(
+            f"{content_name}: no pixel has label {', '.join(map(str, absent))} of the label values to change "
+            f"(it holds {', '.join(map(str, present))}); choose label values it holds."
+        )
+    wanted = list(values) or present
     missing = [v for v in wanted if v not in offered]
     if missing:
         raise InputError(
@@ -80,7 +93,7 @@ def styles_by_label(
             f"{', '.join(map(str, offered)) or 'no label'}); label the matching part of the style image "
             "with the same value, or remove that label from the content's."
         )
-    flat = label_plane(style_labels)
+    flat = label_plane(style_labels, name)
     return {str(v): with_style_region(style, flat == v, f"{name} (label {v})") for v in wanted}
 
 
