@@ -184,7 +184,10 @@ def _segment(doc: JobDocument, rt: Runtime, run: _Run):
 
 
 def _stylize(doc: JobDocument, rt: Runtime, run: _Run):
+    from napari_partial_style.core.composite import check_region_survives
+
     regions = job_regions(doc)
+    check_region_survives(np.logical_or.reduce([r.mask for r in regions]), doc.params.composite)  # a new segmentation's
     _probability(doc, regions)
     seg = doc.segmentation
     shaped = guides(
