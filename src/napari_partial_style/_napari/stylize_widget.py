@@ -330,7 +330,10 @@ class StylizeWidget(Container):
                 "per label value' and empty 'blend with'."
             )
         style = source_image(self.viewer, self.style.value, "a style layer")
-        paired = styles_by_label(style, current_slice(self.viewer, mask)[0], np.asarray(labels.data), mask.name)
+        values = self.params().composite.label_values  # only the values being changed need style pixels
+        paired = styles_by_label(
+            style, current_slice(self.viewer, mask)[0], np.asarray(labels.data), mask.name, values, labels.name
+        )
         self._label_style_names = {value: f"{self.style.value.name} ({mask.name} {value})" for value in paired}
         return paired
 
