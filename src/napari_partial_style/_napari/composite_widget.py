@@ -179,12 +179,12 @@ class CompositeWidget(Container):
     def _probability(labels, params, shape: tuple[int, int]) -> np.ndarray | None:
         """The CRF's probability of the chosen label values, kept beside the labels by Segment or a
         bundle; None where there is none (painted from scratch, a stack, another size)."""
-        from napari_partial_style.core.job.rules import region_probability
+        from napari_partial_style.core.job.stages import label_probability
 
         marginals = labels.metadata.get(PROBABILITIES_KEY)
         if not params.crf_edge or marginals is None or marginals.shape[1:] != tuple(shape):
             return None
-        return region_probability(marginals, params.label_values or range(1, len(marginals)))
+        return label_probability(marginals, params.label_values or range(1, len(marginals)))
 
     def _stack_composite(self):
         """Each slice composited with its own stylized slice and labels slice, stacked: the layer,

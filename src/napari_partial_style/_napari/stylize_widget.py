@@ -254,7 +254,7 @@ class StylizeWidget(Container):
         """What Session.stylize takes for this slice: the style and the labels' region (None: the
         whole frame), or with a style per label value a list of regions and no mask."""
         from napari_partial_style.api import Session
-        from napari_partial_style.core.job.rules import regions_of, styles_of
+        from napari_partial_style.core.job.stages import regions_by_label
 
         labels = self.labels_layer.value
         if labels is None:
@@ -263,17 +263,15 @@ class StylizeWidget(Container):
         if styles is None:
             mask = Session.target_mask(data, shape, params.composite, labels.name, allow_empty=plane is not None)
             return self._blended(style, mask), mask
-        regions = regions_of(styles_of(styles), data, shape, labels_name=labels.name, skip_empty=True)
+        regions = regions_by_label(styles, data, shape, labels.name)
         if not regions and plane is None:
             raise InputError(f"no pixel of {labels.name} has a value that a style is chosen for; paint one.")
         return regions, None
 
     def _soft_guides(self, style_input, mask, params: JobParams, shape):
         """With a CRF soft edge (Advanced), masked's guides take the CRF's probability of the region
-        near its edge, as `Session.run` does for --crf-edge: the regions with their label values,
-        softened by `core/job/rules.guides` from the probabilities Segment kept beside the labels."""
-        from napari_partial_style.api import StyleRegion
-        from napari_partial_style.core.job.rules import JobRegion, guides
+        near its edge, as Run all and --crf-edge do, from the probabilities Segment kept beside the labels."""
+        from napari_partial_style.core.job.stages import softened
 
         labels, edge = self.labels_layer.value, params.composite.crf_edge
         if not edge or params.style.method != "masked" or labels is None:
@@ -284,13 +282,7 @@ class StylizeWidget(Container):
                 f"a CRF soft edge needs the CRF's probabilities, and {labels.name} has none for this "
                 "image (painted from scratch, or another image's): set --crf-edge to 0, or run Segment."
             )
-        if not (isinstance(style_input, list) and all(isinstance(r, JobRegion) for r in style_input)):
-            first = style_input[0] if isinstance(style_input, list) else StyleRegion(style_input, mask)
-            values = params.composite.label_values or tuple(range(1, len(marginals)))
-            style_input = [
-                JobRegion(first.style, mask, "all targets", weight=first.weight, blend=first.blend, values=values)
-            ]
-        return guides(style_input, marginals, edge, params.style.method), None
+        return softened(style_input, mask, marginals, params), None
 
     def _blended(self, style, mask):
         """The style, or with `blend with` chosen, one region whose targets mix the two styles."""
