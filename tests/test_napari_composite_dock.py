@@ -113,3 +113,17 @@ def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, erro
     assert widget.stylized.value.name == "img stylized"
     again = dock(viewer, "Composite and score")  # docked after the layers exist
     assert again.stylized.value.name == "img stylized" and again.labels_layer.value.name == "img labels"
+
+
+def test_the_labels_box_offers_only_the_contents_labels(make_napari_viewer):
+    viewer = make_napari_viewer()
+    coffee = viewer.add_image(two_tone((48, 64)), name="coffee", rgb=True)
+    coffee_labels = viewer.add_labels(np.zeros((48, 64), np.uint8), name="coffee labels")
+    camera = viewer.add_image(two_tone((40, 56)), name="camera", rgb=True)
+    widget = dock(viewer, "Composite and score")
+    widget.content.value = camera
+    assert widget.labels_layer.value is None and list(widget.labels_layer.choices) == []  # not the coffee's
+    painted = viewer.add_labels(np.zeros((40, 56), np.uint8), name="Labels")  # painted on the camera
+    assert list(widget.labels_layer.choices) == [painted] and widget.labels_layer.value is painted
+    widget.content.value = coffee
+    assert list(widget.labels_layer.choices) == [coffee_labels] and widget.labels_layer.value is coffee_labels
