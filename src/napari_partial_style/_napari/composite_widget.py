@@ -43,6 +43,7 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
+from napari_partial_style._napari.save_bundle import save_button
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.segment.score_meaning import MEANING
@@ -88,6 +89,7 @@ class CompositeWidget(Container):
         self.scores.native.setWordWrap(True)
         self.scores.tooltip = MEANING
         self.status = Label(value="")
+        self.save = save_button(viewer, lambda: (self.content.value, self.labels_layer.value), self.status)
         self.progress = JobProgress()
         super().__init__(
             widgets=[
@@ -102,6 +104,7 @@ class CompositeWidget(Container):
                 self.score_form,
                 self.score_button,
                 self.scores,
+                self.save,
                 self.progress,
                 self.status,
             ]

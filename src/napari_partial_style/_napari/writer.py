@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.layers import META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY
+from napari_partial_style._napari.layers import COVERED_KEY, META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY
 from napari_partial_style._napari.settings import prefer_our_reader
 
 LayerData = tuple[Any, dict, str]
 NAPARI = "napari"  # the manifest's record of where the layers sat and the user's own metadata
 PLACE = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels")
-OURS = {META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY, "bundle", "outline_when_added"}  # not the user's
+OURS = {META_KEY, PROBABILITIES_KEY, STYLE_IMAGE_KEY, COVERED_KEY, "bundle", "outline_when_added"}  # not the user's
 
 
 def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
@@ -130,9 +130,13 @@ class JobLayers:
         planes = 3 if images[content][1].get("rgb") else 2
         if self.content.ndim > planes:
             slices = int(np.prod(self.content.shape[:-planes]))
+            split = (
+                "" if planes == 3 else " or split it (right-click the layer › Split Stack) and save one slice's layers"
+            )
             raise InputError(
                 f"'{content}' is a stack of {slices} slices ({self.content.shape}); a bundle holds one "
-                "2D job. Split it (right-click the layer › Split Stack) and save one slice's layers."
+                f"2D job: show the slice to save and press Save bundle… in the plugin's Composite or "
+                f"all-steps dock{split}."
             )
         self.raw = {"content": images[content][1]}  # napari's layer state, for the place and user metadata
         self.metas = {"content": _meta(images[content][1])}
