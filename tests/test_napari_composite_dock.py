@@ -113,3 +113,37 @@ def test_composite_never_pastes_the_content_onto_itself(make_napari_viewer, erro
     assert widget.stylized.value.name == "img stylized"
     again = dock(viewer, "Composite and score")  # docked after the layers exist
     assert again.stylized.value.name == "img stylized" and again.labels_layer.value.name == "img labels"
+
+
+def test_the_labels_box_offers_only_the_contents_labels(make_napari_viewer):
+    viewer = make_napari_viewer()
+    coffee = viewer.add_image(two_tone((48, 64)), name="coffee", rgb=True)
+    coffee_labels = viewer.add_labels(np.zeros((48, 64), np.uint8), name="coffee labels")
+    camera = viewer.add_image(two_tone((40, 56)), name="camera", rgb=True)
+    widget = dock(viewer, "Composite and score")
+    widget.content.value = camera
+    assert widget.labels_layer.value is None and list(widget.labels_layer.choices) == []  # not the coffee's
+    painted = viewer.add_labels(np.zeros((40, 56), np.uint8), name="Labels")  # painted on the camera
+    assert list(widget.labels_layer.choices) == [painted] and widget.labels_layer.value is painted
+    widget.content.value = coffee
+    assert list(widget.labels_layer.choices) == [coffee_labels] and widget.labels_layer.value is coffee_labels
+
+
+def test_the_labels_being_corrected_lie_above_the_opaque_results(make_napari_viewer):
+    from napari_partial_style._napari.layers import put_labels
+
+    viewer = make_napari_viewer()
+    widget, _ = composite_scene(viewer)
+    viewer.layers.move(viewer.layers.index("img labels"), 0)  # under everything, as a job left it before
+    widget.composite_button.clicked()
+    order = [layer.name for layer in viewer.layers]
+    assert order.index("img labels") > max(order.index("img stylized"), order.index("img composite")), order
+
+    fresh = make_napari_viewer()
+    img = fresh.add_image(two_tone((48, 64)), name="img", rgb=True)
+    labels = np.zeros((48, 64), np.uint8)
+    labels[5:10, 5:10] = 1
+    put_labels(fresh, "img labels", labels, ["cup"], img)
+    fresh.add_image(np.zeros((48, 64, 3), np.uint8), name="img stylized", rgb=True)  # a result over them
+    again, renamed = put_labels(fresh, "img labels", labels, ["cup"], img)  # Segment again, into the same layer
+    assert not renamed and [layer.name for layer in fresh.layers] == ["img", "img stylized", "img labels"]

@@ -47,3 +47,16 @@ def test_docks_start_on_a_photo_as_the_content_and_a_texture_as_the_style(make_n
     mark_used(content=third.layers["mine"], style=third.layers["coffee"])  # a job ran on these
     later = dock(third, "Stylize")
     assert later.content.value.name == "mine" and later.style.value.name == "coffee"
+
+
+def test_a_texture_opened_after_a_photo_opens_hidden_and_leaves_the_photo_in_view(make_napari_viewer, infos):
+    viewer = make_napari_viewer()
+    dock(viewer, "Stylize")
+    viewer.open_sample(PLUGIN, "stone")  # alone: shown
+    assert viewer.layers["stone"].visible
+    viewer.open_sample(PLUGIN, "coffee")
+    viewer.open_sample(PLUGIN, "brick")  # over the photo: hidden, and said so once
+    assert not viewer.layers["brick"].visible and viewer.layers["coffee"].visible
+    assert [m for m in infos if "brick" in m] == [
+        "brick opened hidden, so the photo stays in view; tick its eye to look at it."
+    ]

@@ -105,6 +105,32 @@ def test_a_click_on_the_image_adds_the_class_the_classifier_sees_there(make_napa
     assert classes.viewport().rect().intersects(classes.visualItemRect(item))  # in view, not scrolled away
 
 
+def test_a_click_with_no_class_chosen_picks_one_and_bad_input_is_one_line_in_the_dock(make_napari_viewer, qtbot, hub):
+    from napari_partial_style._napari.common import CHECKPOINT
+
+    viewer = make_napari_viewer()
+    img, _ = small_scene(viewer)
+    widget = dock(viewer, "Segment")
+    widget.image.value = img
+    widget.classifier.set("tiny")
+    widget.form["session.size"].value = 64
+    widget.picker.above.value = False  # "every class" unticked, nothing chosen
+    assert list(widget.picker.targets.value) == []
+    widget.click.clicked()
+    points = viewer.layers["img target points"]
+    points.add([30, 40])
+    wait_done(qtbot, widget.point_runner)
+    assert widget.status.value.startswith("Pick: done — "), widget.status.value
+    assert len(widget.picker.get()) == 1
+    widget.classifier.source.value = CHECKPOINT  # and no file chosen: what to do, in the dock
+    points.add([10, 10])
+    wait_done(qtbot, widget.point_runner)
+    assert (
+        widget.status.value
+        == "Pick failed: choose a classifier checkpoint file, or a named classifier such as imagenet."
+    )
+
+
 def test_the_class_list_shows_eight_rows_and_word_starts_first(make_napari_viewer):
     from napari_partial_style._napari.common import LISTED_ROWS, ranked_matches
 

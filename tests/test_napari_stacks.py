@@ -73,9 +73,9 @@ def test_a_3_slice_stack_gives_3_slice_output_layers(make_napari_viewer, qtbot, 
     stylize.form["style.fine_steps"].value = 1
     stages = []
     on_event = stylize._on_event
-    stylize._on_event = lambda layer, name, content, event: (
+    stylize._on_event = lambda layer, name, event: (
         stages.append(event.stage),
-        on_event(layer, name, content, event),
+        on_event(layer, name, event),
     )
     stylize.run.clicked()
     wait_done(qtbot, stylize.runner)

@@ -47,6 +47,32 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     assert not shown(widget.progress) and widget.progress.text.value == ""
 
 
+def test_previews_arrive_at_the_contents_size_and_the_gui_thread_never_resizes(
+    make_napari_viewer, qtbot, hub, monkeypatch
+):
+    from napari_partial_style.core import images
+
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    widget = dock(viewer, "Stylize")
+    widget.content.value, widget.style.value = img, style
+    widget.form["session.size"].value, widget.form["style.steps"].value, widget.preview_every.value = 48, 6, 2
+    widget.form["style.fine_steps"].value = 1
+    resized_on, resize = [], images.resize_rgb
+    monkeypatch.setattr(images, "resize_rgb", lambda *a: (resized_on.append(threading.current_thread()), resize(*a))[1])
+    previews, on_event = [], widget._on_event
+    widget._on_event = lambda layer, name, event, *rest: (
+        previews.append(None if event.preview is None else (event.preview.shape, event.preview.dtype)),
+        on_event(layer, name, event, *rest),
+    )
+    widget.run.clicked()
+    wait_done(qtbot, widget.runner)
+    assert widget.runner.last_error is None, widget.status.value
+    shown_previews = [p for p in previews if p is not None]
+    assert shown_previews and all(p == ((64, 96, 3), np.uint8) for p in shown_previews), shown_previews
+    assert threading.main_thread() not in resized_on  # a 24 Mpx resize froze the viewer 7-10 s a preview
+
+
 def test_each_label_value_takes_the_style_chosen_for_it(make_napari_viewer, qtbot, hub, errors):
     viewer = make_napari_viewer()
     img, stone = small_scene(viewer)

@@ -43,6 +43,9 @@ def test_run_all_is_one_worker_over_the_document_and_a_stroke_reruns_composite_a
     assert flow.status.value.startswith("Run all: done (segment, stylize, composite, score)"), flow.status.value
     assert {"img labels", "img stylized", "img composite", "img re-segmentation"} <= {lyr.name for lyr in viewer.layers}
     assert "mean IU" in flow.status.value and flow.run_all.text == "Run all" and flow.undo.isEnabled()
+    order = [lyr.name for lyr in viewer.layers]  # the labels to correct over the opaque results, the style hidden
+    assert order.index("img labels") > max(order.index("img stylized"), order.index("img composite")), order
+    assert not viewer.layers["style"].visible and viewer.layers["img labels"].visible
     composite = viewer.layers["img composite"].data.copy()
     labels = viewer.layers["img labels"]
     painted = labels.data.copy()

@@ -7,7 +7,7 @@ import pytest
 
 napari = pytest.importorskip("napari")
 
-from napari_helpers import PLUGIN, dock, job_layers, wait_done  # noqa: E402
+from napari_helpers import PLUGIN, composite_scene, dock, job_layers, wait_done  # noqa: E402
 from synthetic import two_tone  # noqa: E402
 
 
@@ -167,6 +167,50 @@ def test_a_bundle_saved_from_napari_carries_the_job_back(make_napari_viewer, qtb
 
     stack = fresh.add_image(np.zeros((3, 64, 80, 3), np.uint8), name="movie", rgb=True)
     fresh.layers.selection = {stack}
-    with pytest.raises(BundleError, match=r"'movie' is a stack of 3 slices .* Split Stack"):
+    with pytest.raises(BundleError, match=r"'movie' is a stack of 3 slices .* press Save bundle… .*dock\.$") as err:
         fresh.layers.save(str(tmp_path / "movie.pstyle"), selected=True, plugin=PLUGIN)
+    assert "Split Stack" not in str(err.value)  # napari splits an RGB stack into colours, not frames
     assert not (tmp_path / "movie.pstyle").exists()
+    gray = fresh.add_image(np.zeros((3, 64, 80), np.uint8), name="volume")
+    fresh.layers.selection = {gray}
+    with pytest.raises(BundleError, match=r"'volume' is a stack .* Save bundle… .* or split it .*Split Stack"):
+        fresh.layers.save(str(tmp_path / "volume.pstyle"), selected=True, plugin=PLUGIN)
+
+
+def save_as(monkeypatch, path):
+    """The Save bundle… dialog answers `path`, as a user typing it would."""
+    from qtpy.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: (str(path), "")))
+
+
+def test_save_bundle_writes_the_contents_job_from_either_dock(make_napari_viewer, qtbot, hub, tmp_path, monkeypatch):
+    """The docks' Save bundle… writes a .pstyle with the plugin's writer, whatever type napari's own
+    Save dialog offers first (napari-svg took `cup-stone.pstyle` there)."""
+    from napari_partial_style.core.io.bundle import read_bundle
+
+    viewer = make_napari_viewer()
+    composite, content = composite_scene(viewer)
+    composite.composite_button.clicked()
+    viewer.add_image(two_tone((40, 56)), name="camera", rgb=True)  # another image: not part of the job
+    save_as(monkeypatch, tmp_path / "cup-stone.pstyle")
+    composite.save.clicked()
+    assert composite.status.value == f"Saved {tmp_path / 'cup-stone.pstyle'}"
+    bundle = read_bundle(tmp_path / "cup-stone.pstyle")
+    assert np.array_equal(bundle.content, content) and np.array_equal(bundle.labels, viewer.layers["img labels"].data)
+    assert np.array_equal(bundle.composite, viewer.layers["img composite"].data)
+
+    flow = dock(viewer, "Partial style (all steps)")
+    flow.segment.image.value = viewer.layers["img"]
+    save_as(monkeypatch, tmp_path / "flow")  # no suffix typed: the bundle's is added
+    flow.save.clicked()
+    assert np.array_equal(read_bundle(tmp_path / "flow.pstyle").stylized, viewer.layers["img stylized"].data)
+    assert flow.all_status.value == f"Saved {tmp_path / 'flow.pstyle'}"
+
+    frames = np.stack([two_tone((64, 80), rng=np.random.default_rng(i)) for i in range(3)])
+    movie = viewer.add_image(frames, name="movie", rgb=True)
+    composite.content.value = movie
+    viewer.dims.set_current_step(0, 2)
+    save_as(monkeypatch, tmp_path / "frame.pstyle")
+    composite.save.clicked()  # a stack: the frame shown
+    assert np.array_equal(read_bundle(tmp_path / "frame.pstyle").content, frames[2]), composite.status.value

@@ -90,6 +90,16 @@ def test_all_zero_map_is_a_clear_error():
     assert empty.maps.shape == (1, 64, 64) and empty.maps.max() <= 1e-20
 
 
+def test_no_evidence_is_refused_at_the_first_scale_without_running_the_others():
+    img = np.full((64, 64, 3), 0.5, np.float32)  # grey: no evidence for red at any scale
+    params = SaliencyParams(targets=("red thing",), scales=(0.8, 1.0, 1.2))
+    stage, scales_run = dcsm(TinyTapped(), img, params, CPU), set()
+    with pytest.raises(InputError, match=r"'red thing' is all zero at scale 0.8"):
+        for event in stage:
+            scales_run.add(event.message)
+    assert {m for m in scales_run if m.startswith("scale")} == {"scale 0.8"}
+
+
 def test_no_class_above_threshold_names_top_scorers():
     img = np.full((64, 64, 3), 0.5, np.float32)
     with pytest.raises(InputError, match=r"no class scores above the threshold 0.5; top scorers: .*thing \d\.\d{3}"):

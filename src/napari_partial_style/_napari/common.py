@@ -116,8 +116,21 @@ def watch_layers(viewer, *widgets) -> None:
             widget.reset_choices()
 
     viewer.layers.events.inserted.connect(refresh)
+    viewer.layers.events.inserted.connect(lambda event: texture_under_photo(viewer, event.value))
     viewer.layers.events.removed.connect(refresh)
     viewer.layers.events.moved.connect(refresh)
+
+
+def texture_under_photo(viewer, layer) -> None:
+    """A texture sample opened after a photo sat on top of everything, the photo and its labels
+    hidden under it: it opens hidden instead (it is a style to pick, not a view)."""
+    from napari.utils.notifications import show_info
+
+    if not (is_texture(layer) and layer.visible):
+        return
+    if any(other is not layer and not is_texture(other) for other in _inputs(viewer)):
+        layer.visible = False
+        show_info(f"{layer.name} opened hidden, so the photo stays in view; tick its eye to look at it.")
 
 
 def device_box(leaf: Leaf) -> ComboBox:

@@ -43,6 +43,7 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
+from napari_partial_style._napari.save_bundle import save_button
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.segment.score_meaning import MEANING
@@ -66,7 +67,11 @@ class CompositeWidget(Container):
             value=None,
             tooltip="the image Stylize made (`<content> stylized`), picked by name when it exists",
         )
-        self.labels_layer = ComboBox(label="labels", choices=layer_choices(viewer, "labels"))
+        self.labels_layer = ComboBox(
+            label="labels",
+            choices=self._labels_choices,
+            tooltip="the content's labels: `<content> labels [n]`, or a labels layer of the content's size",
+        )
         self.slices = slices_box()
         self.composite_form = ParamForm(JobParams, COMPOSITE_PARTS)
         self.auto = CheckBox(text="re-composite when the labels change", value=False)
@@ -84,6 +89,7 @@ class CompositeWidget(Container):
         self.scores.native.setWordWrap(True)
         self.scores.tooltip = MEANING
         self.status = Label(value="")
+        self.save = save_button(viewer, lambda: (self.content.value, self.labels_layer.value), self.status)
         self.progress = JobProgress()
         super().__init__(
             widgets=[
@@ -98,6 +104,7 @@ class CompositeWidget(Container):
                 self.score_form,
                 self.score_button,
                 self.scores,
+                self.save,
                 self.progress,
                 self.status,
             ]
@@ -119,6 +126,21 @@ class CompositeWidget(Container):
         pick_content(viewer, self.content)
         self._pick_companions()  # the layers already open when the widget is docked
 
+    def _labels_choices(self, _widget=None) -> list[tuple[str, object]]:
+        """Labels that fit the content: named after it, or of its size (another image's labels
+        would fail with a shape error); none while no content is chosen."""
+        content = self.content.value
+        if content is None:
+            return []
+        base = names.base_name(content.name)
+        shape = np.shape(content.data)[:-1] if content.rgb else np.shape(content.data)
+        return [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if isinstance(layer, layer_kind("labels"))
+            and (names.is_labels(base, layer.name) or np.shape(layer.data) == shape)
+        ]
+
     def _follow_data(self, event) -> None:
         """A stylized layer that opens as a preview becomes a result in place: pick again then."""
         if is_preview(event.value):
@@ -126,7 +148,8 @@ class CompositeWidget(Container):
 
     def _pick_companions(self, _event=None) -> None:
         """Select the newest `<content> stylized [n]` and `<content> labels [n]` when they exist (so
-        deleting the newest result goes back to the one before)."""
+        deleting the newest result goes back to the one before); the labels box lists only the
+        content's labels, and shows none when it has none."""
         content = self.content.value
         self.slices.visible = is_stack(content)
         if content is None:

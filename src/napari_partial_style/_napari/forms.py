@@ -238,8 +238,9 @@ class ParamForm(Container):
         arrow = "▾" if self.advanced_open else "▸"
         self.toggle.text = f"{arrow} {ADVANCED} ({len(self.advanced)})"
 
-    def values(self) -> dict[tuple[str, ...], Any]:
-        return {leaf.path: read(self.fields[".".join(leaf.path)]) for leaf in self.leaves}
+    def values(self, skip=()) -> dict[tuple[str, ...], Any]:
+        """The options' values, but those in `skip` (not read: a picker with nothing picked raises)."""
+        return {leaf.path: read(self.fields[".".join(leaf.path)]) for leaf in self.leaves if leaf.path not in skip}
 
     def set_values(self, values: dict[tuple[str, ...], Any]) -> None:
         for leaf in self.leaves:
@@ -249,4 +250,5 @@ class ParamForm(Container):
     def params(self, fixed: dict[tuple[str, ...], Any] | None = None) -> Any:
         """The whole tree: the form's values over the defaults (and `fixed` over both); bad values
         raise InputError naming the option."""
-        return build(self.root, {**self.values(), **(fixed or {})})
+        fixed = fixed or {}
+        return build(self.root, {**self.values(skip=fixed), **fixed})

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.layer_names import numbered
 from napari_partial_style.core.params import SegmentParams
 
@@ -168,9 +169,51 @@ def put_image(
         for key, value in kwargs.items():
             if key not in CREATE_ONLY:
                 setattr(layer, key, value)
-        return layer
-    placed = geometry(like, spatial) if like is not None else {}  # None: an output of its own, not over an input
-    return viewer.add_image(data, name=name, metadata=meta, **placed, **kwargs)
+    else:
+        placed = geometry(like, spatial) if like is not None else {}  # None: an output of its own, not over an input
+        layer = viewer.add_image(data, name=name, metadata=meta, **placed, **kwargs)
+    labels_on_top(viewer, like)
+    uncover(viewer, like, (metadata or {}).get("style_layer"))
+    return layer
+
+
+OPAQUE_RESULTS = (names.STYLIZED, names.COMPOSITE, names.QUICK_LOOK)
+
+
+def _is_result_of(base: str, name: str) -> bool:
+    """`<base> stylized [n]`, `<base> composite`, `<base> quick look` (a reopened bundle's content,
+    `<base> content`, stylized in napari gives `<base> content stylized`)."""
+    return any(
+        names.is_version(names.role(prefix, kind), name)
+        for prefix in (base, names.role(base, names.CONTENT))
+        for kind in OPAQUE_RESULTS
+    )
+
+
+def labels_on_top(viewer, like) -> None:
+    """The labels of `like`'s job above its opaque results, newest on top: under them, correcting
+    the labels was blind; drawn as outlines over them, they hide little of the results."""
+    from napari.layers import Labels
+
+    if like is None:
+        return
+    base, layers = names.base_name(like.name), viewer.layers
+    labels = [layer for layer in layers if isinstance(layer, Labels) and names.is_labels(base, layer.name)]
+    for layer in reversed(labels):
+        results = [i for i, other in enumerate(layers) if _is_result_of(base, other.name)]
+        index = layers.index(layer)
+        if results and index < max(results):
+            layers.move(index, max(results) + 1)
+
+
+def uncover(viewer, like, style_name: str | None) -> None:
+    """The style image a job used, hidden when it lies over its content: opened after the photo,
+    it covered the photo (napari draws the newest layer on top); its eye shows it again."""
+    if like is None or style_name is None or style_name not in viewer.layers or like not in viewer.layers:
+        return
+    style = viewer.layers[style_name]
+    if style is not like and style.visible and viewer.layers.index(style) > viewer.layers.index(like):
+        style.visible = False
 
 
 PREVIEW_KEY = "preview_step"  # in META_KEY while a layer holds a running job's preview, not its result
@@ -218,6 +261,7 @@ def put_labels(
             layer.visible = visible
             if resized and visible:
                 layer.refresh()  # its extent, which napari leaves as it was while the layer is hidden
+            labels_on_top(viewer, like)
             return layer, candidate != name
         candidate, n = numbered(name, n), n + 1
     layer = viewer.add_labels(
@@ -231,6 +275,7 @@ def put_labels(
         **geometry(like, labels.ndim),
     )
     layer.contour = LABELS_CONTOUR
+    labels_on_top(viewer, like)
     return layer, candidate != name
 
 

@@ -39,6 +39,7 @@ from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 
 PARTS = (("session",), ("segment",))
+TARGETS = ("segment", "saliency", "targets")
 
 
 class SegmentWidget(Container):
@@ -131,12 +132,12 @@ class SegmentWidget(Container):
         if getattr(event, "action", "added") != "added" or not len(points.data) or self.point_runner.running:
             return
         point = tuple(float(v) for v in points.data[-1][-2:])
-        self.point_runner.start(*self._pick_job(point))
+        self.point_runner.toggle(lambda: self._pick_job(point))  # bad input: one line in the dock
 
     def _pick_job(self, point: tuple[float, float]):
         layer = self.image.value
         source = source_image(self.viewer, layer, "an image layer")
-        params = self.params()
+        params = self.form.params(fixed={TARGETS: ()})  # a click adds a target: none need be chosen yet
         job_session = session(params.session)
 
         def job():

@@ -56,6 +56,7 @@ from napari_partial_style._napari.layers import (
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.job.contact_sheet import SWEEP_SIZE
 from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.progress import Progress, map_events
 
 PARTS = (("session",), ("style",), ("composite", "crf_edge"))  # the soft edge shapes masked's guides too
 DEFAULT_SWEEP = "1e5, 1e6, 1e7"
@@ -66,6 +67,21 @@ def _union(style_input) -> np.ndarray | None:
     if not isinstance(style_input, list) or any(getattr(r, "mask", None) is None for r in style_input):
         return None
     return np.logical_or.reduce([np.asarray(r.mask) > 0 for r in style_input])
+
+
+def _previews_at_size_of(content):
+    """Each preview as the content's pixels at its size, made in the worker: on the GUI thread,
+    resizing one to a 24 Mpx photo froze the viewer 7-10 s a preview."""
+    from dataclasses import replace
+
+    from napari_partial_style.core.images import from_float_rgb, resize_rgb
+
+    def full_size(event: Progress) -> Progress:
+        if event.preview is None:
+            return event
+        return replace(event, preview=from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype))
+
+    return full_size
 
 
 def _as_is(source):
@@ -389,8 +405,13 @@ class StylizeWidget(Container):
         def job():
             from napari_partial_style.core.job.pipeline import covered_area
 
-            stylized = yield from job_session.stylize(
-                content, style_input, params.style, mask, preview_every=preview_every, segment=segment
+            stylized = yield from map_events(
+                iter(
+                    job_session.stylize(
+                        content, style_input, params.style, mask, preview_every=preview_every, segment=segment
+                    )
+                ),
+                _previews_at_size_of(content),
             )
             covered = None if region is None else covered_area(stylized, content.native, region)
             return stylized, job_session.size_for(content.shape), str(job_session.device), covered
@@ -409,7 +430,7 @@ class StylizeWidget(Container):
             covered = covered if index is None else None  # one slice of a stack: not the layer's area
             self._show(layer, name, params, stylized, size, device, index, earlier, single, covered)
 
-        return (job, show, lambda event: self._on_event(layer, name, content, event, index, earlier), undo_previews)
+        return (job, show, lambda event: self._on_event(layer, name, event, index, earlier), undo_previews)
 
     def _sweep_job(self):
         """The job Preview sweep starts: the region at each weight, side by side in one layer."""
@@ -493,21 +514,19 @@ class StylizeWidget(Container):
         return (
             job,
             show,
-            lambda event: self._on_event(layer, name, sources[0], event),
+            lambda event: self._on_event(layer, name, event),
             lambda: release(self.viewer, name),
         )
 
     def _on_event(
-        self, layer, name: str, content, event, index: tuple[int, ...] | None = None, earlier: str | None = None
+        self, layer, name: str, event, index: tuple[int, ...] | None = None, earlier: str | None = None
     ) -> None:
-        from napari_partial_style.core.images import from_float_rgb, resize_rgb
-
+        """A preview into the run's layer: it comes at the content's size (`_previews_at_size_of`)."""
         if event.preview is not None:
-            preview = from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype)
             put_image(
                 self.viewer,
                 name,
-                self._on_its_slice(layer, name, preview, index, earlier),
+                self._on_its_slice(layer, name, event.preview, index, earlier),
                 layer,
                 {PREVIEW_KEY: event.step},
                 rgb=True,

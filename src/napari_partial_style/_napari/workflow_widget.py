@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import layer_kind, mark_used, session, source_image
 from napari_partial_style._napari.jobs import JobProgress, JobRunner, duration, full_width
+from napari_partial_style._napari.save_bundle import save_button
 from napari_partial_style._napari.scrolling import ScrollingStep
 from napari_partial_style.core.errors import InputError
 
@@ -90,6 +91,7 @@ class WorkflowWidget(QWidget):
         self.all_progress = JobProgress()
         self.all_runner = JobRunner(self.run_all, self.all_status, RUN_ALL, self.all_progress)
         self.run_all.clicked.connect(lambda: self.all_runner.toggle(self._run_all_job))
+        self.save = save_button(viewer, self._job_to_save, self.all_status)
         self._view = None  # the document Run all computed last, and its content layer
         self._watched = None  # that document's labels layer, whose strokes mark results out of date
         self._timer = None
@@ -102,6 +104,7 @@ class WorkflowWidget(QWidget):
         history.addWidget(self.undo)
         history.addWidget(self.redo)
         history.addStretch(1)
+        history.addWidget(self.save.native)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.quick_status.native)
@@ -361,6 +364,11 @@ class WorkflowWidget(QWidget):
             )
 
         return job, show
+
+    def _job_to_save(self):
+        """Save bundle's content (the Segment tab's image) and its newest labels."""
+        content = self.segment.image.value
+        return content, None if content is None else self._labels_of(content)
 
     def _labels_of(self, content):
         """The newest labels layer of `content` (`<content> labels [n]`), else None."""

@@ -130,9 +130,13 @@ class JobLayers:
         planes = 3 if images[content][1].get("rgb") else 2
         if self.content.ndim > planes:
             slices = int(np.prod(self.content.shape[:-planes]))
+            split = (
+                "" if planes == 3 else " or split it (right-click the layer › Split Stack) and save one slice's layers"
+            )
             raise InputError(
                 f"'{content}' is a stack of {slices} slices ({self.content.shape}); a bundle holds one "
-                "2D job. Split it (right-click the layer › Split Stack) and save one slice's layers."
+                f"2D job: show the slice to save and press Save bundle… in the plugin's Composite or "
+                f"all-steps dock{split}."
             )
         self.raw = {"content": images[content][1]}  # napari's layer state, for the place and user metadata
         self.metas = {"content": _meta(images[content][1])}

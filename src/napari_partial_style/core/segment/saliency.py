@@ -131,6 +131,13 @@ def finish(accumulated: np.ndarray) -> np.ndarray:
     return np.maximum(np.tanh(TANH_GAIN * scaled_map) / math.tanh(TANH_GAIN), 1e-20).astype(np.float32)
 
 
+def _no_evidence(name: str, where: str = "") -> InputError:
+    return InputError(
+        f"the saliency map of {name!r} is all zero{where}: the classifier finds no evidence "
+        "that sets it apart from the other classes. Pick another target, or change --subtract."
+    )
+
+
 def dcsm(
     model: TappedClassifier,
     rgb: np.ndarray,
@@ -162,8 +169,13 @@ def dcsm(
             x = scaled(board_t, scale).requires_grad_(True)
             logits, taps = model.forward_taps(x)
             grads = yield from tap_gradient_steps(logits, taps, k_set, batched, label=f"scale {scale:g}")
-        accumulated[mapped] += distinct_maps(grads, side, mapped)
+        found = distinct_maps(grads, side, mapped)
         del logits, taps, grads
+        if not empty_ok:  # the later scales would take as long again before the same refusal
+            blank = [row for row, m in zip(mapped, found) if not m[top : top + h, left : left + w].max() > 0]
+            if blank:
+                raise _no_evidence(model.classes[targets[blank[0]]], f" at scale {scale:g}")
+        accumulated[mapped] += found
     crop = accumulated[:, top : top + h, left : left + w].cpu().numpy()
     maps = []
     for row, target in enumerate(targets):
@@ -171,9 +183,6 @@ def dcsm(
             maps.append(np.full(crop[row].shape, 1e-20, np.float32))
             continue
         if not crop[row].max() > 0:
-            raise InputError(
-                f"the saliency map of {model.classes[target]!r} is all zero: the classifier finds no evidence "
-                "that sets it apart from the other classes. Pick another target, or change --subtract."
-            )
+            raise _no_evidence(model.classes[target])
         maps.append(finish(crop[row]))
     return SaliencyResult(np.stack(maps), targets, k_set, scores, list(model.classes), threshold)
