@@ -1,8 +1,8 @@
 """The job as one document: its inputs, its parameters, and each stage's result stamped with the
 fingerprint of what it was computed from.
 
-Every way of running a job (the CLI, batches, sweeps, the quick look, napari's docks and Run all)
-edits a document and asks `core/job/pipeline.py` for results; the pipeline recomputes only what is
+The CLI, batches, sweeps, the quick look and napari's Run all each make or edit a document and ask
+`core/job/pipeline.py` for its results; the pipeline recomputes only what is
 missing or stale. Every change (an edit of the inputs or a stage's new result) is a step of the
 document's history, so whole steps can be undone and redone (core/job/history.py).
 """
@@ -38,11 +38,13 @@ WHAT = {
     "segmentation": "segmentation",
     "stylized": "stylized image",
     "composited": "composite",
-    "segment_result": "segmentation",
-    "stylize_result": "stylized image",
-    "composite_result": "composite",
 }
-UPSTREAM = {"stylize": "segment", "composite": "stylize", "score": "composite"}
+# Each stage's result, named as what a later one was made from.
+UPSTREAM = {
+    "stylize": ("segment", "segmentation"),
+    "composite": ("stylize", "stylized image"),
+    "score": ("composite", "composite"),
+}
 
 
 @dataclass
@@ -207,9 +209,9 @@ class JobDocument:
         stamped = self.results.get(stage)
         if stamped is None:
             return "not computed"
-        upstream = UPSTREAM.get(stage)
+        upstream, name = UPSTREAM.get(stage, (None, ""))
         if upstream in self.results and self.why_stale(upstream):
-            return f"made from an out-of-date {WHAT[upstream + '_result']}"
+            return f"made from an out-of-date {name}"
         now, then = self.parts(stage), {k: v for k, v in stamped.parts.items() if k != "serial"}
         changed = [WHAT.get(k, k) for k in sorted(set(now) | set(then)) if now.get(k) != then.get(k)]
         if changed:
