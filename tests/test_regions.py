@@ -249,3 +249,16 @@ def test_style_labels_pair_each_content_label_with_the_same_style_label_and_name
     assert list(only) == ["1"]  # label 2 is not being changed, so the style needs no pixel of it
     with pytest.raises(InputError, match="no pixel has label 5 of the label values to change"):
         styles_by_label(style, style_labels, content_labels, values=(5,))
+
+
+def test_style_regions_take_plain_arrays_as_documented():
+    """`with_style_region(array, mask)` and `styles_by_label(array, ...)` said '96×96 differs from the
+    style image's 96×96': an array's shape has a channel axis that a SourceImage's has not."""
+    from napari_partial_style.core.style.regions import styles_by_label, with_style_region
+
+    style = np.zeros((96, 96, 3), np.uint8)
+    mask = np.zeros((96, 96), bool)
+    mask[10:50, 10:50] = True
+    assert with_style_region(style, mask).alpha.sum() == mask.sum()
+    paired = styles_by_label(style, mask.astype(np.uint8), mask.astype(np.uint8))
+    assert list(paired) == ["1"] and paired["1"].alpha.sum() == mask.sum()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from napari_partial_style.core.errors import InputError
-from napari_partial_style.core.images import SourceImage, label_plane, resize_plane, to_float_rgb
+from napari_partial_style.core.images import SourceImage, as_source_image, label_plane, resize_plane, to_float_rgb
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in content pixels
 
@@ -31,9 +31,12 @@ class StyleRegion:
         return [(image, weight / total) for image, weight in pairs]
 
 
-def with_style_region(image: SourceImage, mask: np.ndarray, name: str = "style region") -> SourceImage:
-    """The style image whose statistics come only from `mask` (H×W at its size, bool or soft in
-    [0, 1]), kept as its alpha: a transparent pixel of a style image is not part of its material."""
+def with_style_region(image: SourceImage | np.ndarray, mask: np.ndarray, name: str = "style region") -> SourceImage:
+    """The style image (a SourceImage or an array) whose statistics come only from `mask` (H×W at
+    its size, bool or soft in [0, 1]), kept as its alpha: a transparent pixel of a style image is
+    not part of its material."""
+    if not isinstance(image, SourceImage):
+        image = as_source_image(image, "style")
     mask = np.asarray(mask)
     if not (mask.dtype.kind == "f" and mask.ndim == 2):  # a soft mask stays as it is
         mask = label_plane(mask, name)
@@ -67,7 +70,7 @@ def label_values(labels: np.ndarray, name: str = "labels") -> list[int]:
 
 
 def styles_by_label(
-    style: SourceImage,
+    style: SourceImage | np.ndarray,
     style_labels: np.ndarray,
     content_labels: np.ndarray,
     name: str = "style labels",
@@ -77,6 +80,8 @@ def styles_by_label(
     """Luan et al.'s semantic pairing: content label N takes its style from the style image's
     pixels labelled N (so a cup's rim and body each take the matching part of the style photo).
     Every content label to change (`values`, default all) needs its match; the others do not."""
+    if not isinstance(style, SourceImage):
+        style = as_source_image(style, "style")
     present, offered = label_values(content_labels, content_name), label_values(style_labels, name)
     if not present:
         raise InputError(f"{content_name}: no nonzero pixel, so no region is paired; paint one.")
