@@ -108,9 +108,10 @@ class JobProgress(Container):
         self.bar.native.setUpdatesEnabled(True)  # which queues one update
         seconds = self._estimator.left(event)
         # none before a rate is measured, and none at a stage's last step ("about 0 s left" said nothing)
-        left = (
-            "" if seconds is None or event.step >= event.total or seconds < 1 else f" · about {duration(seconds)} left"
-        )
+        if seconds is None or event.step >= event.total:
+            left = ""
+        else:
+            left = " · under 1 s left" if seconds < 1 else f" · about {duration(seconds)} left"
         self.text.value = f"{event.stage} {event.step}/{event.total}{left}"
         self.visible = True
 
