@@ -60,3 +60,14 @@ def test_a_texture_opened_after_a_photo_opens_hidden_and_leaves_the_photo_in_vie
     assert [m for m in infos if "brick" in m] == [
         "brick opened hidden, so the photo stays in view; tick its eye to look at it."
     ]
+
+
+def test_a_texture_opened_over_the_photo_before_the_dock_is_hidden_when_the_dock_opens(make_napari_viewer, infos):
+    """The issue-37 walk: samples Coffee then Stone, then the all-steps dock: the stone hid the photo."""
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "coffee")
+    viewer.open_sample(PLUGIN, "stone")
+    assert viewer.layers["stone"].visible
+    dock(viewer, "Partial style (all steps)")
+    assert not viewer.layers["stone"].visible and viewer.layers["coffee"].visible
+    assert len([m for m in infos if "stone" in m]) == 1

@@ -119,6 +119,8 @@ def watch_layers(viewer, *widgets) -> None:
     viewer.layers.events.inserted.connect(lambda event: texture_under_photo(viewer, event.value))
     viewer.layers.events.removed.connect(refresh)
     viewer.layers.events.moved.connect(refresh)
+    if len(viewer.layers):  # samples opened before the dock: the last texture may lie over the photo
+        texture_under_photo(viewer, viewer.layers[-1])
 
 
 def texture_under_photo(viewer, layer) -> None:

@@ -115,6 +115,9 @@ class WorkflowWidget(QWidget):
         layout.addWidget(self.status.native)
         layout.addWidget(self.tabs)
         self._history_shown()
+        for line in (self.quick_status, self.all_status):  # an empty line takes no room in the dock
+            line.visible = False
+            line.changed.connect(lambda text, line=line: setattr(line, "visible", bool(text)))
         self.segment.image.changed.connect(self._show_recorded)
         self._show_recorded(self.segment.image.value)  # a bundle opened before the dock
         self._link(self.stylize.form["composite.crf_edge"], self.composite.composite_form["composite.crf_edge"])
