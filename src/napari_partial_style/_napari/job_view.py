@@ -16,7 +16,7 @@ import numpy as np
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import source_image
-from napari_partial_style._napari.layers import COVERED_KEY, STYLE_IMAGE_KEY, put_image, put_labels
+from napari_partial_style._napari.layers import COVERED_KEY, SALIENCY_LOOK, STYLE_IMAGE_KEY, put_image, put_labels
 from napari_partial_style.core.job.document import JobDocument
 from napari_partial_style.core.job.fingerprint import of_image
 from napari_partial_style.core.params import JobParams
@@ -127,11 +127,7 @@ def show(viewer, view: JobView, ran: list[str]) -> Iterator[None]:
                 seg.maps[i],
                 layer,
                 meta,
-                colormap="inferno",
-                contrast_limits=(0.0, 1.0),
-                blending="translucent",
-                opacity=0.6,
-                visible=False,
+                **SALIENCY_LOOK,
             )
             yield
         view.labels, _ = put_labels(

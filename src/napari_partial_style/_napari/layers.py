@@ -18,6 +18,15 @@ PROBABILITIES_KEY = "crf_probabilities"
 # The style image (native pixels) beside a stylized layer, so a bundle saved from napari carries it
 # whatever the style layer is called or whether it is selected.
 STYLE_IMAGE_KEY = "style_image"
+# How a saliency map is shown, wherever it comes from (Segment, Run all, a reopened bundle): hidden,
+# since over the photo it hides the labels; tick it to look.
+SALIENCY_LOOK = {
+    "colormap": "inferno",
+    "contrast_limits": (0.0, 1.0),
+    "blending": "translucent",
+    "opacity": 0.6,
+    "visible": False,
+}
 COVERED_KEY = "stylized_area"  # beside a stylized layer: where it may differ from the content
 # Segment's labels drawn as outlines: filled at half opacity, a red class vanished on a red cup.
 # Outlines read on any photo; napari's layer controls set `contour` to 0 for filled labels to paint.

@@ -25,6 +25,7 @@ def get_reader(path: str | list[str]):
 def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
     """Layers of a bundle, named `<bundle> content`, `<bundle> labels`, ... (DESIGN.md)."""
     from napari_partial_style._napari import layer_names as names
+    from napari_partial_style._napari.layers import SALIENCY_LOOK
     from napari_partial_style._napari.settings import prefer_our_reader
     from napari_partial_style.core.io.bundle import read_bundle
 
@@ -46,11 +47,7 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
                     bundle.saliency[i],
                     {
                         "name": names.saliency(name, target),
-                        "colormap": "inferno",
-                        "contrast_limits": (0.0, 1.0),
-                        "blending": "translucent",
-                        "opacity": 0.6,
-                        "visible": False,
+                        **SALIENCY_LOOK,
                         "metadata": meta,
                     },
                     "image",

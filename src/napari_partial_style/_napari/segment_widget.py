@@ -28,6 +28,7 @@ from napari_partial_style._napari.common import (
 from napari_partial_style._napari.forms import ParamForm, in_widget_words
 from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import (
+    SALIENCY_LOOK,
     current_slice,
     into_stack,
     put_image,
@@ -221,12 +222,8 @@ class SegmentWidget(Container):
                 into_stack(self.viewer, layer, index, seg.maps[i], name),
                 layer,
                 meta,
-                colormap="inferno",
-                contrast_limits=(0.0, 1.0),
-                blending="translucent",
-                opacity=0.6,
-                visible=False,
-            )  # hidden: shown over the photo it hides the labels; tick it to look
+                **SALIENCY_LOOK,
+            )
             yield
         yield from self._put_labels(layer, seg.labels, seg.targets, meta, seg.probabilities, index)
         scores = ", ".join(f"{k} {v:.2f}" for k, v in seg.class_scores().items())

@@ -232,17 +232,12 @@ class WorkflowWidget(QWidget):
         """A reopened bundle's content chosen: the tabs show the settings it was made with, so that
         Run all, after one change, recomputes only what depends on it."""
         from napari_partial_style._napari.job_view import recorded_params
-        from napari_partial_style.core.options import leaves
+        from napari_partial_style.core.options import flatten
 
         params = recorded_params(layer)
         if params is None:
             return
-        values = {}
-        for leaf in leaves(type(params)):
-            node = params
-            for key in leaf.path:
-                node = getattr(node, key)
-            values[leaf.path] = node
+        values = flatten(params)
         for form in (self.segment.form, self.stylize.form, self.composite.composite_form, self.composite.score_form):
             form.set_values(values)
         self.status.value = f"{RUN_ALL}: the settings of {layer.name}'s bundle are in the tabs"

@@ -188,7 +188,7 @@ def _stylize(doc: JobDocument, rt: Runtime, run: _Run):
 
     regions = job_regions(doc)
     check_region_survives(np.logical_or.reduce([r.mask for r in regions]), doc.params.composite)  # a new segmentation's
-    _probability(doc, regions)
+    _probability(doc, regions)  # a CRF soft edge without a segmentation fails now, not after the style transfer
     seg = doc.segmentation
     shaped = guides(
         regions, None if seg is None else seg.probabilities, doc.params.composite.crf_edge, doc.params.style.method
