@@ -3,7 +3,8 @@
 Sections (`--only`): `single`, a first (cold) Segment and Stylize in a fresh process; `two`,
 Segment and Stylize started together, twice; `cancel`, Stylize cancelled at a random moment of its
 optimisation at several working sizes; `crf`, "Re-run CRF only" with the torch CRF against
-pydensecrf. `--load N` runs N busy processes beside it (a competing program on every core).
+pydensecrf; `preview`, Stylize on a 6000×4000 (24 Mpx) photo with a preview every step (each
+resized to the photo's size in the worker; the event loop only swaps the layer's data). `--load N` runs N busy processes beside it (a competing program on every core).
 
 A 10 ms timer ticks on the event loop while widgets (opened as the Plugins menu opens them) run
 jobs; the largest gap between ticks until the computation ends is the stall a user feels. Gaps in
@@ -91,7 +92,10 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--load", type=int, default=0, help="busy processes beside the bench")
     parser.add_argument(
-        "--only", nargs="+", default=["single", "two", "cancel", "crf"], choices=["single", "two", "cancel", "crf"]
+        "--only",
+        nargs="+",
+        default=["single", "two", "cancel", "crf"],
+        choices=["single", "two", "cancel", "crf", "preview"],
     )
     parser.add_argument("--cancel-sizes", type=int, nargs="+", default=[256, 600, 1024])
     parser.add_argument("--repeats", type=int, default=3)
@@ -157,10 +161,34 @@ def main() -> None:
                 print(f"| Cancel during Stylize at {size} px | " + ", ".join(f"{s:.2f}" for s in seconds) + " s |")
         if "crf" in args.only:
             crf_section(app, viewer, segment, rng, args)
+        if "preview" in args.only:
+            preview_section(app, viewer, stylize, style, args)
     finally:
         for process in load:
             process.kill()
     viewer.close()
+
+
+def preview_section(app, viewer, stylize, style, args) -> None:
+    """Stylize a 24 Mpx photo with a preview every step at a small working size: the previews, not
+    the optimisation, are what could stall the viewer."""
+    import numpy as np
+    from PIL import Image
+
+    from napari_partial_style.samples import coffee
+
+    photo = np.asarray(Image.fromarray(coffee()).resize((6000, 4000), Image.Resampling.BILINEAR))
+    for repeat in range(args.repeats):
+        stylize.content.value = viewer.add_image(photo, name=f"photo 24 Mpx {repeat}", rgb=True)
+        stylize.style.value = style
+        stylize.form["session.size"].value, stylize.form["style.steps"].value = 128, 10
+        stylize.form["style.max_size"].set(256)
+        stylize.preview_every.value = 1
+        plain, worst, shown, seconds = stall(app, viewer, [stylize.runner], stylize.run.clicked)
+        print(
+            f"| Stylize 6000×4000 with a preview every step ({repeat + 1}) | {plain * 1000:.0f} | "
+            f"{worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |"
+        )
 
 
 def crf_section(app, viewer, segment, rng, args) -> None:

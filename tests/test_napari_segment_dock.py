@@ -196,8 +196,9 @@ def test_napari_activity_panel_lists_jobs_only_when_the_settings_ask(make_napari
     assert settings.activity_panel is False
     runs = {}
     try:
-        for setting in (False, True):
+        for setting, size in ((False, 48), (True, 40)):  # another size: the second run has work to do
             settings.activity_panel = setting
+            widget.form["session.size"].value = size
             widget.run.clicked()
             wait_done(qtbot, widget.runner)
             assert widget.runner.last_error is None, widget.status.value

@@ -67,6 +67,7 @@ def test_run_all_is_one_worker_over_the_document_and_a_stroke_reruns_composite_a
     assert np.array_equal(viewer.layers["img composite"].data, composite)
     assert "undid composite" in flow.status.value and "out of date: composite (labels changed)" in flow.status.value
     flow.tabs.setCurrentIndex(1)
+    flow.stylize.form["style.steps"].value = 5000  # new settings: the step has work to do (else it is current)
     flow.shortcuts["Ctrl+Return"].activated.emit()  # the open tab's step
     assert flow.stylize.runner.running
     flow.shortcuts["Escape"].activated.emit()

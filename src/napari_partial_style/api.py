@@ -159,13 +159,21 @@ class Session:
         return JobDocument.of(_image(content, "content"), style, replace(params, session=self.params), labels, inputs)
 
     @_stage
-    def compute(self, job: JobDocument, want: str = "score"):
+    def compute(self, job: JobDocument, want: str = "score", given: Sequence[str] = (), preview_every: int = 0):
         """Bring `job`'s results up to `want` ("segment", "stylize", "composite" or "score") up to
-        date, rerunning only what is missing or stale; the stages that ran."""
+        date, rerunning only what is missing or stale; the stages that ran. Stages in `given` are
+        used as they are (a stylized image the user chose); stylize yields a preview every
+        `preview_every` steps."""
         _document(job, "compute")
         if job.params.session != self.params:
             raise InputError("this document was made with other session settings; compute it with a Session of them.")
-        return (yield from pipeline.compute(job, self.runtime, want))
+        if not (isinstance(given, (list, tuple)) and all(isinstance(g, str) for g in given)):
+            raise InputError(f"given must be a list of stage names, not {_kind(given)}.")
+        if not (
+            isinstance(preview_every, (int, np.integer)) and not isinstance(preview_every, bool) and preview_every >= 0
+        ):
+            raise InputError(f"preview_every must be a whole number of 0 or more, not {preview_every!r}.")
+        return (yield from pipeline.compute(job, self.runtime, want, tuple(given), int(preview_every)))
 
     def result(self, job: JobDocument) -> JobResult:
         """The document's results and record as a JobResult (`.save(path)` writes its bundle)."""

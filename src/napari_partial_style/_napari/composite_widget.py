@@ -34,12 +34,9 @@ from napari_partial_style._napari.jobs import JobProgress, JobRunner
 from napari_partial_style._napari.layers import (
     COVERED_KEY,
     META_KEY,
-    PROBABILITIES_KEY,
-    current_slice,
     into_stack,
     is_preview,
     put_image,
-    recorded_segment_params,
     slice_index,
     slice_text,
 )
@@ -174,8 +171,12 @@ class CompositeWidget(Container):
             self.labels_layer.value = labels[-1]
 
     # compositing -----------------------------------------------------------------------------
-    def _arrays(self):
-        from napari_partial_style.api import Session
+    def _document(self, *forms):
+        """The content's document (shared with the other docks and Run all) with `forms`' settings,
+        the chosen labels (this slice) and the chosen stylized image as its stylize result, when it
+        is not the one the document made; bad input raises here."""
+        from napari_partial_style._napari.job_view import edit
+        from napari_partial_style.core.job.pipeline import use_stylized
 
         content, stylized, labels = self.content.value, self.stylized.value, self.labels_layer.value
         if content is None or stylized is None or labels is None:
@@ -188,26 +189,17 @@ class CompositeWidget(Container):
                 f"('{names.role(content.name, names.STYLIZED)}')."
             )
         source = source_image(self.viewer, content, "a content layer")
-        styl = source_image(self.viewer, stylized, "the stylized layer")
-        if styl.shape != source.shape:
+        styl = source_image(self.viewer, stylized, "the stylized layer").native
+        if styl.shape[:2] != source.shape:
             raise InputError(
                 f"{stylized.name} is {styl.shape[1]}×{styl.shape[0]} but {content.name} is "
                 f"{source.shape[1]}×{source.shape[0]}; stylize this content first."
             )
-        params = self.composite_form.params().composite
-        mask = Session.target_mask(np.asarray(current_slice(self.viewer, labels)[0]), source.shape, params, labels.name)
-        return content, source, styl.native, mask, params, self._probability(labels, params, source.shape)
-
-    @staticmethod
-    def _probability(labels, params, shape: tuple[int, int]) -> np.ndarray | None:
-        """The CRF's probability of the chosen label values, kept beside the labels by Segment or a
-        bundle; None where there is none (painted from scratch, a stack, another size)."""
-        from napari_partial_style.core.job.stages import label_probability
-
-        marginals = labels.metadata.get(PROBABILITIES_KEY)
-        if not params.crf_edge or marginals is None or marginals.shape[1:] != tuple(shape):
-            return None
-        return label_probability(marginals, params.label_values or range(1, len(marginals)))
+        values = {path: value for form in forms for path, value in form.values().items()}
+        doc = edit(self.viewer, content, values, labels_layer=labels).document
+        covered = stylized.metadata.get(COVERED_KEY)
+        use_stylized(doc, styl, covered if isinstance(covered, np.ndarray) else None, stylized.name)
+        return content, doc
 
     def _stack_composite(self):
         """Each slice composited with its own stylized slice and labels slice, stacked: the layer,
@@ -241,17 +233,24 @@ class CompositeWidget(Container):
         return content, np.stack(masks), params, job
 
     def _composite_job(self):
-        """What Composite computes: the layer, its slice, the settings, the region and the job."""
-        from napari_partial_style.api import Session
-
+        """What Composite computes: the layer, its slice and the job, which returns the composite
+        and its region; the document's pipeline composites (a slice of a stack: that slice)."""
         if is_stack(self.content.value) and self.slices.value == ALL_SLICES:
-            return (None, *self._stack_composite())
-        layer, source, stylized, mask, params, probability = self._arrays()
+            layer, masks, params, stacked = self._stack_composite()
+
+            def stack_job():
+                return (yield from stacked()), masks
+
+            return None, layer, stack_job
+        layer, doc = self._document(self.composite_form)
+        job_session = session(doc.params.session)
 
         def job():
-            return (yield from Session.compositing(source, stylized, mask, params, probability))[0]
+            yield from job_session.compute(doc, "composite", given=("stylize",))
+            result = doc.results["composite"].value
+            return result.image, result.mask, doc.why_stale("stylize")
 
-        return slice_index(self.viewer, layer), layer, mask, params, job
+        return slice_index(self.viewer, layer), layer, job
 
     def recomposite(self) -> None:
         """Composite now: on the main thread when it is instant (milliseconds), in a worker with
@@ -262,25 +261,21 @@ class CompositeWidget(Container):
             self.composite_runner.cancel()
             return
         try:
-            index, layer, mask, params, job = self._composite_job()
+            index, layer, job = self._composite_job()
         except Exception as exc:
             self.runner.report_error(exc, "Composite")
             return
+        params = self.composite_form.params().composite
 
         def show(result) -> None:
+            image, mask, stale = (*result, "") if len(result) == 2 else result
             name = names.role(names.base_name(layer.name), names.COMPOSITE)
             meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "parameters": asdict(params)}
-            result = into_stack(self.viewer, layer, index, result, name, content_elsewhere=True)
-            put_image(self.viewer, name, result, layer, meta, rgb=True)
+            image = into_stack(self.viewer, layer, index, image, name, content_elsewhere=True)
+            put_image(self.viewer, name, image, layer, meta, rgb=True)
             self.status.value = f"Composite: done, {int(mask.sum())} px changed region{slice_text(index)}"
-            covered = self.stylized.value.metadata.get(COVERED_KEY)
-            fits = isinstance(covered, np.ndarray) and covered.shape == mask.shape
-            beyond = int(np.count_nonzero(mask & ~covered)) if fits else 0
-            if beyond:
-                self.status.value += (
-                    f"; out of date: {beyond} px of the labels lie beyond the stylized area and keep the "
-                    "content's pixels: Stylize again to cover them"
-                )
+            if stale:
+                self.status.value += f"; out of date: the stylized image ({stale}): Stylize again to cover them"
             if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
                 self.scores.value = f"{STALE} {self.scores.value}"
 
@@ -324,28 +319,33 @@ class CompositeWidget(Container):
 
     # scoring ---------------------------------------------------------------------------------
     def _score_job(self):
-        """The job the Score button starts, and what shows its result; bad input raises here."""
+        """The job the Score button starts, and what shows its result; bad input raises here. The
+        document scores its composite against the style's class (or the one named, or the one the
+        composite's record names) with the segmentation settings it was segmented with."""
         from dataclasses import replace
 
-        layer, _, _, mask, _, _ = self._arrays()
-        name = names.role(names.base_name(layer.name), names.COMPOSITE)
-        if name not in self.viewer.layers:
+        from napari_partial_style.core.job.pipeline import use_composite
+
+        layer = self.content.value
+        name = None if layer is None else names.role(names.base_name(layer.name), names.COMPOSITE)
+        if name is None or name not in self.viewer.layers:
             raise InputError("composite first: there is no composite layer to score.")
-        composite = source_image(self.viewer, self.viewer.layers[name], "the composite layer")
-        chosen = self.score_form.params()
-        style = None if self.style.value is None else source_image(self.viewer, self.style.value, "the style layer")
-        if chosen.score.expect is None and style is None:
+        layer, doc = self._document(self.composite_form, self.score_form)
+        if self.style.value is not None:
+            doc.set_style(source_image(self.viewer, self.style.value, "the style layer"))
+        elif doc.params.score.expect is None and not doc.styles:
             recorded = (self.viewer.layers[name].metadata.get(META_KEY, {}).get("scores") or {}).get("expected_class")
             if recorded is None:
                 raise InputError("name the expected class, or choose the style layer so its top class is used.")
-            chosen = replace(chosen, score=replace(chosen.score, expect=recorded))  # as the job that made it
-        labels_layer = self.labels_layer.value
-        segment = replace(recorded_segment_params(labels_layer), classifier=chosen.segment.classifier)
-        original = list(labels_layer.metadata.get(META_KEY, {}).get("targets", []))
-        job_session = session(chosen.session)
+            doc.set_params(replace(doc.params, score=replace(doc.params.score, expect=recorded)))
+        composite = source_image(self.viewer, self.viewer.layers[name], "the composite layer").native
+        use_composite(doc, composite, name)  # the composite shown is the one scored
+        job_session = session(doc.params.session)
 
         def job():
-            return (yield from job_session.score(composite, mask, style, segment, chosen.score, original))
+            yield from job_session.compute(doc, "score", given=("stylize", "composite"))
+            score = doc.results["score"].value
+            return {**score.scores, "rescored_labels": score.rescored_labels}
 
         return (job, lambda scores: self._show_scores(layer, name, scores))
 

@@ -16,7 +16,14 @@ import numpy as np
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import source_image
-from napari_partial_style._napari.layers import COVERED_KEY, SALIENCY_LOOK, STYLE_IMAGE_KEY, put_image, put_labels
+from napari_partial_style._napari.layers import (
+    COVERED_KEY,
+    SALIENCY_LOOK,
+    STYLE_IMAGE_KEY,
+    current_slice,
+    put_image,
+    put_labels,
+)
 from napari_partial_style.core.job.document import JobDocument
 from napari_partial_style.core.job.fingerprint import of_image
 from napari_partial_style.core.params import JobParams
@@ -29,48 +36,65 @@ class JobView:
     document: JobDocument
     content: Any
     labels: Any = None
-    style_key: str = ""
 
 
 _views: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+KEEP = object()  # `edit`'s style or labels left as the document has them
 
 
 def view_of(content_layer) -> JobView | None:
     return _views.get(content_layer)
 
 
-def bind(viewer, content_layer, style_layer, labels_layer, params: JobParams, resegment: bool) -> JobView:
-    """The content layer's document brought up to the dock's inputs, each change one history step:
-    a new style, new settings, the labels as painted; `resegment` drops the labels (and a
-    segmentation) so the content is segmented again. A new content (or session) starts a new one."""
+def edit(viewer, content_layer, values: dict, *, style=KEEP, labels_layer=KEEP, resegment: bool = False) -> JobView:
+    """The content layer's document brought up to a dock's inputs, each change one step of its
+    history: `values` (a form's options, {path: value}) over its parameters, a new `style` (one
+    image, a blend or a mapping), the labels of `labels_layer` as painted (None: the whole frame);
+    `resegment` drops the segmentation and its labels. Every dock and Run all edit the same
+    document, so a result one made is current for the others. A new content image starts a new
+    document (a reopened bundle's, when the layer is its content unchanged)."""
+    from napari_partial_style.core.options import build, flatten
+
     content = source_image(viewer, content_layer, "a content image")
-    style = source_image(viewer, style_layer, "a style image")
     view = _views.get(content_layer)
-    if (
-        view is None
-        or of_image(view.document.content) != of_image(content)
-        or view.document.params.session != params.session
-    ):
+    if view is None or of_image(view.document.content) != of_image(content):
+        params = build(JobParams, values)
         doc = None if resegment else _reopened(content_layer, content, params)
         if doc is None:
-            given = None if resegment or labels_layer is None else np.asarray(labels_layer.data)
-            inputs = {"content": content_layer.name, "style": style_layer.name}
-            if given is not None:
-                inputs["labels"] = labels_layer.name
-            doc = JobDocument.of(content, style, params, given, inputs)
-            view = _views[content_layer] = JobView(doc, content_layer, labels_layer, of_image(style))
-            return view
-        view = _views[content_layer] = JobView(doc, content_layer, labels_layer, _style_key(doc))
+            doc = JobDocument.of(content, None, params, None, {"content": content_layer.name})
+        view = _views[content_layer] = JobView(doc, content_layer)
     doc = view.document
-    if of_image(style) != view.style_key:
+    doc.set_params(build(JobParams, {**flatten(doc.params), **values}))
+    if style is not KEEP:
         doc.set_style(style)
-        view.style_key = of_image(style)
-    doc.set_params(params)
     if resegment:
         doc.discard("segment", "segment again")
-    elif labels_layer is not None:
-        doc.edit_labels(np.asarray(labels_layer.data).copy())
-        view.labels = labels_layer
+    elif labels_layer is not KEEP:
+        _edit_labels(viewer, view, labels_layer)
+    return view
+
+
+def _edit_labels(viewer, view: JobView, labels_layer) -> None:
+    """The labels as the layer holds them now (its current slice), or the whole frame without one."""
+    doc = view.document
+    if labels_layer is None:
+        doc.edit_labels(np.ones(doc.content.shape, np.uint8), "the whole frame")
+        doc.inputs.pop("labels", None)
+        return
+    doc.edit_labels(np.asarray(current_slice(viewer, labels_layer)[0]).copy())
+    if labels_layer is not view.labels and doc.segmentation is None:
+        doc.inputs["labels"] = labels_layer.name
+    view.labels = labels_layer
+
+
+def bind(viewer, content_layer, style_layer, labels_layer, params: JobParams, resegment: bool) -> JobView:
+    """Run all's document: the dock's content, style, labels (unless `resegment`) and settings."""
+    from napari_partial_style.core.options import flatten
+
+    style = source_image(viewer, style_layer, "a style image")
+    labels = KEEP if labels_layer is None else labels_layer
+    view = edit(viewer, content_layer, flatten(params), style=style, labels_layer=labels, resegment=resegment)
+    view.document.inputs["style"] = style_layer.name
     return view
 
 
@@ -90,10 +114,6 @@ def _reopened(content_layer, content, params: JobParams) -> JobDocument | None:
     if of_image(doc.content) != of_image(content) or doc.params.session != params.session:
         return None
     return doc
-
-
-def _style_key(doc: JobDocument) -> str:
-    return of_image(doc.styles[0][1][0][0]) if doc.styles else ""
 
 
 def recorded_params(layer) -> JobParams | None:

@@ -155,19 +155,29 @@ class SegmentWidget(Container):
 
     # running ----------------------------------------------------------------------------------
     def _segment_job(self):
-        """The job the Run button starts, and what shows its result; bad input raises here."""
+        """The job the Run button starts, and what shows its result; bad input raises here. The
+        content's document (shared with the other docks and Run all) computes the segmentation:
+        with the same settings it is current and comes back at once, as segmented."""
+        from napari_partial_style._napari.job_view import edit
+
         layer = self.image.value
         mark_used(content=layer)
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer)
-        source = source_image(self.viewer, layer, "an image layer")
         index = slice_index(self.viewer, layer)  # where the result goes, wherever the slider is by then
         params = self.params()
+        doc = edit(self.viewer, layer, self.form.values()).document
+        seg = doc.segmentation
+        if seg is None:  # labels given before (painted, a sample's): Segment replaces them
+            doc.discard("segment", "segment")
+        elif doc.is_current("segment"):
+            doc.edit_labels(seg.labels, "labels as segmented")  # painted over: Segment gives them back
         job_session = session(params.session)
+        size = job_session.size_for(doc.content.shape)
 
         def job():
-            seg = yield from job_session.segment(source, params.segment)
-            return seg, job_session.size_for(source.shape), str(job_session.device)
+            yield from job_session.compute(doc, "segment")
+            return doc.segmentation, size, str(job_session.device)
 
         return (job, lambda result: self._show(layer, params, *result, index=index))
 

@@ -42,7 +42,6 @@ from napari_partial_style._napari.label_styles import LabelStyles
 from napari_partial_style._napari.layers import (
     COVERED_KEY,
     PREVIEW_KEY,
-    PROBABILITIES_KEY,
     STYLE_IMAGE_KEY,
     current_slice,
     into_stack,
@@ -60,13 +59,6 @@ from napari_partial_style.core.progress import Progress, map_events
 
 PARTS = (("session",), ("style",), ("composite", "crf_edge"))  # the soft edge shapes masked's guides too
 DEFAULT_SWEEP = "1e5, 1e6, 1e7"
-
-
-def _union(style_input) -> np.ndarray | None:
-    """The pixels a list of style regions covers (None: one style over the whole frame)."""
-    if not isinstance(style_input, list) or any(getattr(r, "mask", None) is None for r in style_input):
-        return None
-    return np.logical_or.reduce([np.asarray(r.mask) > 0 for r in style_input])
 
 
 def _previews_at_size_of(content):
@@ -284,22 +276,6 @@ class StylizeWidget(Container):
             raise InputError(f"no pixel of {labels.name} has a value that a style is chosen for; paint one.")
         return regions, None
 
-    def _soft_guides(self, style_input, mask, params: JobParams, shape):
-        """With a CRF soft edge (Advanced), masked's guides take the CRF's probability of the region
-        near its edge, as Run all and --crf-edge do, from the probabilities Segment kept beside the labels."""
-        from napari_partial_style.core.job.stages import softened
-
-        labels, edge = self.labels_layer.value, params.composite.crf_edge
-        if not edge or params.style.method != "masked" or labels is None:
-            return style_input, mask
-        marginals = labels.metadata.get(PROBABILITIES_KEY)
-        if marginals is None or marginals.shape[1:] != tuple(shape):
-            raise InputError(
-                f"a CRF soft edge needs the CRF's probabilities, and {labels.name} has none for this "
-                "image (painted from scratch, or another image's): set --crf-edge to 0, or run Segment."
-            )
-        return softened(style_input, mask, marginals, params), None
-
     def _blended(self, style, mask):
         """The style, or with `blend with` chosen, one region whose targets mix the two styles."""
         from napari_partial_style.api import StyleRegion
@@ -382,7 +358,11 @@ class StylizeWidget(Container):
         )
 
     def _stylize_job(self):
-        """The job the Run button starts, and what shows its result; bad input raises here."""
+        """The job the Run button starts, and what shows its result; bad input raises here. The
+        content's document (shared with the other docks and Run all) stylizes its labels' region
+        with the style chosen here; the same settings again give the current result at once."""
+        from napari_partial_style._napari.job_view import edit
+
         layer, content, style = self._inputs()
         mark_used(content=layer, style=self.style.value)
         styles = self._label_styles()
@@ -392,29 +372,25 @@ class StylizeWidget(Container):
         if is_stack(layer) and self.slices.value == ALL_SLICES:
             return self._stack_job(layer, style, styles, params, job_session)
 
-        style_input, mask = self._soft_guides(
-            *self._style_input(content.shape, params, style, styles), params, content.shape
-        )
-        segment = self._segment_params()
+        doc = edit(
+            self.viewer,
+            layer,
+            self.form.values(),
+            style=self._style_spec(style, styles),
+            labels_layer=self.labels_layer.value,
+        ).document
         index = slice_index(self.viewer, layer)
         earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or undo
-
-        region = mask if mask is not None else _union(style_input)
+        given = ("segment",) if "segment" in doc.results else ()  # the labels chosen here, as they are
 
         def job():
-            from napari_partial_style.core.job.pipeline import covered_area
-
-            stylized = yield from map_events(
-                iter(
-                    job_session.stylize(
-                        content, style_input, params.style, mask, preview_every=preview_every, segment=segment
-                    )
-                ),
+            yield from map_events(
+                iter(job_session.compute(doc, "stylize", given=given, preview_every=preview_every)),
                 _previews_at_size_of(content),
             )
-            covered = None if region is None else covered_area(stylized, content.native, region)
-            return stylized, job_session.size_for(content.shape), str(job_session.device), covered
+            stylized = doc.results["stylize"].value
+            return stylized.image, job_session.size_for(content.shape), str(job_session.device), stylized.covered
 
         def undo_previews() -> None:
             """A cancelled or failed run leaves no half-stylized preview for Composite to pick."""
@@ -431,6 +407,15 @@ class StylizeWidget(Container):
             self._show(layer, name, params, stylized, size, device, index, earlier, single, covered)
 
         return (job, show, lambda event: self._on_event(layer, name, event, index, earlier), undo_previews)
+
+    def _style_spec(self, style, styles):
+        """The document's style: one image, the blend chosen, or a style per label value."""
+        if styles is not None:
+            return styles
+        if self.blend.value is None:
+            return style
+        share = self.blend_share.value
+        return [(style, 1.0 - share), (source_image(self.viewer, self.blend.value, "the style to blend with"), share)]
 
     def _sweep_job(self):
         """The job Preview sweep starts: the region at each weight, side by side in one layer."""
@@ -450,12 +435,7 @@ class StylizeWidget(Container):
         params = replace(params, score=replace(params.score, enabled=False))  # a quick look: no scores
         _, mask = self._style_input(content.shape, params, style, None)
         labels = np.ones(content.shape, np.uint8) if mask is None else mask.astype(np.uint8)  # no labels: the frame
-        if self.blend.value is not None:
-            share = self.blend_share.value
-            style = [
-                (style, 1.0 - share),
-                (source_image(self.viewer, self.blend.value, "the style to blend with"), share),
-            ]
+        style = self._style_spec(style, None)
         job_session = session(params.session)
         name = names.role(layer.name, names.SWEEP)
 

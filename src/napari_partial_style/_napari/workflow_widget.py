@@ -118,8 +118,16 @@ class WorkflowWidget(QWidget):
         for line in (self.quick_status, self.all_status):  # an empty line takes no room in the dock
             line.visible = False
             line.changed.connect(lambda text, line=line: setattr(line, "visible", bool(text)))
+        self._connect()
+
+    def _connect(self) -> None:
+        """The tabs' content shows its bundle's settings and history; a tab's step, done, is a step of it too."""
         self.segment.image.changed.connect(self._show_recorded)
+        self.segment.image.changed.connect(lambda _layer: self._history_shown())
         self._show_recorded(self.segment.image.value)  # a bundle opened before the dock
+        steps = (self.segment.runner, self.stylize.runner, self.composite.runner, self.composite.composite_runner)
+        for runner in steps:
+            runner.on_done.append(lambda _ok: self._history_shown())
         self._link(self.stylize.form["composite.crf_edge"], self.composite.composite_form["composite.crf_edge"])
         self.shortcuts = {
             RUN_KEYS: self._shortcut(RUN_KEYS, self.run_tab),
@@ -271,10 +279,11 @@ class WorkflowWidget(QWidget):
         self._history_shown()
 
     def _history(self, which: str) -> None:
-        """Undo or redo one whole step of the last Run all's document, and show its results."""
+        """Undo or redo one whole step of the content's document (whichever dock or Run all made
+        it), and show its results."""
         from napari_partial_style._napari.job_view import show_all
 
-        view = self._view
+        view = self._current_view()
         if view is None or self.all_runner.running:
             return
         step = getattr(view.document, which)()
@@ -289,13 +298,21 @@ class WorkflowWidget(QWidget):
         """Undo/Redo enabled as the history allows; the status says what is out of date."""
         from napari_partial_style._napari.job_view import stale_text
 
-        doc = None if self._view is None else self._view.document
+        view = self._current_view()
+        doc = None if view is None else view.document
         self.undo.setEnabled(doc is not None and bool(doc.history.done))
         self.redo.setEnabled(doc is not None and bool(doc.history.undone))
         stale = "" if doc is None else stale_text(doc)
         text = " · ".join(t for t in (said, stale) if t)
         if text:
             self.status.value = f"{RUN_ALL}: {text}"
+
+    def _current_view(self):
+        """The Segment tab's content's document (the step docks and Run all share it), else Run all's last."""
+        from napari_partial_style._napari.job_view import view_of
+
+        content = self.segment.image.value
+        return (None if content is None else view_of(content)) or self._view
 
     def params(self):
         """The job the tabs describe: Segment's, Stylize's (and its session), Composite's and Score's options."""

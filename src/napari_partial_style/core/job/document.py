@@ -9,6 +9,7 @@ document's history, so whole steps can be undone and redone (core/job/history.py
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from napari_partial_style.core.job.rules import Mix, styles_of
 from napari_partial_style.core.params import JobParams
 
 STAGES = ("segment", "stylize", "composite", "score")
+_serial = itertools.count(1)  # each result's own number: what comes after it depends on it
 USER_TARGET = "target"
 # How each ingredient of a stage's fingerprint is named when it changed ("out of date: labels changed").
 WHAT = {
@@ -100,8 +102,20 @@ class JobDocument:
             self.history.record(self, what, {"params": params})
 
     def set_style(self, style, what: str = "style") -> None:
-        """New style images: one, a blend or a mapping, as `api.Session.run` takes them."""
-        self.history.record(self, what, {"styles": styles_of(style)})
+        """New style images: one, a blend or a mapping, as `api.Session.run` takes them (the same
+        images and weights again are no step)."""
+        styles = styles_of(style)
+        if _styles_key(styles) != _styles_key(self.styles):
+            self.history.record(self, what, {"styles": styles})
+
+    def stamp(self, stage: str, value: Any, parts: dict[str, str] | None = None) -> Stamped:
+        """`value` as `stage`'s result, made from `parts` (by default what the document holds now)."""
+        return Stamped(value, {**(self.parts(stage) if parts is None else parts), "serial": str(next(_serial))})
+
+    def use_result(self, stage: str, value: Any, what: str) -> None:
+        """A result the user chose (a stylized layer of their own) in place of computing it; later
+        stages are made from it, and it is current for what the document holds now."""
+        self.history.record(self, what, {f"results.{stage}": self.stamp(stage, value)})
 
     def discard(self, stage: str, what: str) -> None:
         """Drop a result so that it is computed afresh (the segmentation's labels with it)."""
@@ -162,7 +176,7 @@ class JobDocument:
             parts = {
                 **base,
                 **upstream,
-                "styles": self._styles_key(),
+                "styles": _styles_key(self.styles),
                 "style": fingerprint.of_value(p.style),
                 "region": fingerprint.of_value(region),
             }
@@ -182,17 +196,9 @@ class JobDocument:
                 "composited": self._result_key("composite"),
                 "segment": fingerprint.of_value(p.segment),
                 "score": fingerprint.of_value(p.score),
-                "styles": self._styles_key(),
+                "styles": _styles_key(self.styles),
             }
         raise ValueError(f"unknown stage {stage!r}; the stages are {', '.join(STAGES)}")
-
-    def _styles_key(self) -> str:
-        return fingerprint.of_value(
-            [
-                [selector, [[fingerprint.of_image(image), weight] for image, weight in mix]]
-                for selector, mix in self.styles
-            ]
-        )
 
     def _result_key(self, stage: str) -> str:
         stamped = self.results.get(stage)
@@ -234,3 +240,9 @@ class JobDocument:
 
     def is_current(self, stage: str) -> bool:
         return stage in self.results and not self.why_stale(stage)
+
+
+def _styles_key(styles: list[tuple[str, Mix]]) -> str:
+    return fingerprint.of_value(
+        [[selector, [[fingerprint.of_image(image), weight] for image, weight in mix]] for selector, mix in styles]
+    )

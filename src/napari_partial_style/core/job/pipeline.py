@@ -8,7 +8,6 @@ a new target everything. The CLI, batches, sweeps, the quick look and napari all
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +15,10 @@ import numpy as np
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.job import stages
-from napari_partial_style.core.job.document import STAGES, JobDocument, Stamped
+from napari_partial_style.core.job.document import STAGES, JobDocument
 from napari_partial_style.core.job.result import Stopwatch
 from napari_partial_style.core.job.rules import (
+    EVERY_TARGET,
     JobRegion,
     combined_scores,
     guides,
@@ -29,8 +29,6 @@ from napari_partial_style.core.job.rules import (
 )
 from napari_partial_style.core.job.runtime import Runtime
 from napari_partial_style.core.progress import Progress
-
-_serial = itertools.count(1)  # each computed result's own number: what comes after it depends on it
 
 
 @dataclass
@@ -67,39 +65,51 @@ class _Run:
     clock: Stopwatch = field(default_factory=Stopwatch)
     model: Any = None
     expected: list[int] = field(default_factory=list)
+    preview_every: int = 0
 
 
 def plan(doc: JobDocument, want: str = "score") -> list[str]:
     """The stages this document has, up to `want`, in order: segment only without given labels,
-    the rest only with a style, score only when enabled."""
+    stylize only with a style, the rest with a style or a stylized image chosen in its place,
+    score only when enabled."""
     if want not in STAGES:
         raise InputError(f"unknown stage {want!r}; the stages are {', '.join(STAGES)}.")
     have = ["segment"] if doc.needs_segmentation() else []
     if doc.styles:
-        have += ["stylize", "composite"] + (["score"] if doc.params.score.enabled else [])
+        have.append("stylize")
+    if doc.styles or "stylize" in doc.results:
+        have += ["composite"] + (["score"] if doc.params.score.enabled else [])
     return [s for s in have if STAGES.index(s) <= STAGES.index(want)]
 
 
-def todo(doc: JobDocument, want: str = "score") -> list[str]:
-    """The stages `compute` would run: from the first missing or stale one on."""
-    stages_ = plan(doc, want)
+def todo(doc: JobDocument, want: str = "score", given: tuple[str, ...] = ()) -> list[str]:
+    """The stages `compute` would run: from the first missing or stale one on, but those `given`
+    (used as they are, current or not: a dock composites the stylized image it was shown)."""
+    for stage in given:
+        if stage not in doc.results:
+            raise InputError(f"the job has no {stage} result yet to use as it is; run {stage} first.")
+    stages_ = [s for s in plan(doc, want) if s not in given]
     for i, stage in enumerate(stages_):
         if not doc.is_current(stage):
             return stages_[i:]
     return []
 
 
-def compute(doc: JobDocument, runtime: Runtime, want: str = "score"):
-    """Bring `doc`'s results up to `want` up to date; returns the stages that ran."""
-    run_stages = todo(doc, want)
+def compute(
+    doc: JobDocument, runtime: Runtime, want: str = "score", given: tuple[str, ...] = (), preview_every: int = 0
+):
+    """Bring `doc`'s results up to `want` up to date (`given` stages used as they are; stylize's
+    previews every `preview_every` steps); returns the stages that ran."""
+    run_stages = todo(doc, want, given)
     if not run_stages:
         return []
-    run = _Run()
+    run = _Run(preview_every=preview_every)
     yield from _preflight(doc, runtime, run_stages, run)
     for stage in run_stages:
+        parts = doc.parts(stage)  # what it starts from: an edit made while it runs leaves it out of date
         with run.clock.time(_CLOCK[stage]):
             value = yield from _RUNNERS[stage](doc, runtime, run)
-        _commit(doc, stage, value)
+        _commit(doc, stage, value, parts)
     doc.timings.update(run.clock.timings)
     return run_stages
 
@@ -107,8 +117,8 @@ def compute(doc: JobDocument, runtime: Runtime, want: str = "score"):
 _CLOCK = {"segment": "segment", "stylize": "style", "composite": "composite", "score": "score"}
 
 
-def _commit(doc: JobDocument, stage: str, value: Any) -> None:
-    changes: dict[str, Any] = {f"results.{stage}": Stamped(value, {**doc.parts(stage), "serial": str(next(_serial))})}
+def _commit(doc: JobDocument, stage: str, value: Any, parts: dict[str, str]) -> None:
+    changes: dict[str, Any] = {f"results.{stage}": doc.stamp(stage, value, parts)}
     if stage == "segment":  # the new segmentation's labels replace the current ones (undo brings them back)
         changes["labels"] = value.labels
     doc.history.record(doc, stage, changes)
@@ -143,17 +153,38 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
         yield from rt.find_weights(needed)
     if "score" in run_stages:
         with run.clock.time("load classifier"):
-            for _, mix in doc.styles:  # a blend's expected class is its first style's
-                run.model, found = yield from stages.scorer(rt, p.segment, p.score.expect, mix[0][0], doc.content.shape)
+            for style in [mix[0][0] for _, mix in doc.styles] or [None]:  # a blend's class is its first style's
+                run.model, found = yield from stages.scorer(rt, p.segment, p.score.expect, style, doc.content.shape)
                 run.expected.append(found)
+
+
+# results the user chose ------------------------------------------------------------------------
+def use_stylized(doc: JobDocument, image: np.ndarray, covered: np.ndarray | None, name: str) -> None:
+    """A stylized image the user chose (a layer of theirs, an earlier run's) as the document's,
+    unless it is the one it holds; `covered`: where it may differ from the content (None: unknown)."""
+    if not _holds(doc, "stylize", image):
+        covered = covered if covered is not None and covered.shape == doc.content.shape else None
+        doc.use_result("stylize", StyleResult(image, covered, {"layer": name}, None), f"stylized image {name}")
+
+
+def use_composite(doc: JobDocument, image: np.ndarray, name: str) -> None:
+    """A composite the user chose (the layer they look at) as the one to score, unless it is the one it holds."""
+    if not _holds(doc, "composite", image):
+        mask = np.logical_or.reduce([r.mask for r in job_regions(doc)])
+        doc.use_result("composite", CompositeResult(image, None, mask, {"layer": name}), f"composite {name}")
+
+
+def _holds(doc: JobDocument, stage: str, image: np.ndarray) -> bool:
+    made = doc.results.get(stage)
+    return made is not None and made.value.image.shape == image.shape and np.array_equal(made.value.image, image)
 
 
 # the region --------------------------------------------------------------------------------------
 def job_regions(doc: JobDocument) -> list[JobRegion]:
-    """Each style's region in the current labels (one style: the whole region)."""
+    """Each style's region in the current labels (one style, or none known: the whole region)."""
     seg = doc.segmentation
     return regions_of(
-        doc.styles,
+        doc.styles or [(EVERY_TARGET, [(None, 1.0)])],
         doc.labels,
         doc.content.shape,
         doc.region(),
@@ -193,7 +224,9 @@ def _stylize(doc: JobDocument, rt: Runtime, run: _Run):
     shaped = guides(
         regions, None if seg is None else seg.probabilities, doc.params.composite.crf_edge, doc.params.style.method
     )
-    stylized = yield from stages.stylize(rt, doc.content, shaped, doc.params.style, doc.params.segment)
+    stylized = yield from stages.stylize(
+        rt, doc.content, shaped, doc.params.style, doc.params.segment, preview_every=run.preview_every
+    )
     mask = np.logical_or.reduce([r.mask for r in regions])
     record = {
         "levels": stylized.levels,

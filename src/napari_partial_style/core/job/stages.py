@@ -250,25 +250,3 @@ def regions_by_label(styles, labels: np.ndarray, shape: tuple[int, int], labels_
     from napari_partial_style.core.job.rules import regions_of, styles_of
 
     return regions_of(styles_of(styles), labels, shape, labels_name=labels_name, skip_empty=True)
-
-
-def softened(style_input, mask: np.ndarray | None, marginals: np.ndarray, params) -> list[StyleRegion]:
-    """Masked's guides with the CRF soft edge (`params`: a JobParams), as the pipeline makes them for
-    --crf-edge: the regions with their label values, softened near their edge by the CRF's
-    probability (`marginals`, background first). `style_input` is one style or a list of regions."""
-    from napari_partial_style.core.job.rules import JobRegion, guides
-
-    if not (isinstance(style_input, list) and all(isinstance(r, JobRegion) for r in style_input)):
-        first = style_input[0] if isinstance(style_input, list) else StyleRegion(style_input, mask)
-        values = params.composite.label_values or tuple(range(1, len(marginals)))
-        style_input = [
-            JobRegion(first.style, mask, "all targets", weight=first.weight, blend=first.blend, values=values)
-        ]
-    return guides(style_input, marginals, params.composite.crf_edge, params.style.method)
-
-
-def label_probability(marginals: np.ndarray, values: Sequence[int]) -> np.ndarray:
-    """The CRF's probability (marginals, background first) that a pixel is one of `values`."""
-    from napari_partial_style.core.job.rules import region_probability
-
-    return region_probability(marginals, values)
