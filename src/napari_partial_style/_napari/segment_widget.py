@@ -36,6 +36,7 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
+from napari_partial_style._napari.prompt_tool import PromptTool
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.params import JobParams
 
@@ -64,6 +65,7 @@ class SegmentWidget(Container):
         )
         self.status = Label(value="")
         self.progress = JobProgress()
+        self.prompts = PromptTool(viewer, lambda: self.image.value, self.status, self.progress)
         super().__init__(
             widgets=[
                 self.image,
@@ -72,6 +74,7 @@ class SegmentWidget(Container):
                 self.form,
                 self.run,
                 self.crf_only,
+                self.prompts,
                 self.progress,
                 self.status,
             ]

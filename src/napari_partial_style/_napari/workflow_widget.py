@@ -158,6 +158,7 @@ class WorkflowWidget(QWidget):
             self.stylize.runner,
             self.composite.runner,
             self.segment.point_runner,
+            self.segment.prompts.runner,
             self.stylize.sweep_runner,
             self.quick_runner,
             self.all_runner,

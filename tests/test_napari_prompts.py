@@ -1,0 +1,54 @@
+"""Clicks and strokes in the Segment dock correct the labels through the CRF, one prompt at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+napari = pytest.importorskip("napari")
+
+from napari_helpers import segment_for_cup, small_scene, wait_done  # noqa: E402
+
+from napari_partial_style._napari.job_view import view_of  # noqa: E402
+from napari_partial_style._napari.prompt_tool import NOT_THIS, THIS  # noqa: E402
+
+
+def test_a_click_and_a_stroke_correct_the_labels_and_undo_takes_the_last_back(make_napari_viewer, qtbot, hub):
+    viewer = make_napari_viewer()
+    img, _ = small_scene(viewer)
+    segment = segment_for_cup(viewer, img, size=48)
+    tool = segment.prompts
+    tool.start.clicked()
+    assert "press Segment first" in segment.status.value and "img prompts" not in viewer.layers
+    segment.run.clicked()
+    wait_done(qtbot, segment.runner)
+    assert segment.runner.last_error is None, segment.status.value
+    doc = view_of(img).document
+    labels = viewer.layers["img labels"]
+    before = np.asarray(labels.data).copy()
+    tool.start.clicked()
+    points, strokes = viewer.layers["img prompts"], viewer.layers["img prompt strokes"]
+    assert points.mode == "add" and tool.region.value == "cup"
+
+    tool.sign.value = THIS
+    points.add([32, 20])  # a click in the reddish half: the cup, up to its edge
+    wait_done(qtbot, tool.runner)
+    assert tool.runner.last_error is None, segment.status.value
+    after_click = np.asarray(labels.data).copy()
+    assert len(doc.prompts) == 1 and after_click[32, 20] == 1 and doc.runs["segment"] == 2
+    assert (after_click[:, :40] == 1).mean() > 0.9  # it spread over the half the click is in
+
+    tool.sign.value = NOT_THIS
+    strokes.paint((10, 70), 2)  # a stroke of "not this region" in the bluish half
+    qtbot.waitUntil(lambda: len(doc.prompts) == 2, timeout=5_000)
+    wait_done(qtbot, tool.runner)
+    assert not doc.prompts.items[-1].positive and labels.data[10, 70] == 0
+
+    tool.undo.clicked()  # the stroke back: its pixels leave the strokes layer, the labels are the click's
+    wait_done(qtbot, tool.runner)
+    assert len(doc.prompts) == 1 and not np.asarray(strokes.data).any()
+    assert np.array_equal(labels.data, after_click)
+    tool.undo.clicked()  # the click back: the labels as segmented
+    wait_done(qtbot, tool.runner)
+    assert len(doc.prompts) == 0 and len(points.data) == 0
+    assert np.array_equal(labels.data, before)
