@@ -1,0 +1,155 @@
+"""The prompts' appearance model: what the prompted pixels look like, against what surrounds them.
+
+Where the saliency maps say little (a class the classifier barely sees, or a flat map), a click
+alone would fix its pixels and little else. As GrabCut does, the pixels each label's prompts cover
+teach a small Gaussian mixture of colour and local texture (luminance mean and spread around each
+pixel), and each label without prompts is learned from the pixels the maps give it; the labels'
+posteriors then join the maps' probabilities, weighted by how little the maps say (a flat map:
+fully; a clearly two-sided one: hardly). numpy only, seeded: the same prompts give the same labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COMPONENTS = 3
+EM_STEPS = 12
+MAX_SAMPLES = 4000
+SAMPLE_RADIUS = 3  # working-size px around each prompted pixel that teach its label's model
+TEXTURE_SIGMAS = (1.0, 2.5)
+VARIANCE_FLOOR = 1e-4
+# A component's variance is at least this share of the image's, per feature: a click's few dozen
+# pixels would otherwise teach a model so narrow that the rest of its own region fits it badly.
+FLOOR_SHARE = 0.05
+ROUNDS = 3
+SMOOTH_SIGMA = 2.0
+# The smoothed log-likelihood is a mean over about 4πσ² pixels whose evidence is far from
+# independent; counted as a few independent pixels it holds against the CRF's smoothing.
+EVIDENCE_GAIN = 4.0
+
+
+def features(rgb8: np.ndarray) -> np.ndarray:
+    """(N, 3 + 2·scales) per pixel: r, g, b in [0, 1], and at each texture scale the local mean and
+    spread of the luminance."""
+    from scipy import ndimage
+
+    rgb = rgb8[..., :3].astype(np.float32) / 255.0
+    lum = rgb.mean(axis=2)
+    parts = [rgb.reshape(-1, 3)]
+    for sigma in TEXTURE_SIGMAS:
+        mean = ndimage.gaussian_filter(lum, sigma)
+        spread = np.sqrt(np.maximum(ndimage.gaussian_filter(lum * lum, sigma) - mean * mean, 0))
+        parts += [mean.reshape(-1, 1), 2 * spread.reshape(-1, 1)]
+    return np.concatenate(parts, 1)
+
+
+def evidence(maps: np.ndarray) -> float:
+    """How much the (calibrated) maps say, in [0, 1]: the mean over maps of Otsu's separability
+    (between-class over total variance; 0 for a flat map, 1 for a map of two values)."""
+    if not len(maps):
+        return 0.0
+    return float(np.mean([_separability(m) for m in maps]))
+
+
+def _separability(plane: np.ndarray) -> float:
+    values = plane.ravel()
+    total = values.var()
+    if total < 1e-12:
+        return 0.0
+    from skimage.filters import threshold_otsu
+
+    above = values > threshold_otsu(values)
+    share = above.mean()
+    if share in (0.0, 1.0):
+        return 0.0
+    between = share * (1 - share) * (values[above].mean() - values[~above].mean()) ** 2
+    return float(np.clip(between / total, 0.0, 1.0))
+
+
+def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """(K+1, h, w): each label's posterior under per-label mixtures with equal priors, smoothed
+    over a few pixels (texture is a property of a neighbourhood). Labels with prompted pixels
+    (`fixed` ≥ 0) learn first from those and their close neighbours, the others from the
+    unprompted pixels `current` (the maps' argmax) gives them, else from every unprompted pixel;
+    then, as GrabCut iterates, each label learns again from the pixels the posteriors give it."""
+    n = max(int(current.max(initial=0)), int(fixed.max(initial=0))) + 1
+    feats = features(rgb8)
+    rng = np.random.default_rng(0)
+    samples = [_first_samples(fixed, current, label) for label in range(n)]
+    floor = np.maximum(feats.var(axis=0) * FLOOR_SHARE, VARIANCE_FLOOR)
+    for round_ in range(ROUNDS):
+        p = _posteriors([_fit(feats[_subset(s, rng)], rng, floor) for s in samples], feats, fixed.shape)
+        if round_ + 1 < ROUNDS:
+            given = p.argmax(axis=0)
+            given[fixed >= 0] = fixed[fixed >= 0]
+            samples = [s if not s.any() else (given == label).ravel() for label, s in enumerate(samples)]
+    return p
+
+
+def _first_samples(fixed: np.ndarray, current: np.ndarray, label: int) -> np.ndarray:
+    from scipy import ndimage
+
+    prompted = fixed == label
+    if prompted.any():
+        return (ndimage.binary_dilation(prompted, iterations=SAMPLE_RADIUS) & ((fixed < 0) | prompted)).ravel()
+    free = (fixed < 0).ravel()
+    samples = free & (current.ravel() == label)
+    return samples if samples.any() else free
+
+
+def _subset(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    chosen = np.flatnonzero(samples)
+    return rng.choice(chosen, MAX_SAMPLES, replace=False) if len(chosen) > MAX_SAMPLES else chosen
+
+
+def _posteriors(models: list[_Mixture], feats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    from scipy import ndimage
+
+    log_likelihood = np.stack([m.log_density(feats).reshape(shape) for m in models]).astype(np.float32)
+    for plane in log_likelihood:
+        ndimage.gaussian_filter(plane, SMOOTH_SIGMA, output=plane)
+    log_likelihood *= EVIDENCE_GAIN
+    log_likelihood -= log_likelihood.max(axis=0, keepdims=True)
+    p = np.exp(log_likelihood)
+    return p / p.sum(axis=0, keepdims=True)
+
+
+class _Mixture:
+    """A Gaussian mixture with diagonal covariances."""
+
+    def __init__(self, weights: np.ndarray, means: np.ndarray, variances: np.ndarray) -> None:
+        self.weights, self.means, self.variances = weights, means, variances
+
+    def component_log(self, x: np.ndarray) -> np.ndarray:
+        """(N, M): log of weight × density of each component."""
+        d = x.shape[1]
+        out = np.empty((len(x), len(self.weights)), np.float32)
+        for m, (w, mu, var) in enumerate(zip(self.weights, self.means, self.variances)):
+            z = ((x - mu) ** 2 / var).sum(axis=1)
+            out[:, m] = np.log(w) - 0.5 * (z + np.log(var).sum() + d * np.log(2 * np.pi))
+        return out
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        logs = self.component_log(x)
+        top = logs.max(axis=1, keepdims=True)
+        return (top + np.log(np.exp(logs - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray) -> _Mixture:
+    """EM from means drawn farthest-first (k-means++ without randomness beyond the first)."""
+    m = min(COMPONENTS, len(x))
+    means = [x[rng.integers(len(x))]]
+    for _ in range(1, m):
+        far = np.min([((x - mu) ** 2).sum(axis=1) for mu in means], axis=0)
+        means.append(x[int(np.argmax(far))])
+    spread = np.maximum(x.var(axis=0), floor)
+    model = _Mixture(np.full(m, 1.0 / m), np.array(means), np.tile(spread, (m, 1)))
+    for _ in range(EM_STEPS):
+        logs = model.component_log(x)
+        resp = np.exp(logs - logs.max(axis=1, keepdims=True))
+        resp /= resp.sum(axis=1, keepdims=True)
+        mass = resp.sum(axis=0) + 1e-6
+        means = (resp.T @ x) / mass[:, None]
+        variances = np.maximum((resp.T @ (x * x)) / mass[:, None] - means**2, floor)
+        model = _Mixture(mass / mass.sum(), means, variances)
+    return model
