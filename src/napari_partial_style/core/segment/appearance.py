@@ -15,13 +15,15 @@ import numpy as np
 COMPONENTS = 3
 EM_STEPS = 12
 MAX_SAMPLES = 4000
-SAMPLE_RADIUS = 3  # working-size px around each prompted pixel that teach its label's model
-TEXTURE_SIGMAS = (1.0, 2.5)
+SAMPLE_RADIUS = 0.1  # share of the long side around each prompted pixel whose pixels first teach its label
+TEXTURE_SIGMAS = (1.0,)
 VARIANCE_FLOOR = 1e-4
 # A component's variance is at least this share of the image's, per feature: a click's few dozen
 # pixels would otherwise teach a model so narrow that the rest of its own region fits it badly.
 FLOOR_SHARE = 0.05
 ROUNDS = 3
+VOTE_FLOOR = 1e-3  # a pixel's posterior for any label, before its neighbourhood votes
+PROMPT_SHARE = 0.75
 SMOOTH_SIGMA = 2.0
 # The smoothed log-likelihood is a mean over about 4πσ² pixels whose evidence is far from
 # independent; counted as a few independent pixels it holds against the CRF's smoothing.
@@ -68,49 +70,66 @@ def _separability(plane: np.ndarray) -> float:
 
 def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray) -> np.ndarray:
     """(K+1, h, w): each label's posterior under per-label mixtures with equal priors, smoothed
-    over a few pixels (texture is a property of a neighbourhood). Labels with prompted pixels
-    (`fixed` ≥ 0) learn first from those and their close neighbours, the others from the
-    unprompted pixels `current` (the maps' argmax) gives them, else from every unprompted pixel;
-    then, as GrabCut iterates, each label learns again from the pixels the posteriors give it."""
+    over a few pixels (texture is a property of a neighbourhood). Each label learns from the pixels
+    `current` (the maps' argmax) gives it and, for most of its weight, from the pixels around its
+    prompts (`fixed` ≥ 0), none of them near another label's prompts; then, as GrabCut iterates,
+    each label learns again with the pixels the posteriors give it in place of `current`'s."""
+    from scipy import ndimage
+
     n = max(int(current.max(initial=0)), int(fixed.max(initial=0))) + 1
     feats = features(rgb8)
     rng = np.random.default_rng(0)
-    samples = [_first_samples(fixed, current, label) for label in range(n)]
+    reach = max(3, round(SAMPLE_RADIUS * max(fixed.shape)))
+    near = [
+        ndimage.binary_dilation(fixed == label, iterations=reach) & ((fixed < 0) | (fixed == label))
+        for label in range(n)
+    ]
     floor = np.maximum(feats.var(axis=0) * FLOOR_SHARE, VARIANCE_FLOOR)
-    for round_ in range(ROUNDS):
-        p = _posteriors([_fit(feats[_subset(s, rng)], rng, floor) for s in samples], feats, fixed.shape)
-        if round_ + 1 < ROUNDS:
-            given = p.argmax(axis=0)
-            given[fixed >= 0] = fixed[fixed >= 0]
-            samples = [s if not s.any() else (given == label).ravel() for label, s in enumerate(samples)]
+    given = current
+    for _ in range(ROUNDS):
+        models = [_fit(feats[_draw(_weights(label, given, fixed, near), rng)], rng, floor) for label in range(n)]
+        p = _posteriors(models, feats, fixed.shape)
+        given = p.argmax(axis=0)
+        given[fixed >= 0] = fixed[fixed >= 0]
     return p
 
 
-def _first_samples(fixed: np.ndarray, current: np.ndarray, label: int) -> np.ndarray:
-    from scipy import ndimage
+def _weights(label: int, given: np.ndarray, fixed: np.ndarray, near: list[np.ndarray]) -> np.ndarray:
+    """Each pixel's weight in `label`'s model: the pixels around its prompts weigh PROMPT_SHARE
+    together, the pixels it is given the rest (the user's word outweighs the maps')."""
+    others = np.logical_or.reduce([m for k, m in enumerate(near) if k != label] or [np.zeros(fixed.shape, bool)])
+    base = (given == label) & (fixed < 0) & ~others
+    if not base.any() and not near[label].any():
+        base = (fixed < 0) & ~others
+    weights = np.zeros(fixed.shape, np.float64)
+    for part, share in ((base, 1.0 - PROMPT_SHARE), (near[label], PROMPT_SHARE)):
+        if part.any():
+            weights[part] += share / part.sum()
+    return weights.ravel()
 
-    prompted = fixed == label
-    if prompted.any():
-        return (ndimage.binary_dilation(prompted, iterations=SAMPLE_RADIUS) & ((fixed < 0) | prompted)).ravel()
-    free = (fixed < 0).ravel()
-    samples = free & (current.ravel() == label)
-    return samples if samples.any() else free
 
-
-def _subset(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    chosen = np.flatnonzero(samples)
-    return rng.choice(chosen, MAX_SAMPLES, replace=False) if len(chosen) > MAX_SAMPLES else chosen
+def _draw(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """MAX_SAMPLES pixels drawn by weight (all of them, once each, when there are fewer)."""
+    chosen = np.flatnonzero(weights)
+    if len(chosen) <= MAX_SAMPLES and np.ptp(weights[chosen]) == 0:
+        return chosen
+    return rng.choice(chosen, MAX_SAMPLES, p=weights[chosen] / weights[chosen].sum())
 
 
 def _posteriors(models: list[_Mixture], feats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel's posterior (clipped, so one pixel's vote is bounded), its log smoothed over
+    its neighbourhood and counted EVIDENCE_GAIN times."""
     from scipy import ndimage
 
-    log_likelihood = np.stack([m.log_density(feats).reshape(shape) for m in models]).astype(np.float32)
-    for plane in log_likelihood:
+    log_p = np.stack([m.log_density(feats).reshape(shape) for m in models]).astype(np.float32)
+    log_p -= log_p.max(axis=0, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=0, keepdims=True))
+    np.maximum(log_p, np.log(VOTE_FLOOR), out=log_p)
+    for plane in log_p:
         ndimage.gaussian_filter(plane, SMOOTH_SIGMA, output=plane)
-    log_likelihood *= EVIDENCE_GAIN
-    log_likelihood -= log_likelihood.max(axis=0, keepdims=True)
-    p = np.exp(log_likelihood)
+    log_p *= EVIDENCE_GAIN
+    log_p -= log_p.max(axis=0, keepdims=True)
+    p = np.exp(log_p)
     return p / p.sum(axis=0, keepdims=True)
 
 

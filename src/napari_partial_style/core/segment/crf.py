@@ -68,14 +68,18 @@ def prompted_probabilities(
     rgb8: np.ndarray, maps: np.ndarray, params: CRFParams, fixed: np.ndarray | None
 ) -> np.ndarray:
     """The labels' probabilities (K+1, h, w): the calibrated maps and the background, joined by
-    the prompts' appearance model where the maps say little (`params.appearance` at most)."""
+    the prompts' appearance model where the maps say little or the prompts contradict them (a
+    negative click where the maps see the target): `params.appearance` at most."""
     calibrated = calibrate(maps, params.calibration)
     probabilities = class_probabilities(calibrated, params.background_alpha)
     if fixed is None or not (fixed >= 0).any() or not params.appearance:
         return probabilities
     from napari_partial_style.core.segment import appearance
 
-    weight = params.appearance * (1.0 - appearance.evidence(calibrated))
+    at = fixed >= 0
+    agree = probabilities[fixed[at], at] / probabilities[:, at].sum(axis=0)
+    say_little = 1.0 - appearance.evidence(calibrated)
+    weight = params.appearance * max(say_little, float(1.0 - agree.mean()))
     if weight <= 0:
         return probabilities
     learned = appearance.posteriors(rgb8, fixed, probabilities.argmax(axis=0))
