@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompts", type=int, default=20)
     parser.add_argument("--mpx", type=float, nargs="+", default=[0.25, 1.0, 4.0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="one-click scenes' sides")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[128, 256], help="one-click scenes' sides")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     session = Session(SessionParams(device="cpu"))

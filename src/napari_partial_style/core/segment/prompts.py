@@ -191,15 +191,21 @@ def fixed_unary(
     check_prompts(prompts, image_shape, targets)
     for prompt in prompts.items:
         label = region_label(prompt.region, targets)
-        covered = np.zeros(shape, bool)
-        covered[_scaled(prompt.rows, scale[0], shape[0]), _scaled(prompt.cols, scale[1], shape[1])] = True
+        rows, cols = _scaled(prompt.rows, scale[0], shape[0]), _scaled(prompt.cols, scale[1], shape[1])
         radius = prompt.radius * min(scale)
-        if radius >= 1:
+        reach = int(radius) if radius >= 1 else 0
+        # only the prompt's box (and its discs' reach) is touched: a click costs its disc, not the image
+        top, left = max(rows.min() - reach, 0), max(cols.min() - reach, 0)
+        box = (slice(top, rows.max() + reach + 1), slice(left, cols.max() + reach + 1))
+        window = fixed[box]
+        covered = np.zeros(window.shape, bool)
+        covered[rows - top, cols - left] = True
+        if reach:
             covered = ndimage.binary_dilation(covered, _disc(radius))
         if prompt.positive:
-            fixed[covered] = label
+            window[covered] = label
         else:  # not this region: the background, unless another region holds the pixel
-            fixed[covered & ((fixed == FREE) | (fixed == label))] = 0
+            window[covered & ((window == FREE) | (window == label))] = 0
     return fixed
 
 
