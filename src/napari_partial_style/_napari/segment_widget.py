@@ -162,6 +162,7 @@ class SegmentWidget(Container):
         content's document (shared with the other docks and Run all) computes the segmentation:
         with the same settings it is current and comes back at once, as segmented."""
         from napari_partial_style._napari.job_view import edit
+        from napari_partial_style.core.job.pipeline import check
 
         layer = self.image.value
         mark_used(content=layer)
@@ -175,6 +176,7 @@ class SegmentWidget(Container):
             doc.discard("segment", "segment")
         elif doc.is_current("segment"):
             doc.edit_labels(seg.labels, "labels as segmented")  # painted over: Segment gives them back
+        check(doc, "segment")  # unknown classes, prompts that do not fit: refused before the worker starts
         job_session = session(params.session)
         size = job_session.size_for(doc.content.shape)
 

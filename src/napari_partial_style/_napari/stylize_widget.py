@@ -362,6 +362,7 @@ class StylizeWidget(Container):
         content's document (shared with the other docks and Run all) stylizes its labels' region
         with the style chosen here; the same settings again give the current result at once."""
         from napari_partial_style._napari.job_view import edit
+        from napari_partial_style.core.job.pipeline import check
 
         layer, content, style = self._inputs()
         mark_used(content=layer, style=self.style.value)
@@ -383,6 +384,7 @@ class StylizeWidget(Container):
         earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or undo
         given = ("segment",) if "segment" in doc.results else ()  # the labels chosen here, as they are
+        check(doc, "stylize", given)  # bad input refused now, before the worker starts
 
         def job():
             yield from map_events(

@@ -8,7 +8,7 @@ a new target everything. The CLI, batches, sweeps, the quick look and napari all
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -121,21 +121,30 @@ def _commit(doc: JobDocument, stage: str, value: Any, parts: dict[str, str]) -> 
     changes: dict[str, Any] = {f"results.{stage}": doc.stamp(stage, value, parts)}
     if stage == "segment":  # the new segmentation's labels replace the current ones (undo brings them back)
         changes["labels"] = value.labels
-    doc.history.record(doc, stage, changes)
+    doc.history.record(doc, stage, changes, join=stage == "segment")  # a prompt and its CRF rerun: one step
     doc.runs[stage] += 1
 
 
-def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
-    """What can fail fast fails before any long work: unknown classes, missing weights, an unknown
-    expected class (found by classifying the style images), a region that --grow would erase."""
+def check(doc: JobDocument, want: str = "score", given: tuple[str, ...] = ()) -> list[str]:
+    """The stages `compute` would run, after the checks that need no work (a dock calls it before
+    it starts its worker, so bad input is refused at once); InputError names what to fix."""
+    run_stages = todo(doc, want, given)
+    if run_stages:
+        _checks(doc, run_stages)
+    return run_stages
+
+
+def _checks(doc: JobDocument, run_stages: list[str]) -> None:
+    """Unknown classes, a region that --grow would erase, prompts that do not fit, a CRF soft edge
+    without the CRF's probabilities."""
     from napari_partial_style.core.composite import check_region_survives
-    from napari_partial_style.core.segment.classifier import required_weights
     from napari_partial_style.core.segment.style_region import AUTO
-    from napari_partial_style.core.style import networks
 
     p = doc.params
     if doc.labels is not None and doc.segmentation is None:  # given labels: their region is checked first
         doc.region()
+    if doc.prompts:
+        _check_prompts(doc)
     if doc.labels is not None and "segment" not in run_stages and "composite" in run_stages:
         check_region_survives(np.logical_or.reduce([r.mask for r in job_regions(doc)]), p.composite)
     style_region = p.style.style_region if "stylize" in run_stages else None
@@ -146,6 +155,19 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
         resolve_class(style_region, class_names(p.segment.classifier))
     if "segment" in run_stages:
         stages.check_classes(p.segment)
+    elif doc.segmentation is None and ({"stylize", "composite"} & set(run_stages)):
+        _probability(doc, [])  # a CRF soft edge needs the probabilities a segmentation gives
+
+
+def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
+    """What can fail fast fails before any long work: the checks above, missing weights, an
+    unknown expected class (found by classifying the style images)."""
+    from napari_partial_style.core.segment.classifier import required_weights
+    from napari_partial_style.core.style import networks
+
+    _checks(doc, run_stages)
+    p = doc.params
+    style_region = p.style.style_region if "stylize" in run_stages else None
     needed = list(networks.get(p.style.network).WEIGHTS) if "stylize" in run_stages else []
     if "segment" in run_stages or "score" in run_stages or style_region:
         needed += required_weights(p.segment.classifier)
@@ -156,6 +178,20 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
             for style in [mix[0][0] for _, mix in doc.styles] or [None]:  # a blend's class is its first style's
                 run.model, found = yield from stages.scorer(rt, p.segment, p.score.expect, style, doc.content.shape)
                 run.expected.append(found)
+
+
+def _check_prompts(doc: JobDocument) -> None:
+    """Prompts correct a segmentation: they lie on the content and name its targets (when known)."""
+    from napari_partial_style.core.segment.prompts import check_prompts
+
+    if not doc.needs_segmentation():
+        raise InputError(
+            "prompts correct a segmentation, and this job's labels are given (painted or --labels): "
+            "paint the corrections into the labels, or drop the labels and segment."
+        )
+    seg, named = doc.segmentation, doc.params.segment.saliency.targets
+    targets = seg.targets if seg is not None else named or None
+    check_prompts(doc.prompts, doc.content.shape, list(targets) if targets else None)
 
 
 # results the user chose ------------------------------------------------------------------------
@@ -201,17 +237,34 @@ def _probability(doc: JobDocument, regions: list[JobRegion]) -> np.ndarray | Non
         return None
     if doc.segmentation is None:
         raise InputError(
-            f"a CRF soft edge ({edge:g} px) needs the CRF's probabilities, which a job with --labels "
-            "has none of: drop --crf-edge or --labels."
+            f"a CRF soft edge ({edge:g} px) needs the CRF's probabilities, and {doc.labels_name()} has "
+            "none for this image (painted, or given with --labels): set --crf-edge to 0, or segment."
         )
     return region_probability(doc.segmentation.probabilities, [v for r in regions for v in r.values])
 
 
 # the stages ------------------------------------------------------------------------------------
 def _segment(doc: JobDocument, rt: Runtime, run: _Run):
-    seg = yield from stages.segment(rt, doc.content, doc.params.segment)
+    """The segmentation; when only the prompts or the CRF's settings changed, the CRF alone reruns
+    on the saliency maps the document holds (no network runs: a prompt's update takes a fraction of
+    a second), giving what a full segmentation with them gives."""
+    old, crf = doc.segmentation, doc.params.segment.crf
+    if _crf_only(doc):
+        new = yield from stages.recrf(rt, doc.content, old.maps, old.targets, crf, doc.prompts, old.work_maps)
+        seg = replace(old, labels=new.labels, probabilities=new.probabilities, work_maps=new.work_maps)
+    else:
+        seg = yield from stages.segment(rt, doc.content, doc.params.segment, doc.prompts)
     segmented_mask(seg.labels, seg.targets, doc.params.composite)  # no region at all is refused now
     return seg
+
+
+def _crf_only(doc: JobDocument) -> bool:
+    """Whether the document's segmentation has maps made from what its saliency would be made from now."""
+    stamped = doc.results.get("segment")
+    if stamped is None or not stamped.value.maps.size:
+        return False
+    now = doc.parts("segment")
+    return all(stamped.parts.get(key) == now[key] for key in ("content", "session", "saliency"))
 
 
 def _stylize(doc: JobDocument, rt: Runtime, run: _Run):
