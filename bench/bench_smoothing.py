@@ -15,6 +15,7 @@ columns share the machine's load. `--check SIZE` compares the solution with a sp
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -35,21 +36,29 @@ def images(size: int) -> tuple[np.ndarray, np.ndarray]:
     return content, to_uint8(np.clip(content[..., ::-1] / 255.0 + noise, 0, 1))
 
 
-def run_case(size: int, strength: float) -> dict:
-    """Smooth the whole frame as the composite does; seconds, iterations and the peak RSS it added (bytes)."""
+def resident_bytes() -> int:
+    """The process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_case(size: int, strength: float, inputs: str) -> dict:
+    """Smooth the whole frame as the composite does; seconds, iterations and the peak memory it added
+    (bytes): the peak RSS over the resident memory before, the inputs read from `inputs` (made in the
+    parent process, so their making leaves no higher peak here to hide the smoothing's)."""
     import torch  # noqa: F401  (`smoothed` imports it: not part of the peak)
 
     from napari_partial_style.core.composite import smoothed
     from napari_partial_style.core.images import as_source_image
     from napari_partial_style.core.progress import drain
 
-    content, stylized = images(size)
+    content, stylized = np.load(inputs)
     source, alpha, events = as_source_image(content), np.ones((size, size), np.float32), []
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = resident_bytes()
     start = time.perf_counter()
     drain(smoothed(source, stylized, alpha, strength), events.append)
     seconds = time.perf_counter() - start
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
     return {"seconds": seconds, "iterations": len(events), "peak": peak}
 
 
@@ -100,36 +109,39 @@ def main() -> None:
     parser.add_argument("--smooth", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--before", help="another source tree to run side by side (its src folder)")
     parser.add_argument("--check", type=int, default=0, help="compare with a direct solve at this size²")
-    parser.add_argument("--one", nargs=3, metavar=("SIZE", "SMOOTH", "SAVE"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=4, metavar=("SIZE", "SMOOTH", "INPUTS", "SAVE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # one case in this process: its cost, or its solution saved
-        size, strength, save = int(args.one[0]), float(args.one[1]), args.one[2]
+        size, strength, inputs, save = int(args.one[0]), float(args.one[1]), args.one[2], args.one[3]
         if save == "-":
-            print(json.dumps(run_case(size, strength)))
+            print(json.dumps(run_case(size, strength, inputs)))
         else:
             np.save(save, solution(size, strength))
         return
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
     trees = {"after": here} | ({"before": args.before} if args.before else {})
 
+    inputs = f"/tmp/bench_smoothing_{os.getpid()}_inputs.npy"
+
     def case(tree: str, size: int, strength: float, save: str = "-") -> dict:
         env = os.environ | {"PYTHONPATH": trees[tree]}
-        command = [sys.executable, __file__, "--one", str(size), str(strength), save]
+        command = [sys.executable, __file__, "--one", str(size), str(strength), inputs, save]
         out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
         return json.loads(out.stdout.strip().splitlines()[-1]) if save == "-" else {}
 
     print("| s | region | tree | iterations | seconds | s per Mpx | peak added MB | bytes per px |")
     print("|---|---|---|---|---|---|---|---|")
-    for strength in args.smooth:
-        for size in args.sizes:
-            for tree in trees:
-                r = case(tree, size, strength)
-                mpx = size * size / 1e6
-                print(
-                    f"| {strength:g} | {size}² | {tree} | {r['iterations']} | {r['seconds']:.1f} | "
-                    f"{r['seconds'] / mpx:.1f} | {r['peak'] / 1e6:.0f} | {r['peak'] / size**2:.0f} |",
-                    flush=True,
-                )
+    for size in args.sizes:
+        np.save(inputs, np.stack(images(size)))
+        for strength, tree in itertools.product(args.smooth, trees):
+            r = case(tree, size, strength)
+            mpx = size * size / 1e6
+            print(
+                f"| {strength:g} | {size}² | {tree} | {r['iterations']} | {r['seconds']:.1f} | "
+                f"{r['seconds'] / mpx:.1f} | {r['peak'] / 1e6:.0f} | {r['peak'] / size**2:.0f} |",
+                flush=True,
+            )
+    os.remove(inputs)
     if args.check:
         print(f"\nmax |r − direct| at {args.check}² (the solver's float solution, image in [0, 1])\n")
         print("| s | tree | max abs difference |\n|---|---|---|")

@@ -1,0 +1,83 @@
+"""Calibrate the quick look's estimate of Run all's time (core/job/quick_look.py) against measured runs.
+
+Headless, as the workflow dock runs them: one Session, the networks loaded first, then for each case
+the quick look (`quick_params`) and the full job (`Session.run`) on the bundled coffee photo resized to
+a long side, with the Stone texture and the target `cup`, every stage's seconds from the manifest's
+`timings_s`. `--sizes` are calibration cases (with `--steps`/`--fine-steps` turned down to keep them
+short: the model is per step); `--photo` adds the bundled photo at its own size with every default,
+the case the estimate is checked on. Each case prints one JSON line; the table at the end is the
+estimate (`full_job_seconds`) against the measurement. With random weights (TORCH_HOME of
+bench/make_random_weights.py) the pictures mean nothing; the times do. Usage:
+
+    TORCH_HOME=/tmp/scratch/th python bench/calibrate_quick_look.py [--sizes 192 320] [--steps 100] [--fine-steps 20] [--photo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+
+
+def case(session, params, long_side: int | None) -> dict:
+    """The quick look and the full job on the coffee photo at `long_side` (None: its own size)."""
+    from napari_partial_style import samples
+    from napari_partial_style.core.images import resize_native, to_uint8, working_shape
+    from napari_partial_style.core.job.quick_look import full_job_seconds, quick_params
+
+    content = samples.coffee()
+    if long_side is not None:
+        content = to_uint8(resize_native(content, working_shape(content.shape[:2], long_side)))
+    quick = quick_params(params)
+    runs = {}
+    for name, job in (("quick", quick), ("full", params)):
+        start = time.perf_counter()
+        result = session.run(content, samples.stone(), job).result()
+        runs[name] = {"wall": time.perf_counter() - start, "timings": result.record["timings_s"]}
+    size = session.size_for(content.shape[:2])
+    estimate = full_job_seconds(runs["quick"]["timings"], params, max(content.shape[:2]), size, size, segments=True)
+    measured = sum(runs["full"]["timings"].values())
+    return {"long_side": max(content.shape[:2]), "estimate": estimate, "measured": measured} | runs
+
+
+def main() -> None:
+    from napari_partial_style.api import Session
+    from napari_partial_style.core.params import JobParams, SaliencyParams, SegmentParams
+    from napari_partial_style.core.progress import drain
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[192, 320])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--fine-steps", type=int, default=20)
+    parser.add_argument("--photo", action="store_true", help="also the bundled photo with every default")
+    args = parser.parse_args()
+    params = JobParams(segment=SegmentParams(saliency=SaliencyParams(targets=("cup",))))
+    session = Session()
+    drain(session.classifier(params.segment.classifier))
+    drain(session.style_network(params.style))
+    short = replace(params, style=replace(params.style, steps=args.steps, fine_steps=args.fine_steps))
+    cases = [(short, size) for size in args.sizes] + ([(params, None)] if args.photo else [])
+    rows = []
+    for job, size in cases:
+        row = case(session, job, size) | {"steps": job.style.steps, "fine_steps": job.style.fine_steps}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    print("\n| long side | steps | quick look s | Run all s (measured) | estimated s | estimate / measured |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        quick = sum(r["quick"]["timings"].values())
+        ratio = r["estimate"] / r["measured"]
+        print(
+            f"| {r['long_side']} | {r['steps']}+{r['fine_steps']} | {quick:.1f} | {r['measured']:.1f} | "
+            f"{r['estimate']:.1f} | {ratio:.2f} |"
+        )
+    print(
+        f"\ngeometric mean of estimate / measured: {np.exp(np.mean([np.log(r['estimate'] / r['measured']) for r in rows])):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
