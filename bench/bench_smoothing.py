@@ -9,7 +9,7 @@ runs each case also with another source tree first on the path (e.g. the commit 
 columns share the machine's load. `--check SIZE` compares the solution with a sparse direct solve of
 (U + s·L) r = y (Levin's matrix built window by window, scipy's SuperLU) at SIZE². Usage:
 
-    python bench/bench_smoothing.py [--sizes 512 1024 2048] [--smooth 1 10] [--before /tmp/before/src] [--check 160]
+    python bench/bench_smoothing.py [--sizes 512 1024 2048] [--smooth 1 10] [--before /tmp/before/src] [--check 128]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def direct(size: int, strength: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[512, 1024, 2048])
     parser.add_argument("--smooth", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--before", help="another source tree to run side by side (its src folder)")
     parser.add_argument("--check", type=int, default=0, help="compare with a direct solve at this size²")
@@ -129,8 +129,9 @@ def main() -> None:
         out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
         return json.loads(out.stdout.strip().splitlines()[-1]) if save == "-" else {}
 
-    print("| s | region | tree | iterations | seconds | s per Mpx | peak added MB | bytes per px |")
-    print("|---|---|---|---|---|---|---|---|")
+    if args.sizes:
+        print("| s | region | tree | iterations | seconds | s per Mpx | peak added MB | bytes per px |")
+        print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         np.save(inputs, np.stack(images(size)))
         for strength, tree in itertools.product(args.smooth, trees):
@@ -141,7 +142,7 @@ def main() -> None:
                 f"{r['seconds'] / mpx:.1f} | {r['peak'] / 1e6:.0f} | {r['peak'] / size**2:.0f} |",
                 flush=True,
             )
-    os.remove(inputs)
+        os.remove(inputs)
     if args.check:
         print(f"\nmax |r − direct| at {args.check}² (the solver's float solution, image in [0, 1])\n")
         print("| s | tree | max abs difference |\n|---|---|---|")

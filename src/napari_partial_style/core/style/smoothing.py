@@ -23,7 +23,8 @@ from napari_partial_style.core.progress import Progress
 from napari_partial_style.core.style.matting import EPS
 
 SMOOTH_STAGE = "smooth"
-STRIP_PIXELS = 1 << 15  # pixels per strip: its float64 temporaries are about 0.5 KB per pixel (16 MB)
+STRIP_PIXELS = 1 << 14  # pixels per strip: its float64 temporaries are about 0.6 KB per pixel (10 MB)
+MIN_ROWS = 16  # per strip, so that the halo's rows add at most a quarter to the work
 HALO = 2  # rows a strip's windows reach beyond it: their pixels' other windows
 
 
@@ -70,7 +71,7 @@ class _Windows:
 
 
 def _strips(height: int, width: int) -> Iterator[tuple[int, int]]:
-    step = max(8, STRIP_PIXELS // width)
+    step = max(MIN_ROWS, STRIP_PIXELS // width)
     for top in range(0, height, step):
         yield top, min(top + step, height)
 
