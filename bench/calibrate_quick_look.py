@@ -4,12 +4,13 @@ Headless, as the workflow dock runs them: one Session, the networks loaded first
 the quick look (`quick_params`) and the full job (`Session.run`) on the bundled coffee photo resized to
 a long side, with the Stone texture and the target `cup`, every stage's seconds from the manifest's
 `timings_s`. `--sizes` are calibration cases (with `--steps`/`--fine-steps` turned down to keep them
-short: the model is per step); `--photo` adds the bundled photo at its own size with every default,
-the case the estimate is checked on. Each case prints one JSON line; the table at the end is the
+short: the model is per step; `--no-score` leaves the score out); `--photo` adds the bundled photo at
+its own size with every default, the case the estimate is checked on. Each case prints one JSON line; the table at the end is the
 estimate (`full_job_seconds`) against the measurement. With random weights (TORCH_HOME of
 bench/make_random_weights.py) the pictures mean nothing; the times do. `--fit FILE` reads such
-JSON lines and fits quick_look's SCALE_PIXELS and STEP_PIXELS to the calibration cases (the sizes,
-not the photo): each stage's estimate against its measured time, least squares on the log ratio.
+JSON lines and fits quick_look's SEGMENT_PIXELS and STEP_PIXELS to the calibration cases (the sizes,
+not the photo): each stage's estimate against its measured time, least squares on the log ratio;
+SCORE_SEGMENTATIONS is the measured score over segment time (geometric mean).
 Usage:
 
     TORCH_HOME=/tmp/scratch/th python bench/calibrate_quick_look.py [--sizes 192 320] [--steps 100] [--fine-steps 20] [--photo] | tee runs.txt
@@ -49,11 +50,12 @@ def case(session, params, long_side: int | None) -> dict:
 
 def _params(row: dict):
     """The job of a case: the target `cup`, its steps, every other setting at its default."""
-    from napari_partial_style.core.params import JobParams, SaliencyParams, SegmentParams, StyleParams
+    from napari_partial_style.core.params import JobParams, SaliencyParams, ScoreParams, SegmentParams, StyleParams
 
     return JobParams(
         segment=SegmentParams(saliency=SaliencyParams(targets=("cup",))),
         style=StyleParams(steps=row["steps"], fine_steps=row["fine_steps"]),
+        score=ScoreParams(enabled=row.get("scored", True)),
     )
 
 
@@ -73,8 +75,8 @@ def stage_ratio(row: dict, stage: str) -> float:
 
 
 def fit(path: str) -> None:
-    """SCALE_PIXELS and STEP_PIXELS from the cases in `path` at sizes other than the bundled photo's
-    own (those are the check); each stage's ratio and the whole job's, before and after."""
+    """SEGMENT_PIXELS, STEP_PIXELS and SCORE_SEGMENTATIONS from the cases in `path` at sizes other
+    than the bundled photo's own (those are the check); each stage's ratio and the whole job's."""
     from napari_partial_style import samples
     from napari_partial_style.core.job import quick_look
 
@@ -92,19 +94,30 @@ def fit(path: str) -> None:
                 f"{stage_ratio(r, 'style'):.2f} | {whole:.0f} | {r['measured']:.0f} | {whole / r['measured']:.2f} |"
             )
 
-    table(
-        f"estimate / measured with SCALE_PIXELS = {quick_look.SCALE_PIXELS:g}, STEP_PIXELS = {quick_look.STEP_PIXELS:g}"
-    )
-    for stage, name in (("segment", "SCALE_PIXELS"), ("style", "STEP_PIXELS")):
+    names = ("SEGMENT_PIXELS", "STEP_PIXELS", "SCORE_SEGMENTATIONS")
+
+    def constants() -> str:
+        return ", ".join(f"{name} = {getattr(quick_look, name):g}" for name in names)
+
+    shipped = {name: getattr(quick_look, name) for name in names}
+    for name, value in zip(names, (0.0, 0.0, 1.0)):  # pixels only, as before the calibration
+        setattr(quick_look, name, value)
+    table(f"estimate / measured by pixels alone: {constants()}")
+    for name, value in shipped.items():
+        setattr(quick_look, name, value)
+    table(f"estimate / measured as shipped: {constants()}")
+    scored = [
+        r["full"]["timings"]["score"] / r["full"]["timings"]["segment"] for r in calibration if r.get("scored", True)
+    ]
+    quick_look.SCORE_SEGMENTATIONS = float(np.exp(np.mean(np.log(scored))))
+    for stage, name in (("segment", "SEGMENT_PIXELS"), ("style", "STEP_PIXELS")):
 
         def error(value: float, stage: str = stage, name: str = name) -> float:
             setattr(quick_look, name, value)
             return sum(np.log(stage_ratio(r, stage)) ** 2 for r in calibration)
 
         setattr(quick_look, name, min(grid, key=error))
-    table(
-        f"fitted on {len(calibration)} cases: SCALE_PIXELS = {quick_look.SCALE_PIXELS:.0f}, STEP_PIXELS = {quick_look.STEP_PIXELS:.0f}"
-    )
+    table(f"fitted on {len(calibration)} cases: {constants()}")
 
 
 def main() -> None:
@@ -117,6 +130,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--fine-steps", type=int, default=20)
     parser.add_argument("--photo", action="store_true", help="also the bundled photo with every default")
+    parser.add_argument("--no-score", action="store_true", help="calibration cases without the score stage")
     parser.add_argument("--fit", help="fit the constants to the JSON lines of an earlier run")
     args = parser.parse_args()
     if args.fit:
@@ -127,10 +141,16 @@ def main() -> None:
     drain(session.classifier(params.segment.classifier))
     drain(session.style_network(params.style))
     short = replace(params, style=replace(params.style, steps=args.steps, fine_steps=args.fine_steps))
+    if args.no_score:
+        short = replace(short, score=replace(short.score, enabled=False))
     cases = [(short, size) for size in args.sizes] + ([(params, None)] if args.photo else [])
     rows = []
     for job, size in cases:
-        row = case(session, job, size) | {"steps": job.style.steps, "fine_steps": job.style.fine_steps}
+        row = case(session, job, size) | {
+            "steps": job.style.steps,
+            "fine_steps": job.style.fine_steps,
+            "scored": job.score.enabled,
+        }
         print(json.dumps(row), flush=True)
         rows.append(row)
     print("\n| long side | steps | quick look s | Run all s (measured) | estimated s | estimate / measured |")

@@ -5,7 +5,13 @@ from dataclasses import asdict, replace
 from synthetic import two_tone
 
 from napari_partial_style.api import Session
-from napari_partial_style.core.job.quick_look import QUICK_SIZE, QUICK_STEPS, full_job_seconds, quick_params
+from napari_partial_style.core.job.quick_look import (
+    QUICK_SIZE,
+    QUICK_STEPS,
+    SCORE_SEGMENTATIONS,
+    full_job_seconds,
+    quick_params,
+)
 from napari_partial_style.core.params import (
     JobParams,
     SaliencyParams,
@@ -61,7 +67,7 @@ def test_the_estimate_grows_with_the_work_each_stage_is_given():
     seg = full_job_seconds({"segment": 3.0}, segment_only, 600, 256, 256, segments=True)
     assert seg > 3.0  # three scales at 256 px against one at 128
     scored = full_job_seconds({"segment": 3.0}, JOB, 600, 256, 256, segments=True)
-    assert abs(scored - 2 * seg) < 1e-9  # scoring segments the composite once more
+    assert abs(scored - (1 + SCORE_SEGMENTATIONS) * seg) < 1e-9  # scoring segments the composite, and more
     assert full_job_seconds({"segment": 3.0}, segment_only, 600, 256, 256, segments=False) == 0.0
 
 
