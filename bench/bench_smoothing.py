@@ -2,9 +2,9 @@
 how far the solution lies from a direct solve.
 
 Each case runs `core.composite.smoothed` in a process of its own (its peak RSS is its own; its CPU
-seconds, all threads, say more than its wall time on a loaded machine) on the
-bundled coffee photo resized to size² as the content, and a stylized stand-in: the photo's channels
-rotated plus noise (σ 0.1), so the solver has edges to follow and noise to remove. `--before SRC`
+seconds, all threads, say more than its wall time on a loaded machine) on the bundled coffee photo
+resized to size² as the content, and a stylized stand-in: the photo's channels reversed plus noise
+(σ 0.1), so the solver has edges to follow and noise to remove. `--before SRC`
 runs each case also with another source tree first on the path (e.g. the commit before this change,
 `git archive <commit> src | tar -x -C /tmp/before`), interleaved with this tree's run, so both
 columns share the machine's load. `--check SIZE` compares the solution with a sparse direct solve of
