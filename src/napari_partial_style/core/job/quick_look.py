@@ -9,6 +9,8 @@ tensors use the cores less well; the CRF, the optimiser's bookkeeping), counted 
 pixels, and scoring costs more than one segmentation; without these the estimate was 1.5–2.5× high,
 as the quick look's small images pay the fixed parts most. The constants are fitted to measured runs
 of several sizes (bench/calibrate_quick_look.py; docs/benchmarks.md#quick-look-and-the-full-jobs-time).
+A step's fixed part grows with the machine's load (35,000 px fitted on a loaded 2-core CPU, about
+5,000 from quiet per-step times), so STEP_PIXELS is their geometric mean: within 1.5× of either.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from napari_partial_style.core.style.pyramid import level_sizes
 QUICK_SIZE = 128
 QUICK_STEPS = 30
 CLASSIFIER_MIN_INPUT = 224  # VGG16's fc6 window: the smallest canvas side segmentation uses
-SEGMENT_PIXELS = 82_000.0  # segmentation's fixed part, in canvas pixels (fitted)
-STEP_PIXELS = 12_700.0  # a style step's fixed part, in long side² pixels (fitted)
+SEGMENT_PIXELS = 71_000.0  # segmentation's fixed part, in canvas pixels (fitted)
+STEP_PIXELS = 13_600.0  # a style step's fixed part, in long side² pixels (see above)
 SCORE_SEGMENTATIONS = 2.4  # scoring the composite, in segmentations of the content (measured)
 
 
