@@ -8,9 +8,6 @@ allocated on a CUDA device, or the process's peak RSS on the CPU).
 `--part term`: the realism term alone (build the content's Laplacian, then one energy and gradient),
 each size in a process of its own.
 
-`--part smooth`: `Session.composite` with `--smooth` over a square region, each size in a process
-of its own: seconds and peak memory.
-
 `--part quality`: the bundled coffee photo, its cup labels and the stone sample through
 `Session.run`, with each option off and on, measured without any pretrained judgement:
   - affine residual: the result's matting energy on the content's Laplacian inside the region's box
@@ -27,7 +24,6 @@ numbers above do. Usage:
 
     TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part step [--sizes 512 1024] [--device cpu]
     python bench/bench_realism.py --part term [--sizes 512 1024] [--device cpu]
-    python bench/bench_realism.py --part smooth [--sizes 512 1024] [--smooth 1]
     TORCH_HOME=/tmp/scratch/th python bench/bench_realism.py --part quality [--realism 1 100 1e4] [--smooth 1 10]
 """
 
@@ -102,22 +98,6 @@ def term_cost(size: int, device: torch.device, repeats: int = 3) -> tuple[float,
     return build, min(times), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024 / 1e9
 
 
-def smooth_cost(size: int, strength: float) -> tuple[float, float]:
-    """`Session.composite` with photo smoothing over a size² region of random pixels (the CPU, as
-    the composite runs): seconds and the peak memory it adds (GB; run one size per process)."""
-    from napari_partial_style.api import Session
-    from napari_partial_style.core.params import CompositeParams
-
-    rng = np.random.default_rng(0)
-    content, stylized = (rng.integers(0, 256, (size + 8, size + 8, 3), dtype=np.uint8) for _ in range(2))
-    mask = np.zeros((size + 8, size + 8), bool)
-    mask[4:-4, 4:-4] = True
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    Session.composite(content, stylized, mask, CompositeParams(smooth=strength))
-    return time.perf_counter() - start, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024 / 1e9
-
-
 def _random_vgg19(device: torch.device):
     from napari_partial_style.core.nets.vgg import TappedVGG
     from napari_partial_style.core.style.objectives.gatys import TAPS
@@ -178,7 +158,7 @@ def quality(realisms: list[float], smooths: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("step", "term", "smooth", "quality"), required=True)
+    parser.add_argument("--part", choices=("step", "term", "quality"), required=True)
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--realism", type=float, nargs="+", default=[1.0, 100.0, 1e4])
@@ -188,9 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:  # one case in this process, so its peak memory is its own
         size, device = int(args.one[0]), get_device(args.device)
-        if args.part == "smooth":
-            cost = smooth_cost(size, args.one[1])
-        elif args.part == "term":
+        if args.part == "term":
             cost = term_cost(size, device)
         else:
             cost = step_cost(size, args.one[1], device, args.steps)
@@ -206,13 +184,6 @@ def main() -> None:
         out = subprocess.run([*command, "--one", str(size), str(realism)], capture_output=True, text=True, check=True)
         return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
-    if args.part == "smooth":
-        strength = args.smooth[0]
-        print(f"smooth {strength:g}, on the CPU\n\n| region | s | peak added GB | bytes per px |\n|---|---|---|---|")
-        for size in args.sizes:
-            seconds, peak = case(size, strength)
-            print(f"| {size}² | {seconds:.1f} | {peak:.2f} | {peak * 1e9 / size**2:.0f} |", flush=True)
-        return
     if args.part == "term":
         print(f"device {device}\n\n| region | build s | energy and gradient s | peak added GB |\n|---|---|---|---|")
         for size in args.sizes:

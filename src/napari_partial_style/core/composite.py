@@ -103,19 +103,19 @@ def edge_aware(alpha: np.ndarray, guide: np.ndarray, radius: int, eps: float = 1
     return out.astype(ALPHA_DTYPE)
 
 
-SMOOTH_BYTES_PER_PIXEL = 570  # of the region's box: 564 measured at 1 Mpx (docs/quality.md)
+SMOOTH_BYTES_PER_PIXEL = 100  # of the region's box, at most (core/style/smoothing.py; docs/benchmarks.md)
 
 
 def smoothed(
     content: SourceImage, stylized: np.ndarray, alpha: np.ndarray, strength: float
 ) -> StageGenerator[np.ndarray]:
     """`stylized` with the box of alpha's support smoothed on the content's matting affinity
-    (core/style/matting.py `smooth`), in its own dtype; beyond the box it is returned as it was, and
+    (core/style/smoothing.py `smooth`), in its own dtype; beyond the box it is returned as it was, and
     the composite copies the content wherever alpha is 0, so the outside stays bit for bit."""
     import torch
 
     from napari_partial_style.core.runtime.memory import memory_guard
-    from napari_partial_style.core.style.matting import smooth
+    from napari_partial_style.core.style.smoothing import smooth
 
     rows, cols = np.flatnonzero((alpha > 0).any(axis=1)), np.flatnonzero((alpha > 0).any(axis=0))
     if strength <= 0 or rows.size == 0:
@@ -125,13 +125,11 @@ def smoothed(
     x0, x1 = max(0, cols[0] - pad), min(alpha.shape[1], cols[-1] + 1 + pad)
     if min(y1 - y0, x1 - x0) < 3:
         return stylized
-    guide = torch.from_numpy(to_float_rgb(content.native[y0:y1, x0:x1]).transpose(2, 0, 1).copy())
-    values = torch.from_numpy(to_float_rgb(stylized[y0:y1, x0:x1, :3]).transpose(2, 0, 1).copy())
     size = f"a {x1 - x0}×{y1 - y0} px region (about {(x1 - x0) * (y1 - y0) * SMOOTH_BYTES_PER_PIXEL / 1e9:.1f} GB)"
     with memory_guard(
         torch.device("cpu"), f"smoothing {size}", "set photo smoothing (--smooth) to 0, or downscale the photo"
     ):
-        result = (yield from smooth(values, guide, strength)).numpy().transpose(1, 2, 0)
+        result = yield from smooth(stylized[y0:y1, x0:x1, :3], content.native[y0:y1, x0:x1], strength)
     out = stylized.copy()
     out[y0:y1, x0:x1, :3] = from_float_rgb(result, stylized.dtype)
     return out

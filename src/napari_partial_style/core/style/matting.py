@@ -5,7 +5,7 @@ pᵀLp is 0 exactly when each window's p is a·I + b. Luan et al. (Deep Photo St
 add Σ_c V_cᵀ L V_c over the output's channels V_c to Gatys' loss so the output stays locally an
 affine recolouring of the photo (a photograph, not a painting of one); the same L smooths a
 stylized image towards that model in closed form (Li et al., FastPhotoStyle 2018, with a matting
-affinity).
+affinity; core/style/smoothing.py, which applies L by strips in bounded memory).
 
 L is never built: per window w_k inside the image, L_k p = p̃ − Ĩ Δ_k⁻¹ Ĩᵀp̃ / |w| with p̃ and Ĩ the
 window's p and colours minus their means and Δ_k = Σ_k + (ε/|w|)·U (Levin's eq. 12 regrouped), and
@@ -20,12 +20,8 @@ autograd directly rather than traced through the windows.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 import torch
 import torch.nn.functional as F
-
-from napari_partial_style.core.progress import Progress
 
 EPS = 1e-7  # Levin's and Luan's regulariser
 WINDOWS_PER_BLOCK = 1 << 16  # windows whose Δ_k are inverted at once (their float64 copies: 20 MB)
@@ -96,37 +92,3 @@ class _Energy(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (gradient,) = ctx.saved_tensors
         return grad * gradient, None
-
-
-SMOOTH_STAGE = "smooth"
-
-
-def smooth(
-    stylized: torch.Tensor, content: torch.Tensor, strength: float, iterations: int = 200, tolerance: float = 1e-5
-) -> Generator[Progress, None, torch.Tensor]:
-    """argmin_r |r − y|² + strength·Σ_c r_cᵀ L r_c for the stylized image y (3×H×W) on the content's
-    Laplacian: (U + strength·L) r = y, solved by conjugate gradients (the matrix is symmetric and
-    positive definite), one event per iteration so a GUI can show it and stop it. The result's
-    colours follow the content's edges and shading."""
-    laplacian = MattingLaplacian(content)
-
-    def system(x: torch.Tensor) -> torch.Tensor:
-        return x + strength * laplacian(x)
-
-    x = stylized.clone()
-    residual = stylized - system(x)
-    direction = residual.clone()
-    norm = (residual * residual).sum()
-    target = tolerance**2 * (stylized * stylized).sum()
-    for step in range(1, iterations + 1):
-        if norm <= target:
-            break
-        applied = system(direction)
-        size = norm / (direction * applied).sum()
-        x = x + size * direction
-        residual = residual - size * applied
-        new_norm = (residual * residual).sum()
-        direction = residual + (new_norm / norm) * direction
-        norm = new_norm
-        yield Progress(SMOOTH_STAGE, step, iterations, message="photo smoothing")
-    return x
