@@ -97,19 +97,20 @@ def test_auto_on_the_gpus(monkeypatch):
     assert precision.resolve("auto", torch.device("meta")) == "float32"
 
 
-def test_the_cli_flag_reaches_the_manifest(tmp_path, monkeypatch):
+def test_the_cli_flag_reaches_the_manifest(tmp_path, monkeypatch, capsys):
     """The tiny style network and given labels: no weight file is read (none may be downloaded)."""
     monkeypatch.setenv(weights.OFFLINE_ENV, "1")
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": False})
     inputs = write_inputs(tmp_path)
     out = tmp_path / "out.pstyle"
-    fast = ("--style-network", "tiny", "--max-size", "48", "--no-score", "--quiet")
-    assert main(run_args(inputs, out, *fast, "--precision", "bfloat16")) == 0
+    fast = ("--style-network", "tiny", "--max-size", "48", "--no-score")
+    assert main(run_args(inputs, out, *fast, "--quiet", "--precision", "bfloat16")) == 0
     manifest = read_bundle(out).manifest
     assert manifest["parameters"]["style"]["precision"] == "bfloat16" and manifest["style"]["precision"] == "bfloat16"
     assert main(run_args(inputs, out, *fast, "--overwrite")) == 0  # auto, resolved on a CPU without bfloat16
     manifest = read_bundle(out).manifest
     assert manifest["parameters"]["style"]["precision"] == "auto" and manifest["style"]["precision"] == "float32"
+    assert "3 steps at float32 (auto: this CPU has no native bfloat16" in "".join(capsys.readouterr())
 
 
 def test_a_bad_precision_is_one_line_and_exit_2(tmp_path, capsys):
