@@ -1,5 +1,7 @@
 """--precision against float32, side by side in one run (issue 39; docs/benchmarks.md and docs/quality.md, "Precision").
 
+pass: one forward+backward of the network alone at each level and precision, nothing else.
+
 speed: seconds per L-BFGS step of `core.style.transfer.optimise` (the demo's objective: the stone's Grams,
 realism 10) on the coffee photo at 256², 512² and the demo's full-resolution level (the cup's box at 600 px,
 461×400), each precision beside float32 on the same network; a precision over `--give-up` times float32's
@@ -12,7 +14,7 @@ inside the cup.
 
 The network is VGG19 with random weights (seed 0) unless --vgg19 names torchvision's checkpoint: step times
 do not depend on the weights, the quality numbers do. Usage:
-    python bench/bench_precision.py speed [--sizes 256 512 full] [--precisions float32 bfloat16 float16]
+    python bench/bench_precision.py pass|speed [--sizes 256 512 full] [--precisions float32 bfloat16 float16]
     python bench/bench_precision.py quality [--size 256] [--steps 300] [--at 50 150 300]
 """
 
@@ -83,6 +85,28 @@ def step_seconds(net, precision: str, content: np.ndarray, stone: np.ndarray, de
     return statistics.median(times[1:])
 
 
+def pass_seconds(args, device, net) -> None:
+    """One forward+backward of the network alone (what a step costs at least), best of `--steps` after one."""
+    coffee, labels, _ = demo_inputs()
+    print("| level (H×W) | " + " | ".join(f"{p} s" for p in args.precisions) + " |")
+    for size in args.sizes:
+        shape = level_shape(size, coffee, labels)
+        image = torch.from_numpy(resize_native(coffee, shape)).permute(2, 0, 1)[None].to(device).requires_grad_(True)
+        seconds = {}
+        for precision in args.precisions:
+            wrapped = at_precision(net, precision, device)
+            times = []
+            for _ in range(args.steps + 1):
+                sync(device)
+                start = time.perf_counter()
+                sum(f.square().mean() for f in wrapped(image).values()).backward()
+                sync(device)
+                times.append(time.perf_counter() - start)
+            seconds[precision] = min(times[1:])
+        cells = [f"{seconds[p]:.3g} ({seconds[p] / seconds['float32']:.2f}×)" for p in args.precisions]
+        print(f"| {size} ({shape[0]}×{shape[1]}) | " + " | ".join(cells) + " |", flush=True)
+
+
 def speed(args, device, net) -> None:
     coffee, labels, stone = demo_inputs()
     slow: set[str] = set()
@@ -147,7 +171,7 @@ def quality(args, device, net) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=("speed", "quality"))
+    parser.add_argument("what", choices=("pass", "speed", "quality"))
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16", "float16"])
     parser.add_argument("--vgg19", help="torchvision's VGG19 checkpoint (default: random weights)")
@@ -164,9 +188,9 @@ def main() -> None:
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; auto: {chosen} ({why})")
     print("weights:", args.vgg19 or "random (seed 0)")
     net = network(device, args.vgg19)
-    if args.what == "speed":
+    if args.what in ("pass", "speed"):
         args.steps = args.steps or 3
-        speed(args, device, net)
+        (pass_seconds if args.what == "pass" else speed)(args, device, net)
     else:
         args.steps = args.steps or max(args.at)
         args.at = [a for a in args.at if a <= args.steps]
