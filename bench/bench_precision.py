@@ -21,6 +21,7 @@ do not depend on the weights, the quality numbers do. Usage:
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 
@@ -149,10 +150,15 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def quality(args, device, net) -> None:
     mask = samples.coffee_cup_labels() > 0
     runs = {}
-    for precision in args.precisions:
+    variants = [(p, p, net) for p in args.precisions]
+    if args.noise_floor:  # float32 again, summed in another order: how far two float32 runs drift apart
+        nchw = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+        nchw.memory_format = torch.contiguous_format
+        variants.append(("float32, NCHW", "float32", nchw))
+    for name, precision, variant in variants:
         start = time.perf_counter()
-        runs[precision] = stylize(net, precision, args.size, args.steps, args.at, device)
-        print(f"{precision}: {time.perf_counter() - start:.0f} s for {args.steps} steps at {args.size} px", flush=True)
+        runs[name] = stylize(variant, precision, args.size, args.steps, args.at, device)
+        print(f"{name}: {time.perf_counter() - start:.0f} s for {args.steps} steps at {args.size} px", flush=True)
     base_losses, base_image = runs["float32"]
     print("| precision | step | style / float32's | content / float32's | PSNR in the cup (dB) |")
     for precision, (losses, image) in runs.items():
@@ -180,6 +186,9 @@ def main() -> None:
     parser.add_argument("--give-up", type=float, default=4.0)
     parser.add_argument("--size", type=int, default=DEMO_WORKING)
     parser.add_argument("--at", type=int, nargs="+", default=[50, 150, 300])
+    parser.add_argument(
+        "--noise-floor", action="store_true", help="quality: also float32 with the network in NCHW layout (CPU)"
+    )
     args = parser.parse_args()
     if "float32" not in args.precisions:
         args.precisions.insert(0, "float32")

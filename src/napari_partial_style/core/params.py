@@ -258,9 +258,9 @@ class StyleParams:
     )
     precision: str = option(
         "auto",
-        "number format of the style network's passes: auto (bfloat16 on CPUs with native bfloat16 and on GPUs "
-        "with it, float16 on other CUDA GPUs and Apple MPS, else float32; docs/quality.md), float32, bfloat16 "
-        "or float16; Gram matrices, losses, the realism term and L-BFGS stay float32",
+        "number format of the style network's passes: auto (the fastest one measured to keep the result on "
+        'this device; docs/quality.md, "Precision"), float32, bfloat16 or float16; Gram matrices, losses, the '
+        "realism term and L-BFGS stay float32",
         choices=PRECISIONS,
         advanced=True,
     )
