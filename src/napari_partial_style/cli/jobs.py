@@ -121,7 +121,11 @@ def execute(
     session = Session(params.session, weights=explicit_weights(args))
     size = session.size_for(content.shape)
     chosen = "given" if params.session.size else f"default for {session.device.type}"
-    steps = f", {params.style.steps} steps" if style is not None else ""
+    steps = (
+        f", {params.style.steps} steps at {_precision(params.style.precision, session.device)}"
+        if style is not None
+        else ""
+    )
     printer.info(f"device {session.device}, working size {size} px ({chosen}){steps}")
     result = session.run(content, style, params, labels, inputs, prompts).result(printer)
     path = result.save(out, overwrite=args.overwrite)
@@ -146,3 +150,13 @@ def execute(
     if args.quiet:
         print(path)
     return path
+
+
+def _precision(asked: str, device) -> str:
+    """The network's precision as the job will run it: `auto`'s choice comes with its reason."""
+    from napari_partial_style.core.runtime.precision import auto_precision
+
+    if asked != "auto":
+        return asked
+    chosen, why = auto_precision(device)
+    return f"{chosen} (auto: {why})"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.options import check, group, option
 from napari_partial_style.core.registry import CRF_BACKENDS, STYLE_NETWORKS, STYLE_OBJECTIVES
+from napari_partial_style.core.runtime.precision import PRECISIONS
 
 MIN_SIDE = 32
 MAX_SIDE = 16384
@@ -265,6 +266,14 @@ class StyleParams:
         advanced=True,
         flag="--style-network",
         label="style network",
+    )
+    precision: str = option(
+        "auto",
+        "number format of the style network's passes: auto (the fastest one measured to keep the result on "
+        'this device; docs/quality.md, "Precision"), float32, bfloat16 or float16; Gram matrices, losses, the '
+        "realism term and L-BFGS stay float32",
+        choices=PRECISIONS,
+        advanced=True,
     )
     init: str = option("content", "start from the content image or from noise", choices=INITS, advanced=True)
     seed: int = option(0, "random seed (noise start)", min=0, max=2**31 - 1, advanced=True)

@@ -286,6 +286,7 @@ def _stylize(doc: JobDocument, rt: Runtime, run: _Run):
         "boxes": [list(b) for b in stylized.boxes],
         "regions": [r.name for r in regions],
         "style_regions": stylized.style_regions,
+        "precision": stylized.precision,
     }
     return StyleResult(stylized.image, covered_area(stylized.image, doc.content.native, mask), record, regions[0].style)
 

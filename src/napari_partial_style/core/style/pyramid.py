@@ -30,6 +30,7 @@ from napari_partial_style.core.images import (
 from napari_partial_style.core.params import StyleParams
 from napari_partial_style.core.progress import StageGenerator, map_events
 from napari_partial_style.core.runtime.memory import memory_guard
+from napari_partial_style.core.runtime.precision import at_precision, resolve
 from napari_partial_style.core.style.regions import Box, StyleRegion, Stylized, style_guide
 from napari_partial_style.core.style.tiles import optimise_level, tile_boxes
 from napari_partial_style.core.style.transfer import LevelRequest, Network, style_stats
@@ -182,11 +183,13 @@ def stylize_regions(request: PyramidRequest) -> StageGenerator[Stylized]:
     masks = [None if r.mask is None else np.asarray(r.mask) for r in regions]
     if any(m is not None and not (m > 0).any() for m in masks):
         raise InputError("a style's region is empty: no pixel of the labels has its value.")
+    precision = resolve(params.precision, request.device)
+    request = replace(request, net=at_precision(request.net, precision, request.device))
     groups = [list(range(len(regions)))] if masked else [[i] for i in range(len(regions))]
     plan = _Plan(params, request.first, request.final, content.shape, [_union([masks[i] for i in g]) for g in groups])
     owner = owners(masks) if len(regions) > 1 else None
     out = content.native.copy()
-    result = Stylized(out, plan.levels)
+    result = Stylized(out, plan.levels, precision=precision)
     for group, layout in zip(groups, plan.layouts):
         made, free = yield from _stylize_group(request, group, [masks[i] for i in group], plan, layout, out)
         y0, y1, x0, x1 = box = layout.box

@@ -134,3 +134,4 @@ class Stylized:
     levels: list[int] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
     style_regions: list[list[dict]] = field(default_factory=list)  # per region, per style image: class, coverage
+    precision: str = "float32"  # the network passes' number format (core/runtime/precision.py), auto resolved

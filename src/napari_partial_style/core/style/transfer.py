@@ -23,7 +23,8 @@ Network = Callable[[torch.Tensor], dict[str, torch.Tensor]]  # an image to its a
 
 def make_optimizer(image: torch.Tensor, history_size: int) -> DeviceLBFGS:
     """L-BFGS as the references use it (lr 1, no line search, no early stopping), one loss
-    evaluation per step, with its memory on the device (core/style/lbfgs.py)."""
+    evaluation per step, with its memory on the device (core/style/lbfgs.py). The image, its gradient
+    and the history stay float32 at any --precision: curvature pairs are differences of gradients."""
     return DeviceLBFGS(image, history_size=history_size)
 
 
@@ -56,7 +57,8 @@ def make_closure(
 class WithRealism:
     """An objective plus Luan et al.'s photorealism term: `weight` times the result's matting
     energy on the content's Laplacian (core/style/matting.py), per pixel, so one weight serves
-    every size and pyramid level."""
+    every size and pyramid level. It stays float32 at any --precision (it never enters the network's
+    autocast): the energy sums small differences of neighbouring colours, which bfloat16 would lose."""
 
     def __init__(self, objective: StyleObjective, content: torch.Tensor, weight: float) -> None:
         from napari_partial_style.core.style.matting import MattingLaplacian

@@ -26,7 +26,11 @@ TAPS = (*STYLE_LAYERS, CONTENT_LAYER)
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
-    """Gram matrices (B, C, C) of (B, C, H, W) features, normalised by H·W."""
+    """Gram matrices (B, C, C) of (B, C, H, W) features, normalised by H·W.
+
+    Always float32, whatever the network's precision (its features come back float32, see
+    core/runtime/precision.py): a Gram sums H·W products, and the loss compares near-equal Grams,
+    which bfloat16's 8-bit mantissa would round to noise."""
     return products(features) / (features.shape[2] * features.shape[3])
 
 
