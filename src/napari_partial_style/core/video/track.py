@@ -75,6 +75,8 @@ def track(
     whose index is in `corrections` take those labels instead. `saliency`, if given, is one (K, H, W)
     map stack in [0, 1] per frame (None for a frame without), K the number of targets."""
     given = {0: labels, **(corrections or {})}
+    if any(not isinstance(k, (int, np.integer)) or k < 0 for k in given):
+        raise InputError(f"corrections are keyed by frame number (0, 1, ...), not {sorted(map(repr, given))}.")
     n_labels = 1 + max(_label_count(g, index) for index, g in given.items())
     maps_per_frame = iter(saliency) if saliency is not None else None
     previous, count = None, 0
