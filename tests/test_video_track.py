@@ -63,13 +63,15 @@ def test_a_correction_on_frame_k_is_carried_forward_from_there(clip):
     assert all(iou(f.labels > 0, clip.masks[f.index]) >= 0.9 for f in tracked[k:])
 
 
-def test_saliency_given_per_frame_joins_the_prior(clip):
-    """Saliency that says 'object' where the carried region has none pulls the labels there."""
-    empty = np.zeros(clip.masks[0].shape, np.uint8)
-    empty[0, 0] = 1
-    maps = [m[None].astype(np.float32) * 0.98 + 0.01 for m in clip.masks[:4]]
-    tracked = list(track(clip.frames[:4], empty, saliency=maps, params=TrackParams(prior=0.5)))
-    assert iou(tracked[-1].labels > 0, clip.masks[3]) >= 0.9
+def test_saliency_given_per_frame_joins_the_prior_where_the_flow_is_not_trusted(clip):
+    """Saliency decides the uncovered pixels and the motion boundaries: maps that tell the truth
+    follow the object better than maps that say the opposite."""
+    start = clip.masks[0].astype(np.uint8)
+    truthful = [m[None].astype(np.float32) * 0.98 + 0.01 for m in clip.masks[:5]]
+    lying = [1.0 - m for m in truthful]
+    last = [list(track(clip.frames[:5], start, saliency=maps))[-1].labels > 0 for maps in (truthful, lying)]
+    assert iou(last[0], clip.masks[4]) >= 0.9
+    assert iou(last[0], clip.masks[4]) > iou(last[1], clip.masks[4]) + 0.02
 
 
 def test_bad_inputs_are_one_line_each(clip):
