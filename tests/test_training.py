@@ -356,6 +356,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_sigterm_mid_epoch_keeps_the_last_whole_epochs_state(texture_folder, tmp_path):
     import os
     import signal
