@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import tiny_networks
 from synthetic import two_tone
 
 from napari_partial_style.api import Session, Stage, StyleRegion, run
@@ -26,12 +27,16 @@ from napari_partial_style.core.params import (
     StyleParams,
 )
 from napari_partial_style.core.progress import Progress
+from napari_partial_style.core.registry import CLASSIFIER_SOURCES, STYLE_NETWORKS
 
 CPU = SessionParams(device="cpu", size=48)
 
 
-@pytest.mark.slow
 def test_the_example_runs_the_whole_job_in_a_few_lines(hub, tmp_path, monkeypatch, capsys):
+    """On the tiny networks under the default names (the full ones load in test_cli_run's end-to-end
+    tests): the example's every line runs, through the whole job up to its full-resolution level."""
+    monkeypatch.setitem(CLASSIFIER_SOURCES._registered, "imagenet", tiny_networks.TINY["tiny"])
+    monkeypatch.setitem(STYLE_NETWORKS._registered, "vgg19", tiny_networks.TinyStyleNetwork())
     out = tmp_path / "cup.pstyle"
     monkeypatch.setattr(
         sys, "argv", ["example", "--size", "48", "--steps", "2", "--fine-steps", "1", "--out", str(out)]

@@ -23,6 +23,8 @@ def test_demo_with_bundled_labels(hub, tmp_path, capsys):
                 "--fine-steps",
                 "1",
                 "--no-score",
+                "--style-network",
+                "tiny",
                 "--quiet",
             ]
         )
@@ -55,6 +57,8 @@ def test_demo_segments_the_cup_automatically(hub, tmp_path):
                 "--crf",
                 "none",
                 "--classifier",
+                "tiny",
+                "--style-network",
                 "tiny",
                 "--quiet",
             ]

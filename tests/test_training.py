@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tiny_networks
 import torch
 from skimage import data
 
@@ -115,8 +116,10 @@ def test_metrics_by_hand():
     assert result["accuracy"] == pytest.approx(2 / 3)
 
 
-@pytest.mark.slow
-def test_loss_on_a_fixed_batch_falls_from_scratch(texture_folder):
+def test_loss_on_a_fixed_batch_falls_from_scratch(texture_folder, monkeypatch):
+    from napari_partial_style.core.train import training
+
+    monkeypatch.setattr(training, "FCNClassifier", tiny_networks.TinyFCN)
     dataset = load_dataset(texture_folder)
     params = TrainParams(epochs=1, size=224, batch_size=3, lr=1e-2, pretrained=False, augment=False, val_fraction=0)
     trainer = Trainer(dataset, params, texture_folder / "m.pt", torch.device("cpu"))
@@ -128,27 +131,14 @@ def test_loss_on_a_fixed_batch_falls_from_scratch(texture_folder):
     assert losses[0] > prior and losses[-1] < prior - 0.02, losses
 
 
-@pytest.mark.slow
-def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path, hub, capsys):
+TRAIN_COMMON = ["--size", "224", "--batch-size", "3", "--device", "cpu", "--val-fraction", "0.25", "--no-augment"]
+
+
+def test_train_command_and_resume(texture_folder, tmp_path, narrow_training, capsys):
     out = tmp_path / "textures.pt"
-    common = [
-        str(texture_folder),
-        "--out",
-        str(out),
-        "--size",
-        "224",
-        "--batch-size",
-        "3",
-        "--device",
-        "cpu",
-        "--val-fraction",
-        "0.25",
-        "--no-augment",
-    ]
+    common = [str(texture_folder), "--out", str(out), *TRAIN_COMMON, "--no-pretrained"]
     assert main(["train", *common, "--epochs", "1", "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
-    model = load_checkpoint_classifier(out)
-    assert model.classes == ["brick", "grass", "stone"] and model.score_kind == "sigmoid"
     first = torch.load(out, weights_only=True)["training"]
     assert first["epoch"] == 1 and first["train_images"] == 9 and first["val_images"] == 3
     assert main(["train", *common, "--epochs", "2", "--resume", "--quiet"]) == 0
@@ -158,6 +148,17 @@ def test_train_command_resume_and_checkpoint_in_segment(texture_folder, tmp_path
         rows = list(csv.DictReader(fh))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"train_loss", "val_loss", "accuracy", "map", "seconds"} <= set(rows[0])
+
+
+@pytest.mark.slow
+def test_a_trained_checkpoint_from_imagenet_weights_segments(texture_folder, tmp_path, hub, capsys):
+    """The full-size network, from the ImageNet weights, through `train` into `segment`: what a
+    checkpoint's architecture is checked against (the narrow network above cannot show it)."""
+    out = tmp_path / "textures.pt"
+    assert main(["train", str(texture_folder), "--out", str(out), *TRAIN_COMMON, "--epochs", "1", "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    model = load_checkpoint_classifier(out)
+    assert model.classes == ["brick", "grass", "stone"] and model.score_kind == "sigmoid"
 
     image = tmp_path / "brick.png"
     write_image_file(image, data.brick()[:96, :128])
@@ -324,9 +325,8 @@ def test_train_refuses_to_replace_a_run_and_checks_the_output_first(texture_fold
     assert "does not exist; create it first" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_resume_after_a_kill_while_saving_keeps_one_row_per_epoch_and_the_batch_size(
-    texture_folder, tmp_path, monkeypatch, capsys
+    texture_folder, tmp_path, narrow_training, monkeypatch, capsys
 ):
     from napari_partial_style.core.train import training
 
@@ -343,9 +343,15 @@ def test_resume_after_a_kill_while_saving_keeps_one_row_per_epoch_and_the_batch_
     assert torch.load(out, weights_only=True)["training"]["batch_size"] == 4
 
 
+# The narrow network, and epoch 2's steps slowed down so that the signal lands mid-epoch.
 SIGTERM_TRAIN = """
-import sys
+import sys, time
+import tiny_networks
 from napari_partial_style.cli import main
+from napari_partial_style.core.train import training
+training.FCNClassifier = tiny_networks.NarrowFCN
+step = training.Trainer.step
+training.Trainer.step = lambda self, *a: (self.epoch and time.sleep(2), step(self, *a))[1]
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -377,7 +383,11 @@ def test_sigterm_mid_epoch_keeps_the_last_whole_epochs_state(texture_folder, tmp
         [sys.executable, "-c", SIGTERM_TRAIN, *args],
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
+        },
     )
     seen = ""
     while "epoch 2/50" not in seen:  # epoch 1 is done and its state written; epoch 2 is under way
@@ -439,14 +449,9 @@ class Killed(BaseException):
 @pytest.fixture
 def narrow_training(monkeypatch):
     """Training's classifier at VGG16's shape but a few channels wide: a whole run takes a second."""
-    from napari_partial_style.core.segment.fcn import FCNClassifier
     from napari_partial_style.core.train import training
 
-    class Narrow(FCNClassifier):
-        def __init__(self, classes, score_kind="sigmoid"):
-            super().__init__(classes, score_kind, widths=(4, 8, 8, 8, 8), hidden=8)
-
-    monkeypatch.setattr(training, "FCNClassifier", Narrow)
+    monkeypatch.setattr(training, "FCNClassifier", tiny_networks.NarrowFCN)
 
 
 def test_a_kill_at_any_write_leaves_a_run_that_its_advice_finishes_exactly(

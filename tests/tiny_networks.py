@@ -1,5 +1,5 @@
 """Tiny networks for plumbing tests: classifier sources with VGG16's FCN shape and a style network
-with VGG19's, both at 1/8 of their widths.
+with VGG19's, both at 1/8 of their widths, and a narrower FCN for training runs.
 
 The real loading, saliency, CRF, style and scoring code runs on them; only the arithmetic is small
 (segmenting a 48×64 image takes ~0.1 CPU-s instead of ~10 with the full network). They read no
@@ -53,6 +53,22 @@ class TinyStyleNetwork:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(2)
             return TappedVGG("vgg19", taps, widths=WIDTHS).eval().requires_grad_(False).to(device)
+
+
+class TinyFCN(FCNClassifier):
+    """Training's classifier at the tiny sources' widths: from scratch, it learns a fixed batch in
+    a few steps as VGG16 does (with the He initialisation; without it, neither does)."""
+
+    widths, hidden = WIDTHS, HIDDEN
+
+    def __init__(self, classes: list[str], score_kind: str = "sigmoid") -> None:
+        super().__init__(classes, score_kind, widths=self.widths, hidden=self.hidden)
+
+
+class NarrowFCN(TinyFCN):
+    """Narrower still, for the runs that check files rather than learning: a whole run takes a second."""
+
+    widths, hidden = (4, 8, 8, 8, 8), 8
 
 
 def register() -> None:
