@@ -3,7 +3,9 @@
 Each simulated click goes to the centre of the largest error region: the pixel farthest from the
 boundary of its error region (the image's edge counts as a boundary), over the missed pixels
 (truth, not predicted) and the wrong ones (predicted, not truth) alike; it is positive when that
-pixel was missed, negative when it was wrongly taken. Before the first click the prediction is
+pixel was missed, negative when it was wrongly taken. Besides the clicks every method gets the
+image's 1 px frame as background (objects lie inside the frame; without a second label random
+walker takes the whole image and GrabCut only the clicked disks). Before the first click the prediction is
 empty, so every method's first click is the same: positive, at the object's centre. After each
 click a method predicts again from all its clicks so far; NoC@t is the first click count at which
 IoU reaches t, or the cap (20) when it never does.
@@ -52,6 +54,14 @@ def next_click(pred: np.ndarray, truth: np.ndarray) -> Click | None:
     depth = missed if positive else wrong
     row, col = np.unravel_index(int(depth.argmax()), depth.shape)
     return Click(int(row), int(col), positive)
+
+
+def frame(shape: tuple[int, int]) -> np.ndarray:
+    """The image's outermost pixels (bool, H×W): background seeds every method gets besides the
+    clicks, so a method that needs both labels (random walker, GrabCut) has them from the first click."""
+    out = np.zeros(shape, bool)
+    out[[0, -1], :] = out[:, [0, -1]] = True
+    return out
 
 
 def disk(shape: tuple[int, int], click: Click, radius: float = CLICK_RADIUS) -> np.ndarray:
