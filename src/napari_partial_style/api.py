@@ -45,12 +45,24 @@ from napari_partial_style.core.params import (
     StyleParams,
 )
 from napari_partial_style.core.progress import Progress, drain
+from napari_partial_style.core.segment.prompts import Prompt, Prompts
 from napari_partial_style.core.style.regions import StyleRegion
 
 T = TypeVar("T")
 Image = np.ndarray | SourceImage
 
-__all__ = ["JobDocument", "JobParams", "JobResult", "Session", "Stage", "StyleRegion", "Sweep", "run"]
+__all__ = [
+    "JobDocument",
+    "JobParams",
+    "JobResult",
+    "Prompt",
+    "Prompts",
+    "Session",
+    "Stage",
+    "StyleRegion",
+    "Sweep",
+    "run",
+]
 
 
 class Stage(Generic[T]):
@@ -149,14 +161,18 @@ class Session:
         params: JobParams | None = None,
         labels: np.ndarray | None = None,
         inputs: dict[str, str] | None = None,
+        prompts: Prompts | None = None,
     ) -> JobDocument:
-        """A job document with this session's settings: edit it (`edit_labels`, `set_params`,
-        `set_style`, `undo`, `redo`), ask `compute` for its results, check `stale()`."""
+        """A job document with this session's settings: edit it (`edit_labels`, `add_prompt`,
+        `edit_prompts`, `set_params`, `set_style`, `undo`, `redo`), ask `compute` for its results,
+        check `stale()`. `prompts` correct the segmentation (its CRF obeys them)."""
         params = _job_params(params)
         _check_style(style, "style")
         if inputs is not None and not isinstance(inputs, Mapping):
             raise InputError(f"inputs must map an input's name to where it came from, not {_kind(inputs)}.")
-        return JobDocument.of(_image(content, "content"), style, replace(params, session=self.params), labels, inputs)
+        prompts = _typed(prompts, Prompts, "prompts")
+        content = _image(content, "content")
+        return JobDocument.of(content, style, replace(params, session=self.params), labels, inputs, prompts)
 
     @_stage
     def compute(self, job: JobDocument, want: str = "score"):
@@ -180,16 +196,22 @@ class Session:
         )
 
     @_stage
-    def recrf(self, image: Image, maps: np.ndarray, targets: Sequence[str], crf: CRFParams | None = None):
+    def recrf(
+        self,
+        image: Image,
+        maps: np.ndarray,
+        targets: Sequence[str],
+        crf: CRFParams | None = None,
+        prompts: Prompts | None = None,
+    ):
         """New labels from saliency maps already computed (T×H×W at the image's size), e.g. after
-        changing the CRF settings; no network runs."""
+        changing the CRF settings or adding a prompt (the CRF obeys `prompts`); no network runs."""
         targets = _names(targets, "targets")
         maps = _array(maps, "maps")
         if not targets:
             raise InputError("recrf needs the targets' names, one per saliency map; got none.")
-        return (
-            yield from stages.recrf(self.runtime, _image(image, "image"), maps, targets, _typed(crf, CRFParams, "crf"))
-        )
+        crf, prompts = _typed(crf, CRFParams, "crf"), _typed(prompts, Prompts, "prompts")
+        return (yield from stages.recrf(self.runtime, _image(image, "image"), maps, targets, crf, prompts))
 
     @_stage
     def classes_at(
@@ -361,12 +383,14 @@ class Session:
         params: JobParams | None = None,
         labels: np.ndarray | None = None,
         inputs: dict[str, str] | None = None,
+        prompts: Prompts | None = None,
     ):
         """The whole job: segment (unless `labels` are given), stylize (unless `style` is None),
         composite, score. `style` is one image for every target, or a mapping from a target class
         (or a label value) to its own style; a style may be a blend, [(image, weight), ...], whose
-        Gram targets are mixed by weight. Every weight file is found before any work starts."""
-        job = self.document(content, style, params, labels, inputs)
+        Gram targets are mixed by weight. The segmentation's CRF obeys `prompts`. Every weight file
+        is found before any work starts."""
+        job = self.document(content, style, params, labels, inputs, prompts)
         yield from pipeline.compute(job, self.runtime)
         return job_result(job, self.runtime)
 

@@ -31,6 +31,8 @@ def run_contents(args: argparse.Namespace) -> int:
         )
     if args.style_masks:
         raise InputError("--style-mask is for one content at a time; a batch can use --style-region auto.")
+    if args.prompts:
+        raise InputError("--prompts correct one content's segmentation; give one content with its prompts.")
     if args.save_image:
         raise InputError(
             "--save-image is for one content at a time; a batch's composites are in its bundles "

@@ -55,6 +55,29 @@ def style_masks(args: argparse.Namespace, count: int) -> list[str | None]:
     return list(args.style_masks)
 
 
+def read_prompt_files(args: argparse.Namespace, shape: tuple[int, int]):
+    """The --prompts [REGION=]FILE files as one Prompts (None without), refused before any work when
+    they cannot correct this job (given labels, a file that is not a prompts file, pixels outside)."""
+    from napari_partial_style.core.segment.prompts import Prompts, check_prompts, read_prompts
+
+    values = getattr(args, "prompts", None) or []
+    if not values:
+        return None
+    if getattr(args, "labels", None):
+        raise InputError("--prompts correct a segmentation, and --labels gives the region already; drop one of them.")
+    items = []
+    for value in values:
+        region, sep, path = value.partition("=")
+        if not sep:
+            region, path = "1", value
+        if not region or not path:
+            raise InputError(f"--prompts {value!r} is not [REGION=]FILE; e.g. --prompts clicks.csv or cup=strokes.png.")
+        prompts = read_prompts(path, region, shape, args.max_pixels)
+        check_prompts(prompts, shape)
+        items += prompts.items
+    return Prompts(tuple(items))
+
+
 def check_save_image(args: argparse.Namespace, content) -> Path | None:
     """The picture's path, refused before any work if it cannot be written as asked."""
     from napari_partial_style.core.io.atomic import check_parent
@@ -91,13 +114,16 @@ def execute(
             "--target and --subtract choose what segmentation finds, but --labels gives the region "
             "already; drop them, or drop --labels."
         )
+    prompts = read_prompt_files(args, content.shape)
+    if prompts:
+        inputs = {**inputs, "prompts": ", ".join(args.prompts)}
     printer = args.printer
     session = Session(params.session, weights=explicit_weights(args))
     size = session.size_for(content.shape)
     chosen = "given" if params.session.size else f"default for {session.device.type}"
     steps = f", {params.style.steps} steps" if style is not None else ""
     printer.info(f"device {session.device}, working size {size} px ({chosen}){steps}")
-    result = session.run(content, style, params, labels, inputs).result(printer)
+    result = session.run(content, style, params, labels, inputs, prompts).result(printer)
     path = result.save(out, overwrite=args.overwrite)
     if picture is not None:
         from napari_partial_style.core.io.atomic import atomic_file

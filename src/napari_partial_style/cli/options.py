@@ -179,3 +179,17 @@ def add_style_mask(parser: argparse.ArgumentParser, which: str) -> None:
         help=f"a mask of the style image's size whose nonzero pixels are its material: the style's "
         f"statistics come only from there, not from its background ({which})",
     )
+
+
+def add_prompts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prompts",
+        dest="prompts",
+        action="append",
+        default=[],
+        metavar="[REGION=]FILE",
+        help="corrections the segmentation's CRF obeys: napari's Points CSV (a point per row; a column "
+        "'positive' true/false or 'sign' +/- marks points that are not the region) or a prompt label image "
+        "of the content's size (1 = the region, 2 = not the region); REGION is a target class or a label "
+        "value (default: 1, the first target); repeat for several files or regions",
+    )

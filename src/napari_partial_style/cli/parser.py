@@ -8,6 +8,7 @@ from napari_partial_style.cli.options import (
     add_batch_options,
     add_flat,
     add_job_options,
+    add_prompts,
     add_save_image,
     add_style_mask,
     add_tree,
@@ -97,6 +98,7 @@ def add_run(sub: argparse._SubParsersAction) -> None:
         metavar="NAME.pstyle",
         help="result bundle file to write (a batch: a folder for all results)",
     )
+    add_prompts(run)
     add_save_image(run)
     add_job_options(run, ALL_PARTS)
     add_batch_options(run)
@@ -174,6 +176,7 @@ def add_segment(sub: argparse._SubParsersAction) -> None:
     )
     segment.add_argument("image", help="image to segment (PNG, JPEG, TIFF; '-' reads it from standard input)")
     segment.add_argument("-o", "--out", required=True, metavar="NAME.pstyle", help="result bundle file to write")
+    add_prompts(segment)
     add_job_options(segment, SEGMENT_PARTS)
 
 

@@ -77,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     split_styles(args)
     styles = [args.style] + [path for _, path, _ in args.region_styles]
     check_stdin(
-        [*args.content, *styles, args.labels, *args.style_masks, args.style_labels], batch=is_batch(args.content)
+        [*args.content, *styles, args.labels, *args.style_masks, args.style_labels, *args.prompts],
+        batch=is_batch(args.content),
     )
     if args.style_labels:
         check_style_labels(args)

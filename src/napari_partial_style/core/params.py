@@ -119,6 +119,17 @@ class CRFParams:
     iterations: int = option(
         10, "mean-field iterations", min=1, max=200, flag="--crf-iterations", label="CRF iterations"
     )
+    appearance: float = option(
+        1.0,
+        "with prompts: how much a colour and texture model learned from the prompted pixels (as "
+        "GrabCut's) joins the saliency where the maps say little (a flat map: fully); 0: off",
+        min=0.0,
+        max=1.0,
+        step=0.1,
+        flag="--prompt-appearance",
+        advanced=True,
+        label="prompt appearance",
+    )
     gaussian: tuple[float, float] = option(
         (3.0, 3.0),
         "smoothness kernel: sxy (px) and compatibility",

@@ -21,6 +21,7 @@ from napari_partial_style.core.job import fingerprint
 from napari_partial_style.core.job.history import ABSENT, History
 from napari_partial_style.core.job.rules import Mix, styles_of
 from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.segment.prompts import Prompt, Prompts
 
 STAGES = ("segment", "stylize", "composite", "score")
 USER_TARGET = "target"
@@ -31,6 +32,8 @@ WHAT = {
     "labels": "labels",
     "session": "session settings",
     "segment": "segmentation settings",
+    "saliency": "saliency settings",
+    "prompts": "prompts",
     "style": "style settings",
     "region": "region choice",
     "composite": "composite settings",
@@ -65,6 +68,7 @@ class JobDocument:
     styles: list[tuple[str, Mix]] = field(default_factory=list)
     labels: np.ndarray | None = None
     inputs: dict[str, str] = field(default_factory=dict)
+    prompts: Prompts = field(default_factory=Prompts)  # clicks and strokes the segmentation's CRF obeys
     results: dict[str, Stamped] = field(default_factory=dict)
     runs: Counter = field(default_factory=Counter)  # stage executions, for the record and tests
     history: History = field(default_factory=History)
@@ -81,10 +85,11 @@ class JobDocument:
         params: JobParams | None = None,
         labels: np.ndarray | None = None,
         inputs: dict[str, str] | None = None,
+        prompts: Prompts | None = None,
     ) -> JobDocument:
         """A new document: `style` is one image, a blend or a mapping, as `api.Session.run` takes."""
         labels = None if labels is None else np.asarray(labels)
-        return cls(content, params or JobParams(), styles_of(style), labels, dict(inputs or {}))
+        return cls(content, params or JobParams(), styles_of(style), labels, dict(inputs or {}), prompts or Prompts())
 
     # inputs (each change one undoable step; the region's checks run where the region is made) ---
     def edit_labels(self, labels: np.ndarray, what: str = "label edit") -> None:
@@ -93,6 +98,18 @@ class JobDocument:
         if self.labels is not None and np.array_equal(labels, self.labels):
             return
         self.history.record(self, what, {"labels": labels})
+
+    def add_prompt(self, prompt: Prompt) -> None:
+        """One click or stroke more: one undoable step, which the CRF rerun it asks for joins."""
+        self.edit_prompts(self.prompts.add(prompt), "prompt")
+
+    def edit_prompts(self, prompts: Prompts, what: str = "prompts") -> None:
+        """New prompts (napari's prompt layers, a file): the segmentation's labels become stale and
+        the next `compute` reruns the CRF alone, from the saliency maps it holds."""
+        if not isinstance(prompts, Prompts):
+            raise InputError(f"prompts must be Prompts, not {type(prompts).__name__}.")
+        if prompts != self.prompts:
+            self.history.record(self, what, {"prompts": prompts}, opens=True)
 
     def set_params(self, params: JobParams, what: str = "settings") -> None:
         """New parameters; the results they touch become stale."""
@@ -156,7 +173,9 @@ class JobDocument:
         seg = self.results.get("segment")
         upstream = {"segmentation": fingerprint.of_value(seg.parts)} if seg is not None else {}
         if stage == "segment":
-            return {**base, "segment": fingerprint.of_value(p.segment)}
+            saliency = fingerprint.of_value([p.segment.classifier, p.segment.saliency])
+            prompts = {"prompts": fingerprint.of_value(self.prompts.to_json())} if self.prompts else {}
+            return {**base, "segment": fingerprint.of_value(p.segment), "saliency": saliency, **prompts}
         if stage == "stylize":
             region = (p.composite.label_values, p.composite.crf_edge if p.style.method == "masked" else 0)
             parts = {

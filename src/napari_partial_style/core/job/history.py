@@ -67,6 +67,7 @@ class Step:
 
     what: str
     kept: dict[str, Any]
+    open: bool = False  # the next result joins this step (a prompt and the CRF rerun it asks for)
 
     @property
     def nbytes(self) -> int:
@@ -102,13 +103,25 @@ class History:
     def nbytes(self) -> int:
         return sum(step.nbytes for step in (*self.done, *self.undone))
 
-    def record(self, doc, what: str, changes: dict[str, Any]) -> None:
+    def record(self, doc, what: str, changes: dict[str, Any], opens: bool = False, join: bool = False) -> None:
         """Apply `changes` ({slot: new value}; slots are attributes or "results.<stage>") to `doc`
-        as one step; a new step drops the redo list, as in every editor."""
+        as one step; a new step drops the redo list, as in every editor. A step that `opens` (a prompt)
+        is joined by the next change recorded with `join` (its CRF rerun): one undo takes back both."""
+        last = self.done[-1] if self.done else None
+        if join and last is not None and last.open and not self.undone:
+            for slot in changes:
+                last.kept.setdefault(slot, _pack(_get(doc, slot)))
+            last.open = False
+            for slot, value in changes.items():
+                _put(doc, slot, value)
+            self._bound()
+            return
         kept = {slot: _pack(_get(doc, slot)) for slot in changes}
         for slot, value in changes.items():
             _put(doc, slot, value)
-        self.done.append(Step(what, kept))
+        if last is not None:
+            last.open = False
+        self.done.append(Step(what, kept, opens))
         self.undone.clear()
         self._bound()
 

@@ -9,7 +9,7 @@ a new target everything. The CLI, batches, sweeps, the quick look and napari all
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -111,7 +111,7 @@ def _commit(doc: JobDocument, stage: str, value: Any) -> None:
     changes: dict[str, Any] = {f"results.{stage}": Stamped(value, {**doc.parts(stage), "serial": str(next(_serial))})}
     if stage == "segment":  # the new segmentation's labels replace the current ones (undo brings them back)
         changes["labels"] = value.labels
-    doc.history.record(doc, stage, changes)
+    doc.history.record(doc, stage, changes, join=stage == "segment")  # a prompt and its CRF rerun: one step
     doc.runs[stage] += 1
 
 
@@ -126,6 +126,8 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
     p = doc.params
     if doc.labels is not None and doc.segmentation is None:  # given labels: their region is checked first
         doc.region()
+    if doc.prompts:
+        _check_prompts(doc)
     if doc.labels is not None and "segment" not in run_stages and "composite" in run_stages:
         check_region_survives(np.logical_or.reduce([r.mask for r in job_regions(doc)]), p.composite)
     style_region = p.style.style_region if "stylize" in run_stages else None
@@ -146,6 +148,20 @@ def _preflight(doc: JobDocument, rt: Runtime, run_stages: list[str], run: _Run):
             for _, mix in doc.styles:  # a blend's expected class is its first style's
                 run.model, found = yield from stages.scorer(rt, p.segment, p.score.expect, mix[0][0], doc.content.shape)
                 run.expected.append(found)
+
+
+def _check_prompts(doc: JobDocument) -> None:
+    """Prompts correct a segmentation: they lie on the content and name its targets (when known)."""
+    from napari_partial_style.core.segment.prompts import check_prompts
+
+    if not doc.needs_segmentation():
+        raise InputError(
+            "prompts correct a segmentation, and this job's labels are given (painted or --labels): "
+            "paint the corrections into the labels, or drop the labels and segment."
+        )
+    seg, named = doc.segmentation, doc.params.segment.saliency.targets
+    targets = seg.targets if seg is not None else named or None
+    check_prompts(doc.prompts, doc.content.shape, list(targets) if targets else None)
 
 
 # the region --------------------------------------------------------------------------------------
@@ -178,9 +194,26 @@ def _probability(doc: JobDocument, regions: list[JobRegion]) -> np.ndarray | Non
 
 # the stages ------------------------------------------------------------------------------------
 def _segment(doc: JobDocument, rt: Runtime, run: _Run):
-    seg = yield from stages.segment(rt, doc.content, doc.params.segment)
+    """The segmentation; when only the prompts or the CRF's settings changed, the CRF alone reruns
+    on the saliency maps the document holds (no network runs: a prompt's update takes a fraction of
+    a second), giving what a full segmentation with them gives."""
+    old, crf = doc.segmentation, doc.params.segment.crf
+    if _crf_only(doc):
+        new = yield from stages.recrf(rt, doc.content, old.maps, old.targets, crf, doc.prompts, old.work_maps)
+        seg = replace(old, labels=new.labels, probabilities=new.probabilities, work_maps=new.work_maps)
+    else:
+        seg = yield from stages.segment(rt, doc.content, doc.params.segment, doc.prompts)
     segmented_mask(seg.labels, seg.targets, doc.params.composite)  # no region at all is refused now
     return seg
+
+
+def _crf_only(doc: JobDocument) -> bool:
+    """Whether the document's segmentation has maps made from what its saliency would be made from now."""
+    stamped = doc.results.get("segment")
+    if stamped is None or not stamped.value.maps.size:
+        return False
+    now = doc.parts("segment")
+    return all(stamped.parts.get(key) == now[key] for key in ("content", "session", "saliency"))
 
 
 def _stylize(doc: JobDocument, rt: Runtime, run: _Run):

@@ -62,6 +62,8 @@ def record(doc: JobDocument, rt: Runtime) -> dict[str, Any]:
         out["composite"] = doc.results["composite"].value.record
     if seg is not None:
         out["class_scores"] = seg.class_scores()
+    if doc.prompts:
+        out["prompts"] = doc.prompts.to_json()
     if "score" in doc.results:
         out["scores"] = doc.results["score"].value.scores
     stale = doc.stale()

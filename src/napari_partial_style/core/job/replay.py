@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.errors import BundleError, InputError
 from napari_partial_style.core.images import as_source_image, to_float_rgb
 from napari_partial_style.core.io.bundle import read_bundle
 from napari_partial_style.core.job import pipeline
@@ -24,6 +24,7 @@ from napari_partial_style.core.job.record import environment, job_result
 from napari_partial_style.core.job.result import bundle_labels
 from napari_partial_style.core.job.runtime import Runtime
 from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.segment.prompts import Prompts
 
 TOLERANCE = {"mean_difference": 0.01, "labels_agreement": 0.99}
 IMAGES = ("stylized", "composite")
@@ -86,8 +87,18 @@ def document_of(path: str | Path) -> tuple[JobDocument, Any]:
         params = replace(params, composite=replace(params.composite, label_values=()))
     content = as_source_image(bundle.content, "content")
     style = None if bundle.style is None else as_source_image(bundle.style, "style")
-    doc = JobDocument.of(content, style, params, bundle.labels if given else None, manifest.get("inputs", {}))
+    doc = JobDocument.of(
+        content, style, params, bundle.labels if given else None, manifest.get("inputs", {}), _prompts(path, manifest)
+    )
     return doc, bundle
+
+
+def _prompts(path: str | Path, manifest: dict[str, Any]) -> Prompts:
+    """The prompts the job's CRF obeyed (none in bundles made without)."""
+    try:
+        return Prompts.from_json(manifest.get("prompts", []))
+    except InputError as exc:
+        raise BundleError(f"{path}: the manifest's prompts are damaged ({exc})") from None
 
 
 def replay(path: str | Path, weights: dict[str, str | Path] | None = None, folders=()):

@@ -13,6 +13,7 @@ from napari_partial_style.core.images import SourceImage
 from napari_partial_style.core.job.rules import each_style, source, style_images
 from napari_partial_style.core.job.runtime import Runtime
 from napari_partial_style.core.params import CompositeParams, CRFParams, SegmentParams, StyleParams
+from napari_partial_style.core.segment.prompts import Prompts, check_prompts
 from napari_partial_style.core.style.regions import StyleRegion, has_region, region_coverage, with_style_region
 
 Image = np.ndarray | SourceImage
@@ -40,18 +41,31 @@ def check_classes(segment: SegmentParams) -> None:
     check_named(class_names(segment.classifier), segment.saliency.targets, segment.saliency.subtract)
 
 
-def segment(rt: Runtime, image: Image, params: SegmentParams):
-    """DCSM saliency maps and CRF labels of `image` (a Segmentation at its resolution)."""
+def segment(rt: Runtime, image: Image, params: SegmentParams, prompts: Prompts | None = None):
+    """DCSM saliency maps and CRF labels of `image` (a Segmentation at its resolution), the CRF
+    obeying `prompts`."""
     from napari_partial_style.core.segment.segmentation import segment_stage
 
     image = source(image, "image")
     check_classes(params)
+    if prompts:
+        check_prompts(prompts, image.shape)
     model = yield from rt.classifier(params.classifier)
-    return (yield from segment_stage(model, image, params, rt.size_for(image.shape), rt.device))
+    return (yield from segment_stage(model, image, params, rt.size_for(image.shape), rt.device, prompts=prompts))
 
 
-def recrf(rt: Runtime, image: Image, maps: np.ndarray, targets: Sequence[str], crf: CRFParams):
-    """New labels from saliency maps already computed (T×H×W at the image's size); no network runs."""
+def recrf(
+    rt: Runtime,
+    image: Image,
+    maps: np.ndarray,
+    targets: Sequence[str],
+    crf: CRFParams,
+    prompts: Prompts | None = None,
+    work_maps: np.ndarray | None = None,
+):
+    """New labels from saliency maps already computed (T×H×W at the image's size); no network runs.
+    The CRF obeys `prompts`; `work_maps` (the maps at the working size, as the segmentation made
+    them) spare their resizing and give exactly the labels a full segmentation gives."""
     from napari_partial_style.core.images import working_shape
     from napari_partial_style.core.segment.segmentation import Segmentation, labels_from_maps, resize_stack
 
@@ -64,11 +78,15 @@ def recrf(rt: Runtime, image: Image, maps: np.ndarray, targets: Sequence[str], c
         )
     if not np.isfinite(maps).all():
         raise InputError("the saliency maps contain NaN or infinite values; replace them (or segment again).")
+    if prompts:
+        check_prompts(prompts, image.shape, targets)
     shape = working_shape(image.shape, rt.size_for(image.shape))
+    if work_maps is None or work_maps.shape != (len(maps), *shape):
+        work_maps = resize_stack(maps, shape)
     labels, probabilities = yield from labels_from_maps(
-        image.resized(shape), resize_stack(maps, shape), crf, image.shape, rt.device
+        image.resized(shape), work_maps, crf, image.shape, rt.device, prompts, list(targets)
     )
-    return Segmentation(maps, labels, probabilities, list(targets), [], None, [])
+    return Segmentation(maps, labels, probabilities, list(targets), [], None, [], work_maps=work_maps)
 
 
 def classes_at(rt: Runtime, image: Image, point: tuple[float, float], segment: SegmentParams, count: int):

@@ -15,6 +15,12 @@ own evidence, so a weaker second target is not swallowed by a stronger first one
 bench/bench_crf.py on cases whose evidence is known (docs/segmentation.md).
 Inference is stepped one mean-field iteration at a time and yields in between (pydensecrf holds
 the GIL for each call, so stepping also keeps napari responsive).
+
+Prompts (core/segment/prompts.py) arrive as `fixed`, each prompted pixel's label: its unary is 0
+for that label and FIXED_ENERGY for the others, so its marginal is that label exactly at the start
+and after every iteration in either back end (exp(−FIXED_ENERGY) is 0 in float32), and its pull
+reaches the rest only through the pairwise terms, which stop at edges. Where the maps say little,
+the prompts' appearance model (core/segment/appearance.py) joins the probabilities first.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from napari_partial_style.core.registry import NO_CRF
 from napari_partial_style.core.segment import crf_backends
 
 UNARY_CLIP = 1e-5
+FIXED_ENERGY = 1e4  # a prompted pixel's unary for every label but its own
 # Otsu thresholds are kept inside this range: a map with almost no contrast must not become all target.
 THRESHOLD_RANGE = (0.05, 0.95)
 
@@ -57,23 +64,59 @@ def unaries(probabilities: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(-np.log(np.clip(probabilities, UNARY_CLIP, 1.0)).reshape(n, -1), dtype=np.float32)
 
 
+def prompted_probabilities(
+    rgb8: np.ndarray, maps: np.ndarray, params: CRFParams, fixed: np.ndarray | None
+) -> np.ndarray:
+    """The labels' probabilities (K+1, h, w): the calibrated maps and the background, joined by
+    the prompts' appearance model where the maps say little or the prompts contradict them (a
+    negative click where the maps see the target): `params.appearance` at most."""
+    calibrated = calibrate(maps, params.calibration)
+    probabilities = class_probabilities(calibrated, params.background_alpha)
+    if fixed is None or not (fixed >= 0).any() or not params.appearance:
+        return probabilities
+    from napari_partial_style.core.segment import appearance
+
+    at = fixed >= 0
+    agree = probabilities[fixed[at], at] / probabilities[:, at].sum(axis=0)
+    say_little = 1.0 - appearance.evidence(calibrated)
+    weight = params.appearance * max(say_little, float(1.0 - agree.mean()))
+    if weight <= 0:
+        return probabilities
+    learned = appearance.posteriors(rgb8, fixed, probabilities.argmax(axis=0))
+    return ((1 - weight) * probabilities + weight * learned[: len(probabilities)]).astype(np.float32)
+
+
+def fixed_unaries(unary: np.ndarray, fixed: np.ndarray | None) -> np.ndarray:
+    """`unary` (K+1, N) with each prompted pixel held to its label (see the module's docstring)."""
+    if fixed is None:
+        return unary
+    at = np.flatnonzero(fixed.ravel() >= 0)
+    unary[:, at] = FIXED_ENERGY
+    unary[fixed.ravel()[at], at] = 0.0
+    return unary
+
+
 def crf_stage(
-    rgb8: np.ndarray, maps: np.ndarray, params: CRFParams, device=None
+    rgb8: np.ndarray, maps: np.ndarray, params: CRFParams, device=None, fixed: np.ndarray | None = None
 ) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
     """Labels (h, w; 0 = background, k = the k-th map) and marginals (K+1, h, w) for an 8-bit image;
-    the torch CRF runs on `device` (the CPU when None)."""
+    the torch CRF runs on `device` (the CPU when None). `fixed`: the prompts' labels (h, w; −1 free)."""
     if rgb8.dtype != np.uint8 or rgb8.shape[:2] != maps.shape[1:]:
         raise InputError("the CRF needs the 8-bit RGB image at the maps' size.")
-    probabilities = class_probabilities(calibrate(maps, params.calibration), params.background_alpha)
+    if fixed is not None and fixed.shape != maps.shape[1:]:
+        raise InputError("the prompts' labels must lie on the maps (the CRF's working size).")
+    probabilities = prompted_probabilities(rgb8, maps, params, fixed)
     n, (h, w) = probabilities.shape[0], maps.shape[1:]
     if params.method == NO_CRF:
         q = probabilities / probabilities.sum(axis=0, keepdims=True)
+        if fixed is not None:
+            q[:, fixed >= 0] = np.eye(n, dtype=q.dtype)[fixed[fixed >= 0]].T
         yield Progress("crf", 1, 1, message="argmax (no CRF)")
         return q.argmax(axis=0).astype(np.int32), q
     # the lattices' set-up is most of the time on large images (5 of 8 s at 2048²): say so
     yield Progress("crf", 0, params.iterations, message=f"building the {params.method} CRF's lattices")
     model = crf_backends.get(params.method).model(
-        rgb8, unaries(probabilities), params.gaussian, params.bilateral, device
+        rgb8, fixed_unaries(unaries(probabilities), fixed), params.gaussian, params.bilateral, device
     )
     for step in range(1, params.iterations + 1):
         model.step()

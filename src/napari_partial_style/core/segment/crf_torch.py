@@ -252,6 +252,26 @@ def spatial_lattice(h: int, w: int, sxy: float, device: torch.device | str) -> L
     return _cached_spatial_lattice(h, w, float(sxy), str(torch.device(device)))
 
 
+_bilateral_cache: dict[tuple, Lattice] = {}
+
+
+def bilateral_lattice(rgb8: np.ndarray, sxy: float, srgb: float, device: torch.device | str) -> Lattice:
+    """The bilateral (position and colour) kernel's lattice; the last one up to SPATIAL_CACHE_PIXELS
+    is kept by the image's digest, so a prompt's CRF rerun on the same image skips its set-up."""
+    import hashlib
+
+    h, w = rgb8.shape[:2]
+    rgb = np.ascontiguousarray(rgb8[..., :3])
+    key = (hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest(), h, w, float(sxy), float(srgb), str(device))
+    if key in _bilateral_cache:
+        return _bilateral_cache[key]
+    lattice = Lattice(pixel_features(h, w, sxy, torch.from_numpy(rgb).to(device), srgb))
+    if h * w <= SPATIAL_CACHE_PIXELS:
+        _bilateral_cache.clear()
+        _bilateral_cache[key] = lattice
+    return lattice
+
+
 def pixel_features(h: int, w: int, sxy: float, rgb: torch.Tensor | None = None, srgb: float = 1.0) -> torch.Tensor:
     """(x/sxy, y/sxy[, r/srgb, g/srgb, b/srgb]) per pixel, in pydensecrf's order (x along the width)."""
     device = rgb.device if rgb is not None else "cpu"
@@ -278,11 +298,10 @@ class DenseCRF:
         device: torch.device | str = "cpu",
     ) -> None:
         h, w = rgb8.shape[:2]
-        rgb = torch.from_numpy(np.ascontiguousarray(rgb8[..., :3])).to(device)
         self.unary = torch.from_numpy(unary).to(device).T.contiguous()  # (N, C)
         self.kernels = [
             Kernel(spatial_lattice(h, w, gaussian[0], device), gaussian[1]),
-            Kernel(Lattice(pixel_features(h, w, bilateral[0], rgb, bilateral[1])), bilateral[2]),
+            Kernel(bilateral_lattice(rgb8, bilateral[0], bilateral[1], device), bilateral[2]),
         ]
         # two (N, C) buffers, reused by every step: a fresh one costs page faults larger than the work
         self.q = torch.neg(self.unary)

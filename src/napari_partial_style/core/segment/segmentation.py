@@ -10,6 +10,7 @@ from napari_partial_style.core.images import SourceImage, resize_plane, to_uint8
 from napari_partial_style.core.params import CRFParams, SegmentParams
 from napari_partial_style.core.progress import StageGenerator
 from napari_partial_style.core.segment.crf import crf_stage
+from napari_partial_style.core.segment.prompts import Prompts, fixed_unary
 from napari_partial_style.core.segment.saliency import TappedClassifier, dcsm
 
 CHUNK_PIXELS = 1 << 20
@@ -28,6 +29,7 @@ class Segmentation:
     scores: np.ndarray | None
     classes: list[str]
     threshold: float | None = None  # the class score targets were held to (None: no scores)
+    work_maps: np.ndarray | None = None  # the maps at the working size: a prompt reruns the CRF from them
 
     def class_scores(self) -> dict[str, float]:
         """The best score of each target over scales."""
@@ -62,12 +64,26 @@ def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def labels_from_maps(
-    work_rgb: np.ndarray, work_maps: np.ndarray, crf: CRFParams, shape: tuple[int, int], device=None
+    work_rgb: np.ndarray,
+    work_maps: np.ndarray,
+    crf: CRFParams,
+    shape: tuple[int, int],
+    device=None,
+    prompts: Prompts | None = None,
+    targets: list[str] | None = None,
 ) -> StageGenerator[tuple[np.ndarray, np.ndarray]]:
     """CRF at the working size; labels at `shape` are the argmax of the upsampled marginals,
-    so edges stay smooth. Also what "re-run CRF only" calls on saliency already computed."""
-    _, marginals = yield from crf_stage(to_uint8(work_rgb), work_maps, crf, device)
+    so edges stay smooth. Also what "re-run CRF only" calls on saliency already computed.
+    `prompts` (in `shape`'s pixels, regions among `targets`) hold their pixels at both sizes."""
+    fixed = None
+    if prompts:
+        fixed = fixed_unary(prompts, targets or [], work_maps.shape[1:], shape)
+    _, marginals = yield from crf_stage(to_uint8(work_rgb), work_maps, crf, device, fixed)
     probabilities = resize_stack(marginals, shape)
+    if prompts:  # the prompted pixels at full size too, not only their working-size cells
+        full = fixed_unary(prompts, targets or [], shape)
+        at = full >= 0
+        probabilities[:, at] = np.eye(len(probabilities), dtype=np.float32)[full[at]].T
     labels = np.empty(shape, np.uint8 if len(probabilities) <= 256 else np.uint16)
     rows = max(1, CHUNK_PIXELS // shape[1])
     for top in range(0, shape[0], rows):  # argmax in strips: no full-size int64 index array
@@ -76,14 +92,22 @@ def labels_from_maps(
 
 
 def segment_stage(
-    model: TappedClassifier, image: SourceImage, params: SegmentParams, size: int, device, empty_ok: bool = False
+    model: TappedClassifier,
+    image: SourceImage,
+    params: SegmentParams,
+    size: int,
+    device,
+    empty_ok: bool = False,
+    prompts: Prompts | None = None,
 ) -> StageGenerator[Segmentation]:
     """Segment `image` at the working size; maps, labels and marginals come back at its size
-    (`empty_ok`: see `dcsm`)."""
+    (`empty_ok`: see `dcsm`; `prompts`: the user's corrections, which the CRF obeys)."""
     work = image.resized(working_shape(image.shape, size))
     saliency = yield from dcsm(model, work, params.saliency, device, empty_ok=empty_ok)
     shape = image.shape
-    labels, probabilities = yield from labels_from_maps(work, saliency.maps, params.crf, shape, device)
+    labels, probabilities = yield from labels_from_maps(
+        work, saliency.maps, params.crf, shape, device, prompts, saliency.target_names
+    )
     return Segmentation(
         resize_stack(saliency.maps, shape),
         labels,
@@ -93,4 +117,5 @@ def segment_stage(
         saliency.scores,
         saliency.classes,
         saliency.threshold,
+        saliency.maps,
     )

@@ -1,0 +1,172 @@
+"""The prompts' appearance model: what the prompted pixels look like, against what surrounds them.
+
+Where the saliency maps say little (a class the classifier barely sees, or a flat map), a click
+alone would fix its pixels and little else. As GrabCut does, the pixels each label's prompts cover
+teach a small Gaussian mixture of colour and local texture (luminance mean and spread around each
+pixel), and each label without prompts is learned from the pixels the maps give it; the labels'
+posteriors then join the maps' probabilities, weighted by how little the maps say (a flat map:
+fully; a clearly two-sided one: hardly). numpy only, seeded: the same prompts give the same labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COMPONENTS = 3
+EM_STEPS = 8
+MAX_SAMPLES = 4000
+SAMPLE_RADIUS = 0.1  # share of the long side around each prompted pixel whose pixels first teach its label
+TEXTURE_SIGMAS = (1.0,)
+VARIANCE_FLOOR = 1e-4
+# A component's variance is at least this share of the image's, per feature: a click's few dozen
+# pixels would otherwise teach a model so narrow that the rest of its own region fits it badly.
+FLOOR_SHARE = 0.05
+ROUNDS = 3
+VOTE_FLOOR = 1e-3  # a pixel's posterior for any label, before its neighbourhood votes
+PROMPT_SHARE = 0.75
+SMOOTH_SIGMA = 2.0
+# The smoothed log-likelihood is a mean over about 4πσ² pixels whose evidence is far from
+# independent; counted as a few independent pixels it holds against the CRF's smoothing.
+EVIDENCE_GAIN = 4.0
+
+
+def features(rgb8: np.ndarray) -> np.ndarray:
+    """(N, 3 + 2·scales) per pixel: r, g, b in [0, 1], and at each texture scale the local mean and
+    spread of the luminance."""
+    from scipy import ndimage
+
+    rgb = rgb8[..., :3].astype(np.float32) / 255.0
+    lum = rgb.mean(axis=2)
+    parts = [rgb.reshape(-1, 3)]
+    for sigma in TEXTURE_SIGMAS:
+        mean = ndimage.gaussian_filter(lum, sigma)
+        spread = np.sqrt(np.maximum(ndimage.gaussian_filter(lum * lum, sigma) - mean * mean, 0))
+        parts += [mean.reshape(-1, 1), 2 * spread.reshape(-1, 1)]
+    return np.concatenate(parts, 1)
+
+
+def evidence(maps: np.ndarray) -> float:
+    """How much the (calibrated) maps say, in [0, 1]: the mean over maps of Otsu's separability
+    (between-class over total variance; 0 for a flat map, 1 for a map of two values)."""
+    if not len(maps):
+        return 0.0
+    return float(np.mean([_separability(m) for m in maps]))
+
+
+def _separability(plane: np.ndarray) -> float:
+    values = plane.ravel()
+    total = values.var()
+    if total < 1e-12:
+        return 0.0
+    from skimage.filters import threshold_otsu
+
+    above = values > threshold_otsu(values)
+    share = above.mean()
+    if share in (0.0, 1.0):
+        return 0.0
+    between = share * (1 - share) * (values[above].mean() - values[~above].mean()) ** 2
+    return float(np.clip(between / total, 0.0, 1.0))
+
+
+def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """(K+1, h, w): each label's posterior under per-label mixtures with equal priors, smoothed
+    over a few pixels (texture is a property of a neighbourhood). Each label learns from the pixels
+    `current` (the maps' argmax) gives it and, for most of its weight, from the pixels around its
+    prompts (`fixed` ≥ 0), none of them near another label's prompts; then, as GrabCut iterates,
+    each label learns again with the pixels the posteriors give it in place of `current`'s."""
+    from scipy import ndimage
+
+    n = max(int(current.max(initial=0)), int(fixed.max(initial=0))) + 1
+    feats = features(rgb8)
+    rng = np.random.default_rng(0)
+    reach = max(3, round(SAMPLE_RADIUS * max(fixed.shape)))
+    near = [
+        ndimage.binary_dilation(fixed == label, iterations=reach) & ((fixed < 0) | (fixed == label))
+        for label in range(n)
+    ]
+    floor = np.maximum(feats.var(axis=0) * FLOOR_SHARE, VARIANCE_FLOOR)
+    given = current
+    for _ in range(ROUNDS):
+        models = [_fit(feats[_draw(_weights(label, given, fixed, near), rng)], rng, floor) for label in range(n)]
+        p = _posteriors(models, feats, fixed.shape)
+        given = p.argmax(axis=0)
+        given[fixed >= 0] = fixed[fixed >= 0]
+    return p
+
+
+def _weights(label: int, given: np.ndarray, fixed: np.ndarray, near: list[np.ndarray]) -> np.ndarray:
+    """Each pixel's weight in `label`'s model: the pixels around its prompts weigh PROMPT_SHARE
+    together, the pixels it is given the rest (the user's word outweighs the maps')."""
+    others = np.logical_or.reduce([m for k, m in enumerate(near) if k != label] or [np.zeros(fixed.shape, bool)])
+    base = (given == label) & (fixed < 0) & ~others
+    if not base.any() and not near[label].any():
+        base = (fixed < 0) & ~others
+    weights = np.zeros(fixed.shape, np.float64)
+    for part, share in ((base, 1.0 - PROMPT_SHARE), (near[label], PROMPT_SHARE)):
+        if part.any():
+            weights[part] += share / part.sum()
+    return weights.ravel()
+
+
+def _draw(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """MAX_SAMPLES pixels drawn by weight (all of them, once each, when there are fewer)."""
+    chosen = np.flatnonzero(weights)
+    if len(chosen) <= MAX_SAMPLES and np.ptp(weights[chosen]) == 0:
+        return chosen
+    return rng.choice(chosen, MAX_SAMPLES, p=weights[chosen] / weights[chosen].sum())
+
+
+def _posteriors(models: list[_Mixture], feats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel's posterior (clipped, so one pixel's vote is bounded), its log smoothed over
+    its neighbourhood and counted EVIDENCE_GAIN times."""
+    from scipy import ndimage
+
+    log_p = np.stack([m.log_density(feats).reshape(shape) for m in models]).astype(np.float32)
+    log_p -= log_p.max(axis=0, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=0, keepdims=True))
+    np.maximum(log_p, np.log(VOTE_FLOOR), out=log_p)
+    for plane in log_p:
+        ndimage.gaussian_filter(plane, SMOOTH_SIGMA, output=plane)
+    log_p *= EVIDENCE_GAIN
+    log_p -= log_p.max(axis=0, keepdims=True)
+    p = np.exp(log_p)
+    return p / p.sum(axis=0, keepdims=True)
+
+
+class _Mixture:
+    """A Gaussian mixture with diagonal covariances."""
+
+    def __init__(self, weights: np.ndarray, means: np.ndarray, variances: np.ndarray) -> None:
+        self.weights, self.means, self.variances = weights, means, variances
+
+    def component_log(self, x: np.ndarray) -> np.ndarray:
+        """(N, M): log of weight × density of each component, as three matrix products."""
+        inv = 1.0 / self.variances
+        z = (x * x) @ inv.T - 2.0 * x @ (self.means * inv).T + (self.means**2 * inv).sum(axis=1)
+        constant = np.log(self.weights) - 0.5 * (np.log(self.variances).sum(axis=1) + x.shape[1] * np.log(2 * np.pi))
+        return (constant - 0.5 * z).astype(np.float32)
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        logs = self.component_log(x)
+        top = logs.max(axis=1, keepdims=True)
+        return (top + np.log(np.exp(logs - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray) -> _Mixture:
+    """EM from means drawn farthest-first (k-means++ without randomness beyond the first)."""
+    m = min(COMPONENTS, len(x))
+    means = [x[rng.integers(len(x))]]
+    for _ in range(1, m):
+        far = np.min([((x - mu) ** 2).sum(axis=1) for mu in means], axis=0)
+        means.append(x[int(np.argmax(far))])
+    spread = np.maximum(x.var(axis=0), floor)
+    model = _Mixture(np.full(m, 1.0 / m), np.array(means), np.tile(spread, (m, 1)))
+    for _ in range(EM_STEPS):
+        logs = model.component_log(x)
+        resp = np.exp(logs - logs.max(axis=1, keepdims=True))
+        resp /= resp.sum(axis=1, keepdims=True)
+        mass = resp.sum(axis=0) + 1e-6
+        means = (resp.T @ x) / mass[:, None]
+        variances = np.maximum((resp.T @ (x * x)) / mass[:, None] - means**2, floor)
+        model = _Mixture(mass / mass.sum(), means, variances)
+    return model
