@@ -10,7 +10,7 @@ over all threads: steadier on a busy machine). "IoU, no click"
 is ours from the saliency and the frame alone (the anchors have nothing to go on before a click); the anchors
 never see the saliency, so they run once per scene and their rows repeat in its two sets.
 Needs opencv-python-headless (GrabCut). Usage:
-    python bench/bench_prompts_noc.py [--scenes 6] [--seed 0] [--only coffee|textures] [--out out/prompts_noc.md]
+    python bench/bench_prompts_noc.py [--scenes 6] [--seed 0] [--only coffee|textures] [--ours-only] [--out out/prompts_noc.md]
 """
 
 from __future__ import annotations
@@ -80,12 +80,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("out/prompts_noc.md"), help="where the tables are written")
     parser.add_argument("--only", choices=("coffee", "textures"), help="one kind of scene set (run both side by side)")
+    parser.add_argument("--ours-only", action="store_true", help="skip the anchors (e.g. after changing ours)")
     args = parser.parse_args()
     missing = click_ours.available()
     if missing:
         print(missing, flush=True)
-    tables, anchors = [], {}
-    for title, scenes in scene_sets(args.scenes, args.seed).items():
+    tables, sets = [], scene_sets(args.scenes, args.seed)
+    anchors = {scene.name: {} for scenes in sets.values() for scene in scenes} if args.ours_only else {}
+    for title, scenes in sets.items():
         if args.only and (args.only == "coffee") != title.startswith("coffee"):
             continue
         tables.append(table(title, scenes, missing is None, anchors))
