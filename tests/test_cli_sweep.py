@@ -56,6 +56,7 @@ def test_sweep_writes_a_labelled_tile_and_a_bundle_per_weight_and_keeps_what_exi
     assert (out / "sweep.png").read_bytes() == before
 
 
+@pytest.mark.slow  # a kill and a resume: the full run covers it
 def test_an_interrupted_sweep_keeps_its_finished_bundles_and_the_same_command_finishes_it(
     hub, inputs, tmp_path, capsys, monkeypatch
 ):

@@ -454,6 +454,7 @@ def narrow_training(monkeypatch):
     monkeypatch.setattr(training, "FCNClassifier", tiny_networks.NarrowFCN)
 
 
+@pytest.mark.slow  # a kill and a resume: the full run covers it
 def test_a_kill_at_any_write_leaves_a_run_that_its_advice_finishes_exactly(
     texture_folder, tmp_path, narrow_training, monkeypatch, capsys
 ):

@@ -242,13 +242,19 @@ class CompositeWidget(Container):
                 return (yield from stacked()), masks
 
             return None, layer, stack_job
+        from napari_partial_style.core.job.pipeline import check
+
         layer, doc = self._document(self.composite_form)
         job_session = session(doc.params.session)
 
+        given = ("segment", "stylize") if "segment" in doc.results else ("stylize",)  # the layers chosen, as they are
+        check(doc, "composite", given)
+
         def job():
-            yield from job_session.compute(doc, "composite", given=("stylize",))
+            yield from job_session.compute(doc, "composite", given=given)
             result = doc.results["composite"].value
-            return result.image, result.mask, doc.why_stale("stylize")
+            stale = doc.why_stale("stylize")
+            return result.image, result.mask, stale if stale.startswith("labels painted beyond") else ""
 
         return slice_index(self.viewer, layer), layer, job
 
@@ -340,10 +346,11 @@ class CompositeWidget(Container):
             doc.set_params(replace(doc.params, score=replace(doc.params.score, expect=recorded)))
         composite = source_image(self.viewer, self.viewer.layers[name], "the composite layer").native
         use_composite(doc, composite, name)  # the composite shown is the one scored
+        given = tuple(s for s in ("segment", "stylize", "composite") if s in doc.results)
         job_session = session(doc.params.session)
 
         def job():
-            yield from job_session.compute(doc, "score", given=("stylize", "composite"))
+            yield from job_session.compute(doc, "score", given=given)
             score = doc.results["score"].value
             return {**score.scores, "rescored_labels": score.rescored_labels}
 

@@ -201,6 +201,19 @@ def stale_text(doc: JobDocument) -> str:
     return "out of date: " + "; ".join(f"{stage} ({why})" for stage, why in stale.items()) if stale else ""
 
 
-def view_named(name: str) -> JobView | None:
-    """The document of the content layer called `name` (the writer gets layer data, not layers)."""
-    return next((view for layer, view in list(_views.items()) if layer.name == name), None)
+def view_named(name: str, content: np.ndarray | None = None) -> JobView | None:
+    """The document of the content layer called `name` whose content is `content` (the writer gets
+    layer data, not layers; a closed viewer's layer of the same name may live on a while): the newest."""
+    found = [
+        view
+        for layer, view in list(_views.items())
+        if layer.name == name
+        and (
+            content is None
+            or (
+                view.document.content.native.shape == np.shape(content)
+                and np.array_equal(view.document.content.native, content)
+            )
+        )
+    ]
+    return found[-1] if found else None

@@ -35,7 +35,7 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
     try:
         job = JobLayers(layer_data)
         manifest = job.manifest()
-        stale = stale_results(job.content_name)
+        stale = stale_results(job.content_name, job.content)
         if stale:
             manifest["stale"] = stale
         bundle = Bundle(
@@ -63,11 +63,11 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
     return written
 
 
-def stale_results(content_name: str) -> dict[str, str]:
-    """What Run all's document of the content layer called `content_name` says is out of date."""
+def stale_results(content_name: str, content: np.ndarray | None = None) -> dict[str, str]:
+    """What the document of the content layer called `content_name` (holding `content`) says is out of date."""
     from napari_partial_style._napari.job_view import view_named
 
-    view = view_named(content_name)
+    view = view_named(content_name, content)
     return {} if view is None else view.document.stale()
 
 
