@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.images import to_float_rgb
 
 FLOW_METHODS = ("ilk", "tvl1", "dis")
 # Ruder, Dosovitskiy & Brox (2016), eq. 4-5: forward and backward flow that do not cancel (a pixel
@@ -26,11 +27,7 @@ BOUNDARY = (0.01, 0.002)
 
 def gray(frame: np.ndarray) -> np.ndarray:
     """Luminance in [0, 1], float32 (H, W), from 8-bit or float RGB or grey."""
-    f = frame.astype(np.float32)
-    if frame.dtype == np.uint8:
-        f /= 255.0
-    elif frame.dtype == np.uint16:
-        f /= 65535.0
+    f = to_float_rgb(frame)
     if f.ndim == 3:
         f = f[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
     return f
