@@ -242,6 +242,7 @@ class CompositeWidget(Container):
                 return (yield from stacked()), masks
 
             return None, layer, stack_job
+        from napari_partial_style._napari.job_view import computed
         from napari_partial_style.core.job.pipeline import check
 
         layer, doc = self._document(self.composite_form)
@@ -249,9 +250,10 @@ class CompositeWidget(Container):
 
         given = ("segment", "stylize") if "segment" in doc.results else ("stylize",)  # the layers chosen, as they are
         check(doc, "composite", given)
+        compute = computed(doc, job_session, "composite", given=given)
 
         def job():
-            yield from job_session.compute(doc, "composite", given=given)
+            yield from compute
             result = doc.results["composite"].value
             stale = doc.why_stale("stylize")
             return result.image, result.mask, stale if stale.startswith("labels painted beyond") else ""
@@ -285,7 +287,7 @@ class CompositeWidget(Container):
             if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
                 self.scores.value = f"{STALE} {self.scores.value}"
 
-        if params.smooth:
+        if params.smooth or self._busy(layer):  # a job computing the document: wait for it in a worker
             self.composite_runner.start(job, show)
             return
         try:
@@ -294,6 +296,13 @@ class CompositeWidget(Container):
             self.runner.report_error(exc, "Composite")
             return
         show(result)
+
+    @staticmethod
+    def _busy(layer) -> bool:
+        from napari_partial_style._napari.job_view import busy, view_of
+
+        view = view_of(layer)
+        return view is not None and busy(view.document)
 
     def _watch_labels(self) -> None:
         if self._watched is not None:
@@ -330,6 +339,7 @@ class CompositeWidget(Container):
         composite's record names) with the segmentation settings it was segmented with."""
         from dataclasses import replace
 
+        from napari_partial_style._napari.job_view import computed
         from napari_partial_style.core.job.pipeline import use_composite
 
         layer = self.content.value
@@ -349,8 +359,10 @@ class CompositeWidget(Container):
         given = tuple(s for s in ("segment", "stylize", "composite") if s in doc.results)
         job_session = session(doc.params.session)
 
+        scoring = computed(doc, job_session, "score", given=given)
+
         def job():
-            yield from job_session.compute(doc, "score", given=given)
+            yield from scoring
             score = doc.results["score"].value
             return {**score.scores, "rescored_labels": score.rescored_labels}
 

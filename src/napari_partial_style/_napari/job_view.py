@@ -7,6 +7,7 @@ between layers and the document.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -40,6 +41,30 @@ class JobView:
 
 _views: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 KEEP = object()  # `edit`'s style or labels left as the document has them
+
+
+_locks: dict[int, threading.Lock] = {}
+
+
+def computed(doc: JobDocument, job_session, want: str = "score", **options):
+    """`job_session.compute(doc, want, ...)` for a dock's worker: one job at a time per document, with
+    the settings the job was prepared with (captured now: another dock, with its own session
+    settings, may set its own before this job starts)."""
+    params = doc.params
+    lock = _locks.setdefault(id(doc), threading.Lock())
+
+    def run():
+        with lock:
+            doc.set_params(params)
+            return (yield from job_session.compute(doc, want, **options))
+
+    return run()
+
+
+def busy(doc: JobDocument) -> bool:
+    """Whether a job computes the document now (a step done on the spot would wait for it)."""
+    lock = _locks.get(id(doc))
+    return lock is not None and lock.locked()
 
 
 def view_of(content_layer) -> JobView | None:

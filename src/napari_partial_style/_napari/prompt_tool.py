@@ -192,6 +192,7 @@ class PromptTool(Container):
         """The CRF rerun in a worker (once more after a running one, for prompts that came
         meanwhile), the labels layer updated in place."""
         from napari_partial_style._napari.common import session
+        from napari_partial_style._napari.job_view import computed
 
         if self.runner.running:
             self._again = True
@@ -200,8 +201,10 @@ class PromptTool(Container):
         doc = view.document
         job_session = session(doc.params.session)
 
+        compute = computed(doc, job_session, "segment")
+
         def job():
-            yield from job_session.compute(doc, "segment")
+            yield from compute
             return doc.labels
 
         def show(labels) -> None:

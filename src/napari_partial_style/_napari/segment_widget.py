@@ -161,7 +161,7 @@ class SegmentWidget(Container):
         """The job the Run button starts, and what shows its result; bad input raises here. The
         content's document (shared with the other docks and Run all) computes the segmentation:
         with the same settings it is current and comes back at once, as segmented."""
-        from napari_partial_style._napari.job_view import edit
+        from napari_partial_style._napari.job_view import computed, edit
         from napari_partial_style.core.job.pipeline import check
 
         layer = self.image.value
@@ -180,8 +180,10 @@ class SegmentWidget(Container):
         job_session = session(params.session)
         size = job_session.size_for(doc.content.shape)
 
+        compute = computed(doc, job_session, "segment")
+
         def job():
-            yield from job_session.compute(doc, "segment")
+            yield from compute
             return doc.segmentation, size, str(job_session.device)
 
         return (job, lambda result: self._show(layer, params, *result, index=index))

@@ -361,7 +361,7 @@ class StylizeWidget(Container):
         """The job the Run button starts, and what shows its result; bad input raises here. The
         content's document (shared with the other docks and Run all) stylizes its labels' region
         with the style chosen here; the same settings again give the current result at once."""
-        from napari_partial_style._napari.job_view import edit
+        from napari_partial_style._napari.job_view import computed, edit
         from napari_partial_style.core.job.pipeline import check
 
         layer, content, style = self._inputs()
@@ -388,7 +388,7 @@ class StylizeWidget(Container):
 
         def job():
             yield from map_events(
-                iter(job_session.compute(doc, "stylize", given=given, preview_every=preview_every)),
+                computed(doc, job_session, "stylize", given=given, preview_every=preview_every),
                 _previews_at_size_of(content),
             )
             stylized = doc.results["stylize"].value

@@ -191,7 +191,7 @@ class WorkflowWidget(QWidget):
     def _run_all_job(self):
         """Run all: the tabs' inputs and settings into the content's document, and one worker that
         computes what is missing or out of date; bad input raises here."""
-        from napari_partial_style._napari.job_view import bind, show
+        from napari_partial_style._napari.job_view import bind, computed, show
         from napari_partial_style.core.job import pipeline
 
         try:
@@ -208,8 +208,10 @@ class WorkflowWidget(QWidget):
         job_session = session(params.session)
         steps = pipeline.todo(view.document)
 
+        compute = computed(view.document, job_session)
+
         def job():
-            return (yield from job_session.compute(view.document))
+            return (yield from compute)
 
         def shown(ran) -> Iterator[None]:
             from napari_partial_style.core.segment.score_meaning import summary
