@@ -63,6 +63,7 @@ def test_shipped_imagenet_names_equal_torchvisions():
     assert imagenet.classes() == list(VGG16_Weights.IMAGENET1K_V1.meta["categories"])
 
 
+@pytest.mark.slow  # a full-width VGG16 saved and loaded: the full run covers it
 def test_checkpoint_round_trip_and_version_check(tmp_path):
     torch.manual_seed(0)
     model = FCNClassifier(["glass", "wood"], mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)).eval()
