@@ -32,6 +32,7 @@ from napari_partial_style.core.registry import CLASSIFIER_SOURCES, STYLE_NETWORK
 CPU = SessionParams(device="cpu", size=48)
 
 
+@pytest.mark.slow  # a whole job end to end: the full run covers it
 def test_the_example_runs_the_whole_job_in_a_few_lines(hub, tmp_path, monkeypatch, capsys):
     """On the tiny networks under the default names (the full ones load in test_cli_run's end-to-end
     tests): the example's every line runs, through the whole job up to its full-resolution level."""

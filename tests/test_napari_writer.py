@@ -123,6 +123,7 @@ def test_the_docks_compute_what_session_run_computes(make_napari_viewer, qtbot, 
         assert docks.scores[key] == ran.scores[key], key
 
 
+@pytest.mark.slow  # a whole job end to end: the full run covers it
 def test_a_bundle_saved_from_napari_carries_the_job_back(make_napari_viewer, qtbot, hub, tmp_path):
     """Saved from napari, a job's bundle holds what the CLI's holds (the style included, though its
     layer is not selected, and the preview); reopened in a fresh viewer, its layers sit where they

@@ -74,6 +74,7 @@ def test_a_crop_gives_the_uncropped_result_at_a_fraction_of_the_frame(net):
     assert moved > 3 and difference[mask].mean() < 0.15 * moved
 
 
+@pytest.mark.slow  # two regions' style transfers at once: the full run covers it
 def test_two_regions_each_take_their_own_style(net):
     content = image((64, 128), 7)
     left, right = np.zeros((64, 128), bool), np.zeros((64, 128), bool)
