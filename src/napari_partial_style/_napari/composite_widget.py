@@ -239,7 +239,7 @@ class CompositeWidget(Container):
             layer, masks, params, stacked = self._stack_composite()
 
             def stack_job():
-                return (yield from stacked()), masks
+                return (yield from stacked()), masks, ""  # slices: no stale mark
 
             return None, layer, stack_job
         from napari_partial_style._napari.job_view import computed
@@ -276,7 +276,7 @@ class CompositeWidget(Container):
         params = self.composite_form.params().composite
 
         def show(result) -> None:
-            image, mask, stale = (*result, "") if len(result) == 2 else result
+            image, mask, stale = result
             name = names.role(names.base_name(layer.name), names.COMPOSITE)
             meta = {"stage": "composite", "labels_layer": self.labels_layer.value.name, "parameters": asdict(params)}
             image = into_stack(self.viewer, layer, index, image, name, content_elsewhere=True)
