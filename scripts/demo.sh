@@ -5,7 +5,6 @@
 set -euo pipefail
 here="$PWD"
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
-CPU_INDEX=https://download.pytorch.org/whl/cpu
 
 # The bundle `demo` will write (its --out, default demo.pstyle), absolute from where we started.
 out=demo.pstyle overwrite=0 help=0
@@ -28,12 +27,9 @@ fi
 cd "$checkout"
 bash scripts/system-packages.sh
 [ -x .venv/bin/python ] || python3 -m venv .venv
-# Without an NVIDIA GPU, PyPI's default torch brings CUDA libraries that cannot be used (a 5.7 GB
-# .venv instead of 1.3 GB): take torch's CPU build first, and PyPI's only where its index is out of reach.
-if ! { command -v nvidia-smi && nvidia-smi -L; } >/dev/null 2>&1; then
-  if ! .venv/bin/pip install -q --timeout 15 --retries 0 --index-url "$CPU_INDEX" torch torchvision >/dev/null 2>&1; then
-    echo "demo.sh: torch's CPU-only build could not be installed from $CPU_INDEX (unreachable?); installing PyPI's default torch, which brings CUDA libraries (about 4 GB more)."
-  fi
+cpu_index="$(bash scripts/cpu-torch-index.sh)"
+if [ -n "$cpu_index" ]; then
+  .venv/bin/pip install -q --index-url "$cpu_index" torch torchvision
 fi
 .venv/bin/pip install -q -e .
 
