@@ -9,7 +9,7 @@ and the images at `--save-at` fine steps are written to `--out` (an .npz) for `c
 
 Usage:
     python bench/bench_demo_schedule.py run --steps 300 --fine-steps 60 --out base.npz [--threads 1]
-    python bench/bench_demo_schedule.py compare base.npz other.npz [--fine 20 30 40 60]
+    python bench/bench_demo_schedule.py compare base.npz other.npz [--fine 20 30 40 60] [--coarse 150 200]
 """
 
 from __future__ import annotations
@@ -91,6 +91,15 @@ def compare(args: argparse.Namespace) -> None:
         f"today: {int(base['coarse'])} + {len(base['losses']) - int(base['coarse'])} steps; "
         + ", ".join(f"{n} {final[names.index(n)]:.4g}" for n in ("style", "content", "total"))
     )
+    coarse_end = base["losses"][int(base["coarse"]) - 1]
+    for k in args.coarse:
+        row = base["losses"][k - 1]
+        print(
+            f"coarse level after {k} steps / after {int(base['coarse'])}: "
+            + ", ".join(
+                f"{n} {row[names.index(n)] / coarse_end[names.index(n)]:.4f}" for n in ("style", "content", "total")
+            )
+        )
     print("| schedule | style / today's | content / today's | total / today's | PSNR in the cup vs today's (dB) |")
     print("|---|---|---|---|---|")
     for path in args.others:
@@ -119,7 +128,8 @@ def main() -> None:
     two = sub.add_parser("compare")
     two.add_argument("base")
     two.add_argument("others", nargs="+")
-    two.add_argument("--fine", type=int, nargs="+", default=[10, 20, 30, 40, 60])
+    two.add_argument("--fine", type=int, nargs="+", default=[10, 20, 30, 40, 50, 60])
+    two.add_argument("--coarse", type=int, nargs="+", default=[100, 150, 200, 250], help="base's coarse steps to show")
     args = parser.parse_args()
     run(args) if args.what == "run" else compare(args)
 
