@@ -81,6 +81,25 @@ def test_a_named_target_the_classifier_barely_sees_is_one_warning_line():
     assert segmented(red_blue()).weak_targets() is None  # full red scores above it
 
 
+def test_named_classes_take_each_scales_scores_from_its_gradient_pass():
+    """With targets and subtracted classes named (the demo, and every score stage), no separate scoring pass
+    runs: one forward per scale instead of two, and the same scores as the scoring pass gives."""
+    from napari_partial_style.core.nets.tensors import to_tensor
+    from napari_partial_style.core.segment.canvas import min_canvas
+    from napari_partial_style.core.segment.saliency import scores_per_scale
+
+    img = red_blue()
+    params = SaliencyParams(targets=("red thing",), subtract=("blue thing",), scales=(0.8, 1.0, 1.2))
+    model, forwards = TinyTapped(), []
+    plain_forward = model.forward_taps
+    model.forward_taps = lambda x: forwards.append(x.requires_grad) or plain_forward(x)
+    result = drain(dcsm(model, img, params, CPU))
+    assert forwards == [True, True, True]  # the three gradient passes, no no-grad scoring pass before them
+    side = max(*img.shape[:2], min_canvas(model.min_input, params.scales))
+    board = to_tensor(canvas(img, side, model.mean)[0], CPU)
+    np.testing.assert_allclose(result.scores, scores_per_scale(TinyTapped(), board, params.scales), rtol=1e-6)
+
+
 def test_all_zero_map_is_a_clear_error():
     img = np.full((64, 64, 3), 0.5, np.float32)  # grey: no evidence for red
     with pytest.raises(InputError, match="all zero"):

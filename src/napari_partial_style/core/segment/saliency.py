@@ -155,12 +155,16 @@ def dcsm(
     board_t = to_tensor(board, device)
     batched = BATCHED_DEFAULT.get(device.type, False) if batched is None else batched
     yield Progress("saliency", 0, 1, message="scoring classes")
-    scores = scores_per_scale(model, board_t, params.scales)
+    # Named targets and subtracted classes need no scores to choose them: each scale's scores then come from
+    # the logits of its gradient pass (guided backprop changes only the backward), one forward pass fewer.
+    named = bool(params.targets and params.subtract)
+    scores = None if named else scores_per_scale(model, board_t, params.scales)
     threshold = default_threshold(model) if params.threshold is None else params.threshold
     targets = select_targets(scores, model.classes, threshold, params.targets)
     k_set = subtraction_set(targets, scores, model.classes, params.subtract)
     yield Progress("saliency", 1, 1, message=f"targets: {', '.join(model.classes[t] for t in targets)}")
     accumulated = torch.zeros((len(targets), side, side), device=device)
+    seen_scores = []
     for index, scale in enumerate(params.scales):
         mapped = [row for row, t in enumerate(targets) if params.targets or scores[index, t] > threshold]
         if not mapped:
@@ -168,6 +172,8 @@ def dcsm(
         with guided(model):
             x = scaled(board_t, scale).requires_grad_(True)
             logits, taps = model.forward_taps(x)
+            if named:
+                seen_scores.append(model.scores(logits.detach())[0].cpu().numpy())
             grads = yield from tap_gradient_steps(logits, taps, k_set, batched, label=f"scale {scale:g}")
         found = distinct_maps(grads, side, mapped)
         del logits, taps, grads
@@ -185,4 +191,5 @@ def dcsm(
         if not crop[row].max() > 0:
             raise _no_evidence(model.classes[target])
         maps.append(finish(crop[row]))
+    scores = np.stack(seen_scores) if named else scores
     return SaliencyResult(np.stack(maps), targets, k_set, scores, list(model.classes), threshold)
