@@ -12,37 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
-COMPONENTS = 3
+from napari_partial_style.core.segment import texture
+
+COMPONENTS = 5
 EM_STEPS = 8
 MAX_SAMPLES = 4000
-SAMPLE_RADIUS = 0.1  # share of the long side around each prompted pixel whose pixels first teach its label
-TEXTURE_SIGMAS = (1.0,)
-VARIANCE_FLOOR = 1e-4
-# A component's variance is at least this share of the image's, per feature: a click's few dozen
-# pixels would otherwise teach a model so narrow that the rest of its own region fits it badly.
-FLOOR_SHARE = 0.05
+NEAR = 3  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
+VARIANCE_FLOOR = 0.05  # features have unit spread over the image: a click's few pixels must not teach a needle
 ROUNDS = 3
 VOTE_FLOOR = 1e-3  # a pixel's posterior for any label, before its neighbourhood votes
 PROMPT_SHARE = 0.75
-SMOOTH_SIGMA = 2.0
+SMOOTH_SIGMA = 4.0
 # The smoothed log-likelihood is a mean over about 4πσ² pixels whose evidence is far from
 # independent; counted as a few independent pixels it holds against the CRF's smoothing.
 EVIDENCE_GAIN = 4.0
-
-
-def features(rgb8: np.ndarray) -> np.ndarray:
-    """(N, 3 + 2·scales) per pixel: r, g, b in [0, 1], and at each texture scale the local mean and
-    spread of the luminance."""
-    from scipy import ndimage
-
-    rgb = rgb8[..., :3].astype(np.float32) / 255.0
-    lum = rgb.mean(axis=2)
-    parts = [rgb.reshape(-1, 3)]
-    for sigma in TEXTURE_SIGMAS:
-        mean = ndimage.gaussian_filter(lum, sigma)
-        spread = np.sqrt(np.maximum(ndimage.gaussian_filter(lum * lum, sigma) - mean * mean, 0))
-        parts += [mean.reshape(-1, 1), 2 * spread.reshape(-1, 1)]
-    return np.concatenate(parts, 1)
 
 
 def evidence(maps: np.ndarray) -> float:
@@ -68,43 +51,45 @@ def _separability(plane: np.ndarray) -> float:
     return float(np.clip(between / total, 0.0, 1.0))
 
 
-def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray) -> np.ndarray:
+def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: float) -> np.ndarray:
     """(K+1, h, w): each label's posterior under per-label mixtures with equal priors, smoothed
     over a few pixels (texture is a property of a neighbourhood). Each label learns from the pixels
-    `current` (the maps' argmax) gives it and, for most of its weight, from the pixels around its
-    prompts (`fixed` ≥ 0), none of them near another label's prompts; then, as GrabCut iterates,
-    each label learns again with the pixels the posteriors give it in place of `current`'s."""
+    around its prompts (`fixed` ≥ 0) for most of its weight and from the pixels `current` (the
+    maps' argmax) gives it, as far as the maps are trusted (`trust`: 0 for a flat map); then, as
+    GrabCut iterates, each label learns again with the pixels the posteriors give it."""
     from scipy import ndimage
 
     n = max(int(current.max(initial=0)), int(fixed.max(initial=0))) + 1
-    feats = features(rgb8)
+    feats = texture.features(rgb8)
     rng = np.random.default_rng(0)
-    reach = max(3, round(SAMPLE_RADIUS * max(fixed.shape)))
     near = [
-        ndimage.binary_dilation(fixed == label, iterations=reach) & ((fixed < 0) | (fixed == label))
+        ndimage.binary_dilation(fixed == label, iterations=NEAR) & ((fixed < 0) | (fixed == label))
         for label in range(n)
     ]
-    floor = np.maximum(feats.var(axis=0) * FLOOR_SHARE, VARIANCE_FLOOR)
-    given = current
+    floor = np.full(feats.shape[1], VARIANCE_FLOOR)
+    given, share = current, trust
     for _ in range(ROUNDS):
-        models = [_fit(feats[_draw(_weights(label, given, fixed, near), rng)], rng, floor) for label in range(n)]
+        models = [
+            _fit(feats[_draw(_weights(label, given, fixed, near, share), rng)], rng, floor) for label in range(n)
+        ]
         p = _posteriors(models, feats, fixed.shape)
-        given = p.argmax(axis=0)
+        given, share = p.argmax(axis=0), 1.0
         given[fixed >= 0] = fixed[fixed >= 0]
     return p
 
 
-def _weights(label: int, given: np.ndarray, fixed: np.ndarray, near: list[np.ndarray]) -> np.ndarray:
+def _weights(label: int, given: np.ndarray, fixed: np.ndarray, near: list[np.ndarray], share: float) -> np.ndarray:
     """Each pixel's weight in `label`'s model: the pixels around its prompts weigh PROMPT_SHARE
-    together, the pixels it is given the rest (the user's word outweighs the maps')."""
+    together, the pixels it is given `share` of the rest (the user's word outweighs the maps')."""
     others = np.logical_or.reduce([m for k, m in enumerate(near) if k != label] or [np.zeros(fixed.shape, bool)])
     base = (given == label) & (fixed < 0) & ~others
     if not base.any() and not near[label].any():
         base = (fixed < 0) & ~others
     weights = np.zeros(fixed.shape, np.float64)
-    for part, share in ((base, 1.0 - PROMPT_SHARE), (near[label], PROMPT_SHARE)):
+    prompted = near[label].any()
+    for part, part_share in ((base, (1.0 - PROMPT_SHARE) * share if prompted else 1.0), (near[label], PROMPT_SHARE)):
         if part.any():
-            weights[part] += share / part.sum()
+            weights[part] += part_share / part.sum()
     return weights.ravel()
 
 
