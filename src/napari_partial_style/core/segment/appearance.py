@@ -18,6 +18,7 @@ COMPONENTS = 5
 EM_STEPS = 8
 MAX_SAMPLES = 4000
 NEAR = 3  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
+CLEAR_REACH = float(__import__('os').environ.get('H38_CLEAR', 0.08))
 VARIANCE_FLOOR = 0.05  # features have unit spread over the image: a click's few pixels must not teach a needle
 ROUNDS = 3
 VOTE_FLOOR = 1e-3  # a pixel's posterior for any label, before its neighbourhood votes
@@ -67,15 +68,35 @@ def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: 
         for label in range(n)
     ]
     floor = np.full(feats.shape[1], VARIANCE_FLOOR)
+    clear = _clear_of_prompts(fixed, n)
     given, share = current, trust
     for _ in range(ROUNDS):
         models = [
-            _fit(feats[_draw(_weights(label, given, fixed, near, share), rng)], rng, floor) for label in range(n)
+            _fit(feats[_draw(_weights(label, given, fixed, near, share) * clear[label], rng)], rng, floor)
+            for label in range(n)
         ]
         p = _posteriors(models, feats, fixed.shape)
         given, share = p.argmax(axis=0), 1.0
         given[fixed >= 0] = fixed[fixed >= 0]
     return p
+
+
+def _clear_of_prompts(fixed: np.ndarray, n: int) -> np.ndarray:
+    """(n, N): how far each pixel is from every other label's prompts, in [0, 1]: a pixel the
+    labels give to `label` near another label's click is likely the part that click corrects (a
+    missed white cup body stays "background" until the model has learned it), so it teaches less."""
+    from scipy import ndimage
+
+    reach = CLEAR_REACH * max(fixed.shape)
+    far = np.ones((n, fixed.size))
+    for k in range(n):
+        if (fixed == k).any():
+            d = ndimage.distance_transform_edt(fixed != k).ravel()
+            away = 1.0 - np.exp(-0.5 * (d / reach) ** 2)
+            for label in range(n):
+                if label != k:
+                    far[label] *= away
+    return far
 
 
 def _weights(label: int, given: np.ndarray, fixed: np.ndarray, near: list[np.ndarray], share: float) -> np.ndarray:

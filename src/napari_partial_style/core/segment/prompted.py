@@ -19,6 +19,8 @@ from napari_partial_style.core.params import CRFParams
 
 PROMPT_GAIN = float(os.environ.get("H38_GAIN", 6.0))
 LOCAL = float(os.environ.get("H38_LOCAL", 0.0))
+REL_LOW = float(os.environ.get("H38_RL", 0.8))
+REL_POW = float(os.environ.get("H38_RP", 1.0))
 MODE = os.environ.get("H38_MODE", "blend")
 SURE_POWER = float(os.environ.get("H38_SP", 1.0))
 
@@ -38,7 +40,7 @@ def probabilities(rgb8: np.ndarray, calibrated: np.ndarray, base: np.ndarray, pa
         top = np.sort(p, axis=0)
         sure = (top[-1] - top[-2])[None] * (1 - params.appearance)  if False else (top[-1] - top[-2])[None]
         sure = sure ** SURE_POWER
-        w = params.appearance * (1 - sure)
+        w = params.appearance * (1 - sure) * reliability(p, learned[: len(base)], sure[0])
         log_p = np.log(np.maximum((1 - w) * p + w * learned[: len(base)], 1e-6))
     else:
         log_p = np.log(np.maximum(p, 1e-6))
@@ -47,6 +49,15 @@ def probabilities(rgb8: np.ndarray, calibrated: np.ndarray, base: np.ndarray, pa
     log_p -= log_p.max(axis=0, keepdims=True)
     p = np.exp(log_p)
     return (p / p.sum(axis=0, keepdims=True)).astype(np.float32)
+
+
+def reliability(p, learned, sure):
+    confident = sure > 0.5
+    if confident.mean() < 0.01:
+        return 1.0
+    agree = float((p.argmax(axis=0)[confident] == learned.argmax(axis=0)[confident]).mean())
+    print("agree", agree) if os.environ.get("H38_DEBUG") else None
+    return float(np.clip((agree - REL_LOW) / (1 - REL_LOW), 0, 1)) ** REL_POW
 
 
 def local(fixed: np.ndarray, n: int) -> np.ndarray:
