@@ -17,8 +17,9 @@ from napari_partial_style.core.segment import texture
 COMPONENTS = 5
 EM_STEPS = 8
 MAX_SAMPLES = 4000
+STRIDE = 2
 NEAR = 3  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
-CLEAR_REACH = float(__import__('os').environ.get('H38_CLEAR', 0.08))
+CLEAR_REACH = 0.08  # share of the long side: how far a click's correction reaches when choosing samples
 VARIANCE_FLOOR = 0.05  # features have unit spread over the image: a click's few pixels must not teach a needle
 ROUNDS = 3
 VOTE_FLOOR = 1e-3  # a pixel's posterior for any label, before its neighbourhood votes
@@ -61,15 +62,17 @@ def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: 
     from scipy import ndimage
 
     n = max(int(current.max(initial=0)), int(fixed.max(initial=0))) + 1
-    feats = texture.features(rgb8)
+    h, w = fixed.shape
+    grid = (slice(None, None, STRIDE), slice(None, None, STRIDE))  # texture is smooth: every STRIDE-th pixel
+    feats = texture.features(rgb8).reshape(h, w, -1)[grid].reshape(-1, texture.count())
     rng = np.random.default_rng(0)
     near = [
-        ndimage.binary_dilation(fixed == label, iterations=NEAR) & ((fixed < 0) | (fixed == label))
+        (ndimage.binary_dilation(fixed == label, iterations=NEAR) & ((fixed < 0) | (fixed == label)))[grid]
         for label in range(n)
     ]
-    floor = np.full(feats.shape[1], VARIANCE_FLOOR)
-    clear = _clear_of_prompts(fixed, n)
-    given, share = current, trust
+    clear = _clear_of_prompts(fixed, n)[:, grid[0], grid[1]].reshape(n, -1)
+    fixed, given, share = fixed[grid], current[grid], trust
+    floor = np.full(feats.shape[1], VARIANCE_FLOOR, np.float32)
     for _ in range(ROUNDS):
         models = [
             _fit(feats[_draw(_weights(label, given, fixed, near, share) * clear[label], rng)], rng, floor)
@@ -78,7 +81,8 @@ def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: 
         p = _posteriors(models, feats, fixed.shape)
         given, share = p.argmax(axis=0), 1.0
         given[fixed >= 0] = fixed[fixed >= 0]
-    return p
+    zoom = (h / p.shape[1], w / p.shape[2])
+    return np.stack([ndimage.zoom(plane, zoom, order=1, mode="nearest", grid_mode=True) for plane in p])
 
 
 def _clear_of_prompts(fixed: np.ndarray, n: int) -> np.ndarray:
@@ -88,10 +92,10 @@ def _clear_of_prompts(fixed: np.ndarray, n: int) -> np.ndarray:
     from scipy import ndimage
 
     reach = CLEAR_REACH * max(fixed.shape)
-    far = np.ones((n, fixed.size))
+    far = np.ones((n, *fixed.shape), np.float32)
     for k in range(n):
         if (fixed == k).any():
-            d = ndimage.distance_transform_edt(fixed != k).ravel()
+            d = ndimage.distance_transform_edt(fixed != k)
             away = 1.0 - np.exp(-0.5 * (d / reach) ** 2)
             for label in range(n):
                 if label != k:
@@ -132,7 +136,7 @@ def _posteriors(models: list[_Mixture], feats: np.ndarray, shape: tuple[int, int
     log_p -= np.log(np.exp(log_p).sum(axis=0, keepdims=True))
     np.maximum(log_p, np.log(VOTE_FLOOR), out=log_p)
     for plane in log_p:
-        ndimage.gaussian_filter(plane, SMOOTH_SIGMA, output=plane)
+        ndimage.gaussian_filter(plane, SMOOTH_SIGMA / STRIDE, output=plane)
     log_p *= EVIDENCE_GAIN
     log_p -= log_p.max(axis=0, keepdims=True)
     p = np.exp(log_p)
@@ -166,7 +170,7 @@ def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray) -> _Mixture
         far = np.min([((x - mu) ** 2).sum(axis=1) for mu in means], axis=0)
         means.append(x[int(np.argmax(far))])
     spread = np.maximum(x.var(axis=0), floor)
-    model = _Mixture(np.full(m, 1.0 / m), np.array(means), np.tile(spread, (m, 1)))
+    model = _Mixture(np.full(m, 1.0 / m, np.float32), np.array(means), np.tile(spread, (m, 1)))
     for _ in range(EM_STEPS):
         logs = model.component_log(x)
         resp = np.exp(logs - logs.max(axis=1, keepdims=True))
@@ -174,5 +178,5 @@ def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray) -> _Mixture
         mass = resp.sum(axis=0) + 1e-6
         means = (resp.T @ x) / mass[:, None]
         variances = np.maximum((resp.T @ (x * x)) / mass[:, None] - means**2, floor)
-        model = _Mixture(mass / mass.sum(), means, variances)
+        model = _Mixture((mass / mass.sum()).astype(np.float32), means, variances)
     return model

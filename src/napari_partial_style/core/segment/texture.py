@@ -28,6 +28,11 @@ def features(rgb8: np.ndarray) -> np.ndarray:
     return _cache[key]
 
 
+def count() -> int:
+    """How many features `features` gives per pixel."""
+    return 3 + 4 * len(SCALES)
+
+
 def _compute(rgb8: np.ndarray) -> np.ndarray:
     from scipy import ndimage
 
