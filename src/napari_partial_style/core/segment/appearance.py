@@ -18,9 +18,9 @@ COMPONENTS = 5
 EM_STEPS = 8
 MAX_SAMPLES = 4000
 STRIDE = 2
-NEAR = 3  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
-CLEAR_REACH = 0.08  # share of the long side: how far a click's correction reaches when choosing samples
-VARIANCE_FLOOR = 0.05  # features have unit spread over the image: a click's few pixels must not teach a needle
+NEAR = 6  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
+CLEAR_REACH = 0.25  # share of the long side: how far a click's correction reaches when choosing samples
+VARIANCE_FLOOR = 0.3  # features have unit spread over the image: a click's few pixels must not teach a needle
 ROUNDS = 3
 VOTE_FLOOR = 1e-3  # a pixel's posterior for any label, before its neighbourhood votes
 PROMPT_SHARE = 0.75
@@ -57,7 +57,7 @@ def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: 
     """(K+1, h, w): each label's posterior under per-label mixtures with equal priors, smoothed
     over a few pixels (texture is a property of a neighbourhood). Each label learns from the pixels
     around its prompts (`fixed` ≥ 0) for most of its weight and from the pixels `current` (the
-    maps' argmax) gives it, as far as the maps are trusted (`trust`: 0 for a flat map); then, as
+    maps' argmax; −1: none) gives it, as far as the maps are trusted (`trust`: 0 for a flat map); then, as
     GrabCut iterates, each label learns again with the pixels the posteriors give it."""
     from scipy import ndimage
 
