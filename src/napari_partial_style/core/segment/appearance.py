@@ -1,12 +1,11 @@
 """The prompts' appearance model: what the prompted pixels look like, against what surrounds them.
 
 Where the saliency maps say little (a class the classifier barely sees, or a flat map), a click
-alone would fix its pixels and little else. As GrabCut does, the pixels each label's prompts cover
-teach a small Gaussian mixture of colour and local texture (luminance mean and spread around each
-pixel), and each label without prompts is learned from the pixels the maps give it; the labels'
-posteriors then join the maps' probabilities, weighted by how little the maps say (a flat map:
-fully; a clearly two-sided one: hardly). numpy only, seeded: the same prompts give the same labels.
-"""
+alone would fix its pixels and little else. As GrabCut does, the pixels around each label's prompts
+teach a small Gaussian mixture of colour and texture (core/segment/texture.py), as do the pixels
+the maps give it as far as the maps carry evidence; the mixtures are refitted on their own result
+(core/segment/prompted.py decides where the posteriors count). numpy only, seeded: the same
+prompts give the same labels."""
 
 from __future__ import annotations
 

@@ -67,8 +67,7 @@ def doubted(p: np.ndarray, fixed: np.ndarray) -> np.ndarray:
 
 def reliability(p: np.ndarray, learned: np.ndarray, sure: np.ndarray) -> float:
     """In [0, 1]: how often the appearance model's labels match the maps' where the maps are `sure`
-    (and no prompt doubts them),
-    from AGREEMENT_FLOOR up (1 where the maps are sure almost nowhere). A map without contrast
+    (and no prompt doubts them), from AGREEMENT_FLOOR up (1 where the maps are sure almost nowhere). A map without contrast
     (all zero: "sure" background everywhere) is no evidence against the model: the caller takes
     the larger of this and 1 − the maps' evidence."""
     if sure.mean() < 0.01:
