@@ -9,8 +9,11 @@ mean IoU after 1, 3 and 5 clicks, and the mean seconds of one update after a cli
 over all threads: steadier on a busy machine). "IoU, no click"
 is ours from the saliency and the frame alone (the anchors have nothing to go on before a click); the anchors
 never see the saliency, so they run once per scene and their rows repeat in its two sets.
-Needs opencv-python-headless (GrabCut). Usage:
-    python bench/bench_prompts_noc.py [--scenes 6] [--seed 0] [--only coffee|textures] [--ours-only] [--out out/prompts_noc.md]
+`--threads` (default 1) caps torch's and OpenCV's threads for every method alike: on a machine
+other jobs load, two torch threads spin on each other (a click's CRF took 0.8–2.0 CPU s with two,
+0.26 with one, in one measurement here). Needs opencv-python-headless (GrabCut). Usage:
+    python bench/bench_prompts_noc.py [--scenes 6] [--seed 0] [--threads 1] [--only coffee|textures] [--ours-only]
+        [--out out/prompts_noc.md]
 """
 
 from __future__ import annotations
@@ -74,6 +77,14 @@ def table(title: str, scenes: list[Scene], with_ours: bool, anchors: dict[str, d
     return "\n".join(lines) + "\n"
 
 
+def limit_threads(count: int) -> None:
+    import cv2
+    import torch
+
+    torch.set_num_threads(count)
+    cv2.setNumThreads(count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=6, help="generated scenes per set")
@@ -81,7 +92,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/prompts_noc.md"), help="where the tables are written")
     parser.add_argument("--only", choices=("coffee", "textures"), help="one kind of scene set (run both side by side)")
     parser.add_argument("--ours-only", action="store_true", help="skip the anchors (e.g. after changing ours)")
+    parser.add_argument("--threads", type=int, default=1, help="torch's and OpenCV's threads, for every method")
     args = parser.parse_args()
+    limit_threads(args.threads)
     missing = click_ours.available()
     if missing:
         print(missing, flush=True)

@@ -63,6 +63,76 @@ def test_a_negative_prompt_removes_a_wrong_region_and_keeps_the_right_one():
     assert after[wrong].mean() < 0.05 and after[right].mean() > 0.9
 
 
+def evidence(truth, seed=0):
+    """A saliency map with evidence, as bench/click_scenes.py makes it: the truth plus noise of σ 0.5,
+    blurred at 1/40 of the long side, stretched to [0, 1]."""
+    from scipy.ndimage import gaussian_filter
+
+    noisy = truth + np.random.default_rng(seed).normal(0, 0.5, truth.shape)
+    m = gaussian_filter(noisy, max(truth.shape) / 40)
+    return ((m - m.min()) / np.ptp(m))[None].astype(np.float32)
+
+
+def frame(shape, region="thing"):
+    """The image's 1 px frame as a negative prompt (the click protocol's background seeds)."""
+    edge = np.zeros(shape, bool)
+    edge[[0, -1], :] = edge[:, [0, -1]] = True
+    return Prompt(False, region, *np.nonzero(edge))
+
+
+def test_good_evidence_gives_the_object_before_any_click_on_grey_textures():
+    """The CRF at PSA's settings once labelled nothing here (IoU 0.0): its 80 px bilateral kernel
+    outweighed the soft unary of a blurred map where the two textures share their grey levels."""
+    image, truth = texture_scene()
+    maps = evidence(truth)
+    assert iou(maps[0] > 0.5, truth) > 0.9  # the maps alone are good
+    labels = Session(CPU).recrf(image, maps, ["thing"], prompts=Prompts((frame(truth.shape),))).result().labels
+    assert iou(labels == 1, truth) > 0.8, iou(labels == 1, truth)
+
+
+def test_a_positive_click_in_a_missed_region_takes_that_region_to_its_edge():
+    grass = transform.resize(data.grass(), (N, N), anti_aliasing=True)
+    brick = transform.resize(data.brick(), (N, N), anti_aliasing=True)
+    seen, missed = np.zeros((N, N), bool), np.zeros((N, N), bool)
+    seen[8:40, 8:40], missed[52:88, 50:88] = True, True
+    image = np.dstack([np.where(seen | missed, brick, grass)] * 3).astype(np.float32)
+    maps = evidence(seen)  # the classifier saw one brick square only
+    session = Session(CPU)
+    prompts = Prompts((frame((N, N)),))
+    before = session.recrf(image, maps, ["thing"], prompts=prompts).result().labels == 1
+    assert before[missed].mean() < 0.05 and before[seen].mean() > 0.7
+    after = session.recrf(image, maps, ["thing"], prompts=prompts.add(click(row=70, col=69, radius=3)))
+    labels = after.result().labels == 1
+    assert labels[missed].mean() > 0.7, labels[missed].mean()  # the whole square, not the click's disc
+    assert labels[seen].mean() > 0.7 and labels[~(seen | missed)].mean() < 0.05
+
+
+def test_a_prompt_costs_a_few_times_a_plain_crf_rerun():
+    """Loosely (the machine is shared): CPU seconds, one torch thread, the image's lattices kept."""
+    import time
+
+    import torch
+
+    image, truth = texture_scene()
+    maps, session, threads = evidence(truth), Session(CPU), torch.get_num_threads()
+    prompts = Prompts((frame(truth.shape), click(radius=3), click(positive=False, row=10, col=80, radius=3)))
+
+    def cpu(**kwargs) -> float:
+        times = []
+        for _ in range(3):
+            start = time.process_time()
+            session.recrf(image, maps, ["thing"], **kwargs).result()
+            times.append(time.process_time() - start)
+        return sorted(times)[1]
+
+    torch.set_num_threads(1)
+    try:
+        plain, prompted = cpu(), cpu(prompts=prompts)
+    finally:
+        torch.set_num_threads(threads)
+    assert prompted < 4 * plain + 0.05, (prompted, plain)
+
+
 @pytest.mark.parametrize("method", ["torch", "pydensecrf"])
 def test_prompted_pixels_keep_their_label_through_every_iteration_in_both_back_ends(method):
     pytest.importorskip("pydensecrf.densecrf") if method == "pydensecrf" else None

@@ -1,48 +1,32 @@
 """The prompts' appearance model: what the prompted pixels look like, against what surrounds them.
 
 Where the saliency maps say little (a class the classifier barely sees, or a flat map), a click
-alone would fix its pixels and little else. As GrabCut does, the pixels each label's prompts cover
-teach a small Gaussian mixture of colour and local texture (luminance mean and spread around each
-pixel), and each label without prompts is learned from the pixels the maps give it; the labels'
-posteriors then join the maps' probabilities, weighted by how little the maps say (a flat map:
-fully; a clearly two-sided one: hardly). numpy only, seeded: the same prompts give the same labels.
-"""
+alone would fix its pixels and little else. As GrabCut does, the pixels around each label's prompts
+teach a small Gaussian mixture of colour and texture (core/segment/texture.py), as do the pixels
+the maps give it as far as the maps carry evidence; the mixtures are refitted on their own result
+(core/segment/prompted.py decides where the posteriors count). numpy only, seeded: the same
+prompts give the same labels."""
 
 from __future__ import annotations
 
 import numpy as np
 
-COMPONENTS = 3
+from napari_partial_style.core.segment import texture
+
+COMPONENTS = 5
 EM_STEPS = 8
 MAX_SAMPLES = 4000
-SAMPLE_RADIUS = 0.1  # share of the long side around each prompted pixel whose pixels first teach its label
-TEXTURE_SIGMAS = (1.0,)
-VARIANCE_FLOOR = 1e-4
-# A component's variance is at least this share of the image's, per feature: a click's few dozen
-# pixels would otherwise teach a model so narrow that the rest of its own region fits it badly.
-FLOOR_SHARE = 0.05
+STRIDE = 2
+NEAR = 6  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
+CLEAR_REACH = 0.25  # share of the long side: how far a click's correction reaches when choosing samples
+VARIANCE_FLOOR = 0.3  # features have unit spread over the image: a click's few pixels must not teach a needle
 ROUNDS = 3
 VOTE_FLOOR = 1e-3  # a pixel's posterior for any label, before its neighbourhood votes
 PROMPT_SHARE = 0.75
-SMOOTH_SIGMA = 2.0
+SMOOTH_SIGMA = 4.0
 # The smoothed log-likelihood is a mean over about 4πσ² pixels whose evidence is far from
 # independent; counted as a few independent pixels it holds against the CRF's smoothing.
 EVIDENCE_GAIN = 4.0
-
-
-def features(rgb8: np.ndarray) -> np.ndarray:
-    """(N, 3 + 2·scales) per pixel: r, g, b in [0, 1], and at each texture scale the local mean and
-    spread of the luminance."""
-    from scipy import ndimage
-
-    rgb = rgb8[..., :3].astype(np.float32) / 255.0
-    lum = rgb.mean(axis=2)
-    parts = [rgb.reshape(-1, 3)]
-    for sigma in TEXTURE_SIGMAS:
-        mean = ndimage.gaussian_filter(lum, sigma)
-        spread = np.sqrt(np.maximum(ndimage.gaussian_filter(lum * lum, sigma) - mean * mean, 0))
-        parts += [mean.reshape(-1, 1), 2 * spread.reshape(-1, 1)]
-    return np.concatenate(parts, 1)
 
 
 def evidence(maps: np.ndarray) -> float:
@@ -68,43 +52,68 @@ def _separability(plane: np.ndarray) -> float:
     return float(np.clip(between / total, 0.0, 1.0))
 
 
-def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray) -> np.ndarray:
+def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: float) -> np.ndarray:
     """(K+1, h, w): each label's posterior under per-label mixtures with equal priors, smoothed
     over a few pixels (texture is a property of a neighbourhood). Each label learns from the pixels
-    `current` (the maps' argmax) gives it and, for most of its weight, from the pixels around its
-    prompts (`fixed` ≥ 0), none of them near another label's prompts; then, as GrabCut iterates,
-    each label learns again with the pixels the posteriors give it in place of `current`'s."""
+    around its prompts (`fixed` ≥ 0) for most of its weight and from the pixels `current` (the
+    maps' argmax; −1: none) gives it, as far as the maps are trusted (`trust`: 0 for a flat map); then, as
+    GrabCut iterates, each label learns again with the pixels the posteriors give it."""
     from scipy import ndimage
 
     n = max(int(current.max(initial=0)), int(fixed.max(initial=0))) + 1
-    feats = features(rgb8)
+    h, w = fixed.shape
+    grid = (slice(None, None, STRIDE), slice(None, None, STRIDE))  # texture is smooth: every STRIDE-th pixel
+    feats = texture.features(rgb8).reshape(h, w, -1)[grid].reshape(-1, texture.count())
     rng = np.random.default_rng(0)
-    reach = max(3, round(SAMPLE_RADIUS * max(fixed.shape)))
     near = [
-        ndimage.binary_dilation(fixed == label, iterations=reach) & ((fixed < 0) | (fixed == label))
+        (ndimage.binary_dilation(fixed == label, iterations=NEAR) & ((fixed < 0) | (fixed == label)))[grid]
         for label in range(n)
     ]
-    floor = np.maximum(feats.var(axis=0) * FLOOR_SHARE, VARIANCE_FLOOR)
-    given = current
+    clear = _clear_of_prompts(fixed, n)[:, grid[0], grid[1]].reshape(n, -1)
+    fixed, given, share = fixed[grid], current[grid], trust
+    floor = np.full(feats.shape[1], VARIANCE_FLOOR, np.float32)
     for _ in range(ROUNDS):
-        models = [_fit(feats[_draw(_weights(label, given, fixed, near), rng)], rng, floor) for label in range(n)]
+        models = [
+            _fit(feats[_draw(_weights(label, given, fixed, near, share) * clear[label], rng)], rng, floor)
+            for label in range(n)
+        ]
         p = _posteriors(models, feats, fixed.shape)
-        given = p.argmax(axis=0)
+        given, share = p.argmax(axis=0), 1.0
         given[fixed >= 0] = fixed[fixed >= 0]
-    return p
+    zoom = (h / p.shape[1], w / p.shape[2])
+    return np.stack([ndimage.zoom(plane, zoom, order=1, mode="nearest", grid_mode=True) for plane in p])
 
 
-def _weights(label: int, given: np.ndarray, fixed: np.ndarray, near: list[np.ndarray]) -> np.ndarray:
+def _clear_of_prompts(fixed: np.ndarray, n: int) -> np.ndarray:
+    """(n, N): how far each pixel is from every other label's prompts, in [0, 1]: a pixel the
+    labels give to `label` near another label's click is likely the part that click corrects (a
+    missed white cup body stays "background" until the model has learned it), so it teaches less."""
+    from scipy import ndimage
+
+    reach = CLEAR_REACH * max(fixed.shape)
+    far = np.ones((n, *fixed.shape), np.float32)
+    for k in range(n):
+        if (fixed == k).any():
+            d = ndimage.distance_transform_edt(fixed != k)
+            away = 1.0 - np.exp(-0.5 * (d / reach) ** 2)
+            for label in range(n):
+                if label != k:
+                    far[label] *= away
+    return far
+
+
+def _weights(label: int, given: np.ndarray, fixed: np.ndarray, near: list[np.ndarray], share: float) -> np.ndarray:
     """Each pixel's weight in `label`'s model: the pixels around its prompts weigh PROMPT_SHARE
-    together, the pixels it is given the rest (the user's word outweighs the maps')."""
+    together, the pixels it is given `share` of the rest (the user's word outweighs the maps')."""
     others = np.logical_or.reduce([m for k, m in enumerate(near) if k != label] or [np.zeros(fixed.shape, bool)])
     base = (given == label) & (fixed < 0) & ~others
     if not base.any() and not near[label].any():
         base = (fixed < 0) & ~others
     weights = np.zeros(fixed.shape, np.float64)
-    for part, share in ((base, 1.0 - PROMPT_SHARE), (near[label], PROMPT_SHARE)):
+    prompted = near[label].any()
+    for part, part_share in ((base, (1.0 - PROMPT_SHARE) * share if prompted else 1.0), (near[label], PROMPT_SHARE)):
         if part.any():
-            weights[part] += share / part.sum()
+            weights[part] += part_share / part.sum()
     return weights.ravel()
 
 
@@ -126,7 +135,7 @@ def _posteriors(models: list[_Mixture], feats: np.ndarray, shape: tuple[int, int
     log_p -= np.log(np.exp(log_p).sum(axis=0, keepdims=True))
     np.maximum(log_p, np.log(VOTE_FLOOR), out=log_p)
     for plane in log_p:
-        ndimage.gaussian_filter(plane, SMOOTH_SIGMA, output=plane)
+        ndimage.gaussian_filter(plane, SMOOTH_SIGMA / STRIDE, output=plane)
     log_p *= EVIDENCE_GAIN
     log_p -= log_p.max(axis=0, keepdims=True)
     p = np.exp(log_p)
@@ -160,7 +169,7 @@ def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray) -> _Mixture
         far = np.min([((x - mu) ** 2).sum(axis=1) for mu in means], axis=0)
         means.append(x[int(np.argmax(far))])
     spread = np.maximum(x.var(axis=0), floor)
-    model = _Mixture(np.full(m, 1.0 / m), np.array(means), np.tile(spread, (m, 1)))
+    model = _Mixture(np.full(m, 1.0 / m, np.float32), np.array(means), np.tile(spread, (m, 1)))
     for _ in range(EM_STEPS):
         logs = model.component_log(x)
         resp = np.exp(logs - logs.max(axis=1, keepdims=True))
@@ -168,5 +177,5 @@ def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray) -> _Mixture
         mass = resp.sum(axis=0) + 1e-6
         means = (resp.T @ x) / mass[:, None]
         variances = np.maximum((resp.T @ (x * x)) / mass[:, None] - means**2, floor)
-        model = _Mixture(mass / mass.sum(), means, variances)
+        model = _Mixture((mass / mass.sum()).astype(np.float32), means, variances)
     return model

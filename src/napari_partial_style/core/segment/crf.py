@@ -67,23 +67,15 @@ def unaries(probabilities: np.ndarray) -> np.ndarray:
 def prompted_probabilities(
     rgb8: np.ndarray, maps: np.ndarray, params: CRFParams, fixed: np.ndarray | None
 ) -> np.ndarray:
-    """The labels' probabilities (K+1, h, w): the calibrated maps and the background, joined by
-    the prompts' appearance model where the maps say little or the prompts contradict them (a
-    negative click where the maps see the target): `params.appearance` at most."""
+    """The labels' probabilities (K+1, h, w): the calibrated maps and the background, and with
+    prompts those joined by the prompts' appearance model (core/segment/prompted.py)."""
     calibrated = calibrate(maps, params.calibration)
     probabilities = class_probabilities(calibrated, params.background_alpha)
-    if fixed is None or not (fixed >= 0).any() or not params.appearance:
+    if fixed is None or not (fixed >= 0).any():
         return probabilities
-    from napari_partial_style.core.segment import appearance
+    from napari_partial_style.core.segment import prompted
 
-    at = fixed >= 0
-    agree = probabilities[fixed[at], at] / probabilities[:, at].sum(axis=0)
-    say_little = 1.0 - appearance.evidence(calibrated)
-    weight = params.appearance * max(say_little, float(1.0 - agree.mean()))
-    if weight <= 0:
-        return probabilities
-    learned = appearance.posteriors(rgb8, fixed, probabilities.argmax(axis=0))
-    return ((1 - weight) * probabilities + weight * learned[: len(probabilities)]).astype(np.float32)
+    return prompted.probabilities(rgb8, calibrated, probabilities, params, fixed)
 
 
 def fixed_unaries(unary: np.ndarray, fixed: np.ndarray | None) -> np.ndarray:
@@ -91,6 +83,10 @@ def fixed_unaries(unary: np.ndarray, fixed: np.ndarray | None) -> np.ndarray:
     if fixed is None:
         return unary
     at = np.flatnonzero(fixed.ravel() >= 0)
+    if len(at):
+        from napari_partial_style.core.segment.prompted import PROMPT_GAIN
+
+        unary *= PROMPT_GAIN
     unary[:, at] = FIXED_ENERGY
     unary[fixed.ravel()[at], at] = 0.0
     return unary
