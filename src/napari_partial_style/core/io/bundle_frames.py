@@ -82,13 +82,14 @@ class FrameBundleWriter:
                 f"frame {self.frames} gives {', '.join(sorted(layers))} at {shape}, but frame 0 gave "
                 f"{', '.join(sorted(self.files))} at {self.shape}; every frame needs the same layers at one size."
             )
-        if self.frames >= MAX_FRAMES:
+        index = self.frames
+        if index >= MAX_FRAMES:
             raise InputError(f"a bundle holds at most {MAX_FRAMES} frames; split the clip.")
         for name, array in layers.items():
             if _plane_shape(name, np.shape(array)) != shape:
-                raise InputError(f"frame {self.frames}'s {name} is {np.shape(array)}, not on its {shape} content.")
+                raise InputError(f"frame {index}'s {name} is {np.shape(array)}, not on its {shape} content.")
             filename, data = layer_file(name, np.asarray(array))
-            filename = frame_file(name, self.frames, Path(filename).suffix)
+            filename = frame_file(name, index, Path(filename).suffix)
             with self._zip.open(_entry(filename), "w", force_zip64=True) as entry:
                 write_encoded(data, Path(filename).suffix, entry, filename)
             self.files[name].append(filename)

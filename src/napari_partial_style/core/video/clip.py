@@ -12,7 +12,7 @@ index: H×W labels} taken as they are on that frame and carried forward from the
 
 The generator yields `Progress` events (the stages of each frame, then one "clip" event per frame
 done: step = frames done, total = the clip's frame count, 0 when the file does not say) and, as
-each frame is finished, a `ClipFrame` (index, labels, stylized, composite, given), in order; it
+each frame is finished, a `ClipFrame` (index, content, labels, stylized, composite, given), in order; it
 returns a `ClipRecord`. It holds O(1) frames: a consumer writes each ClipFrame as it comes (the CLI
 writes the bundle a frame at a time). Stop iterating (or cancel through core/runtime/cancel.py in a
 worker) to stop between or inside frames; what was yielded stays valid.
@@ -49,10 +49,12 @@ STAGE = "clip"
 
 @dataclass(frozen=True)
 class ClipFrame:
-    """One finished frame: its labels (H×W int32), the stylized frame and the composite (both in
-    the frame's dtype, H×W×3), and whether its labels were given (frame 0's, a correction)."""
+    """One finished frame: its own pixels (`content`, H×W×3 in the clip's dtype), its labels (H×W
+    int32), the stylized frame and the composite (both like the content), and whether its labels were
+    given (frame 0's, a correction)."""
 
     index: int
+    content: np.ndarray
     labels: np.ndarray
     stylized: np.ndarray
     composite: np.ndarray
@@ -102,7 +104,7 @@ def run_clip(
         stylized, composite = yield from _frame(rt, frame, tracked, style, params, previous)
         record.seconds.append(time.perf_counter() - started)
         record.frames = tracked.index + 1
-        done = ClipFrame(tracked.index, tracked.labels, stylized, composite, tracked.given)
+        done = ClipFrame(tracked.index, frame.native, tracked.labels, stylized, composite, tracked.given)
         yield done
         yield Progress(STAGE, record.frames, clip.count or 0, message=f"frame {record.frames} done")
         previous = stylized
