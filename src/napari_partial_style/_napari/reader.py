@@ -23,7 +23,8 @@ def get_reader(path: str | list[str]):
 
 
 def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
-    """Layers of a bundle, named `<bundle> content`, `<bundle> labels`, ... (DESIGN.md)."""
+    """Layers of a bundle, named `<bundle> content`, `<bundle> labels`, ... (DESIGN.md). A clip's
+    (a frame axis in every layer but the style) open as stacks, so the slider moves through them together."""
     from napari_partial_style._napari import layer_names as names
     from napari_partial_style._napari.layers import SALIENCY_LOOK
     from napari_partial_style._napari.settings import prefer_our_reader
@@ -41,10 +42,11 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
         )
     targets = bundle.manifest.get("targets") or []
     if bundle.saliency is not None:
-        for i, target in enumerate(targets[: len(bundle.saliency)]):
+        maps = bundle.saliency.swapaxes(0, 1) if bundle.frames else bundle.saliency  # a clip's: (T, K, H, W)
+        for i, target in enumerate(targets[: len(maps)]):
             layers.append(
                 (
-                    bundle.saliency[i],
+                    maps[i],
                     {
                         "name": names.saliency(name, target),
                         **SALIENCY_LOOK,

@@ -17,9 +17,10 @@ returns a `ClipRecord`. It holds O(1) frames: a consumer writes each ClipFrame a
 writes the bundle a frame at a time). Stop iterating (or cancel through core/runtime/cancel.py in a
 worker) to stop between or inside frames; what was yielded stays valid.
 
-Each frame after the first starts from the previous result warped along the backward flow (the
-frame's own pixels where the flow is not trusted) and, with `temporal` > 0, its objective gains
-the temporal term (core/video/temporal.py) inside the region. Outside the composite's alpha every
+With `temporal` > 0 (params.style.temporal), each frame after the first starts from the previous
+result warped along the backward flow (the frame's own pixels where the flow is not trusted) and
+its objective gains the temporal term (core/video/temporal.py) inside the region; at 0 every frame
+is stylized on its own, as a photo would be. Outside the composite's alpha every
 output frame is that frame's own pixels, bit for bit; a frame whose tracked region is empty is
 its own pixels everywhere.
 """
@@ -143,7 +144,7 @@ def _frame(
         return frame.native.copy(), frame.native.copy()
     mask = np.logical_or.reduce([r.mask for r in regions])
     start = temporal = None
-    if previous is not None and tracked.flow is not None:
+    if previous is not None and tracked.flow is not None and params.style.temporal:
         start, temporal = _from_previous(frame, tracked, previous, mask, params.style.temporal)
     shaped = guides(regions, None, 0.0, params.style.method)
     stylized = yield from stages.stylize(
@@ -155,12 +156,10 @@ def _frame(
 
 def _from_previous(
     frame: SourceImage, tracked: TrackedFrame, stylized: np.ndarray, mask: np.ndarray, weight: float
-) -> tuple[np.ndarray, TemporalTarget | None]:
+) -> tuple[np.ndarray, TemporalTarget]:
     """The start (the previous result warped onto this frame; this frame's pixels where the flow is
-    not trusted) and the temporal target (None at weight 0)."""
+    not trusted) and the temporal target."""
     warped = np.clip(flows.warp(to_float_rgb(stylized[..., :3]), tracked.flow), 0.0, 1.0)
     trusted = ~tracked.occluded
     start = np.where(trusted[..., None], warped, frame.rgb)
-    if not weight:
-        return start, None
     return start, TemporalTarget(warped, (trusted & mask).astype(np.float32), float(weight))
