@@ -18,7 +18,7 @@ writes the bundle a frame at a time). Stop iterating (or cancel through core/run
 worker) to stop between or inside frames; what was yielded stays valid.
 
 With `temporal` > 0 (params.style.temporal), each frame after the first starts from the previous
-result warped along the backward flow (the frame's own pixels where the flow is not trusted) and
+result warped along the backward flow and
 its objective gains the temporal term (core/video/temporal.py) inside the region; at 0 every frame
 is stylized on its own, as a photo would be. Outside the composite's alpha every
 output frame is that frame's own pixels, bit for bit; a frame whose tracked region is empty is
@@ -145,7 +145,7 @@ def _frame(
     mask = np.logical_or.reduce([r.mask for r in regions])
     start = temporal = None
     if previous is not None and tracked.flow is not None and params.style.temporal:
-        start, temporal = _from_previous(frame, tracked, previous, mask, params.style.temporal)
+        start, temporal = _from_previous(tracked, previous, mask, params.style.temporal)
     shaped = guides(regions, None, 0.0, params.style.method)
     stylized = yield from stages.stylize(
         rt, frame, shaped, params.style, params.segment, start=start, temporal=temporal
@@ -155,11 +155,11 @@ def _frame(
 
 
 def _from_previous(
-    frame: SourceImage, tracked: TrackedFrame, stylized: np.ndarray, mask: np.ndarray, weight: float
+    tracked: TrackedFrame, stylized: np.ndarray, mask: np.ndarray, weight: float
 ) -> tuple[np.ndarray, TemporalTarget]:
-    """The start (the previous result warped onto this frame; this frame's pixels where the flow is
-    not trusted) and the temporal target."""
+    """The start (the previous result warped onto this frame, as Ruder et al. start: where the flow is
+    not trusted too, since this frame's own pixels there would stand out in the stylized region until
+    restyled) and the temporal target (trusted where the flow is, inside the region)."""
     warped = np.clip(flows.warp(to_float_rgb(stylized[..., :3]), tracked.flow), 0.0, 1.0)
-    trusted = ~tracked.occluded
-    start = np.where(trusted[..., None], warped, frame.rgb)
-    return start, TemporalTarget(warped, (trusted & mask).astype(np.float32), float(weight))
+    trust = (~tracked.occluded & mask).astype(np.float32)
+    return warped, TemporalTarget(warped, trust, float(weight))
