@@ -79,11 +79,12 @@ def run(session: Session, clip, params: JobParams) -> tuple[list[ClipFrame], lis
 
 def independent_frame(session: Session, clip, params: JobParams) -> float:
     """Seconds for one frame stylized and composited as a photo job would, its true mask given."""
-    from napari_partial_style.core.composite import composite, feather_alpha
+    from napari_partial_style.core.job.stages import compositing
+    from napari_partial_style.core.progress import drain
 
     started = time.perf_counter()
     stylized = session.stylize(clip.frames[0], style_image(), params.style, mask=clip.masks[0]).result()
-    composite(clip.frames[0], stylized.image, feather_alpha(clip.masks[0], 0.0, 0.0))
+    drain(compositing(clip.frames[0], stylized, clip.masks[0], params.composite))
     return time.perf_counter() - started
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -127,3 +128,26 @@ def test_writing_a_clip_holds_one_frame_however_long_it_is(tmp_path):
     frame_bytes = 3 * 64 * 64 * 3 + 64 * 64
     assert (long - short) / 270 < 0.1 * frame_bytes, (short, long)
     assert read_bundle(tmp_path / "300.pstyle").frames == 300
+
+
+def test_a_stack_saved_from_napari_reopens_with_one_slider_for_every_layer(make_napari_viewer, tmp_path):
+    from napari_helpers import PLUGIN
+
+    content, labels = clip_layers(3)
+    viewer = make_napari_viewer()
+    image = viewer.add_image(content, name="clip", rgb=True)
+    painted = viewer.add_labels(labels, name="clip labels")
+    viewer.layers.selection = {image, painted}
+    viewer.layers.save(str(tmp_path / "clip.pstyle"), selected=True, plugin=PLUGIN)
+    bundle = read_bundle(tmp_path / "clip.pstyle")
+    assert bundle.frames == 3 and np.array_equal(bundle.labels, labels)
+    fresh = make_napari_viewer()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layers = fresh.open(str(tmp_path / "clip.pstyle"), plugin=PLUGIN)
+    assert not [w for w in caught if "place is damaged" in str(w.message)]  # a clip's 3-D place is kept
+    assert {layer.name: layer.data.shape[:3] for layer in layers} == {
+        "clip content": (3, 20, 30),
+        "clip labels": (3, 20, 30),
+    }
+    assert fresh.dims.nsteps[0] == 3  # one slider moves through the frames of every layer
