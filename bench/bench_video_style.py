@@ -156,7 +156,7 @@ def main() -> None:
         child(args.child[0], tuple(args.child[1:]))
         return
     if args.memory:
-        size = (24, 32)
+        size = (32, 40)
         print(f"\n## Peak resident memory of the clip job ({size[1]}×{size[0]} px, 1 step a frame)")
         peaks = {n: memory_of(n, size) for n in (30, 300)}
         print(
