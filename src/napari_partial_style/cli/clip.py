@@ -50,7 +50,12 @@ def cmd_clip(args: argparse.Namespace) -> int:
     _refuse(args)
     params = job_params(args)
     content = args.content[0]
-    frames = open_frames(content, args.max_pixels)
+    try:
+        frames = open_frames(content, args.max_pixels)
+    except InputError as exc:
+        if not Path(content).is_dir():
+            raise
+        raise InputError(f"{exc} (a folder with --out NAME.pstyle is one clip; for a batch give --out DIR)") from exc
     labels = None if args.labels is None else read_image_file(args.labels, args.max_pixels)
     if labels is not None and (params.segment.saliency.targets or params.segment.saliency.subtract):
         raise InputError(
