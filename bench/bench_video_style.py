@@ -94,7 +94,9 @@ def flicker_table(args) -> None:
     base = JobParams(session=session.params, style=StyleParams(steps=args.steps, realism=args.realism))
     print(f"\n## Flicker and cost: {args.frames} frames of {args.size[1]}×{args.size[0]} px, {args.steps} steps")
     print("clip    frames  temporal  warp err (true flow)  warp err (own flow)  s/frame  × independent frame")
-    for name, make, count in (("object", moving_object, args.object_frames), ("coffee", coffee_crop, args.frames)):
+    clips = {"object": (moving_object, args.object_frames), "coffee": (coffee_crop, args.frames)}
+    for name in args.clips:
+        make, count = clips[name]
         clip = make(frames=count, shape=tuple(args.size))
         estimated = estimated_flows(clip)
         independent_frame(session, clip, base)  # the network loaded and warm before timing
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--realism", type=float, default=0.0)
     parser.add_argument("--weights", type=float, nargs="+", default=[1e3, 1e5])
+    parser.add_argument("--clips", nargs="+", choices=("object", "coffee"), default=["object", "coffee"])
     parser.add_argument("--memory", action="store_true", help="only the 30/300-frame peak memory")
     parser.add_argument("--child", type=int, nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
