@@ -65,7 +65,8 @@ class ClipFrame:
 @dataclass
 class ClipRecord:
     """What the clip job did: frames done, frame size, the first frame's targets (when segmented),
-    seconds per frame, and the parameters."""
+    seconds per frame (reading, tracking, style and composite; frame 0's segmentation not counted),
+    and the parameters."""
 
     frames: int = 0
     shape: tuple[int, int] = (0, 0)
@@ -97,10 +98,10 @@ def run_clip(
     record.targets = targets
     current: list[SourceImage] = []  # the frame the tracker has just read: one pass, one frame held
     previous: np.ndarray | None = None
+    started = time.perf_counter()  # a frame's seconds: its decoding, tracking, style and composite
     for tracked in track(
         _feed(clip, current), first_labels, corrections, None, track_params or TrackParams(), rt.device
     ):
-        started = time.perf_counter()
         frame = current[0]
         stylized, composite = yield from _frame(rt, frame, tracked, style, params, previous)
         record.seconds.append(time.perf_counter() - started)
@@ -108,7 +109,7 @@ def run_clip(
         done = ClipFrame(tracked.index, frame.native, tracked.labels, stylized, composite, tracked.given)
         yield done
         yield Progress(STAGE, record.frames, clip.count or 0, message=f"frame {record.frames} done")
-        previous = stylized
+        previous, started = stylized, time.perf_counter()  # what the consumer did with the frame is not counted
     return record
 
 
