@@ -172,7 +172,7 @@ def test_a_bundle_saved_from_napari_carries_the_job_back(make_napari_viewer, qtb
     assert read_bundle(tmp_path / "movie.pstyle").content.shape == (3, 64, 80, 3)
     gray = fresh.add_image(np.zeros((2, 3, 64, 80), np.uint8), name="volume")
     fresh.layers.selection = {gray}
-    with pytest.raises(BundleError, match=r"'volume' has 2 axes before its planes .* a single frame axis"):
+    with pytest.raises(BundleError, match=r"'volume' has 2 axes before its planes .*a single frame axis"):
         fresh.layers.save(str(tmp_path / "volume.pstyle"), selected=True, plugin=PLUGIN)
     assert not (tmp_path / "volume.pstyle").exists()
 
