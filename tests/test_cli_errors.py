@@ -47,7 +47,7 @@ def fail_if_called(*args, **kwargs):
         ("tiny", "too small"),
         ("bad_device", "device"),
         ("corrupt_weights", "is a text file, not torchvision's VGG19 weights"),
-        ("folder_as_input", "a batch (several contents, a folder or a pattern) takes a folder of masks"),
+        ("folder_as_input", "a folder with --out NAME.pstyle is one clip; for a batch give --out DIR"),
         ("two_channel_tiff", "2 values that are not marked as gray and alpha"),
         ("animated_gif", "animated or multi-page GIF with 3 frames"),
         ("text_as_classifier", "is a text file, not a classifier checkpoint"),

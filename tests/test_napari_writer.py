@@ -168,14 +168,13 @@ def test_a_bundle_saved_from_napari_carries_the_job_back(make_napari_viewer, qtb
 
     stack = fresh.add_image(np.zeros((3, 64, 80, 3), np.uint8), name="movie", rgb=True)
     fresh.layers.selection = {stack}
-    with pytest.raises(BundleError, match=r"'movie' is a stack of 3 slices .* press Save bundle… .*dock\.$") as err:
-        fresh.layers.save(str(tmp_path / "movie.pstyle"), selected=True, plugin=PLUGIN)
-    assert "Split Stack" not in str(err.value)  # napari splits an RGB stack into colours, not frames
-    assert not (tmp_path / "movie.pstyle").exists()
-    gray = fresh.add_image(np.zeros((3, 64, 80), np.uint8), name="volume")
+    fresh.layers.save(str(tmp_path / "movie.pstyle"), selected=True, plugin=PLUGIN)  # a clip: one frame axis
+    assert read_bundle(tmp_path / "movie.pstyle").content.shape == (3, 64, 80, 3)
+    gray = fresh.add_image(np.zeros((2, 3, 64, 80), np.uint8), name="volume")
     fresh.layers.selection = {gray}
-    with pytest.raises(BundleError, match=r"'volume' is a stack .* Save bundle… .* or split it .*Split Stack"):
+    with pytest.raises(BundleError, match=r"'volume' has 2 axes before its planes .*a single frame axis"):
         fresh.layers.save(str(tmp_path / "volume.pstyle"), selected=True, plugin=PLUGIN)
+    assert not (tmp_path / "volume.pstyle").exists()
 
 
 def save_as(monkeypatch, path):

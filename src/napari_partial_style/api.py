@@ -402,6 +402,44 @@ class Session:
         yield from pipeline.compute(job, self.runtime)
         return job_result(job, self.runtime)
 
+    # clips -----------------------------------------------------------------------------------
+    def clip(
+        self,
+        frames: Any,
+        style: Image | Blend | Mapping[int, Image | Blend],
+        params: JobParams | None = None,
+        labels: np.ndarray | None = None,
+        corrections: Mapping[int, np.ndarray] | None = None,
+    ) -> Stage:
+        """One region of a clip restyled in every frame (core/video/clip.py's run_clip): `frames`
+        is what `core.video.frames.open_frames` takes (a T×H×W×3 array, a folder of frames, a
+        multi-page TIFF, a video file); `labels` are frame 0's (else frame 0 is segmented for the
+        params' targets), `corrections` {frame: labels} are carried forward from their frame.
+        Iterating yields Progress events and a ClipFrame per finished frame; the result is a ClipRecord."""
+        from napari_partial_style.core.video.clip import run_clip
+
+        _check_style(style, "style")
+        return Stage(run_clip(self, frames, style, _job_params(params), labels, corrections))
+
+    def save_clip(
+        self,
+        frames: Any,
+        style: Image | Blend | Mapping[int, Image | Blend],
+        path: str | Path,
+        params: JobParams | None = None,
+        labels: np.ndarray | None = None,
+        corrections: Mapping[int, np.ndarray] | None = None,
+        overwrite: bool = False,
+        video: str | Path | None = None,
+        on_progress: Callable[[Progress], Any] | None = None,
+    ) -> Path:
+        """`clip(...)` written to the bundle at `path` a frame at a time (every layer with a frame
+        axis), and its composites to `video` when given; the bundle's path."""
+        from napari_partial_style.core.video.clip_bundle import write_clip
+
+        stage = self.clip(frames, style, params, labels, corrections)
+        return write_clip(iter(stage), path, style, None, overwrite, video, on_progress)[0]
+
 
 def _typed(value: Any, kind: type, name: str) -> Any:
     """`value`, or `kind()` for None; another type is one line naming the argument."""

@@ -23,7 +23,8 @@ def get_reader(path: str | list[str]):
 
 
 def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
-    """Layers of a bundle, named `<bundle> content`, `<bundle> labels`, ... (DESIGN.md)."""
+    """Layers of a bundle, named `<bundle> content`, `<bundle> labels`, ... (DESIGN.md). A clip's
+    (a frame axis in every layer but the style) open as stacks, so the slider moves through them together."""
     from napari_partial_style._napari import layer_names as names
     from napari_partial_style._napari.layers import SALIENCY_LOOK
     from napari_partial_style._napari.settings import prefer_our_reader
@@ -34,17 +35,22 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
     bundle = read_bundle(path)
     name = path.stem
     meta = {"partial_style": bundle.manifest, "bundle": str(path)}
-    layers: list[LayerData] = [(bundle.content, {"name": names.role(name, names.CONTENT), "metadata": meta}, "image")]
+    # napari does not guess that a stack's last axis is colour once a place is given: a clip says so
+    colour = {"rgb": True} if bundle.frames and bundle.content.ndim == 4 else {}
+    layers: list[LayerData] = [
+        (bundle.content, {"name": names.role(name, names.CONTENT), "metadata": meta, **colour}, "image")
+    ]
     if bundle.style is not None:
         layers.append(
             (bundle.style, {"name": names.role(name, names.STYLE), "visible": False, "metadata": meta}, "image")
         )
     targets = bundle.manifest.get("targets") or []
     if bundle.saliency is not None:
-        for i, target in enumerate(targets[: len(bundle.saliency)]):
+        maps = bundle.saliency.swapaxes(0, 1) if bundle.frames else bundle.saliency  # a clip's: (T, K, H, W)
+        for i, target in enumerate(targets[: len(maps)]):
             layers.append(
                 (
-                    bundle.saliency[i],
+                    maps[i],
                     {
                         "name": names.saliency(name, target),
                         **SALIENCY_LOOK,
@@ -57,7 +63,16 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
         array = getattr(bundle, key)
         if array is not None:
             layers.append(
-                (array, {"name": names.role(name, key), "metadata": meta, "visible": key == names.COMPOSITE}, "image")
+                (
+                    array,
+                    {
+                        "name": names.role(name, key),
+                        "metadata": meta,
+                        "visible": key == names.COMPOSITE,
+                        **({"rgb": True} if bundle.frames and array.ndim == 4 else {}),
+                    },
+                    "image",
+                )
             )
     if bundle.labels is not None:
         from napari_partial_style._napari.layers import PROBABILITIES_KEY
@@ -78,17 +93,17 @@ def read_bundle_layers(path: str | list[str]) -> list[LayerData]:
                 "labels",
             )
         )
-    return _placed(layers, bundle.manifest.get("napari"), name)
+    return _placed(layers, bundle.manifest.get("napari"), name, 3 if bundle.frames else 2)
 
 
-def _placed(layers: list[LayerData], record: Any, name: str) -> list[LayerData]:
+def _placed(layers: list[LayerData], record: Any, name: str, ndim: int = 2) -> list[LayerData]:
     """The layers where the napari writer found them (scale, translate, units, ...; the style
     image has a grid of its own) with each one's user metadata back (DESIGN.md's bundle)."""
     from napari_partial_style._napari import layer_names as names
 
     if not isinstance(record, dict):
         return layers  # a CLI bundle: pixels are the world
-    where = _checked_place(record.get("place"), name)
+    where = _checked_place(record.get("place"), name, ndim)
     own = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
     roles = {
         names.role(name, role): role
@@ -141,8 +156,8 @@ def _outline_when_added() -> str:
 PLACE_KEYS = ("scale", "translate", "rotate", "shear", "affine", "units", "axis_labels")
 
 
-def _checked_place(place: Any, name: str) -> dict[str, Any]:
-    """The recorded place if napari accepts it for a 2D layer; a damaged one is dropped with a
+def _checked_place(place: Any, name: str, ndim: int = 2) -> dict[str, Any]:
+    """The recorded place if napari accepts it for a layer of `ndim` axes (3: a clip's); a damaged one is dropped with a
     warning (the layers then open on the pixel grid), never an error that loses the bundle."""
     import warnings
 
@@ -155,7 +170,7 @@ def _checked_place(place: Any, name: str) -> dict[str, Any]:
         for key in PLACE_KEYS[:5]:
             if key in place and not np.isfinite(np.asarray(place[key], dtype=float)).all():
                 raise ValueError(f"{key} is not finite")
-        Image(np.zeros((2, 2), np.uint8), **place)
+        Image(np.zeros((2,) * ndim, np.uint8), **place)
     except Exception as exc:  # noqa: BLE001 - any refusal means the record is not usable
         warnings.warn(
             f"{name}.pstyle: the layers' recorded place is damaged ({exc}); they open on the pixel grid.", stacklevel=2

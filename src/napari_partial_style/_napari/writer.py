@@ -43,9 +43,10 @@ def write_bundle_layers(path: str, layer_data: list[LayerData]) -> list[str]:
             content=job.content,
             labels=job.labels,
             saliency=job.saliency,
-            crf_probabilities=job.probabilities,
+            crf_probabilities=None if job.frames else job.probabilities,
             scores=job.scores,
-            preview=job.preview(),
+            preview=None if job.frames else job.preview(),
+            frames=job.frames,
             **job.images,
         )
         check_target(target, overwrite=True)
@@ -128,15 +129,11 @@ class JobLayers:
         self.content_name = content
         self.content = np.asarray(images[content][0])
         planes = 3 if images[content][1].get("rgb") else 2
-        if self.content.ndim > planes:
-            slices = int(np.prod(self.content.shape[:-planes]))
-            split = (
-                "" if planes == 3 else " or split it (right-click the layer › Split Stack) and save one slice's layers"
-            )
+        self.frames = self.content.shape[0] if self.content.ndim == planes + 1 else None  # a clip: one frame axis
+        if self.content.ndim > planes + 1:
             raise InputError(
-                f"'{content}' is a stack of {slices} slices ({self.content.shape}); a bundle holds one "
-                f"2D job: show the slice to save and press Save bundle… in the plugin's Composite or "
-                f"all-steps dock{split}."
+                f"'{content}' has {self.content.ndim - planes} axes before its planes ({self.content.shape}); a "
+                "bundle holds one image or one clip (a single frame axis): save one slice's stack."
             )
         self.raw = {"content": images[content][1]}  # napari's layer state, for the place and user metadata
         self.metas = {"content": _meta(images[content][1])}
@@ -159,6 +156,8 @@ class JobLayers:
         ]
         self.targets = [target for target, _, _ in saliency]
         self.saliency = np.stack([np.asarray(d, dtype=np.float32) for _, d, _ in saliency]) if saliency else None
+        if self.saliency is not None and self.frames:
+            self.saliency = self.saliency.swapaxes(0, 1)  # a clip's maps: (frames, targets, H, W)
         if saliency:
             self.metas.setdefault("segment", _meta(saliency[0][2]))
         self.labels = self.probabilities = None

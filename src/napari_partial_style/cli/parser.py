@@ -100,6 +100,12 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     )
     add_prompts(run)
     add_save_image(run)
+    run.add_argument(
+        "--save-video",
+        metavar="PATH",
+        help="a clip (a video file, a multi-page TIFF, or a folder of frames with --out NAME.pstyle): also "
+        "write the composite frames as a video (.mp4, .mkv, .webm, .avi, .mov; needs PyAV)",
+    )
     add_job_options(run, ALL_PARTS)
     add_batch_options(run)
 

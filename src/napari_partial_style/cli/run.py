@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from napari_partial_style.cli.batches import is_batch, run_contents
+from napari_partial_style.cli.clip import cmd_clip, is_clip
 from napari_partial_style.cli.jobs import check_stdin, execute, job_params, read_style, style_masks
 from napari_partial_style.core.errors import InputError
 
@@ -80,6 +81,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         [*args.content, *styles, args.labels, *args.style_masks, args.style_labels, *args.prompts],
         batch=is_batch(args.content),
     )
+    if is_clip(args):
+        return cmd_clip(args)
+    if args.save_video:
+        raise InputError(
+            f"--save-video is for clips; {args.content[0]} is not one (a video file, a multi-page TIFF, or a "
+            "folder of frames with --out NAME.pstyle): use --save-image for a photo."
+        )
     if args.style_labels:
         check_style_labels(args)
     if is_batch(args.content):

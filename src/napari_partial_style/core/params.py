@@ -304,6 +304,17 @@ class StyleParams:
         label="realism",
         slider=(0.1, 10.0, 1e4),
     )
+    temporal: float = option(
+        1000.0,
+        "clips: the weight of the temporal term (Ruder et al. 2016) that holds the region to the previous "
+        "frame's result carried along the optical flow, where the flow is trusted; larger flickers less; "
+        '0: each frame independently (docs/quality.md, "Video")',
+        min=0.0,
+        max=1e9,
+        step=100.0,
+        advanced=True,
+        label="temporal weight",
+    )
     guide: str = option(
         "inside",
         "masked: how the region reaches deeper layers: neurons that see only the region "

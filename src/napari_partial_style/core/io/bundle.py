@@ -31,6 +31,7 @@ from napari_partial_style.core.errors import BundleError, InputError
 from napari_partial_style.core.io import strict_json
 from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
 from napari_partial_style.core.io.bundle_entries import read_folder_entry, read_zip_entry
+from napari_partial_style.core.io.bundle_frames import FRAME_LAYERS, MAX_FRAMES
 from napari_partial_style.core.io.image_files import (
     BYTES_PER_PIXEL,
     DEFAULT_MAX_PIXELS,
@@ -73,6 +74,7 @@ class Bundle:
     saliency: np.ndarray | None = None
     crf_probabilities: np.ndarray | None = None
     scores: dict[str, Any] | None = field(default=None)
+    frames: int | None = None  # a clip's frame count: its layers but the style and preview have a frame axis
 
 
 def check_target(path: str | Path, overwrite: bool = False) -> Path:
@@ -124,24 +126,26 @@ def is_bundle(path: Path) -> bool:
         return False
 
 
+def layer_file(name: str, array: np.ndarray) -> tuple[str, np.ndarray]:
+    """The file name and pixels a layer is stored as: images in their own dtype (PNG or TIFF),
+    labels as 8- or 16-bit PNG, map stacks as float32 TIFF."""
+    if name == "labels":
+        dtype = np.uint8 if int(array.max(initial=0)) <= 255 else np.uint16
+        return "labels.png", array.astype(dtype, copy=False)
+    if name in STACK_LAYERS:
+        return f"{name}.tif", np.asarray(array, dtype=np.float32)
+    return name + image_suffix(array.dtype), array
+
+
 def _files(bundle: Bundle) -> dict[str, tuple[str, np.ndarray]]:
-    files = {}
-    for name in IMAGE_LAYERS:
-        array = getattr(bundle, name)
-        if array is not None:
-            files[name] = (name + image_suffix(array.dtype), array)
-    if bundle.labels is not None:
-        dtype = np.uint8 if int(bundle.labels.max(initial=0)) <= 255 else np.uint16
-        files["labels"] = ("labels.png", bundle.labels.astype(dtype, copy=False))
-    for name in STACK_LAYERS:
-        array = getattr(bundle, name)
-        if array is not None:
-            files[name] = (f"{name}.tif", np.asarray(array, dtype=np.float32))
-    return files
+    return {name: layer_file(name, getattr(bundle, name)) for name in LAYERS if getattr(bundle, name) is not None}
 
 
 def write_bundle(bundle: Bundle, path: str | Path, overwrite: bool = False) -> Path:
-    """Write atomically; an existing bundle is replaced only when `overwrite` is set."""
+    """Write atomically; an existing bundle is replaced only when `overwrite` is set. A clip's
+    (`frames` set) is written a frame at a time (core/io/bundle_frames.py)."""
+    if bundle.frames:
+        return _write_frames(bundle, path, overwrite)
     path = check_target(path, overwrite)
     files = _files(bundle)
     manifest = {
@@ -159,6 +163,21 @@ def write_bundle(bundle: Bundle, path: str | Path, overwrite: bool = False) -> P
             _add(archive, SCORES, strict_json.dumps(bundle.scores).encode())
         _add(archive, MANIFEST, text.encode())
     return path
+
+
+def _write_frames(bundle: Bundle, path: str | Path, overwrite: bool) -> Path:
+    from napari_partial_style.core.io.bundle_frames import FrameBundleWriter
+
+    stacks = {name: getattr(bundle, name) for name in FRAME_LAYERS if getattr(bundle, name) is not None}
+    for name, stack in stacks.items():
+        if len(stack) != bundle.frames:
+            raise InputError(
+                f"the clip has {bundle.frames} frames but its {name} has {len(stack)}; give one per frame."
+            )
+    with FrameBundleWriter(path, overwrite) as writer:
+        for index in range(bundle.frames):
+            writer.add(**{name: stack[index] for name, stack in stacks.items()})
+        return writer.finish(bundle.manifest, bundle.style, bundle.scores)
 
 
 def _entry(name: str) -> zipfile.ZipInfo:
@@ -231,20 +250,50 @@ def _manifest(path: Path, read: Reader) -> dict[str, Any]:
             f"{path}: bundle version {version} is not supported (this version reads {VERSION}); "
             "update napari-partial-style."
         )
+    frames = _frame_count(path, manifest)
     files = manifest.get("files")
-    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-        raise BundleError(f'{path}: {MANIFEST}\'s "files" must map layer names to file names; the bundle is damaged.')
-    for name, filename in files.items():
+    if not isinstance(files, dict) or not all(_file_names(v, frames) for v in files.values()):
+        per_frame = f", or for a clip's layers a list of {frames} file names" if frames else ""
+        raise BundleError(
+            f'{path}: {MANIFEST}\'s "files" must map layer names to file names{per_frame}; the bundle is damaged.'
+        )
+    for name, names in files.items():
         if name not in LAYERS:
             raise BundleError(f"{path}: {MANIFEST} names an unknown layer {name!r} (known: {', '.join(LAYERS)}).")
-        if filename != Path(filename).name or filename in ("", ".", "..") or "\\" in filename:
+        if frames and (name in FRAME_LAYERS) != isinstance(names, list):
             raise BundleError(
-                f"{path}: {MANIFEST} points {name} at {filename!r}; only files inside the bundle are read."
+                f"{path}: {MANIFEST} gives {name} {'one file' if isinstance(names, str) else 'a list of files'}, "
+                "but a clip's content, labels, stylized, composite and saliency have one per frame, the rest one; "
+                "the bundle is damaged."
             )
+        for filename in [names] if isinstance(names, str) else names:
+            if filename != Path(filename).name or filename in ("", ".", "..") or "\\" in filename:
+                raise BundleError(
+                    f"{path}: {MANIFEST} points {name} at {filename!r}; only files inside the bundle are read."
+                )
     targets = manifest.get("targets", [])
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise BundleError(f'{path}: {MANIFEST}\'s "targets" must be a list of class names.')
     return manifest
+
+
+def _frame_count(path: Path, manifest: dict[str, Any]) -> int | None:
+    frames = manifest.get("frames")
+    if frames is None:
+        return None
+    if not isinstance(frames, int) or isinstance(frames, bool) or not 1 <= frames <= MAX_FRAMES:
+        raise BundleError(
+            f"{path}: {MANIFEST} gives the frame count as {frames!r}, not a whole number from 1 to {MAX_FRAMES}; "
+            "the bundle is damaged."
+        )
+    return frames
+
+
+def _file_names(value: Any, frames: int | None) -> bool:
+    """One file name, or (a clip's layer) one per frame."""
+    if isinstance(value, str):
+        return True
+    return bool(frames) and isinstance(value, list) and len(value) == frames and all(isinstance(v, str) for v in value)
 
 
 def read_bundle(path: str | Path) -> Bundle:
@@ -257,21 +306,50 @@ def read_bundle(path: str | Path) -> Bundle:
         files = manifest["files"]
         if "content" not in files:
             raise BundleError(f"{path}: the manifest names no content image.")
-        arrays = {"content": _image(path, read, files["content"], MAX_ENTRY_BYTES)}
-        frame = arrays["content"].shape[:2]
-        for name, filename in files.items():
+        frames = manifest.get("frames")
+        first = files["content"][0] if frames else files["content"]
+        content = _image(path, read, first, MAX_ENTRY_BYTES)
+        frame = content.shape[:2]
+        arrays = {}
+        for name, names in files.items():
             if name == "style":  # any size: it is not laid on the content
-                arrays[name] = _image(path, read, filename, MAX_ENTRY_BYTES)
-            elif name != "content":
-                pixels, fits = _rule(path, name, frame, manifest["targets"])
-                arrays[name] = _image(path, read, filename, pixels * BYTES_PER_PIXEL + HEADER_BYTES, fits)
+                arrays[name] = _image(path, read, names, MAX_ENTRY_BYTES)
+                continue
+            pixels, fits = _rule(path, name, frame, manifest["targets"])
+            limit = pixels * BYTES_PER_PIXEL + HEADER_BYTES
+            if frames:
+                arrays[name] = _stack(path, [_layer(_image(path, read, f, limit, fits), name) for f in names], name)
+            else:
+                arrays[name] = content if name == "content" else _layer(_image(path, read, names, limit, fits), name)
         scores = _scores(path, read)
-    for name in STACK_LAYERS:
-        if name in arrays and arrays[name].ndim == 2:
-            arrays[name] = arrays[name][None]
-    _check_shapes(path, files, arrays, len(manifest["targets"]))
-    _check_finite(path, files, arrays)
-    return Bundle(manifest=manifest, scores=scores, **arrays)
+    for index in range(frames or 1):
+        each = {name: a if name == "style" or not frames else a[index] for name, a in arrays.items()}
+        named = _named(files, index if frames else None)
+        _check_shapes(path, named, each, len(manifest["targets"]))
+        _check_finite(path, named, each)
+    return Bundle(manifest=manifest, scores=scores, frames=frames, **arrays)
+
+
+def _layer(array: np.ndarray, name: str) -> np.ndarray:
+    """A map stack of one map (saved as a 2-D TIFF) gets its axis back."""
+    return array[None] if name in STACK_LAYERS and array.ndim == 2 else array
+
+
+def _named(files: dict[str, Any], index: int | None) -> dict[str, str]:
+    """Each layer's file name (of frame `index` in a clip), for the errors."""
+    return {name: names[index] if isinstance(names, list) else names for name, names in files.items()}
+
+
+def _stack(path: Path, frames: list[np.ndarray], name: str) -> np.ndarray:
+    """A clip's layer: its frames on a leading axis (frames of one size, checked against the content's
+    header; labels of 8 and 16 bits together are 16)."""
+    shapes = {f.shape for f in frames}
+    if len(shapes) > 1:
+        raise BundleError(
+            f"{path}: the frames of {name} have shapes {sorted(shapes)}; one clip's frames have one; "
+            "the bundle is damaged."
+        )
+    return np.stack(frames)
 
 
 def _rule(path: Path, name: str, frame: tuple[int, int], targets: list[str]) -> tuple[int, Callable]:

@@ -127,8 +127,10 @@ def stylize(
     segment_params: SegmentParams | None = None,
     preview_every: int = 0,
     start: Image | None = None,
+    temporal=None,
 ):
-    """The content with its regions in their styles (a `Stylized`, at the content's resolution)."""
+    """The content with its regions in their styles (a `Stylized`, at the content's resolution);
+    `temporal` (core/video/temporal.py's TemporalTarget) pulls the region towards a clip's previous result."""
     from napari_partial_style.core.progress import map_events
     from napari_partial_style.core.runtime.device import result_size
     from napari_partial_style.core.style import colors
@@ -150,10 +152,14 @@ def stylize(
         optimised = colors.luminance_image(content)
         regions = [each_style(r, lambda s, r=r: colors.luminance_style(s, content, r.mask)) for r in regions]
         start = None if start is None else colors.luminance_image(start)
+        if temporal is not None:
+            temporal = replace(temporal, previous=colors.luminance_image(source(temporal.previous, "previous")).rgb)
     net = yield from rt.style_network(params)
     first = rt.size_for(content.shape)
     final = result_size(params.max_size, rt.device, content.shape)
-    request = PyramidRequest(net, optimised, regions, params, rt.device, min(first, final), final, preview_every, start)
+    request = PyramidRequest(
+        net, optimised, regions, params, rt.device, min(first, final), final, preview_every, start, temporal
+    )
     stage = stylize_regions(request)
     if optimised is not content:  # previews in the content's colours too, as the result will be
         coloured = colors.in_content_chroma(content)

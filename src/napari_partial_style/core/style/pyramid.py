@@ -38,6 +38,8 @@ from napari_partial_style.core.style.transfer import LevelRequest, Network, styl
 if TYPE_CHECKING:
     import torch
 
+    from napari_partial_style.core.video.temporal import TemporalTarget
+
 VGG_MIN_SIDE = 32  # relu5_1 is 16× smaller than the input: below this a crop has no deep features
 
 
@@ -167,6 +169,7 @@ class PyramidRequest:
     final: int
     preview_every: int = 0
     start: SourceImage | None = None
+    temporal: TemporalTarget | None = None  # a clip's previous result, warped (core/video/temporal.py)
 
 
 def stylize_regions(request: PyramidRequest) -> StageGenerator[Stylized]:
@@ -249,6 +252,7 @@ def _stylize_group(
                 device,
                 steps,
                 start=_begin(result, request.start, box, shape),
+                temporal=None if request.temporal is None else request.temporal.at(box, shape),
                 outside=outside,
                 free=free,
                 counter=(plan.done, plan.total),

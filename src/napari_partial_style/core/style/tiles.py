@@ -116,6 +116,7 @@ def _tile_request(
         targets=targets,
         start=None if request.start is None else current[cut],
         outside=None if request.outside is None else request.outside[cut],
+        temporal=None if request.temporal is None else request.temporal.cut(cut),
         free=free,
         counter=counter,
         message=message.strip(),

@@ -124,6 +124,7 @@ class LevelRequest:
     message: str = ""
     preview_every: int = 0
     framed: Callable[[np.ndarray], np.ndarray] | None = None
+    temporal: Any = None  # a clip's previous result at this level (core/video/temporal.py's TemporalTarget)
 
 
 def optimise(request: LevelRequest) -> StageGenerator[np.ndarray]:
@@ -171,6 +172,10 @@ def _objective(request: LevelRequest, content: torch.Tensor) -> StyleObjective:
     )
     if params.realism and min(content.shape[-2:]) >= 3:  # a frame narrower than its 3×3 windows has no term
         objective = WithRealism(objective, content, params.realism)
+    if request.temporal is not None:
+        from napari_partial_style.core.video.temporal import WithTemporal
+
+        objective = WithTemporal(objective, request.temporal, device)
     return objective
 
 

@@ -1,0 +1,94 @@
+"""The clip job (core/video/clip.py): the region restyled in every frame with the temporal term,
+the outside each frame's own pixels, corrections honoured, streamed into a frame-axis bundle."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from video_clips import moving_object
+
+from napari_partial_style.api import Session
+from napari_partial_style.core.params import JobParams, SessionParams, StyleParams
+from napari_partial_style.core.video import flow as flows
+from napari_partial_style.core.video.clip import ClipFrame, run_clip
+
+PARAMS = JobParams(session=SessionParams(size=48, device="cpu"), style=StyleParams(steps=3, fine_steps=1, realism=0.0))
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return moving_object(frames=4, shape=(36, 48))
+
+
+@pytest.fixture(scope="module")
+def style():
+    return (np.random.default_rng(3).random((48, 48, 3)) * 255).astype(np.uint8)
+
+
+def frames_of(job) -> list[ClipFrame]:
+    return [item for item in job if isinstance(item, ClipFrame)]
+
+
+def warping_error(frames: list[ClipFrame], clip) -> float:
+    """Lai et al. 2018's protocol: each result against the previous one carried along the flow the
+    job estimates, over the region's pixels where that flow is trusted."""
+    from napari_partial_style.core.video.track import track
+
+    estimated = list(track(clip.frames[: len(frames)], clip.masks[0].astype(np.uint8)))
+    errors = []
+    for before, after in zip(frames, frames[1:]):
+        step = estimated[after.index]
+        carried = flows.warp(before.stylized.astype(np.float32) / 255, step.flow)
+        seen = clip.masks[after.index] & clip.masks[before.index] & ~step.occluded
+        errors.append((((after.stylized.astype(np.float32) / 255 - carried) ** 2).mean(-1))[seen].mean())
+    return float(np.mean(errors))
+
+
+def test_the_temporal_term_lowers_the_flicker_and_the_outside_stays_each_frames_own(hub, clip, style):
+    """From noise (the same pattern in every frame, which does not move with the object), frames
+    stylized on their own flicker; the warped start and the temporal term carry frame 0's result."""
+    labels = clip.masks[0].astype(np.uint8)
+    session = Session(PARAMS.session)
+    noise = replace(PARAMS, style=replace(PARAMS.style, init="noise"))
+    independent = frames_of(
+        run_clip(session, clip.frames[:3], style, replace(noise, style=replace(noise.style, temporal=0.0)), labels)
+    )
+    held = frames_of(run_clip(session, clip.frames[:3], style, noise, labels))
+    assert [f.index for f in held] == [0, 1, 2]
+    assert warping_error(held, clip) < 0.1 * warping_error(independent, clip)
+    for f in held + independent:
+        outside = f.labels == 0
+        assert np.array_equal(f.content, clip.frames[f.index])
+        assert np.array_equal(f.composite[outside], clip.frames[f.index][outside])  # bit for bit
+        assert (f.composite[~outside] != f.content[~outside]).any()  # and the region did change
+
+
+def test_a_correction_on_frame_k_is_honoured_and_carried_forward(hub, clip, style):
+    wrong = np.zeros(clip.masks[0].shape, np.uint8)
+    wrong[:8, :8] = 1  # frame 0's region in the wrong place; frame 2 is corrected
+    params = replace(PARAMS, style=replace(PARAMS.style, steps=1))
+    frames = frames_of(
+        run_clip(Session(params.session), clip.frames, style, params, wrong, {2: clip.masks[2].astype(np.uint8)})
+    )
+    assert [f.given for f in frames] == [True, False, True, False]
+    assert np.array_equal(frames[2].labels > 0, clip.masks[2])
+    overlap = (frames[3].labels > 0) & clip.masks[3]
+    assert overlap.sum() > 0.8 * clip.masks[3].sum()  # frame 3 follows the correction, not frame 0
+    assert np.array_equal(frames[3].composite[frames[3].labels == 0], clip.frames[3][frames[3].labels == 0])
+
+
+def test_the_job_yields_a_progress_event_per_frame_and_its_record(hub, clip, style):
+    params = replace(PARAMS, style=replace(PARAMS.style, steps=1))
+    job = run_clip(Session(params.session), clip.frames[:2], style, params, clip.masks[0].astype(np.uint8))
+    events = []
+    while True:
+        try:
+            events.append(next(job))
+        except StopIteration as stop:
+            record = stop.value
+            break
+    done = [e for e in events if not isinstance(e, ClipFrame) and e.stage == "clip"]
+    assert [(e.step, e.total) for e in done] == [(1, 2), (2, 2)]
+    assert record.frames == 2 and record.shape == (36, 48) and len(record.seconds) == 2
