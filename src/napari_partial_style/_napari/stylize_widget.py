@@ -21,10 +21,13 @@ from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
     ALL_SLICES,
     CUSTOM,
+    frame_word,
     is_stack,
+    keep_finished,
     layer_choices,
     layer_kind,
     mark_used,
+    name_slices,
     over_slices,
     pick_content,
     pick_style,
@@ -74,6 +77,14 @@ def _previews_at_size_of(content):
         return replace(event, preview=from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype))
 
     return full_size
+
+
+def _rgb_like(source, like: np.ndarray) -> np.ndarray:
+    """A slice's own pixels in the stylized slices' form (RGB, their dtype): one not reached yet."""
+    native = source.native
+    if native.ndim == 2:
+        native = np.repeat(native[..., None], like.shape[-1], axis=-1)
+    return native.astype(like.dtype, copy=False)
 
 
 def _as_is(source):
@@ -215,6 +226,7 @@ class StylizeWidget(Container):
         viewer.layers.events.inserted.connect(self._pick_labels)
         viewer.layers.events.inserted.connect(self._pick_style_mask)
         self.slices.changed.connect(self._slices_shown)
+        viewer.dims.events.axis_labels.connect(self._slices_shown)
         self._content_changed()
         self.label_styles.follow(self.labels_layer.value)
         self._pick_style_mask()
@@ -334,8 +346,9 @@ class StylizeWidget(Container):
         pick_style(self.viewer, self.style, self.content.value)
         self._slices_shown()
 
-    def _slices_shown(self) -> None:
-        self.slices.visible = is_stack(self.content.value)
+    def _slices_shown(self, _event=None) -> None:
+        name_slices(self.slices, self.viewer, self.content.value)
+        self.chain.text = f"start each {frame_word(self.viewer, self.content.value)} from the previous result"
         self.chain.visible = shown(self.slices) and self.slices.value == ALL_SLICES
 
     def params(self) -> JobParams:
@@ -482,10 +495,18 @@ class StylizeWidget(Container):
                 source, style_input, params.style, mask, start=done[-1] if chain and done else None, segment=segment
             )
 
+        word = frame_word(self.viewer, layer)
+        done: list[np.ndarray] = []
+        size, device = job_session.size_for(sources[0].shape), str(job_session.device)
+
+        def stacked() -> np.ndarray:
+            """The slices stylized so far, then the content's own (a cancelled run's rest)."""
+            whole = done + [_rgb_like(source, done[0]) for source in sources[len(done) :]]
+            return np.stack(whole).reshape(*leading, *done[0].shape)
+
         def job():
-            done = yield from over_slices(sources, stage_of)
-            stacked = np.stack(done).reshape(*leading, *done[0].shape)
-            return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
+            yield from over_slices(sources, stage_of, done, word)
+            return stacked(), size, device
 
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or abort
 
@@ -493,12 +514,14 @@ class StylizeWidget(Container):
             release(self.viewer, name)
             self._show(layer, name, params, *result)
 
-        return (
-            job,
-            show,
-            lambda event: self._on_event(layer, name, event),
-            lambda: release(self.viewer, name),
-        )
+        def partial() -> str | None:
+            release(self.viewer, name)
+            if not done:
+                return None
+            self._show(layer, name, params, stacked(), size, device)
+            return f"{len(done)} of {len(sources)} {word}s stylized (the rest show the content as it is)"
+
+        return (job, show, lambda event: self._on_event(layer, name, event), keep_finished(self.runner, partial))
 
     def _on_event(
         self, layer, name: str, event, index: tuple[int, ...] | None = None, earlier: str | None = None
