@@ -177,9 +177,11 @@ class StylizeWidget(Container):
         self.slices = slices_box()
         self.chain = CheckBox(
             text="start each slice from the previous result",
-            value=False,
+            value=True,
             visible=False,
-            tooltip="for a time series: frames change smoothly instead of flickering",
+            tooltip="for a clip: each frame starts from the previous result carried along the optical flow and "
+            "is held to it by the temporal weight, so the texture moves with the object instead of flickering; "
+            "unticked: each slice stylized on its own",
         )
 
     def _make_controls(self) -> None:
@@ -348,7 +350,9 @@ class StylizeWidget(Container):
 
     def _slices_shown(self, _event=None) -> None:
         name_slices(self.slices, self.viewer, self.content.value)
-        self.chain.text = f"start each {frame_word(self.viewer, self.content.value)} from the previous result"
+        self.chain.text = (
+            f"start each {frame_word(self.viewer, self.content.value)} from the previous result (no flicker)"
+        )
         self.chain.visible = shown(self.slices) and self.slices.value == ALL_SLICES
 
     def params(self) -> JobParams:
@@ -467,36 +471,45 @@ class StylizeWidget(Container):
         return job, show
 
     def _stack_job(self, layer, style, styles, params: JobParams, job_session):
-        """Every slice stylized in turn (no previews), stacked with the content's axes."""
+        """Every slice stylized in turn (no previews), stacked with the content's axes: with `chain`,
+        as a clip (`stylize_clip`: each frame from the previous result carried along the motion),
+        else each slice on its own."""
         from napari_partial_style._napari.layers import planes
+        from napari_partial_style._napari.stylize_clip import clip_frames
 
         leading, sources = stack_sources(layer)
-        chain = self.chain.value
+        word = frame_word(self.viewer, layer)
         labels = self.labels_layer.value
         label_planes = [None] * len(sources) if labels is None else planes(labels)[1]
         if len(label_planes) != len(sources):
             raise InputError(
-                f"{layer.name} has {len(sources)} slices but {labels.name} has {len(label_planes)}; "
-                "choose labels with one plane per slice (Segment all slices)."
+                f"{layer.name} has {len(sources)} {word}s but {labels.name} has {len(label_planes)}; "
+                f"choose labels with one plane per {word} (Segment on all {word}s)."
             )
-        inputs = [
-            (self._blended(style, None), None)
-            if plane is None
-            else self._style_input(source.shape, params, style, styles, plane)
-            for source, plane in zip(sources, label_planes)
-        ]
-        segment = self._segment_params()
-
-        def stage_of(i, source, done):
-            style_input, mask = inputs[i]
-            if (mask is not None and not mask.any()) or (isinstance(style_input, list) and not style_input):
-                return _as_is(source)  # nothing to change on this slice
-            return job_session.stylize(
-                source, style_input, params.style, mask, start=done[-1] if chain and done else None, segment=segment
-            )
-
-        word = frame_word(self.viewer, layer)
         done: list[np.ndarray] = []
+        if self.chain.value:
+            if len(leading) != 1:
+                raise InputError(
+                    f"{layer.name} has {len(leading)} stack axes {tuple(leading)}; starting each {word} from the "
+                    "previous result needs one frame axis: untick it to stylize each slice on its own."
+                )
+            run = clip_frames(sources, label_planes, self._style_spec(style, styles), params, job_session, word, done)
+        else:
+            inputs = [
+                (self._blended(style, None), None)
+                if plane is None
+                else self._style_input(source.shape, params, style, styles, plane)
+                for source, plane in zip(sources, label_planes)
+            ]
+            segment = self._segment_params()
+
+            def stage_of(i, source, _done):
+                style_input, mask = inputs[i]
+                if (mask is not None and not mask.any()) or (isinstance(style_input, list) and not style_input):
+                    return _as_is(source)  # nothing to change on this slice
+                return job_session.stylize(source, style_input, params.style, mask, segment=segment)
+
+            run = over_slices(sources, stage_of, done, word)
         size, device = job_session.size_for(sources[0].shape), str(job_session.device)
 
         def stacked() -> np.ndarray:
@@ -505,7 +518,7 @@ class StylizeWidget(Container):
             return np.stack(whole).reshape(*leading, *done[0].shape)
 
         def job():
-            yield from over_slices(sources, stage_of, done, word)
+            yield from run
             return stacked(), size, device
 
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or abort
