@@ -386,21 +386,41 @@ THIS_SLICE, ALL_SLICES = "this slice", "all slices"
 TIME_AXES = {"t", "time", "frame", "frames"}  # napari axis labels that make a stack a clip
 
 
-def slices_box() -> ComboBox:
+class SlicesBox(ComboBox):
     """For a stack (3D or a time series): work on the slice shown, or on every slice, each slice's
     outputs stacked into one layer with the input's axes. Shown only when the input is a stack; its
-    words follow the stack (`name_slices`), its values are THIS_SLICE and ALL_SLICES."""
-    return ComboBox(
-        label="slices",
-        choices=_slice_choices("slice"),
-        value=THIS_SLICE,
-        visible=False,
-        tooltip="the 2D slice shown, or every slice of the stack (outputs keep the stack's axes)",
-    )
+    words follow the stack ("frame" for a clip: `name_for`), its values are THIS_SLICE and ALL_SLICES.
+    The choices come from a callable: napari resets docked widgets' choices whenever layers change,
+    which would bring a fixed list's words back."""
+
+    def __init__(self) -> None:
+        self.word = "slice"
+        super().__init__(label="slices", choices=self._choices, value=THIS_SLICE, visible=False)
+        self._describe()
+
+    def _choices(self, _widget=None) -> list[tuple[str, str]]:
+        return [(f"this {self.word}", THIS_SLICE), (f"all {self.word}s", ALL_SLICES)]
+
+    def _describe(self) -> None:
+        self.label = f"{self.word}s"
+        self.tooltip = (
+            f"the {self.word} shown, or every {self.word} of the stack, one after the other "
+            "(outputs keep the stack's axes)"
+        )
+
+    def name_for(self, viewer, layer) -> None:
+        """Shown only for a stack, its choices saying "frame" for a clip, "slice" otherwise."""
+        word = frame_word(viewer, layer)
+        if word != self.word:
+            value, self.word = self.value, word
+            self.reset_choices()
+            self.value = value
+            self._describe()
+        self.visible = is_stack(layer)
 
 
-def _slice_choices(word: str) -> list[tuple[str, str]]:
-    return [(f"this {word}", THIS_SLICE), (f"all {word}s", ALL_SLICES)]
+def slices_box() -> SlicesBox:
+    return SlicesBox()
 
 
 def frame_word(viewer, layer) -> str:
@@ -411,20 +431,6 @@ def frame_word(viewer, layer) -> str:
     labels = viewer.dims.axis_labels
     first = len(labels) - layer.ndim
     return "frame" if 0 <= first < len(labels) and str(labels[first]).lower() in TIME_AXES else "slice"
-
-
-def name_slices(box: ComboBox, viewer, layer) -> None:
-    """Show the box only for a stack, its choices saying "frame" for a clip, "slice" otherwise."""
-    word = frame_word(viewer, layer)
-    if box.native.itemText(0) != f"this {word}":
-        value = box.value
-        box.choices = _slice_choices(word)
-        box.value = value
-        box.label = f"{word}s"
-        box.tooltip = (
-            f"the {word} shown, or every {word} of the stack, one after the other (outputs keep the stack's axes)"
-        )
-    box.visible = is_stack(layer)
 
 
 def shown(widget) -> bool:
@@ -488,8 +494,10 @@ def keep_finished(runner, show: Callable[[], str | None]) -> Callable[[], None]:
     the status line to give, or None when no slice was finished), so Cancel loses no finished work."""
 
     def on_abort() -> None:
+        line = runner.status.value  # the failure's, which showing the finished slices would overwrite
         try:
             said = show()
+            runner.status.value = line
         except Exception as exc:  # the input layer was deleted meanwhile: say so, the run is over anyway
             runner.report_error(exc)
             return

@@ -21,7 +21,6 @@ from napari_partial_style._napari.common import (
     is_stack,
     layer_choices,
     layer_kind,
-    name_slices,
     pick_content,
     session,
     show_defaults,
@@ -115,7 +114,7 @@ class CompositeWidget(Container):
         viewer.layers.events.inserted.connect(self._pick_companions)
         viewer.layers.events.inserted.connect(self._follow_data)
         viewer.layers.events.removed.connect(self._pick_companions)
-        viewer.dims.events.axis_labels.connect(lambda _event: name_slices(self.slices, viewer, self.content.value))
+        viewer.dims.events.axis_labels.connect(lambda _event: self.slices.name_for(viewer, self.content.value))
         self.labels_layer.changed.connect(self._watch_labels)
         self.auto.changed.connect(self._watch_labels)
         watch_layers(viewer, self.content, self.stylized, self.labels_layer, self.style)
@@ -150,7 +149,7 @@ class CompositeWidget(Container):
         deleting the newest result goes back to the one before); the labels box lists only the
         content's labels, and shows none when it has none."""
         content = self.content.value
-        name_slices(self.slices, self.viewer, content)
+        self.slices.name_for(self.viewer, content)
         if content is None:
             return
         self.stylized.reset_choices()

@@ -2,10 +2,11 @@
 
 The frame shown is segmented (or, when the user painted the clip's labels layer, its labels there are
 taken as given: a correction), then its labels are carried along the optical flow to every later
-frame and refit by the CRF to that frame's saliency and edges (core/video/track.py). Frames before
-the one shown keep the labels an earlier run gave them (a correction on frame k changes frames k
-onwards only); without such a run the region is followed back to the first frame too. Each finished
-frame is kept as it is done, so Cancel loses none of them.
+frame and refit by the CRF to that frame's edges where the flow is not trusted (core/video/track.py,
+as the clip job of the command line does). Frames before the one shown keep the labels an earlier
+run gave them (a correction on frame k changes frames k onwards only); without such a run the region
+is followed back to the first frame too. Each finished frame is kept as it is done, so Cancel loses
+none of them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class FollowedClip:
 
     def __init__(self, viewer, layer, params: JobParams, word: str) -> None:
         from napari_partial_style._napari.common import session, stack_sources
+        from napari_partial_style.core.segment.classifier import class_names
 
         leading, self.sources = stack_sources(layer)
         if len(leading) != 1:
@@ -42,6 +44,17 @@ class FollowedClip:
         self.kept = None if earlier is None else np.asarray(earlier.data)
         self.given = None if earlier is None or not was_painted(earlier) else self.kept[self.start].copy()
         self.targets = _classes_of(earlier) if self.given is not None else []
+        if self.given is not None and not self.given.any():
+            painted = [i for i in range(count) if self.kept[i].any()]
+            raise InputError(
+                f"{word} {self.start} of '{earlier.name}' has no labels to follow"
+                + (f" (frames with labels: {_listed(painted)})" if painted else "")
+                + f": paint the region on it, or show the {word} you painted and press Segment again."
+            )
+        # a painted layer's classes give each frame its saliency only when the classifier knows them all
+        self.with_saliency = self.given is None or (
+            bool(self.targets) and set(self.targets) <= set(class_names(params.segment.classifier))
+        )
         self.labels = np.zeros((count, *shape), np.int32) if self.kept is None else self.kept.astype(np.int32)
         self.done = np.zeros(count, bool)
         self.done[: self.start] = self.kept is not None
@@ -72,13 +85,12 @@ class FollowedClip:
         yield Progress(stage, int(self.done.sum()), count, f"following the region from {self.word} {k}")
         tracking = TrackParams(crf=replace(REFIT_CRF, method=self.params.segment.crf.method))
         orders = [range(k, count)] + ([range(k, -1, -1)] if self.kept is None and k > 0 else [])
-        with_maps = self.maps is not None and 0 < int(start_labels.max()) <= len(self.targets)
         for order in orders:
-            saliency = self._saliency(order, int(start_labels.max())) if with_maps else None
             frames = [self.sources[i] for i in order]
-            for tracked in track(frames, start_labels, saliency=saliency, params=tracking, device=self.session.device):
+            for tracked in track(frames, start_labels, params=tracking, device=self.session.device):
                 i = order[tracked.index]
                 self.labels[i] = tracked.labels
+                self._saliency(i)
                 if not self.done[i]:
                     self.done[i] = True
                     yield Progress(stage, int(self.done.sum()), count, f"{self.word} {i} done")
@@ -87,7 +99,7 @@ class FollowedClip:
     def _start_maps(self, seg) -> None:
         """The maps of every frame, (targets, frames, H, W): the start frame's own, the kept frames'
         from the saliency layers an earlier run left, the rest filled as the region is followed."""
-        if not self.targets:
+        if not (self.targets and self.with_saliency):
             return
         count, shape = len(self.sources), self.sources[0].shape
         self.maps = np.zeros((len(self.targets), count, *shape), np.float32)
@@ -100,20 +112,21 @@ class FollowedClip:
         self.have_maps[self.start] = seg is not None
         self.have_maps[: self.start] = self.kept is not None and len(self._earlier_maps) == len(self.targets)
 
-    def _saliency(self, order: range, used: int):
-        """Each frame's maps of the first `used` targets, computed as tracking reaches the frame (a
-        classifier pass, no CRF: tracking refits the labels itself)."""
+    def _saliency(self, i: int) -> None:
+        """Frame i's maps for its saliency layers (a classifier pass, no CRF), so the slider shows
+        what the classifier sees in each frame. They do not steer the tracking: the labels are the
+        ones the clip job of the command line and the API carries (core/video/clip.py tracks on the
+        flow and each frame's edges), and an unsure classifier would pull them off the object."""
+        if self.maps is None or self.have_maps[i]:
+            return
         segment = self.params.segment
         saliency_only = replace(
             segment,
             saliency=replace(segment.saliency, targets=tuple(self.targets)),
             crf=replace(segment.crf, method=NO_CRF),
         )
-        for i in order:
-            if not self.have_maps[i]:
-                self.maps[:, i] = self.session.segment(self.sources[i], saliency_only).result().maps
-                self.have_maps[i] = True
-            yield self.maps[:used, i]
+        self.maps[:, i] = self.session.segment(self.sources[i], saliency_only).result().maps
+        self.have_maps[i] = True
 
     def result(self):
         """The clip's Segmentation: labels and maps with the frame axis, the start frame's class scores."""
@@ -145,6 +158,11 @@ def _stack_labels(viewer, layer, shape: tuple[int, ...]):
         if isinstance(lyr, Labels) and names.is_labels(base, lyr.name) and np.shape(lyr.data) == shape
     ]
     return found[-1] if found else None
+
+
+def _listed(frames: list[int]) -> str:
+    """ "0, 3, 7" (the first ten, then "...")."""
+    return ", ".join(map(str, frames[:10])) + (", ..." if len(frames) > 10 else "")
 
 
 def _classes_of(labels_layer) -> list[str]:

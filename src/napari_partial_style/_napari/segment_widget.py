@@ -18,7 +18,6 @@ from napari_partial_style._napari.common import (
     keep_finished,
     layer_choices,
     mark_used,
-    name_slices,
     over_slices,
     pick_content,
     session,
@@ -108,7 +107,7 @@ class SegmentWidget(Container):
         self._slices_shown()
 
     def _slices_shown(self, _event=None) -> None:
-        name_slices(self.slices, self.viewer, self.image.value)
+        self.slices.name_for(self.viewer, self.image.value)
         word = frame_word(self.viewer, self.image.value)
         self.follow.text = f"follow the region from the {word} shown"
         self.follow.visible = is_stack(self.image.value) and self.slices.value == ALL_SLICES
@@ -299,7 +298,7 @@ class SegmentWidget(Container):
             "classifier_classes": seg.classes,
             "class_scores": seg.class_scores(),
         }
-        for i, target in enumerate(seg.targets):
+        for i, target in enumerate(seg.targets[: len(seg.maps)]):  # labels given by hand may have no maps
             name = names.saliency(layer.name, target)
             put_image(
                 self.viewer,

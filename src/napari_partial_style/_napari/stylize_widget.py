@@ -27,7 +27,6 @@ from napari_partial_style._napari.common import (
     layer_choices,
     layer_kind,
     mark_used,
-    name_slices,
     over_slices,
     pick_content,
     pick_style,
@@ -349,7 +348,7 @@ class StylizeWidget(Container):
         self._slices_shown()
 
     def _slices_shown(self, _event=None) -> None:
-        name_slices(self.slices, self.viewer, self.content.value)
+        self.slices.name_for(self.viewer, self.content.value)
         self.chain.text = (
             f"start each {frame_word(self.viewer, self.content.value)} from the previous result (no flicker)"
         )
