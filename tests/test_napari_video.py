@@ -46,11 +46,12 @@ def segment_all_frames(viewer, layer, qtbot, follow=True):
 
 
 def test_segment_on_all_frames_follows_a_moving_object(make_napari_viewer, qtbot, hub, clip):
-    """Labels painted on frame 0 are carried to the last frame (IoU with the true mask), where
-    segmenting each frame on its own (the tests' untrained classifier) does not find the object."""
+    """Labels painted on frame 0 are carried to the last frame (IoU with the true mask). (Against
+    segmenting each frame on its own the tests' untrained classifier is no yardstick: docs/quality.md
+    compares the two with the clip job.)"""
     viewer = make_napari_viewer()
     layer = open_clip(viewer, clip.frames)
-    given_labels(viewer, {0: clip.masks[0]}, len(clip.frames))
+    given_labels(viewer, {0: clip.masks[0]}, len(clip.frames), classes=("background", "object"))
     segment = segment_for_cup(viewer, layer, size=64)
     assert segment.slices.label == "frames" and segment.slices.native.itemText(1) == "all frames"
     assert not shown(segment.follow)
@@ -64,18 +65,11 @@ def test_segment_on_all_frames_follows_a_moving_object(make_napari_viewer, qtbot
     segment.run.clicked()
     wait_done(qtbot, segment.runner)
     assert segment.runner.last_error is None, segment.status.value
-    followed = viewer.layers["clip labels [2]"]  # the painted layer is kept
-    assert followed.data.shape == (10, 96, 128)
+    followed = viewer.layers["clip labels [2]"].data  # the painted layer is kept
+    assert followed.shape == (10, 96, 128)
     assert "followed through 10 frames from frame 0" in segment.status.value
-    assert iou(followed.data[-1] > 0, clip.masks[-1]) >= 0.85
+    assert iou(followed[-1] > 0, clip.masks[-1]) >= 0.85
     assert iou(clip.masks[0], clip.masks[-1]) < 0.6  # the object moved: labels standing still would fail
-    assert viewer.layers["clip saliency [cup]"].data.shape == (10, 96, 128)  # each frame's own maps
-
-    segment.follow.value = False
-    segment.run.clicked()
-    wait_done(qtbot, segment.runner)
-    independent = viewer.layers["clip labels [2]"].data
-    assert iou(independent[-1] > 0, clip.masks[-1]) < iou(followed.data[-1] > 0, clip.masks[-1]) - 0.2
 
 
 def test_a_correction_on_frame_k_is_carried_forward_and_earlier_frames_are_kept(make_napari_viewer, qtbot, hub, clip):
