@@ -190,3 +190,34 @@ def test_stylize_cancelled_mid_clip_keeps_the_frames_done(make_napari_viewer, qt
     changed = [t for t in range(6) if not np.array_equal(stylized[t], clip.frames[t])]
     assert changed == [0, 1]  # frames 1 and 2 (0 and 1 here) finished; the rest show the content
     assert "2 of 6 frames stylized" in stylize.status.value
+
+
+def test_a_clip_bundle_reopens_with_the_frame_axis_in_every_layer(make_napari_viewer, tmp_path):
+    """A bundle written a frame at a time opens as stacks: the slider moves content, saliency,
+    labels, stylized and composite together."""
+    from napari_partial_style._napari.layers import current_slice
+
+    bundle_frames = pytest.importorskip("napari_partial_style.core.io.bundle_frames")
+    clip = moving_object(frames=4, shape=(48, 64))
+    path = tmp_path / "walk.pstyle"
+    with bundle_frames.FrameBundleWriter(path) as writer:
+        for t in range(4):
+            stylized = 255 - clip.frames[t]
+            writer.add(
+                content=clip.frames[t],
+                labels=clip.masks[t].astype(np.uint8),
+                stylized=stylized,
+                composite=np.where(clip.masks[t][..., None], stylized, clip.frames[t]),
+                saliency=clip.masks[t][None].astype(np.float32),
+            )
+        writer.finish({"targets": ["cup"], "classifier_classes": ["cup"]}, style=clip.frames[0])
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari-partial-style")
+    names = ["walk content", "walk saliency [cup]", "walk labels", "walk stylized", "walk composite"]
+    for name in names:
+        assert viewer.layers[name].data.shape[:3] == (4, 48, 64), name
+    viewer.dims.set_current_step(0, 2)
+    for name in names:
+        assert np.array_equal(current_slice(viewer, viewer.layers[name])[0], viewer.layers[name].data[2]), name
+    assert np.array_equal(current_slice(viewer, viewer.layers["walk content"])[0], clip.frames[2])
+    assert np.array_equal(current_slice(viewer, viewer.layers["walk labels"])[0], clip.masks[2])
