@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, Select
@@ -382,18 +383,54 @@ def source_image(viewer, layer, what: str) -> Any:
 
 
 THIS_SLICE, ALL_SLICES = "this slice", "all slices"
+TIME_AXES = {"t", "time", "frame", "frames"}  # napari axis labels that make a stack a clip
 
 
-def slices_box() -> ComboBox:
+class SlicesBox(ComboBox):
     """For a stack (3D or a time series): work on the slice shown, or on every slice, each slice's
-    outputs stacked into one layer with the input's axes. Shown only when the input is a stack."""
-    return ComboBox(
-        label="slices",
-        choices=[THIS_SLICE, ALL_SLICES],
-        value=THIS_SLICE,
-        visible=False,
-        tooltip="the 2D slice shown, or every slice of the stack (outputs keep the stack's axes)",
-    )
+    outputs stacked into one layer with the input's axes. Shown only when the input is a stack; its
+    words follow the stack ("frame" for a clip: `name_for`), its values are THIS_SLICE and ALL_SLICES.
+    The choices come from a callable: napari resets docked widgets' choices whenever layers change,
+    which would bring a fixed list's words back."""
+
+    def __init__(self) -> None:
+        self.word = "slice"
+        super().__init__(label="slices", choices=self._choices, value=THIS_SLICE, visible=False)
+        self._describe()
+
+    def _choices(self, _widget=None) -> list[tuple[str, str]]:
+        return [(f"this {self.word}", THIS_SLICE), (f"all {self.word}s", ALL_SLICES)]
+
+    def _describe(self) -> None:
+        self.label = f"{self.word}s"
+        self.tooltip = (
+            f"the {self.word} shown, or every {self.word} of the stack, one after the other "
+            "(outputs keep the stack's axes)"
+        )
+
+    def name_for(self, viewer, layer) -> None:
+        """Shown only for a stack, its choices saying "frame" for a clip, "slice" otherwise."""
+        word = frame_word(viewer, layer)
+        if word != self.word:
+            value, self.word = self.value, word
+            self.reset_choices()
+            self.value = value
+            self._describe()
+        self.visible = is_stack(layer)
+
+
+def slices_box() -> SlicesBox:
+    return SlicesBox()
+
+
+def frame_word(viewer, layer) -> str:
+    """ "frame" when the layer's first stack axis is time (its slider is labelled t, time or frame),
+    else "slice"."""
+    if not is_stack(layer):
+        return "slice"
+    labels = viewer.dims.axis_labels
+    first = len(labels) - layer.ndim
+    return "frame" if 0 <= first < len(labels) and str(labels[first]).lower() in TIME_AXES else "slice"
 
 
 def shown(widget) -> bool:
@@ -440,12 +477,38 @@ def stack_sources(layer) -> tuple[tuple[int, ...], list[Any]]:
     return leading, [as_source_image(p, name=f"{layer.name} [{i}]") for i, p in enumerate(found)]
 
 
-def over_slices(sources: list[Any], stage_of) -> Any:
+def over_slices(sources: list[Any], stage_of, results: list[Any] | None = None, word: str = "slice") -> Any:
     """Run `stage_of(i, source, results so far)` for each slice, its events named "slice i/n ...",
-    so each slice gets its own progress bar and Cancel stops between any two steps of any slice."""
+    so each slice gets its own progress bar and Cancel stops between any two steps of any slice.
+    Each finished slice's result is appended to `results` at once: a cancelled run keeps them."""
     from napari_partial_style.core.progress import relabel
 
-    results: list[Any] = []
+    results = [] if results is None else results
     for i, source in enumerate(sources):
-        results.append((yield from relabel(iter(stage_of(i, source, results)), f"slice {i + 1}/{len(sources)}")))
+        results.append((yield from relabel(iter(stage_of(i, source, results)), f"{word} {i + 1}/{len(sources)}")))
     return results
+
+
+def keep_finished(runner, show: Callable[[], str | None]) -> Callable[[], None]:
+    """An `on_abort` for a stack job: `show()` puts the finished slices into their layers (it returns
+    the status line to give, or None when no slice was finished), so Cancel loses no finished work."""
+
+    def on_abort() -> None:
+        line = runner.status.value  # the failure's, which showing the finished slices would overwrite
+        try:
+            said = show()
+            runner.status.value = line
+        except Exception as exc:  # the input layer was deleted meanwhile: say so, the run is over anyway
+            runner.report_error(exc)
+            return
+        if said is None:
+            return
+
+        def tell(_ok: bool) -> None:
+            runner.on_done.remove(tell)
+            line = runner.status.value
+            runner.status.value = f"{runner.name}: {said}" if runner.cancelled else f"{line}; {said}"
+
+        runner.on_done.append(tell)  # after the runner's own "cancelled" or "failed" line
+
+    return on_abort

@@ -114,6 +114,7 @@ class CompositeWidget(Container):
         viewer.layers.events.inserted.connect(self._pick_companions)
         viewer.layers.events.inserted.connect(self._follow_data)
         viewer.layers.events.removed.connect(self._pick_companions)
+        viewer.dims.events.axis_labels.connect(lambda _event: self.slices.name_for(viewer, self.content.value))
         self.labels_layer.changed.connect(self._watch_labels)
         self.auto.changed.connect(self._watch_labels)
         watch_layers(viewer, self.content, self.stylized, self.labels_layer, self.style)
@@ -148,7 +149,7 @@ class CompositeWidget(Container):
         deleting the newest result goes back to the one before); the labels box lists only the
         content's labels, and shows none when it has none."""
         content = self.content.value
-        self.slices.visible = is_stack(content)
+        self.slices.name_for(self.viewer, content)
         if content is None:
             return
         self.stylized.reset_choices()

@@ -7,13 +7,15 @@ from dataclasses import asdict
 
 import napari
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, PushButton
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
     ALL_SLICES,
     CUSTOM,
+    frame_word,
     is_stack,
+    keep_finished,
     layer_choices,
     mark_used,
     over_slices,
@@ -49,6 +51,14 @@ class SegmentWidget(Container):
         self.viewer = viewer
         self.image = ComboBox(label="image", choices=layer_choices(viewer, "image"))
         self.slices = slices_box()
+        self.follow = CheckBox(
+            text="follow the region from the one shown",
+            value=True,
+            visible=False,
+            tooltip="segment the slice shown (or keep the labels painted on it) and carry its labels along the "
+            "optical flow to the next slices, the CRF fitting them to each; unticked: each slice segmented "
+            "on its own",
+        )
         self.form = ParamForm(JobParams, PARTS, CUSTOM)
         show_defaults(self.form)
         self.classifier = self.form["segment.classifier"]
@@ -70,6 +80,7 @@ class SegmentWidget(Container):
             widgets=[
                 self.image,
                 self.slices,
+                self.follow,
                 self.click,
                 self.form,
                 self.run,
@@ -90,8 +101,16 @@ class SegmentWidget(Container):
         watch_layers(viewer, self.image)
         pick_content(viewer, self.image)
         viewer.layers.events.inserted.connect(lambda _event: pick_content(viewer, self.image, keep=True))
-        self.image.changed.connect(lambda: setattr(self.slices, "visible", is_stack(self.image.value)))
-        self.slices.visible = is_stack(self.image.value)
+        self.image.changed.connect(self._slices_shown)
+        self.slices.changed.connect(self._slices_shown)
+        viewer.dims.events.axis_labels.connect(self._slices_shown)
+        self._slices_shown()
+
+    def _slices_shown(self, _event=None) -> None:
+        self.slices.name_for(self.viewer, self.image.value)
+        word = frame_word(self.viewer, self.image.value)
+        self.follow.text = f"follow the region from the {word} shown"
+        self.follow.visible = is_stack(self.image.value) and self.slices.value == ALL_SLICES
 
     def _mode_changed(self) -> None:
         picking = not self.picker.above.value
@@ -167,7 +186,7 @@ class SegmentWidget(Container):
         layer = self.image.value
         mark_used(content=layer)
         if is_stack(layer) and self.slices.value == ALL_SLICES:
-            return self._stack_job(layer)
+            return self._follow_job(layer) if self.follow.value else self._stack_job(layer)
         index = slice_index(self.viewer, layer)  # where the result goes, wherever the slider is by then
         params = self.params()
         doc = edit(self.viewer, layer, self.form.values()).document
@@ -188,9 +207,33 @@ class SegmentWidget(Container):
 
         return (job, lambda result: self._show(layer, params, *result, index=index))
 
+    def _follow_job(self, layer):
+        """Every frame's labels carried from the frame shown (`follow.FollowedClip`); the frames
+        finished when it is cancelled or fails are shown as done."""
+        from napari_partial_style._napari.follow import FollowedClip
+
+        params = self.params()
+        clip = FollowedClip(self.viewer, layer, params, frame_word(self.viewer, layer))
+        size, device = clip.session.size_for(clip.sources[0].shape), str(clip.session.device)
+
+        def show(result, finished: bool = True):
+            meta = {"followed_from": clip.start}
+            yield from self._show(layer, params, result.result(), size, device, extra=meta)
+            self.status.value = f"Segment: done — {clip.summary()}" if finished else self.status.value
+
+        def partial() -> str | None:
+            if not clip.done.any() or clip.done.all():
+                return None
+            for _ in show(clip, finished=False):
+                pass
+            return clip.summary()
+
+        return clip.job, show, None, keep_finished(self.runner, partial)
+
     def _stack_job(self, layer):
         """Every slice segmented for the targets the first slice found (one class list for the
-        stack), maps and labels stacked with the image's axes."""
+        stack), maps and labels stacked with the image's axes; the slices finished when it is
+        cancelled are shown."""
         from dataclasses import replace
 
         from napari_partial_style.core.segment.segmentation import Segmentation
@@ -198,6 +241,8 @@ class SegmentWidget(Container):
         leading, sources = stack_sources(layer)
         params = self.params()
         job_session = session(params.session)
+        word = frame_word(self.viewer, layer)
+        segs: list = []
 
         def stage_of(_i, source, done):
             segment = params.segment
@@ -205,24 +250,46 @@ class SegmentWidget(Container):
                 segment = replace(segment, saliency=replace(segment.saliency, targets=tuple(done[0].targets)))
             return job_session.segment(source, segment)
 
-        def job():
-            segs = yield from over_slices(sources, stage_of)
+        def stacked():
             first = segs[0]
-            maps = np.stack([s.maps for s in segs], axis=1).reshape(len(first.targets), *leading, *first.labels.shape)
-            labels = np.stack([s.labels for s in segs]).reshape(*leading, *first.labels.shape)
-            stacked = Segmentation(
+            blank = [Segmentation(first.maps * 0, first.labels * 0, None, first.targets, [], None, [])]
+            whole = segs + blank * (len(sources) - len(segs))  # slices not reached: no labels yet
+            maps = np.stack([s.maps for s in whole], axis=1).reshape(len(first.targets), *leading, *first.labels.shape)
+            labels = np.stack([s.labels for s in whole]).reshape(*leading, *first.labels.shape)
+            return Segmentation(
                 maps, labels, None, first.targets, first.target_ids, first.scores, first.classes, first.threshold
             )
-            return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
 
-        return (job, lambda result: self._show(layer, params, *result))
+        size, device = job_session.size_for(sources[0].shape), str(job_session.device)
+
+        def job():
+            yield from over_slices(sources, stage_of, segs, word)
+            return stacked(), size, device
+
+        def partial() -> str | None:
+            if not segs:
+                return None
+            for _ in self._show(layer, params, stacked(), size, device):
+                pass
+            return f"{len(segs)} of {len(sources)} {word}s segmented (the rest have no labels yet)"
+
+        return job, lambda result: self._show(layer, params, *result), None, keep_finished(self.runner, partial)
 
     def _show(
-        self, layer, params: JobParams, seg, size, device, index: tuple[int, ...] | None = None
+        self,
+        layer,
+        params: JobParams,
+        seg,
+        size,
+        device,
+        index: tuple[int, ...] | None = None,
+        extra: dict | None = None,
     ) -> Iterator[None]:
         """The maps and labels as layers, one per event-loop turn; a result of one slice of a stack
-        goes to that slice of stack-shaped layers (shown there only; the slices done before are kept)."""
+        goes to that slice of stack-shaped layers (shown there only; the slices done before are kept).
+        `extra`: more of the record (how the labels were made)."""
         meta = {
+            **(extra or {}),
             "stage": "segment",
             "parameters": asdict(params.segment),
             "size": size,
@@ -231,7 +298,7 @@ class SegmentWidget(Container):
             "classifier_classes": seg.classes,
             "class_scores": seg.class_scores(),
         }
-        for i, target in enumerate(seg.targets):
+        for i, target in enumerate(seg.targets[: len(seg.maps)]):  # labels given by hand may have no maps
             name = names.saliency(layer.name, target)
             put_image(
                 self.viewer,

@@ -21,7 +21,9 @@ from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
     ALL_SLICES,
     CUSTOM,
+    frame_word,
     is_stack,
+    keep_finished,
     layer_choices,
     layer_kind,
     mark_used,
@@ -74,6 +76,14 @@ def _previews_at_size_of(content):
         return replace(event, preview=from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype))
 
     return full_size
+
+
+def _rgb_like(source, like: np.ndarray) -> np.ndarray:
+    """A slice's own pixels in the stylized slices' form (RGB, their dtype): one not reached yet."""
+    native = source.native
+    if native.ndim == 2:
+        native = np.repeat(native[..., None], like.shape[-1], axis=-1)
+    return native.astype(like.dtype, copy=False)
 
 
 def _as_is(source):
@@ -166,9 +176,11 @@ class StylizeWidget(Container):
         self.slices = slices_box()
         self.chain = CheckBox(
             text="start each slice from the previous result",
-            value=False,
+            value=True,
             visible=False,
-            tooltip="for a time series: frames change smoothly instead of flickering",
+            tooltip="for a clip: each frame starts from the previous result carried along the optical flow and "
+            "is held to it by the temporal weight, so the texture moves with the object instead of flickering; "
+            "unticked: each slice stylized on its own",
         )
 
     def _make_controls(self) -> None:
@@ -215,6 +227,7 @@ class StylizeWidget(Container):
         viewer.layers.events.inserted.connect(self._pick_labels)
         viewer.layers.events.inserted.connect(self._pick_style_mask)
         self.slices.changed.connect(self._slices_shown)
+        viewer.dims.events.axis_labels.connect(self._slices_shown)
         self._content_changed()
         self.label_styles.follow(self.labels_layer.value)
         self._pick_style_mask()
@@ -334,8 +347,11 @@ class StylizeWidget(Container):
         pick_style(self.viewer, self.style, self.content.value)
         self._slices_shown()
 
-    def _slices_shown(self) -> None:
-        self.slices.visible = is_stack(self.content.value)
+    def _slices_shown(self, _event=None) -> None:
+        self.slices.name_for(self.viewer, self.content.value)
+        self.chain.text = (
+            f"start each {frame_word(self.viewer, self.content.value)} from the previous result (no flicker)"
+        )
         self.chain.visible = shown(self.slices) and self.slices.value == ALL_SLICES
 
     def params(self) -> JobParams:
@@ -454,38 +470,55 @@ class StylizeWidget(Container):
         return job, show
 
     def _stack_job(self, layer, style, styles, params: JobParams, job_session):
-        """Every slice stylized in turn (no previews), stacked with the content's axes."""
+        """Every slice stylized in turn (no previews), stacked with the content's axes: with `chain`,
+        as a clip (`stylize_clip`: each frame from the previous result carried along the motion),
+        else each slice on its own."""
         from napari_partial_style._napari.layers import planes
+        from napari_partial_style._napari.stylize_clip import clip_frames
 
         leading, sources = stack_sources(layer)
-        chain = self.chain.value
+        word = frame_word(self.viewer, layer)
         labels = self.labels_layer.value
         label_planes = [None] * len(sources) if labels is None else planes(labels)[1]
         if len(label_planes) != len(sources):
             raise InputError(
-                f"{layer.name} has {len(sources)} slices but {labels.name} has {len(label_planes)}; "
-                "choose labels with one plane per slice (Segment all slices)."
+                f"{layer.name} has {len(sources)} {word}s but {labels.name} has {len(label_planes)}; "
+                f"choose labels with one plane per {word} (Segment on all {word}s)."
             )
-        inputs = [
-            (self._blended(style, None), None)
-            if plane is None
-            else self._style_input(source.shape, params, style, styles, plane)
-            for source, plane in zip(sources, label_planes)
-        ]
-        segment = self._segment_params()
+        done: list[np.ndarray] = []
+        if self.chain.value:
+            if len(leading) != 1:
+                raise InputError(
+                    f"{layer.name} has {len(leading)} stack axes {tuple(leading)}; starting each {word} from the "
+                    "previous result needs one frame axis: untick it to stylize each slice on its own."
+                )
+            run = clip_frames(sources, label_planes, self._style_spec(style, styles), params, job_session, word, done)
+        else:
+            inputs = [
+                (self._blended(style, None), None)
+                if plane is None
+                else self._style_input(source.shape, params, style, styles, plane)
+                for source, plane in zip(sources, label_planes)
+            ]
+            segment = self._segment_params()
 
-        def stage_of(i, source, done):
-            style_input, mask = inputs[i]
-            if (mask is not None and not mask.any()) or (isinstance(style_input, list) and not style_input):
-                return _as_is(source)  # nothing to change on this slice
-            return job_session.stylize(
-                source, style_input, params.style, mask, start=done[-1] if chain and done else None, segment=segment
-            )
+            def stage_of(i, source, _done):
+                style_input, mask = inputs[i]
+                if (mask is not None and not mask.any()) or (isinstance(style_input, list) and not style_input):
+                    return _as_is(source)  # nothing to change on this slice
+                return job_session.stylize(source, style_input, params.style, mask, segment=segment)
+
+            run = over_slices(sources, stage_of, done, word)
+        size, device = job_session.size_for(sources[0].shape), str(job_session.device)
+
+        def stacked() -> np.ndarray:
+            """The slices stylized so far, then the content's own (a cancelled run's rest)."""
+            whole = done + [_rgb_like(source, done[0]) for source in sources[len(done) :]]
+            return np.stack(whole).reshape(*leading, *done[0].shape)
 
         def job():
-            done = yield from over_slices(sources, stage_of)
-            stacked = np.stack(done).reshape(*leading, *done[0].shape)
-            return stacked, job_session.size_for(sources[0].shape), str(job_session.device)
+            yield from run
+            return stacked(), size, device
 
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or abort
 
@@ -493,12 +526,14 @@ class StylizeWidget(Container):
             release(self.viewer, name)
             self._show(layer, name, params, *result)
 
-        return (
-            job,
-            show,
-            lambda event: self._on_event(layer, name, event),
-            lambda: release(self.viewer, name),
-        )
+        def partial() -> str | None:
+            release(self.viewer, name)
+            if not done:
+                return None
+            self._show(layer, name, params, stacked(), size, device)
+            return f"{len(done)} of {len(sources)} {word}s stylized (the rest show the content as it is)"
+
+        return (job, show, lambda event: self._on_event(layer, name, event), keep_finished(self.runner, partial))
 
     def _on_event(
         self, layer, name: str, event, index: tuple[int, ...] | None = None, earlier: str | None = None
