@@ -31,10 +31,21 @@ def is_clip(args: argparse.Namespace) -> bool:
     with open(path, "rb") as fh:
         if not fh.read(4).startswith(TIFF_SIGNATURES):
             return False
+    return _is_tiff_clip(path)
+
+
+def _is_tiff_clip(path: Path) -> bool:
+    """Several pages, each a picture of at least MIN_SIDE px a side: a 2-channel image that tifffile
+    wrote as 48 pages of 64×2 (or a damaged TIFF) is left to the photo reader, which names its problem."""
     import tifffile
 
-    with tifffile.TiffFile(path) as tif:
-        return len(tif.pages) > 1
+    from napari_partial_style.core.images import MIN_SIDE
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return len(tif.pages) > 1 and min(tif.pages[0].shape[:2]) >= MIN_SIDE
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError):
+        return False
 
 
 def cmd_clip(args: argparse.Namespace) -> int:
