@@ -46,6 +46,7 @@ def warping_error(frames: list[ClipFrame], clip) -> float:
     return float(np.mean(errors))
 
 
+@pytest.mark.slow  # 43 s on 2 loaded cores: six frames through the style network
 def test_the_temporal_term_lowers_the_flicker_and_the_outside_stays_each_frames_own(hub, clip, style):
     """From noise (the same pattern in every frame, which does not move with the object), frames
     stylized on their own flicker; the warped start and the temporal term carry frame 0's result."""
