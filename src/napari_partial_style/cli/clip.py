@@ -51,8 +51,7 @@ def _is_tiff_clip(path: Path) -> bool:
 def cmd_clip(args: argparse.Namespace) -> int:
     """The clip job with progress, its bundle written a frame at a time, and --save-video's video."""
     from napari_partial_style.api import Session
-    from napari_partial_style.cli.jobs import explicit_weights, job_params
-    from napari_partial_style.cli.run import read_styles
+    from napari_partial_style.cli.jobs import explicit_weights, job_params, read_styles
     from napari_partial_style.core.io.image_files import read_image_file
     from napari_partial_style.core.video.clip import run_clip
     from napari_partial_style.core.video.clip_bundle import write_clip

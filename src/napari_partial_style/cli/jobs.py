@@ -160,3 +160,38 @@ def _precision(asked: str, device) -> str:
         return asked
     chosen, why = auto_precision(device)
     return f"{chosen} (auto: {why})"
+
+
+def read_styles(args: argparse.Namespace, labels) -> tuple[object, str]:
+    """The job's style (one image, a blend, one per region, or paired by label) and how the
+    manifest names it."""
+    from napari_partial_style.core.images import read_source_image
+    from napari_partial_style.core.io.image_files import read_image_file
+
+    if args.style_labels:
+        from napari_partial_style.core.style.regions import styles_by_label
+
+        named = args.style or args.region_styles[0][1]
+        style = styles_by_label(
+            read_source_image(named, "style", args.max_pixels),
+            read_image_file(args.style_labels, args.max_pixels),
+            labels,
+            f"--style-labels {args.style_labels}",
+            job_params(args).composite.label_values,
+            f"--labels {args.labels}",
+        )
+    elif args.region_styles:
+        groups: dict[str, list] = {}
+        masks = style_masks(args, len(args.region_styles))
+        for (region, path, weight), mask in zip(args.region_styles, masks):
+            what = f"style for {region}" if region else "style"
+            groups.setdefault(region, []).append((read_style(path, what, mask, args.max_pixels), weight))
+        style = groups[""] if list(groups) == [""] else groups  # each a blend (of one, unless repeated)
+        blend = args.style_blend is not None
+        named = ", ".join(
+            f"{region + '=' if region else ''}{path}" + (f" ({weight:g})" if blend else "")
+            for region, path, weight in args.region_styles
+        )
+    else:
+        style, named = read_style(args.style, "style", style_masks(args, 1)[0], args.max_pixels), args.style
+    return style, named

@@ -29,27 +29,34 @@ import numpy as np
 
 from napari_partial_style.core.errors import BundleError, InputError
 from napari_partial_style.core.io import strict_json
-from napari_partial_style.core.io.atomic import atomic_file, check_parent, recover
+from napari_partial_style.core.io.atomic import atomic_file, recover
 from napari_partial_style.core.io.bundle_entries import read_folder_entry, read_zip_entry
-from napari_partial_style.core.io.bundle_frames import FRAME_LAYERS, MAX_FRAMES
+from napari_partial_style.core.io.bundle_layout import (  # noqa: F401  (the bundle's names, as callers import them)
+    FORMAT,
+    FRAME_LAYERS,
+    IMAGE_LAYERS,
+    LAYERS,
+    MANIFEST,
+    MAX_FRAMES,
+    SCORES,
+    STACK_LAYERS,
+    SUFFIX,
+    VERSION,
+    add_entry,
+    check_target,
+    entry_info,
+    is_bundle,
+    layer_file,
+)
 from napari_partial_style.core.io.image_files import (
     BYTES_PER_PIXEL,
     DEFAULT_MAX_PIXELS,
     describe_file,
     image_dims,
-    image_suffix,
     read_image,
     write_encoded,
 )
 
-FORMAT = "napari-partial-style bundle"
-VERSION = 1
-SUFFIX = ".pstyle"
-MANIFEST = "manifest.json"
-SCORES = "scores.json"
-IMAGE_LAYERS = ("content", "style", "stylized", "composite", "preview")
-STACK_LAYERS = ("saliency", "crf_probabilities")
-LAYERS = (*IMAGE_LAYERS, "labels", *STACK_LAYERS)
 # Entries that claim more are refused before they are inflated or read (a zip bomb): the JSON files
 # are a few KB; the content and style at most the largest image read (100 Mpx of float32 RGBA); the
 # other layers at most their shape on the content as float32 RGBA, plus room for the file's header.
@@ -77,66 +84,6 @@ class Bundle:
     frames: int | None = None  # a clip's frame count: its layers but the style and preview have a frame axis
 
 
-def check_target(path: str | Path, overwrite: bool = False) -> Path:
-    """Refuse, before any work, a target that would fail or destroy something at write time."""
-    path = Path(path)
-    if path.suffix != SUFFIX:
-        picture = (
-            " (for the picture alone, add --save-image " + path.name + ")"
-            if path.suffix in (".png", ".tif", ".tiff", ".jpg")
-            else ""
-        )
-        raise InputError(
-            f"output {path} must end in {SUFFIX} (napari opens such files); e.g. {path.name}{SUFFIX}{picture}"
-        )
-    recover(path, is_complete=is_bundle)
-    if path.exists() or path.is_symlink():
-        if not overwrite:
-            raise InputError(f"output {path} exists; choose another name or pass --overwrite.")
-        if not is_bundle(path):
-            raise InputError(f"{path} exists and is not a result bundle; it is left alone, choose another name.")
-        _refuse_foreign_files(path)
-    check_parent(path)
-    return path
-
-
-def _refuse_foreign_files(path: Path) -> None:
-    """An unzipped bundle folder is replaced whole by the new bundle file: refused when it also
-    holds files no bundle has (the user's notes), which would go with it."""
-    if not path.is_dir() or path.is_symlink():
-        return
-    own = {MANIFEST, SCORES, *(layer + suffix for layer in LAYERS for suffix in (".png", ".tif"))}
-    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in own)
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise InputError(
-            f"{path} is a bundle folder that also holds {shown}, which no bundle has; --overwrite replaces "
-            "the whole folder, so move them out first, or choose another name."
-        )
-
-
-def is_bundle(path: Path) -> bool:
-    """Whether `path` holds a bundle's manifest (a zip file, or a folder from version 0.1 or unzip)."""
-    if path.is_dir():
-        return (path / MANIFEST).is_file()
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return MANIFEST in archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return False
-
-
-def layer_file(name: str, array: np.ndarray) -> tuple[str, np.ndarray]:
-    """The file name and pixels a layer is stored as: images in their own dtype (PNG or TIFF),
-    labels as 8- or 16-bit PNG, map stacks as float32 TIFF."""
-    if name == "labels":
-        dtype = np.uint8 if int(array.max(initial=0)) <= 255 else np.uint16
-        return "labels.png", array.astype(dtype, copy=False)
-    if name in STACK_LAYERS:
-        return f"{name}.tif", np.asarray(array, dtype=np.float32)
-    return name + image_suffix(array.dtype), array
-
-
 def _files(bundle: Bundle) -> dict[str, tuple[str, np.ndarray]]:
     return {name: layer_file(name, getattr(bundle, name)) for name in LAYERS if getattr(bundle, name) is not None}
 
@@ -157,11 +104,11 @@ def write_bundle(bundle: Bundle, path: str | Path, overwrite: bool = False) -> P
     text = strict_json.dumps(manifest)
     with atomic_file(path) as tmp, zipfile.ZipFile(tmp, "w") as archive:
         for filename, array in files.values():
-            with archive.open(_entry(filename), "w", force_zip64=True) as entry:
+            with archive.open(entry_info(filename), "w", force_zip64=True) as entry:
                 write_encoded(array, Path(filename).suffix, entry, filename)
         if bundle.scores is not None:
-            _add(archive, SCORES, strict_json.dumps(bundle.scores).encode())
-        _add(archive, MANIFEST, text.encode())
+            add_entry(archive, SCORES, strict_json.dumps(bundle.scores).encode())
+        add_entry(archive, MANIFEST, text.encode())
     return path
 
 
@@ -178,20 +125,6 @@ def _write_frames(bundle: Bundle, path: str | Path, overwrite: bool) -> Path:
         for index in range(bundle.frames):
             writer.add(**{name: stack[index] for name, stack in stacks.items()})
         return writer.finish(bundle.manifest, bundle.style, bundle.scores)
-
-
-def _entry(name: str) -> zipfile.ZipInfo:
-    """PNGs are stored as they are (already compressed), TIFF and JSON deflated; unzip gives rw-r--r-- files."""
-    import time
-
-    info = zipfile.ZipInfo(name, time.localtime()[:6])
-    info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
-
-
-def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    archive.writestr(_entry(name), data)
 
 
 Reader = Callable[[str, int], bytes]  # a file of the bundle by name, at most so many bytes

@@ -19,9 +19,7 @@ import numpy as np
 
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.io import strict_json
-
-FRAME_LAYERS = ("content", "stylized", "composite", "labels", "saliency")
-MAX_FRAMES = 100_000
+from napari_partial_style.core.io.bundle_layout import FRAME_LAYERS, MAX_FRAMES
 
 
 def frame_file(name: str, index: int, suffix: str) -> str:
@@ -38,7 +36,7 @@ class FrameBundleWriter:
 
     def __init__(self, path: str | Path, overwrite: bool = False) -> None:
         from napari_partial_style.core.io.atomic import atomic_file
-        from napari_partial_style.core.io.bundle import check_target
+        from napari_partial_style.core.io.bundle_layout import check_target
 
         self.path = check_target(path, overwrite)
         self.files: dict[str, list[str]] = {}
@@ -65,7 +63,7 @@ class FrameBundleWriter:
 
     def add(self, **layers: np.ndarray | None) -> None:
         """One frame's layers (None: a layer this clip does not have)."""
-        from napari_partial_style.core.io.bundle import _entry, layer_file
+        from napari_partial_style.core.io.bundle_layout import entry_info, layer_file
         from napari_partial_style.core.io.image_files import write_encoded
 
         layers = {name: array for name, array in layers.items() if array is not None}
@@ -90,7 +88,7 @@ class FrameBundleWriter:
                 raise InputError(f"frame {index}'s {name} is {np.shape(array)}, not on its {shape} content.")
             filename, data = layer_file(name, np.asarray(array))
             filename = frame_file(name, index, Path(filename).suffix)
-            with self._zip.open(_entry(filename), "w", force_zip64=True) as entry:
+            with self._zip.open(entry_info(filename), "w", force_zip64=True) as entry:
                 write_encoded(data, Path(filename).suffix, entry, filename)
             self.files[name].append(filename)
 
@@ -98,7 +96,15 @@ class FrameBundleWriter:
         self, manifest: dict[str, Any], style: np.ndarray | None = None, scores: dict[str, Any] | None = None
     ) -> Path:
         """The style, scores and manifest written, and the bundle renamed into place."""
-        from napari_partial_style.core.io.bundle import FORMAT, MANIFEST, SCORES, VERSION, _add, _entry, layer_file
+        from napari_partial_style.core.io.bundle_layout import (
+            FORMAT,
+            MANIFEST,
+            SCORES,
+            VERSION,
+            add_entry,
+            entry_info,
+            layer_file,
+        )
         from napari_partial_style.core.io.image_files import write_encoded
 
         if not self.frames:
@@ -106,13 +112,13 @@ class FrameBundleWriter:
         files: dict[str, Any] = dict(self.files)
         if style is not None:
             filename, data = layer_file("style", np.asarray(style))
-            with self._zip.open(_entry(filename), "w", force_zip64=True) as entry:
+            with self._zip.open(entry_info(filename), "w", force_zip64=True) as entry:
                 write_encoded(data, Path(filename).suffix, entry, filename)
             files["style"] = filename
         if scores is not None:
-            _add(self._zip, SCORES, strict_json.dumps(scores).encode())
+            add_entry(self._zip, SCORES, strict_json.dumps(scores).encode())
         full = {**manifest, "format": FORMAT, "version": VERSION, "frames": self.frames, "files": files}
-        _add(self._zip, MANIFEST, strict_json.dumps(full).encode())
+        add_entry(self._zip, MANIFEST, strict_json.dumps(full).encode())
         self._finished = True
         self._stack.close()
         return self.path
