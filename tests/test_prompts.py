@@ -1,6 +1,8 @@
 """Prompts: clicks and strokes the CRF obeys, spread to the region's edge, kept in the job's
 history, bundle and replay."""
 
+import os
+
 import numpy as np
 import pytest
 from skimage import data, transform
@@ -240,3 +242,59 @@ def test_prompts_round_trip_through_a_bundle_and_replay(segmented, tmp_path):
     assert drain(replay(path)).matches
     reopened = restored(path)
     assert reopened.stale() == {} and reopened.prompts == job.prompts
+
+
+def texture_fixed():
+    """The texture scene at 8 bits with a click in the square and the frame as background prompts."""
+    image, truth = texture_scene()
+    fixed = np.full(truth.shape, FREE)
+    fixed[[0, -1], :] = fixed[:, [0, -1]] = 0
+    fixed[N // 2 - 2 : N // 2 + 3, N // 2 - 2 : N // 2 + 3] = 1
+    return to_uint8(image), fixed, truth
+
+
+def test_the_appearance_models_later_rounds_start_from_the_round_before(monkeypatch):
+    """Counted EM steps (each builds a mixture): EM_STEPS from scratch once per label, then
+    REFIT_STEPS per later round; and the warm start reaches the labels a fresh fit gives."""
+    from napari_partial_style.core.segment import appearance
+
+    rgb8, fixed, truth = texture_fixed()
+    built = []
+    mixture = appearance._Mixture
+    monkeypatch.setattr(appearance, "_Mixture", lambda *a: built.append(1) or mixture(*a))
+    p = appearance.posteriors(rgb8, fixed, np.full(truth.shape, FREE), 0.0)
+    assert len(built) == 2 * (1 + appearance.EM_STEPS + (appearance.ROUNDS - 1) * appearance.REFIT_STEPS)
+    assert iou(p.argmax(axis=0) == 1, truth) > 0.75
+    fresh = appearance._fit
+    monkeypatch.setattr(appearance, "_fit", lambda x, rng, floor, start: fresh(x, rng, floor))
+    scratch = appearance.posteriors(rgb8, fixed, np.full(truth.shape, FREE), 0.0)
+    assert (scratch.argmax(axis=0) == p.argmax(axis=0)).mean() > 0.98
+
+
+@pytest.mark.slow
+def test_the_appearance_models_cpu_time_does_not_grow_with_openblas_threads():
+    """Its products are small: handed to OpenBLAS's threads they spun (2.5x the CPU seconds with 2
+    threads on this 2-core machine, at the 1 Mpx working size, where smaller images stay on one
+    thread). Each child: the median CPU seconds of 5 calls after a first."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time, numpy as np; from skimage import data, transform;"
+        "from napari_partial_style.core.segment import appearance;"
+        "rgb8 = (transform.resize(data.coffee(), (256, 384)) * 255).astype(np.uint8);"
+        "fixed = np.full(rgb8.shape[:2], -1); fixed[[0, -1], :] = fixed[:, [0, -1]] = 0;"
+        "fixed[126:131, 190:195] = 1; times = []\n"
+        "for _ in range(6):\n"
+        "    t = time.process_time(); appearance.posteriors(rgb8, fixed, np.full(fixed.shape, -1), 0.0)\n"
+        "    times.append(time.process_time() - t)\n"
+        "print(sorted(times[1:])[2])"
+    )
+
+    def cpu(threads: int) -> float:
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads)}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        return float(out.stdout)
+
+    one, two = cpu(1), cpu(2)
+    assert two < 1.5 * one, (one, two)

@@ -5,7 +5,10 @@ alone would fix its pixels and little else. As GrabCut does, the pixels around e
 teach a small Gaussian mixture of colour and texture (core/segment/texture.py), as do the pixels
 the maps give it as far as the maps carry evidence; the mixtures are refitted on their own result
 (core/segment/prompted.py decides where the posteriors count). numpy only, seeded: the same
-prompts give the same labels."""
+prompts give the same labels. Its products are small (thousands of pixels by 5 components by 15
+features), so they go through einsum, not BLAS: OpenBLAS hands products of that size to its threads,
+which spin on each other and on the CRF's; with its 2 threads on a 2-core machine a prompt took 3×
+the wall time and 1.8× the CPU time of the same work on one (bench/bench_prompts_speed.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from napari_partial_style.core.segment import texture
 
 COMPONENTS = 5
 EM_STEPS = 8
+REFIT_STEPS = 3  # a later round starts from the last round's mixture, which is most of the way there
 MAX_SAMPLES = 4000
 STRIDE = 2
 NEAR = 6  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
@@ -72,10 +76,11 @@ def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: 
     clear = _clear_of_prompts(fixed, n)[:, grid[0], grid[1]].reshape(n, -1)
     fixed, given, share = fixed[grid], current[grid], trust
     floor = np.full(feats.shape[1], VARIANCE_FLOOR, np.float32)
+    models: list[_Mixture | None] = [None] * n
     for _ in range(ROUNDS):
         models = [
-            _fit(feats[_draw(_weights(label, given, fixed, near, share) * clear[label], rng)], rng, floor)
-            for label in range(n)
+            _fit(feats[_draw(_weights(label, given, fixed, near, share) * clear[label], rng)], rng, floor, start)
+            for label, start in enumerate(models)
         ]
         p = _posteriors(models, feats, fixed.shape)
         given, share = p.argmax(axis=0), 1.0
@@ -149,9 +154,12 @@ class _Mixture:
         self.weights, self.means, self.variances = weights, means, variances
 
     def component_log(self, x: np.ndarray) -> np.ndarray:
-        """(N, M): log of weight × density of each component, as three matrix products."""
+        """(N, M): log of weight × density of each component, as two sums of products (einsum, not
+        BLAS: see the module's docstring)."""
         inv = 1.0 / self.variances
-        z = (x * x) @ inv.T - 2.0 * x @ (self.means * inv).T + (self.means**2 * inv).sum(axis=1)
+        both = np.concatenate([x * x, x], axis=1)
+        z = np.einsum("nd,md->nm", both, np.concatenate([inv, -2.0 * self.means * inv], axis=1))
+        z += (self.means**2 * inv).sum(axis=1)
         constant = np.log(self.weights) - 0.5 * (np.log(self.variances).sum(axis=1) + x.shape[1] * np.log(2 * np.pi))
         return (constant - 0.5 * z).astype(np.float32)
 
@@ -161,21 +169,25 @@ class _Mixture:
         return (top + np.log(np.exp(logs - top).sum(axis=1, keepdims=True)))[:, 0]
 
 
-def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray) -> _Mixture:
-    """EM from means drawn farthest-first (k-means++ without randomness beyond the first)."""
-    m = min(COMPONENTS, len(x))
-    means = [x[rng.integers(len(x))]]
-    for _ in range(1, m):
-        far = np.min([((x - mu) ** 2).sum(axis=1) for mu in means], axis=0)
-        means.append(x[int(np.argmax(far))])
-    spread = np.maximum(x.var(axis=0), floor)
-    model = _Mixture(np.full(m, 1.0 / m, np.float32), np.array(means), np.tile(spread, (m, 1)))
-    for _ in range(EM_STEPS):
+def _fit(x: np.ndarray, rng: np.random.Generator, floor: np.ndarray, start: _Mixture | None = None) -> _Mixture:
+    """EM: REFIT_STEPS from `start` (the same label's mixture of the round before), or EM_STEPS from
+    means drawn farthest-first (k-means++ without randomness beyond the first)."""
+    model, steps = start, REFIT_STEPS
+    if model is None:
+        m = min(COMPONENTS, len(x))
+        means = [x[rng.integers(len(x))]]
+        for _ in range(1, m):
+            far = np.min([((x - mu) ** 2).sum(axis=1) for mu in means], axis=0)
+            means.append(x[int(np.argmax(far))])
+        spread = np.maximum(x.var(axis=0), floor)
+        model, steps = _Mixture(np.full(m, 1.0 / m, np.float32), np.array(means), np.tile(spread, (m, 1))), EM_STEPS
+    for _ in range(steps):
         logs = model.component_log(x)
         resp = np.exp(logs - logs.max(axis=1, keepdims=True))
         resp /= resp.sum(axis=1, keepdims=True)
         mass = resp.sum(axis=0) + 1e-6
-        means = (resp.T @ x) / mass[:, None]
-        variances = np.maximum((resp.T @ (x * x)) / mass[:, None] - means**2, floor)
+        sums = np.einsum("nm,nd->md", resp, np.concatenate([x, x * x], axis=1)) / mass[:, None]
+        means = sums[:, : x.shape[1]]
+        variances = np.maximum(sums[:, x.shape[1] :] - means**2, floor)
         model = _Mixture((mass / mass.sum()).astype(np.float32), means, variances)
     return model
