@@ -91,6 +91,7 @@ def edit(viewer, content_layer, values: dict, *, style=KEEP, labels_layer=KEEP, 
             doc = JobDocument.of(content, None, params, None, {"content": content_layer.name})
         view = _views[content_layer] = JobView(doc, content_layer)
     doc = view.document
+    doc.content = content  # the same pixels in the layer's own memory: the next edit needs no hashing
     doc.set_params(build(JobParams, {**flatten(doc.params), **values}))
     if style is not KEEP:
         doc.set_style(style)
