@@ -47,9 +47,12 @@ def test_stylize_previews_during_the_run_and_ends_with_the_result(make_napari_vi
     assert not shown(widget.progress) and widget.progress.text.value == ""
 
 
-def test_previews_arrive_at_the_contents_size_and_the_gui_thread_never_resizes(
+def test_previews_lie_over_the_photo_at_their_working_size_and_the_result_at_full_size(
     make_napari_viewer, qtbot, hub, monkeypatch
 ):
+    """A preview is shown as it was made (a 24 Mpx one, resized to the photo, cost napari 0.3-0.6 s
+    of texture upload a preview), its layer's scale and translate lay it pixel for pixel over the
+    photo (scaled, shifted, rotated and under an affine here); the result is full size, on the photo."""
     from napari_partial_style.core import images
 
     viewer = make_napari_viewer()
@@ -60,17 +63,30 @@ def test_previews_arrive_at_the_contents_size_and_the_gui_thread_never_resizes(
     widget.form["style.fine_steps"].value = 1
     resized_on, resize = [], images.resize_rgb
     monkeypatch.setattr(images, "resize_rgb", lambda *a: (resized_on.append(threading.current_thread()), resize(*a))[1])
-    previews, on_event = [], widget._on_event
-    widget._on_event = lambda layer, name, event, *rest: (
-        previews.append(None if event.preview is None else (event.preview.shape, event.preview.dtype)),
-        on_event(layer, name, event, *rest),
-    )
+    shown_previews, on_event = [], widget._on_event
+
+    def corners(layer):
+        h, w = layer.data.shape[:2]
+        return np.array([layer.data_to_world(p) for p in [(-0.5, -0.5), (-0.5, w - 0.5), (h - 0.5, -0.5)]])
+
+    def seen(layer, name, event, *rest):
+        on_event(layer, name, event, *rest)
+        if event.preview is not None:
+            preview = viewer.layers[name]
+            shown_previews.append((preview.data.shape, preview.data.dtype, corners(preview)))
+
+    widget._on_event = seen
     widget.run.clicked()
     wait_done(qtbot, widget.runner)
     assert widget.runner.last_error is None, widget.status.value
-    shown_previews = [p for p in previews if p is not None]
-    assert shown_previews and all(p == ((64, 96, 3), np.uint8) for p in shown_previews), shown_previews
-    assert threading.main_thread() not in resized_on  # a 24 Mpx resize froze the viewer 7-10 s a preview
+    assert shown_previews[0][:2] == ((32, 48, 3), np.uint8)  # the working size: 48 px wide
+    for _, _, where in shown_previews:
+        np.testing.assert_allclose(where, corners(img), atol=1e-6)  # its edges on the photo's
+    assert threading.main_thread() not in resized_on
+    result = viewer.layers["img stylized"]
+    assert result.data.shape == (64, 96, 3)
+    np.testing.assert_allclose(corners(result), corners(img), atol=1e-9)
+    np.testing.assert_allclose(result.scale, img.scale)
 
 
 def test_each_label_value_takes_the_style_chosen_for_it(make_napari_viewer, qtbot, hub, errors):

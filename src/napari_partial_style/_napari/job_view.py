@@ -26,7 +26,7 @@ from napari_partial_style._napari.layers import (
     put_labels,
 )
 from napari_partial_style.core.job.document import JobDocument
-from napari_partial_style.core.job.fingerprint import of_image
+from napari_partial_style.core.job.fingerprint import of_image, same_memory
 from napari_partial_style.core.params import JobParams
 
 
@@ -56,6 +56,7 @@ def computed(doc: JobDocument, job_session, want: str = "score", **options):
     def run():
         with lock:
             doc.set_params(params)
+            doc.history.compact()  # what the dock's edits replaced, compressed here, not on the GUI thread
             return (yield from job_session.compute(doc, want, **options))
 
     return run()
@@ -82,13 +83,15 @@ def edit(viewer, content_layer, values: dict, *, style=KEEP, labels_layer=KEEP, 
 
     content = source_image(viewer, content_layer, "a content image")
     view = _views.get(content_layer)
-    if view is None or of_image(view.document.content) != of_image(content):
+    held = None if view is None else view.document.content
+    if held is None or not (same_memory(held, content) or of_image(held) == of_image(content)):
         params = build(JobParams, values)
         doc = None if resegment else _reopened(content_layer, content, params)
         if doc is None:
             doc = JobDocument.of(content, None, params, None, {"content": content_layer.name})
         view = _views[content_layer] = JobView(doc, content_layer)
     doc = view.document
+    doc.content = content  # the same pixels in the layer's own memory: the next edit needs no hashing
     doc.set_params(build(JobParams, {**flatten(doc.params), **values}))
     if style is not KEEP:
         doc.set_style(style)

@@ -47,6 +47,7 @@ from napari_partial_style._napari.layers import (
     STYLE_IMAGE_KEY,
     current_slice,
     into_stack,
+    over,
     put_image,
     recorded_segment_params,
     release,
@@ -63,19 +64,22 @@ PARTS = (("session",), ("style",), ("composite", "crf_edge"))  # the soft edge s
 DEFAULT_SWEEP = "1e5, 1e6, 1e7"
 
 
-def _previews_at_size_of(content):
-    """Each preview as the content's pixels at its size, made in the worker: on the GUI thread,
-    resizing one to a 24 Mpx photo froze the viewer 7-10 s a preview."""
+def _previews_for(content, full_size: bool):
+    """Each preview in the content's dtype, made in the worker: at its working size for a 2D image
+    (laid over the photo by its layer's scale, `layers.over`: a 24 Mpx preview cost napari 0.3-0.6 s
+    of texture upload), at the content's size only for a slice of a stack, which shows inside the
+    stack's own layer."""
     from dataclasses import replace
 
     from napari_partial_style.core.images import from_float_rgb, resize_rgb
 
-    def full_size(event: Progress) -> Progress:
+    def converted(event: Progress) -> Progress:
         if event.preview is None:
             return event
-        return replace(event, preview=from_float_rgb(resize_rgb(event.preview, content.shape), content.dtype))
+        preview = resize_rgb(event.preview, content.shape) if full_size else event.preview
+        return replace(event, preview=from_float_rgb(preview, content.dtype))
 
-    return full_size
+    return converted
 
 
 def _rgb_like(source, like: np.ndarray) -> np.ndarray:
@@ -378,7 +382,6 @@ class StylizeWidget(Container):
         content's document (shared with the other docks and Run all) stylizes its labels' region
         with the style chosen here; the same settings again give the current result at once."""
         from napari_partial_style._napari.job_view import computed, edit
-        from napari_partial_style.core.job.pipeline import check
 
         layer, content, style = self._inputs()
         mark_used(content=layer, style=self.style.value)
@@ -399,13 +402,14 @@ class StylizeWidget(Container):
         index = slice_index(self.viewer, layer)
         earlier = names.newest_version(names.role(layer.name, names.STYLIZED), [lyr.name for lyr in self.viewer.layers])
         name = reserve_version(self.viewer, names.role(layer.name, names.STYLIZED))  # released by show or undo
-        given = ("segment",) if "segment" in doc.results else ()  # the labels chosen here, as they are
-        check(doc, "stylize", given)  # bad input refused now, before the worker starts
+        # the labels chosen here, as they are; the pipeline checks the input first thing in the worker
+        # (its region, a pass over every pixel, stalled the viewer 0.1-1 s at 24 Mpx on the GUI thread)
+        given = ("segment",) if "segment" in doc.results else ()
 
         def job():
             yield from map_events(
                 computed(doc, job_session, "stylize", given=given, preview_every=preview_every),
-                _previews_at_size_of(content),
+                _previews_for(content, full_size=index is not None),
             )
             stylized = doc.results["stylize"].value
             return stylized.image, job_session.size_for(content.shape), str(job_session.device), stylized.covered
@@ -538,7 +542,7 @@ class StylizeWidget(Container):
     def _on_event(
         self, layer, name: str, event, index: tuple[int, ...] | None = None, earlier: str | None = None
     ) -> None:
-        """A preview into the run's layer: it comes at the content's size (`_previews_at_size_of`)."""
+        """A preview into the run's layer, at its working size over a 2D image (`_previews_for`)."""
         if event.preview is not None:
             put_image(
                 self.viewer,
@@ -547,6 +551,7 @@ class StylizeWidget(Container):
                 layer,
                 {PREVIEW_KEY: event.step},
                 rgb=True,
+                **(over(layer, event.preview.shape[:2]) if index is None else {}),
             )
 
     def _on_its_slice(self, layer, name: str, image: np.ndarray, index, earlier: str | None) -> np.ndarray:

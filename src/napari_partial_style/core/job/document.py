@@ -9,6 +9,7 @@ document's history, so whole steps can be undone and redone (core/job/history.py
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -76,8 +77,11 @@ class JobDocument:
     history: History = field(default_factory=History)
     timings: dict[str, float] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self._content_key = fingerprint.of_image(self.content)
+    @functools.cached_property
+    def _content_key(self) -> str:
+        """The content's fingerprint, made on first use: in a dock's worker (the pipeline stamps its
+        results with it), not on the GUI thread as napari's dock makes the document (0.1-0.5 s at 24 Mpx)."""
+        return fingerprint.of_image(self.content)
 
     @classmethod
     def of(

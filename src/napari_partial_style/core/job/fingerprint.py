@@ -31,6 +31,16 @@ def of_image(image: SourceImage | None) -> str:
     return of_value([of_array(image.native), of_array(image.alpha)])
 
 
+def same_memory(a: SourceImage, b: SourceImage) -> bool:
+    """Whether two images are one memory read twice (a layer's data, unreplaced): their fingerprints
+    are then equal without hashing them (0.1-0.5 s for a 24 Mpx photo, on the GUI thread)."""
+
+    def where(array: np.ndarray | None):
+        return None if array is None else array.__array_interface__  # address, shape, strides, dtype
+
+    return where(a.native) == where(b.native) and where(a.alpha) == where(b.alpha)
+
+
 def of_value(value: Any) -> str:
     """A digest of parameters, names and nested lists of digests."""
     if is_dataclass(value) and not isinstance(value, type):
