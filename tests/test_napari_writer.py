@@ -207,10 +207,46 @@ def test_save_bundle_writes_the_contents_job_from_either_dock(make_napari_viewer
     assert np.array_equal(read_bundle(tmp_path / "flow.pstyle").stylized, viewer.layers["img stylized"].data)
     assert flow.all_status.value == f"Saved {tmp_path / 'flow.pstyle'}"
 
-    frames = np.stack([two_tone((64, 80), rng=np.random.default_rng(i)) for i in range(3)])
-    movie = viewer.add_image(frames, name="movie", rgb=True)
-    composite.content.value = movie
+    volume = viewer.add_image(np.stack([np.full((2, 40, 56), i, np.uint8) for i in range(3)]), name="volume")
+    composite.content.value = volume
     viewer.dims.set_current_step(0, 2)
-    save_as(monkeypatch, tmp_path / "frame.pstyle")
-    composite.save.clicked()  # a stack: the frame shown
-    assert np.array_equal(read_bundle(tmp_path / "frame.pstyle").content, frames[2]), composite.status.value
+    save_as(monkeypatch, tmp_path / "slice.pstyle")
+    composite.save.clicked()  # two leading axes: the slice shown, as a bundle holds one image or one clip
+    assert read_bundle(tmp_path / "slice.pstyle").content.shape == (40, 56), composite.status.value
+    assert read_bundle(tmp_path / "slice.pstyle").content.max() == 2
+
+
+def test_save_bundle_writes_a_whole_clip_with_the_frame_axis_in_every_layer(
+    make_napari_viewer, tmp_path, monkeypatch, rng
+):
+    """Save bundle… on a clip writes all its frames, every layer of the job with the frame axis, and
+    the bundle reopens in napari as stacks the slider moves through together."""
+    from napari_partial_style.core.io.bundle import read_bundle
+
+    viewer = make_napari_viewer()
+    frames = np.stack([two_tone((36, 48), rng=np.random.default_rng(i)) for i in range(4)])
+    labels = np.zeros((4, 36, 48), np.uint8)
+    for i in range(4):
+        labels[i, 5 + i : 15 + i, 5:20] = 1
+    viewer.add_image(frames, name="movie", rgb=True)
+    viewer.add_image(frames[:, ::-1].copy(), name="movie stylized", rgb=True)
+    viewer.add_image(frames // 2, name="movie composite", rgb=True)
+    viewer.add_image(rng.random((4, 36, 48)).astype(np.float32), name="movie saliency [cup]")
+    viewer.add_labels(labels, name="movie labels")
+    composite = dock(viewer, "Composite and score")
+    composite.content.value = viewer.layers["movie"]
+    composite.labels_layer.value = viewer.layers["movie labels"]
+    viewer.dims.set_current_step(0, 2)
+    save_as(monkeypatch, tmp_path / "movie.pstyle")
+    composite.save.clicked()
+    assert composite.status.value == f"Saved {tmp_path / 'movie.pstyle'}"
+    bundle = read_bundle(tmp_path / "movie.pstyle")
+    assert bundle.frames == 4
+    assert np.array_equal(bundle.content, frames) and np.array_equal(bundle.labels, labels)
+    assert np.array_equal(bundle.stylized, frames[:, ::-1]) and np.array_equal(bundle.composite, frames // 2)
+    assert bundle.saliency.shape == (4, 1, 36, 48)
+
+    fresh = make_napari_viewer()
+    fresh.open(str(tmp_path / "movie.pstyle"), plugin=PLUGIN)
+    for name in ("movie content", "movie stylized", "movie composite", "movie labels", "movie saliency [cup]"):
+        assert fresh.layers[name].data.shape[0] == 4, name

@@ -2,8 +2,10 @@
 plugin's own writer whatever file type napari's File › Save dialog offers first (there a name
 ending in `.pstyle` went to napari-svg, its default type, and failed).
 
-A stack is saved as the slice the viewer shows: napari splits an RGB stack into its colour
-channels, not its frames, so there was no menu to make one frame a layer of its own."""
+A clip (a content layer with one leading frame axis) is saved whole, every layer with its frame
+axis, through the writer's frame bundle (written a frame at a time, renamed into place only when
+complete); a stack with more leading axes is saved as the slice the viewer shows, since a bundle
+holds one image or one clip."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ BUNDLE_FILTER = "Partial-style result bundle (*.pstyle)"
 def job_layer_data(viewer, content, labels=None) -> list[LayerData]:
     """The content and the image layers named after it (`<content> stylized`, `... composite`,
     `... saliency [...]`, `... style`), with `labels` (else its `<content> labels [n]`) and the style
-    image its newest stylized layer names; a stack's at the slice shown."""
+    image its newest stylized layer names; a clip's whole, a deeper stack's at the slice shown."""
     from napari.layers import Image, Labels
 
     base = names.base_name(content.name)
@@ -37,6 +39,8 @@ def job_layer_data(viewer, content, labels=None) -> list[LayerData]:
     style = None if stylized is None else viewer.layers[stylized].metadata.get(META_KEY, {}).get("style_layer")
     if style is not None and style in viewer.layers and viewer.layers[style] not in chosen:
         chosen.append(viewer.layers[style])
+    if np.ndim(content.data) == (4 if content.rgb else 3):  # a clip: every layer with its frame axis
+        return [layer.as_layer_data_tuple() for layer in chosen]
     return [_at_slice(viewer, layer) for layer in chosen]
 
 
@@ -56,7 +60,7 @@ def save_button(viewer, job: Callable[[], tuple[Any, Any]], status: Label) -> Pu
     button = PushButton(
         text=SAVE,
         tooltip="the content's job (its labels, stylized, composite, saliency and scores) as one "
-        ".pstyle bundle, the file the command line writes; a stack: the slice shown",
+        ".pstyle bundle, the file the command line writes; a clip: all its frames",
     )
     button.clicked.connect(lambda: save(viewer, job, status, button.native))
     return button

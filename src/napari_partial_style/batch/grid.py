@@ -3,6 +3,10 @@
 A content's target mask is found, in order: in `--labels DIR` under the content's stem; beside the
 content as `<stem>_mask.<ext>` (such a file is then not a content itself); in FMD's parallel layout
 (`.../image/<class>/<name>` ↔ `.../mask/<class>/<stem>.*`). A content without one is segmented.
+
+A batch (not an evaluation) also takes clips: video files and multi-page TIFFs (core/video/frames.py),
+each one job whose mask, if found, is its frame 0's labels. A GIF stays a photo (its first frame) in a
+batch, as before clips.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Content:
     path: Path
     mask: Path | None = None
     material: str | None = None  # the class folder it came from (FMD), if any
+    clip: bool = False  # a video file or a multi-page TIFF: run as a clip (batch/clips.py)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,13 @@ def is_image(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
+def is_clip(path: Path) -> bool:
+    """A content a batch runs as a clip (a GIF stays a photo)."""
+    from napari_partial_style.core.video.frames import is_clip_file
+
+    return path.suffix.lower() != ".gif" and not path.name.startswith(".") and is_clip_file(path)
+
+
 def _image_in(folder: Path, stem: str) -> Path | None:
     return next((p for p in sorted(folder.glob(f"{glob.escape(stem)}.*")) if is_image(p)), None)
 
@@ -65,30 +77,43 @@ def find_mask(content: Path, labels_dir: Path | None = None) -> Path | None:
     return None
 
 
-def find_contents(items: list[str | Path], labels_dir: str | Path | None = None) -> list[Content]:
+def find_contents(items: list[str | Path], labels_dir: str | Path | None = None, clips: bool = False) -> list[Content]:
     """Contents from files, folders (their images, not recursive) and glob patterns, in order,
-    each with its mask; masks named `<stem>_mask.*` are not contents."""
+    each with its mask; masks named `<stem>_mask.*` are not contents. With `clips`, video files
+    and multi-page TIFFs are contents too, marked as clips."""
     labels = None if labels_dir is None else Path(labels_dir)
     if labels is not None and not labels.is_dir():
         raise InputError(
             f"--labels {labels} is not a folder; a batch (several contents, a folder or a pattern) "
             "takes a folder of masks named like the contents."
         )
+
+    def wanted(path: Path) -> bool:
+        return is_image(path) or (clips and is_clip(path))
+
     paths: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            paths += sorted(p for p in path.iterdir() if is_image(p))
+            paths += sorted(p for p in path.iterdir() if wanted(p))
         elif path.is_file():
             paths.append(path)
         elif any(ch in str(item) for ch in "*?["):
-            paths += sorted(Path(p) for p in glob.glob(str(item)) if is_image(Path(p)))
+            paths += sorted(Path(p) for p in glob.glob(str(item)) if wanted(Path(p)))
         else:
             raise InputError(f"content {item} does not exist (give image files, folders or glob patterns).")
     paths = [p for p in dict.fromkeys(paths) if not p.stem.endswith(MASK_SUFFIX)]
     if not paths:
         raise InputError(f"no content images found in {', '.join(map(str, items))}.")
-    return [Content(p, find_mask(p, labels), p.parent.name if p.parent.parent.name == "image" else None) for p in paths]
+    return [
+        Content(
+            p,
+            find_mask(p, labels),
+            p.parent.name if p.parent.parent.name == "image" else None,
+            clips and is_clip(p),
+        )
+        for p in paths
+    ]
 
 
 def find_styles(folder: str | Path, per_class: int | None = None) -> list[Style]:

@@ -29,6 +29,7 @@ class Outcome:
     bundle: Bundle | None = None
     thumbnails: dict[str, np.ndarray] = field(default_factory=dict)
     error: str | None = None
+    written: Path | None = None  # a clip's bundle, already written by its worker (batch/clips.py)
 
 
 def thumbnail(native: np.ndarray) -> np.ndarray:

@@ -31,11 +31,13 @@ COLUMNS = (
     "pixel_accuracy",
     "mean_iu",
     "seconds",
+    "frames",
     "device",
     "params_hash",
     "bundle",
 )
 SCORES = ("pixel_accuracy", "mean_iu")  # empty when a batch job was not scored
+BEFORE_CLIPS = tuple(c for c in COLUMNS if c != "frames")  # a results file from before clips: read, then rewritten
 
 
 def params_hash(params: Any, *extra: str) -> str:
@@ -49,8 +51,10 @@ def _valid(row: dict[str, str]) -> bool:
     if None in row or any(row.get(c) is None for c in COLUMNS):
         return False
     try:
-        return math.isfinite(float(row["seconds"])) and all(
-            row[c] == "" or math.isfinite(float(row[c])) for c in SCORES
+        return (
+            math.isfinite(float(row["seconds"]))
+            and all(row[c] == "" or math.isfinite(float(row[c])) for c in SCORES)
+            and (row["frames"] == "" or int(row["frames"]) > 0)
         )
     except ValueError:
         return False
@@ -75,18 +79,19 @@ class Ledger:
             self.problems.append(f"{self.path}: the last row was cut off (a killed run); its job runs again")
             lines = lines[:-1]
         reader = csv.DictReader(lines)
-        if reader.fieldnames is not None and tuple(reader.fieldnames) != COLUMNS:
+        if reader.fieldnames is not None and tuple(reader.fieldnames) not in (COLUMNS, BEFORE_CLIPS):
             self.problems.append(
                 f"{self.path}: unknown columns; every job runs again (the old file is kept as {self.path.name}.old)"
             )
             os.replace(self.path, self.path.with_name(self.path.name + ".old"))
             return
         for number, row in enumerate(reader, start=2):
+            row.setdefault("frames", "")  # a file from before clips: its rows are photos
             if _valid(row):
                 self.rows.append(row)
             else:
                 self.problems.append(f"{self.path}: row {number} is damaged; its job runs again")
-        if self.problems:
+        if self.problems or tuple(reader.fieldnames or COLUMNS) != COLUMNS:  # rewritten with the current header
             self._rewrite()
 
     def _rewrite(self) -> None:

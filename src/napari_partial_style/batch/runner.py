@@ -76,7 +76,10 @@ def write_outcome(outcome: Outcome, out: Path, ledger: Ledger, summary: Summary,
         return
     row = dict(outcome.row)
     row["bundle"] = ""
-    if outcome.bundle is not None:
+    if outcome.written is not None:  # a clip: its worker wrote the bundle, complete or not at all
+        row["bundle"] = outcome.written
+        ledger.forget(outcome.key)
+    elif outcome.bundle is not None:
         (out / "bundles").mkdir(exist_ok=True)
         row["bundle"] = write_bundle(outcome.bundle, out / "bundles" / f"{outcome.name}.pstyle", overwrite=overwrite)
         ledger.forget(outcome.key)  # rows of earlier settings pointed at the bundle just replaced
@@ -178,8 +181,8 @@ def batch_steps(
     weights: dict[str, str] | None = None,
 ) -> StageGenerator[Summary]:
     """One bundle per content in `out` (`bundles/<stem>.pstyle`), all with the same style;
-    resumable like an evaluation (`results.csv`)."""
-    found: list[Content] = find_contents(contents, labels_dir)
+    resumable like an evaluation (`results.csv`). A clip's bundle has a frame axis (batch/clips.py)."""
+    found: list[Content] = find_contents(contents, labels_dir, clips=True)
     check_masks(found)
     stems = [c.path.stem for c in found]
     clash = sorted({s for s in stems if stems.count(s) > 1})
@@ -193,13 +196,33 @@ def batch_steps(
     summary = Summary(out, len(found), notes=list(ledger.problems))
     todo = [c for c in found if not ledger.done(str(c.path), hash_)]
     summary.skipped = len(found) - len(todo)
-    arguments = [(c, Path(style), params, c.path.stem, str(c.path), hash_, max_pixels, weights) for c in todo]
+    arguments = [(c, Path(style), params, c.path.stem, str(c.path), hash_, max_pixels, weights, out) for c in todo]
     refuse_other_settings(out, [c.path.stem for c in todo], hash_, overwrite)
     if todo:  # as a job decides (api.Session.run): the classifier segments, scores or finds the style's region
         segments = any(c.mask is None for c in todo) or params.score.enabled or bool(params.style.style_region)
         yield from check_prerequisites(params, weights, segments, scheduler)
-    yield from _drive(summary, out, ledger, run_content, arguments, workers, scheduler, overwrite=True)
+    yield from _drive(summary, out, ledger, run_batch_job, arguments, workers, scheduler, overwrite=True)
     return summary
+
+
+def run_batch_job(
+    content: Content,
+    style: Path,
+    params: JobParams,
+    name: str,
+    key: str,
+    hash_: str,
+    max_pixels: int,
+    weights: dict[str, str] | None,
+    out: Path,
+) -> Outcome:
+    """A batch's job on a worker: a clip written there, to `out`'s bundles/; a photo returned."""
+    if content.clip:
+        from napari_partial_style.batch.clips import run_clip_content
+
+        bundle = out / "bundles" / f"{name}.pstyle"
+        return run_clip_content(content, style, params, name, key, hash_, max_pixels, weights, bundle)
+    return run_content(content, style, params, name, key, hash_, max_pixels, weights)
 
 
 def refuse_other_settings(out: Path, names: list[str], hash_: str, overwrite: bool) -> None:

@@ -16,36 +16,14 @@ from napari_partial_style.core.errors import InputError
 def is_clip(args: argparse.Namespace) -> bool:
     """One content that is a video file, a TIFF of several pages, or a folder bound for one bundle."""
     from napari_partial_style.core.io.bundle import SUFFIX
-    from napari_partial_style.core.io.image_files import TIFF_SIGNATURES
-    from napari_partial_style.core.video.frames import VIDEO_SUFFIXES
+    from napari_partial_style.core.video.frames import is_clip_file
 
     if len(args.content) != 1:
         return False
     path = Path(args.content[0])
     if path.is_dir():
         return Path(args.out).suffix == SUFFIX
-    if not path.is_file():
-        return False
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return True
-    with open(path, "rb") as fh:
-        if not fh.read(4).startswith(TIFF_SIGNATURES):
-            return False
-    return _is_tiff_clip(path)
-
-
-def _is_tiff_clip(path: Path) -> bool:
-    """Several pages, each a picture of at least MIN_SIDE px a side: a 2-channel image that tifffile
-    wrote as 48 pages of 64×2 (or a damaged TIFF) is left to the photo reader, which names its problem."""
-    import tifffile
-
-    from napari_partial_style.core.images import MIN_SIDE
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            return len(tif.pages) > 1 and min(tif.pages[0].shape[:2]) >= MIN_SIDE
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError):
-        return False
+    return is_clip_file(path)
 
 
 def cmd_clip(args: argparse.Namespace) -> int:

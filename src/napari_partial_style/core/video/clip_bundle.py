@@ -23,9 +23,11 @@ def write_clip(
     overwrite: bool = False,
     video: str | Path | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Path, ClipRecord]:
     """Drive `job` (core/video/clip.py's run_clip), writing each ClipFrame's layers into the bundle at
-    `path` as it comes and its composite into `video`; the bundle's path and the job's record. The
+    `path` as it comes and its composite into `video` (`extra`: more manifest entries, e.g. a batch's
+    key); the bundle's path and the job's record. The
     targets are checked before the first frame: nothing is written when the job fails or stops."""
     from napari_partial_style.core.io.bundle_frames import FrameBundleWriter
 
@@ -53,6 +55,7 @@ def write_clip(
             "inputs": dict(inputs or {}),
             "labels_given": not record.targets,
             "clip": {"frames": record.frames, "seconds_per_frame": [round(s, 3) for s in record.seconds]},
+            **(extra or {}),
         }
         written = bundle.finish(manifest, style_image(style))
     return written, record

@@ -55,6 +55,32 @@ class Frames:
             yield frame
 
 
+def is_clip_file(path: Path) -> bool:
+    """A video file, or a TIFF of several pages (a one-page TIFF is a photo)."""
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    with open(path, "rb") as fh:
+        if not fh.read(4).startswith(TIFF_SIGNATURES):
+            return False
+    return is_tiff_clip(path)
+
+
+def is_tiff_clip(path: Path) -> bool:
+    """Several pages, each a picture of at least MIN_SIDE px a side: a 2-channel image that tifffile
+    wrote as 48 pages of 64×2 (or a damaged TIFF) is left to the photo reader, which names its problem."""
+    import tifffile
+
+    from napari_partial_style.core.images import MIN_SIDE
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return len(tif.pages) > 1 and min(tif.pages[0].shape[:2]) >= MIN_SIDE
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError):
+        return False
+
+
 def open_frames(source: str | Path | np.ndarray | Sequence[np.ndarray], max_pixels: int = DEFAULT_MAX_PIXELS) -> Frames:
     """The frames of an array (T×H×W×3 or T×H×W, or a sequence of frames), a folder of image files
     (in natural order: 2 before 10), a multi-page TIFF or a video file."""
