@@ -131,7 +131,9 @@ def test_run_all_stylizes_the_contents_labels_unless_told_to_segment_again(make_
     assert flow.status.value.startswith("Run all: done (segment,") and "img labels [2]" in viewer.layers  # painted kept
 
 
-def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_probabilities(make_napari_viewer, errors):
+def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_probabilities(
+    make_napari_viewer, qtbot, errors
+):
     viewer = make_napari_viewer()
     img, style = small_scene(viewer)
     flow = dock(viewer, "Partial style (all steps)")
@@ -149,8 +151,9 @@ def test_the_crf_soft_edge_is_one_setting_in_the_workflow_and_needs_the_crfs_pro
     widget = dock(viewer, "Stylize")
     widget.content.value, widget.style.value, widget.labels_layer.value = img, style, viewer.layers["img labels"]
     widget.form["composite.crf_edge"].value = 3.0
-    widget.run.clicked()
-    assert not widget.runner.running and "has none for this image" in errors[-1]
+    widget.run.clicked()  # refused by the job's checks, which run first in the worker
+    qtbot.waitUntil(lambda: not widget.runner.running, timeout=TIMEOUT_MS)
+    assert "has none for this image" in errors[-1]
     assert "'CRF soft edge (px)'" in errors[-1]
 
 
