@@ -38,7 +38,7 @@ if [ "$help" -eq 1 ]; then
   exec "$checkout/.venv/bin/napari-partial-style" demo "$@"
 fi
 echo "demo.sh: the full job on the 600×400 coffee photo (300 style steps at 256 px, 60 at 600 px, composite, score)" \
-  "takes about 3.5-5 min on a quiet 2-core CPU, longer on a busy one, seconds with a GPU; a first run also" \
+  "takes about 5 min on a quiet 2-core CPU, longer on a busy one, seconds with a GPU; a first run also" \
   "downloads the VGG weights (up to 1.1 GB). It writes $target"
 "$checkout/.venv/bin/napari-partial-style" demo "$@"
 echo "demo.sh: the result is $target"
