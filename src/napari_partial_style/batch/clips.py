@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_partial_style.batch.grid import Content
-from napari_partial_style.batch.jobs import BATCH_KEY, Outcome, thumbnail
+from napari_partial_style.batch.jobs import BATCH_KEY, Outcome, failed, job_inputs, row_of, thumbnail
 from napari_partial_style.core.errors import PartialStyleError
 from napari_partial_style.core.params import JobParams
 
@@ -44,30 +44,19 @@ def run_clip_content(
         frames = open_frames(content.path, max_pixels)
         style_image = read_source_image(style, "style", max_pixels)
         labels = None if content.mask is None else read_image_file(content.mask, max_pixels)
-        inputs = {
-            "content": str(content.path),
-            "style": str(style),
-            **({"labels": str(content.mask)} if content.mask else {}),
-        }
         job = _keep_first(run_clip(session, frames, style_image, params, labels), first)
         bundle.parent.mkdir(exist_ok=True)
         written, record = write_clip(
-            job, bundle, style_image, inputs, overwrite=True, extra={BATCH_KEY: {"key": key, "params_hash": hash_}}
+            job,
+            bundle,
+            style_image,
+            job_inputs(content, style),
+            overwrite=True,
+            extra={BATCH_KEY: {"key": key, "params_hash": hash_}},
         )
     except PartialStyleError as exc:
-        return Outcome(key, name, error=f"{content.path.name} × {Path(style).name}: {exc}")
-    row = {
-        "key": key,
-        "content": content.path,
-        "mask": content.mask,
-        "content_class": content.material,
-        "style": style,
-        "method": params.style.method,
-        "seconds": round(time.perf_counter() - start, 2),
-        "frames": record.frames,
-        "device": str(session.device),
-        "params_hash": hash_,
-    }
+        return failed(content, style, key, name, exc)
+    row = row_of(content, style, params, key, hash_, start, session) | {"frames": record.frames}
     return Outcome(key, name, row, thumbnails={"composite": thumbnail(first["composite"])}, written=written)
 
 

@@ -51,6 +51,35 @@ def score_thumbnail(labels: np.ndarray) -> np.ndarray:
 BATCH_KEY = "batch"  # in a batch bundle's manifest: its job's key and settings hash
 
 
+def job_inputs(content: Content, style: Path) -> dict[str, str]:
+    """The job's input files, as its manifest records them."""
+    return {
+        "content": str(content.path),
+        "style": str(style),
+        **({"labels": str(content.mask)} if content.mask else {}),
+    }
+
+
+def row_of(content: Content, style: Path, params: JobParams, key: str, hash_: str, start: float, session) -> dict:
+    """The results row's columns every job has (a photo adds its scores, a clip its frames)."""
+    return {
+        "key": key,
+        "content": content.path,
+        "mask": content.mask,
+        "content_class": content.material,
+        "style": style,
+        "method": params.style.method,  # Table 1 is grouped by it
+        "seconds": round(time.perf_counter() - start, 2),
+        "device": str(session.device),
+        "params_hash": hash_,
+    }
+
+
+def failed(content: Content, style: Path, key: str, name: str, exc: Exception) -> Outcome:
+    """A job whose input had a problem: the batch goes on and reports it in one line."""
+    return Outcome(key, name, error=f"{content.path.name} × {Path(style).name}: {exc}")
+
+
 def run_content(
     content: Content,
     style: Path,
@@ -76,29 +105,15 @@ def run_content(
         source = read_source_image(content.path, "content", max_pixels)
         style_image = read_source_image(style, "style", max_pixels)
         labels = None if content.mask is None else read_image_file(content.mask, max_pixels)
-        inputs = {
-            "content": str(content.path),
-            "style": str(style),
-            **({"labels": str(content.mask)} if content.mask else {}),
-        }
-        result = session.run(source, style_image, params, labels, inputs).result()
+        result = session.run(source, style_image, params, labels, job_inputs(content, style)).result()
     except PartialStyleError as exc:
-        return Outcome(key, name, error=f"{content.path.name} × {Path(style).name}: {exc}")
+        return failed(content, style, key, name, exc)
     scores = result.scores or {}
-    row = {
-        "key": key,
-        "content": content.path,
-        "mask": content.mask,
-        "content_class": content.material,
-        "style": style,
+    row = row_of(content, style, params, key, hash_, start, session) | {
         "style_class": style_class,
         "expected_class": scores.get("expected_class"),
-        "method": params.style.method,  # Table 1 is grouped by it
         "pixel_accuracy": scores.get("pixel_accuracy"),
         "mean_iu": scores.get("mean_iu"),
-        "seconds": round(time.perf_counter() - start, 2),
-        "device": str(session.device),
-        "params_hash": hash_,
     }
     thumbs = {"composite": thumbnail(result.composite)}
     if result.rescored_labels is not None:
