@@ -30,6 +30,24 @@ def test_painting_labels_then_recompositing_changes_exactly_those_pixels(make_na
     assert np.array_equal(changed, expected)
 
 
+def test_a_large_photo_is_composited_in_a_worker_not_on_the_gui_thread(make_napari_viewer, qtbot, monkeypatch):
+    """Compositing (its region grown and feathered, the blend) took 3 s on the GUI thread for a 24 Mpx
+    photo under load: beyond a megapixel it runs in the worker, and gives the same result."""
+    from napari_partial_style._napari import composite_widget
+
+    viewer = make_napari_viewer()
+    widget, content = composite_scene(viewer)
+    widget.composite_button.clicked()
+    on_the_spot = viewer.layers["img composite"].data.copy()
+    viewer.layers.remove("img composite")
+    monkeypatch.setattr(composite_widget, "INSTANT_PIXELS", content.shape[0] * content.shape[1] - 1)
+    widget.composite_button.clicked()
+    assert widget.composite_runner.running and "img composite" not in viewer.layers
+    wait_done(qtbot, widget.composite_runner)
+    assert widget.composite_runner.last_error is None, widget.status.value
+    assert np.array_equal(viewer.layers["img composite"].data, on_the_spot)
+
+
 def test_photo_smoothing_is_a_tick_box_and_a_slider_and_runs_in_a_worker_without_stylizing_again(
     make_napari_viewer, qtbot
 ):

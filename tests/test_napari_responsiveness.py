@@ -155,6 +155,40 @@ def test_a_result_shown_in_parts_takes_an_event_loop_turn_a_part(qtbot):
     assert done == [True, False] and "the input layer was deleted" in runner.status.value
 
 
+def test_previews_come_no_faster_than_they_are_drawn_and_none_after_the_job(qtbot):
+    """A preview costs napari a repaint (0.1-0.3 s under load on software OpenGL): when the job
+    previews faster than that, the event loop gets as long again after each shown preview, the newest
+    waiting one is shown next, and none is shown once the job has ended (its result comes instead)."""
+    from magicgui.widgets import Label, PushButton
+
+    from napari_partial_style._napari import jobs
+    from napari_partial_style.core.progress import Progress
+
+    draw = 0.03  # what showing a preview costs here
+
+    def job():
+        for step in range(1, 61):
+            time.sleep(0.005)
+            yield Progress("style", step, 60, preview=np.zeros((2, 2, 3)))
+        return "result"
+
+    shown, ended = [], []
+
+    def show_preview(event):
+        shown.append((time.perf_counter(), event.step))
+        time.sleep(draw)
+
+    runner = jobs.JobRunner(PushButton(), Label(), "Test")
+    runner.start(job, on_result=lambda result: ended.append(time.perf_counter()), on_event=show_preview)
+    wait_done(qtbot, runner)
+    qtbot.wait(200)  # a preview left waiting would show now
+    steps = [step for _, step in shown]
+    assert steps[0] == 1 and 2 <= len(steps) < 30, steps  # the first at once; not one per step
+    assert steps == sorted(set(steps))
+    assert all(b - a >= 2 * draw * 0.9 for (a, _), (b, _) in zip(shown, shown[1:]))
+    assert all(t < ended[0] for t, _ in shown)
+
+
 def test_new_labels_in_an_existing_layer_are_drawn_once_at_their_size_in_their_colours(make_napari_viewer):
     """Each property set on a visible labels layer redrew it (contours: 50 ms a megapixel, three
     times for a Re-run CRF); the layer is now drawn once, and a new size still updates its extent."""

@@ -46,6 +46,7 @@ from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.segment.score_meaning import MEANING
 
 AUTO_DELAY_MS = 150
+INSTANT_PIXELS = 1_000_000  # composited on the GUI thread up to this: 0.12 s loaded at 1 Mpx, 3 s at 24 Mpx
 COMPOSITE_PARTS = (("composite",),)
 STALE = "Out of date (the composite changed; press Score):"
 SCORE_PARTS = (("segment", "classifier"), ("score",), ("session",))
@@ -244,13 +245,11 @@ class CompositeWidget(Container):
 
             return None, layer, stack_job
         from napari_partial_style._napari.job_view import computed
-        from napari_partial_style.core.job.pipeline import check
 
         layer, doc = self._document(self.composite_form)
         job_session = session(doc.params.session)
 
         given = ("segment", "stylize") if "segment" in doc.results else ("stylize",)  # the layers chosen, as they are
-        check(doc, "composite", given)
         compute = computed(doc, job_session, "composite", given=given)
 
         def job():
@@ -263,7 +262,8 @@ class CompositeWidget(Container):
 
     def recomposite(self) -> None:
         """Composite now: on the main thread when it is instant (milliseconds), in a worker with
-        progress and Cancel when photo smoothing makes it take seconds; errors go to the status."""
+        progress and Cancel when photo smoothing or the photo's size makes it take seconds (its checks
+        are part of it: they grow and feather the region); errors go to the status."""
         from napari_partial_style.core.progress import drain
 
         if self.composite_runner.running:
@@ -288,7 +288,8 @@ class CompositeWidget(Container):
             if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
                 self.scores.value = f"{STALE} {self.scores.value}"
 
-        if params.smooth or self._busy(layer):  # a job computing the document: wait for it in a worker
+        plane = layer.data.shape[-3:-1] if layer.rgb else layer.data.shape[-2:]
+        if params.smooth or self._busy(layer) or np.prod(plane) > INSTANT_PIXELS:  # a busy document: wait for it
             self.composite_runner.start(job, show)
             return
         try:
@@ -327,7 +328,7 @@ class CompositeWidget(Container):
         self._timer.start(AUTO_DELAY_MS)
 
     def _auto_composite(self) -> None:
-        """A stroke's re-composite; while a smoothing one runs, it waits for that one to end."""
+        """A stroke's re-composite; while one runs in a worker (smoothing, a large photo), it waits for it."""
         if self.composite_runner.running:
             self._timer.start(AUTO_DELAY_MS)
         else:

@@ -144,6 +144,7 @@ class JobRunner:
         self._showing: Iterator | None = None  # a result being shown in parts
         self._finish_pending = False
         self._next_part = None  # the timer that shows the next part
+        self._pacer = None  # previews no more often than napari draws them (made with the first)
 
     @property
     def running(self) -> bool:
@@ -216,8 +217,16 @@ class JobRunner:
         self.status.value = f"{self.name}: {event.stage} {event.step}/{event.total} {detail}".rstrip()
         if self.progress is not None:
             self.progress.show_event(event)
-        if on_event is not None:
+        if on_event is None:
+            return
+        if event.preview is None:
             on_event(event)
+            return
+        if self._pacer is None:  # the button's child: gone (and silent) with the widget
+            from napari_partial_style._napari.preview_pacer import PreviewPacer
+
+            self._pacer = PreviewPacer(self.button.native)
+        self._pacer.offer(event, on_event)
 
     def _show_in_activity_panel(self, event: Progress) -> bool:
         """The event in napari's bar for its stage; False when it is no longer news: napari's bars
@@ -257,6 +266,7 @@ class JobRunner:
 
     def _on_result(self, result: Any, on_result: Callable[[Any], Iterator | None]) -> None:
         self.finished_with_result = True
+        self._drop_previews()
         try:
             shown = on_result(result)
         except Exception as exc:  # showing the result failed (e.g. the input layer was deleted meanwhile)
@@ -290,6 +300,7 @@ class JobRunner:
         self._finish_pending = self._showing is not None
         if self._finish_pending:  # the worker is done; the job ends once its result is shown
             return
+        self._drop_previews()
         if not self.finished_with_result and self.on_abort is not None:
             self.on_abort()
         self._close_bar()
@@ -305,6 +316,10 @@ class JobRunner:
         ok = self.finished_with_result and not self.cancelled and self.last_error is None
         for callback in list(self.on_done):
             callback(ok)
+
+    def _drop_previews(self) -> None:
+        if self._pacer is not None:
+            self._pacer.drop()
 
     def _close_bar(self) -> None:
         if self.bar is not None:

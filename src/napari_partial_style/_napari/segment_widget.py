@@ -177,11 +177,11 @@ class SegmentWidget(Container):
 
     # running ----------------------------------------------------------------------------------
     def _segment_job(self):
-        """The job the Run button starts, and what shows its result; bad input raises here. The
-        content's document (shared with the other docks and Run all) computes the segmentation:
-        with the same settings it is current and comes back at once, as segmented."""
+        """The job the Run button starts, and what shows its result. The content's document (shared
+        with the other docks and Run all) computes the segmentation: with the same settings it is
+        current and comes back at once, as segmented. Its checks (unknown classes, prompts that do
+        not fit) are the job's first step, in the worker: a refusal comes within milliseconds."""
         from napari_partial_style._napari.job_view import computed, edit
-        from napari_partial_style.core.job.pipeline import check
 
         layer = self.image.value
         mark_used(content=layer)
@@ -195,7 +195,6 @@ class SegmentWidget(Container):
             doc.discard("segment", "segment")
         elif doc.is_current("segment"):
             doc.edit_labels(seg.labels, "labels as segmented")  # painted over: Segment gives them back
-        check(doc, "segment")  # unknown classes, prompts that do not fit: refused before the worker starts
         job_session = session(params.session)
         size = job_session.size_for(doc.content.shape)
 
