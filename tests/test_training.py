@@ -27,17 +27,20 @@ from napari_partial_style.core.train.training import (
 TEXTURES = {"brick": data.brick, "grass": data.grass, "stone": data.gravel}
 
 
-@pytest.fixture
-def texture_folder(tmp_path):
-    """Three classes of four 96 px crops of scikit-image's textures, FMD-style (image/<class>/)."""
-    root = tmp_path / "textures"
+def textures(root: Path, per_class: int) -> Path:
+    """Three classes of `per_class` 96 px crops of scikit-image's textures, FMD-style (image/<class>/)."""
     for name, texture in TEXTURES.items():
         folder = root / "image" / name
         folder.mkdir(parents=True)
         img = texture()
-        for i in range(4):
+        for i in range(per_class):
             write_image_file(folder / f"{name}{i}.png", img[i * 100 : i * 100 + 96, 50:146])
     return root
+
+
+@pytest.fixture
+def texture_folder(tmp_path):
+    return textures(tmp_path / "textures", 4)
 
 
 def test_folder_dataset_and_split(texture_folder):
@@ -151,11 +154,26 @@ def test_train_command_and_resume(texture_folder, tmp_path, narrow_training, cap
 
 
 @pytest.mark.slow
-def test_a_trained_checkpoint_from_imagenet_weights_segments(texture_folder, tmp_path, hub, capsys):
+def test_a_trained_checkpoint_from_imagenet_weights_segments(tmp_path, hub, capsys):
     """The full-size network, from the ImageNet weights, through `train` into `segment`: what a
-    checkpoint's architecture is checked against (the narrow network above cannot show it)."""
+    checkpoint's architecture is checked against (the narrow network above cannot show it). Two
+    photos a class (one to train on, one to validate): each costs the full network at 224 px."""
     out = tmp_path / "textures.pt"
-    assert main(["train", str(texture_folder), "--out", str(out), *TRAIN_COMMON, "--epochs", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(textures(tmp_path / "textures", 2)),
+                "--out",
+                str(out),
+                *TRAIN_COMMON,
+                "--epochs",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == str(out)
     model = load_checkpoint_classifier(out)
     assert model.classes == ["brick", "grass", "stone"] and model.score_kind == "sigmoid"
