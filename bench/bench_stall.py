@@ -58,6 +58,21 @@ def stall(app, viewer, runners, start) -> tuple[float, float, float, float, int]
     return max(plain), max(b - a for a, b in pairs), shown, end - begin, over
 
 
+def idle_gap(app, seconds: float) -> float:
+    """The largest gap between 10 ms ticks while nothing runs: what the machine's load alone costs."""
+    from qtpy.QtCore import QTimer
+
+    ticks = [time.perf_counter()]
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    while time.perf_counter() < ticks[0] + seconds:
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    return max(b - a for a, b in zip(ticks, ticks[1:]))
+
+
 def cancel_seconds(app, runner, button, rng) -> float:
     """Start the job, click Cancel at a random moment of its optimisation, and time the click to the
     moment the job is over (the Run button is back)."""
@@ -226,6 +241,7 @@ def prompts_section(app, viewer, segment, rng, args) -> None:
     print(
         f"| Segment {photo.shape[1]}×{photo.shape[0]} (before the prompts) | {plain * 1000:.0f} | {worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |"
     )
+    print(f"| napari idle, nothing computing (3 s) | {idle_gap(app, 3.0) * 1000:.0f} | | | |")
     tool = segment.prompts
     tool.start.clicked()
     points, strokes = viewer.layers[f"{layer.name} prompts"], viewer.layers[f"{layer.name} prompt strokes"]

@@ -243,9 +243,9 @@ class PromptTool(Container):
                 yield from self._write(view.labels, labels)
             else:
                 seg = doc.segmentation
-                view.labels, _ = put_labels(
-                    self.viewer, names.role(layer.name, names.LABELS), labels, seg.targets, layer, {"stage": "segment"}
-                )
+                name = names.role(layer.name, names.LABELS)
+                view.labels, _ = put_labels(self.viewer, name, labels.copy(), seg.targets, layer, {"stage": "segment"})
+                self._owned = view.labels.data
                 yield  # a new labels layer comes hidden: shown in the next event-loop turn (see `put_labels`)
                 view.labels.visible = True
             self.status.value = f"Prompts: {len(doc.prompts)} in use; labels updated"
@@ -254,8 +254,8 @@ class PromptTool(Container):
 
     def _write(self, layer, labels: np.ndarray) -> Iterator[None]:
         """The new labels into the labels layer: only where they changed once the layer holds an
-        array of its own. The first time it gets a copy, redrawn whole: the array it shows may be
-        the document's, or one its history keeps for undo, which a write in place would change."""
+        array of its own (`_owned`). The first time it gets a copy, redrawn whole: the array it shows
+        may be the document's, or one its history keeps for undo, which a write in place would change."""
         if self._owned is None or layer.data is not self._owned or layer.data.shape != labels.shape:
             layer.data = labels.copy()
             self._owned = layer.data
