@@ -4,7 +4,9 @@ Sections (`--only`): `single`, a first (cold) Segment and Stylize in a fresh pro
 Segment and Stylize started together, twice; `cancel`, Stylize cancelled at a random moment of its
 optimisation at several working sizes; `crf`, "Re-run CRF only" with the torch CRF against
 pydensecrf; `preview`, Stylize on a 6000×4000 (24 Mpx) photo with a preview every step (each shown
-at its working size, laid over the photo by its layer's scale). `--load N` runs N busy processes beside it (a competing program on every core).
+at its working size, laid over the photo by its layer's scale); `prompts`, clicks and strokes of the
+Segment dock's prompt tool on a 1 Mpx photo, each timed from the click to the labels updated.
+`--load N` runs N busy processes beside it (a competing program on every core).
 
 A 10 ms timer ticks on the event loop while widgets (opened as the Plugins menu opens them) run
 jobs; the largest gap between ticks until the computation ends is the stall a user feels. Gaps in
@@ -13,7 +15,7 @@ software OpenGL), the same for any plugin. Cancel is timed from the click to the
 button is back. Run under Xvfb:
 
     TORCH_HOME=/tmp/scratch/th xvfb-run -a -s "-screen 0 1600x900x24" python bench/bench_stall.py \
-        [--load 2] [--only two cancel] [--size 1024] [--iterations 10]
+        [--load 2] [--only two cancel] [--size 1024] [--iterations 10] [--prompts 20]
 """
 
 from __future__ import annotations
@@ -54,6 +56,21 @@ def stall(app, viewer, runners, start) -> tuple[float, float, float, float, int]
     shown = max(b - a for a, b in zip(after, after[1:]))
     over = sum(b - a > 0.25 for a, b in pairs)
     return max(plain), max(b - a for a, b in pairs), shown, end - begin, over
+
+
+def idle_gap(app, seconds: float) -> float:
+    """The largest gap between 10 ms ticks while nothing runs: what the machine's load alone costs."""
+    from qtpy.QtCore import QTimer
+
+    ticks = [time.perf_counter()]
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    while time.perf_counter() < ticks[0] + seconds:
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    return max(b - a for a, b in zip(ticks, ticks[1:]))
 
 
 def cancel_seconds(app, runner, button, rng) -> float:
@@ -97,7 +114,10 @@ def main() -> None:
         "--only",
         nargs="+",
         default=["single", "two", "cancel", "crf"],
-        choices=["single", "two", "cancel", "crf", "preview"],
+        choices=["single", "two", "cancel", "crf", "preview", "prompts"],
+    )
+    parser.add_argument(
+        "--prompts", type=int, default=20, help="clicks in the `prompts` section (and a quarter as many strokes)"
     )
     parser.add_argument("--cancel-sizes", type=int, nargs="+", default=[256, 600, 1024])
     parser.add_argument("--repeats", type=int, default=3)
@@ -165,6 +185,8 @@ def main() -> None:
             crf_section(app, viewer, segment, rng, args)
         if "preview" in args.only:
             preview_section(app, viewer, stylize, style, args)
+        if "prompts" in args.only:
+            prompts_section(app, viewer, segment, rng, args)
     finally:
         for process in load:
             process.kill()
@@ -190,6 +212,100 @@ def preview_section(app, viewer, stylize, style, args) -> None:
         print(
             f"| Stylize 6000×4000 with a preview every step ({repeat + 1}) | {plain * 1000:.0f} | "
             f"{worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} | {over} gaps over 250 ms |"
+        )
+
+
+def prompts_section(app, viewer, segment, rng, args) -> None:
+    """Segment a 1 Mpx photo, then add clicks to the prompt Points layer and strokes to the prompt
+    Labels layer as napari's mouse callbacks do (a point added in add mode; a brush dragged over a
+    few event-loop turns, one undo item), each waiting for its update. Per prompt: the click to the
+    labels layer updated (a stroke: from its last brush step, so with the tool's wait for the stroke's
+    end), and the largest gaps as `stall` measures them."""
+    import statistics
+
+    import numpy as np
+    from PIL import Image
+
+    from napari_partial_style._napari.job_view import view_of
+    from napari_partial_style._napari.prompt_tool import NOT_THIS, STROKE_DELAY_MS, THIS
+    from napari_partial_style.samples import coffee
+
+    sample = Image.fromarray(coffee())
+    scale = (1e6 / (sample.width * sample.height)) ** 0.5
+    photo = np.asarray(
+        sample.resize((round(sample.width * scale), round(sample.height * scale)), Image.Resampling.BICUBIC)
+    )
+    layer = viewer.add_image(photo, name="photo 1 Mpx", rgb=True)
+    segment.image.value = layer
+    plain, worst, shown, seconds, _ = stall(app, viewer, [segment.runner], segment.run.clicked)
+    print(
+        f"| Segment {photo.shape[1]}×{photo.shape[0]} (before the prompts) | {plain * 1000:.0f} | "
+        f"{worst * 1000:.0f} | {shown * 1000:.0f} | {seconds:.2f} |"
+    )
+    print(f"| napari idle, nothing computing (3 s) | {idle_gap(app, 3.0) * 1000:.0f} | | | |")
+    tool = segment.prompts
+    tool.start.clicked()
+    points, strokes = viewer.layers[f"{layer.name} prompts"], viewer.layers[f"{layer.name} prompt strokes"]
+    doc_prompts = lambda: len(view_of(layer).document.prompts)  # noqa: E731
+
+    finished: list[float] = []
+    tool.runner.on_done.append(lambda _ok: finished.append(time.perf_counter()))
+
+    def click(row: float, col: float):
+        def start():
+            begun.append(time.perf_counter())
+            points.add([row, col])
+
+        return start
+
+    def stroke(row: float, col: float, label: int):
+        def start():
+            strokes.selected_label, strokes.brush_size, strokes.mode = label, 10, "paint"
+            count = doc_prompts()
+            with strokes.block_history():  # one drag: a brush step per event-loop turn
+                last = (row, col)
+                for step in range(1, 13):
+                    here = (row + 3 * step, col + 5 * step)
+                    strokes._draw(label, last, here)
+                    last = here
+                    app.processEvents()
+            begun.append(time.perf_counter())
+            while doc_prompts() == count:  # the tool waits for the stroke's end, then starts the CRF
+                app.processEvents()
+                time.sleep(0.001)
+
+        return start
+
+    height, width = photo.shape[:2]
+    rows: dict[str, list[tuple[float, float, float, float]]] = {"click": [], "stroke": []}
+    for index in range(args.prompts + args.prompts // 4):
+        kind = "click" if index < args.prompts else "stroke"
+        positive = index % 2 == 0
+        tool.sign.value = THIS if positive else NOT_THIS
+        row, col = rng.uniform(0.05, 0.8) * height, rng.uniform(0.05, 0.8) * width
+        start = click(row, col) if kind == "click" else stroke(row, col, 1 if positive else 2)
+        begun: list[float] = []
+        finished.clear()
+        plain, worst, shown, _, _ = stall(app, viewer, [tool.runner], start)
+        assert finished, "the prompt's update never ended"
+        rows[kind].append((finished[-1] - begun[0], plain, worst, shown))
+    rows = {kind: found for kind, found in rows.items() if found}  # under 4 clicks: no strokes
+    for kind, found in rows.items():
+        print(
+            f"{kind}s, each: update s / largest gap ms: "
+            + ", ".join(f"{r[0]:.2f}/{max(r[2], r[3]) * 1000:.0f}" for r in found)
+        )
+    for kind, found in rows.items():
+        updates = [r[0] for r in found]
+        largest = max(max(r[2], r[3]) for r in found)
+        over = sum(max(r[2], r[3]) > 0.1 for r in found)
+        waits = f" (the tool waits {STROKE_DELAY_MS} ms for its end)" if kind == "stroke" else ""
+        print(
+            f"| {len(found)} prompt {kind}s on {width}×{height}{waits} | "
+            f"{max(r[1] for r in found) * 1000:.0f} | {max(r[2] for r in found) * 1000:.0f} | "
+            f"{max(r[3] for r in found) * 1000:.0f} | update median {statistics.median(updates):.3f}, "
+            f"largest {max(updates):.3f} | largest gap {largest * 1000:.0f} ms, "
+            f"{over} of {len(found)} with a gap over 100 ms |"
         )
 
 

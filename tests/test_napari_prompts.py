@@ -10,7 +10,7 @@ napari = pytest.importorskip("napari")
 from napari_helpers import segment_for_cup, small_scene, wait_done  # noqa: E402
 
 from napari_partial_style._napari.job_view import view_of  # noqa: E402
-from napari_partial_style._napari.prompt_tool import NOT_THIS, THIS  # noqa: E402
+from napari_partial_style._napari.prompt_tool import NOT_THIS, THIS, changed_bands  # noqa: E402
 
 
 def test_a_click_and_a_stroke_correct_the_labels_and_undo_takes_the_last_back(make_napari_viewer, qtbot, hub):
@@ -40,11 +40,17 @@ def test_a_click_and_a_stroke_correct_the_labels_and_undo_takes_the_last_back(ma
     assert len(doc.prompts) == 1 and after_click[row, col] == 1 and doc.runs["segment"] == 2
     assert doc.segmentation.maps is not None and doc.history.done[-1].what == "prompt"  # the CRF alone, one step
 
+    shown = labels.data  # from now on the prompts write the changed pixels into this array
+    assert not np.shares_memory(shown, doc.labels)  # never the document's: its history keeps them for undo
+    painted = []
+    labels.events.paint.connect(lambda event: painted.append(event))
     tool.sign.value = NOT_THIS
     strokes.paint((10, 70), 2)  # a stroke of "not this region" in the bluish half
     qtbot.waitUntil(lambda: len(doc.prompts) == 2, timeout=5_000)
     wait_done(qtbot, tool.runner)
     assert not doc.prompts.items[-1].positive and labels.data[10, 70] == 0
+    assert labels.data is shown and np.array_equal(labels.data, doc.labels)  # updated in place
+    assert len(painted) == 1  # one paint event, as after a brush stroke: the docks that follow the labels react
 
     tool.undo.clicked()  # the stroke back: its pixels leave the strokes layer, the labels are the click's
     wait_done(qtbot, tool.runner)
@@ -54,3 +60,12 @@ def test_a_click_and_a_stroke_correct_the_labels_and_undo_takes_the_last_back(ma
     wait_done(qtbot, tool.runner)
     assert len(doc.prompts) == 0 and len(points.data) == 0
     assert np.array_equal(labels.data, before)
+
+
+def test_changed_bands_cover_every_changed_row_and_no_unchanged_band():
+    old = np.zeros((100, 10), np.uint8)
+    new = old.copy()
+    new[[3, 57, 58, 99], 4] = 1
+    bands = changed_bands(old, new, band_pixels=200)  # 20 rows a band
+    assert bands == [slice(0, 20), slice(40, 60), slice(80, 100)]
+    assert changed_bands(old, old) == []

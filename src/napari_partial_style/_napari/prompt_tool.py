@@ -4,11 +4,15 @@ Two layers per content image: `<image> prompts` (napari Points: a click in add m
 "this region", magenta for "not this region") and `<image> prompt strokes` (a Labels layer: paint
 1 for this region, 2 for not this region). Each new click or finished stroke is one prompt of the
 content's job document (core/job): a worker reruns the CRF alone from the saliency the document
-holds, and the labels layer is updated in place. "Undo prompt" takes the last one back (its point,
-or its stroke's pixels, leave the layers too). The brush on the labels stays for pixel-exact fixes.
+holds, and the labels layer is updated in place: only the pixels that changed, a band of rows per
+event-loop turn, each redrawn alone (`write_changes`). "Undo prompt" takes the last one back (its
+point, or its stroke's pixels, leave the layers too). The brush on the labels stays for pixel-exact
+fixes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, PushButton
@@ -21,6 +25,29 @@ THIS, NOT_THIS = "this region (+)", "not this region (−)"
 COLORS = {True: "lime", False: "magenta"}
 STROKE_DELAY_MS = 150
 POINT_RADIUS_FRACTION = 1 / 150  # a click covers a disc this share of the image's long side
+# Pixels a labels update redraws per event-loop turn: napari recomputes a box's contours on the GUI
+# thread (a whole 1 Mpx layer: 85 ms and more on software OpenGL under load), a quarter of that a turn.
+BAND_PIXELS = 1 << 18
+
+
+def changed_bands(old: np.ndarray, new: np.ndarray, band_pixels: int = BAND_PIXELS) -> list[slice]:
+    """The bands of rows (about `band_pixels` each) in which `new` differs from `old`."""
+    rows = np.flatnonzero((old != new).any(axis=1))
+    step = max(1, band_pixels // old.shape[1])
+    return [slice(int(top), int(top) + step) for top in np.unique(rows // step) * step]
+
+
+def write_changes(layer, labels: np.ndarray) -> Iterator[None]:
+    """`labels` into a Labels layer's own array where they differ, a band per step, each redrawn as
+    napari's brush redraws (the changed box and its contours' halo, not the whole layer). As a brush
+    stroke, the update is one item of napari's undo and ends with one paint event, which the docks
+    that follow the labels (Composite's auto re-composite, the label styles) react to."""
+    with layer.block_history():
+        for rows in changed_bands(layer.data, labels):
+            where = np.nonzero(layer.data[rows] != labels[rows])
+            indices = (where[0] + rows.start, where[1])
+            layer.data_setitem(indices, labels[indices])
+            yield
 
 
 class PromptTool(Container):
@@ -50,6 +77,7 @@ class PromptTool(Container):
         self.sign.changed.connect(self._sign_changed)
         self.runner.on_done.append(self._done)
         self._seen: dict[int, np.ndarray] = {}  # each strokes layer's pixels already made prompts
+        self._owned: np.ndarray | None = None  # the labels array given to a labels layer, which prompts write into
         self._timer = None
         self._pending = None
         self._again = False  # prompts came while the CRF ran: run it once more when it ends
@@ -207,20 +235,32 @@ class PromptTool(Container):
             yield from compute
             return doc.labels
 
-        def show(labels) -> None:
+        def show(labels) -> Iterator[None]:
             from napari_partial_style._napari import layer_names as names
             from napari_partial_style._napari.layers import put_labels
 
             if view.labels is not None and view.labels in self.viewer.layers:
-                view.labels.data = labels
+                yield from self._write(view.labels, labels)
             else:
                 seg = doc.segmentation
-                view.labels, _ = put_labels(
-                    self.viewer, names.role(layer.name, names.LABELS), labels, seg.targets, layer, {"stage": "segment"}
-                )
+                name = names.role(layer.name, names.LABELS)
+                view.labels, _ = put_labels(self.viewer, name, labels.copy(), seg.targets, layer, {"stage": "segment"})
+                self._owned = view.labels.data
+                yield  # a new labels layer comes hidden: shown in the next event-loop turn (see `put_labels`)
+                view.labels.visible = True
             self.status.value = f"Prompts: {len(doc.prompts)} in use; labels updated"
 
         self.runner.start(job, show)
+
+    def _write(self, layer, labels: np.ndarray) -> Iterator[None]:
+        """The new labels into the labels layer: only where they changed once the layer holds an
+        array of its own (`_owned`). The first time it gets a copy, redrawn whole: the array it shows
+        may be the document's, or one its history keeps for undo, which a write in place would change."""
+        if self._owned is None or layer.data is not self._owned or layer.data.shape != labels.shape:
+            layer.data = labels.copy()
+            self._owned = layer.data
+            return
+        yield from write_changes(layer, labels)
 
     def _done(self, _ok: bool) -> None:
         if self._again:

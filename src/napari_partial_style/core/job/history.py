@@ -71,10 +71,15 @@ class Step:
     kept: dict[str, Any]
     open: bool = False  # the next result joins this step (a prompt and the CRF rerun it asks for)
     tried: set[str] = field(default_factory=set)  # the slots `compact` has compressed (or found not worth it)
+    _nbytes: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def nbytes(self) -> int:
-        return size_of(self.kept)
+        """Counted once per change of `kept`: every new step asks for all steps' sizes, on napari's GUI
+        thread, and a kept segmentation's class list alone is a thousand names to walk."""
+        if self._nbytes is None:
+            self._nbytes = size_of(self.kept)
+        return self._nbytes
 
 
 def _get(doc, slot: str) -> Any:
@@ -114,6 +119,7 @@ class History:
         if join and last is not None and last.open and not self.undone:
             for slot in changes:
                 last.kept.setdefault(slot, _get(doc, slot))
+            last._nbytes = None
             last.open = False
             for slot, value in changes.items():
                 _put(doc, slot, value)
@@ -152,6 +158,7 @@ class History:
             for slot, value in list(step.kept.items()):
                 if slot not in step.tried:
                     step.kept[slot] = _pack(value)
+                    step._nbytes = None
                     step.tried.add(slot)
 
     def _bound(self) -> None:
