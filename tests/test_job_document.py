@@ -1,7 +1,7 @@
 """The job as a document: one pipeline reruns only what a change makes stale, says what is out of
 date and why, and undoes whole steps in bounded memory."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -120,6 +120,38 @@ def test_history_keeps_replaced_values_compressed_where_it_pays_and_within_its_b
     for _ in range(10):  # photos do not compress: the oldest steps are forgotten past the bound
         history.record(doc, "stylize", {"results.stylize": rng.integers(0, 255, (1000, 1000), np.uint8)})
     assert history.nbytes <= 3_000_000 and history.done[-1].what == "stylize"
+
+
+@dataclass
+class Seg:
+    maps: np.ndarray
+    labels: np.ndarray
+
+
+def test_a_kept_result_shares_the_arrays_the_documents_result_still_holds_and_copies_labels():
+    """A prompt's step keeps the segmentation before it, whose saliency maps are the new one's:
+    compressing them again cost a third of a prompt's time. They are held as they are (the very
+    arrays), the rest is compressed, and undo brings back an equal value; labels, which napari's
+    brush may write into, are never shared."""
+    rng = np.random.default_rng(0)
+    maps = rng.random((2, 500, 500)).astype(np.float32)  # noise: compresses badly
+    first = Seg(maps, np.zeros((500, 500), np.uint8))
+
+    class Doc:
+        labels = first.labels
+        results: dict = {"segment": first}
+
+    doc = Doc()
+    history = History()
+    second = Seg(maps, np.ones((500, 500), np.uint8))
+    history.record(doc, "prompt", {"results.segment": second, "labels": second.labels})
+    history.compact(doc)
+    kept = history.done[-1].kept
+    assert kept["results.segment"].shared == (maps,) and len(kept["results.segment"].data) < 100_000
+    assert isinstance(kept["labels"], np.ndarray) or not kept["labels"].shared
+    assert history.undo(doc) == "prompt"
+    back = doc.results["segment"]
+    assert back.maps is maps and np.array_equal(back.labels, first.labels)
 
 
 def test_the_document_api_says_what_is_wrong_in_one_line():

@@ -56,7 +56,7 @@ def computed(doc: JobDocument, job_session, want: str = "score", **options):
     def run():
         with lock:
             doc.set_params(params)
-            doc.history.compact()  # what the dock's edits replaced, compressed here, not on the GUI thread
+            doc.history.compact(doc)  # what the dock's edits replaced, compressed here, not on the GUI thread
             return (yield from job_session.compute(doc, want, **options))
 
     return run()

@@ -11,8 +11,10 @@ replaced value (compressing 24 Mpx labels there took 0.1 s or more), and `limit_
 
 from __future__ import annotations
 
+import io
 import pickle
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -23,39 +25,70 @@ COMPRESS_BELOW = 0.7  # keep the compressed form when it is under this share of 
 ABSENT = object()  # a result slot with nothing in it
 
 
+def _leaves(value: Any) -> Iterator[Any]:
+    """The arrays and compressed data a value holds, followed through containers."""
+    if isinstance(value, (np.ndarray, bytes, _Packed)):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _leaves(v)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            yield from _leaves(getattr(value, f.name))
+    elif hasattr(value, "native"):  # a SourceImage
+        yield from _leaves((value.native, getattr(value, "alpha", None)))
+
+
 def size_of(value: Any) -> int:
     """The bytes of the arrays (and compressed data) a value holds, followed through containers."""
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if isinstance(value, (bytes, _Packed)):
-        return len(value.data) if isinstance(value, _Packed) else len(value)
-    if isinstance(value, dict):
-        return sum(size_of(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return sum(size_of(v) for v in value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return sum(size_of(getattr(value, f.name)) for f in fields(value))
-    if hasattr(value, "native"):  # a SourceImage
-        return size_of(value.native) + size_of(getattr(value, "alpha", None))
-    return 0
+    return sum(leaf.nbytes if isinstance(leaf, (np.ndarray, _Packed)) else len(leaf) for leaf in _leaves(value))
 
 
 @dataclass
 class _Packed:
-    """A value pickled and zlib-compressed."""
+    """A value pickled and zlib-compressed, but for the arrays it shares with the document (`shared`,
+    held as they are: a prompt's step keeps the segmentation before it, whose saliency maps are the
+    new one's, and compressing them again cost a third of a prompt's time)."""
 
     data: bytes
+    shared: tuple[np.ndarray, ...] = ()
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data) + sum(array.nbytes for array in self.shared)
 
     def unpack(self) -> Any:
-        return pickle.loads(zlib.decompress(self.data))
+        unpickler = pickle.Unpickler(io.BytesIO(zlib.decompress(self.data)))
+        unpickler.persistent_load = self.shared.__getitem__
+        return unpickler.load()
 
 
-def _pack(value: Any) -> Any:
+class _SharingPickler(pickle.Pickler):
+    """Pickles a value but for the arrays in `live`, which it lists in `shared` instead."""
+
+    def __init__(self, file, live: dict[int, np.ndarray]) -> None:
+        super().__init__(file, protocol=5)
+        self.live, self.shared = live, []
+
+    def persistent_id(self, obj: Any) -> int | None:
+        if isinstance(obj, np.ndarray) and id(obj) in self.live:
+            self.shared.append(obj)
+            return len(self.shared) - 1
+        return None
+
+
+def _pack(value: Any, live: dict[int, np.ndarray]) -> Any:
     raw = size_of(value)
     if raw < 1 << 16:
         return value
-    packed = _Packed(zlib.compress(pickle.dumps(value, protocol=5), 1))
-    return packed if len(packed.data) < COMPRESS_BELOW * raw else value
+    buffer = io.BytesIO()
+    pickler = _SharingPickler(buffer, live)
+    pickler.dump(value)
+    packed = _Packed(zlib.compress(buffer.getvalue(), 1), tuple(pickler.shared))
+    return packed if packed.nbytes < COMPRESS_BELOW * raw or pickler.shared else value
 
 
 def _unpack(value: Any) -> Any:
@@ -123,7 +156,7 @@ class History:
             last.open = False
             for slot, value in changes.items():
                 _put(doc, slot, value)
-            self._bound()
+            self._bound(doc)
             return
         kept = {slot: _get(doc, slot) for slot in changes}
         for slot, value in changes.items():
@@ -132,7 +165,7 @@ class History:
             last.open = False
         self.done.append(Step(what, kept, opens))
         self.undone.clear()
-        self._bound()
+        self._bound(doc)
 
     def undo(self, doc) -> str | None:
         """Go back one step; its name, or None when there is nothing to undo."""
@@ -151,19 +184,23 @@ class History:
         target.append(Step(step.what, now))
         return step.what
 
-    def compact(self) -> None:
+    def compact(self, doc=None) -> None:
         """Compress the kept values that are not yet (safe beside a thread that records or undoes:
-        a value is swapped for its packed equal, and only lists and dicts copied here are walked)."""
+        a value is swapped for its packed equal, and only lists and dicts copied here are walked).
+        A kept result shares the arrays `doc`'s result in its slot holds now (computed results are
+        never written in place; labels and images, which napari's brush may write into, are copied)."""
         for step in [*self.done, *self.undone]:
             for slot, value in list(step.kept.items()):
                 if slot not in step.tried:
-                    step.kept[slot] = _pack(value)
+                    now = _get(doc, slot) if doc is not None and slot.startswith("results.") else None
+                    live = {id(leaf): leaf for leaf in _leaves(now) if isinstance(leaf, np.ndarray)}
+                    step.kept[slot] = _pack(value, live)
                     step._nbytes = None
                     step.tried.add(slot)
 
-    def _bound(self) -> None:
+    def _bound(self, doc) -> None:
         """Forget the oldest steps while the kept values are over the limit, compressed first."""
         if self.nbytes > self.limit_bytes:
-            self.compact()
+            self.compact(doc)
         while self.done and self.nbytes > self.limit_bytes:
             self.done.pop(0)
