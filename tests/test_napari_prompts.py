@@ -10,6 +10,7 @@ napari = pytest.importorskip("napari")
 from napari_helpers import segment_for_cup, small_scene, wait_done  # noqa: E402
 
 from napari_partial_style._napari.job_view import view_of  # noqa: E402
+from napari_partial_style._napari.layers import was_painted  # noqa: E402
 from napari_partial_style._napari.prompt_tool import NOT_THIS, THIS, changed_bands  # noqa: E402
 
 
@@ -51,6 +52,7 @@ def test_a_click_and_a_stroke_correct_the_labels_and_undo_takes_the_last_back(ma
     assert not doc.prompts.items[-1].positive and labels.data[10, 70] == 0
     assert labels.data is shown and np.array_equal(labels.data, doc.labels)  # updated in place
     assert len(painted) == 1  # one paint event, as after a brush stroke: the docks that follow the labels react
+    assert not was_painted(labels)  # the plugin's labels: Segment again replaces them, not "img labels [2]"
 
     tool.undo.clicked()  # the stroke back: its pixels leave the strokes layer, the labels are the click's
     wait_done(qtbot, tool.runner)
@@ -60,6 +62,9 @@ def test_a_click_and_a_stroke_correct_the_labels_and_undo_takes_the_last_back(ma
     wait_done(qtbot, tool.runner)
     assert len(doc.prompts) == 0 and len(points.data) == 0
     assert np.array_equal(labels.data, before)
+    segment.run.clicked()
+    wait_done(qtbot, segment.runner)
+    assert "img labels [2]" not in viewer.layers, [layer.name for layer in viewer.layers]
 
 
 def test_changed_bands_cover_every_changed_row_and_no_unchanged_band():

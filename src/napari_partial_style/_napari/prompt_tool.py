@@ -232,15 +232,20 @@ class PromptTool(Container):
         compute = computed(doc, job_session, "segment")
 
         def job():
+            from napari_partial_style._napari.layers import checksum
+
             yield from compute
-            return doc.labels
+            return doc.labels, checksum(doc.labels)
 
-        def show(labels) -> Iterator[None]:
+        def show(result) -> Iterator[None]:
             from napari_partial_style._napari import layer_names as names
-            from napari_partial_style._napari.layers import put_labels
+            from napari_partial_style._napari.layers import META_KEY, put_labels
 
+            labels, written = result
             if view.labels is not None and view.labels in self.viewer.layers:
                 yield from self._write(view.labels, labels)
+                # the plugin's labels, not the user's painting: a later Segment replaces them in place
+                view.labels.metadata.setdefault(META_KEY, {})["written_checksum"] = written
             else:
                 seg = doc.segmentation
                 name = names.role(layer.name, names.LABELS)
