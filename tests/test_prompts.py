@@ -50,6 +50,39 @@ def test_a_click_flips_the_region_it_touches_and_spreads_to_its_edge_where_the_m
     assert alone[N // 2, N // 2] and alone.sum() < 30  # without the appearance model: the click's disc
 
 
+def test_one_click_on_a_flat_map_takes_more_of_the_object_with_its_geodesic_reach():
+    """A square of one texture on another, a flat map, the frame as background and one click in
+    the middle: the pixels geodesically near the click (its side of the texture edge) teach the
+    object's model, and each pixel leans to its geodesically nearest prompt. With a 6 px disc
+    teaching instead and no lean, the mean IoU was 0.79 (brick on gravel 0.83, gravel on grass 0.75)."""
+    size = 128
+    session = Session(SessionParams(device="cpu", size=size))
+    truth = np.zeros((size, size), bool)
+    truth[size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = True
+    frame = ~np.pad(np.ones((size - 2, size - 2), bool), 1)
+    prompts = Prompts((Prompt(False, "thing", *np.nonzero(frame)), click(row=size // 2, col=size // 2, radius=3.0)))
+    found = []
+    for inside, outside in (("brick", "gravel"), ("gravel", "grass")):
+        a, b = (transform.resize(getattr(data, name)(), (size, size), anti_aliasing=True) for name in (inside, outside))
+        image = np.dstack([np.where(truth, a, b)] * 3).astype(np.float32)
+        labels = session.recrf(image, np.full((1, size, size), 0.5, np.float32), ["thing"], prompts=prompts)
+        found.append(iou(labels.result().labels == 1, truth))
+    assert np.mean(found) > 0.82, found
+
+
+def test_geodesic_distance_stops_at_an_edge():
+    """Two flat halves: the far half is as far as a long walk inside the near one."""
+    from napari_partial_style.core.segment import geodesic
+
+    feats = np.zeros((20, 40, 1))
+    feats[:, 20:] = 1.0
+    fixed = np.full((20, 40), FREE)
+    fixed[10, 5] = 1
+    far = geodesic.distances(geodesic.step_cost(feats), fixed, 2)
+    assert far[1, 10, 18] < 14 < far[1, 10, 22] - 10  # one step across the edge costs over 10 steps
+    assert (far[0] == far[1]).all()  # a label without prompts is as near as the nearest prompted one
+
+
 def test_a_negative_prompt_removes_a_wrong_region_and_keeps_the_right_one():
     rng = np.random.default_rng(0)
     image = np.full((N, N, 3), [0.2, 0.6, 0.3]) + rng.normal(0, 0.03, (N, N, 3))

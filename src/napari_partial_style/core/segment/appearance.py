@@ -2,8 +2,10 @@
 
 Where the saliency maps say little (a class the classifier barely sees, or a flat map), a click
 alone would fix its pixels and little else. As GrabCut does, the pixels around each label's prompts
-teach a small Gaussian mixture of colour and texture (core/segment/texture.py), as do the pixels
-the maps give it as far as the maps carry evidence; the mixtures are refitted on their own result
+(those geodesically near them, core/segment/geodesic.py: a click's side of an edge) teach a small
+Gaussian mixture of colour and texture (core/segment/texture.py), as do the pixels the maps give it
+as far as the maps carry evidence; the mixtures are refitted on their own result, and as far as the
+maps say nothing each pixel also leans to the labels whose prompts are geodesically nearest
 (core/segment/prompted.py decides where the posteriors count). numpy only, seeded: the same
 prompts give the same labels. Its products are small (thousands of pixels by 5 components by 15
 features), so they go through einsum, not BLAS: OpenBLAS hands products of that size to its threads,
@@ -14,14 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_partial_style.core.segment import texture
+from napari_partial_style.core.segment import geodesic, texture
 
 COMPONENTS = 5
 EM_STEPS = 8
 REFIT_STEPS = 3  # a later round starts from the last round's mixture, which is most of the way there
 MAX_SAMPLES = 4000
 STRIDE = 2
-NEAR = 6  # px around a prompt whose pixels also teach its label (texture features span a neighbourhood)
+# Geodesic cost (core/segment/geodesic.py, on the STRIDE grid) within which a prompt's pixels teach
+# its label: a few grid steps inside one texture, none across an edge. A disc of 6 px taught as well
+# on open texture but also taught a click near a boundary the texture beyond it.
+REACH = 5.0
+# Geodesic cost over which a pixel's lean to the nearest prompt's label falls by e, where the maps
+# say nothing (with evidence the lean fades: it cost the coffee cup 14 clicks when it counted fully).
+LEAN_SCALE = 20.0
 CLEAR_REACH = 0.25  # share of the long side: how far a click's correction reaches when choosing samples
 VARIANCE_FLOOR = 0.3  # features have unit spread over the image: a click's few pixels must not teach a needle
 ROUNDS = 3
@@ -61,20 +69,22 @@ def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: 
     over a few pixels (texture is a property of a neighbourhood). Each label learns from the pixels
     around its prompts (`fixed` ≥ 0) for most of its weight and from the pixels `current` (the
     maps' argmax; −1: none) gives it, as far as the maps are trusted (`trust`: 0 for a flat map); then, as
-    GrabCut iterates, each label learns again with the pixels the posteriors give it."""
+    GrabCut iterates, each label learns again with the pixels the posteriors give it. The posteriors
+    lean to each pixel's geodesically nearest prompts by the maps' lack of evidence (1 − `trust`)."""
     from scipy import ndimage
 
     n = max(int(current.max(initial=0)), int(fixed.max(initial=0))) + 1
     h, w = fixed.shape
     grid = (slice(None, None, STRIDE), slice(None, None, STRIDE))  # texture is smooth: every STRIDE-th pixel
-    feats = texture.features(rgb8).reshape(h, w, -1)[grid].reshape(-1, texture.count())
+    image = texture.features(rgb8).reshape(h, w, -1)[grid]
+    feats = image.reshape(-1, texture.count())
     rng = np.random.default_rng(0)
-    near = [
-        (ndimage.binary_dilation(fixed == label, iterations=NEAR) & ((fixed < 0) | (fixed == label)))[grid]
-        for label in range(n)
-    ]
     clear = _clear_of_prompts(fixed, n)[:, grid[0], grid[1]].reshape(n, -1)
+    far = geodesic.distances(geodesic.step_cost(image), _cells(fixed), n)
     fixed, given, share = fixed[grid], current[grid], trust
+    nearest = far.min(axis=0)
+    near = [(far[label] <= REACH) & (far[label] <= nearest) & (fixed == label).any() for label in range(n)]
+    lean = np.exp(-(far - nearest) * (1.0 - trust) / LEAN_SCALE)
     floor = np.full(feats.shape[1], VARIANCE_FLOOR, np.float32)
     models: list[_Mixture | None] = [None] * n
     for _ in range(ROUNDS):
@@ -82,11 +92,24 @@ def posteriors(rgb8: np.ndarray, fixed: np.ndarray, current: np.ndarray, trust: 
             _fit(feats[_draw(_weights(label, given, fixed, near, share) * clear[label], rng)], rng, floor, start)
             for label, start in enumerate(models)
         ]
-        p = _posteriors(models, feats, fixed.shape)
+        p = _posteriors(models, feats, fixed.shape) * lean
+        p /= p.sum(axis=0, keepdims=True)
         given, share = p.argmax(axis=0), 1.0
         given[fixed >= 0] = fixed[fixed >= 0]
     zoom = (h / p.shape[1], w / p.shape[2])
     return np.stack([ndimage.zoom(plane, zoom, order=1, mode="nearest", grid_mode=True) for plane in p])
+
+
+def _cells(fixed: np.ndarray) -> np.ndarray:
+    """`fixed` on the STRIDE grid, each cell prompted when any pixel of its block is (the image's
+    last row and column of a 1 px frame fall between the grid's points)."""
+    cells = fixed[::STRIDE, ::STRIDE].copy()
+    for dr in range(STRIDE):
+        for dc in range(STRIDE):
+            block = fixed[dr::STRIDE, dc::STRIDE]
+            part = cells[: block.shape[0], : block.shape[1]]
+            np.copyto(part, block, where=(part < 0) & (block >= 0))
+    return cells
 
 
 def _clear_of_prompts(fixed: np.ndarray, n: int) -> np.ndarray:
