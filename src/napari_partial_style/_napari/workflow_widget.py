@@ -7,7 +7,9 @@ pipeline computes what is missing or out of date, and the results become the con
 (_napari/job_view.py). Painting the labels afterwards marks what it made out of date, in the dock;
 Undo and Redo go over whole steps. Tabs keep the dock short, and each tab scrolls. Quick look runs
 the tabs' job at a low resolution (core/job/quick_look.py) into one `<image> quick look` layer,
-and says from its timings how long Run all will take.
+and says from its timings how long Run all will take. On a clip whose Segment tab says all frames,
+Run all is the tabs' own all-frames jobs in turn instead (_napari/stage_chain.py): those jobs are
+per frame, not steps of one document.
 """
 
 from __future__ import annotations
