@@ -18,9 +18,12 @@ from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
     ALL_SLICES,
     CUSTOM,
+    frame_word,
     is_stack,
+    keep_finished,
     layer_choices,
     layer_kind,
+    over_slices,
     pick_content,
     session,
     show_defaults,
@@ -52,6 +55,38 @@ STALE = "Out of date (the composite changed; press Score):"
 SCORE_PARTS = (("segment", "classifier"), ("score",), ("session",))
 # napari scores with the Score button, so the CLI's --score/--no-score has no widget.
 NOT_IN_NAPARI = (("score", "enabled"),)
+
+
+LISTED_FRAMES = 12  # a longer clip lists its lowest-scoring frames only
+
+
+def _frames_text(frames: list[dict | None], count: int, word: str) -> tuple[str, str]:
+    """What a person checking a restyled clip reads first (how many frames, the mean, the worst
+    frame, by the slider's numbers) and each frame's mean IU (a long clip's lowest few)."""
+    from napari_partial_style.core.segment.score_meaning import verdict
+
+    scored = [(i, f) for i, f in enumerate(frames) if f is not None]
+    ious = [f["mean_iu"] for _, f in scored]
+    mean_iu, accuracy = float(np.mean(ious)), float(np.mean([f["pixel_accuracy"] for _, f in scored]))
+    worst, low = min(scored, key=lambda item: item[1]["mean_iu"])
+    unscored = len(frames) - len(scored)
+    line = (
+        f"{len(scored)} of {count} {word}s scored"
+        + (f" ({unscored} without a region)" if unscored else "")
+        + f": the region reads as {low['expected_class']!r} with mean IU {mean_iu:.3f} on average "
+        f"({verdict(mean_iu)}), pixel accuracy {accuracy:.3f}; worst {word} {worst} ({low['mean_iu']:.3f})"
+    )
+    if len(frames) <= LISTED_FRAMES:
+        listed = [f"{i} {'—' if f is None else format(f['mean_iu'], '.2f')}" for i, f in enumerate(frames)]
+        return line, f"mean IU per {word}: " + " · ".join(listed)
+    lowest = sorted(scored, key=lambda item: item[1]["mean_iu"])[:5]
+    listed = [f"{i} {f['mean_iu']:.2f}" for i, f in lowest]
+    return line, f"lowest mean IU: {word} " + " · ".join(listed) + " (every frame's in the composite's metadata)"
+
+
+def _none():
+    """A stage with no steps and no result: a frame without a region is not scored."""
+    yield from ()
 
 
 class CompositeWidget(Container):
@@ -270,10 +305,26 @@ class CompositeWidget(Container):
             self.composite_runner.cancel()
             return
         try:
-            index, layer, job = self._composite_job()
+            job, show = self.composite_job()
         except Exception as exc:
             self.runner.report_error(exc, "Composite")
             return
+        layer, params = self.content.value, self.composite_form.params().composite
+        plane = layer.data.shape[-3:-1] if layer.rgb else layer.data.shape[-2:]
+        if params.smooth or self._busy(layer) or np.prod(plane) > INSTANT_PIXELS:  # a busy document: wait for it
+            self.composite_runner.start(job, show)
+            return
+        try:
+            result = drain(job())
+        except Exception as exc:
+            self.runner.report_error(exc, "Composite")
+            return
+        show(result)
+
+    def composite_job(self):
+        """Composite's job and what shows its result (bad input raises here): run at once or in
+        the worker by `recomposite`, in the worker by Run all on a clip."""
+        index, layer, job = self._composite_job()
         params = self.composite_form.params().composite
 
         def show(result) -> None:
@@ -288,16 +339,7 @@ class CompositeWidget(Container):
             if self.scores.value and not self.scores.value.startswith(STALE):  # they measured the composite before
                 self.scores.value = f"{STALE} {self.scores.value}"
 
-        plane = layer.data.shape[-3:-1] if layer.rgb else layer.data.shape[-2:]
-        if params.smooth or self._busy(layer) or np.prod(plane) > INSTANT_PIXELS:  # a busy document: wait for it
-            self.composite_runner.start(job, show)
-            return
-        try:
-            result = drain(job())
-        except Exception as exc:
-            self.runner.report_error(exc, "Composite")
-            return
-        show(result)
+        return job, show
 
     @staticmethod
     def _busy(layer) -> bool:
@@ -348,14 +390,13 @@ class CompositeWidget(Container):
         name = None if layer is None else names.role(names.base_name(layer.name), names.COMPOSITE)
         if name is None or name not in self.viewer.layers:
             raise InputError("composite first: there is no composite layer to score.")
+        if is_stack(layer) and self.slices.value == ALL_SLICES:
+            return self._stack_score_job(layer, name)
         layer, doc = self._document(self.composite_form, self.score_form)
         if self.style.value is not None:
             doc.set_style(source_image(self.viewer, self.style.value, "the style layer"))
         elif doc.params.score.expect is None and not doc.styles:
-            recorded = (self.viewer.layers[name].metadata.get(META_KEY, {}).get("scores") or {}).get("expected_class")
-            if recorded is None:
-                raise InputError("name the expected class, or choose the style layer so its top class is used.")
-            doc.set_params(replace(doc.params, score=replace(doc.params.score, expect=recorded)))
+            doc.set_params(replace(doc.params, score=replace(doc.params.score, expect=self._recorded_class(name))))
         composite = source_image(self.viewer, self.viewer.layers[name], "the composite layer").native
         use_composite(doc, composite, name)  # the composite shown is the one scored
         given = tuple(s for s in ("segment", "stylize", "composite") if s in doc.results)
@@ -369,6 +410,99 @@ class CompositeWidget(Container):
             return {**score.scores, "rescored_labels": score.rescored_labels}
 
         return (job, lambda scores: self._show_scores(layer, name, scores))
+
+    def _recorded_class(self, name: str) -> str:
+        """The expected class an earlier score of the composite `name` recorded; InputError when none did."""
+        recorded = (self.viewer.layers[name].metadata.get(META_KEY, {}).get("scores") or {}).get("expected_class")
+        if recorded is None:
+            raise InputError("name the expected class, or choose the style layer so its top class is used.")
+        return recorded
+
+    def _stack_score_job(self, layer, name: str):
+        """Every frame's composite scored against its labels' region (the expected class found on
+        the first frame, then named, so the style is classified once); a frame without a region is
+        left out. Cancel shows the frames scored so far."""
+        from dataclasses import replace
+
+        from napari_partial_style._napari.layers import planes, recorded_segment_params
+        from napari_partial_style.api import Session
+
+        labels = self.labels_layer.value
+        if labels is None:
+            raise InputError("choose the labels layer (run Segment on all frames first, or paint labels).")
+        word = frame_word(self.viewer, layer)
+        leading, frames = stack_sources(self.viewer.layers[name])
+        label_planes = planes(labels)[1] if labels.ndim > 2 else []
+        if len(label_planes) != len(frames):
+            raise InputError(
+                f"{name} has {len(frames)} {word}s but {labels.name} has {len(label_planes)}; "
+                f"composite all {word}s with labels of every {word} first."
+            )
+        form = self.score_form.params()
+        segment = replace(recorded_segment_params(labels), classifier=form.segment.classifier)
+        style = None if self.style.value is None else source_image(self.viewer, self.style.value, "the style layer")
+        score = form.score
+        if score.expect is None and style is None:
+            score = replace(score, expect=self._recorded_class(name))
+        targets = labels.metadata.get(META_KEY, {}).get("targets") or ()
+        composite_params = self.composite_form.params().composite
+        masks = [
+            Session.target_mask(plane, frame.shape, composite_params, labels.name, allow_empty=True)
+            for frame, plane in zip(frames, label_planes)
+        ]
+        job_session = session(form.session)
+        scored: list[dict | None] = []
+
+        def stage_of(i, frame, done):
+            mask = masks[i]
+            if not mask.any():
+                return _none()
+            found = next((s["expected_class"] for s in done if s is not None), score.expect)
+            return job_session.score(frame, mask, style, segment, replace(score, expect=found), targets)
+
+        def job():
+            yield from over_slices(frames, stage_of, scored, word)
+            return scored
+
+        def partial() -> str | None:
+            if not any(s is not None for s in scored):
+                return None
+            self._show_frame_scores(layer, name, scored, len(frames), leading, word)
+            return f"{len(scored)} of {len(frames)} {word}s scored"
+
+        def show(result) -> None:
+            self._show_frame_scores(layer, name, result, len(frames), leading, word)
+
+        return job, show, None, keep_finished(self.runner, partial)
+
+    def _show_frame_scores(self, layer, name: str, scored: list, count: int, leading, word: str) -> None:
+        """Mean and worst frame in the status, each frame's mean IU in the scores text, every frame's
+        numbers in the composite's metadata, and what the classifier sees in each frame as one labels
+        layer with the frame axis (hidden at first)."""
+        from napari_partial_style._napari.layers import put_labels
+
+        frames = [None if s is None else {k: v for k, v in s.items() if k != "rescored_labels"} for s in scored]
+        shape = next(s["rescored_labels"].shape for s in scored if s is not None)
+        rescored = np.zeros((count, *shape), np.uint8)
+        for i, s in enumerate(scored):
+            if s is not None:
+                rescored[i] = s["rescored_labels"]
+        line, per_frame = _frames_text(frames, count, word)
+        self.scores.value = f"{line}\n{per_frame}"
+        summary = {"frames": frames, "expected_class": next(f["expected_class"] for f in frames if f is not None)}
+        self.viewer.layers[name].metadata.setdefault(META_KEY, {})["scores"] = summary
+        first = next(f for f in frames if f is not None)
+        classes = list(first.get("class_set", [])) or [str(first["expected_class"])]
+        seen, _ = put_labels(
+            self.viewer,
+            names.role(names.base_name(layer.name), names.RESEGMENTED),
+            rescored.reshape(*leading, *shape),
+            classes,
+            layer,
+            {"stage": "score", "scores": summary},
+            visible=False,
+        )
+        self.status.value = f"Score: done — {line}; tick '{seen.name}' to see what the classifier sees in each {word}"
 
     def _show_scores(self, layer, name: str, scores: dict) -> None:
         """The scores in words, and what the classifier now sees as a labels layer (hidden at first:

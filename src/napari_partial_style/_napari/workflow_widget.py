@@ -7,7 +7,9 @@ pipeline computes what is missing or out of date, and the results become the con
 (_napari/job_view.py). Painting the labels afterwards marks what it made out of date, in the dock;
 Undo and Redo go over whole steps. Tabs keep the dock short, and each tab scrolls. Quick look runs
 the tabs' job at a low resolution (core/job/quick_look.py) into one `<image> quick look` layer,
-and says from its timings how long Run all will take.
+and says from its timings how long Run all will take. On a clip whose Segment tab says all frames,
+Run all is the tabs' own all-frames jobs in turn instead (_napari/stage_chain.py): those jobs are
+per frame, not steps of one document.
 """
 
 from __future__ import annotations
@@ -31,10 +33,18 @@ from qtpy.QtWidgets import (
 )
 
 from napari_partial_style._napari import layer_names as names
-from napari_partial_style._napari.common import layer_kind, mark_used, session, source_image
+from napari_partial_style._napari.common import (
+    ALL_SLICES,
+    is_stack,
+    layer_kind,
+    mark_used,
+    session,
+    source_image,
+)
 from napari_partial_style._napari.jobs import JobProgress, JobRunner, duration, full_width
 from napari_partial_style._napari.save_bundle import save_button
 from napari_partial_style._napari.scrolling import ScrollingStep
+from napari_partial_style._napari.stage_chain import Stage, StageChain
 from napari_partial_style.core.errors import InputError
 
 HELP_URL = "https://github.com/napari-partial-style/napari-partial-style/blob/main/docs/napari.md"
@@ -59,7 +69,10 @@ class WorkflowWidget(QWidget):
         self.run_all.tooltip = (
             "segment the content (unless it has labels already), stylize its labels, composite "
             "and score; again after a change, only what the change made out of date "
-            f"({RUN_KEYS} runs the open tab's step, {CANCEL_KEYS} cancels)"
+            f"({RUN_KEYS} runs the open tab's step, {CANCEL_KEYS} cancels). On a clip or stack whose "
+            "Segment tab says all frames: every frame, with the tabs' all-frames jobs in turn (Segment "
+            "following the region unless every frame has labels, Stylize, Composite, Score per frame); "
+            "Cancel keeps the frames finished"
         )
         self.undo, self.redo = QPushButton("Undo step"), QPushButton("Redo step")
         self.undo.setToolTip("go back one whole step of Run all's job: a result, a correction or new settings")
@@ -90,7 +103,9 @@ class WorkflowWidget(QWidget):
         self.all_status = Label(value="")  # its worker's progress and errors
         self.all_progress = JobProgress()
         self.all_runner = JobRunner(self.run_all, self.all_status, RUN_ALL, self.all_progress)
-        self.run_all.clicked.connect(lambda: self.all_runner.toggle(self._run_all_job))
+        self.clip_runner = StageChain(self.run_all, self.status, self.all_progress, RUN_ALL)
+        self.clip_runner.on_end.append(lambda _ok: self._history_shown())
+        self.run_all.clicked.connect(self._run_all_clicked)
         self.save = save_button(viewer, self._job_to_save, self.all_status)
         self._view = None  # the document Run all computed last, and its content layer
         self._watched = None  # that document's labels layer, whose strokes mark results out of date
@@ -166,7 +181,7 @@ class WorkflowWidget(QWidget):
 
     @property
     def running_all(self) -> bool:
-        return self.all_runner.running
+        return self.all_runner.running or self.clip_runner.running
 
     def run_tab(self) -> None:
         """The open tab's main button (Segment, Stylize, Composite), as its keyboard shortcut."""
@@ -174,6 +189,7 @@ class WorkflowWidget(QWidget):
         button.clicked.emit()
 
     def cancel(self) -> None:
+        self.clip_runner.cancel()
         for runner in self._runners():
             if runner.running:
                 runner.cancel()
@@ -187,6 +203,80 @@ class WorkflowWidget(QWidget):
             self.tabs.setCurrentIndex(1)
             raise InputError("choose the style image in the Stylize tab first (open one, e.g. File › Open Sample).")
         return content, style
+
+    def _run_all_clicked(self) -> None:
+        """Run all, or Cancel while it runs: on a stack whose Segment tab says all frames, the
+        tabs' all-frames jobs in turn (`_clip_stages`), else the document's job of the frame shown."""
+        if self.clip_runner.running:
+            self.clip_runner.cancel()
+        elif not self.all_runner.running and self._runs_every_frame():
+            try:
+                stages = self._clip_stages()
+            except InputError as exc:
+                self.status.value = f"{RUN_ALL}: {exc}"
+                return
+            self.clip_runner.start(stages)
+        else:
+            self.all_runner.toggle(self._run_all_job)
+
+    def _runs_every_frame(self) -> bool:
+        content = self.segment.image.value
+        return is_stack(content) and self.segment.slices.value == ALL_SLICES
+
+    def _clip_stages(self) -> list[Stage]:
+        """Segment (unless every frame has labels and 'segment again' is unticked, the rule of the
+        frame shown: labels given are stylized as they are), Stylize, Composite and Score on all
+        frames, each the tab's own job; the tabs are set to all frames and to the content and style."""
+        content, style = self._inputs()
+        segment, stylize, composite = self.segment, self.stylize, self.composite
+
+        def labels():
+            return self._labels_of(content)
+
+        def to_stylize() -> None:
+            self.tabs.setCurrentIndex(1)
+            stylize.content.value, stylize.style.value = content, style
+            stylize.slices.value = ALL_SLICES
+            stylize.labels_layer.reset_choices()
+            stylize.labels_layer.value = labels()
+
+        def to_composite() -> None:
+            self.tabs.setCurrentIndex(2)
+            composite.content.value = content
+            composite.slices.value = ALL_SLICES
+            composite._pick_companions()
+            composite.labels_layer.value = labels()
+
+        def to_score() -> None:
+            composite.style.reset_choices()
+            composite.style.value = style
+
+        stages = [
+            Stage("Stylize", stylize.runner, stylize._stylize_job, to_stylize),
+            Stage("Composite", composite.composite_runner, composite.composite_job, to_composite),
+        ]
+        if self.params().score.enabled:
+            stages.append(Stage("Score", composite.runner, composite._score_job, to_score))
+        if self.resegment.isChecked() or not self._every_frame_labelled(content, labels()):
+            stages.insert(
+                0, Stage("Segment", segment.runner, segment._segment_job, lambda: self.tabs.setCurrentIndex(0))
+            )
+        return stages
+
+    @staticmethod
+    def _every_frame_labelled(content, labels) -> bool:
+        """Labels with a plane per frame of `content`, each with a region."""
+        from napari_partial_style._napari.layers import planes
+
+        if labels is None:
+            return False
+        frames = planes(content)[1]
+        label_planes = planes(labels)[1] if labels.ndim > 2 else []
+        return (
+            len(label_planes) == len(frames)
+            and label_planes[0].shape == frames[0].shape[:2]
+            and all(plane.any() for plane in label_planes)
+        )
 
     def _run_all_job(self):
         """Run all: the tabs' inputs and settings into the content's document, and one worker that
