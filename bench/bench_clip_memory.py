@@ -8,7 +8,8 @@ CRF) → stylize (`--steps` a frame) → composite → the bundle written a fram
 video with --save-video), through `Session.save_clip` as the API and the CLI run it. The child reports
 - peak RSS (resource.getrusage ru_maxrss): everything, torch's tensors and the decoder's buffers too;
 - the growth of peak RSS after frame 2 (the networks are loaded and every buffer has been made once by
-  then, so what comes after is what the clip's length adds);
+  then, so what comes after is what the clip's length adds), and the peak so far at frames 2, 10, 30,
+  100, 200, ...;
 - tracemalloc's peak and its end value (Python and NumPy allocations only, byte-exact: a list of frames
   or a leak per frame shows here long before it shows in RSS).
 
@@ -81,10 +82,15 @@ def child(path: Path, mask: Path, steps: int, save_video: bool) -> None:
     session = Session(SessionParams(size=max(frames.shape), device="cpu"))
     params = JobParams(session=session.params, style=StyleParams(steps=steps, fine_steps=1, realism=0.0))
     marks: dict[str, float] = {}
+    peaks: dict[int, int] = {}  # peak RSS so far after frames 2, 10, 30, 100, 200, ...
 
     def on_progress(event: Progress) -> None:
-        if event.stage == "clip" and event.step == 2:
-            marks["after_frame_2"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if event.stage != "clip":
+            return
+        if event.step in (2, 10, 30) or event.step % 100 == 0:
+            peaks[event.step] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if event.step == 2:
+            marks["after_frame_2"] = peaks[2]
             marks["seconds_2"] = time.perf_counter()
 
     tracemalloc.start()
@@ -106,6 +112,7 @@ def child(path: Path, mask: Path, steps: int, save_video: bool) -> None:
                 "tracemalloc_end_kb": current / 1024,
                 "seconds": end - started,
                 "seconds_per_frame_after_2": (end - marks["seconds_2"]) / max(frames.count - 2, 1),
+                "peak_rss_after_frame_kb": peaks,
             }
         )
     )
@@ -148,6 +155,10 @@ def main() -> None:
             f"{r['tracemalloc_peak_kb'] / 1024:21.2f}  {r['tracemalloc_end_kb'] / 1024:8.2f}  "
             f"{r['seconds_per_frame_after_2']:7.2f}",
             flush=True,
+        )
+        print(
+            "        peak RSS after frame "
+            + ", ".join(f"{k}: {v / 1024:.1f}" for k, v in r["peak_rss_after_frame_kb"].items())
         )
     short, long = (results[n] for n in (min(args.frames), max(args.frames)))
     print(
