@@ -27,9 +27,7 @@ class Content:
     path: Path
     mask: Path | None = None
     material: str | None = None  # the class folder it came from (FMD), if any
-    clip: bool = (
-        False  # a video file, multi-page TIFF, animated GIF or folder of frames: run as a clip (batch/clips.py)
-    )
+    clip: bool = False  # a clip file or a folder of frames: run as a clip (batch/clips.py)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from napari_partial_style.core.images import SourceImage, as_source_image
 from napari_partial_style.core.io.image_files import (
     DEFAULT_MAX_PIXELS,
     TIFF_SIGNATURES,
+    _open_with_pillow,
     describe_file,
     image_dims,
     read_image_file,
@@ -72,10 +73,10 @@ def is_clip_file(path: Path) -> bool:
 
 def is_animated_gif(path: Path) -> bool:
     """More than one frame, counted by Pillow from the file's blocks (a damaged GIF is left to the photo reader)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with open(path, "rb") as fh, _open_with_pillow(fh) as image:
             return getattr(image, "n_frames", 1) > 1
     except (UnidentifiedImageError, OSError, ValueError, EOFError):
         return False
@@ -210,14 +211,12 @@ def _gif_frames(path: Path, max_pixels: int) -> Frames:
     """A GIF read with Pillow, as a photo is (no extra needed), each frame as the GIF shows it, whole:
     FFmpeg's GIF reader gave only the first of the 3 frames of a 48×64 GIF that Pillow wrote without
     delays (tests/test_video_frames.py)."""
-    from PIL import Image
-
-    with Image.open(path) as image:
+    with open(path, "rb") as fh, _open_with_pillow(fh) as image:
         (w, h), count = image.size, getattr(image, "n_frames", 1)
     _check_size(path, h, w, max_pixels)
 
     def read() -> Iterator[np.ndarray]:
-        with Image.open(path) as image:
+        with open(path, "rb") as fh, _open_with_pillow(fh) as image:
             for index in range(count):
                 image.seek(index)
                 yield np.asarray(image.convert("RGB"))
