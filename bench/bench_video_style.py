@@ -1,5 +1,6 @@
 """Style without flicker: the clip job (core/video/clip.py) with the temporal term against frames
-stylized independently, its cost per frame, and its peak memory for 30 and 300 frames.
+stylized independently, and its cost per frame (its peak memory for 30 and 300 frames is
+bench/bench_clip_memory.py's).
 
 Clips (tests/video_clips.py, 30 frames, --size H W): `object` (a textured ellipse crossing a
 textured background while the camera pans) and `coffee` (the bundled photo under a sliding, zooming
@@ -12,21 +13,16 @@ crop). Frame 0's true mask is given; the region is then tracked (core/video/trac
    weight of --weights.
 2. Cost: seconds per frame of each run (tracking, style and composite), against one independent
    frame: Session.stylize + composite of frame 0 alone with its true mask, timed in the same run.
-3. Memory: peak resident memory of the whole clip job (decode a multi-page TIFF, track, stylize,
-   write the bundle a frame at a time) for 30 and 300 frames, each in a fresh process (--memory).
 Random-weight checkpoints work (TORCH_HOME from bench/make_random_weights.py): the numbers are
 then about consistency and cost, not looks.
 Usage: python bench/bench_video_style.py [--size 48 64] [--steps 20] [--weights 1000 100000]
-           [--object-frames 30] [--memory]
+           [--object-frames 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -112,35 +108,6 @@ def flicker_table(args) -> None:
             )
 
 
-def memory_of(frames: int, size: tuple[int, int]) -> int:
-    """Peak resident memory (KB) of the whole clip job on `frames` frames, in a fresh process."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", str(frames), str(size[0]), str(size[1])],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout.split()[-1])
-
-
-def child(frames: int, size: tuple[int, int]) -> None:
-    """One clip job, 1 style step a frame, from a multi-page TIFF into a bundle; prints its peak RSS."""
-    import tifffile
-
-    clip = moving_object(frames=frames, shape=size)
-    with tempfile.TemporaryDirectory() as folder:
-        tiff = Path(folder) / "clip.tif"
-        with tifffile.TiffWriter(tiff) as writer:
-            for frame in clip.frames:
-                writer.write(frame)
-        mask = clip.masks[0].astype(np.uint8)
-        del clip
-        session = Session(SessionParams(size=max(size), device="cpu"))
-        params = JobParams(session=session.params, style=StyleParams(steps=1, fine_steps=1, realism=0.0))
-        session.save_clip(tiff, style_image()[:64, :64], Path(folder) / "clip.pstyle", params, mask)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, nargs=2, default=(48, 64), metavar=("H", "W"))
@@ -152,21 +119,7 @@ def main() -> None:
     parser.add_argument("--realism", type=float, default=0.0)
     parser.add_argument("--weights", type=float, nargs="+", default=[1e3, 1e5])
     parser.add_argument("--clips", nargs="+", choices=("object", "coffee"), default=["object", "coffee"])
-    parser.add_argument("--memory", action="store_true", help="only the 30/300-frame peak memory")
-    parser.add_argument("--child", type=int, nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args.child[0], tuple(args.child[1:]))
-        return
-    if args.memory:
-        size = (32, 40)
-        print(f"\n## Peak resident memory of the clip job ({size[1]}×{size[0]} px, 1 step a frame)")
-        peaks = {n: memory_of(n, size) for n in (30, 300)}
-        print(
-            f"30 frames: {peaks[30] / 1024:.1f} MB, 300 frames: {peaks[300] / 1024:.1f} MB, "
-            f"ratio {peaks[300] / peaks[30]:.3f}"
-        )
-        return
     flicker_table(args)
 
 

@@ -93,3 +93,33 @@ def test_the_job_yields_a_progress_event_per_frame_and_its_record(hub, clip, sty
     done = [e for e in events if not isinstance(e, ClipFrame) and e.stage == "clip"]
     assert [(e.step, e.total) for e in done] == [(1, 2), (2, 2)]
     assert record.frames == 2 and record.shape == (36, 48) and len(record.seconds) == 2
+
+
+def test_a_style_mapped_by_class_name_follows_its_class_in_every_frame(hub, clip, style, monkeypatch):
+    """Frame 0 segmented into two classes (faked: the classifier is not under test), the style mapped to
+    one of them by name: in every later frame that class's pixels are restyled and the other class's,
+    like the background, stay the frame's own bit for bit; a frame where the class is gone is its own."""
+    from types import SimpleNamespace
+
+    from napari_partial_style.core.job import stages
+
+    def planes(t: int, plate: bool = True) -> np.ndarray:
+        labels = clip.masks[t].astype(np.uint8)  # 1: the moving object, "cup"
+        if plate:
+            labels[26:, :14] = 2  # "plate", a box in a corner the object never reaches
+        return labels
+
+    def segment(rt, image, params, prompts=None):
+        yield from ()
+        return SimpleNamespace(labels=planes(0), targets=["cup", "plate"])
+
+    monkeypatch.setattr(stages, "segment", segment)
+    params = replace(PARAMS, style=replace(PARAMS.style, steps=1))
+    corrections = {1: planes(1), 2: planes(2), 3: planes(3, plate=False)}  # exact regions in every frame
+    frames = frames_of(run_clip(Session(params.session), clip.frames, {"plate": style}, params, None, corrections))
+    assert [f.index for f in frames] == [0, 1, 2, 3]
+    for f in frames[1:3]:
+        plate = f.labels == 2
+        assert np.array_equal(f.composite[~plate], f.content[~plate])  # the cup too: it has no style
+        assert (f.composite[plate] != f.content[plate]).any()
+    assert np.array_equal(frames[3].composite, frames[3].content)

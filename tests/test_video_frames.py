@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tracemalloc
 
@@ -90,6 +91,29 @@ def test_without_pyav_a_video_file_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(InputError, match=r"pip install \"napari-partial-style\[video\]\""):
         open_frames(path)
+
+
+def test_an_animated_gif_is_a_clip_of_its_frames_and_a_still_one_a_photo(tmp_path):
+    """The GIF is one that FFmpeg's reader took for one frame (48×64, written without delays)."""
+    from pathlib import Path
+
+    from napari_partial_style.cli.clip import is_clip
+    from napari_partial_style.core.video.frames import is_clip_file
+
+    clip = frames(3, (48, 64))
+    images = [Image.fromarray(frame) for frame in clip]
+    images[0].save(tmp_path / "anim.gif", save_all=True, append_images=images[1:])
+    images[0].save(tmp_path / "still.gif")
+    read = [frame.native for frame in open_frames(tmp_path / "anim.gif")]
+    assert open_frames(tmp_path / "anim.gif").count == 3 and len(read) == 3
+    distances = [[np.abs(r.astype(int) - c).mean() for c in clip] for r in read]  # a palette: close, not equal
+    assert [int(np.argmin(d)) for d in distances] == [0, 1, 2]
+    assert is_clip_file(tmp_path / "anim.gif") and not is_clip_file(tmp_path / "still.gif")
+
+    def run_args(content: Path):
+        return argparse.Namespace(content=[str(content)], out=str(tmp_path / "out.pstyle"))
+
+    assert is_clip(run_args(tmp_path / "anim.gif")) and not is_clip(run_args(tmp_path / "still.gif"))
 
 
 def test_a_folder_with_no_images_is_refused(tmp_path):

@@ -4,9 +4,10 @@ A content's target mask is found, in order: in `--labels DIR` under the content'
 content as `<stem>_mask.<ext>` (such a file is then not a content itself); in FMD's parallel layout
 (`.../image/<class>/<name>` ↔ `.../mask/<class>/<stem>.*`). A content without one is segmented.
 
-A batch (not an evaluation) also takes clips: video files and multi-page TIFFs (core/video/frames.py),
-each one job whose mask, if found, is its frame 0's labels. A GIF stays a photo (its first frame) in a
-batch, as before clips.
+A batch (not an evaluation) also takes clips, as `run` does one (core/video/frames.py decides): video
+files, multi-page TIFFs, animated GIFs (a still GIF is a photo) and, among a folder's or a glob's
+entries, folders of frames; each is one job whose mask, if found, is its frame 0's labels (a folder
+`walk/`'s as `walk_mask.png` beside it, or `walk.png` in `--labels DIR`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Content:
     path: Path
     mask: Path | None = None
     material: str | None = None  # the class folder it came from (FMD), if any
-    clip: bool = False  # a video file or a multi-page TIFF: run as a clip (batch/clips.py)
+    clip: bool = False  # a clip file or a folder of frames: run as a clip (batch/clips.py)
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,10 @@ def is_image(path: Path) -> bool:
 
 
 def is_clip(path: Path) -> bool:
-    """A content a batch runs as a clip (a GIF stays a photo)."""
-    from napari_partial_style.core.video.frames import is_clip_file
+    """A content a batch runs as a clip: a clip file, or a folder of frames."""
+    from napari_partial_style.core.video.frames import is_clip_file, is_frame_folder
 
-    return path.suffix.lower() != ".gif" and not path.name.startswith(".") and is_clip_file(path)
+    return not path.name.startswith(".") and (is_clip_file(path) or is_frame_folder(path))
 
 
 def _image_in(folder: Path, stem: str) -> Path | None:
@@ -79,8 +80,9 @@ def find_mask(content: Path, labels_dir: Path | None = None) -> Path | None:
 
 def find_contents(items: list[str | Path], labels_dir: str | Path | None = None, clips: bool = False) -> list[Content]:
     """Contents from files, folders (their images, not recursive) and glob patterns, in order,
-    each with its mask; masks named `<stem>_mask.*` are not contents. With `clips`, video files
-    and multi-page TIFFs are contents too, marked as clips."""
+    each with its mask; masks named `<stem>_mask.*` are not contents. With `clips`, clip files and
+    the folders of frames among a folder's or a glob's entries (not `--labels DIR`) are contents too,
+    marked as clips."""
     labels = None if labels_dir is None else Path(labels_dir)
     if labels is not None and not labels.is_dir():
         raise InputError(
@@ -89,6 +91,8 @@ def find_contents(items: list[str | Path], labels_dir: str | Path | None = None,
         )
 
     def wanted(path: Path) -> bool:
+        if path.is_dir() and labels is not None and path.resolve() == labels.resolve():
+            return False  # the masks' folder beside the contents is not a clip of masks
         return is_image(path) or (clips and is_clip(path))
 
     paths: list[Path] = []
@@ -104,7 +108,8 @@ def find_contents(items: list[str | Path], labels_dir: str | Path | None = None,
             raise InputError(f"content {item} does not exist (give image files, folders or glob patterns).")
     paths = [p for p in dict.fromkeys(paths) if not p.stem.endswith(MASK_SUFFIX)]
     if not paths:
-        raise InputError(f"no content images found in {', '.join(map(str, items))}.")
+        found = "content images, clips or folders of frames" if clips else "content images"
+        raise InputError(f"no {found} found in {', '.join(map(str, items))}.")
     return [
         Content(
             p,

@@ -1,8 +1,8 @@
 """`run CLIP STYLE --out NAME.pstyle`: one region of a clip restyled in every frame (core/video/clip.py).
 
-A clip is a video file, a multi-page TIFF, or a folder of frames written to one bundle (`--out`
-ending in .pstyle; a folder with `--out DIR` stays a batch of photos). A single photo keeps the
-one-image job. The bundle is written a frame at a time, with a frame axis in every layer.
+A clip is a video file, a multi-page TIFF, an animated GIF (core/video/frames.py's is_clip_file, as
+a batch decides), or a folder of frames written to one bundle (`--out` ending in .pstyle; a folder
+with `--out DIR` stays a batch). A single photo (a still GIF too) keeps the one-image job. The bundle is written a frame at a time, with a frame axis in every layer.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from napari_partial_style.core.errors import InputError
 
 
 def is_clip(args: argparse.Namespace) -> bool:
-    """One content that is a video file, a TIFF of several pages, or a folder bound for one bundle."""
+    """One content that is a clip file (a video, a TIFF of several pages, an animated GIF), or a folder bound for one bundle."""
     from napari_partial_style.core.io.bundle import SUFFIX
     from napari_partial_style.core.video.frames import is_clip_file
 

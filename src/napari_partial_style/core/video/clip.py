@@ -5,10 +5,11 @@
 
 `session`: an `api.Session` or a `core.job.runtime.Runtime`; `frames`: `video.frames.open_frames(...)`
 (or anything it accepts: a T×H×W×3 array, a folder, a multi-page TIFF, a video file); `style`: an
-image, a blend or a mapping by label value, as `Session.run` takes; `params`: JobParams (the style's
-`temporal` weight among them; the score stage is not run per frame); `labels`: frame 0's labels
-(0 = background), else frame 0 is segmented for `params.segment`'s targets; `corrections`: {frame
-index: H×W labels} taken as they are on that frame and carried forward from there.
+image, a blend or a mapping by label value or by frame 0's target class, as `Session.run` takes;
+`params`: JobParams (the style's `temporal` weight among them; the score stage is not run per
+frame); `labels`: frame 0's labels (0 = background), else frame 0 is segmented for
+`params.segment`'s targets; `corrections`: {frame index: H×W labels} taken as they are on that
+frame and carried forward from there.
 
 The generator yields `Progress` events (the stages of each frame, then one "clip" event per frame
 done: step = frames done, total = the clip's frame count, 0 when the file does not say) and, as
@@ -36,7 +37,6 @@ import numpy as np
 
 from napari_partial_style.core.images import SourceImage, to_float_rgb
 from napari_partial_style.core.job import stages
-from napari_partial_style.core.job.document import JobDocument
 from napari_partial_style.core.job.runtime import Runtime
 from napari_partial_style.core.params import JobParams
 from napari_partial_style.core.progress import Progress
@@ -103,7 +103,7 @@ def run_clip(
         _feed(clip, current), first_labels, corrections, None, track_params or TrackParams(), rt.device
     ):
         frame = current[0]
-        stylized, composite = yield from _frame(rt, frame, tracked, style, params, previous)
+        stylized, composite = yield from _frame(rt, frame, tracked, style, params, previous, targets)
         record.seconds.append(time.perf_counter() - started)
         record.frames = tracked.index + 1
         done = ClipFrame(tracked.index, frame.native, tracked.labels, stylized, composite, tracked.given)
@@ -133,14 +133,18 @@ def _segment_first(rt: Runtime, clip: Frames, params: JobParams):
 
 
 def _frame(
-    rt: Runtime, frame: SourceImage, tracked: TrackedFrame, style: Any, params: JobParams, previous: np.ndarray | None
+    rt: Runtime,
+    frame: SourceImage,
+    tracked: TrackedFrame,
+    style: Any,
+    params: JobParams,
+    previous: np.ndarray | None,
+    targets: list[str],
 ):
     """One frame stylized (from the previous result warped, with the temporal term) and composited."""
-    from napari_partial_style.core.job import pipeline
     from napari_partial_style.core.job.rules import guides
 
-    doc = JobDocument.of(frame, style, params, tracked.labels)
-    regions = [r for r in pipeline.job_regions(doc) if r.mask.any()] if tracked.labels.any() else []
+    regions = _regions(frame, tracked, style, params, targets) if tracked.labels.any() else []
     if not regions:
         return frame.native.copy(), frame.native.copy()
     mask = np.logical_or.reduce([r.mask for r in regions])
@@ -164,3 +168,18 @@ def _from_previous(
     warped = np.clip(flows.warp(to_float_rgb(stylized[..., :3]), tracked.flow), 0.0, 1.0)
     trust = (~tracked.occluded & mask).astype(np.float32)
     return warped, TemporalTarget(warped, trust, float(weight))
+
+
+def _regions(frame: SourceImage, tracked: TrackedFrame, style: Any, params: JobParams, targets: list[str]) -> list:
+    """Each style's region in this frame's labels, as a photo job finds them (pipeline.job_regions), with
+    frame 0's target classes, so that a style mapped by class name finds its label value in every frame.
+    After frame 0, a label value with no pixel left (its object gone, or lost by the tracker) is left out,
+    its pixels the frame's own, rather than refused: frame 0 alone is where a mapping is checked."""
+    from napari_partial_style.core.images import target_mask
+    from napari_partial_style.core.job.rules import EVERY_TARGET, regions_of, styles_of
+
+    later, values = tracked.index > 0, params.composite.label_values
+    region = target_mask(tracked.labels, frame.shape, "labels", values or None, allow_empty=later)
+    styles = styles_of(style) or [(EVERY_TARGET, [(None, 1.0)])]
+    found = regions_of(styles, tracked.labels, frame.shape, region, targets or None, values, skip_empty=later)
+    return [r for r in found if r.mask.any()]

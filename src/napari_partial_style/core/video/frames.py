@@ -22,15 +22,17 @@ from napari_partial_style.core.images import SourceImage, as_source_image
 from napari_partial_style.core.io.image_files import (
     DEFAULT_MAX_PIXELS,
     TIFF_SIGNATURES,
+    _open_with_pillow,
     describe_file,
     image_dims,
     read_image_file,
 )
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".ogv", ".gif")
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".ogv")
+GIF_SIGNATURE = b"GIF8"
 VIDEO_EXTRA = 'pip install "napari-partial-style[video]"'
-KINDS = f"a video file ({', '.join(VIDEO_SUFFIXES[:4])}...), a multi-page TIFF or a folder of frames"
+KINDS = f"a video file ({', '.join(VIDEO_SUFFIXES[:4])}...), an animated GIF, a multi-page TIFF or a folder of frames"
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,40 @@ class Frames:
 
 
 def is_clip_file(path: Path) -> bool:
-    """A video file, or a TIFF of several pages (a one-page TIFF is a photo)."""
+    """A video file, a TIFF of several pages or a GIF of several frames: a one-page TIFF and a
+    still GIF are photos (the photo reader refuses an animated one: it is for clips)."""
     if not path.is_file():
         return False
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return True
     with open(path, "rb") as fh:
-        if not fh.read(4).startswith(TIFF_SIGNATURES):
-            return False
-    return is_tiff_clip(path)
+        head = fh.read(4)
+    if head.startswith(GIF_SIGNATURE):
+        return is_animated_gif(path)
+    if head.startswith(TIFF_SIGNATURES):
+        return is_tiff_clip(path)
+    return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def is_animated_gif(path: Path) -> bool:
+    """More than one frame, counted by Pillow from the file's blocks (a damaged GIF is left to the photo reader)."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        with open(path, "rb") as fh, _open_with_pillow(fh) as image:
+            return getattr(image, "n_frames", 1) > 1
+    except (UnidentifiedImageError, OSError, ValueError, EOFError):
+        return False
+
+
+def frame_files(folder: Path) -> list[Path]:
+    """A folder's frames, in natural order (2 before 10): its image files, hidden ones left out. The one
+    rule for a folder as a clip, whether it is `run`'s content or one of a batch's."""
+    files = (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES)
+    return sorted((p for p in files if not p.name.startswith(".")), key=natural_key)
+
+
+def is_frame_folder(path: Path) -> bool:
+    """A folder holding frames (frame_files): how a batch tells a clip among its contents' folders."""
+    return path.is_dir() and bool(frame_files(path))
 
 
 def is_tiff_clip(path: Path) -> bool:
@@ -97,6 +124,8 @@ def open_frames(source: str | Path | np.ndarray | Sequence[np.ndarray], max_pixe
         head = fh.read(4)
     if head.startswith(TIFF_SIGNATURES):
         return _tiff_frames(path, max_pixels)
+    if head.startswith(GIF_SIGNATURE):
+        return _gif_frames(path, max_pixels)
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return _video_frames(path, max_pixels)
     raise InputError(f"{path} is {describe_file(path)}, not a clip; give {KINDS}.")
@@ -123,14 +152,7 @@ def natural_key(path: Path) -> list:
 
 
 def _folder_frames(folder: Path, max_pixels: int) -> Frames:
-    files = sorted(
-        (
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".")
-        ),
-        key=natural_key,
-    )
+    files = frame_files(folder)
     if not files:
         raise InputError(f"{folder} holds no image files ({', '.join(FRAME_SUFFIXES)}); give a folder of frames.")
     shape = None
@@ -151,10 +173,7 @@ def _tiff_frames(path: Path, max_pixels: int) -> Frames:
     with tifffile.TiffFile(path) as tif:
         count = len(tif.pages)
         h, w = tif.pages.first.imagelength, tif.pages.first.imagewidth
-    if h * w > max_pixels:
-        raise InputError(
-            f"{path}: {w}×{h} px frames are above the limit of {max_pixels / 1e6:.3g} Mpx; downscale first."
-        )
+    _check_size(path, h, w, max_pixels)
     return Frames(str(path), (h, w), count, lambda: _tiff_pages(path))
 
 
@@ -181,6 +200,30 @@ def _tiff_pages(path: Path) -> Iterator[np.ndarray]:
             index += 1
 
 
+def _check_size(path: Path, h: int, w: int, max_pixels: int) -> None:
+    if h * w > max_pixels:
+        raise InputError(
+            f"{path}: {w}×{h} px frames are above the limit of {max_pixels / 1e6:.3g} Mpx; downscale first."
+        )
+
+
+def _gif_frames(path: Path, max_pixels: int) -> Frames:
+    """A GIF read with Pillow, as a photo is (no extra needed), each frame as the GIF shows it, whole:
+    FFmpeg's GIF reader gave only the first of the 3 frames of a 48×64 GIF that Pillow wrote without
+    delays (tests/test_video_frames.py)."""
+    with open(path, "rb") as fh, _open_with_pillow(fh) as image:
+        (w, h), count = image.size, getattr(image, "n_frames", 1)
+    _check_size(path, h, w, max_pixels)
+
+    def read() -> Iterator[np.ndarray]:
+        with open(path, "rb") as fh, _open_with_pillow(fh) as image:
+            for index in range(count):
+                image.seek(index)
+                yield np.asarray(image.convert("RGB"))
+
+    return Frames(str(path), (h, w), count, read)
+
+
 def _import_av():
     try:
         import av
@@ -199,10 +242,7 @@ def _video_frames(path: Path, max_pixels: int) -> Frames:
             h, w, count = stream.codec_context.height, stream.codec_context.width, stream.frames or None
     except av.FFmpegError as exc:
         raise InputError(f"{path} cannot be read as a video: it is {describe_file(path)}; give {KINDS}.") from exc
-    if h * w > max_pixels:
-        raise InputError(
-            f"{path}: {w}×{h} px frames are above the limit of {max_pixels / 1e6:.3g} Mpx; downscale first."
-        )
+    _check_size(path, h, w, max_pixels)
 
     def read() -> Iterator[np.ndarray]:
         with av.open(str(path)) as container:
