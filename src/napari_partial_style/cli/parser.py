@@ -103,7 +103,7 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--save-video",
         metavar="PATH",
-        help="a clip (a video file, a multi-page TIFF, or a folder of frames with --out NAME.pstyle): also "
+        help="a clip (a video file, an animated GIF, a multi-page TIFF, or a folder of frames with --out NAME.pstyle): also "
         "write the composite frames as a video (.mp4, .mkv, .webm, .avi, .mov; needs PyAV)",
     )
     add_job_options(run, ALL_PARTS)

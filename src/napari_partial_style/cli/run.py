@@ -85,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_clip(args)
     if args.save_video:
         raise InputError(
-            f"--save-video is for clips; {args.content[0]} is not one (a video file, a multi-page TIFF, or a "
+            f"--save-video is for clips; {args.content[0]} is not one (a video file, an animated GIF, a multi-page TIFF, or a "
             "folder of frames with --out NAME.pstyle): use --save-image for a photo."
         )
     if args.style_labels:
