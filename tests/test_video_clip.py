@@ -93,3 +93,26 @@ def test_the_job_yields_a_progress_event_per_frame_and_its_record(hub, clip, sty
     done = [e for e in events if not isinstance(e, ClipFrame) and e.stage == "clip"]
     assert [(e.step, e.total) for e in done] == [(1, 2), (2, 2)]
     assert record.frames == 2 and record.shape == (36, 48) and len(record.seconds) == 2
+
+
+def style_steps_per_frame(job) -> list[int]:
+    """How many optimisation steps (the style stage's progress events) each frame of the job ran."""
+    counts = [0]
+    for item in job:
+        if isinstance(item, ClipFrame):
+            counts.append(0)
+        elif item.stage == "style":
+            counts[-1] += 1
+    return counts[:-1]
+
+
+@pytest.mark.parametrize(
+    ("temporal", "later_steps", "expected"),
+    [(1000.0, 0.5, [4, 2]), (1000.0, 1.0, [4, 4]), (0.0, 0.5, [4, 4])],
+)
+def test_frames_after_the_first_run_the_later_share_of_the_steps(hub, clip, style, temporal, later_steps, expected):
+    """A frame that starts from the previous result warped runs `later_steps` of the steps; 1 keeps
+    every frame at all the steps, and frames stylized independently (temporal 0) always run all."""
+    params = replace(PARAMS, style=replace(PARAMS.style, steps=4, temporal=temporal, later_steps=later_steps))
+    job = run_clip(Session(params.session), clip.frames[:2], style, params, clip.masks[0].astype(np.uint8))
+    assert style_steps_per_frame(job) == expected
