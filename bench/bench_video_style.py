@@ -12,7 +12,9 @@ crop). Frame 0's true mask is given; the region is then tracked (core/video/trac
    and each weight of --weights with each share of --later (--later-steps: frames after the first
    run that share of the steps). Per clip, the job's flow against the true one inside the region:
    the share of the region its occlusion test distrusts and the endpoint error (px) over the region
-   and over its trusted pixels.
+   and over its trusted pixels; and the clip's own frames' warping error (the floor: results that
+   kept each frame's pixels would score it).
+   Beside them, how stylized frames 1.. end: the mean of their final style losses over frame 0's.
 2. Cost: seconds per frame of frames 1.. of each run (reading, tracking, style and composite),
    against one independent frame at the same steps: Session.stylize + composite of frame 0 alone
    with its true mask, timed just before and just after each run (the mean of the two).
@@ -52,11 +54,12 @@ def style_image() -> np.ndarray:
     return samples.stone()
 
 
-def warping_errors(frames: list[ClipFrame], clip, estimated: list) -> tuple[float, float]:
-    """Lai et al.'s warping error along the true flow and along the job's own (ILK, non-occluded)."""
+def warping_errors(frames: list[ClipFrame], clip, estimated: list, layer: str = "stylized") -> tuple[float, float]:
+    """Lai et al.'s warping error along the true flow and along the job's own (ILK, non-occluded),
+    of the results (or, with `layer="content"`, of the frames themselves)."""
     truth, own = [], []
     for (before, after), (flow, occluded) in zip(zip(frames, frames[1:]), estimated[1:]):
-        a, b = (f.stylized.astype(np.float32) / 255 for f in (after, before))
+        a, b = (getattr(f, layer).astype(np.float32) / 255 for f in (after, before))
         seen = clip.masks[after.index] & clip.masks[before.index]
         truth.append(((a - flows.warp(b, clip.flows[before.index])) ** 2).mean(-1)[seen].mean())
         own.append(((a - flows.warp(b, flow)) ** 2).mean(-1)[seen & ~occluded].mean())
@@ -85,16 +88,21 @@ def flow_quality(clip, estimated: list) -> tuple[float, float, float]:
     return float(np.mean(distrusted)), float(np.mean(error)), float(np.mean(trusted)) if trusted else float("nan")
 
 
-def run(session: Session, clip, params: JobParams) -> tuple[list[ClipFrame], list[float]]:
+def run(session: Session, clip, params: JobParams) -> tuple[list[ClipFrame], list[float], float]:
+    """The clip job's frames, its seconds per frame, and how stylized frames 1.. end: the mean of
+    their final style losses over frame 0's."""
     job = run_clip(session, clip.frames, style_image(), params, clip.masks[0].astype(np.uint8))
-    frames = []
+    frames, losses, last = [], [], float("nan")
     while True:
         try:
             item = next(job)
         except StopIteration as stop:
-            return frames, stop.value.seconds
+            return frames, stop.value.seconds, float(np.mean(losses[1:]) / losses[0])
         if isinstance(item, ClipFrame):
             frames.append(item)
+            losses.append(last)
+        elif item.stage == "style" and item.values:
+            last = item.values["style"]
 
 
 def independent_frame(session: Session, clip, params: JobParams) -> float:
@@ -123,20 +131,25 @@ def flicker_table(args) -> None:
             f"\n{name}, {count} frames: the job's flow inside the region: {distrusted:.0%} distrusted, "
             f"endpoint error {error:.2f} px ({trusted:.2f} px where trusted)"
         )
-        print("temporal  later  warp err (true flow)  warp err (own flow)  s/frame 1..  independent  ×", flush=True)
+        print(
+            "temporal  later  warp err (true flow)  warp err (own flow)  s/frame 1..  independent  ×     style loss",
+            flush=True,
+        )
         independent_frame(session, clip, base)  # the network loaded and warm before timing
         for weight, share in runs:
             params = replace(base, style=replace(base.style, temporal=weight, later_steps=share))
             before = independent_frame(session, clip, base)
-            frames, seconds = run(session, clip, params)
+            frames, seconds, stylized = run(session, clip, params)
             single = (before + independent_frame(session, clip, base)) / 2
             truth, own = warping_errors(frames, clip, estimated)
             per_frame = float(np.mean(seconds[1:]))
             print(
                 f"{weight:8g}  {share:5g}  {truth:20.5f}  {own:19.5f}  {per_frame:11.2f}  {single:11.2f}  "
-                f"{per_frame / single:.2f}",
+                f"{per_frame / single:4.2f}  {stylized:10.2f}",
                 flush=True,
             )
+        content = warping_errors(frames, clip, estimated, "content")
+        print("frames    (own)  {:20.5f}  {:19.5f}  (the clip's own frames: the floor)".format(*content), flush=True)
 
 
 def memory_of(frames: int, size: tuple[int, int]) -> int:
