@@ -28,6 +28,7 @@ its own pixels everywhere.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -159,10 +160,10 @@ def _frame(
 
 def _later_frame(style: StyleParams) -> StyleParams:
     """The style parameters of a frame that starts from the previous result warped: `later_steps` of
-    the steps at every pyramid level, at least one (Ruder et al.'s code runs 2000 iterations on the
-    first frame and 1000 on each next one, which starts with most of the style already in place)."""
+    the steps at every pyramid level, rounded up (Ruder et al.'s code runs 2000 iterations on the first
+    frame and 1000 on each next one, which starts with most of the style already in place)."""
     share = style.later_steps
-    return replace(style, steps=max(1, round(style.steps * share)), fine_steps=max(1, round(style.fine_steps * share)))
+    return replace(style, steps=math.ceil(style.steps * share), fine_steps=math.ceil(style.fine_steps * share))
 
 
 def _from_previous(
