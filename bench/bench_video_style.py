@@ -201,12 +201,12 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="only the 30/300-frame peak memory")
     parser.add_argument("--child", type=int, nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args.child[0], tuple(args.child[1:]))
-        return
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.child:
+        child(args.child[0], tuple(args.child[1:]))
+        return
     if args.memory:
         size = (32, 40)
         print(f"\n## Peak resident memory of the clip job ({size[1]}×{size[0]} px, 1 step a frame)")
