@@ -14,7 +14,7 @@ crop). Frame 0's true mask is given; the region is then tracked (core/video/trac
    the share of the region its occlusion test distrusts and the endpoint error (px) over the region
    and over its trusted pixels; and the clip's own frames' warping error (the floor: results that
    kept each frame's pixels would score it).
-   Beside them, how stylized frames 1.. end: the mean of their final style losses over frame 0's.
+   Each run also says how stylized frames 1.. end: the mean of their final style losses over frame 0's.
 2. Cost: seconds per frame of frames 1.. of each run (reading, tracking, style and composite),
    against one independent frame at the same steps: Session.stylize + composite of frame 0 alone
    with its true mask, timed just before and just after each run (the mean of the two).
