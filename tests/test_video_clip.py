@@ -123,3 +123,26 @@ def test_a_style_mapped_by_class_name_follows_its_class_in_every_frame(hub, clip
         assert np.array_equal(f.composite[~plate], f.content[~plate])  # the cup too: it has no style
         assert (f.composite[plate] != f.content[plate]).any()
     assert np.array_equal(frames[3].composite, frames[3].content)
+
+
+def style_steps_per_frame(job) -> list[int]:
+    """How many optimisation steps (the style stage's progress events) each frame of the job ran."""
+    counts = [0]
+    for item in job:
+        if isinstance(item, ClipFrame):
+            counts.append(0)
+        elif item.stage == "style":
+            counts[-1] += 1
+    return counts[:-1]
+
+
+@pytest.mark.parametrize(
+    ("temporal", "later_steps", "expected"),
+    [(1000.0, 0.5, [4, 2]), (1000.0, 1.0, [4, 4]), (0.0, 0.5, [4, 4])],
+)
+def test_frames_after_the_first_run_the_later_share_of_the_steps(hub, clip, style, temporal, later_steps, expected):
+    """A frame that starts from the previous result warped runs `later_steps` of the steps; 1 keeps
+    every frame at all the steps, and frames stylized independently (temporal 0) always run all."""
+    params = replace(PARAMS, style=replace(PARAMS.style, steps=4, temporal=temporal, later_steps=later_steps))
+    job = run_clip(Session(params.session), clip.frames[:2], style, params, clip.masks[0].astype(np.uint8))
+    assert style_steps_per_frame(job) == expected

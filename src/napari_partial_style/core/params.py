@@ -315,6 +315,17 @@ class StyleParams:
         advanced=True,
         label="temporal weight",
     )
+    later_steps: float = option(
+        0.5,
+        "clips: the share of --steps and --fine-steps that each frame after the first runs, since it starts "
+        "from the previous result carried along the flow (Ruder et al. 2016); 1: all steps; frames stylized "
+        'independently (--temporal 0) run all (docs/quality.md, "Video")',
+        min=0.01,
+        max=1.0,
+        step=0.05,
+        advanced=True,
+        label="later frames' steps",
+    )
     guide: str = option(
         "inside",
         "masked: how the region reaches deeper layers: neurons that see only the region "

@@ -20,14 +20,16 @@ worker) to stop between or inside frames; what was yielded stays valid.
 
 With `temporal` > 0 (params.style.temporal), each frame after the first starts from the previous
 result warped along the backward flow and
-its objective gains the temporal term (core/video/temporal.py) inside the region; at 0 every frame
-is stylized on its own, as a photo would be. Outside the composite's alpha every
+its objective gains the temporal term (core/video/temporal.py) inside the region, and it runs
+`later_steps` of the steps (params.style.later_steps); at 0 every frame is stylized on its own, as a
+photo would be, with all the steps. Outside the composite's alpha every
 output frame is that frame's own pixels, bit for bit; a frame whose tracked region is empty is
 its own pixels everywhere.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,7 +40,7 @@ import numpy as np
 from napari_partial_style.core.images import SourceImage, to_float_rgb
 from napari_partial_style.core.job import stages
 from napari_partial_style.core.job.runtime import Runtime
-from napari_partial_style.core.params import JobParams
+from napari_partial_style.core.params import JobParams, StyleParams
 from napari_partial_style.core.progress import Progress
 from napari_partial_style.core.video import flow as flows
 from napari_partial_style.core.video.frames import Frames, open_frames
@@ -148,15 +150,24 @@ def _frame(
     if not regions:
         return frame.native.copy(), frame.native.copy()
     mask = np.logical_or.reduce([r.mask for r in regions])
-    start = temporal = None
+    style_params, start, temporal = params.style, None, None
     if previous is not None and tracked.flow is not None and params.style.temporal:
         start, temporal = _from_previous(tracked, previous, mask, params.style.temporal)
+        style_params = _later_frame(params.style)
     shaped = guides(regions, None, 0.0, params.style.method)
     stylized = yield from stages.stylize(
-        rt, frame, shaped, params.style, params.segment, start=start, temporal=temporal
+        rt, frame, shaped, style_params, params.segment, start=start, temporal=temporal
     )
     composite, _ = yield from stages.compositing(frame, stylized.image, mask, params.composite)
     return stylized.image, composite
+
+
+def _later_frame(style: StyleParams) -> StyleParams:
+    """The style parameters of a frame that starts from the previous result warped: `later_steps` of
+    the steps at every pyramid level, rounded up (Ruder et al.'s code runs 2000 iterations on the first
+    frame and 1000 on each next one, which starts with most of the style already in place)."""
+    share = style.later_steps
+    return replace(style, steps=math.ceil(style.steps * share), fine_steps=math.ceil(style.fine_steps * share))
 
 
 def _from_previous(
