@@ -9,6 +9,7 @@ from synthetic import two_tone
 
 from napari_partial_style.api import Session
 from napari_partial_style.core.errors import InputError
+from napari_partial_style.core.job import history as history_module
 from napari_partial_style.core.job.history import History
 from napari_partial_style.core.job.pipeline import todo
 from napari_partial_style.core.params import (
@@ -128,7 +129,7 @@ class Seg:
     labels: np.ndarray
 
 
-def test_a_kept_result_shares_the_arrays_the_documents_result_still_holds_and_copies_labels():
+def test_a_kept_result_shares_the_arrays_the_documents_result_still_holds_and_copies_labels(monkeypatch):
     """A prompt's step keeps the segmentation before it, whose saliency maps are the new one's:
     compressing them again cost a third of a prompt's time. They are held as they are (the very
     arrays), the rest is compressed, and undo brings back an equal value; labels, which napari's
@@ -152,6 +153,16 @@ def test_a_kept_result_shares_the_arrays_the_documents_result_still_holds_and_co
     assert history.undo(doc) == "prompt"
     back = doc.results["segment"]
     assert back.maps is maps and np.array_equal(back.labels, first.labels)
+    noise = rng.random((500, 500)).astype(np.float32)  # replaced, and it would not compress: held as it is
+    history.record(doc, "stylize", {"results.stylize": noise})
+    history.record(doc, "stylize", {"results.stylize": noise.copy()})
+    compressed, compress = [], history_module.zlib.compress
+    monkeypatch.setattr(
+        history_module.zlib, "compress", lambda data, *a: (compressed.append(len(data)), compress(data, *a))[1]
+    )
+    history.compact(doc)
+    kept = history.done[-1].kept["results.stylize"]
+    assert kept.shared == (noise,) and sum(compressed) < noise.nbytes / 10  # only samples of it were tried
 
 
 def test_the_document_api_says_what_is_wrong_in_one_line():
