@@ -229,7 +229,7 @@ class PromptTool(Container):
         doc = view.document
         job_session = session(doc.params.session)
 
-        compute = computed(doc, job_session, "segment")
+        compute = computed(doc, job_session, "segment", compact=False)
 
         def job():
             from napari_partial_style._napari.layers import checksum
