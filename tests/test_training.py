@@ -30,11 +30,9 @@ TEXTURES = {"brick": data.brick, "grass": data.grass, "stone": data.gravel}
 def textures(root: Path, per_class: int) -> Path:
     """Three classes of `per_class` 96 px crops of scikit-image's textures, FMD-style (image/<class>/)."""
     for name, texture in TEXTURES.items():
-        folder = root / "image" / name
-        folder.mkdir(parents=True)
-        img = texture()
+        (root / "image" / name).mkdir(parents=True)
         for i in range(per_class):
-            write_image_file(folder / f"{name}{i}.png", img[i * 100 : i * 100 + 96, 50:146])
+            write_image_file(root / "image" / name / f"{name}{i}.png", texture()[i * 100 : i * 100 + 96, 50:146])
     return root
 
 
@@ -155,9 +153,8 @@ def test_train_command_and_resume(texture_folder, tmp_path, narrow_training, cap
 
 @pytest.mark.slow
 def test_a_trained_checkpoint_from_imagenet_weights_segments(tmp_path, hub, capsys):
-    """The full-size network, from the ImageNet weights, through `train` into `segment`: what a
-    checkpoint's architecture is checked against (the narrow network above cannot show it). Two
-    photos a class (one to train on, one to validate): each costs the full network at 224 px."""
+    """The full-size network, from the ImageNet weights, through `train` into `segment` (what a checkpoint's
+    architecture is checked against); two photos a class, one to validate: each costs VGG16 at 224 px."""
     out = tmp_path / "textures.pt"
     assert (
         main(
