@@ -81,3 +81,24 @@ def test_composite_takes_the_stylized_layer_chosen_even_one_the_document_did_not
     out = viewer.layers["img composite"].data
     assert (out[15:25, 25:45] == 200).all() and np.array_equal(out[45:], np.asarray(img.data)[45:])
     assert doc.runs["composite"] == 1 and doc.history.done[-2].what == "stylized image img stylized"
+
+
+def test_two_docks_prepared_together_each_run_with_the_settings_they_were_prepared_with(make_napari_viewer, hub):
+    """Segment and Stylize clicked together on one photo with other working sizes: each job runs with
+    its own dock's settings, whichever worker takes the document first (Stylize took the settings the
+    document held when its worker started, Segment's, and failed with "other session settings")."""
+    from napari_partial_style.core.progress import drain
+
+    viewer = make_napari_viewer()
+    img, style = small_scene(viewer)
+    segment = segment_for_cup(viewer, img, size=64)
+    stylize = dock(viewer, "Stylize")
+    stylize.content.value, stylize.style.value = img, style
+    stylize.form["session.size"].value, stylize.form["style.steps"].value = 48, 2
+    stylize.form["style.fine_steps"].value = 1
+    segment_job, *_ = segment._segment_job()  # both prepared on the GUI thread, as two clicks do
+    stylize_job, *_ = stylize._stylize_job()
+    segmented, size, _ = drain(segment_job())  # Segment's worker first: the document takes its settings
+    assert segmented is not None and size == 64
+    stylized, size, *_ = drain(stylize_job())
+    assert stylized.shape == img.data.shape and size == 48

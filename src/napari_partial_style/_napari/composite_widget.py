@@ -285,13 +285,15 @@ class CompositeWidget(Container):
         job_session = session(doc.params.session)
 
         given = ("segment", "stylize") if "segment" in doc.results else ("stylize",)  # the layers chosen, as they are
-        compute = computed(doc, job_session, "composite", given=given)
+
+        def composited(doc):
+            result, stale = doc.results["composite"].value, doc.why_stale("stylize")
+            return result.image, result.mask, stale if stale.startswith("labels painted beyond") else ""
+
+        compute = computed(doc, job_session, "composite", given=given, then=composited)
 
         def job():
-            yield from compute
-            result = doc.results["composite"].value
-            stale = doc.why_stale("stylize")
-            return result.image, result.mask, stale if stale.startswith("labels painted beyond") else ""
+            return (yield from compute)
 
         return slice_index(self.viewer, layer), layer, job
 
@@ -402,12 +404,14 @@ class CompositeWidget(Container):
         given = tuple(s for s in ("segment", "stylize", "composite") if s in doc.results)
         job_session = session(doc.params.session)
 
-        scoring = computed(doc, job_session, "score", given=given)
-
-        def job():
-            yield from scoring
+        def scored(doc):
             score = doc.results["score"].value
             return {**score.scores, "rescored_labels": score.rescored_labels}
+
+        scoring = computed(doc, job_session, "score", given=given, then=scored)
+
+        def job():
+            return (yield from scoring)
 
         return (job, lambda scores: self._show_scores(layer, name, scores))
 

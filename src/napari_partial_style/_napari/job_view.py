@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -46,21 +46,34 @@ KEEP = object()  # `edit`'s style or labels left as the document has them
 _locks: dict[int, threading.Lock] = {}
 
 
-def computed(doc: JobDocument, job_session, want: str = "score", compact: bool = True, **options):
+def computed(
+    doc: JobDocument,
+    job_session,
+    want: str = "score",
+    compact: bool = True,
+    first: Callable[[JobDocument], None] | None = None,
+    then: Callable[[JobDocument], Any] | None = None,
+    **options,
+):
     """`job_session.compute(doc, want, ...)` for a dock's worker: one job at a time per document, with
-    the settings the job was prepared with (captured now: another dock, with its own session
-    settings, may set its own before this job starts). Without `compact` (a prompt's update, whose
-    time is the click's latency: compressing what it replaced cost 0.2 s at 1 Mpx), the history is
-    compressed by the next other job, or as its bound is reached."""
+    the settings the job was prepared with (captured now, on the GUI thread: another dock, with its
+    own session settings, may set its own before this job starts). `first(doc)` runs as the job
+    takes the document, and `then(doc)`, read before the next job may change it (two docks' jobs at
+    once), is what it returns; without, the stages that ran. Without `compact` (a prompt's update, whose time is the click's latency: compressing
+    what it replaced cost 0.2 s at 1 Mpx), the history is compressed by the next other job, or as
+    its bound is reached."""
     params = doc.params
     lock = _locks.setdefault(id(doc), threading.Lock())
 
     def run():
         with lock:
             doc.set_params(params)
+            if first is not None:
+                first(doc)
             if compact:  # what the dock's edits replaced, compressed here, not on the GUI thread
                 doc.history.compact(doc)
-            return (yield from job_session.compute(doc, want, **options))
+            ran = yield from job_session.compute(doc, want, **options)
+            return ran if then is None else then(doc)
 
     return run()
 

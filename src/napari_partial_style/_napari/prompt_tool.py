@@ -229,13 +229,15 @@ class PromptTool(Container):
         doc = view.document
         job_session = session(doc.params.session)
 
-        compute = computed(doc, job_session, "segment", compact=False)
-
-        def job():
+        def written_labels(doc):
             from napari_partial_style._napari.layers import checksum
 
-            yield from compute
             return doc.labels, checksum(doc.labels)
+
+        compute = computed(doc, job_session, "segment", compact=False, then=written_labels)
+
+        def job():
+            return (yield from compute)
 
         def show(result) -> Iterator[None]:
             from napari_partial_style._napari import layer_names as names

@@ -198,11 +198,18 @@ class SegmentWidget(Container):
         job_session = session(params.session)
         size = job_session.size_for(doc.content.shape)
 
-        compute = computed(doc, job_session, "segment")
+        prepared = doc.labels
+
+        def anew(doc) -> None:
+            """Labels another dock gave after this click (Stylize's "the whole frame", clicked at once)
+            would leave nothing to segment: Segment segments, as clicked."""
+            if doc.segmentation is None and doc.labels is not prepared:
+                doc.history.record(doc, "segment", {"labels": None})
+
+        compute = computed(doc, job_session, "segment", first=anew, then=lambda doc: doc.segmentation)
 
         def job():
-            yield from compute
-            return doc.segmentation, size, str(job_session.device)
+            return (yield from compute), size, str(job_session.device)
 
         return (job, lambda result: self._show(layer, params, *result, index=index))
 

@@ -406,12 +406,17 @@ class StylizeWidget(Container):
         # (its region, a pass over every pixel, stalled the viewer 0.1-1 s at 24 Mpx on the GUI thread)
         given = ("segment",) if "segment" in doc.results else ()
 
+        compute = computed(
+            doc,
+            job_session,
+            "stylize",
+            given=given,
+            preview_every=preview_every,
+            then=lambda doc: doc.results["stylize"],
+        )
+
         def job():
-            yield from map_events(
-                computed(doc, job_session, "stylize", given=given, preview_every=preview_every),
-                _previews_for(content, full_size=index is not None),
-            )
-            stylized = doc.results["stylize"].value
+            stylized = (yield from map_events(compute, _previews_for(content, full_size=index is not None))).value
             return stylized.image, job_session.size_for(content.shape), str(job_session.device), stylized.covered
 
         def undo_previews() -> None:
