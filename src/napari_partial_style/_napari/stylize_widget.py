@@ -55,31 +55,14 @@ from napari_partial_style._napari.layers import (
     slice_index,
     slice_text,
 )
+from napari_partial_style._napari.preview_pacer import previews_for
 from napari_partial_style.core.errors import InputError
 from napari_partial_style.core.job.contact_sheet import SWEEP_SIZE
 from napari_partial_style.core.params import JobParams
-from napari_partial_style.core.progress import Progress, map_events
+from napari_partial_style.core.progress import map_events
 
 PARTS = (("session",), ("style",), ("composite", "crf_edge"))  # the soft edge shapes masked's guides too
 DEFAULT_SWEEP = "1e5, 1e6, 1e7"
-
-
-def _previews_for(content, full_size: bool):
-    """Each preview in the content's dtype, made in the worker: at its working size for a 2D image
-    (laid over the photo by its layer's scale, `layers.over`: a 24 Mpx preview cost napari 0.3-0.6 s
-    of texture upload), at the content's size only for a slice of a stack, which shows inside the
-    stack's own layer."""
-    from dataclasses import replace
-
-    from napari_partial_style.core.images import from_float_rgb, resize_rgb
-
-    def converted(event: Progress) -> Progress:
-        if event.preview is None:
-            return event
-        preview = resize_rgb(event.preview, content.shape) if full_size else event.preview
-        return replace(event, preview=from_float_rgb(preview, content.dtype))
-
-    return converted
 
 
 def _rgb_like(source, like: np.ndarray) -> np.ndarray:
@@ -416,7 +399,7 @@ class StylizeWidget(Container):
         )
 
         def job():
-            stylized = (yield from map_events(compute, _previews_for(content, full_size=index is not None))).value
+            stylized = (yield from map_events(compute, previews_for(content, full_size=index is not None))).value
             return stylized.image, job_session.size_for(content.shape), str(job_session.device), stylized.covered
 
         def undo_previews() -> None:
@@ -547,7 +530,7 @@ class StylizeWidget(Container):
     def _on_event(
         self, layer, name: str, event, index: tuple[int, ...] | None = None, earlier: str | None = None
     ) -> None:
-        """A preview into the run's layer, at its working size over a 2D image (`_previews_for`)."""
+        """A preview into the run's layer, at its working size over a 2D image (`previews_for`)."""
         if event.preview is not None:
             put_image(
                 self.viewer,
