@@ -36,9 +36,14 @@ def clip_flow(viewer, frames: int, painted: list[int]):
     return clip, layer, flow
 
 
-def test_run_all_on_a_clip_runs_every_frame_through_every_tab(make_napari_viewer, qtbot, hub):
+def test_run_all_on_a_clip_runs_every_frame_through_every_tab(make_napari_viewer, qtbot, hub, monkeypatch):
     """Labels painted on the first frame only: Run all follows them through the clip, stylizes,
-    composites and scores every frame; the content is kept outside the region in every frame."""
+    composites and scores every frame; the content is kept outside the region in every frame; no
+    step says it uses only the frame shown."""
+    from napari.utils import notifications
+
+    said = []
+    monkeypatch.setattr(notifications, "show_info", said.append)
     viewer = make_napari_viewer()
     clip, layer, flow = clip_flow(viewer, 3, painted=[0])
     flow.run_all.clicked()
@@ -58,6 +63,7 @@ def test_run_all_on_a_clip_runs_every_frame_through_every_tab(make_napari_viewer
     assert all(not np.array_equal(composite[t], clip.frames[t]) for t in range(3))  # every frame restyled
     scores = viewer.layers["clip composite"].metadata[META_KEY]["scores"]
     assert len(scores["frames"]) == 3 and all(f is not None for f in scores["frames"])
+    assert not [line for line in said if "current 2D slice" in line], said
     assert viewer.layers["clip re-segmentation"].data.shape == (3, *SHAPE)
 
 

@@ -354,9 +354,10 @@ class StylizeWidget(Container):
             raise InputError(f"content and style are the same layer ({content.name}); choose a style image.")
         if self.blend.value is not None and per_value is not None:
             raise InputError("blend with is for one style; untick 'a style per label value' or empty 'blend with'.")
+        every_slice = is_stack(content) and self.slices.value == ALL_SLICES  # its job reads the slices itself
         return (
             content,
-            source_image(self.viewer, content, "a content layer"),
+            None if every_slice else source_image(self.viewer, content, "a content layer"),
             None if style is None else self._style_source(style, "a style layer"),
         )
 
