@@ -401,6 +401,10 @@ class SlicesBox(ComboBox):
     def _choices(self, _widget=None) -> list[tuple[str, str]]:
         return [(f"this {self.word}", THIS_SLICE), (f"all {self.word}s", ALL_SLICES)]
 
+    def every_slice(self, layer) -> bool:
+        """Whether a job on `layer` runs on all its slices: it is a stack and all were chosen."""
+        return is_stack(layer) and self.value == ALL_SLICES
+
     def _describe(self) -> None:
         self.label = f"{self.word}s"
         self.tooltip = (

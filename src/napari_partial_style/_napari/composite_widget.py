@@ -16,10 +16,8 @@ from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
-    ALL_SLICES,
     CUSTOM,
     frame_word,
-    is_stack,
     keep_finished,
     layer_choices,
     layer_kind,
@@ -272,7 +270,7 @@ class CompositeWidget(Container):
     def _composite_job(self):
         """What Composite computes: the layer, its slice and the job, which returns the composite
         and its region; the document's pipeline composites (a slice of a stack: that slice)."""
-        if is_stack(self.content.value) and self.slices.value == ALL_SLICES:
+        if self.slices.every_slice(self.content.value):
             layer, masks, params, stacked = self._stack_composite()
 
             def stack_job():
@@ -392,7 +390,7 @@ class CompositeWidget(Container):
         name = None if layer is None else names.role(names.base_name(layer.name), names.COMPOSITE)
         if name is None or name not in self.viewer.layers:
             raise InputError("composite first: there is no composite layer to score.")
-        if is_stack(layer) and self.slices.value == ALL_SLICES:
+        if self.slices.every_slice(layer):
             return self._stack_score_job(layer, name)
         layer, doc = self._document(self.composite_form, self.score_form)
         if self.style.value is not None:

@@ -11,10 +11,8 @@ from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
-    ALL_SLICES,
     CUSTOM,
     frame_word,
-    is_stack,
     keep_finished,
     layer_choices,
     mark_used,
@@ -110,7 +108,7 @@ class SegmentWidget(Container):
         self.slices.name_for(self.viewer, self.image.value)
         word = frame_word(self.viewer, self.image.value)
         self.follow.text = f"follow the region from the {word} shown"
-        self.follow.visible = is_stack(self.image.value) and self.slices.value == ALL_SLICES
+        self.follow.visible = self.slices.every_slice(self.image.value)
 
     def _mode_changed(self) -> None:
         picking = not self.picker.above.value
@@ -185,7 +183,7 @@ class SegmentWidget(Container):
 
         layer = self.image.value
         mark_used(content=layer)
-        if is_stack(layer) and self.slices.value == ALL_SLICES:
+        if self.slices.every_slice(layer):
             return self._follow_job(layer) if self.follow.value else self._stack_job(layer)
         index = slice_index(self.viewer, layer)  # where the result goes, wherever the slider is by then
         params = self.params()

@@ -22,7 +22,6 @@ from napari_partial_style._napari.common import (
     ALL_SLICES,
     CUSTOM,
     frame_word,
-    is_stack,
     keep_finished,
     layer_choices,
     layer_kind,
@@ -354,7 +353,7 @@ class StylizeWidget(Container):
             raise InputError(f"content and style are the same layer ({content.name}); choose a style image.")
         if self.blend.value is not None and per_value is not None:
             raise InputError("blend with is for one style; untick 'a style per label value' or empty 'blend with'.")
-        every_slice = is_stack(content) and self.slices.value == ALL_SLICES  # its job reads the slices itself
+        every_slice = self.slices.every_slice(content)  # its job reads the slices itself
         return (
             content,
             None if every_slice else source_image(self.viewer, content, "a content layer"),
@@ -373,7 +372,7 @@ class StylizeWidget(Container):
         params = self.params()
         job_session = session(params.session)
         preview_every = self.preview_every.value
-        if is_stack(layer) and self.slices.value == ALL_SLICES:
+        if self.slices.every_slice(layer):
             return self._stack_job(layer, style, styles, params, job_session)
 
         doc = edit(

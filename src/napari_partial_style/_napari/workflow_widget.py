@@ -35,7 +35,6 @@ from qtpy.QtWidgets import (
 from napari_partial_style._napari import layer_names as names
 from napari_partial_style._napari.common import (
     ALL_SLICES,
-    is_stack,
     layer_kind,
     mark_used,
     session,
@@ -221,7 +220,7 @@ class WorkflowWidget(QWidget):
 
     def _runs_every_frame(self) -> bool:
         content = self.segment.image.value
-        return is_stack(content) and self.segment.slices.value == ALL_SLICES
+        return self.segment.slices.every_slice(content)
 
     def _clip_stages(self) -> list[Stage]:
         """Segment (unless every frame has labels and 'segment again' is unticked, the rule of the
